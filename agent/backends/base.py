@@ -1,0 +1,40 @@
+"""The LLM seam: one typed request in, one typed response out."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, runtime_checkable
+
+from pydantic import BaseModel, Field
+
+from agent.types import Usage
+
+
+class ChatRequest(BaseModel):
+    messages: list[dict[str, str]]
+    response_schema: dict[str, Any] | None = None
+    schema_name: str = "response"
+    max_tokens: int = 512
+    temperature: float = 0.0
+    seed: int | None = 0
+
+
+class ChatResponse(BaseModel):
+    content: str
+    finish_reason: str | None = None
+    usage: Usage = Field(default_factory=Usage)
+    model: str = ""
+    latency_ms: float = 0.0
+
+
+@runtime_checkable
+class ChatBackend(Protocol):
+    model: str
+    endpoint: str
+
+    def complete(self, request: ChatRequest) -> ChatResponse:
+        """Raises BackendError (with a kind) when the endpoint fails."""
+
+    def count_tokens(self, messages: list[dict[str, str]]) -> int: ...
+
+    @property
+    def context_window(self) -> int: ...

@@ -1,0 +1,82 @@
+"""The embedded llama.cpp server (xllamacpp), on a free loopback port, stopped on exit."""
+
+from __future__ import annotations
+
+import atexit
+import gc
+import socket
+import time
+from pathlib import Path
+
+import httpx
+
+from agent.errors import BackendError
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class EmbeddedLlamaServer:
+    """Starts llama.cpp's OpenAI-compatible HTTP server in-process for one .gguf file."""
+
+    def __init__(self, model_path: Path, alias: str, n_ctx: int = 4096, threads: int = 2,
+                 parallel: int = 1, port: int | None = None, host: str = "127.0.0.1",
+                 verbose: bool = False):
+        self.model_path, self.alias = Path(model_path), alias
+        self.n_ctx, self.threads, self.parallel = n_ctx, threads, parallel
+        self.port, self.host, self.verbose = port, host, verbose
+        self._server = None
+        self.base_url: str | None = None
+
+    def start(self, wait_s: float = 120.0) -> str:
+        if self._server is not None:
+            return self.base_url
+        import xllamacpp
+
+        p = xllamacpp.CommonParams()
+        p.model.path = str(self.model_path)
+        p.model_alias = self.alias
+        p.port = self.port or free_port()
+        p.hostnames = [self.host]
+        p.n_ctx = self.n_ctx * self.parallel  # llama.cpp splits n_ctx across slots
+        p.n_parallel = self.parallel
+        p.cpuparams.n_threads = self.threads
+        p.cpuparams_batch.n_threads = self.threads
+        p.use_jinja = True
+        p.warmup = False
+        if not self.verbose:
+            p.verbosity = -1
+        try:
+            self._server = xllamacpp.Server(p)
+        except Exception as e:
+            raise BackendError(f"the embedded llama.cpp server failed to start with "
+                               f"{self.model_path.name}: {e}", kind="unavailable") from None
+        self.base_url = f"http://{self.host}:{p.port}"
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(self.base_url + "/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        else:
+            self.stop()
+            raise BackendError("the embedded llama.cpp server did not become healthy", kind="unavailable")
+        atexit.register(self.stop)
+        return self.base_url
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server = None
+            gc.collect()  # the server shuts down when its object is freed
+
+    def __enter__(self) -> "EmbeddedLlamaServer":
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

@@ -1,0 +1,57 @@
+"""A scripted fake backend for tests of parsing, repair and fallbacks. Never a default."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Union
+
+from agent.backends.base import ChatRequest, ChatResponse
+from agent.errors import BackendError
+from agent.types import Usage
+
+Step = Union[str, Exception, Callable[[ChatRequest], str]]
+
+
+class ScriptedFakeBackend:
+    """Answers each call with the next step of a script: a string (the raw output), an
+    exception (raised), or a function of the request. Records every request it got.
+    With `repeat_last`, the last step answers all further calls."""
+
+    model = "scripted-fake"
+    endpoint = "fake://scripted"
+
+    def __init__(self, script: list[Step], context_window: int = 8192, repeat_last: bool = False):
+        self.script = list(script)
+        self.requests: list[ChatRequest] = []
+        self._window = context_window
+        self._repeat_last = repeat_last
+
+    @property
+    def context_window(self) -> int:
+        return self._window
+
+    def count_tokens(self, messages: list[dict[str, str]]) -> int:
+        return sum(len(m["content"]) // 4 + 8 for m in messages)
+
+    def complete(self, request: ChatRequest) -> ChatResponse:
+        self.requests.append(request)
+        if not self.script:
+            raise BackendError("scripted fake backend ran out of steps", kind="unavailable")
+        step = self.script[0] if (self._repeat_last and len(self.script) == 1) else self.script.pop(0)
+        if isinstance(step, Exception):
+            raise step
+        content = step(request) if callable(step) else step
+        return ChatResponse(content=content, finish_reason="stop", model=self.model,
+                            usage=Usage(prompt_tokens=self.count_tokens(request.messages),
+                                        completion_tokens=len(content) // 4))
+
+
+def rank_in_order(request: ChatRequest) -> str:
+    """A script step: a valid answer that ranks the allowed ids in the order given."""
+    schema = request.response_schema or {}
+    items = schema["properties"]["items"]
+    ids = items["items"]["properties"]["item_id"]["enum"][: items.get("maxItems", 10)]
+    return json.dumps({"items": [
+        {"item_id": i, "title": f"A pick for your taste #{n + 1}",
+         "explanation": "It matches the genres you rate highly."} for n, i in enumerate(ids)]})

@@ -1,0 +1,149 @@
+"""One client for every OpenAI-compatible endpoint: the embedded llama.cpp server, vLLM,
+OpenAI. Third-party errors are translated into BackendError here and nowhere else."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+import openai
+
+from agent.backends.base import ChatRequest, ChatResponse
+from agent.errors import BackendError
+from agent.offline import ensure_tiktoken_cache
+from agent.types import Usage
+
+PER_MESSAGE_OVERHEAD = 8  # role markers and separators a chat template adds
+# JSON-schema keywords OpenAI's strict mode rejects; llama.cpp and vLLM enforce them.
+_OPENAI_UNSUPPORTED = {"maxLength", "minLength"}
+
+
+def _strip_keywords(schema: Any, drop: set[str]) -> Any:
+    if isinstance(schema, dict):
+        return {k: _strip_keywords(v, drop) for k, v in schema.items() if k not in drop}
+    if isinstance(schema, list):
+        return [_strip_keywords(v, drop) for v in schema]
+    return schema
+
+
+class OpenAICompatBackend:
+    def __init__(self, base_url: str, model: str | None = None, api_key: str | None = None,
+                 timeout_s: float = 180.0, max_retries: int = 2, context_window: int | None = None,
+                 cache_dir=None):
+        self.endpoint = base_url.rstrip("/")
+        self.api_base = self.endpoint if self.endpoint.endswith("/v1") else self.endpoint + "/v1"
+        self.is_openai = "api.openai.com" in self.endpoint
+        self._client = openai.OpenAI(base_url=self.api_base, api_key=api_key or "not-needed",
+                                     timeout=timeout_s, max_retries=max_retries)
+        self._http = httpx.Client(timeout=min(timeout_s, 10.0))
+        self._server_meta: dict | None = None
+        self._context_window = context_window
+        self._tokenize_url: str | None = None if self.is_openai else self.api_base[: -len("/v1")] + "/tokenize"
+        self._cache_dir = cache_dir
+        self.model = model or self._discover_model()
+
+    # -- discovery ---------------------------------------------------------------------------
+    def _models(self) -> dict:
+        if self._server_meta is None:
+            try:
+                r = self._http.get(self.api_base + "/models",
+                                   headers={"Authorization": f"Bearer {self._client.api_key}"})
+                r.raise_for_status()
+                self._server_meta = r.json()
+            except (httpx.HTTPError, ValueError):
+                self._server_meta = {}
+        return self._server_meta
+
+    def _discover_model(self) -> str:
+        data = self._models().get("data") or []
+        if data:
+            return data[0]["id"]
+        raise BackendError(f"no model given and {self.api_base}/models lists none: set --model "
+                           "or RECAGENT_MODEL", kind="unavailable")
+
+    @property
+    def context_window(self) -> int:
+        if self._context_window is None:
+            window = None
+            for m in self._models().get("data") or []:
+                if m.get("id") == self.model:
+                    window = (m.get("meta") or {}).get("n_ctx") or m.get("max_model_len")
+            self._context_window = int(window or (128_000 if self.is_openai else 8192))
+        return self._context_window
+
+    # -- tokens ------------------------------------------------------------------------------
+    def count_tokens(self, messages: list[dict[str, str]]) -> int:
+        """The server's own tokenizer where it has one (llama.cpp, vLLM), else tiktoken."""
+        text = "\n".join(m["content"] for m in messages)
+        overhead = PER_MESSAGE_OVERHEAD * len(messages)
+        if self._tokenize_url:
+            try:
+                r = self._http.post(self._tokenize_url, json={"content": text, "prompt": text, "model": self.model})
+                if r.status_code == 200:
+                    body = r.json()
+                    return int(body.get("count") or len(body.get("tokens", []))) + overhead
+            except (httpx.HTTPError, ValueError):
+                pass
+            self._tokenize_url = None  # no tokenizer endpoint: do not ask again
+        return len(self._encoding().encode(text, disallowed_special=())) + overhead
+
+    def _encoding(self):
+        import tiktoken
+
+        if self._cache_dir is not None:
+            ensure_tiktoken_cache(self._cache_dir)
+        try:
+            return tiktoken.encoding_for_model(self.model)
+        except KeyError:
+            return tiktoken.get_encoding("o200k_base" if self.is_openai else "cl100k_base")
+
+    # -- the call ----------------------------------------------------------------------------
+    def complete(self, request: ChatRequest) -> ChatResponse:
+        kwargs: dict[str, Any] = dict(model=self.model, messages=request.messages,
+                                      max_tokens=request.max_tokens, temperature=request.temperature)
+        if request.seed is not None and not self.is_openai:
+            kwargs["seed"] = request.seed
+        if request.response_schema is not None:
+            schema = request.response_schema
+            if self.is_openai:
+                schema = _strip_keywords(schema, _OPENAI_UNSUPPORTED)
+            kwargs["response_format"] = {"type": "json_schema", "json_schema": {
+                "name": request.schema_name, "schema": schema, "strict": True}}
+        start = time.perf_counter()
+        try:
+            resp = self._client.chat.completions.create(**kwargs)
+        except openai.APITimeoutError:
+            raise BackendError(f"the LLM at {self.api_base} timed out "
+                               "(raise RECAGENT_TIMEOUT_S or use a smaller model)", kind="timeout") from None
+        except openai.APIConnectionError:
+            raise BackendError(f"cannot reach the LLM at {self.api_base} "
+                               "(is the server running? check --base-url)", kind="unavailable") from None
+        except openai.RateLimitError:
+            raise BackendError(f"rate limited by {self.api_base}", kind="rate_limited") from None
+        except openai.AuthenticationError:
+            raise BackendError(f"{self.api_base} refused the API key: set RECAGENT_LLM_API_KEY",
+                               kind="auth") from None
+        except openai.APIStatusError as e:
+            kind = "server_error" if e.status_code >= 500 else "bad_request"
+            if "context" in str(e).lower() and ("length" in str(e).lower() or "exceed" in str(e).lower()):
+                kind = "context_window"
+            raise BackendError(f"the LLM at {self.api_base} answered {e.status_code}: "
+                               f"{_short(e.message)}", kind=kind) from None
+        latency = (time.perf_counter() - start) * 1000
+        if not resp.choices:
+            raise BackendError("the LLM returned no choices", kind="bad_response")
+        choice = resp.choices[0]
+        usage = Usage(prompt_tokens=getattr(resp.usage, "prompt_tokens", 0) or 0,
+                      completion_tokens=getattr(resp.usage, "completion_tokens", 0) or 0)
+        return ChatResponse(content=choice.message.content or "", finish_reason=choice.finish_reason,
+                            usage=usage, model=resp.model or self.model, latency_ms=latency)
+
+    def close(self) -> None:
+        self._client.close()
+        self._http.close()
+
+
+def _short(text: str, n: int = 200) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= n else text[:n] + "…"

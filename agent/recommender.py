@@ -1,0 +1,400 @@
+"""The recommendation pipeline: profile → candidates → prompt → LLM → grounding → diversity."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+from agent.backends.base import ChatBackend, ChatRequest
+from agent.config import Settings, load_settings
+from agent.diversity import mmr
+from agent.errors import BackendError, InputError, UnknownUserError
+from agent.grounding import (TitleIndex, bare_title, ground, is_degenerate, parse_output, response_schema,
+                             template_explanation, template_title, unknown_titles)
+from agent.profile import LIKE_THRESHOLD, build_profile, is_positive
+from agent.retrieval.collaborative import CooccurrenceIndex
+from agent.store import CatalogStore
+from agent.types import (Candidate, HistoryEvent, Item, ProfileSummary, PromptInfo, Recommendation,
+                         RecommendedItem, Timing, Usage)
+from prompts.inputs import PromptItem, PromptProfile, ProfileInputs, RerankInputs, as_data
+from prompts.registry import PromptRegistry, RenderedPrompt
+
+MAX_K = 50
+MAX_CANDIDATES = 100
+MAX_HISTORY = 10_000
+RRF_K = 60
+# How much of each item the prompt shows, from generous to bare, tried in order until the
+# prompt fits the context window: (chars of item text, tags per item, liked items shown).
+TRIM_LEVELS = [(200, 5, 10), (80, 3, 6), (0, 2, 4), (0, 0, 2)]
+
+
+class Recommender:
+    """Personalized recommendations with explanations, grounded in the candidate set.
+
+    Parts are created lazily from `settings`; pass `backend`, `store` or `index` to use
+    your own (tests pass a ScriptedFakeBackend and a temp-dir store)."""
+
+    def __init__(self, settings: Settings | None = None, *, backend: ChatBackend | None = None,
+                 store: CatalogStore | None = None, index=None, registry: PromptRegistry | None = None,
+                 like_threshold: float = LIKE_THRESHOLD):
+        self.settings = settings or load_settings()
+        self._backend = backend
+        self._server = None
+        self._store = store
+        self._index = index
+        self.registry = registry or PromptRegistry()
+        self.like_threshold = like_threshold
+        self._collab: CooccurrenceIndex | None = None
+        self._collab_version = -1
+        self._titles: TitleIndex | None = None
+
+    # -- parts ---------------------------------------------------------------------------------
+    @property
+    def store(self) -> CatalogStore:
+        if self._store is None:
+            self._store = CatalogStore(Path(self.settings.data_dir) / "catalog.sqlite")
+        return self._store
+
+    @property
+    def index(self):
+        if self._index is None:
+            from agent.retrieval.chroma import ChromaRetriever
+            from agent.retrieval.embeddings import MiniLMEmbedder
+
+            self._index = ChromaRetriever(Path(self.settings.data_dir) / "chroma", MiniLMEmbedder(),
+                                          url=getattr(self.settings, "chroma_url", None))
+        return self._index
+
+    @property
+    def backend(self) -> ChatBackend:
+        if self._backend is None:
+            from agent.backends.openai_compat import OpenAICompatBackend
+
+            s = self.settings
+            if s.embedded:
+                from agent.backends.embedded import EmbeddedLlamaServer
+                from agent.models import get_model, pull
+
+                spec = get_model(s.model_name)
+                path = pull(spec, Path(s.cache_dir))
+                self._server = EmbeddedLlamaServer(path, alias=spec.name, n_ctx=spec.n_ctx,
+                                                   threads=s.threads, parallel=s.parallel)
+                url = self._server.start()
+                self._backend = OpenAICompatBackend(url, spec.name, timeout_s=s.timeout_s,
+                                                    max_retries=s.max_retries, context_window=spec.n_ctx,
+                                                    cache_dir=Path(s.cache_dir))
+            else:
+                self._backend = OpenAICompatBackend(s.base_url, s.model, api_key=s.llm_api_key,
+                                                    timeout_s=s.timeout_s, max_retries=s.max_retries,
+                                                    context_window=s.context_window,
+                                                    cache_dir=Path(s.cache_dir))
+        return self._backend
+
+    def collaborative(self) -> CooccurrenceIndex:
+        if self._collab is None or self._collab_version != self.store.version:
+            self._collab = CooccurrenceIndex(self.store.all_interactions(), self.like_threshold)
+            self._collab_version = self.store.version
+        return self._collab
+
+    def titles(self) -> TitleIndex:
+        if self._titles is None:
+            self._titles = TitleIndex([i.title for i in self.store.all_items()])
+        return self._titles
+
+    def close(self) -> None:
+        if self._backend is not None and hasattr(self._backend, "close"):
+            self._backend.close()
+        if self._server is not None:
+            self._server.stop()
+        self._backend = self._server = None
+
+    def __enter__(self) -> "Recommender":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- public API ------------------------------------------------------------------------------
+    def history(self, user_id: str) -> list[HistoryEvent]:
+        rows = self.store.user_interactions(str(user_id))
+        if not rows:
+            raise UnknownUserError(str(user_id))
+        return [HistoryEvent(item_id=r.item_id, rating=r.rating, timestamp=r.timestamp) for r in rows]
+
+    def recommend(self, user_id: str, k: int = 10, **options) -> Recommendation:
+        """Recommendations for a stored user. Raises UnknownUserError for an unknown id."""
+        rec = self._run(self.history(user_id), k, **options)
+        rec.user_id = str(user_id)
+        return rec
+
+    def recommend_for_history(self, history: Iterable[HistoryEvent | dict], k: int = 10,
+                              **options) -> Recommendation:
+        """Recommendations for a new or anonymous user from an inline history. An empty
+        history gets a popular-and-diverse cold-start list."""
+        events = [h if isinstance(h, HistoryEvent) else HistoryEvent.model_validate(h) for h in history]
+        if len(events) > MAX_HISTORY:
+            raise InputError(f"history has {len(events)} events; the limit is {MAX_HISTORY}: send the most recent ones")
+        warnings = []
+        if events:
+            known = self.store.get_items(e.item_id for e in events)
+            unknown = sorted({e.item_id for e in events} - set(known))
+            if len(unknown) == len({e.item_id for e in events}):
+                raise InputError(f"none of the history's item ids are in the catalog ({', '.join(unknown[:5])}"
+                                 f"{'…' if len(unknown) > 5 else ''}): ingest the catalog or fix the ids")
+            if unknown:
+                warnings.append(f"ignored {len(unknown)} unknown item id(s): {', '.join(unknown[:5])}")
+                events = [e for e in events if e.item_id in known]
+        rec = self._run(events, k, **options)
+        rec.warnings = warnings + rec.warnings
+        return rec
+
+    # -- the pipeline ----------------------------------------------------------------------------
+    def _run(self, history: list[HistoryEvent], k: int, prompt: str = "rerank@v1",
+             diversity: float = 0.2, n_candidates: int = 20, use_llm: bool = True,
+             profile_mode: str = "deterministic") -> Recommendation:
+        _check_options(k, n_candidates, diversity, profile_mode)
+        self.registry.path(prompt)  # an unknown prompt is the caller's error, not a fallback
+        t0 = time.perf_counter()
+        if not history:
+            return self._cold_start(k, t0)
+        seen = {e.item_id for e in history}
+        items = self.store.get_items(seen)
+        profile = build_profile(history, items, like_threshold=self.like_threshold)
+        recent_first = sorted(history, key=lambda e: e.timestamp or 0, reverse=True)
+        positives = [e.item_id for e in recent_first if is_positive(e, self.like_threshold) and e.item_id in items]
+        candidates = self.candidates(profile, seen, max(n_candidates, k), positives)
+        t_retrieval = time.perf_counter()
+
+        rec = Recommendation(user_id=None, items=[], profile=profile)
+        entries = []
+        if use_llm:
+            entries = self._rerank_with_llm(rec, profile, candidates, seen, k, prompt, profile_mode)
+        else:
+            rec.fallback_reason = "LLM step disabled"
+        t_llm = time.perf_counter()
+
+        rec.items = self._assemble(entries, candidates, profile, k, diversity)
+        rec.timing = Timing(retrieval_ms=_ms(t0, t_retrieval), llm_ms=_ms(t_retrieval, t_llm),
+                            total_ms=_ms(t0, time.perf_counter()))
+        return rec
+
+    def candidates(self, profile: ProfileSummary, seen: set[str], n: int,
+                   positives: list[str] | None = None) -> list[Candidate]:
+        """Union of semantic neighbours (of the profile and of liked items) and collaborative
+        co-occurrence over `positives` (most recent first; default: the profile's liked
+        items), fused by reciprocal rank; never an item the user has seen."""
+        liked = [r.item_id for r in profile.liked]
+        collab = self.collaborative()
+        co = collab.similar(positives or liked, 2 * n, exclude=seen)
+
+        # query vectors: the profile text, then each recently liked item's own embedding
+        liked_vectors = self.index.embeddings(liked[:5])
+        query = profile.as_query()
+        queries = ([self.index.embed([query])[0]] if query else []) + list(liked_vectors.values())
+        origins = ([None] if query else []) + list(liked_vectors)
+        semantic: dict[str, tuple[float, str | None]] = {}
+        if queries:
+            fetch = min(2 * n + len(seen), 2000)  # over-fetch: seen items are filtered out
+            for hits, origin in zip(self.index.search_vectors(np.stack(queries), fetch), origins):
+                for item_id, sim in hits:
+                    if item_id not in seen and sim > semantic.get(item_id, (-1.0, None))[0]:
+                        semantic[item_id] = (sim, origin)
+        sem_ranked = sorted(semantic.items(), key=lambda kv: -kv[1][0])[: 2 * n]
+
+        fused: dict[str, dict] = {}
+        for rank, (item_id, (sim, src)) in enumerate(sem_ranked):
+            f = fused.setdefault(item_id, {"scores": {}, "sources": [], "because": src})
+            f["scores"]["semantic"] = round(sim, 4)
+            f["scores"]["fused"] = f["scores"].get("fused", 0.0) + 1.0 / (RRF_K + rank)
+            f["sources"].append("semantic")
+        for rank, (item_id, score, src) in enumerate(co):
+            f = fused.setdefault(item_id, {"scores": {}, "sources": [], "because": src})
+            f["scores"]["collaborative"] = round(score, 4)
+            f["scores"]["fused"] = f["scores"].get("fused", 0.0) + 1.0 / (RRF_K + rank)
+            f["sources"].append("collaborative")
+            f["because"] = src  # co-occurrence evidence is the stronger explanation
+        order = sorted(fused, key=lambda i: -fused[i]["scores"]["fused"])[:n]
+        if len(order) < n:
+            for item_id, pop in collab.popular(n - len(order), exclude=seen | set(order)):
+                fused[item_id] = {"scores": {"popularity": pop, "fused": 0.0}, "sources": ["popular"],
+                                  "because": None}
+                order.append(item_id)
+        catalog = self.store.get_items(order)
+        return [Candidate(item=catalog[i], scores={k: round(v, 5) for k, v in fused[i]["scores"].items()},
+                          sources=fused[i]["sources"], because=fused[i]["because"])
+                for i in order if i in catalog]
+
+    # -- LLM step ---------------------------------------------------------------------------------
+    def _rerank_with_llm(self, rec: Recommendation, profile: ProfileSummary, candidates: list[Candidate],
+                         seen: set[str], k: int, prompt: str, profile_mode: str) -> list:
+        try:
+            backend = self.backend
+            rec.model, rec.endpoint = backend.model, backend.endpoint
+            if profile_mode == "llm":
+                self._add_narrative(rec, profile)
+            k_eff = min(k, len(candidates))
+            max_tokens = 100 * k_eff + 50
+            rendered, shown = self.fit_prompt(prompt, profile, candidates, k_eff, max_tokens, rec.warnings)
+            rec.prompt = PromptInfo(ref=rendered.ref, template_sha256=rendered.template_sha256)
+            ids = [c.item.item_id for c in shown]
+            request = ChatRequest(messages=rendered.messages, response_schema=response_schema(ids, k_eff),
+                                  schema_name="rerank", max_tokens=max_tokens)
+            for attempt in (1, 2):
+                resp = backend.complete(request)
+                rec.usage = rec.usage + resp.usage
+                parsed = parse_output(resp.content)
+                g = ground(parsed.entries, set(ids), seen)
+                problems = []
+                if parsed.error:
+                    problems.append(parsed.error)
+                if g.out_of_candidate:
+                    problems.append(f"ids not among the candidates: {', '.join(g.out_of_candidate[:5])}")
+                if g.duplicates:
+                    problems.append(f"repeated ids: {', '.join(g.duplicates[:5])}")
+                if g.seen:
+                    problems.append(f"items the user has seen: {', '.join(g.seen[:5])}")
+                if g.entries and not parsed.error:
+                    if problems:
+                        rec.warnings.append("dropped from the model's answer: " + "; ".join(problems))
+                    return g.entries
+                if attempt == 1:
+                    request = request.model_copy(update={"messages": rendered.messages + [
+                        {"role": "assistant", "content": resp.content[:2000]},
+                        {"role": "user", "content": "That answer was not usable (" + "; ".join(problems or ["no items"])
+                         + "). Answer again with only the JSON object, using candidate ids."}]})
+                    continue
+                if g.entries:  # truncated twice: keep the complete items it did give
+                    rec.warnings.append("model output was cut off; kept its complete items")
+                    return g.entries
+                rec.fallback_reason = "invalid model output after one repair attempt: " + "; ".join(problems or ["no items"])
+        except BackendError as e:
+            rec.fallback_reason = f"LLM call failed ({e.kind}): {e}"
+        if rec.fallback_reason:
+            rec.warnings.append("showing retrieval order without the LLM: " + rec.fallback_reason)
+        return []
+
+    def fit_prompt(self, ref: str, profile: ProfileSummary, candidates: list[Candidate], k: int,
+                   max_tokens: int, warnings: list[str]) -> tuple[RenderedPrompt, list[Candidate]]:
+        """Render `ref`, trimming item text, then history, then candidates, until the prompt
+        plus the completion fits the backend's context window."""
+        limit = self.backend.context_window - max_tokens - 64
+        shown = list(candidates)
+        liked_titles = {r.item_id: r.title for r in profile.liked}
+        while True:
+            for level, (text_chars, n_tags, n_liked) in enumerate(TRIM_LEVELS):
+                inputs = RerankInputs(profile=prompt_profile(profile, n_liked), k=k,
+                                      candidates=[prompt_item(c.item, text_chars, n_tags, liked_titles.get(c.because or ""))
+                                                  for c in shown])
+                rendered = self.registry.render(ref, inputs)
+                if self.backend.count_tokens(rendered.messages) <= limit:
+                    if level or len(shown) < len(candidates):
+                        warnings.append(f"prompt trimmed to fit the {self.backend.context_window}-token "
+                                        f"context (level {level}, {len(shown)} candidates)")
+                    return rendered, shown
+            if len(shown) <= k:
+                raise BackendError(f"the prompt does not fit the model's {self.backend.context_window}-token "
+                                   "context even when trimmed; use a model with a larger context or a smaller k",
+                                   kind="context_window")
+            shown = shown[: max(k, len(shown) * 3 // 4)]
+
+    def _add_narrative(self, rec: Recommendation, profile: ProfileSummary) -> None:
+        """LLM-written taste summary (prompts/profile), cached by prompt and model."""
+        rendered = self.registry.render("profile@v1", ProfileInputs(profile=prompt_profile(profile, 10)))
+        key = "profile:" + hashlib.sha256(json.dumps([rendered.messages, self.backend.model]).encode()).hexdigest()
+        text = self.store.cache_get(key)
+        if text is None:
+            resp = self.backend.complete(ChatRequest(messages=rendered.messages, max_tokens=120))
+            rec.usage = rec.usage + resp.usage
+            text = as_data(resp.content, 400)
+            if is_degenerate(text, min_words=5):
+                rec.warnings.append("LLM profile summary was unusable; used the deterministic profile")
+                return
+            self.store.cache_put(key, text)
+        profile.narrative = text
+
+    # -- assembly ----------------------------------------------------------------------------------
+    def _assemble(self, entries: list, candidates: list[Candidate], profile: ProfileSummary, k: int,
+                  diversity: float) -> list[RecommendedItem]:
+        by_id = {c.item.item_id: c for c in candidates}
+        from_llm = {e.item_id: e for e in entries}
+        order = list(from_llm) + [i for i in by_id if i not in from_llm]
+        final = mmr(order, self.index.embeddings(order) if diversity > 0 else {}, k, diversity)
+        liked_titles = {r.item_id: r.title for r in profile.liked}
+        index = self.titles()
+        out = []
+        for rank, item_id in enumerate(final, start=1):
+            cand, entry, flags = by_id[item_id], from_llm.get(item_id), []
+            title = explanation = None
+            if entry is not None:
+                title = as_data(entry.title, 80)
+                explanation = as_data(entry.explanation, 300)
+                if (why := is_degenerate(title)) or bare_title(title) == bare_title(cand.item.title):
+                    flags.append(f"personalized title replaced ({why or 'same as the item title'})")
+                    title = None
+                if why := is_degenerate(explanation, min_words=4):
+                    flags.append(f"explanation replaced ({why})")
+                    explanation = None
+                elif bad := unknown_titles(explanation, cand.item, profile, index):
+                    flags.append("explanation replaced (names a title outside your history: "
+                                 + ", ".join(sorted(bad)) + ")")
+                    explanation = None
+            out.append(RecommendedItem(
+                rank=rank, item_id=item_id, title=cand.item.title,
+                personalized_title=title or template_title(cand, profile, liked_titles),
+                explanation=explanation or template_explanation(cand, profile, liked_titles),
+                source="llm" if entry is not None else "fallback",
+                explanation_source="llm" if explanation else "template",
+                categories=cand.item.categories, scores=cand.scores, flags=flags))
+        return out
+
+    def _cold_start(self, k: int, t0: float) -> Recommendation:
+        pool = self.collaborative().popular(max(5 * k, 50))
+        catalog = self.store.get_items(i for i, _ in pool)
+        cands = [Candidate(item=catalog[i], scores={"popularity": p}, sources=["popular"])
+                 for i, p in pool if i in catalog]
+        if not cands:  # no interactions at all: any items
+            cands = [Candidate(item=it, sources=["popular"]) for it in self.store.all_items()[: 5 * k]]
+        empty = ProfileSummary(n_interactions=0)
+        items = self._assemble([], cands, empty, k, diversity=0.5)
+        return Recommendation(user_id=None, items=items, cold_start=True, profile=empty,
+                              warnings=["cold start: no history, showing popular and diverse items"],
+                              timing=Timing(total_ms=_ms(t0, time.perf_counter()),
+                                            retrieval_ms=_ms(t0, time.perf_counter())))
+
+
+def prompt_item(item: Item, text_chars: int, n_tags: int, because: str | None = None) -> PromptItem:
+    return PromptItem(id=item.item_id, title=as_data(item.title, 120),
+                      categories=[as_data(c, 40) for c in item.categories[:6]],
+                      tags=[as_data(t, 40) for t in item.tags[:n_tags]],
+                      text=as_data(item.text, text_chars) if text_chars else "",
+                      because=as_data(because, 120) if because else "")
+
+
+def prompt_profile(profile: ProfileSummary, n_liked: int) -> PromptProfile:
+    """What the prompt may know about the user: titles and categories, never ids or personal fields."""
+    def items(refs):
+        return [PromptItem(id="", title=as_data(r.title, 120), categories=r.categories[:4]) for r in refs]
+
+    return PromptProfile(liked=items(profile.liked[:n_liked]), disliked=items(profile.disliked[:3]),
+                         top_categories=profile.top_categories, avoided_categories=profile.avoided_categories,
+                         top_tags=[as_data(t, 40) for t in profile.top_tags], narrative=profile.narrative)
+
+
+def _check_options(k: int, n_candidates: int, diversity: float, profile_mode: str) -> None:
+    if not 1 <= k <= MAX_K:
+        raise InputError(f"k={k} is out of range: ask for 1 to {MAX_K} items")
+    if not 1 <= n_candidates <= MAX_CANDIDATES:
+        raise InputError(f"n_candidates={n_candidates} is out of range: use 1 to {MAX_CANDIDATES}")
+    if not 0.0 <= diversity <= 1.0:
+        raise InputError(f"diversity={diversity} is out of range: use 0 (off) to 1 (most diverse)")
+    if profile_mode not in ("deterministic", "llm"):
+        raise InputError(f"profile_mode={profile_mode!r}: use 'deterministic' or 'llm'")
+
+
+def _ms(a: float, b: float) -> float:
+    return round((b - a) * 1000, 2)

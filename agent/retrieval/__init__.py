@@ -1,0 +1,1 @@
+"""Candidate retrieval: semantic (Chroma), collaborative (co-occurrence), and their fusion."""

@@ -1,0 +1,100 @@
+"""Semantic retrieval over the catalog with a Chroma collection (embedded or client/server)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from agent.errors import RetrievalError
+from agent.offline import quiet_chroma
+from agent.types import Item
+
+COLLECTION = "items"
+
+
+def document_text(item: Item, max_chars: int = 600) -> str:
+    """What gets embedded for an item: title, categories, tags, description."""
+    parts = [item.title]
+    if item.categories:
+        parts.append("Genres: " + ", ".join(item.categories))
+    if item.tags:
+        parts.append("Tags: " + ", ".join(item.tags[:10]))
+    if item.text:
+        parts.append(item.text)
+    return ". ".join(parts)[:max_chars]
+
+
+class ChromaRetriever:
+    """`search(query, k, where)` and neighbours of items, returning (item_id, similarity)."""
+
+    def __init__(self, path: Path | None, embed: Callable[[list[str]], np.ndarray],
+                 url: str | None = None):
+        quiet_chroma()
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        chroma_settings = ChromaSettings(anonymized_telemetry=False)
+        try:
+            if url:
+                from urllib.parse import urlparse
+
+                u = urlparse(url)
+                self._client = chromadb.HttpClient(host=u.hostname, port=u.port or 8000,
+                                                   ssl=u.scheme == "https", settings=chroma_settings)
+            else:
+                path.mkdir(parents=True, exist_ok=True)
+                self._client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+            # Embeddings are always computed by us and passed in: Chroma's own embedding
+            # function (which downloads a model) is never called.
+            self._col = self._client.get_or_create_collection(
+                COLLECTION, embedding_function=None, metadata={"hnsw:space": "cosine"})
+        except Exception as e:  # chromadb raises many types; translate here, once
+            where = url or path
+            raise RetrievalError(f"cannot open the Chroma store at {where}: {e}") from None
+        self._embed = embed
+
+    def count(self) -> int:
+        return self._col.count()
+
+    def existing_ids(self, ids: list[str]) -> set[str]:
+        found: set[str] = set()
+        for i in range(0, len(ids), 2000):
+            found.update(self._col.get(ids=ids[i:i + 2000], include=[])["ids"])
+        return found
+
+    def upsert(self, items: list[Item]) -> None:
+        if not items:
+            return
+        docs = [document_text(i) for i in items]
+        vectors = self._embed(docs)
+        self._col.upsert(
+            ids=[i.item_id for i in items], embeddings=vectors, documents=docs,
+            metadatas=[{"title": i.title, "categories": "|".join(i.categories) or "-"} for i in items])
+
+    def embeddings(self, ids: list[str]) -> dict[str, np.ndarray]:
+        if not ids:
+            return {}
+        got = self._col.get(ids=ids, include=["embeddings"])
+        return {i: np.asarray(e, dtype=np.float32) for i, e in zip(got["ids"], got["embeddings"])}
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        return self._embed(texts)
+
+    def search(self, query: str, k: int, where: dict | None = None) -> list[tuple[str, float]]:
+        return self.search_vectors(self._embed([query]), k, where)[0]
+
+    def search_vectors(self, vectors: np.ndarray, k: int,
+                       where: dict | None = None) -> list[list[tuple[str, float]]]:
+        """Nearest items for each query vector, as (item_id, cosine similarity)."""
+        n = self.count()
+        if n == 0 or len(vectors) == 0:
+            return [[] for _ in range(len(vectors))]
+        try:
+            res = self._col.query(query_embeddings=np.asarray(vectors), n_results=min(k, n),
+                                  where=where, include=["distances"])
+        except Exception as e:
+            raise RetrievalError(f"Chroma query failed: {e}") from None
+        return [[(i, 1.0 - d) for i, d in zip(ids, dists)]
+                for ids, dists in zip(res["ids"], res["distances"])]

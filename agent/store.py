@@ -1,0 +1,157 @@
+"""The catalog and the interactions, in SQLite: the source of truth Chroma indexes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+
+from agent.types import Interaction, Item
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS items (
+    item_id TEXT PRIMARY KEY, title TEXT NOT NULL, text TEXT NOT NULL,
+    categories TEXT NOT NULL, tags TEXT NOT NULL, content_hash TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS interactions (
+    user_id TEXT NOT NULL, item_id TEXT NOT NULL, rating REAL, timestamp INTEGER,
+    PRIMARY KEY (user_id, item_id));
+CREATE INDEX IF NOT EXISTS interactions_item ON interactions(item_id);
+CREATE TABLE IF NOT EXISTS kv_cache (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+def content_hash(item: Item) -> str:
+    return hashlib.sha256(item.model_dump_json().encode()).hexdigest()
+
+
+class CatalogStore:
+    """Items and interactions with idempotent upserts that report what changed."""
+
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._db = sqlite3.connect(path, check_same_thread=False)
+        self._lock = threading.Lock()
+        with self._lock, self._db:
+            self._db.executescript(_SCHEMA)
+        self.version = 0  # bumped on every write, so derived indexes know to rebuild
+
+    def close(self) -> None:
+        self._db.close()
+
+    # -- items -------------------------------------------------------------------------
+    def upsert_items(self, items: list[Item]) -> dict[str, list[str]]:
+        """Insert or update; returns item ids by outcome: added, updated, unchanged."""
+        outcome: dict[str, list[str]] = {"added": [], "updated": [], "unchanged": []}
+        if not items:
+            return outcome
+        with self._lock, self._db:
+            known = self._hashes([i.item_id for i in items])
+            rows = []
+            for item in items:
+                h = content_hash(item)
+                old = known.get(item.item_id)
+                if old == h:
+                    outcome["unchanged"].append(item.item_id)
+                    continue
+                outcome["added" if old is None else "updated"].append(item.item_id)
+                rows.append((item.item_id, item.title, item.text, json.dumps(item.categories),
+                             json.dumps(item.tags), h))
+            self._db.executemany("INSERT OR REPLACE INTO items VALUES (?,?,?,?,?,?)", rows)
+        if rows:
+            self.version += 1
+        return outcome
+
+    def _hashes(self, ids: list[str]) -> dict[str, str]:
+        out = {}
+        for chunk in _chunks(ids, 900):
+            q = f"SELECT item_id, content_hash FROM items WHERE item_id IN ({','.join('?' * len(chunk))})"
+            out.update(self._db.execute(q, chunk).fetchall())
+        return out
+
+    def get_items(self, ids: Iterable[str]) -> dict[str, Item]:
+        ids = list(dict.fromkeys(ids))
+        out: dict[str, Item] = {}
+        with self._lock:
+            for chunk in _chunks(ids, 900):
+                q = ("SELECT item_id, title, text, categories, tags FROM items "
+                     f"WHERE item_id IN ({','.join('?' * len(chunk))})")
+                for row in self._db.execute(q, chunk):
+                    out[row[0]] = _item(row)
+        return out
+
+    def get_item(self, item_id: str) -> Item | None:
+        return self.get_items([item_id]).get(item_id)
+
+    def all_items(self) -> list[Item]:
+        with self._lock:
+            rows = self._db.execute("SELECT item_id, title, text, categories, tags FROM items").fetchall()
+        return [_item(r) for r in rows]
+
+    def item_ids(self) -> set[str]:
+        with self._lock:
+            return {r[0] for r in self._db.execute("SELECT item_id FROM items")}
+
+    def count_items(self) -> int:
+        with self._lock:
+            return self._db.execute("SELECT COUNT(*) FROM items").fetchone()[0]
+
+    # -- interactions --------------------------------------------------------------------
+    def upsert_interactions(self, rows: list[Interaction]) -> dict[str, int]:
+        outcome = {"added": 0, "updated": 0, "unchanged": 0}
+        if not rows:
+            return outcome
+        with self._lock, self._db:
+            writes = []
+            for r in rows:
+                old = self._db.execute(
+                    "SELECT rating, timestamp FROM interactions WHERE user_id=? AND item_id=?",
+                    (r.user_id, r.item_id),
+                ).fetchone()
+                if old is not None and (old[0], old[1]) == (r.rating, r.timestamp):
+                    outcome["unchanged"] += 1
+                    continue
+                outcome["added" if old is None else "updated"] += 1
+                writes.append((r.user_id, r.item_id, r.rating, r.timestamp))
+            self._db.executemany("INSERT OR REPLACE INTO interactions VALUES (?,?,?,?)", writes)
+        if writes:
+            self.version += 1
+        return outcome
+
+    def user_interactions(self, user_id: str) -> list[Interaction]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT user_id, item_id, rating, timestamp FROM interactions WHERE user_id=? "
+                "ORDER BY timestamp", (user_id,)).fetchall()
+        return [Interaction(user_id=r[0], item_id=r[1], rating=r[2], timestamp=r[3]) for r in rows]
+
+    def all_interactions(self) -> list[tuple[str, str, float | None, int | None]]:
+        with self._lock:
+            return self._db.execute("SELECT user_id, item_id, rating, timestamp FROM interactions").fetchall()
+
+    def count_interactions(self) -> int:
+        with self._lock:
+            return self._db.execute("SELECT COUNT(*) FROM interactions").fetchone()[0]
+
+    # -- small persistent cache (LLM-written profiles) -----------------------------------------
+    def cache_get(self, key: str) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM kv_cache WHERE key=?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def cache_put(self, key: str, value: str) -> None:
+        with self._lock, self._db:
+            self._db.execute("INSERT OR REPLACE INTO kv_cache VALUES (?,?)", (key, value))
+
+
+def _item(row) -> Item:
+    return Item(item_id=row[0], title=row[1], text=row[2], categories=json.loads(row[3]),
+                tags=json.loads(row[4]))
+
+
+def _chunks(seq: list, n: int):
+    for i in range(0, len(seq), n):
+        yield seq[i:i + n]

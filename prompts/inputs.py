@@ -1,0 +1,54 @@
+"""The typed inputs of each template family. A template's variables must equal its
+model's fields (a contract test checks this)."""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import BaseModel, ConfigDict, Field
+
+_FENCE = re.compile(r"</?\s*catalog[_ ]?data\s*>|```", re.IGNORECASE)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def as_data(text: str, max_chars: int) -> str:
+    """Untrusted catalog or user text, made safe to place inside the data fence: no fence
+    markers, no control characters, one line, bounded length."""
+    text = _CONTROL.sub(" ", _FENCE.sub(" ", text))
+    text = " ".join(text.split())
+    return text if len(text) <= max_chars else text[: max_chars - 1].rstrip() + "…"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PromptItem(Strict):
+    id: str
+    title: str
+    categories: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+    text: str = ""
+    because: str = Field("", description="a title from the user's history that led to this item")
+
+
+class PromptProfile(Strict):
+    liked: list[PromptItem]
+    disliked: list[PromptItem]
+    top_categories: list[str]
+    avoided_categories: list[str]
+    top_tags: list[str]
+    narrative: str | None = None
+
+
+class RerankInputs(Strict):
+    profile: PromptProfile
+    candidates: list[PromptItem]
+    k: int
+
+
+class ProfileInputs(Strict):
+    profile: PromptProfile
+
+
+INPUT_MODELS: dict[str, type[Strict]] = {"rerank": RerankInputs, "profile": ProfileInputs}

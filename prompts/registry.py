@@ -1,0 +1,91 @@
+"""Versioned Jinja prompt files: `family/vN.j2`, referred to as `family@vN`.
+
+Each template defines a `system` and a `user` block; `render` returns chat messages.
+Rendering is sandboxed and strict: a missing variable fails with the template's name."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from jinja2 import StrictUndefined, TemplateError, meta
+from jinja2.sandbox import SandboxedEnvironment
+from pydantic import BaseModel
+
+from agent.errors import PromptError
+from prompts.inputs import INPUT_MODELS
+
+PROMPTS_DIR = Path(__file__).parent
+ROLES = ("system", "user")
+
+
+@dataclass(frozen=True)
+class RenderedPrompt:
+    ref: str
+    template_sha256: str
+    messages: list[dict[str, str]]
+
+
+def _env(directory: Path) -> SandboxedEnvironment:
+    from jinja2 import FileSystemLoader
+
+    return SandboxedEnvironment(loader=FileSystemLoader(directory), undefined=StrictUndefined,
+                                autoescape=False, trim_blocks=True, lstrip_blocks=True,
+                                keep_trailing_newline=False)
+
+
+class PromptRegistry:
+    def __init__(self, directory: Path = PROMPTS_DIR):
+        self.directory = directory
+        self.env = _env(directory)
+
+    def list(self) -> list[str]:
+        refs = [f"{p.parent.name}@{p.stem}" for p in self.directory.glob("*/v*.j2")]
+        return sorted(refs, key=lambda r: (r.split("@")[0], int(r.split("@v")[1]) if r.split("@v")[1].isdigit() else 0))
+
+    def path(self, ref: str) -> Path:
+        family, sep, version = ref.partition("@")
+        if not sep or not family or not version or "/" in ref or ".." in ref:
+            raise PromptError(f"bad prompt ref {ref!r}: use FAMILY@VERSION, e.g. rerank@v1")
+        path = self.directory / family / f"{version}.j2"
+        if not path.exists():
+            raise PromptError(f"prompt {ref!r} not found; available: {', '.join(self.list())}")
+        return path
+
+    def source(self, ref: str) -> str:
+        return self.path(ref).read_text(encoding="utf-8")
+
+    def sha256(self, ref: str) -> str:
+        return hashlib.sha256(self.source(ref).encode()).hexdigest()
+
+    def input_model(self, ref: str) -> type[BaseModel]:
+        family = ref.partition("@")[0]
+        if family not in INPUT_MODELS:
+            raise PromptError(f"no input model for prompt family {family!r}")
+        return INPUT_MODELS[family]
+
+    def variables(self, ref: str) -> set[str]:
+        """Top-level variables the template reads (for contract tests)."""
+        return meta.find_undeclared_variables(self.env.parse(self.source(ref)))
+
+    def render(self, ref: str, inputs: BaseModel) -> RenderedPrompt:
+        expected = self.input_model(ref)
+        if not isinstance(inputs, expected):
+            raise PromptError(f"prompt {ref} takes {expected.__name__}, got {type(inputs).__name__}")
+        path = self.path(ref)
+        rel = path.relative_to(self.directory).as_posix()
+        try:
+            template = self.env.get_template(rel)
+            ctx = template.new_context(inputs.model_dump())
+            messages = []
+            for role in ROLES:
+                if role in template.blocks:
+                    text = "".join(template.blocks[role](ctx)).strip()
+                    if text:
+                        messages.append({"role": role, "content": text})
+        except TemplateError as e:
+            raise PromptError(f"prompt {ref} ({rel}) failed to render: {e}") from None
+        if not messages:
+            raise PromptError(f"prompt {ref} defines no system or user block")
+        return RenderedPrompt(ref=ref, template_sha256=self.sha256(ref), messages=messages)
