@@ -41,7 +41,7 @@ class Recommender:
 
     def __init__(self, settings: Settings | None = None, *, backend: ChatBackend | None = None,
                  store: CatalogStore | None = None, index=None, registry: PromptRegistry | None = None,
-                 like_threshold: float = LIKE_THRESHOLD):
+                 collaborative: CooccurrenceIndex | None = None, like_threshold: float = LIKE_THRESHOLD):
         self.settings = settings or load_settings()
         self._backend = backend
         self._server = None
@@ -49,8 +49,9 @@ class Recommender:
         self._index = index
         self.registry = registry or PromptRegistry()
         self.like_threshold = like_threshold
-        self._collab: CooccurrenceIndex | None = None
         self._collab_version = -1
+        self._collab = collaborative
+        self._collab_fixed = collaborative is not None  # given by the caller: never rebuilt
         self._titles: TitleIndex | None = None
 
     # -- parts ---------------------------------------------------------------------------------
@@ -96,7 +97,7 @@ class Recommender:
         return self._backend
 
     def collaborative(self) -> CooccurrenceIndex:
-        if self._collab is None or self._collab_version != self.store.version:
+        if not self._collab_fixed and (self._collab is None or self._collab_version != self.store.version):
             self._collab = CooccurrenceIndex(self.store.all_interactions(), self.like_threshold)
             self._collab_version = self.store.version
         return self._collab

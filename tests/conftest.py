@@ -1,0 +1,80 @@
+"""Shared fixtures: a real Chroma store on a temp dir with the small generic dataset, and
+(for tests marked `llm`) the real embedded llama.cpp server with the smallest model."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+DATA = Path(__file__).parent / "data"
+SMALLEST_MODEL = "smollm2-135m"
+
+
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory) -> Path:
+    # models joined once per machine are reused; everything else is per test session
+    return Path(os.environ.get("RECAGENT_CACHE_DIR") or tmp_path_factory.mktemp("cache"))
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    from agent.retrieval.embeddings import MiniLMEmbedder
+
+    return MiniLMEmbedder()
+
+
+@pytest.fixture(scope="session")
+def ingested(tmp_path_factory, embedder, cache_dir):
+    """A data dir with tests/data ingested through the generic CSV path (read-only for tests)."""
+    from agent.config import load_settings
+    from agent.ingest import Source, ingest
+    from agent.recommender import Recommender
+
+    data_dir = tmp_path_factory.mktemp("data")
+    settings = load_settings(data_dir=data_dir, cache_dir=cache_dir)
+    rec = make_recommender(settings, embedder)
+    summary = ingest(Source(items=DATA / "items.csv", interactions=DATA / "interactions.csv"), rec.store, rec.index)
+    assert summary.items["added"] == 300 and not summary.rejected
+    rec.store.close()
+    return settings
+
+
+def make_recommender(settings, embedder, backend=None):
+    from agent.recommender import Recommender
+    from agent.retrieval.chroma import ChromaRetriever
+    from agent.store import CatalogStore
+
+    store = CatalogStore(Path(settings.data_dir) / "catalog.sqlite")
+    index = ChromaRetriever(Path(settings.data_dir) / "chroma", embedder)
+    return Recommender(settings, backend=backend, store=store, index=index)
+
+
+@pytest.fixture
+def recommender_with(ingested, embedder):
+    """Build a Recommender over the ingested test data with a given backend."""
+    made = []
+
+    def build(backend):
+        rec = make_recommender(ingested, embedder, backend)
+        made.append(rec)
+        return rec
+
+    yield build
+    for rec in made:
+        rec.close()
+        rec.store.close()
+
+
+@pytest.fixture(scope="session")
+def embedded_server(cache_dir):
+    """The real llama.cpp server with the smallest bundled model on a free loopback port."""
+    from agent.backends.embedded import EmbeddedLlamaServer
+    from agent.models import get_model, pull
+
+    spec = get_model(SMALLEST_MODEL)
+    server = EmbeddedLlamaServer(pull(spec, cache_dir), alias=spec.name, n_ctx=spec.n_ctx, threads=2)
+    server.start()
+    yield server
+    server.stop()

@@ -1,0 +1,99 @@
+"""The CLI as a user runs it: a subprocess, real output, exit codes, no tracebacks."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+DATA = Path(__file__).parents[1] / "data"
+
+
+def run(*args, env=None, data_dir=None):
+    e = {**os.environ, **(env or {})}
+    if data_dir is not None:
+        e["RECAGENT_DATA_DIR"] = str(data_dir)
+    if "RECAGENT_BASE_URL" not in (env or {}):
+        e.pop("RECAGENT_BASE_URL", None)  # the embedded default, whatever the caller's shell says
+    return subprocess.run([sys.executable, "-m", "agent.cli", *args], capture_output=True, text=True, env=e, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    d = tmp_path_factory.mktemp("cli-data")
+    r = run("ingest", "--items", str(DATA / "items.csv"), "--interactions", str(DATA / "interactions.csv"),
+            "--json", data_dir=d)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["items"]["added"] == 300
+    return d
+
+
+def test_dead_endpoint_still_prints_ten_items_with_a_reason(data_dir):
+    r = run("recommend", "--user", "user-18", "--json", "--base-url", "http://127.0.0.1:9",
+            "--model", "any", env={"RECAGENT_MAX_RETRIES": "0"}, data_dir=data_dir)
+    assert r.returncode == 0, r.stderr
+    result = json.loads(r.stdout)
+    assert len(result["items"]) == 10 and result["fallback_reason"].startswith("LLM call failed (unavailable)")
+    assert {i["source"] for i in result["items"]} == {"fallback"}
+    assert all(i["explanation"] for i in result["items"])
+    assert "warning:" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_strict_makes_a_fallback_fail(data_dir):
+    r = run("recommend", "--user", "user-18", "--strict", "--base-url", "http://127.0.0.1:9", "--model", "m",
+            env={"RECAGENT_MAX_RETRIES": "0"}, data_dir=data_dir)
+    assert r.returncode == 1 and "fallback" in r.stdout
+
+
+def test_unknown_user_is_one_clear_line(data_dir):
+    r = run("recommend", "--user", "ghost", "--no-llm", data_dir=data_dir)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.strip().startswith("error: unknown user 'ghost'") and "--history" in r.stderr
+    assert len(r.stderr.strip().splitlines()) <= 3  # one message, wrapped at most
+
+
+def test_bad_config_says_what_to_set(data_dir):
+    r = run("recommend", "--user", "user-18", env={"RECAGENT_BASE_URL": "ftp://x"}, data_dir=data_dir)
+    assert r.returncode == 2 and "RECAGENT_BASE_URL" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_no_catalog_says_to_ingest(tmp_path):
+    r = run("recommend", "--user", "1", data_dir=tmp_path / "empty")
+    assert r.returncode == 2 and "recagent ingest" in r.stderr
+
+
+def test_history_file_for_a_new_user(data_dir, tmp_path):
+    h = tmp_path / "h.json"
+    h.write_text(json.dumps([{"item_id": "1", "rating": 5}, {"item_id": "260", "signal": "like"}]))
+    r = run("recommend", "--history", str(h), "--no-llm", "--k", "4", "--json", data_dir=data_dir)
+    assert r.returncode == 0, r.stderr
+    assert len(json.loads(r.stdout)["items"]) == 4
+
+
+def test_ingest_reports_broken_row_and_is_idempotent(tmp_path):
+    items = tmp_path / "items.csv"
+    items.write_text("item_id,title,text,categories\n1,Good,,Drama\n2,,,Drama\n3,Fine,,Comedy\n")
+    first = run("ingest", "--items", str(items), data_dir=tmp_path / "d")
+    assert first.returncode == 0 and "items.csv:3: missing title" in first.stdout
+    assert "2 added" in first.stdout
+    again = run("ingest", "--items", str(items), "--json", data_dir=tmp_path / "d")
+    s = json.loads(again.stdout)
+    assert s["items"] == {"added": 0, "updated": 0, "unchanged": 2} and s["indexed"] == 0
+
+
+def test_prompts_commands(data_dir):
+    assert "rerank@v1" in run("prompts", "list").stdout
+    assert "{% block system %}" in run("prompts", "show", "rerank@v1").stdout
+    r = run("prompts", "render", "rerank@v1", "--user", "user-18", "--k", "3", "--candidates", "5", data_dir=data_dir)
+    assert r.returncode == 0 and "--- system ---" in r.stdout and r.stdout.count("\n[") == 5
+    assert "user-18" not in r.stdout
+    bad = run("prompts", "show", "rerank@v9")
+    assert bad.returncode == 2 and "not found" in bad.stderr
+
+
+def test_model_list_and_doctor(data_dir):
+    assert "smollm2-135m" in run("model", "list").stdout
+    dead = run("doctor", "--base-url", "http://127.0.0.1:9", data_dir=data_dir)
+    assert dead.returncode == 1 and "unreachable" in dead.stdout and "300 items" in dead.stdout

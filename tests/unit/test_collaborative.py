@@ -1,0 +1,37 @@
+import math
+
+import pytest
+
+from agent.retrieval.collaborative import CooccurrenceIndex
+
+# users u1..u3; positives (rating >= 4): u1: A,B  u2: A,B,C  u3: A,C ; u3 rated D 2.0 (not positive)
+ROWS = [("u1", "A", 5.0), ("u1", "B", 4.0), ("u2", "A", 4.5), ("u2", "B", 5.0), ("u2", "C", 4.0),
+        ("u3", "A", 4.0), ("u3", "C", 5.0), ("u3", "D", 2.0)]
+
+
+def test_popularity_counts_positive_interactions_only():
+    idx = CooccurrenceIndex(ROWS)
+    assert idx.popular(3) == [("A", 3.0), ("B", 2.0), ("C", 2.0)]
+    assert "D" not in idx.item_ids
+
+
+def test_scores_are_shrunk_cosine_worked_by_hand():
+    idx = CooccurrenceIndex(ROWS, shrinkage=1.0)
+    got = dict((i, s) for i, s, _ in idx.similar(["A"], k=5))
+    # B: co-liked by u1,u2 -> c=2, n_A=3, n_B=2: 2/sqrt(6) * 2/(2+1)
+    assert got["B"] == pytest.approx(2 / math.sqrt(6) * 2 / 3, rel=1e-5)
+    # C: co-liked by u2,u3 -> the same numbers
+    assert got["C"] == pytest.approx(2 / math.sqrt(6) * 2 / 3, rel=1e-5)
+    assert "A" not in got
+
+
+def test_similar_excludes_seen_and_names_the_evidence():
+    idx = CooccurrenceIndex(ROWS, shrinkage=1.0)
+    res = idx.similar(["A", "B"], k=5, exclude={"B"})
+    assert [(i, because) for i, _, because in res] == [("C", "A")]
+    # C with liked {A, B}: from A 2/sqrt(6)*2/3; from B: c(B,C)=1 (u2): 1/sqrt(4)*1/2
+    assert res[0][1] == pytest.approx(2 / math.sqrt(6) * 2 / 3 + 0.5 * 0.5, rel=1e-5)
+
+
+def test_unknown_liked_items_give_nothing():
+    assert CooccurrenceIndex(ROWS).similar(["nope"], k=3) == []

@@ -1,0 +1,92 @@
+import json
+
+import pytest
+
+from agent.errors import InputError
+from agent.ingest import Source, ingest, movielens_title, parse_column_map
+from agent.retrieval.chroma import ChromaRetriever
+from agent.store import CatalogStore
+
+
+@pytest.fixture
+def parts(tmp_path, embedder):
+    return CatalogStore(tmp_path / "db.sqlite"), ChromaRetriever(tmp_path / "chroma", embedder)
+
+
+def write(path, text):
+    path.write_text(text)
+    return path
+
+
+def test_broken_rows_are_reported_by_line_and_the_rest_ingested(tmp_path, parts):
+    items = write(tmp_path / "items.csv",
+                  'item_id,title,text,categories\n'
+                  '1,Toy Story (1995),"A toy\nstory",Animation|Comedy\n'   # a quoted newline: lines 2-3
+                  ',No Id,,Drama\n'                                         # line 4
+                  '2,Heat (1995),,Crime\n'
+                  '3,,,Drama\n'                                             # line 6
+                  '4,Too,many,fields,here\n'                                # line 7
+                  '2,Heat again,,Crime\n')                                  # line 8: duplicate id
+    inter = write(tmp_path / "inter.csv",
+                  "user_id,item_id,rating,timestamp\nu1,1,5,100\nu1,2,four,101\nu2,99,4,102\nu2,2,3.5,\n")
+    s = ingest(Source(items=items, interactions=inter), *parts)
+    assert s.items == {"added": 2, "updated": 0, "unchanged": 0}
+    assert s.interactions == {"added": 2, "updated": 0, "unchanged": 0}
+    got = {(r.file, r.line): r.reason for r in s.rejected}
+    assert got == {
+        ("items.csv", 4): "missing item_id", ("items.csv", 6): "missing title",
+        ("items.csv", 7): "expected 4 fields, found 5",
+        ("items.csv", 8): "duplicate item_id '2' (first on line 5)",
+        ("inter.csv", 3): "rating 'four' is not a number",
+        ("inter.csv", 4): "item_id '99' is not in the catalog"}
+    assert parts[1].count() == 2
+
+
+def test_rerun_adds_nothing_and_changes_are_updates(tmp_path, parts):
+    items = write(tmp_path / "items.csv", "item_id,title\n1,A film\n2,B film\n")
+    inter = write(tmp_path / "i.csv", "user_id,item_id,rating\nu,1,4\n")
+    ingest(Source(items=items, interactions=inter), *parts)
+    again = ingest(Source(items=items, interactions=inter), *parts)
+    assert again.items == {"added": 0, "updated": 0, "unchanged": 2} and again.indexed == 0
+    assert again.interactions == {"added": 0, "updated": 0, "unchanged": 1}
+    write(items, "item_id,title\n1,A film (director's cut)\n2,B film\n")
+    changed = ingest(Source(items=items), *parts)
+    assert changed.items == {"added": 0, "updated": 1, "unchanged": 1} and changed.indexed == 1
+    assert parts[0].count_items() == 2 and parts[1].count() == 2
+
+
+def test_index_heals_after_an_interrupted_run(tmp_path, parts):
+    items = write(tmp_path / "items.csv", "item_id,title\n1,A film\n2,B film\n")
+    store, index = parts
+    from agent.ingest import parse_item
+    store.upsert_items([parse_item({"item_id": "1", "title": "A film"})])  # stored, never embedded
+    s = ingest(Source(items=items), store, index)
+    assert s.indexed == 2 and index.count() == 2
+
+
+def test_jsonl_with_a_column_map(tmp_path, parts):
+    items = write(tmp_path / "c.jsonl", json.dumps({"sku": "a1", "name": "Boots", "tags": ["leather"],
+                                                    "categories": ["Shoes", "Winter"]}) + "\nnot json\n")
+    inter = write(tmp_path / "e.jsonl", json.dumps({"customer": "c9", "sku": "a1"}) + "\n")
+    s = ingest(Source(items=items, interactions=inter,
+                      column_map=parse_column_map(["sku=item_id", "name=title", "customer=user_id"])), *parts)
+    assert s.items["added"] == 1 and s.interactions["added"] == 1
+    assert [(r.line, r.reason[:12]) for r in s.rejected] == [(2, "invalid JSON")]
+    item = parts[0].get_item("a1")
+    assert item.categories == ["Shoes", "Winter"] and item.tags == ["leather"]
+    assert parts[0].user_interactions("c9")[0].rating is None  # implicit feedback
+
+
+def test_bad_inputs_are_clear_errors(tmp_path, parts):
+    with pytest.raises(InputError, match="file not found"):
+        ingest(Source(items=tmp_path / "missing.csv"), *parts)
+    with pytest.raises(InputError, match="COLUMN=FIELD"):
+        parse_column_map(["movieId:item_id"])
+    with pytest.raises(InputError, match="FIELD one of"):
+        parse_column_map(["movieId=product"])
+
+
+def test_movielens_titles_put_the_article_first():
+    assert movielens_title("Matrix, The (1999)") == "The Matrix (1999)"
+    assert movielens_title("Son's Room, The (Stanza del figlio, La) (2001)") == "The Son's Room (Stanza del figlio, La) (2001)"
+    assert movielens_title("Toy Story (1995)") == "Toy Story (1995)"
