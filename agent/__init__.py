@@ -1,0 +1,9 @@
+"""recagent: LLM-powered personalized recommendation, grounded and explained."""
+
+from agent.config import Settings, load_settings
+from agent.errors import AgentError
+from agent.recommender import Recommender
+from agent.types import HistoryEvent, Item, Recommendation, RecommendedItem
+
+__all__ = ["AgentError", "HistoryEvent", "Item", "Recommendation", "RecommendedItem", "Recommender",
+           "Settings", "load_settings"]

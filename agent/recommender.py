@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
+from pydantic import ValidationError
 
 from agent.backends.base import ChatBackend, ChatRequest
 from agent.config import Settings, load_settings
@@ -137,7 +138,15 @@ class Recommender:
                               **options) -> Recommendation:
         """Recommendations for a new or anonymous user from an inline history. An empty
         history gets a popular-and-diverse cold-start list."""
-        events = [h if isinstance(h, HistoryEvent) else HistoryEvent.model_validate(h) for h in history]
+        events = []
+        for n, h in enumerate(history):
+            try:
+                events.append(h if isinstance(h, HistoryEvent) else HistoryEvent.model_validate(h))
+            except ValidationError as e:
+                first = e.errors()[0]
+                where = ".".join(str(p) for p in first["loc"]) or "entry"
+                raise InputError(f"history entry {n}: {where}: {first['msg']} "
+                                 "(expected {item_id, rating?, signal?: like|dislike|click|seen, timestamp?})") from None
         if len(events) > MAX_HISTORY:
             raise InputError(f"history has {len(events)} events; the limit is {MAX_HISTORY}: send the most recent ones")
         warnings = []

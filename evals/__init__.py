@@ -1,0 +1,1 @@
+"""Prompt A/B evaluation on held-out interactions."""

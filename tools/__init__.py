@@ -1,0 +1,1 @@
+"""Typed tools the agent can call (catalog search, item details, user history)."""

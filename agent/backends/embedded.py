@@ -24,10 +24,11 @@ class EmbeddedLlamaServer:
 
     def __init__(self, model_path: Path, alias: str, n_ctx: int = 4096, threads: int = 2,
                  parallel: int = 1, port: int | None = None, host: str = "127.0.0.1",
-                 verbose: bool = False):
+                 verbose: bool = False, cache_prompt: bool = True):
         self.model_path, self.alias = Path(model_path), alias
         self.n_ctx, self.threads, self.parallel = n_ctx, threads, parallel
         self.port, self.host, self.verbose = port, host, verbose
+        self.cache_prompt = cache_prompt  # reuse the KV cache of a shared prompt prefix
         self._server = None
         self.base_url: str | None = None
 
@@ -47,6 +48,7 @@ class EmbeddedLlamaServer:
         p.cpuparams_batch.n_threads = self.threads
         p.use_jinja = True
         p.warmup = False
+        p.cache_prompt = self.cache_prompt
         if not self.verbose:
             p.verbosity = -1
         try:

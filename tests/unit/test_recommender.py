@@ -146,6 +146,8 @@ def test_bad_options_are_clear_errors(recommender_with):
         r.recommend(USER, diversity=3)
     with pytest.raises(InputError, match="none of the history"):
         r.recommend_for_history([{"item_id": "nope"}])
+    with pytest.raises(InputError, match="history entry 1: signal"):
+        r.recommend_for_history([{"item_id": "1"}, {"item_id": "2", "signal": "love"}])
 
 
 def test_candidates_union_semantic_and_collaborative(recommender_with):
