@@ -36,7 +36,7 @@ def _settings(**kw) -> Settings:
 
 def _progress() -> Progress:
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeRemainingColumn(), console=err, transient=False, disable=not err.is_terminal and False)
+                    TimeRemainingColumn(), console=err)
 
 
 # -- ingest ------------------------------------------------------------------------------------
@@ -196,20 +196,16 @@ def prompts_render(ref: str, user: str = typer.Option(..., "--user"), k: int = t
                    candidates: int = typer.Option(20, "--candidates"), data_dir: Optional[Path] = DataDir):
     """Render a rerank prompt for a stored user exactly as the LLM would see it (no LLM call)."""
     from agent.backends.fake import ScriptedFakeBackend
-    from agent.profile import build_profile
     from agent.recommender import Recommender, prompt_profile
     from prompts.inputs import ProfileInputs
 
     settings = _settings(data_dir=data_dir)
     _require_catalog(settings)
     rec = Recommender(settings, backend=ScriptedFakeBackend([]))
-    history = rec.history(user)
-    seen = {e.item_id for e in history}
-    profile = build_profile(history, rec.store.get_items(seen))
+    profile, cands = rec.retrieve(rec.history(user), candidates)
     if ref.partition("@")[0] == "profile":
         rendered = rec.registry.render(ref, ProfileInputs(profile=prompt_profile(profile, 10)))
     else:
-        cands = rec.candidates(profile, seen, candidates)
         rendered, _ = rec.fit_prompt(ref, profile, cands, k, max_tokens=100 * k + 50, warnings=[])
     for m in rendered.messages:
         sys.stdout.write(f"--- {m['role']} ---\n{m['content']}\n")

@@ -27,6 +27,7 @@ class Settings(BaseSettings):
         None, validation_alias=AliasChoices("RECAGENT_LLM_API_KEY", "OPENAI_API_KEY", "llm_api_key")
     )
     data_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir("recagent")))
+    chroma_url: str | None = Field(None, description="a Chroma server (`chroma run`) instead of the embedded store")
     cache_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_cache_dir("recagent")))
     timeout_s: float = Field(180.0, gt=0)
     max_retries: int = Field(2, ge=0, le=10)  # connection errors, 429, 5xx; never timeouts

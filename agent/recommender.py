@@ -29,6 +29,10 @@ MAX_K = 50
 MAX_CANDIDATES = 100
 MAX_HISTORY = 10_000
 RRF_K = 60
+PROFILE_VECTOR_ITEMS = 20  # recent liked items averaged into the profile's embedding
+LIKED_QUERIES = 3  # recent liked items that are also queries of their own
+SEEN_OVERFETCH = 150  # extra semantic neighbours fetched to make up for seen ones
+PROFILE_EVENTS = 500  # most recent events a profile is built from (all count as seen)
 # How much of each item the prompt shows, from generous to bare, tried in order until the
 # prompt fits the context window: (chars of item text, tags per item, liked items shown).
 TRIM_LEVELS = [(200, 5, 10), (80, 3, 6), (0, 2, 4), (0, 0, 2)]
@@ -69,7 +73,7 @@ class Recommender:
             from agent.retrieval.embeddings import MiniLMEmbedder
 
             self._index = ChromaRetriever(Path(self.settings.data_dir) / "chroma", MiniLMEmbedder(),
-                                          url=getattr(self.settings, "chroma_url", None))
+                                          url=self.settings.chroma_url)
         return self._index
 
     @property
@@ -173,11 +177,7 @@ class Recommender:
         if not history:
             return self._cold_start(k, t0)
         seen = {e.item_id for e in history}
-        items = self.store.get_items(seen)
-        profile = build_profile(history, items, like_threshold=self.like_threshold)
-        recent_first = sorted(history, key=lambda e: e.timestamp or 0, reverse=True)
-        positives = [e.item_id for e in recent_first if is_positive(e, self.like_threshold) and e.item_id in items]
-        candidates = self.candidates(profile, seen, max(n_candidates, k), positives)
+        profile, candidates = self.retrieve(history, max(n_candidates, k))
         t_retrieval = time.perf_counter()
 
         rec = Recommendation(user_id=None, items=[], profile=profile)
@@ -193,6 +193,15 @@ class Recommender:
                             total_ms=_ms(t0, time.perf_counter()))
         return rec
 
+    def retrieve(self, history: list[HistoryEvent], n: int) -> tuple[ProfileSummary, list[Candidate]]:
+        """The profile of a (non-empty) history and its n candidates."""
+        seen = {e.item_id for e in history}
+        recent_first = sorted(history, key=lambda e: e.timestamp or 0, reverse=True)[:PROFILE_EVENTS]
+        items = self.store.get_items(e.item_id for e in recent_first)
+        profile = build_profile(recent_first, items, like_threshold=self.like_threshold)
+        positives = [e.item_id for e in recent_first if is_positive(e, self.like_threshold) and e.item_id in items]
+        return profile, self.candidates(profile, seen, n, positives)
+
     def candidates(self, profile: ProfileSummary, seen: set[str], n: int,
                    positives: list[str] | None = None) -> list[Candidate]:
         """Union of semantic neighbours (of the profile and of liked items) and collaborative
@@ -202,14 +211,23 @@ class Recommender:
         collab = self.collaborative()
         co = collab.similar(positives or liked, 2 * n, exclude=seen)
 
-        # query vectors: the profile text, then each recently liked item's own embedding
-        liked_vectors = self.index.embeddings(liked[:5])
-        query = profile.as_query()
-        queries = ([self.index.embed([query])[0]] if query else []) + list(liked_vectors.values())
-        origins = ([None] if query else []) + list(liked_vectors)
+        # query vectors: the profile (the centroid of recently liked items' embeddings), then
+        # each of the most recent liked items on its own
+        recent = (positives or liked)[:PROFILE_VECTOR_ITEMS]
+        vectors = self.index.embeddings(recent)
+        queries, origins = [], []
+        if vectors:
+            centroid = np.mean(list(vectors.values()), axis=0)
+            queries.append(centroid / max(float(np.linalg.norm(centroid)), 1e-12))
+            origins.append(None)
+        for item_id in recent[:LIKED_QUERIES]:
+            if item_id in vectors:
+                queries.append(vectors[item_id])
+                origins.append(item_id)
         semantic: dict[str, tuple[float, str | None]] = {}
         if queries:
-            fetch = min(2 * n + len(seen), 2000)  # over-fetch: seen items are filtered out
+            # over-fetch a bounded amount: seen items are filtered out afterwards
+            fetch = 2 * n + min(len(seen), SEEN_OVERFETCH)
             for hits, origin in zip(self.index.search_vectors(np.stack(queries), fetch), origins):
                 for item_id, sim in hits:
                     if item_id not in seen and sim > semantic.get(item_id, (-1.0, None))[0]:

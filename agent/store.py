@@ -23,6 +23,9 @@ CREATE TABLE IF NOT EXISTS kv_cache (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 
+ITEM_CACHE_MAX = 200_000
+
+
 def content_hash(item: Item) -> str:
     return hashlib.sha256(item.model_dump_json().encode()).hexdigest()
 
@@ -38,6 +41,7 @@ class CatalogStore:
         with self._lock, self._db:
             self._db.executescript(_SCHEMA)
         self.version = 0  # bumped on every write, so derived indexes know to rebuild
+        self._items: dict[str, Item] = {}  # read cache; upserts evict what they change
 
     def close(self) -> None:
         self._db.close()
@@ -61,6 +65,8 @@ class CatalogStore:
                 rows.append((item.item_id, item.title, item.text, json.dumps(item.categories),
                              json.dumps(item.tags), h))
             self._db.executemany("INSERT OR REPLACE INTO items VALUES (?,?,?,?,?,?)", rows)
+            for row in rows:
+                self._items.pop(row[0], None)
         if rows:
             self.version += 1
         return outcome
@@ -74,13 +80,17 @@ class CatalogStore:
 
     def get_items(self, ids: Iterable[str]) -> dict[str, Item]:
         ids = list(dict.fromkeys(ids))
-        out: dict[str, Item] = {}
+        out = {i: self._items[i] for i in ids if i in self._items}
+        missing = [i for i in ids if i not in out]
         with self._lock:
-            for chunk in _chunks(ids, 900):
+            for chunk in _chunks(missing, 900):
                 q = ("SELECT item_id, title, text, categories, tags FROM items "
                      f"WHERE item_id IN ({','.join('?' * len(chunk))})")
                 for row in self._db.execute(q, chunk):
                     out[row[0]] = _item(row)
+        if len(self._items) > ITEM_CACHE_MAX:
+            self._items.clear()
+        self._items.update((i, out[i]) for i in missing if i in out)
         return out
 
     def get_item(self, item_id: str) -> Item | None:

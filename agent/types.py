@@ -56,17 +56,6 @@ class ProfileSummary(Strict):
     recent: list[ItemRef] = Field(default_factory=list, description="latest interactions")
     narrative: str | None = Field(None, description="LLM-written summary, when enabled")
 
-    def as_query(self) -> str:
-        """Text used to embed the profile for semantic retrieval."""
-        parts = []
-        if self.top_categories:
-            parts.append("Genres: " + ", ".join(self.top_categories))
-        if self.top_tags:
-            parts.append("Themes: " + ", ".join(self.top_tags))
-        if self.liked:
-            parts.append("Liked: " + "; ".join(i.title for i in self.liked[:5]))
-        return ". ".join(parts)
-
 
 class Candidate(Strict):
     item: Item

@@ -18,7 +18,6 @@ from agent.backends.embedded import EmbeddedLlamaServer
 from agent.backends.openai_compat import OpenAICompatBackend
 from agent.config import load_settings
 from agent.models import get_model, pull
-from agent.profile import build_profile, is_positive
 from agent.recommender import Recommender
 
 
@@ -72,12 +71,7 @@ def main() -> None:
     for u in rng.sample(users, min(args.retrieval_users, len(users))):
         history = rec.history(u)
         t = time.perf_counter()
-        seen = {e.item_id for e in history}
-        items = rec.store.get_items(seen)
-        profile = build_profile(history, items)
-        positives = [e.item_id for e in sorted(history, key=lambda e: e.timestamp or 0, reverse=True)
-                     if is_positive(e) and e.item_id in items]
-        rec.candidates(profile, seen, 20, positives)
+        rec.retrieve(history, 20)
         retrieval.append((time.perf_counter() - t) * 1000)
 
     e2e, bare = [], []

@@ -54,9 +54,12 @@ class ChromaRetriever:
             where = url or path
             raise RetrievalError(f"cannot open the Chroma store at {where}: {e}") from None
         self._embed = embed
+        self._count: int | None = None  # cached; our own upserts refresh it
 
     def count(self) -> int:
-        return self._col.count()
+        if self._count is None:
+            self._count = self._col.count()
+        return self._count
 
     def existing_ids(self, ids: list[str]) -> set[str]:
         found: set[str] = set()
@@ -72,6 +75,7 @@ class ChromaRetriever:
         self._col.upsert(
             ids=[i.item_id for i in items], embeddings=vectors, documents=docs,
             metadatas=[{"title": i.title, "categories": "|".join(i.categories) or "-"} for i in items])
+        self._count = None
 
     def embeddings(self, ids: list[str]) -> dict[str, np.ndarray]:
         if not ids:

@@ -15,7 +15,7 @@ class CooccurrenceIndex:
     keeps one lucky co-rating of two rare items from outranking well-supported pairs."""
 
     def __init__(self, rows: Iterable[tuple], like_threshold: float = 4.0, shrinkage: float = 10.0,
-                 max_liked: int = 50):
+                 max_liked: int = 30):
         self.shrinkage, self.max_liked = shrinkage, max_liked
         users: dict[str, int] = {}
         items: dict[str, int] = {}
@@ -58,8 +58,7 @@ class CooccurrenceIndex:
         pop = np.maximum(self.popularity, 1.0)
         c = counts.data
         weight = c / np.sqrt(pop[cols[counts.row]] * pop[counts.col]) * (c / (c + self.shrinkage))
-        per_pair = sparse.csr_matrix((weight, (counts.row, counts.col)), shape=(len(cols), len(self.item_ids)))
-        scores = np.asarray(per_pair.sum(axis=0)).ravel()
+        scores = np.bincount(counts.col, weights=weight, minlength=len(self.item_ids))
         drop = [self._pos[i] for i in exclude if i in self._pos]
         scores[drop] = 0.0
         scores[cols] = 0.0
@@ -69,5 +68,13 @@ class CooccurrenceIndex:
         top = top[scores[top] > 0]
         if len(top) == 0:
             return []
-        best = np.asarray(per_pair[:, top].argmax(axis=0)).ravel()
-        return [(self.item_ids[j], float(scores[j]), self.item_ids[cols[b]]) for j, b in zip(top, best)]
+        # the liked item with the largest contribution to each result
+        rank_of = np.full(len(self.item_ids), -1)
+        rank_of[top] = np.arange(len(top))
+        mask = rank_of[counts.col] >= 0
+        best_weight = np.full(len(top), -1.0)
+        best_row = np.zeros(len(top), dtype=np.int64)
+        for r, j, w in zip(counts.row[mask], rank_of[counts.col[mask]], weight[mask]):
+            if w > best_weight[j]:
+                best_weight[j], best_row[j] = w, r
+        return [(self.item_ids[j], float(scores[j]), self.item_ids[cols[b]]) for j, b in zip(top, best_row)]
