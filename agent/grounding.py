@@ -12,7 +12,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from agent.types import Candidate, Item, ProfileSummary
 
 TITLE_MAX = 50
-EXPLANATION_MAX = 200
+EXPLANATION_MAX = 160
+EXPLANATION_PATTERN = "^Your? [^\\n]{10,150}$"  # grammar-enforced: a pattern overrides maxLength
 
 
 def response_schema(candidate_ids: list[str], k: int) -> dict:
@@ -25,10 +26,12 @@ def response_schema(candidate_ids: list[str], k: int) -> dict:
                 "type": "object",
                 "properties": {
                     "item_id": {"type": "string", "enum": candidate_ids},
-                    "title": {"type": "string", "maxLength": TITLE_MAX},
-                    "explanation": {"type": "string", "maxLength": EXPLANATION_MAX},
+                    "hook": {"type": "string", "maxLength": TITLE_MAX},
+                    # starting with "You" makes even small models write to the person
+                    "explanation": {"type": "string", "pattern": EXPLANATION_PATTERN,
+                                    "maxLength": EXPLANATION_MAX},
                 },
-                "required": ["item_id", "title", "explanation"],
+                "required": ["item_id", "hook", "explanation"],
                 "additionalProperties": False,
             },
         }},
@@ -38,9 +41,12 @@ def response_schema(candidate_ids: list[str], k: int) -> dict:
 
 
 class RankedEntry(BaseModel):
+    """One item of the model's answer; `hook` is the personalized title (a key named
+    "title" makes small models copy the item's own title)."""
+
     model_config = ConfigDict(extra="ignore")
     item_id: str
-    title: str = ""
+    hook: str = ""
     explanation: str = ""
 
     @field_validator("item_id", mode="before")
@@ -167,11 +173,45 @@ def is_degenerate(text: str, min_words: int = 2) -> str | None:
     return None
 
 
+def complete_sentences(text: str, limit: int) -> tuple[str, bool]:
+    """Text cut at a length limit ends mid-sentence: keep it up to its last full stop.
+    Returns (text, whether it was cut)."""
+    text = text.strip()
+    if len(text) < limit - 5 or text.endswith((".", "!", "?")):
+        return text, False
+    end = max(text.rfind(". "), text.rfind("! "), text.rfind("? "))
+    return (text[: end + 1], True) if end > 20 else (text, True)
+
+
 def unknown_titles(text: str, item: Item, profile: ProfileSummary, index: TitleIndex) -> set[str]:
     allowed = {bare_title(item.title)} | {bare_title(r.title) for r in profile.liked + profile.disliked + profile.recent}
     mentioned = index.mentioned(text)
     # a mention inside an allowed title ("alien" inside "aliens") is not a new title
     return {m for m in mentioned if not any(m in a for a in allowed)}
+
+
+def review_title(raw: str, item: Item) -> tuple[str | None, str | None]:
+    """The personalized title to show, or None and why it was rejected."""
+    if why := is_degenerate(raw):
+        return None, why
+    if bare_title(item.title) in bare_title(raw):
+        return None, "repeats the item title"
+    return raw, None
+
+
+def review_explanation(raw: str, item: Item, profile: ProfileSummary,
+                       index: TitleIndex) -> tuple[str | None, str | None]:
+    """The explanation to show, or None and why it was rejected."""
+    text, cut = complete_sentences(raw, EXPLANATION_MAX)
+    if cut and not text.endswith((".", "!", "?")):
+        return None, "cut off mid-sentence"
+    if why := is_degenerate(text, min_words=4):
+        return None, why
+    if not re.search(r"\byou(r|'ll|'d|'ve|'re)?\b", text, re.IGNORECASE):
+        return None, "not addressed to you"
+    if bad := unknown_titles(text, item, profile, index):
+        return None, "names a title outside your history: " + ", ".join(sorted(bad))
+    return text, None
 
 
 # -- templates built from real data -------------------------------------------------------------
@@ -199,7 +239,11 @@ def template_title(cand: Candidate, profile: ProfileSummary, liked_titles: dict[
         return hook if len(hook) <= TITLE_MAX else "More of what you liked"
     shared = [c for c in cand.item.categories if c in profile.top_categories]
     if shared:
-        return f"A {shared[0].lower()} pick for you"
+        return f"{_article(shared[0])} {shared[0].lower()} pick for you"
     if cand.item.categories:
         return f"Something {cand.item.categories[0].lower()} to try"
     return "Worth a look"
+
+
+def _article(word: str) -> str:
+    return "An" if word[:1].lower() in "aeiou" else "A"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -15,8 +16,8 @@ from agent.backends.base import ChatBackend, ChatRequest
 from agent.config import Settings, load_settings
 from agent.diversity import mmr
 from agent.errors import BackendError, InputError, UnknownUserError
-from agent.grounding import (TitleIndex, bare_title, ground, is_degenerate, parse_output, response_schema,
-                             template_explanation, template_title, unknown_titles)
+from agent.grounding import (TitleIndex, ground, is_degenerate, parse_output, response_schema,
+                             review_explanation, review_title, template_explanation, template_title)
 from agent.profile import LIKE_THRESHOLD, build_profile, is_positive
 from agent.retrieval.collaborative import CooccurrenceIndex
 from agent.store import CatalogStore
@@ -354,23 +355,21 @@ class Recommender:
         final = mmr(order, self.index.embeddings(order) if diversity > 0 else {}, k, diversity)
         liked_titles = {r.item_id: r.title for r in profile.liked}
         index = self.titles()
+        # the same sentence on several items explains none of them
+        said = Counter(" ".join(e.explanation.lower().split()) for e in entries)
         out = []
         for rank, item_id in enumerate(final, start=1):
             cand, entry, flags = by_id[item_id], from_llm.get(item_id), []
             title = explanation = None
             if entry is not None:
-                title = as_data(entry.title, 80)
-                explanation = as_data(entry.explanation, 300)
-                if (why := is_degenerate(title)) or bare_title(title) == bare_title(cand.item.title):
-                    flags.append(f"personalized title replaced ({why or 'same as the item title'})")
-                    title = None
-                if why := is_degenerate(explanation, min_words=4):
+                title, why = review_title(as_data(entry.hook, 80), cand.item)
+                if why:
+                    flags.append(f"personalized title replaced ({why})")
+                explanation, why = review_explanation(as_data(entry.explanation, 300), cand.item, profile, index)
+                if explanation and said[" ".join(entry.explanation.lower().split())] > 1:
+                    explanation, why = None, "the same text was given for other items"
+                if why:
                     flags.append(f"explanation replaced ({why})")
-                    explanation = None
-                elif bad := unknown_titles(explanation, cand.item, profile, index):
-                    flags.append("explanation replaced (names a title outside your history: "
-                                 + ", ".join(sorted(bad)) + ")")
-                    explanation = None
             out.append(RecommendedItem(
                 rank=rank, item_id=item_id, title=cand.item.title,
                 personalized_title=title or template_title(cand, profile, liked_titles),

@@ -53,5 +53,5 @@ def rank_in_order(request: ChatRequest) -> str:
     items = schema["properties"]["items"]
     ids = items["items"]["properties"]["item_id"]["enum"][: items.get("maxItems", 10)]
     return json.dumps({"items": [
-        {"item_id": i, "title": f"A pick for your taste #{n + 1}",
-         "explanation": "It matches the genres you rate highly."} for n, i in enumerate(ids)]})
+        {"item_id": i, "hook": f"A pick for your taste #{n + 1}",
+         "explanation": f"It matches the genres you rate highly (reason {n + 1})."} for n, i in enumerate(ids)]})

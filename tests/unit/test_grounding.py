@@ -6,7 +6,7 @@ from agent.types import Item, ItemRef, ProfileSummary
 
 
 def entry(i, title="A hook for you", expl="You like animation, and this is animation."):
-    return {"item_id": i, "title": title, "explanation": expl}
+    return {"item_id": i, "hook": title, "explanation": expl}
 
 
 def test_schema_constrains_ids_to_this_calls_candidates():
@@ -35,7 +35,7 @@ def test_parse_garbage_is_an_error_not_an_exception():
 
 
 def test_parse_skips_malformed_entries_and_coerces_numeric_ids():
-    p = parse_output(json.dumps({"items": [{"title": "no id"}, {"item_id": 5, "title": "t", "explanation": "e"}]}))
+    p = parse_output(json.dumps({"items": [{"hook": "no id"}, {"item_id": 5, "hook": "t", "explanation": "e"}]}))
     assert [e.item_id for e in p.entries] == ["5"]
 
 
@@ -66,3 +66,33 @@ def test_unknown_titles_allows_history_and_the_item_itself():
     item = Item(item_id="2", title="Blade Runner (1982)")
     assert unknown_titles("Like Toy Story, Blade Runner is a classic", item, profile, index) == set()
     assert unknown_titles("Fans of The Matrix will enjoy it", item, profile, index) == {"the matrix"}
+
+
+def test_explanations_cut_at_the_length_limit_keep_whole_sentences():
+    from agent.grounding import EXPLANATION_MAX, review_explanation
+
+    index = TitleIndex([])
+    profile = ProfileSummary(n_interactions=0)
+    item = Item(item_id="1", title="Heat (1995)")
+    two = "You like tense crime stories. " + "This one has a long and winding heist plot " * 6
+    text, why = review_explanation(two[:EXPLANATION_MAX], item, profile, index)
+    assert text == "You like tense crime stories." and why is None
+    one = "You like tense crime stories and this one has " + "a long heist " * 20
+    assert review_explanation(one[:EXPLANATION_MAX], item, profile, index) == (None, "cut off mid-sentence")
+
+
+def test_a_title_that_is_just_the_item_name_is_rejected():
+    from agent.grounding import review_title
+
+    item = Item(item_id="1", title="The Sixth Sense (1999)")
+    assert review_title("The Sixth Sense", item) == (None, "repeats the item title")
+    assert review_title("The Sixth Sense (1999) | Drama", item) == (None, "repeats the item title")
+    assert review_title("Chills with a twist", item) == ("Chills with a twist", None)
+
+
+def test_an_explanation_must_speak_to_the_user():
+    from agent.grounding import review_explanation
+
+    item, profile = Item(item_id="1", title="Heat (1995)"), ProfileSummary(n_interactions=0)
+    assert review_explanation("Crime, Drama, tags: mafia, heist", item, profile, TitleIndex([]))[1] == "not addressed to you"
+    assert review_explanation("Your love of crime films makes this a fit.", item, profile, TitleIndex([]))[1] is None

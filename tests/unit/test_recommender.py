@@ -16,7 +16,12 @@ def ids_of(request):
 
 
 def answer(ids, title="Big laughs for your movie night", expl="You rate comedies highly and this one is a comedy."):
-    return json.dumps({"items": [{"item_id": i, "title": title, "explanation": expl} for i in ids]})
+    return json.dumps({"items": [{"item_id": i, "hook": title, "explanation": expl} for i in ids]})
+
+
+def varied(ids):
+    return json.dumps({"items": [{"item_id": i, "hook": f"Pick number {n} for you",
+                                  "explanation": f"You rate films like this highly, reason {n}."} for n, i in enumerate(ids)]})
 
 
 def test_happy_path_every_item_from_the_llm(recommender_with):
@@ -107,6 +112,12 @@ def test_hallucinated_title_in_explanation_is_replaced(recommender_with):
         assert item.source == "llm" and item.explanation_source == "template"
         assert any("outside your history" in f for f in item.flags)
         assert named not in item.explanation
+
+
+def test_one_explanation_copied_onto_every_item_is_replaced(recommender_with):
+    rec = recommender_with(ScriptedFakeBackend([lambda req: answer(ids_of(req)[:3])])).recommend(USER, k=3)
+    assert all(i.explanation_source == "template" for i in rec.items)
+    assert all("the same text was given for other items" in " ".join(i.flags) for i in rec.items)
 
 
 def test_junk_titles_and_explanations_are_replaced(recommender_with):
