@@ -190,12 +190,15 @@ def unknown_titles(text: str, item: Item, profile: ProfileSummary, index: TitleI
     return {m for m in mentioned if not any(m in a for a in allowed)}
 
 
-def review_title(raw: str, item: Item) -> tuple[str | None, str | None]:
+def review_title(raw: str, item: Item, profile: ProfileSummary,
+                 index: TitleIndex) -> tuple[str | None, str | None]:
     """The personalized title to show, or None and why it was rejected."""
     if why := is_degenerate(raw):
         return None, why
     if bare_title(item.title) in bare_title(raw):
         return None, "repeats the item title"
+    if bad := unknown_titles(raw, item, profile, index):
+        return None, "names a title outside your history: " + ", ".join(sorted(bad))
     return raw, None
 
 

@@ -362,7 +362,7 @@ class Recommender:
             cand, entry, flags = by_id[item_id], from_llm.get(item_id), []
             title = explanation = None
             if entry is not None:
-                title, why = review_title(as_data(entry.hook, 80), cand.item)
+                title, why = review_title(as_data(entry.hook, 80), cand.item, profile, index)
                 if why:
                     flags.append(f"personalized title replaced ({why})")
                 explanation, why = review_explanation(as_data(entry.explanation, 300), cand.item, profile, index)

@@ -85,9 +85,11 @@ def test_a_title_that_is_just_the_item_name_is_rejected():
     from agent.grounding import review_title
 
     item = Item(item_id="1", title="The Sixth Sense (1999)")
-    assert review_title("The Sixth Sense", item) == (None, "repeats the item title")
-    assert review_title("The Sixth Sense (1999) | Drama", item) == (None, "repeats the item title")
-    assert review_title("Chills with a twist", item) == ("Chills with a twist", None)
+    profile, index = ProfileSummary(n_interactions=0), TitleIndex(["The Sixth Sense (1999)", "Blade Runner (1982)"])
+    assert review_title("The Sixth Sense", item, profile, index) == (None, "repeats the item title")
+    assert review_title("The Sixth Sense (1999) | Drama", item, profile, index) == (None, "repeats the item title")
+    assert review_title("Chills with a twist", item, profile, index) == ("Chills with a twist", None)
+    assert review_title("Blade Runner vibes", item, profile, index)[1].startswith("names a title outside")
 
 
 def test_an_explanation_must_speak_to_the_user():
