@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
@@ -141,7 +143,8 @@ class TitleIndex:
     """Finds catalog titles named in free text (word-bounded, case-insensitive). Short or
     one-word titles ('Up', 'Heat') are skipped: they are ordinary words too often."""
 
-    def __init__(self, titles: list[str], min_chars: int = 8):
+    def __init__(self, titles: list[str], min_chars: int = 8, genres: Iterable[str] = ()):
+        self.genres = {g.lower() for g in genres}
         names = {bare_title(t) for t in titles}
         names = {n for n in names if len(n) >= min_chars and " " in n}
         self._names = names
@@ -214,7 +217,28 @@ def review_explanation(raw: str, item: Item, profile: ProfileSummary,
         return None, "not addressed to you"
     if bad := unknown_titles(text, item, profile, index):
         return None, "names a title outside your history: " + ", ".join(sorted(bad))
+    claim = r"\byou (?:already )?(?:like|liked|love|loved|enjoy|enjoyed)\s+" + re.escape(bare_title(item.title))
+    if re.search(claim, text.lower()):
+        return None, "says you already like this item"
+    if bad := invented_genres(text, item, profile, index):
+        return None, "names a genre this item does not have: " + ", ".join(sorted(bad))
     return text, None
+
+
+def invented_genres(text: str, item: Item, profile: ProfileSummary, index: TitleIndex) -> set[str]:
+    """Catalog genres named in `text` that are neither the item's nor the user's favourites."""
+    allowed = {c.lower() for c in item.categories + profile.top_categories}
+    low = text.lower()
+    return {g for g in index.genres - allowed if re.search(r"(?<![\w-])" + re.escape(g) + r"(?![\w-])", low)}
+
+
+def drop_shared_sentences(texts: list[str]) -> list[str]:
+    """Remove sentences that several texts share: boilerplate explains no item."""
+    def sentences(t: str) -> list[str]:
+        return [x.strip() for x in re.split(r"(?<=[.!?])\s+", t) if x.strip()]
+
+    count = Counter(" ".join(x.lower().split()) for t in texts for x in set(sentences(t)))
+    return [" ".join(x for x in sentences(t) if count[" ".join(x.lower().split())] < 2) for t in texts]
 
 
 # -- templates built from real data -------------------------------------------------------------

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from agent.backends.base import ChatBackend, ChatRequest
 from agent.config import Settings, load_settings
 from agent.diversity import mmr
 from agent.errors import BackendError, InputError, UnknownUserError
-from agent.grounding import (TitleIndex, ground, is_degenerate, parse_output, response_schema,
+from agent.grounding import (TitleIndex, drop_shared_sentences, ground, is_degenerate, parse_output, response_schema,
                              review_explanation, review_title, template_explanation, template_title)
 from agent.profile import LIKE_THRESHOLD, build_profile, is_positive
 from agent.retrieval.collaborative import CooccurrenceIndex
@@ -110,7 +109,8 @@ class Recommender:
 
     def titles(self) -> TitleIndex:
         if self._titles is None:
-            self._titles = TitleIndex([i.title for i in self.store.all_items()])
+            items = self.store.all_items()
+            self._titles = TitleIndex([i.title for i in items], genres={c for i in items for c in i.categories})
         return self._titles
 
     def close(self) -> None:
@@ -355,8 +355,8 @@ class Recommender:
         final = mmr(order, self.index.embeddings(order) if diversity > 0 else {}, k, diversity)
         liked_titles = {r.item_id: r.title for r in profile.liked}
         index = self.titles()
-        # the same sentence on several items explains none of them
-        said = Counter(" ".join(e.explanation.lower().split()) for e in entries)
+        # a sentence given for several items explains none of them
+        own_text = dict(zip(from_llm, drop_shared_sentences([e.explanation for e in from_llm.values()])))
         out = []
         for rank, item_id in enumerate(final, start=1):
             cand, entry, flags = by_id[item_id], from_llm.get(item_id), []
@@ -365,8 +365,9 @@ class Recommender:
                 title, why = review_title(as_data(entry.hook, 80), cand.item, profile, index)
                 if why:
                     flags.append(f"personalized title replaced ({why})")
-                explanation, why = review_explanation(as_data(entry.explanation, 300), cand.item, profile, index)
-                if explanation and said[" ".join(entry.explanation.lower().split())] > 1:
+                if own_text[item_id]:
+                    explanation, why = review_explanation(as_data(own_text[item_id], 300), cand.item, profile, index)
+                else:
                     explanation, why = None, "the same text was given for other items"
                 if why:
                     flags.append(f"explanation replaced ({why})")

@@ -98,3 +98,23 @@ def test_an_explanation_must_speak_to_the_user():
     item, profile = Item(item_id="1", title="Heat (1995)"), ProfileSummary(n_interactions=0)
     assert review_explanation("Crime, Drama, tags: mafia, heist", item, profile, TitleIndex([]))[1] == "not addressed to you"
     assert review_explanation("Your love of crime films makes this a fit.", item, profile, TitleIndex([]))[1] is None
+
+
+def test_false_claims_and_invented_genres_are_rejected():
+    from agent.grounding import review_explanation
+
+    index = TitleIndex([], genres=["Action", "Crime", "Drama", "Sci-Fi"])
+    profile = ProfileSummary(n_interactions=1, top_categories=["Sci-Fi"])
+    item = Item(item_id="1", title="The Godfather (1972)", categories=["Crime", "Drama"])
+    assert review_explanation("You like The Godfather, a crime film.", item, profile, index)[1] == \
+        "says you already like this item"
+    assert review_explanation("You will enjoy this classic action film.", item, profile, index)[1] == \
+        "names a genre this item does not have: action"
+    assert review_explanation("Your taste for sci-fi aside, this crime drama is a classic.", item, profile, index)[1] is None
+
+
+def test_sentences_shared_by_several_items_are_dropped():
+    from agent.grounding import drop_shared_sentences
+
+    texts = ["You like crime. It's a classic hit.", "You like comedy. It's a classic hit.", "It's a classic hit."]
+    assert drop_shared_sentences(texts) == ["You like crime.", "You like comedy.", ""]

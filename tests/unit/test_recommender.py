@@ -103,8 +103,9 @@ def test_hallucinated_title_in_explanation_is_replaced(recommender_with):
     outside = next(i.title for i in probe.store.all_items()
                    if i.item_id not in seen and len(i.title) > 16 and " " in i.title)
     named = outside.rsplit(" (", 1)[0]
-    r = recommender_with(ScriptedFakeBackend([lambda req: answer(
-        ids_of(req)[:2], expl=f"If you enjoyed {named}, this is for you.")]))
+    r = recommender_with(ScriptedFakeBackend([lambda req: json.dumps({"items": [
+        {"item_id": i, "hook": f"Pick {n} for your night", "explanation": f"If you enjoyed {named}, this is pick {n} for you."}
+        for n, i in enumerate(ids_of(req)[:2])]})]))
     rec = r.recommend(USER, k=2, diversity=0.0)
     checked = [i for i in rec.items if i.title != outside]  # naming the item itself is allowed
     assert checked
