@@ -142,7 +142,3 @@ def pull(model: BundledModel, cache_dir: Path, progress=None) -> Path:
     )
     return path
 
-
-def ensure_model(name: str, cache_dir: Path) -> Path:
-    model = get_model(name)
-    return pull(model, cache_dir)

@@ -83,9 +83,6 @@ class ChromaRetriever:
         got = self._col.get(ids=ids, include=["embeddings"])
         return {i: np.asarray(e, dtype=np.float32) for i, e in zip(got["ids"], got["embeddings"])}
 
-    def embed(self, texts: list[str]) -> np.ndarray:
-        return self._embed(texts)
-
     def search(self, query: str, k: int, where: dict | None = None) -> list[tuple[str, float]]:
         return self.search_vectors(self._embed([query]), k, where)[0]
 
