@@ -15,7 +15,9 @@ from agent.types import Candidate, Item, ProfileSummary
 
 TITLE_MAX = 50
 EXPLANATION_MAX = 160
-EXPLANATION_PATTERN = "^Your? [^\\n]{10,150}$"  # grammar-enforced: a pattern overrides maxLength
+# grammar-enforced; a pattern overrides maxLength on llama.cpp, so the bound lives here too,
+# derived from EXPLANATION_MAX so text stopped at the bound is seen as cut off
+EXPLANATION_PATTERN = f"^Your? [^\n]{{10,{EXPLANATION_MAX - 5}}}$"
 
 
 def response_schema(candidate_ids: list[str], k: int) -> dict:

@@ -118,3 +118,15 @@ def test_sentences_shared_by_several_items_are_dropped():
 
     texts = ["You like crime. It's a classic hit.", "You like comedy. It's a classic hit.", "It's a classic hit."]
     assert drop_shared_sentences(texts) == ["You like crime.", "You like comedy.", ""]
+
+
+def test_text_stopped_at_the_grammar_bound_counts_as_cut_off():
+    import re
+
+    from agent.grounding import EXPLANATION_PATTERN, review_explanation
+
+    longest = "You " + "like long heist stories and " * 6
+    stopped = next(longest[:n] for n in range(len(longest), 0, -1) if re.fullmatch(EXPLANATION_PATTERN, longest[:n]))
+    assert len(stopped) > 100  # the grammar allows a long sentence, then stops it
+    item, profile = Item(item_id="1", title="Heat (1995)"), ProfileSummary(n_interactions=0)
+    assert review_explanation(stopped, item, profile, TitleIndex([])) == (None, "cut off mid-sentence")
