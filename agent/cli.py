@@ -194,7 +194,7 @@ def prompts_show(ref: str):
 @prompts_app.command("render")
 def prompts_render(ref: str, user: str = typer.Option(..., "--user"), k: int = typer.Option(10, "--k"),
                    candidates: int = typer.Option(20, "--candidates"), data_dir: Optional[Path] = DataDir):
-    """Render a rerank prompt for a stored user exactly as the LLM would see it (no LLM call)."""
+    """Render a prompt for a stored user exactly as the LLM would see it (no LLM call)."""
     from agent.backends.fake import ScriptedFakeBackend
     from agent.recommender import Recommender, prompt_profile
     from prompts.inputs import ProfileInputs
@@ -202,11 +202,12 @@ def prompts_render(ref: str, user: str = typer.Option(..., "--user"), k: int = t
     settings = _settings(data_dir=data_dir)
     _require_catalog(settings)
     rec = Recommender(settings, backend=ScriptedFakeBackend([]))
-    profile, cands = rec.retrieve(rec.history(user), candidates)
-    if ref.partition("@")[0] == "profile":
+    history = rec.history(user)
+    profile, cands = rec.retrieve(history, candidates)
+    if rec.registry.output_kind(ref) == "text":
         rendered = rec.registry.render(ref, ProfileInputs(profile=prompt_profile(profile, 10)))
     else:
-        rendered, _ = rec.fit_prompt(ref, profile, cands, k, max_tokens=100 * k + 50, warnings=[])
+        rendered, _ = rec.fit_prompt(ref, history, profile, cands, k, max_tokens=100 * k + 50, warnings=[])
     for m in rendered.messages:
         sys.stdout.write(f"--- {m['role']} ---\n{m['content']}\n")
 

@@ -109,6 +109,51 @@ def _salvage(raw: str) -> list[RankedEntry]:
     return _entries(objs)
 
 
+# -- ranking-only answers ----------------------------------------------------------------------
+# Rank prompts show candidates under short labels (A, B, …) and get back one string of
+# labels: a few tokens per item instead of an id's digits and JSON punctuation.
+def candidate_labels(n: int) -> list[str]:
+    """A..Z, then AA, AB, … (spreadsheet columns)."""
+    out = []
+    for i in range(n):
+        label, j = "", i
+        while j >= 0:
+            label, j = chr(65 + j % 26) + label, j // 26 - 1
+        out.append(label)
+    return out
+
+
+def ranking_schema(labels: list[str], k: int) -> dict:
+    """`{"ranking": "C A F …"}`: exactly k labels of this call's candidates, space-separated."""
+    one = f"[{labels[0]}-{labels[-1]}]" if len(labels) <= 26 else "(" + "|".join(labels) + ")"
+    pattern = f"^{one}( {one}){{{k - 1}}}$" if k > 1 else f"^{one}$"
+    return {"type": "object", "properties": {"ranking": {"type": "string", "pattern": pattern}},
+            "required": ["ranking"], "additionalProperties": False}
+
+
+_RANKING_PREFIX = re.compile(r'"ranking"\s*:\s*(\[|")')
+
+
+def parse_ranking(raw: str, label_ids: dict[str, str]) -> ParsedOutput:
+    """Labels → candidate ids. An unknown label is kept as-is (grounding then counts it as
+    out of the candidate set); output cut off mid-way keeps the labels it completed."""
+    def entries(labels) -> list[RankedEntry]:
+        return [RankedEntry(item_id=label_ids.get(str(lab).strip(), str(lab).strip()))
+                for lab in labels if str(lab).strip()]
+
+    try:
+        value = json.loads(raw)["ranking"]
+        return ParsedOutput(entries=entries(value if isinstance(value, list) else str(value).split()))
+    except (ValueError, KeyError, TypeError) as e:
+        m = _RANKING_PREFIX.search(raw)
+        if m:  # cut off: keep labels followed by a separator, i.e. known to be complete
+            rest = raw[m.end():]
+            complete = re.findall(r'"?([A-Z]{1,3})"?(?=[ ,])', rest)
+            if complete:
+                return ParsedOutput(entries=entries(complete), truncated=True, error=f"incomplete JSON: {e}")
+        return ParsedOutput(entries=[], error=f"invalid JSON: {e}")
+
+
 @dataclass
 class Grounded:
     entries: list[RankedEntry] = field(default_factory=list)

@@ -15,14 +15,16 @@ from agent.backends.base import ChatBackend, ChatRequest
 from agent.config import Settings, load_settings
 from agent.diversity import mmr
 from agent.errors import BackendError, InputError, UnknownUserError
-from agent.grounding import (TitleIndex, drop_shared_sentences, ground, is_degenerate, parse_output, response_schema,
-                             review_explanation, review_title, template_explanation, template_title)
+from agent.grounding import (TitleIndex, candidate_labels, drop_shared_sentences, ground, is_degenerate, parse_output,
+                             parse_ranking, ranking_schema, response_schema, review_explanation, review_title,
+                             template_explanation, template_title)
 from agent.profile import LIKE_THRESHOLD, build_profile, is_positive
 from agent.retrieval.collaborative import CooccurrenceIndex
 from agent.store import CatalogStore
-from agent.types import (Candidate, HistoryEvent, Item, ProfileSummary, PromptInfo, Recommendation,
-                         RecommendedItem, Timing, Usage)
-from prompts.inputs import PromptItem, PromptProfile, ProfileInputs, RerankInputs, as_data
+from agent.types import (Candidate, HistoryEvent, Item, LLMCall, ProfileSummary, PromptInfo, Recommendation,
+                         RecommendedItem, Timing)
+from prompts.inputs import (PromptDemo, PromptEvent, PromptItem, PromptProfile, ProfileInputs, RankInputs,
+                            RerankInputs, as_data)
 from prompts.registry import PromptRegistry, RenderedPrompt
 
 MAX_K = 50
@@ -49,7 +51,6 @@ class Recommender:
                  collaborative: CooccurrenceIndex | None = None, like_threshold: float = LIKE_THRESHOLD):
         self.settings = settings or load_settings()
         self._backend = backend
-        self._server = None
         self._store = store
         self._index = index
         self.registry = registry or PromptRegistry()
@@ -58,6 +59,7 @@ class Recommender:
         self._collab = collaborative
         self._collab_fixed = collaborative is not None  # given by the caller: never rebuilt
         self._titles: TitleIndex | None = None
+        self.sampling: dict = {"temperature": 0.0, "seed": 0}  # passed to every rerank call
 
     # -- parts ---------------------------------------------------------------------------------
     @property
@@ -79,26 +81,9 @@ class Recommender:
     @property
     def backend(self) -> ChatBackend:
         if self._backend is None:
-            from agent.backends.openai_compat import OpenAICompatBackend
+            from agent.backends.connect import connect
 
-            s = self.settings
-            if s.embedded:
-                from agent.backends.embedded import EmbeddedLlamaServer
-                from agent.models import get_model, pull
-
-                spec = get_model(s.model_name)
-                path = pull(spec, Path(s.cache_dir))
-                self._server = EmbeddedLlamaServer(path, alias=spec.name, n_ctx=spec.n_ctx,
-                                                   threads=s.threads, parallel=s.parallel)
-                url = self._server.start()
-                self._backend = OpenAICompatBackend(url, spec.name, timeout_s=s.timeout_s,
-                                                    max_retries=s.max_retries, context_window=spec.n_ctx,
-                                                    cache_dir=Path(s.cache_dir))
-            else:
-                self._backend = OpenAICompatBackend(s.base_url, s.model, api_key=s.llm_api_key,
-                                                    timeout_s=s.timeout_s, max_retries=s.max_retries,
-                                                    context_window=s.context_window,
-                                                    cache_dir=Path(s.cache_dir))
+            self._backend = connect(self.settings)
         return self._backend
 
     def collaborative(self) -> CooccurrenceIndex:
@@ -116,9 +101,7 @@ class Recommender:
     def close(self) -> None:
         if self._backend is not None and hasattr(self._backend, "close"):
             self._backend.close()
-        if self._server is not None:
-            self._server.stop()
-        self._backend = self._server = None
+        self._backend = None
 
     def __enter__(self) -> "Recommender":
         return self
@@ -169,26 +152,30 @@ class Recommender:
         return rec
 
     # -- the pipeline ----------------------------------------------------------------------------
-    def _run(self, history: list[HistoryEvent], k: int, prompt: str = "rerank@v1",
-             diversity: float = 0.2, n_candidates: int = 20, use_llm: bool = True,
-             profile_mode: str = "deterministic") -> Recommendation:
-        _check_options(k, n_candidates, diversity, profile_mode)
-        self.registry.path(prompt)  # an unknown prompt is the caller's error, not a fallback
+    def _run(self, history: list[HistoryEvent], k: int, n_candidates: int = 20, **options) -> Recommendation:
+        _check_options(k, n_candidates, options.get("diversity", 0.2), options.get("profile_mode", "deterministic"))
+        self.registry.path(options.get("prompt", "rerank@v1"))  # an unknown prompt is the caller's error
         t0 = time.perf_counter()
         if not history:
             return self._cold_start(k, t0)
-        seen = {e.item_id for e in history}
         profile, candidates = self.retrieve(history, max(n_candidates, k))
-        t_retrieval = time.perf_counter()
+        return self.rerank(history, profile, candidates, k, started=t0, **options)
 
+    def rerank(self, history: list[HistoryEvent], profile: ProfileSummary, candidates: list[Candidate], k: int,
+               prompt: str = "rerank@v1", diversity: float = 0.2, use_llm: bool = True,
+               profile_mode: str = "deterministic", started: float | None = None) -> Recommendation:
+        """The steps after retrieval: the LLM reorders `candidates` (grounded, repaired once,
+        falling back to their order), then MMR diversifies the top k."""
+        t0 = started if started is not None else time.perf_counter()
+        t_retrieval = time.perf_counter()
+        seen = {e.item_id for e in history}
         rec = Recommendation(user_id=None, items=[], profile=profile)
         entries = []
         if use_llm:
-            entries = self._rerank_with_llm(rec, profile, candidates, seen, k, prompt, profile_mode)
+            entries = self._rerank_with_llm(rec, history, profile, candidates, seen, k, prompt, profile_mode)
         else:
             rec.fallback_reason = "LLM step disabled"
         t_llm = time.perf_counter()
-
         rec.items = self._assemble(entries, candidates, profile, k, diversity)
         rec.timing = Timing(retrieval_ms=_ms(t0, t_retrieval), llm_ms=_ms(t_retrieval, t_llm),
                             total_ms=_ms(t0, time.perf_counter()))
@@ -258,26 +245,75 @@ class Recommender:
                           sources=fused[i]["sources"], because=fused[i]["because"])
                 for i in order if i in catalog]
 
+    def rank_pool(self, history: list[HistoryEvent], pool: list[str]) -> tuple[ProfileSummary, list[Candidate]]:
+        """The profile of `history` and a fixed pool of items (e.g. an eval's sampled
+        candidates) ordered the way `candidates` orders retrieved ones: semantic similarity
+        to the profile and item-kNN co-occurrence, fused by reciprocal rank."""
+        recent_first = sorted(history, key=lambda e: e.timestamp or 0, reverse=True)[:PROFILE_EVENTS]
+        items = self.store.get_items(e.item_id for e in recent_first)
+        profile = build_profile(recent_first, items, like_threshold=self.like_threshold)
+        positives = [e.item_id for e in recent_first if is_positive(e, self.like_threshold) and e.item_id in items]
+        catalog = self.store.get_items(pool)
+        pool = [i for i in pool if i in catalog]
+        semantic = dict(zip(pool, self.semantic_scores(positives, pool)))
+        collab = dict(zip(pool, self.collaborative().scores(positives, pool)))
+        fused = {i: 0.0 for i in pool}
+        for scores in (semantic, collab):
+            ranked = [i for i in sorted(pool, key=lambda i: -scores[i]) if scores[i] > 0]
+            for rank, item_id in enumerate(ranked):
+                fused[item_id] += 1.0 / (RRF_K + rank)
+        order = sorted(pool, key=lambda i: -fused[i])  # stable: ties keep the pool's order
+        return profile, [Candidate(item=catalog[i], scores={"semantic": round(semantic[i], 4),
+                                                            "collaborative": round(collab[i], 4),
+                                                            "fused": round(fused[i], 5)},
+                                   sources=[src for src, sc in (("semantic", semantic), ("collaborative", collab))
+                                            if sc[i] > 0])
+                         for i in order]
+
+    def semantic_scores(self, positives: list[str], items: list[str]) -> list[float]:
+        """Cosine similarity of each item to the profile vector (the centroid of the most
+        recent liked items); 0 when there is none."""
+        vectors = self.index.embeddings(positives[:PROFILE_VECTOR_ITEMS])
+        if not vectors:
+            return [0.0] * len(items)
+        centroid = np.mean(list(vectors.values()), axis=0)
+        centroid /= max(float(np.linalg.norm(centroid)), 1e-12)
+        found = self.index.embeddings(items)
+        return [float(found[i] @ centroid) if i in found else 0.0 for i in items]
+
     # -- LLM step ---------------------------------------------------------------------------------
-    def _rerank_with_llm(self, rec: Recommendation, profile: ProfileSummary, candidates: list[Candidate],
-                         seen: set[str], k: int, prompt: str, profile_mode: str) -> list:
+    def _rerank_with_llm(self, rec: Recommendation, history: list[HistoryEvent], profile: ProfileSummary,
+                         candidates: list[Candidate], seen: set[str], k: int, prompt: str,
+                         profile_mode: str) -> list:
         try:
             backend = self.backend
             rec.model, rec.endpoint = backend.model, backend.endpoint
             if profile_mode == "llm":
                 self._add_narrative(rec, profile)
             k_eff = min(k, len(candidates))
-            max_tokens = 100 * k_eff + 50
-            rendered, shown = self.fit_prompt(prompt, profile, candidates, k_eff, max_tokens, rec.warnings)
+            ranking = self.registry.output_kind(prompt) == "ranking"
+            max_tokens = (4 * k_eff + 24) if ranking else (100 * k_eff + 50)
+            rendered, shown = self.fit_prompt(prompt, history, profile, candidates, k_eff, max_tokens, rec.warnings)
             rec.prompt = PromptInfo(ref=rendered.ref, template_sha256=rendered.template_sha256)
             ids = [c.item.item_id for c in shown]
-            request = ChatRequest(messages=rendered.messages, response_schema=response_schema(ids, k_eff),
-                                  schema_name="rerank", max_tokens=max_tokens)
+            if ranking:
+                labels = candidate_labels(len(ids))
+                label_ids = dict(zip(labels, ids))
+                schema = ranking_schema(labels, k_eff)
+            else:
+                schema = response_schema(ids, k_eff)
+            request = ChatRequest(messages=rendered.messages, response_schema=schema, schema_name="rerank",
+                                  max_tokens=max_tokens, **self.sampling)
             for attempt in (1, 2):
                 resp = backend.complete(request)
                 rec.usage = rec.usage + resp.usage
-                parsed = parse_output(resp.content)
+                parsed = parse_ranking(resp.content, label_ids) if ranking else parse_output(resp.content)
                 g = ground(parsed.entries, set(ids), seen)
+                rec.llm_calls.append(LLMCall(raw=resp.content[:4000], finish_reason=resp.finish_reason,
+                                             parse_error=parsed.error, returned=len(parsed.entries),
+                                             out_of_candidate=g.out_of_candidate, duplicates=g.duplicates,
+                                             seen=g.seen, usage=resp.usage, latency_ms=round(resp.latency_ms, 2),
+                                             cached=resp.cached))
                 problems = []
                 if parsed.error:
                     problems.append(parsed.error)
@@ -295,7 +331,8 @@ class Recommender:
                     request = request.model_copy(update={"messages": rendered.messages + [
                         {"role": "assistant", "content": resp.content[:2000]},
                         {"role": "user", "content": "That answer was not usable (" + "; ".join(problems or ["no items"])
-                         + "). Answer again with only the JSON object, using candidate ids."}]})
+                         + "). Answer again with only the JSON object, using "
+                         + ("candidate letters." if ranking else "candidate ids.")}]})
                     continue
                 if g.entries:  # truncated twice: keep the complete items it did give
                     rec.warnings.append("model output was cut off; kept its complete items")
@@ -307,19 +344,16 @@ class Recommender:
             rec.warnings.append("showing retrieval order without the LLM: " + rec.fallback_reason)
         return []
 
-    def fit_prompt(self, ref: str, profile: ProfileSummary, candidates: list[Candidate], k: int,
-                   max_tokens: int, warnings: list[str]) -> tuple[RenderedPrompt, list[Candidate]]:
+    def fit_prompt(self, ref: str, history: list[HistoryEvent], profile: ProfileSummary,
+                   candidates: list[Candidate], k: int, max_tokens: int,
+                   warnings: list[str]) -> tuple[RenderedPrompt, list[Candidate]]:
         """Render `ref`, trimming item text, then history, then candidates, until the prompt
         plus the completion fits the backend's context window."""
         limit = self.backend.context_window - max_tokens - 64
         shown = list(candidates)
-        liked_titles = {r.item_id: r.title for r in profile.liked}
         while True:
-            for level, (text_chars, n_tags, n_liked) in enumerate(TRIM_LEVELS):
-                inputs = RerankInputs(profile=prompt_profile(profile, n_liked), k=k,
-                                      candidates=[prompt_item(c.item, text_chars, n_tags, liked_titles.get(c.because or ""))
-                                                  for c in shown])
-                rendered = self.registry.render(ref, inputs)
+            for level in range(len(TRIM_LEVELS)):
+                rendered = self.registry.render(ref, self.prompt_inputs(ref, history, profile, shown, k, level))
                 if self.backend.count_tokens(rendered.messages) <= limit:
                     if level or len(shown) < len(candidates):
                         warnings.append(f"prompt trimmed to fit the {self.backend.context_window}-token "
@@ -330,6 +364,41 @@ class Recommender:
                                    "context even when trimmed; use a model with a larger context or a smaller k",
                                    kind="context_window")
             shown = shown[: max(k, len(shown) * 3 // 4)]
+
+    def prompt_inputs(self, ref: str, history: list[HistoryEvent], profile: ProfileSummary,
+                      candidates: list[Candidate], k: int, level: int = 0):
+        """The typed inputs of prompt `ref` at trim `level` (0 = the most generous)."""
+        text_chars, n_tags, n_liked = TRIM_LEVELS[level]
+        liked_titles = {r.item_id: r.title for r in profile.liked}
+        if self.registry.output_kind(ref) != "ranking":
+            return RerankInputs(profile=prompt_profile(profile, n_liked), k=k,
+                                candidates=[prompt_item(c.item, text_chars, n_tags, liked_titles.get(c.because or ""))
+                                            for c in candidates])
+        # rank prompts: compact items under letters, no ids anywhere
+        items = [prompt_item(c.item, 0, min(n_tags, 2)).model_copy(update={"id": label})
+                 for c, label in zip(candidates, candidate_labels(len(candidates)))]
+        recent = sorted(history, key=lambda e: e.timestamp or 0, reverse=True)[:n_liked]
+        known = self.store.get_items([e.item_id for e in recent] + [r.item_id for r in profile.disliked])
+        events = [PromptEvent(title=as_data(known[e.item_id].title, 120), categories=known[e.item_id].categories[:3],
+                              rating=e.rating) for e in recent if e.item_id in known]
+        return RankInputs(candidates=items, k=k, profile=prompt_profile(profile, n_liked), recent=events,
+                          demos=self.demos(history, n=2 if level < 2 else 1))
+
+    def demos(self, history: list[HistoryEvent], n: int = 2, options: int = 3) -> list[PromptDemo]:
+        """In-context examples from the user's own ratings: their most recent top-rated items,
+        each shown beside items they rated lower."""
+        rated = sorted((e for e in history if e.rating is not None), key=lambda e: e.timestamp or 0, reverse=True)
+        best = [e for e in rated if is_positive(e, self.like_threshold)][:n]
+        items = self.store.get_items(e.item_id for e in rated)
+        out = []
+        for d, top in enumerate(best):
+            lower = [e for e in rated if e.rating < top.rating and e.item_id in items][d * (options - 1):(d + 1) * (options - 1)]
+            if not lower or top.item_id not in items:
+                continue
+            titles = [items[e.item_id].title for e in lower]
+            titles.insert(hash_position(top.item_id, len(titles) + 1), items[top.item_id].title)
+            out.append(PromptDemo(options=[as_data(t, 120) for t in titles], chosen=as_data(items[top.item_id].title, 120)))
+        return out
 
     def _add_narrative(self, rec: Recommendation, profile: ProfileSummary) -> None:
         """LLM-written taste summary (prompts/profile), cached by prompt and model."""
@@ -361,7 +430,7 @@ class Recommender:
         for rank, item_id in enumerate(final, start=1):
             cand, entry, flags = by_id[item_id], from_llm.get(item_id), []
             title = explanation = None
-            if entry is not None:
+            if entry is not None and (entry.hook or entry.explanation):
                 title, why = review_title(as_data(entry.hook, 80), cand.item, profile, index)
                 if why:
                     flags.append(f"personalized title replaced ({why})")
@@ -393,6 +462,11 @@ class Recommender:
                               warnings=["cold start: no history, showing popular and diverse items"],
                               timing=Timing(total_ms=_ms(t0, time.perf_counter()),
                                             retrieval_ms=_ms(t0, time.perf_counter())))
+
+
+def hash_position(key: str, n: int) -> int:
+    """A stable pseudo-random position in range(n), so a demo's answer is not always first."""
+    return int(hashlib.sha256(key.encode()).hexdigest(), 16) % n
 
 
 def prompt_item(item: Item, text_chars: int, n_tags: int, because: str | None = None) -> PromptItem:

@@ -86,6 +86,21 @@ class PromptInfo(Strict):
     template_sha256: str
 
 
+class LLMCall(Strict):
+    """One call of the rerank step, as the model answered it, before grounding repaired it."""
+
+    raw: str
+    finish_reason: str | None = None
+    parse_error: str | None = None
+    returned: int = 0  # item entries in the answer
+    out_of_candidate: list[str] = Field(default_factory=list)
+    duplicates: list[str] = Field(default_factory=list)
+    seen: list[str] = Field(default_factory=list)
+    usage: Usage = Field(default_factory=Usage)
+    latency_ms: float = 0.0
+    cached: bool = False
+
+
 class RecommendedItem(Strict):
     rank: int
     item_id: str
@@ -111,3 +126,4 @@ class Recommendation(Strict):
     usage: Usage = Field(default_factory=Usage)
     timing: Timing = Field(default_factory=Timing)
     profile: ProfileSummary | None = None
+    llm_calls: list[LLMCall] = Field(default_factory=list, description="the rerank step's calls, for audits and evals")

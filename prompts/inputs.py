@@ -51,4 +51,29 @@ class ProfileInputs(Strict):
     profile: PromptProfile
 
 
-INPUT_MODELS: dict[str, type[Strict]] = {"rerank": RerankInputs, "profile": ProfileInputs}
+class PromptEvent(Strict):
+    title: str
+    categories: list[str] = Field(default_factory=list)
+    rating: float | None = None
+
+
+class PromptDemo(Strict):
+    """A choice the user made earlier: among `options` (titles), they rated `chosen` highest."""
+    options: list[str]
+    chosen: str
+
+
+class RankInputs(Strict):
+    """Rank prompts: candidates carry short labels in `id`; the answer is labels only."""
+    candidates: list[PromptItem]
+    k: int
+    profile: PromptProfile
+    recent: list[PromptEvent] = Field(default_factory=list, description="latest interactions, newest first")
+    demos: list[PromptDemo] = Field(default_factory=list)
+
+
+INPUT_MODELS: dict[str, type[Strict]] = {"rerank": RerankInputs, "profile": ProfileInputs,
+                                         "rank": RankInputs, "rank-recency": RankInputs, "rank-demos": RankInputs}
+# What a family's answer looks like: items with texts, a label ranking, or free text.
+OUTPUT_KINDS: dict[str, str] = {"rerank": "explained", "profile": "text",
+                                "rank": "ranking", "rank-recency": "ranking", "rank-demos": "ranking"}

@@ -14,7 +14,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel
 
 from agent.errors import PromptError
-from prompts.inputs import INPUT_MODELS
+from prompts.inputs import INPUT_MODELS, OUTPUT_KINDS
 
 PROMPTS_DIR = Path(__file__).parent
 ROLES = ("system", "user")
@@ -64,6 +64,10 @@ class PromptRegistry:
         if family not in INPUT_MODELS:
             raise PromptError(f"no input model for prompt family {family!r}")
         return INPUT_MODELS[family]
+
+    def output_kind(self, ref: str) -> str:
+        """"explained" (items with hook and explanation), "ranking" (labels) or "text"."""
+        return OUTPUT_KINDS.get(ref.partition("@")[0], "text")
 
     def variables(self, ref: str) -> set[str]:
         """Top-level variables the template reads (for contract tests)."""

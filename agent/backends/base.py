@@ -24,6 +24,7 @@ class ChatResponse(BaseModel):
     usage: Usage = Field(default_factory=Usage)
     model: str = ""
     latency_ms: float = 0.0
+    cached: bool = False  # answered from the response cache (latency is the original call's)
 
 
 @runtime_checkable

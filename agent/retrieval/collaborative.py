@@ -48,16 +48,35 @@ class CooccurrenceIndex:
                     break
         return out
 
-    def similar(self, liked: list[str], k: int, exclude: set[str] = frozenset()
-                ) -> list[tuple[str, float, str]]:
-        """Top-k (item_id, score, the liked item that contributed most)."""
+    def _contributions(self, liked: list[str]):
+        """(liked columns, co-occurrence pairs, each pair's weight) for the liked items known here."""
         cols = np.array([self._pos[i] for i in liked[: self.max_liked] if i in self._pos], dtype=np.int64)
         if len(cols) == 0:
-            return []
+            return cols, None, None
         counts = (self._mt[cols] @ self._m).tocoo()  # |liked| x items co-occurrence counts
         pop = np.maximum(self.popularity, 1.0)
         c = counts.data
         weight = c / np.sqrt(pop[cols[counts.row]] * pop[counts.col]) * (c / (c + self.shrinkage))
+        return cols, counts, weight
+
+    def scores(self, liked: list[str], items: list[str]) -> list[float]:
+        """The item-kNN score of each of `items` for `liked` (0 for unknown items)."""
+        cols, counts, weight = self._contributions(liked)
+        if counts is None:
+            return [0.0] * len(items)
+        scores = np.bincount(counts.col, weights=weight, minlength=len(self.item_ids))
+        scores[cols] = 0.0
+        return [float(scores[self._pos[i]]) if i in self._pos else 0.0 for i in items]
+
+    def popularity_of(self, items: list[str]) -> list[float]:
+        return [float(self.popularity[self._pos[i]]) if i in self._pos else 0.0 for i in items]
+
+    def similar(self, liked: list[str], k: int, exclude: set[str] = frozenset()
+                ) -> list[tuple[str, float, str]]:
+        """Top-k (item_id, score, the liked item that contributed most)."""
+        cols, counts, weight = self._contributions(liked)
+        if counts is None:
+            return []
         scores = np.bincount(counts.col, weights=weight, minlength=len(self.item_ids))
         drop = [self._pos[i] for i in exclude if i in self._pos]
         scores[drop] = 0.0

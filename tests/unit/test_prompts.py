@@ -4,7 +4,8 @@ from pathlib import Path
 import pytest
 
 from agent.errors import PromptError
-from prompts.inputs import PromptItem, PromptProfile, ProfileInputs, RerankInputs, as_data
+from prompts.inputs import (PromptDemo, PromptEvent, PromptItem, PromptProfile, ProfileInputs, RankInputs,
+                            RerankInputs, as_data)
 from prompts.registry import PromptRegistry
 
 GOLDEN = Path(__file__).parents[1] / "golden"
@@ -18,6 +19,13 @@ def fixed_inputs(ref: str):
         top_categories=["Animation", "Comedy"], avoided_categories=["Horror"], top_tags=["pixar"])
     if ref.startswith("profile@"):
         return ProfileInputs(profile=profile)
+    if registry.output_kind(ref) == "ranking":
+        return RankInputs(profile=profile, k=2, candidates=[
+            PromptItem(id="A", title="Toy Story 2 (1999)", categories=["Animation"], tags=["pixar"]),
+            PromptItem(id="B", title="A Bug's Life (1998)", categories=["Animation"])],
+            recent=[PromptEvent(title="Toy Story (1995)", categories=["Animation"], rating=4.5),
+                    PromptEvent(title="Alien (1979)", categories=["Horror"], rating=1.0)],
+            demos=[PromptDemo(options=["Alien (1979)", "Toy Story (1995)"], chosen="Toy Story (1995)")])
     return RerankInputs(profile=profile, k=2, candidates=[
         PromptItem(id="3114", title="Toy Story 2 (1999)", categories=["Animation"], tags=["pixar"],
                    because="Toy Story (1995)"),
@@ -26,7 +34,11 @@ def fixed_inputs(ref: str):
 
 @pytest.mark.parametrize("ref", registry.list())
 def test_template_variables_match_its_input_model(ref):
-    assert registry.variables(ref) == set(registry.input_model(ref).model_fields)
+    fields = registry.input_model(ref).model_fields
+    used = registry.variables(ref)
+    assert used <= set(fields), f"{ref} reads variables its input model lacks: {used - set(fields)}"
+    required = {name for name, f in fields.items() if f.is_required()}
+    assert required <= used, f"{ref} ignores required inputs: {required - used}"
 
 
 @pytest.mark.parametrize("ref", registry.list())
