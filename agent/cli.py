@@ -1,4 +1,4 @@
-"""`recagent`: ingest, recommend, prompts, model, doctor. Errors print one line, no traceback."""
+"""`recagent`: ingest, recommend, prompts, model, eval, doctor. Errors print one line, no traceback."""
 
 from __future__ import annotations
 
@@ -19,7 +19,9 @@ app = typer.Typer(help="LLM-powered personalized recommendation, offline by defa
 prompts_app = typer.Typer(help="List, show and render versioned prompt templates.", no_args_is_help=True)
 model_app = typer.Typer(help="Bundled models: list, pull (join + verify), serve.", no_args_is_help=True)
 app.add_typer(prompts_app, name="prompts")
+eval_app = typer.Typer(help="Prompt A/B evaluation on held-out interactions.", no_args_is_help=True)
 app.add_typer(model_app, name="model")
+app.add_typer(eval_app, name="eval")
 out = Console()
 err = Console(stderr=True)
 
@@ -310,6 +312,52 @@ def doctor(base_url: Optional[str] = BaseUrl, model: Optional[str] = Model, data
         out.print(f"{'[green]ok[/green]' if ok else '[red]!![/red]'}  {name:<8} {text}", highlight=False)
     if not all(ok for _, ok, _ in rows):
         raise typer.Exit(1)
+
+
+# -- eval ----------------------------------------------------------------------------------------
+@eval_app.command("run")
+def eval_run(suite_file: Path = typer.Argument(..., help="suite YAML, e.g. evals/suites/ml-latest-small-sampled.yaml"),
+             out_dir: Optional[Path] = typer.Option(None, "--out", help="run folder (default: runs/SUITE-NAME)"),
+             users: Optional[int] = typer.Option(None, "--users", help="evaluate this many users (overrides the suite)"),
+             variants: Optional[str] = typer.Option(None, "--variants", help="comma-separated variant names to run"),
+             no_cache: bool = typer.Option(False, "--no-cache", help="call the LLM even for answers in the cache")):
+    """Run a suite; write results.jsonl, summary.json, report.md and report.html. Rerunning
+    the same command continues an interrupted run and reuses cached LLM answers."""
+    from evals.report import summary_table
+    from evals.runner import SuiteRun
+    from evals.suite import load_suite
+
+    suite = load_suite(suite_file, users=users, variants=[v.strip() for v in variants.split(",")] if variants else None)
+    folder = out_dir or Path("runs") / suite.name
+    run = SuiteRun(suite, folder, _settings(), use_cache=not no_cache, console=err)
+    try:
+        summary = run.run()
+    except KeyboardInterrupt:
+        err.print(f"interrupted: finished cases are saved in {folder}; rerun the same command to continue")
+        sys.exit(130)
+    sys.stdout.write(summary_table(summary) + "\n")
+    st = run.stats
+    err.print(f"{folder}: {len(run.users)} users × {len(suite.variants)} variants in {st.wall_s} s; "
+              f"{st.live_calls} LLM calls, {st.cache_hits} cached answers, {st.reused_rows} rows reused; "
+              f"report: {folder / 'report.html'}", highlight=False)
+
+
+@eval_app.command("report")
+def eval_report(run_dir: Path = typer.Argument(..., help="a run folder")):
+    """Re-render report.md and report.html from a run folder."""
+    from evals.report import load_run, summary_table, write_reports
+
+    write_reports(run_dir)
+    sys.stdout.write(summary_table(load_run(run_dir)[0]) + "\n")
+    err.print(f"wrote {run_dir / 'report.md'} and {run_dir / 'report.html'}")
+
+
+@eval_app.command("compare")
+def eval_compare(run_a: Path = typer.Argument(...), run_b: Path = typer.Argument(...)):
+    """Compare two runs: shared variants side by side, paired where the users match."""
+    from evals.compare import compare_runs
+
+    sys.stdout.write(compare_runs(run_a, run_b) + "\n")
 
 
 def main() -> None:

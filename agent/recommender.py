@@ -59,7 +59,6 @@ class Recommender:
         self._collab = collaborative
         self._collab_fixed = collaborative is not None  # given by the caller: never rebuilt
         self._titles: TitleIndex | None = None
-        self.sampling: dict = {"temperature": 0.0, "seed": 0}  # passed to every rerank call
 
     # -- parts ---------------------------------------------------------------------------------
     @property
@@ -163,16 +162,19 @@ class Recommender:
 
     def rerank(self, history: list[HistoryEvent], profile: ProfileSummary, candidates: list[Candidate], k: int,
                prompt: str = "rerank@v1", diversity: float = 0.2, use_llm: bool = True,
-               profile_mode: str = "deterministic", started: float | None = None) -> Recommendation:
+               profile_mode: str = "deterministic", sampling: dict | None = None,
+               started: float | None = None) -> Recommendation:
         """The steps after retrieval: the LLM reorders `candidates` (grounded, repaired once,
-        falling back to their order), then MMR diversifies the top k."""
+        falling back to their order), then MMR diversifies the top k. `sampling` sets the
+        LLM call's temperature and seed (default: greedy, seed 0)."""
         t0 = started if started is not None else time.perf_counter()
         t_retrieval = time.perf_counter()
         seen = {e.item_id for e in history}
         rec = Recommendation(user_id=None, items=[], profile=profile)
         entries = []
         if use_llm:
-            entries = self._rerank_with_llm(rec, history, profile, candidates, seen, k, prompt, profile_mode)
+            entries = self._rerank_with_llm(rec, history, profile, candidates, seen, k, prompt, profile_mode,
+                                            sampling or {"temperature": 0.0, "seed": 0})
         else:
             rec.fallback_reason = "LLM step disabled"
         t_llm = time.perf_counter()
@@ -183,12 +185,18 @@ class Recommender:
 
     def retrieve(self, history: list[HistoryEvent], n: int) -> tuple[ProfileSummary, list[Candidate]]:
         """The profile of a (non-empty) history and its n candidates."""
-        seen = {e.item_id for e in history}
+        profile, positives = self._profile(history)
+        return profile, self.candidates(profile, {e.item_id for e in history}, n, positives)
+
+    def profile_of(self, history: list[HistoryEvent]) -> ProfileSummary:
+        return self._profile(history)[0]
+
+    def _profile(self, history: list[HistoryEvent]) -> tuple[ProfileSummary, list[str]]:
+        """The profile, and the liked item ids most recent first."""
         recent_first = sorted(history, key=lambda e: e.timestamp or 0, reverse=True)[:PROFILE_EVENTS]
         items = self.store.get_items(e.item_id for e in recent_first)
         profile = build_profile(recent_first, items, like_threshold=self.like_threshold)
-        positives = [e.item_id for e in recent_first if is_positive(e, self.like_threshold) and e.item_id in items]
-        return profile, self.candidates(profile, seen, n, positives)
+        return profile, [e.item_id for e in recent_first if is_positive(e, self.like_threshold) and e.item_id in items]
 
     def candidates(self, profile: ProfileSummary, seen: set[str], n: int,
                    positives: list[str] | None = None) -> list[Candidate]:
@@ -249,10 +257,7 @@ class Recommender:
         """The profile of `history` and a fixed pool of items (e.g. an eval's sampled
         candidates) ordered the way `candidates` orders retrieved ones: semantic similarity
         to the profile and item-kNN co-occurrence, fused by reciprocal rank."""
-        recent_first = sorted(history, key=lambda e: e.timestamp or 0, reverse=True)[:PROFILE_EVENTS]
-        items = self.store.get_items(e.item_id for e in recent_first)
-        profile = build_profile(recent_first, items, like_threshold=self.like_threshold)
-        positives = [e.item_id for e in recent_first if is_positive(e, self.like_threshold) and e.item_id in items]
+        profile, positives = self._profile(history)
         catalog = self.store.get_items(pool)
         pool = [i for i in pool if i in catalog]
         semantic = dict(zip(pool, self.semantic_scores(positives, pool)))
@@ -270,21 +275,26 @@ class Recommender:
                                             if sc[i] > 0])
                          for i in order]
 
-    def semantic_scores(self, positives: list[str], items: list[str]) -> list[float]:
-        """Cosine similarity of each item to the profile vector (the centroid of the most
-        recent liked items); 0 when there is none."""
+    def profile_vector(self, positives: list[str]) -> np.ndarray | None:
+        """The centroid of the most recent liked items' embeddings, normalised (None if none)."""
         vectors = self.index.embeddings(positives[:PROFILE_VECTOR_ITEMS])
         if not vectors:
-            return [0.0] * len(items)
+            return None
         centroid = np.mean(list(vectors.values()), axis=0)
-        centroid /= max(float(np.linalg.norm(centroid)), 1e-12)
+        return centroid / max(float(np.linalg.norm(centroid)), 1e-12)
+
+    def semantic_scores(self, positives: list[str], items: list[str]) -> list[float]:
+        """Cosine similarity of each item to the profile vector; 0 when there is none."""
+        centroid = self.profile_vector(positives)
+        if centroid is None:
+            return [0.0] * len(items)
         found = self.index.embeddings(items)
         return [float(found[i] @ centroid) if i in found else 0.0 for i in items]
 
     # -- LLM step ---------------------------------------------------------------------------------
     def _rerank_with_llm(self, rec: Recommendation, history: list[HistoryEvent], profile: ProfileSummary,
                          candidates: list[Candidate], seen: set[str], k: int, prompt: str,
-                         profile_mode: str) -> list:
+                         profile_mode: str, sampling: dict) -> list:
         try:
             backend = self.backend
             rec.model, rec.endpoint = backend.model, backend.endpoint
@@ -303,7 +313,7 @@ class Recommender:
             else:
                 schema = response_schema(ids, k_eff)
             request = ChatRequest(messages=rendered.messages, response_schema=schema, schema_name="rerank",
-                                  max_tokens=max_tokens, **self.sampling)
+                                  max_tokens=max_tokens, **sampling)
             for attempt in (1, 2):
                 resp = backend.complete(request)
                 rec.usage = rec.usage + resp.usage

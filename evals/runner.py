@@ -1,0 +1,435 @@
+"""Run a suite: split the data, fix each user's candidates, rank them with every variant,
+score, and write the run folder. Reruns reuse the candidate file, the finished rows and the
+response cache, so an interrupted run continues and a finished one makes no LLM calls."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections import defaultdict
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import numpy as np
+from rich.console import Console
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                           TimeRemainingColumn)
+from scipy.stats import rankdata
+
+from agent.config import Settings, load_settings
+from agent.errors import AgentError, ConfigError, InputError
+from agent.ingest import Source, ingest, movielens_source, parse_interaction
+from agent.recommender import Recommender
+from agent.retrieval.collaborative import CooccurrenceIndex
+from agent.store import CatalogStore
+from agent.types import Candidate, Interaction
+from evals.split import Case, leave_last_positive_out, sample_users, user_rng
+from evals.suite import Suite, Variant
+
+RESULTS, CANDIDATES, SUMMARY = "results.jsonl", "candidates.jsonl", "summary.json"
+
+
+# -- the dataset -------------------------------------------------------------------------------
+@dataclass
+class EvalData:
+    store: CatalogStore
+    index: object
+    interactions: list[Interaction]
+    rejected: int
+    workspace: Path
+
+
+def _source(suite: Suite) -> Source:
+    d = suite.dataset
+    if d.preset == "movielens":
+        return movielens_source(d.path)
+    return Source(items=d.items, interactions=d.interactions, column_map=d.map)
+
+
+def _files_digest(source: Source, column_map: dict) -> str:
+    files = [source.items, source.interactions]
+    if source.preset == "movielens":
+        files.append(source.items.parent / "tags.csv")
+    h = hashlib.sha256(json.dumps(column_map, sort_keys=True).encode())
+    for f in files:
+        if f is not None and f.exists():
+            with f.open("rb") as fh:
+                while block := fh.read(1 << 20):
+                    h.update(block)
+    return h.hexdigest()[:16]
+
+
+def load_data(suite: Suite, settings: Settings, console: Console) -> EvalData:
+    """The suite's catalog in its own store and vector index under the cache dir (keyed by
+    the files' content, so it is built once), and its interactions in memory."""
+    from agent.retrieval.chroma import ChromaRetriever
+    from agent.retrieval.embeddings import MiniLMEmbedder
+
+    source = _source(suite)
+    for f in (source.items, source.interactions):
+        if f is not None and not f.exists():
+            raise InputError(f"dataset file not found: {f}")
+    workspace = Path(settings.cache_dir) / "eval-data" / _files_digest(source, source.column_map)
+    store = CatalogStore(workspace / "catalog.sqlite")
+    index = ChromaRetriever(workspace / "chroma", MiniLMEmbedder())
+    stamp = workspace / ".ingested"
+    if not stamp.exists():
+        console.print(f"[dim]indexing the catalog once into {workspace}[/dim]")
+        summary = ingest(source.model_copy(update={"interactions": None}), store, index)
+        if not summary.items["added"] + summary.items["updated"] + summary.items["unchanged"]:
+            raise InputError(f"no valid items in {source.items}: check the columns (see `recagent ingest --help`)")
+        stamp.write_text(json.dumps(summary.items))
+    known = store.item_ids()
+    rows, rejected, pairs = [], 0, set()
+    for _, raw in source.interaction_rows():
+        try:
+            row = parse_interaction(raw)
+        except ValueError:
+            rejected += 1
+            continue
+        if row.item_id not in known or (row.user_id, row.item_id) in pairs:
+            rejected += 1
+            continue
+        pairs.add((row.user_id, row.item_id))
+        rows.append(row)
+    if not rows:
+        raise InputError(f"no valid interactions in {source.interactions}: check the columns and item ids")
+    return EvalData(store=store, index=index, interactions=rows, rejected=rejected, workspace=workspace)
+
+
+# -- per-user candidates -----------------------------------------------------------------------
+def build_candidates(suite: Suite, cases: list[Case], rec: Recommender, catalog_ids: list[str],
+                     path: Path) -> dict[str, dict]:
+    """Each user's candidate list, written once to `path` and reused by every variant and
+    every rerun. A file made for other data, split, seed or protocol is refused."""
+    fingerprint = suite.data_fingerprint()
+    existing: dict[str, dict] = {}
+    if path.exists():
+        with path.open(encoding="utf-8") as f:
+            header = json.loads(f.readline() or "{}")
+            if header.get("fingerprint") != fingerprint:
+                raise InputError(f"{path} holds candidates of a different dataset, split, seed or protocol: "
+                                 "use a new --out folder")
+            for line in f:
+                if line.strip():
+                    row = json.loads(line)
+                    existing[row["user"]] = row
+    missing = [c for c in cases if c.user not in existing]
+    if missing:
+        with path.open("a" if existing else "w", encoding="utf-8") as f:
+            if not existing:
+                f.write(json.dumps({"fingerprint": fingerprint, "protocol": suite.protocol.kind}) + "\n")
+            for case in missing:
+                row = _candidates_for(suite, case, rec, catalog_ids)
+                existing[case.user] = row
+                f.write(json.dumps(row) + "\n")
+    return existing
+
+
+def _candidates_for(suite: Suite, case: Case, rec: Recommender, catalog_ids: list[str]) -> dict:
+    if suite.protocol.kind == "sampled":
+        unseen = [i for i in catalog_ids if i not in case.seen]
+        rng = user_rng(suite.users.seed, case.user, "negatives")
+        n = min(suite.protocol.negatives, len(unseen))
+        pool = [unseen[i] for i in rng.choice(len(unseen), n, replace=False)] + [case.target]
+        pool = [pool[i] for i in user_rng(suite.users.seed, case.user, "shuffle").permutation(len(pool))]
+        _, cands = rec.rank_pool(case.history, pool)
+    else:
+        _, cands = rec.retrieve(case.history, suite.protocol.candidates)
+        pool = [c.item.item_id for c in cands]
+    return {"user": case.user, "target": case.target, "pool": pool,
+            "candidates": [{"id": c.item.item_id, "scores": c.scores, "sources": c.sources, "because": c.because}
+                           for c in cands],
+            "target_in_candidates": case.target in {c.item.item_id for c in cands}}
+
+
+# -- the run -------------------------------------------------------------------------------------
+@dataclass
+class RunStats:
+    live_calls: int = 0
+    cache_hits: int = 0
+    failed: int = 0
+    wall_s: float = 0.0
+    reused_rows: int = 0
+    new_rows: int = 0
+    interrupted: bool = False
+    per_variant: dict = field(default_factory=dict)
+
+
+class SuiteRun:
+    def __init__(self, suite: Suite, out: Path, settings: Settings | None = None, use_cache: bool = True,
+                 console: Console | None = None):
+        self.suite, self.out = suite, Path(out)
+        self.settings = settings or load_settings()
+        self.use_cache = use_cache
+        self.console = console or Console(stderr=True)
+        self.stats = RunStats()
+
+    # -- setup -------------------------------------------------------------------------------
+    def prepare(self) -> None:
+        s = self.suite
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.data = load_data(s, self.settings, self.console)
+        split = leave_last_positive_out(self.data.interactions, s.split.positive_rating, s.split.min_history)
+        if not split.cases:
+            raise InputError("no user can be evaluated: every user has fewer than "
+                             f"{s.split.min_history} interactions before their last positive one")
+        self.split = split
+        self.users = sample_users(list(split.cases), s.users.n, s.users.seed)
+        self.collab = CooccurrenceIndex(split.train, s.split.positive_rating)
+        self.rec = Recommender(self.settings, store=self.data.store, index=self.data.index,
+                               collaborative=self.collab, like_threshold=s.split.positive_rating)
+        self.catalog_ids = sorted(self.data.store.item_ids())
+        self.candidates = build_candidates(s, [split.cases[u] for u in self.users], self.rec, self.catalog_ids,
+                                           self.out / CANDIDATES)
+
+    def _candidate_objects(self, user: str) -> list[Candidate]:
+        rows = self.candidates[user]["candidates"]
+        items = self.data.store.get_items(r["id"] for r in rows)
+        return [Candidate(item=items[r["id"]], scores=r["scores"], sources=r["sources"], because=r["because"])
+                for r in rows if r["id"] in items]
+
+    # -- rankers -------------------------------------------------------------------------------
+    def rank_baseline(self, v: Variant, case: Case) -> dict:
+        k, s = self.suite.max_k, self.suite
+        seen = {e.item_id for e in case.history}
+        positives = [e.item_id for e in reversed(case.history) if e.rating is None or e.rating >= s.split.positive_rating]
+        row = self.candidates[case.user]
+        if v.kind == "pipeline":
+            return self.rank_pipeline(v, case, use_llm=False)
+        if s.protocol.kind == "sampled":
+            pool = row["pool"]
+            if v.kind == "random":
+                ranking = [pool[i] for i in user_rng(s.users.seed, case.user, "random").permutation(len(pool))]
+            else:
+                pop = dict(zip(pool, self.collab.popularity_of(pool)))
+                if v.kind == "popularity":
+                    key = {i: (pop[i],) for i in pool}
+                elif v.kind == "itemknn":
+                    knn = dict(zip(pool, self.collab.scores(positives, pool)))
+                    key = {i: (knn[i], pop[i]) for i in pool}
+                else:  # semantic
+                    sem = dict(zip(pool, self.rec.semantic_scores(positives, pool)))
+                    key = {i: (sem[i],) for i in pool}
+                ranking = sorted(pool, key=lambda i: tuple(-x for x in key[i]))
+        else:  # full ranking over the catalog, minus what the user has seen
+            if v.kind == "random":
+                unseen = [i for i in self.catalog_ids if i not in seen]
+                pick = user_rng(s.users.seed, case.user, "random").choice(len(unseen), min(k, len(unseen)), replace=False)
+                ranking = [unseen[i] for i in pick]
+            elif v.kind == "popularity":
+                ranking = [i for i, _ in self.collab.popular(k, exclude=seen)]
+            elif v.kind == "itemknn":
+                ranking = [i for i, _, _ in self.collab.similar(positives, k, exclude=seen)]
+                ranking += [i for i, _ in self.collab.popular(k, exclude=seen | set(ranking))][: k - len(ranking)]
+            else:  # semantic
+                vec = self.rec.profile_vector(positives)
+                hits = self.rec.index.search_vectors(vec[None, :], k + len(seen))[0] if vec is not None else []
+                ranking = [i for i, _ in hits if i not in seen][:k]
+        return {"ranking": ranking[:k]}
+
+    def rank_pipeline(self, v: Variant, case: Case, use_llm: bool, rec: Recommender | None = None) -> dict:
+        rec = rec or self.rec
+        cands = self._candidate_objects(case.user)
+        if v.candidate_order == "shuffled":
+            cands = [cands[i] for i in user_rng(self.suite.users.seed, case.user, "order").permutation(len(cands))]
+        profile = rec.profile_of(case.history)
+        r = rec.rerank(case.history, profile, cands, self.suite.max_k, prompt=v.prompt, diversity=v.diversity,
+                       use_llm=use_llm, sampling={"temperature": v.temperature, "seed": v.seed})
+        out = {"ranking": [i.item_id for i in r.items], "sources": [i.source for i in r.items]}
+        if use_llm:
+            calls = r.llm_calls
+            first = calls[0] if calls else None
+            out.update(
+                prompt=r.prompt.ref if r.prompt else v.prompt,
+                template_sha256=r.prompt.template_sha256 if r.prompt else None, model=r.model,
+                raw=[c.raw for c in calls], fallback_reason=r.fallback_reason,
+                tokens={"prompt": r.usage.prompt_tokens, "completion": r.usage.completion_tokens},
+                latency_ms=round(sum(c.latency_ms for c in calls), 2), cached=all(c.cached for c in calls) if calls else False,
+                llm={"calls": len(calls), "parse_error": first.parse_error if first else None,
+                     "returned": first.returned if first else 0,
+                     "out_of_candidate": len(first.out_of_candidate) if first else 0,
+                     "duplicates": len(first.duplicates) if first else 0, "seen": len(first.seen) if first else 0,
+                     "fallback": r.fallback_reason is not None})
+        return out
+
+    # -- execution -------------------------------------------------------------------------------
+    def run(self) -> dict:
+        t0 = time.perf_counter()
+        self.prepare()
+        done = self._load_rows()
+        writer = (self.out / RESULTS).open("a", encoding="utf-8")
+        try:
+            for v in self.suite.variants:
+                if v.kind != "llm":
+                    self._run_serial(v, done, writer)
+            groups: dict[tuple, list[Variant]] = defaultdict(list)
+            for v in self.suite.variants:
+                if v.kind == "llm":
+                    groups[(v.model, v.base_url)].append(v)
+            for variants in groups.values():
+                self._run_llm_group(variants, done, writer)
+        finally:
+            writer.close()
+            self.stats.wall_s = round(time.perf_counter() - t0, 1)
+        return self.finish(done)
+
+    def _key(self, v: Variant, user: str) -> tuple:
+        return (v.name, v.fingerprint(), user)
+
+    def _load_rows(self) -> dict[tuple, dict]:
+        done = {}
+        path = self.out / RESULTS
+        if path.exists():
+            for line in path.read_text(encoding="utf-8").splitlines():
+                try:
+                    row = json.loads(line)
+                    done[(row["variant"], row["fingerprint"], row["user"])] = row
+                except (ValueError, KeyError):
+                    continue  # a line cut by a crash: that case runs again
+        self.stats.reused_rows = sum(1 for v in self.suite.variants for u in self.users if self._key(v, u) in done)
+        return done
+
+    def _row(self, v: Variant, user: str, result: dict | None, error: str | None) -> dict:
+        case = self.split.cases[user]
+        row = {"variant": v.name, "fingerprint": v.fingerprint(), "kind": v.kind, "user": user,
+               "status": "failed" if error else "ok", "error": error, "target": case.target,
+               "target_in_candidates": self.candidates[user]["target_in_candidates"],
+               "ranking": [], **(result or {})}
+        if v.kind == "llm":
+            row.setdefault("prompt", v.prompt)
+            row.setdefault("model", v.model)
+            row.setdefault("llm", {"calls": 0, "parse_error": None, "returned": 0, "out_of_candidate": 0,
+                                   "duplicates": 0, "seen": 0, "fallback": True})
+            row.setdefault("tokens", {"prompt": 0, "completion": 0})
+            row.setdefault("latency_ms", 0.0)
+            row["candidates"] = [c["id"] for c in self.candidates[user]["candidates"]]
+        return row
+
+    def _record(self, row: dict, done: dict, writer) -> None:
+        done[(row["variant"], row["fingerprint"], row["user"])] = row
+        writer.write(json.dumps(row, ensure_ascii=False) + "\n")
+        writer.flush()
+        self.stats.new_rows += 1
+        self.stats.failed += row["status"] == "failed"
+
+    def _run_serial(self, v: Variant, done: dict, writer) -> None:
+        for user in self.users:
+            if self._key(v, user) in done:
+                continue
+            try:
+                result, error = self.rank_baseline(v, self.split.cases[user]), None
+            except AgentError as e:
+                result, error = None, str(e)
+            self._record(self._row(v, user, result, error), done, writer)
+
+    def _llm_recommender(self, v: Variant) -> tuple[Recommender, object]:
+        from agent.backends.cache import CachingBackend
+        from agent.backends.connect import connect
+
+        settings = load_settings(**{**self.settings.model_dump(), "base_url": v.base_url, "model": v.model})
+        if settings.embedded:
+            from agent.models import get_model
+
+            spec = get_model(settings.model_name)  # an unknown name fails here, before any work
+            model_id, window = spec.name, spec.n_ctx
+        else:
+            model_id, window = v.model, settings.context_window
+        factory = lambda: connect(settings)  # noqa: E731  started on the first cache miss only
+        if self.use_cache and model_id:
+            backend = CachingBackend(factory, Path(settings.cache_dir) / "responses.sqlite", model=model_id,
+                                     context_window=window, endpoint=v.base_url or "embedded")
+        else:
+            backend = connect(settings)
+        rec = Recommender(settings, backend=backend, store=self.data.store, index=self.data.index,
+                          collaborative=self.collab, like_threshold=self.suite.split.positive_rating)
+        rec.titles()  # built once here, not raced by the worker threads
+        return rec, backend
+
+    def concurrency(self, v: Variant, settings: Settings | None = None) -> int:
+        """The suite's bound, or (auto) the server's parallel slots: the embedded server's
+        setting, or what a llama.cpp server reports at /props; 4 for other servers."""
+        if self.suite.concurrency != "auto":
+            return int(self.suite.concurrency)
+        if v.base_url is None:
+            return self.settings.parallel
+        try:
+            r = httpx.get(v.base_url.rstrip("/").removesuffix("/v1") + "/props", timeout=5)
+            return max(1, int(r.json().get("total_slots") or 4))
+        except (httpx.HTTPError, ValueError, TypeError, AttributeError):
+            return 4
+
+    def _run_llm_group(self, variants: list[Variant], done: dict, writer) -> None:
+        """Variants of one model: user after user, so a prompt cache can reuse what the
+        variants' prompts share (system text and candidates)."""
+        tasks = [(v, u) for u in self.users for v in variants if self._key(v, u) not in done]
+        if not tasks:
+            return
+        rec, backend = self._llm_recommender(variants[0])
+        workers = self.concurrency(variants[0])
+        label = ", ".join(v.name for v in variants)
+        failed = 0
+        progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                            TextColumn("{task.fields[failed]} failed"), TimeElapsedColumn(), TextColumn("eta"),
+                            TimeRemainingColumn(), console=self.console, transient=False)
+
+        def one(v: Variant, user: str) -> dict:
+            try:
+                return self._row(v, user, self.rank_pipeline(v, self.split.cases[user], True, rec), None)
+            except ConfigError:
+                raise
+            except Exception as e:  # one broken case is a failed row, never a crashed run
+                return self._row(v, user, None, f"{type(e).__name__}: {e}")
+
+        pool = ThreadPoolExecutor(max_workers=workers)
+        try:
+            with progress:
+                task = progress.add_task(f"{label} ({rec.backend.model})", total=len(tasks), failed=0)
+                pending = {pool.submit(one, v, u) for v, u in tasks[:workers * 2]}
+                queue = iter(tasks[workers * 2:])
+                while pending:
+                    finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for fut in finished:
+                        row = fut.result()
+                        self._record(row, done, writer)
+                        failed += row["status"] == "failed"
+                        progress.update(task, advance=1, failed=failed)
+                        nxt = next(queue, None)
+                        if nxt is not None:
+                            pending.add(pool.submit(one, *nxt))
+        except KeyboardInterrupt:
+            self.stats.interrupted = True
+            raise
+        finally:
+            pool.shutdown(wait=not self.stats.interrupted, cancel_futures=True)
+            self.stats.live_calls += getattr(backend, "live_calls", 0)
+            self.stats.cache_hits += getattr(backend, "hits", 0)
+            backend.close()
+
+    # -- scoring and output ----------------------------------------------------------------------
+    def finish(self, done: dict) -> dict:
+        from evals.report import write_reports
+        from evals.summary import score_rows, summarize
+
+        rows = [done[self._key(v, u)] for v in self.suite.variants for u in self.users if self._key(v, u) in done]
+        score_rows(rows, self)
+        with (self.out / RESULTS).open("w", encoding="utf-8") as f:  # compact: one row per case, in order
+            for row in rows:
+                f.write(json.dumps(row, ensure_ascii=False) + "\n")
+        summary = summarize(rows, self)
+        (self.out / SUMMARY).write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
+        (self.out / "run.json").write_text(json.dumps({
+            "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "wall_s": self.stats.wall_s,
+            "llm_calls": self.stats.live_calls, "cache_hits": self.stats.cache_hits,
+            "rows_reused": self.stats.reused_rows, "rows_computed": self.stats.new_rows,
+            "failed_rows": sum(r["status"] == "failed" for r in rows)}, indent=2) + "\n")
+        write_reports(self.out, summary, rows)
+        return summary
+
+    def popularity_rank(self) -> dict[str, float]:
+        """1 = the most popular item in the training rows; ties share their average rank."""
+        pops = np.array(self.collab.popularity_of(self.catalog_ids))
+        return dict(zip(self.catalog_ids, rankdata(-pops, method="average").tolist()))

@@ -1,0 +1,163 @@
+"""An eval suite, described as data (YAML) and validated with errors that say what to fix."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Literal, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from agent.errors import InputError
+
+BASELINE_KINDS = ("random", "popularity", "itemknn", "semantic", "pipeline")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Dataset(Strict):
+    """The MovieLens preset (`preset: movielens`, `path: DIR`) or the generic files of
+    `recagent ingest` (`items`, `interactions`, optional column `map`). Paths are relative to
+    the suite file."""
+
+    preset: Literal["movielens"] | None = None
+    path: Path | None = None
+    items: Path | None = None
+    interactions: Path | None = None
+    map: dict[str, str] = Field(default_factory=dict, description="file column -> field, as `ingest --map`")
+
+    @model_validator(mode="after")
+    def _one_kind(self):
+        if self.preset and not self.path:
+            raise ValueError("a preset needs `path:` (the dataset directory)")
+        if not self.preset and not (self.items and self.interactions):
+            raise ValueError("give `preset: movielens` with `path:`, or both `items:` and `interactions:`")
+        return self
+
+
+class Split(Strict):
+    """Temporal leave-one-out: each user's last positive interaction is held out."""
+
+    positive_rating: float = Field(4.0, description="ratings at or above this are positive; no rating = positive")
+    min_history: int = Field(5, ge=1, description="users with fewer earlier interactions are not evaluated")
+
+
+class Users(Strict):
+    n: int = Field(100, ge=1)
+    seed: int = 0
+
+
+class Protocol(Strict):
+    kind: Literal["sampled", "retrieved"] = "sampled"
+    negatives: int = Field(19, ge=1, le=999, description="sampled: random unseen items beside the held-out one")
+    candidates: int = Field(20, ge=1, le=100, description="retrieved: the pipeline's candidate count")
+
+
+class Variant(Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.\-]{1,40}$")
+    kind: Literal["random", "popularity", "itemknn", "semantic", "pipeline", "llm"] = "llm"
+    prompt: str = "rank@v1"
+    model: str | None = Field(None, description="a bundled model name (embedded server) or the id served at base_url")
+    base_url: str | None = Field(None, description="an OpenAI-compatible endpoint; none = the embedded server")
+    temperature: float = Field(0.0, ge=0.0, le=2.0)
+    seed: int | None = 0
+    candidate_order: Literal["pipeline", "shuffled"] = Field(
+        "pipeline", description="order the LLM sees: the pipeline's fused order, or shuffled")
+    diversity: float = Field(0.0, ge=0.0, le=1.0, description="MMR weight after ranking (0 = off)")
+
+    def fingerprint(self) -> str:
+        """Rows computed under another configuration of a variant are not reused."""
+        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:16]
+
+
+class Pricing(Strict):
+    prompt_per_1k: float = Field(0.0, ge=0)
+    completion_per_1k: float = Field(0.0, ge=0)
+
+
+class Suite(Strict):
+    name: str
+    description: str = ""
+    dataset: Dataset
+    split: Split = Field(default_factory=Split)
+    users: Users = Field(default_factory=Users)
+    protocol: Protocol = Field(default_factory=Protocol)
+    k: list[int] = Field(default_factory=lambda: [1, 5, 10])
+    variants: list[Variant] = Field(default_factory=list)
+    baseline: str = "itemknn"
+    pricing: Pricing = Field(default_factory=Pricing)
+    concurrency: Union[int, Literal["auto"]] = "auto"
+    bootstrap_resamples: int = Field(2000, ge=100, le=100_000)
+
+    @model_validator(mode="after")
+    def _check(self):
+        # the five baselines are always there, unless the suite redefines their names
+        names = {v.name for v in self.variants}
+        self.variants = [Variant(name=kind, kind=kind) for kind in BASELINE_KINDS if kind not in names] + self.variants
+        seen = set()
+        for v in self.variants:
+            if v.name in seen:
+                raise ValueError(f"variant name {v.name!r} is used twice")
+            seen.add(v.name)
+        if self.baseline not in seen:
+            raise ValueError(f"baseline {self.baseline!r} is not a variant; variants: {', '.join(sorted(seen))}")
+        if not self.k or any(k < 1 for k in self.k):
+            raise ValueError("k must be a non-empty list of positive cut-offs, e.g. [1, 5, 10]")
+        self.k = sorted(set(self.k))
+        if self.protocol.kind == "retrieved" and self.max_k > self.protocol.candidates:
+            raise ValueError(f"the largest k ({self.max_k}) exceeds protocol.candidates ({self.protocol.candidates})")
+        if self.protocol.kind == "sampled" and self.max_k > self.protocol.negatives + 1:
+            raise ValueError(f"the largest k ({self.max_k}) exceeds the sampled list (negatives + 1)")
+        return self
+
+    @property
+    def max_k(self) -> int:
+        return max(self.k)
+
+    def data_fingerprint(self) -> str:
+        """What the candidate file depends on: data, split, users' seed and protocol."""
+        payload = {"dataset": self.dataset.model_dump(mode="json"), "split": self.split.model_dump(),
+                   "seed": self.users.seed, "protocol": self.protocol.model_dump()}
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def load_suite(path: Path, users: int | None = None, variants: list[str] | None = None) -> Suite:
+    """Read and validate a suite; paths in it become absolute; `users` and `variants`
+    override its sample size and narrow its variants (the baseline is always kept)."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"suite file not found: {path}")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        raise InputError(f"{path} is not valid YAML: {e}") from None
+    if not isinstance(raw, dict):
+        raise InputError(f"{path}: a suite is a mapping with at least `name:` and `dataset:`")
+    try:
+        suite = Suite.model_validate(raw)
+    except ValidationError as e:
+        first = e.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "suite"
+        raise InputError(f"{path}: {where}: {first['msg']}") from None
+    base = path.resolve().parent
+    d = suite.dataset
+    for field in ("path", "items", "interactions"):
+        value = getattr(d, field)
+        if value is not None and not value.is_absolute():
+            setattr(d, field, (base / value).resolve())
+    if users is not None:
+        if users < 1:
+            raise InputError("--users must be at least 1")
+        suite.users.n = users
+    if variants:
+        known = {v.name for v in suite.variants}
+        unknown = [v for v in variants if v not in known]
+        if unknown:
+            raise InputError(f"unknown variant(s) {', '.join(unknown)}; the suite has: {', '.join(sorted(known))}")
+        keep = set(variants) | {suite.baseline}
+        suite.variants = [v for v in suite.variants if v.name in keep]
+    return suite
