@@ -1,4 +1,4 @@
-"""`recagent`: ingest, recommend, prompts, model, eval, doctor. Errors print one line, no traceback."""
+"""`recagent`: ingest, recommend, chat, feedback, prompts, model, eval, doctor. Errors print one line, no traceback."""
 
 from __future__ import annotations
 
@@ -314,6 +314,67 @@ def doctor(base_url: Optional[str] = BaseUrl, model: Optional[str] = Model, data
         raise typer.Exit(1)
 
 
+# -- chat ----------------------------------------------------------------------------------------
+@app.command()
+def chat(
+    user: Optional[str] = typer.Option(None, "--user", help="a stored user id (omit for an anonymous session)"),
+    session: Optional[str] = typer.Option(None, "--session", help="resume this session"),
+    k: int = typer.Option(5, "--k", help="items per answer"),
+    no_llm: bool = typer.Option(False, "--no-llm", help="no LLM: rule-based reading, retrieval order"),
+    base_url: Optional[str] = BaseUrl, model: Optional[str] = Model, data_dir: Optional[Path] = DataDir,
+):
+    """Talk to the recommender: "something lighter", "no horror", "more like #2", "like 3",
+    "start over". Type quit (or Ctrl-D) to leave; resume later with --session ID."""
+    from agent.conversation import Agent
+
+    settings = _settings(base_url=base_url, model=model, data_dir=data_dir)
+    _require_catalog(settings)
+    if not 1 <= k <= 20:
+        raise AgentError(f"--k {k} is out of range: use 1 to 20")
+    agent = Agent(settings=settings, use_llm=not no_llm, k=k)
+    try:
+        if session:
+            state = agent.sessions.get(session)
+            err.print(f"resumed session {session} ({state.turns} turns so far)", highlight=False)
+            for turn in agent.sessions.turns(session)[-2:]:
+                err.print(f"[dim]{turn.role}> {turn.text}[/dim]", highlight=False)
+        else:
+            session = agent.start(user)
+            err.print(f"session {session}: resume it with `recagent chat --session {session}`", highlight=False)
+        while True:
+            try:
+                message = input("you> ")
+            except EOFError:
+                break
+            if message.strip().lower() in ("quit", "exit", ":q", "bye"):
+                break
+            reply = agent.chat(session, message)
+            sys.stdout.write(f"agent> {reply.reply}\n")
+            sys.stdout.flush()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        agent.close()
+    err.print(f"bye: session {session} is saved", highlight=False)
+
+
+@app.command()
+def feedback(user: str = typer.Option(..., "--user"), item: str = typer.Option(..., "--item"),
+             signal: str = typer.Option(..., "--signal", help="like | dislike | seen"),
+             data_dir: Optional[Path] = DataDir):
+    """Record like / dislike / seen for a user; the next recommendation reflects it."""
+    from agent.conversation import Agent
+
+    settings = _settings(data_dir=data_dir)
+    _require_catalog(settings)
+    agent = Agent(settings=settings, use_llm=False)
+    try:
+        result = agent.feedback(user, item, signal)
+    finally:
+        agent.close()
+    err.print(f"recorded: {result.user_id} {result.signal} {result.title}", highlight=False)
+
+
 # -- eval ----------------------------------------------------------------------------------------
 @eval_app.command("run")
 def eval_run(suite_file: Path = typer.Argument(..., help="suite YAML, e.g. evals/suites/ml-latest-small-sampled.yaml"),
@@ -340,6 +401,20 @@ def eval_run(suite_file: Path = typer.Argument(..., help="suite YAML, e.g. evals
     err.print(f"{folder}: {len(run.users)} users × {len(suite.variants)} variants in {st.wall_s} s; "
               f"{st.live_calls} LLM calls, {st.cache_hits} cached answers, {st.reused_rows} rows reused; "
               f"report: {folder / 'report.html'}", highlight=False)
+
+
+@eval_app.command("chat")
+def eval_chat(suite_file: Path = typer.Argument(..., help="chat suite YAML, e.g. evals/suites/chat-simulated.yaml"),
+              out_dir: Optional[Path] = typer.Option(None, "--out", help="run folder (default: runs/SUITE-NAME)"),
+              users: Optional[int] = typer.Option(None, "--users", help="simulate this many users")):
+    """Simulated users look for a hidden item over several turns; report Hit@k and turns."""
+    from evals.chat import ChatEvalRun, load_chat_suite
+
+    suite = load_chat_suite(suite_file, users=users)
+    folder = out_dir or Path("runs") / suite.name
+    ChatEvalRun(suite, folder, _settings(), console=err).run()
+    sys.stdout.write((folder / "report.md").read_text())
+    err.print(f"report: {folder / 'report.html'}", highlight=False)
 
 
 @eval_app.command("report")

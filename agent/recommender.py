@@ -38,6 +38,7 @@ PROFILE_EVENTS = 500  # most recent events a profile is built from (all count as
 # How much of each item the prompt shows, from generous to bare, tried in order until the
 # prompt fits the context window: (chars of item text, tags per item, liked items shown).
 TRIM_LEVELS = [(200, 5, 10), (80, 3, 6), (0, 2, 4), (0, 0, 2)]
+RANK_HISTORY = 8  # history items a rank prompt shows at most
 
 
 class Recommender:
@@ -185,13 +186,13 @@ class Recommender:
 
     def retrieve(self, history: list[HistoryEvent], n: int) -> tuple[ProfileSummary, list[Candidate]]:
         """The profile of a (non-empty) history and its n candidates."""
-        profile, positives = self._profile(history)
+        profile, positives = self.profile_with_positives(history)
         return profile, self.candidates(profile, {e.item_id for e in history}, n, positives)
 
     def profile_of(self, history: list[HistoryEvent]) -> ProfileSummary:
-        return self._profile(history)[0]
+        return self.profile_with_positives(history)[0]
 
-    def _profile(self, history: list[HistoryEvent]) -> tuple[ProfileSummary, list[str]]:
+    def profile_with_positives(self, history: list[HistoryEvent]) -> tuple[ProfileSummary, list[str]]:
         """The profile, and the liked item ids most recent first."""
         recent_first = sorted(history, key=lambda e: e.timestamp or 0, reverse=True)[:PROFILE_EVENTS]
         items = self.store.get_items(e.item_id for e in recent_first)
@@ -242,7 +243,8 @@ class Recommender:
             f["scores"]["fused"] = f["scores"].get("fused", 0.0) + 1.0 / (RRF_K + rank)
             f["sources"].append("collaborative")
             f["because"] = src  # co-occurrence evidence is the stronger explanation
-        order = sorted(fused, key=lambda i: -fused[i]["scores"]["fused"])[:n]
+        order = sorted(fused, key=lambda i: -fused[i]["scores"]["fused"])
+        order = self._without_avoided(order, profile, n)[:n]
         if len(order) < n:
             for item_id, pop in collab.popular(n - len(order), exclude=seen | set(order)):
                 fused[item_id] = {"scores": {"popularity": pop, "fused": 0.0}, "sources": ["popular"],
@@ -253,11 +255,21 @@ class Recommender:
                           sources=fused[i]["sources"], because=fused[i]["because"])
                 for i in order if i in catalog]
 
+    def _without_avoided(self, order: list[str], profile: ProfileSummary, n: int) -> list[str]:
+        """Drop items in a category the user dislikes more than likes (the profile's avoided
+        categories, updated by every dislike), unless too few would remain."""
+        avoided = set(profile.avoided_categories)
+        if not avoided:
+            return order
+        items = self.store.get_items(order)
+        kept = [i for i in order if i in items and not avoided & set(items[i].categories)]
+        return kept if len(kept) >= min(n, len(order)) // 2 else order
+
     def rank_pool(self, history: list[HistoryEvent], pool: list[str]) -> tuple[ProfileSummary, list[Candidate]]:
         """The profile of `history` and a fixed pool of items (e.g. an eval's sampled
         candidates) ordered the way `candidates` orders retrieved ones: semantic similarity
         to the profile and item-kNN co-occurrence, fused by reciprocal rank."""
-        profile, positives = self._profile(history)
+        profile, positives = self.profile_with_positives(history)
         catalog = self.store.get_items(pool)
         pool = [i for i in pool if i in catalog]
         semantic = dict(zip(pool, self.semantic_scores(positives, pool)))
@@ -384,12 +396,15 @@ class Recommender:
             return RerankInputs(profile=prompt_profile(profile, n_liked), k=k,
                                 candidates=[prompt_item(c.item, text_chars, n_tags, liked_titles.get(c.because or ""))
                                             for c in candidates])
-        # rank prompts: compact items under letters, no ids anywhere
-        items = [prompt_item(c.item, 0, min(n_tags, 2)).model_copy(update={"id": label})
+        # rank prompts: compact items under letters (no ids, no tags, two categories), a
+        # shorter history: prefill time is most of a small model's answer time
+        n_liked = min(n_liked, RANK_HISTORY)
+        items = [prompt_item(c.item, 0, 0, n_categories=2).model_copy(update={"id": label})
                  for c, label in zip(candidates, candidate_labels(len(candidates)))]
         recent = sorted(history, key=lambda e: e.timestamp or 0, reverse=True)[:n_liked]
         known = self.store.get_items([e.item_id for e in recent] + [r.item_id for r in profile.disliked])
-        events = [PromptEvent(title=as_data(known[e.item_id].title, 120), categories=known[e.item_id].categories[:3],
+        events = [PromptEvent(title=as_data(known[e.item_id].title, 120),
+                              categories=[as_data(c, 40) for c in known[e.item_id].categories[:3]],
                               rating=e.rating) for e in recent if e.item_id in known]
         return RankInputs(candidates=items, k=k, profile=prompt_profile(profile, n_liked), recent=events,
                           demos=self.demos(history, n=2 if level < 2 else 1))
@@ -479,9 +494,10 @@ def hash_position(key: str, n: int) -> int:
     return int(hashlib.sha256(key.encode()).hexdigest(), 16) % n
 
 
-def prompt_item(item: Item, text_chars: int, n_tags: int, because: str | None = None) -> PromptItem:
+def prompt_item(item: Item, text_chars: int, n_tags: int, because: str | None = None,
+                n_categories: int = 6) -> PromptItem:
     return PromptItem(id=item.item_id, title=as_data(item.title, 120),
-                      categories=[as_data(c, 40) for c in item.categories[:6]],
+                      categories=[as_data(c, 40) for c in item.categories[:n_categories]],
                       tags=[as_data(t, 40) for t in item.tags[:n_tags]],
                       text=as_data(item.text, text_chars) if text_chars else "",
                       because=as_data(because, 120) if because else "")

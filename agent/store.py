@@ -101,6 +101,14 @@ class CatalogStore:
             rows = self._db.execute("SELECT item_id, title, text, categories, tags FROM items").fetchall()
         return [_item(r) for r in rows]
 
+    def search_titles(self, text: str, limit: int = 5) -> list[Item]:
+        """Items whose title contains `text` (case-insensitive), shortest titles first."""
+        needle = "%" + text.strip().lower().replace("%", "").replace("_", "") + "%"
+        with self._lock:
+            rows = self._db.execute("SELECT item_id, title, text, categories, tags FROM items WHERE lower(title) LIKE ? "
+                                    "ORDER BY length(title) LIMIT ?", (needle, limit)).fetchall()
+        return [_item(r) for r in rows]
+
     def item_ids(self) -> set[str]:
         with self._lock:
             return {r[0] for r in self._db.execute("SELECT item_id FROM items")}

@@ -8,9 +8,10 @@ import hashlib
 import json
 import time
 from collections import defaultdict
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from queue import Empty, Queue
 
 import httpx
 import numpy as np
@@ -161,8 +162,11 @@ class RunStats:
 
 class SuiteRun:
     def __init__(self, suite: Suite, out: Path, settings: Settings | None = None, use_cache: bool = True,
-                 console: Console | None = None):
+                 console: Console | None = None, backend_factory=None):
+        """`backend_factory(variant)` replaces the variants' configured endpoints (tests pass
+        a scripted fake); the response cache still applies."""
         self.suite, self.out = suite, Path(out)
+        self.backend_factory = backend_factory
         self.settings = settings or load_settings()
         self.use_cache = use_cache
         self.console = console or Console(stderr=True)
@@ -330,7 +334,8 @@ class SuiteRun:
         from agent.backends.cache import CachingBackend
         from agent.backends.connect import connect
 
-        settings = load_settings(**{**self.settings.model_dump(), "base_url": v.base_url, "model": v.model})
+        # the suite decides the endpoint (no base_url = embedded), not the environment
+        settings = self.settings.model_copy(update={"base_url": v.base_url and v.base_url.rstrip("/"), "model": v.model})
         if settings.embedded:
             from agent.models import get_model
 
@@ -339,17 +344,20 @@ class SuiteRun:
         else:
             model_id, window = v.model, settings.context_window
         factory = lambda: connect(settings)  # noqa: E731  started on the first cache miss only
-        if self.use_cache and model_id:
+        if self.backend_factory is not None:
+            fake = self.backend_factory(v)
+            factory, model_id, window = (lambda: fake), fake.model, fake.context_window
+        if model_id:  # --no-cache: ask the model every time, still counting and refreshing the cache
             backend = CachingBackend(factory, Path(settings.cache_dir) / "responses.sqlite", model=model_id,
-                                     context_window=window, endpoint=v.base_url or "embedded")
+                                     context_window=window, endpoint=v.base_url or "embedded", read=self.use_cache)
         else:
-            backend = connect(settings)
+            backend = factory()
         rec = Recommender(settings, backend=backend, store=self.data.store, index=self.data.index,
                           collaborative=self.collab, like_threshold=self.suite.split.positive_rating)
         rec.titles()  # built once here, not raced by the worker threads
         return rec, backend
 
-    def concurrency(self, v: Variant, settings: Settings | None = None) -> int:
+    def concurrency(self, v: Variant) -> int:
         """The suite's bound, or (auto) the server's parallel slots: the embedded server's
         setting, or what a llama.cpp server reports at /props; 4 for other servers."""
         if self.suite.concurrency != "auto":
@@ -363,9 +371,11 @@ class SuiteRun:
             return 4
 
     def _run_llm_group(self, variants: list[Variant], done: dict, writer) -> None:
-        """Variants of one model: user after user, so a prompt cache can reuse what the
-        variants' prompts share (system text and candidates)."""
-        tasks = [(v, u) for u in self.users for v in variants if self._key(v, u) not in done]
+        """Variants of one model. One task is one user's variants in order, so the server's
+        prompt cache (per slot) reuses what their prompts share: system text and candidates.
+        Tasks run as many at a time as the server has slots."""
+        tasks = [(u, [v for v in variants if self._key(v, u) not in done]) for u in self.users]
+        tasks = [(u, vs) for u, vs in tasks if vs]
         if not tasks:
             return
         rec, backend = self._llm_recommender(variants[0])
@@ -384,22 +394,31 @@ class SuiteRun:
             except Exception as e:  # one broken case is a failed row, never a crashed run
                 return self._row(v, user, None, f"{type(e).__name__}: {e}")
 
+        results: Queue = Queue()
+
+        def user_task(user: str, vs: list[Variant]) -> None:
+            for v in vs:
+                results.put(one(v, user))
+
         pool = ThreadPoolExecutor(max_workers=workers)
         try:
             with progress:
-                task = progress.add_task(f"{label} ({rec.backend.model})", total=len(tasks), failed=0)
-                pending = {pool.submit(one, v, u) for v, u in tasks[:workers * 2]}
-                queue = iter(tasks[workers * 2:])
-                while pending:
-                    finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    for fut in finished:
-                        row = fut.result()
-                        self._record(row, done, writer)
-                        failed += row["status"] == "failed"
-                        progress.update(task, advance=1, failed=failed)
-                        nxt = next(queue, None)
-                        if nxt is not None:
-                            pending.add(pool.submit(one, *nxt))
+                task = progress.add_task(f"{label} ({rec.backend.model})", total=sum(len(vs) for _, vs in tasks),
+                                         failed=0)
+                futures = [pool.submit(user_task, u, vs) for u, vs in tasks]
+                remaining = sum(len(vs) for _, vs in tasks)
+                while remaining:
+                    try:
+                        row = results.get(timeout=0.5)
+                    except Empty:
+                        for fut in futures:  # a configuration error ends the run
+                            if fut.done() and fut.exception() is not None:
+                                raise fut.exception()
+                        continue
+                    self._record(row, done, writer)
+                    remaining -= 1
+                    failed += row["status"] == "failed"
+                    progress.update(task, advance=1, failed=failed)
         except KeyboardInterrupt:
             self.stats.interrupted = True
             raise
@@ -420,7 +439,7 @@ class SuiteRun:
             for row in rows:
                 f.write(json.dumps(row, ensure_ascii=False) + "\n")
         summary = summarize(rows, self)
-        (self.out / SUMMARY).write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
+        (self.out / SUMMARY).write_text(json.dumps(summary, indent=2) + "\n")  # suite order
         (self.out / "run.json").write_text(json.dumps({
             "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "wall_s": self.stats.wall_s,
             "llm_calls": self.stats.live_calls, "cache_hits": self.stats.cache_hits,

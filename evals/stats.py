@@ -26,9 +26,10 @@ def paired_comparison(variant: np.ndarray, baseline: np.ndarray, resamples: int 
            "mde": minimum_detectable_effect(d)}
     if n < 2:
         return out
-    if np.all(d == d[0]):  # no spread: every resample and every sign flip is the same
-        out.update(ci_low=float(d[0]), ci_high=float(d[0]), p_value=1.0 if d[0] == 0 else 0.0,
-                   p_wilcoxon=1.0 if d[0] == 0 else None)
+    if np.all(d == d[0]):  # no spread: every resample is the same; only the all-same sign
+        # patterns reach |mean| (exact sign-flip p = 2 / 2^n)
+        out.update(ci_low=float(d[0]), ci_high=float(d[0]),
+                   p_value=1.0 if d[0] == 0 else min(1.0, 2.0 / 2.0 ** n), p_wilcoxon=1.0 if d[0] == 0 else None)
         return _rounded(out)
     rng = np.random.default_rng(seed)
     boot = stats.bootstrap((d,), np.mean, n_resamples=resamples, confidence_level=0.95,

@@ -32,6 +32,12 @@ class Dataset(Strict):
 
     @model_validator(mode="after")
     def _one_kind(self):
+        from agent.ingest import parse_column_map
+
+        try:
+            parse_column_map([f"{k}={v}" for k, v in self.map.items()])
+        except InputError as e:
+            raise ValueError(str(e).replace("--map", "map entry")) from None
         if self.preset and not self.path:
             raise ValueError("a preset needs `path:` (the dataset directory)")
         if not self.preset and not (self.items and self.interactions):
@@ -62,7 +68,7 @@ class Variant(Strict):
     kind: Literal["random", "popularity", "itemknn", "semantic", "pipeline", "llm"] = "llm"
     prompt: str = "rank@v1"
     model: str | None = Field(None, description="a bundled model name (embedded server) or the id served at base_url")
-    base_url: str | None = Field(None, description="an OpenAI-compatible endpoint; none = the embedded server")
+    base_url: str | None = Field(None, pattern=r"^https?://", description="an OpenAI-compatible endpoint; none = the embedded server")
     temperature: float = Field(0.0, ge=0.0, le=2.0)
     seed: int | None = 0
     candidate_order: Literal["pipeline", "shuffled"] = Field(

@@ -7,7 +7,7 @@ import re
 
 from pydantic import BaseModel, ConfigDict, Field
 
-_FENCE = re.compile(r"</?\s*catalog[_ ]?data\s*>|```", re.IGNORECASE)
+_FENCE = re.compile(r"</?\s*(?:catalog[_ ]?data|user[_ ]?message)\s*>|```", re.IGNORECASE)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -72,8 +72,14 @@ class RankInputs(Strict):
     demos: list[PromptDemo] = Field(default_factory=list)
 
 
-INPUT_MODELS: dict[str, type[Strict]] = {"rerank": RerankInputs, "profile": ProfileInputs,
+class IntentInputs(Strict):
+    """A chat message (untrusted, sanitised with as_data) and the catalog's categories."""
+    message: str
+    categories: list[str]
+
+
+INPUT_MODELS: dict[str, type[Strict]] = {"rerank": RerankInputs, "profile": ProfileInputs, "intent": IntentInputs,
                                          "rank": RankInputs, "rank-recency": RankInputs, "rank-demos": RankInputs}
 # What a family's answer looks like: items with texts, a label ranking, or free text.
-OUTPUT_KINDS: dict[str, str] = {"rerank": "explained", "profile": "text",
+OUTPUT_KINDS: dict[str, str] = {"rerank": "explained", "profile": "text", "intent": "json",
                                 "rank": "ranking", "rank-recency": "ranking", "rank-demos": "ranking"}

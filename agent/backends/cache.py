@@ -31,7 +31,9 @@ class CachingBackend:
     never cached. Token counts are cached too (they come from the server's tokenizer)."""
 
     def __init__(self, backend: ChatBackend | Callable[[], ChatBackend], path: Path, *,
-                 model: str | None = None, context_window: int | None = None, endpoint: str = ""):
+                 model: str | None = None, context_window: int | None = None, endpoint: str = "",
+                 read: bool = True):
+        """`read=False` asks the backend every time (and refreshes the cache)."""
         self._inner = backend if hasattr(backend, "complete") else None
         self._factory = None if self._inner is not None else backend
         self.model = model or self._inner.model
@@ -43,6 +45,7 @@ class CachingBackend:
         self._db.execute("CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, response TEXT NOT NULL)")
         self._db.execute("CREATE TABLE IF NOT EXISTS token_counts (key TEXT PRIMARY KEY, n INTEGER NOT NULL)")
         self._lock = threading.Lock()
+        self.read = read
         self.live_calls = self.hits = 0
 
     @property
@@ -71,7 +74,7 @@ class CachingBackend:
     def complete(self, request: ChatRequest) -> ChatResponse:
         key = request_key(request, self.model)
         with self._lock:
-            row = self._db.execute("SELECT response FROM responses WHERE key = ?", (key,)).fetchone()
+            row = self._db.execute("SELECT response FROM responses WHERE key = ?", (key,)).fetchone() if self.read else None
             if row is not None:
                 self.hits += 1
                 return ChatResponse.model_validate_json(row[0]).model_copy(update={"cached": True})

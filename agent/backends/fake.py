@@ -55,3 +55,14 @@ def rank_in_order(request: ChatRequest) -> str:
     return json.dumps({"items": [
         {"item_id": i, "hook": f"A pick for your taste #{n + 1}",
          "explanation": f"It matches the genres you rate highly (reason {n + 1})."} for n, i in enumerate(ids)]})
+
+
+def rank_labels(request: ChatRequest) -> str:
+    """A script step for rank prompts: the first k candidate letters, in order."""
+    import re
+
+    pattern = request.response_schema["properties"]["ranking"]["pattern"]
+    m = re.match(r"\^\[(\w)-(\w)\]\( \[\w-\w\]\)\{(\d+)\}\$", pattern)
+    first, last, rest = m.group(1), m.group(2), int(m.group(3))
+    letters = [chr(c) for c in range(ord(first), ord(last) + 1)][: rest + 1]
+    return json.dumps({"ranking": " ".join(letters)})

@@ -83,6 +83,10 @@ class ChromaRetriever:
         got = self._col.get(ids=ids, include=["embeddings"])
         return {i: np.asarray(e, dtype=np.float32) for i, e in zip(got["ids"], got["embeddings"])}
 
+    def embed_text(self, text: str) -> np.ndarray:
+        """A query's embedding, comparable with the stored items' (normalised)."""
+        return np.asarray(self._embed([text])[0], dtype=np.float32)
+
     def search(self, query: str, k: int, where: dict | None = None) -> list[tuple[str, float]]:
         return self.search_vectors(self._embed([query]), k, where)[0]
 

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from agent.errors import PromptError
-from prompts.inputs import (PromptDemo, PromptEvent, PromptItem, PromptProfile, ProfileInputs, RankInputs,
+from prompts.inputs import (IntentInputs, PromptDemo, PromptEvent, PromptItem, PromptProfile, ProfileInputs, RankInputs,
                             RerankInputs, as_data)
 from prompts.registry import PromptRegistry
 
@@ -19,6 +19,8 @@ def fixed_inputs(ref: str):
         top_categories=["Animation", "Comedy"], avoided_categories=["Horror"], top_tags=["pixar"])
     if ref.startswith("profile@"):
         return ProfileInputs(profile=profile)
+    if ref.startswith("intent@"):
+        return IntentInputs(message="something lighter from the 90s, no horror", categories=["Comedy", "Horror"])
     if registry.output_kind(ref) == "ranking":
         return RankInputs(profile=profile, k=2, candidates=[
             PromptItem(id="A", title="Toy Story 2 (1999)", categories=["Animation"], tags=["pixar"]),

@@ -1,0 +1,355 @@
+"""The conversational agent: messages become constraints that accumulate over a session,
+feedback updates the stored history at once, and each turn answers with a grounded list."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from agent.backends.base import ChatRequest
+from agent.config import Settings
+from agent.errors import BackendError, InputError, UnknownUserError
+from agent.intent import Era, Intent, intent_schema, parse_intent, parse_reference
+from agent.recommender import Recommender
+from agent.session import Constraints, SessionState, SessionStore, Turn
+from agent.types import Candidate, HistoryEvent, Interaction, Item, Recommendation, RecommendedItem, Signal
+from prompts.inputs import IntentInputs, as_data
+
+MAX_MESSAGE = 1000  # characters kept of one chat message
+SIGNAL_RATINGS: dict[str, float] = {"like": 5.0, "dislike": 1.0, "seen": 3.0}  # on the 0.5-5 scale; 3 = neutral
+_YEAR = re.compile(r"\((\d{4})(?:[-–]\d{0,4})?\)\s*$")
+_NEGATION_WORDS = re.compile(r"\b(no|not|without|avoid|skip|except|nothing|none)\b", re.IGNORECASE)
+HINT = 'Say "like 2", "dislike 3", "more like #1", "no horror", "something from the 90s", or "start over".'
+
+
+class FeedbackResult(BaseModel):
+    user_id: str
+    item_id: str
+    title: str
+    signal: Signal
+
+
+class ChatReply(BaseModel):
+    session_id: str
+    reply: str
+    items: list[RecommendedItem] = Field(default_factory=list)
+    constraints: Constraints
+    notices: list[str] = Field(default_factory=list)
+    feedback: list[FeedbackResult] = Field(default_factory=list)
+    intent_source: Literal["llm+rules", "rules"] = "rules"
+    fallback_reason: str | None = None
+
+
+def item_year(item: Item) -> int | None:
+    m = _YEAR.search(item.title)
+    return int(m.group(1)) if m else None
+
+
+class Agent:
+    """`chat(session_id, message)`, `recommend(...)`, `feedback(...)` over one Recommender.
+
+    With `use_llm=False` the intent parser and ranking are deterministic (no LLM calls)."""
+
+    def __init__(self, recommender: Recommender | None = None, *, settings: Settings | None = None,
+                 sessions: SessionStore | None = None, use_llm: bool = True, k: int = 5,
+                 prompt: str = "rerank@v1", n_candidates: int = 20):
+        self.rec = recommender or Recommender(settings)
+        self.sessions = sessions or SessionStore(Path(self.rec.settings.data_dir) / "sessions.sqlite")
+        self.use_llm, self.k, self.prompt, self.n_candidates = use_llm, k, prompt, n_candidates
+        self._catalog_size = -1
+
+    def close(self) -> None:
+        self.rec.close()
+        self.sessions.close()
+
+    # -- programmatic API ------------------------------------------------------------------------
+    def recommend(self, user_id: str | None = None, history: list | None = None, k: int = 10,
+                  **options) -> Recommendation:
+        if user_id is not None:
+            return self.rec.recommend(user_id, k, use_llm=self.use_llm, **options)
+        return self.rec.recommend_for_history(history or [], k, use_llm=self.use_llm, **options)
+
+    def feedback(self, user_id: str, item_id: str, signal: str) -> FeedbackResult:
+        """Record like / dislike / seen as an interaction now: the next recommendation for this
+        user is built from it (liked items feed the profile, disliked categories are avoided)."""
+        if signal not in SIGNAL_RATINGS:
+            raise InputError(f"unknown signal {signal!r}: use like, dislike or seen")
+        item = self.rec.store.get_item(str(item_id))
+        if item is None:
+            raise InputError(f"unknown item {item_id!r}: it is not in the catalog")
+        self.rec.store.upsert_interactions([Interaction(user_id=str(user_id), item_id=item.item_id,
+                                                        rating=SIGNAL_RATINGS[signal], timestamp=int(time.time()))])
+        return FeedbackResult(user_id=str(user_id), item_id=item.item_id, title=item.title, signal=signal)
+
+    def start(self, user_id: str | None = None) -> str:
+        """A new session (for a stored user, or anonymous); returns its id."""
+        if user_id is not None and not self.rec.store.user_interactions(str(user_id)):
+            raise UnknownUserError(str(user_id))
+        return self.sessions.create(str(user_id) if user_id is not None else None).session_id
+
+    def session_user(self, state: SessionState) -> str:
+        """Whose history a session reads and writes: its user, or a per-session anonymous id."""
+        return state.user_id or f"session:{state.session_id}"
+
+    # -- one chat turn ---------------------------------------------------------------------------
+    def chat(self, session_id: str, message: str) -> ChatReply:
+        state = self.sessions.get(session_id)
+        notices: list[str] = []
+        text = message if isinstance(message, str) else ""
+        if not text.strip():
+            return self._answer(state, message, "Tell me what you would like: a genre, a decade, a mood, or "
+                                "\"more like <a title>\". " + HINT, notices=notices)
+        if len(text) > MAX_MESSAGE:
+            text = text[:MAX_MESSAGE]
+            notices.append(f"Your message was long; I read its first {MAX_MESSAGE} characters.")
+        intent = parse_intent(text, self._categories(), len(state.last_list))
+        source = "rules"
+
+        if intent.reset:
+            state.constraints = Constraints()
+            state.shown = []
+            notices.append("Starting over: constraints cleared.")
+        results = []
+        for signal, pos in intent.feedback:
+            if not 1 <= pos <= len(state.last_list):
+                notices.append(self._no_such_position(pos, len(state.last_list)))
+                continue
+            results.append(self.feedback(self.session_user(state), state.last_list[pos - 1], signal))
+        if results:
+            notices.append("Noted: " + "; ".join(f"you {_past(r.signal)} {r.title}" for r in results) + ".")
+
+        has_request = bool(intent.include_categories or intent.exclude_categories or intent.era or intent.query
+                           or intent.more_like or intent.not_like or intent.reset or intent.show_again)
+        ref = parse_reference(text, len(state.last_list))
+        if ref is not None and not has_request and not intent.feedback:
+            return self._describe(state, message, ref, notices)
+
+        if has_request and self.use_llm and intent.query:
+            source = self._add_llm_reading(intent, text, notices)
+        self._update_constraints(state, intent, notices, text)
+        return self._recommend_turn(state, message, notices, results, source, intent.show_again)
+
+    def _no_such_position(self, pos: int, n: int) -> str:
+        if n == 0:
+            return f"There is no list yet, so there is no #{pos}: ask for something first."
+        return f"The last list has {n} items: there is no #{pos}."
+
+    def _describe(self, state: SessionState, message: str, pos: int, notices: list[str]) -> ChatReply:
+        if not 1 <= pos <= len(state.last_list):
+            notices.append(self._no_such_position(pos, len(state.last_list)))
+            return self._answer(state, message, HINT, notices=notices)
+        item = self.rec.store.get_item(state.last_list[pos - 1])
+        about = f"#{pos} is {item.title}" + (f" ({', '.join(item.categories)})" if item.categories else "") + "."
+        if item.text:
+            about += " " + as_data(item.text, 300)
+        return self._answer(state, message, about + "\n" + HINT, notices=notices)
+
+    def _add_llm_reading(self, intent: Intent, text: str, notices: list[str]) -> Literal["llm+rules", "rules"]:
+        """Ask the LLM for a structured reading and merge what the rules missed. Its excluded
+        categories count only when the message says no/not/without; a failure keeps the rules."""
+        categories = self._categories()
+        rendered = self.rec.registry.render("intent@v1", IntentInputs(message=as_data(text, 500), categories=categories))
+        try:
+            resp = self.rec.backend.complete(ChatRequest(messages=rendered.messages, response_schema=intent_schema(categories),
+                                                         schema_name="intent", max_tokens=200))
+            data = json.loads(resp.content)
+        except (BackendError, ValueError):
+            return "rules"
+        known = set(categories)
+        adds = [c for c in data.get("include_categories", []) if c in known and c not in intent.exclude_categories]
+        intent.include_categories = list(dict.fromkeys(intent.include_categories + adds))
+        if _NEGATION_WORDS.search(text):
+            drops = [c for c in data.get("exclude_categories", []) if c in known and c not in intent.include_categories]
+            intent.exclude_categories = list(dict.fromkeys(intent.exclude_categories + drops))
+        if intent.era is None and (data.get("era_start") or data.get("era_end")) and re.search(r"\d", text):
+            intent.era = Era(start=data.get("era_start"), end=data.get("era_end"))
+        if not intent.more_like:
+            intent.more_like = [m for m in data.get("more_like", []) if isinstance(m, str)][:3]
+        return "llm+rules"
+
+    def _update_constraints(self, state: SessionState, intent: Intent, notices: list[str], message: str) -> None:
+        """New constraints join the old ones; the latest word on a category wins."""
+        c = state.constraints
+        for cat in intent.include_categories:
+            c.exclude_categories = [x for x in c.exclude_categories if x != cat]
+            if cat not in c.include_categories:
+                c.include_categories.append(cat)
+        for cat in intent.exclude_categories:
+            c.include_categories = [x for x in c.include_categories if x != cat]
+            if cat not in c.exclude_categories:
+                c.exclude_categories.append(cat)
+        if intent.era is not None:
+            c.era = intent.era
+        if intent.query:
+            c.query = intent.query
+        if intent.more_like:
+            ids = self._resolve(intent.more_like, state, notices, message)
+            if ids:
+                c.more_like = ids
+        if intent.not_like:
+            c.not_like = list(dict.fromkeys(c.not_like + self._resolve(intent.not_like, state, notices, message)))
+
+    def _resolve(self, refs: list[str], state: SessionState, notices: list[str], message: str) -> list[str]:
+        """'#3' / 'the second one' → the id shown there; a title → the best title match."""
+        out = []
+        for ref in refs:
+            pos = parse_reference(ref, len(state.last_list))
+            if pos is not None:
+                if 1 <= pos <= len(state.last_list):
+                    out.append(state.last_list[pos - 1])
+                else:
+                    notices.append(self._no_such_position(pos, len(state.last_list)))
+                continue
+            found = self.rec.store.search_titles(ref, 1)
+            if found:
+                out.append(found[0].item_id)
+            elif ref.lower() in message.lower():  # echo the user's own words only, never the model's
+                notices.append(f"I could not find a title matching {as_data(ref, 60)!r}.")
+            else:
+                notices.append("I could not find the title you mentioned.")
+        return out
+
+    # -- retrieval and ranking for a turn ----------------------------------------------------------
+    def _recommend_turn(self, state: SessionState, message: str, notices: list[str], results: list,
+                        source: str, show_again: bool) -> ChatReply:
+        user = self.session_user(state)
+        history = [HistoryEvent(item_id=r.item_id, rating=r.rating, timestamp=r.timestamp)
+                   for r in self.rec.store.user_interactions(user)]
+        profile, positives = self.rec.profile_with_positives(history) if history else (None, [])
+        candidates = self.turn_candidates(state, history, positives, profile.avoided_categories if profile else [],
+                                          notices, show_again)
+        if not candidates:
+            return self._answer(state, message, "Nothing in the catalog matches all of that. Try removing a "
+                                "constraint, or say \"start over\".", notices=notices, feedback=results)
+        if profile is None:
+            from agent.types import ProfileSummary
+
+            profile = ProfileSummary(n_interactions=0)
+        rec = self.rec.rerank(history, profile, candidates, self.k, prompt=self.prompt, use_llm=self.use_llm,
+                              diversity=0.2)
+        if rec.fallback_reason and self.use_llm:
+            notices.append("The language model was not available for this answer; ranked without it.")
+        ids = [i.item_id for i in rec.items]
+        state.shown = list(dict.fromkeys(state.shown + ids))
+        state.last_list = ids
+        described = state.constraints.describe({i: t.title for i, t in self.rec.store.get_items(
+            state.constraints.more_like).items()})
+        lines = [f"Here are {len(ids)} picks for you" + (f" ({described})" if described else "") + ":"]
+        for item in rec.items:
+            lines.append(f"{item.rank:>2}. {item.personalized_title} — {item.title}"
+                         + (f" · {', '.join(item.categories[:3])}" if item.categories else ""))
+            lines.append(f"    {item.explanation}")
+        lines.append(HINT)
+        return self._answer(state, message, "\n".join(lines), items=rec.items, notices=notices, feedback=results,
+                            source=source, fallback_reason=rec.fallback_reason if self.use_llm else None)
+
+    def turn_candidates(self, state: SessionState, history: list[HistoryEvent], positives: list[str],
+                        avoided: list[str], notices: list[str], show_again: bool = False) -> list[Candidate]:
+        """Catalog items that meet the session's constraints, not seen and (unless asked)
+        not shown before, ordered by weighted reciprocal-rank fusion of: matching the asked-for
+        categories, similarity to the query / 'more like' items / the profile, item-kNN on
+        liked and 'more like' items, and popularity."""
+        c = state.constraints
+        items, years, matrix = self._catalog()
+        blocked = {e.item_id for e in history} | set(c.not_like) | ({*state.shown} if not show_again else set())
+        excluded = set(c.exclude_categories)
+        soft_avoid = set(avoided) - set(c.include_categories)
+
+        def allowed(i: int, with_avoided: bool) -> bool:
+            it = items[i]
+            cats = set(it.categories)
+            if it.item_id in blocked or cats & excluded or (with_avoided and cats & soft_avoid):
+                return False
+            if c.era is not None:
+                y = years[i]
+                if y is None or (c.era.start and y < c.era.start) or (c.era.end and y > c.era.end):
+                    return False
+            return True
+
+        pool = [i for i in range(len(items)) if allowed(i, True)]
+        if len(pool) < self.k and soft_avoid:
+            pool = [i for i in range(len(items)) if allowed(i, False)]  # the profile's dislikes yield first
+        if not pool:
+            return []
+        if len(pool) < self.k:
+            notices.append(f"Only {len(pool)} item(s) match everything you asked for.")
+        ids = [items[i].item_id for i in pool]
+        signals: dict[str, tuple[float, np.ndarray]] = {}
+        include = set(c.include_categories)
+        if include:
+            signals["include"] = (2.0, np.array([len(include & set(items[i].categories)) for i in pool], dtype=float))
+        queries = []
+        if c.query:
+            queries.append(self.rec.index.embed_text(c.query))
+        liked_vectors = self.rec.index.embeddings(c.more_like + positives[:20])
+        queries += [liked_vectors[i] for i in c.more_like if i in liked_vectors]
+        centroid = self.rec.profile_vector(positives) if positives else None
+        if centroid is not None:
+            queries.append(centroid)
+        if queries:
+            signals["semantic"] = (1.0, (matrix[pool] @ np.stack(queries).T).max(axis=1))
+        collab = self.rec.collaborative()
+        seeds = c.more_like + positives
+        if seeds:
+            signals["collaborative"] = (1.0, np.array(collab.scores(seeds, ids)))
+        signals["popular"] = (0.5, np.array(collab.popularity_of(ids)))
+        fused = np.zeros(len(pool))
+        for weight, values in signals.values():
+            order = np.argsort(-values, kind="stable")
+            ranks = np.empty(len(pool))
+            ranks[order] = np.arange(len(pool))
+            fused += np.where(values > 0, weight / (60 + ranks), 0.0)
+        top = np.argsort(-fused, kind="stable")[: self.n_candidates]
+        out = []
+        for j in top:
+            sources = [s for s in ("semantic", "collaborative") if s in signals and signals[s][1][j] > 0] or ["popular"]
+            scores = {name: round(float(v[j]), 4) for name, (_, v) in signals.items()}
+            scores["fused"] = round(float(fused[j]), 5)
+            out.append(Candidate(item=items[pool[j]], scores=scores, sources=sources))
+        return out
+
+    def _catalog(self) -> tuple[list[Item], list[int | None], np.ndarray]:
+        """All items, their years and a normalised embedding matrix, loaded once (reloaded
+        when the catalog grows)."""
+        n = self.rec.store.count_items()
+        if n != self._catalog_size:
+            items = self.rec.store.all_items()
+            vectors = {}
+            ids = [it.item_id for it in items]
+            for start in range(0, len(ids), 2000):
+                vectors.update(self.rec.index.embeddings(ids[start:start + 2000]))
+            dim = len(next(iter(vectors.values()))) if vectors else 1
+            self._items = items
+            self._years = [item_year(it) for it in items]
+            self._matrix = np.stack([vectors.get(i, np.zeros(dim, dtype=np.float32)) for i in ids])
+            self._vocab = sorted({c for it in items for c in it.categories if c and c != "(no genres listed)"})
+            self._catalog_size = n
+        return self._items, self._years, self._matrix
+
+    def _categories(self) -> list[str]:
+        self._catalog()
+        return self._vocab
+
+    def _answer(self, state: SessionState, message: str, reply: str, items: list[RecommendedItem] | None = None,
+                notices: list[str] | None = None, feedback: list | None = None, source: str = "rules",
+                fallback_reason: str | None = None) -> ChatReply:
+        notices = notices or []
+        state.turns += 1
+        self.sessions.save(state)
+        text = "\n".join(notices + [reply])
+        self.sessions.add_turns(state.session_id, [Turn(role="user", text=as_data(str(message or ""), MAX_MESSAGE)),
+                                                   Turn(role="agent", text=text, items=[i.item_id for i in items or []])])
+        return ChatReply(session_id=state.session_id, reply=text, items=items or [], constraints=state.constraints,
+                         notices=notices, feedback=feedback or [], intent_source=source,
+                         fallback_reason=fallback_reason)
+
+
+def _past(signal: str) -> str:
+    return {"like": "liked", "dislike": "disliked", "seen": "have seen"}[signal]
+

@@ -1,0 +1,110 @@
+"""Chat sessions that survive a restart: accumulated constraints, what was shown, the turns."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+import uuid
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from agent.errors import InputError
+from agent.intent import Era
+
+
+class Constraints(BaseModel):
+    include_categories: list[str] = Field(default_factory=list)
+    exclude_categories: list[str] = Field(default_factory=list)
+    era: Era | None = None
+    more_like: list[str] = Field(default_factory=list, description="item ids")
+    not_like: list[str] = Field(default_factory=list, description="item ids")
+    query: str = ""
+
+    def describe(self, titles: dict[str, str]) -> str:
+        """'lighter Comedy, from 1990 to 1999, without Horror' for the reply's first line."""
+        parts = []
+        if self.include_categories:
+            parts.append(" / ".join(self.include_categories[:4]))
+        if self.era and (self.era.start or self.era.end):
+            if self.era.start and self.era.end:
+                parts.append(f"from {self.era.start} to {self.era.end}")
+            elif self.era.start:
+                parts.append(f"from {self.era.start} on")
+            else:
+                parts.append(f"up to {self.era.end}")
+        if self.more_like:
+            parts.append("like " + ", ".join(titles.get(i, i) for i in self.more_like[:2]))
+        if self.exclude_categories:
+            parts.append("without " + ", ".join(self.exclude_categories[:4]))
+        return "; ".join(parts)
+
+
+class SessionState(BaseModel):
+    session_id: str
+    user_id: str | None = None
+    constraints: Constraints = Field(default_factory=Constraints)
+    shown: list[str] = Field(default_factory=list)
+    last_list: list[str] = Field(default_factory=list)
+    turns: int = 0
+
+
+class Turn(BaseModel):
+    role: str
+    text: str
+    items: list[str] = Field(default_factory=list)
+    at: float = Field(default_factory=time.time)
+
+
+class UnknownSessionError(InputError):
+    def __init__(self, session_id: str):
+        super().__init__(f"no session {session_id!r}: start a new one (omit --session) or check the id")
+
+
+class SessionStore:
+    """One SQLite file; every write is its own transaction, so a crash loses at most the
+    turn being written."""
+
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, check_same_thread=False, timeout=30)
+        self._lock = threading.Lock()
+        with self._lock, self._db:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("CREATE TABLE IF NOT EXISTS sessions (id TEXT PRIMARY KEY, state TEXT NOT NULL, "
+                             "updated REAL NOT NULL)")
+            self._db.execute("CREATE TABLE IF NOT EXISTS turns (session_id TEXT NOT NULL, n INTEGER NOT NULL, "
+                             "turn TEXT NOT NULL, PRIMARY KEY (session_id, n))")
+
+    def create(self, user_id: str | None = None) -> SessionState:
+        state = SessionState(session_id=uuid.uuid4().hex[:12], user_id=user_id)
+        self.save(state)
+        return state
+
+    def get(self, session_id: str) -> SessionState:
+        with self._lock:
+            row = self._db.execute("SELECT state FROM sessions WHERE id = ?", (session_id,)).fetchone()
+        if row is None:
+            raise UnknownSessionError(session_id)
+        return SessionState.model_validate_json(row[0])
+
+    def save(self, state: SessionState) -> None:
+        with self._lock, self._db:
+            self._db.execute("INSERT OR REPLACE INTO sessions VALUES (?, ?, ?)",
+                             (state.session_id, state.model_dump_json(), time.time()))
+
+    def add_turns(self, session_id: str, turns: list[Turn]) -> None:
+        with self._lock, self._db:
+            n = self._db.execute("SELECT COALESCE(MAX(n), 0) FROM turns WHERE session_id = ?",
+                                 (session_id,)).fetchone()[0]
+            self._db.executemany("INSERT INTO turns VALUES (?, ?, ?)",
+                                 [(session_id, n + i + 1, t.model_dump_json()) for i, t in enumerate(turns)])
+
+    def turns(self, session_id: str) -> list[Turn]:
+        with self._lock:
+            rows = self._db.execute("SELECT turn FROM turns WHERE session_id = ? ORDER BY n", (session_id,)).fetchall()
+        return [Turn.model_validate_json(r[0]) for r in rows]
+
+    def close(self) -> None:
+        self._db.close()

@@ -1,0 +1,47 @@
+"""The conversation eval's simulated user never gives the target's title away, and a small
+suite runs end to end (rules-only variants: fast and deterministic)."""
+
+from pathlib import Path
+
+import yaml
+
+from agent.types import Item
+from evals.chat import ChatEvalRun, leaks_title, load_chat_suite, simulated_messages
+
+ROOT = Path(__file__).parents[2]
+
+
+def test_simulator_messages_never_contain_the_title():
+    targets = [
+        Item(item_id="1", title="Toy Story (1995)", categories=["Animation", "Children", "Comedy"],
+             tags=["pixar", "toys", "toy story", "fun"]),
+        Item(item_id="2", title="The Matrix (1999)", categories=["Action", "Sci-Fi"],
+             tags=["matrix", "cyberpunk", "virtual reality", "the matrix trilogy"]),
+        Item(item_id="3", title="Alien (1979)", categories=["Horror", "Sci-Fi"], tags=["aliens", "alien", "space"]),
+        Item(item_id="4", title="Heat (1995)", categories=[], tags=[]),
+    ]
+    for target in targets:
+        messages = simulated_messages(target, 5)
+        assert len(messages) == 5
+        assert not any(leaks_title(m, target) for m in messages), messages
+    assert "cyberpunk" in " ".join(simulated_messages(targets[1], 5))  # attributes do get through
+    assert leaks_title("I want something like the matrix", targets[1])
+
+
+def test_rules_only_chat_suite_runs_end_to_end(tmp_path, cache_dir):
+    from agent.config import load_settings
+
+    suite_path = tmp_path / "chat.yaml"
+    suite_path.write_text(yaml.safe_dump({
+        "name": "chat-small", "dataset": {"items": str(ROOT / "tests/data/items.csv"),
+                                          "interactions": str(ROOT / "tests/data/interactions.csv")},
+        "users": {"n": 4, "seed": 1}, "max_turns": 3, "k": 5, "baseline": "rules",
+        "variants": [{"name": "rules", "use_llm": False}, {"name": "rules-again", "use_llm": False}]}))
+    suite = load_chat_suite(suite_path)
+    settings = load_settings(cache_dir=tmp_path / "cache", data_dir=tmp_path / "data")
+    summary = ChatEvalRun(suite, tmp_path / "run", settings).run()
+    for name in ("results.jsonl", "summary.json", "report.md", "report.html"):
+        assert (tmp_path / "run" / name).exists()
+    a, b = summary["variants"]["rules"], summary["variants"]["rules-again"]
+    assert a["hit@5_within_3_turns"] == b["hit@5_within_3_turns"]  # deterministic
+    assert b["vs_baseline_hit"]["diff"] == 0.0
