@@ -22,8 +22,8 @@ app.add_typer(prompts_app, name="prompts")
 eval_app = typer.Typer(help="Prompt A/B evaluation on held-out interactions.", no_args_is_help=True)
 app.add_typer(model_app, name="model")
 app.add_typer(eval_app, name="eval")
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 BaseUrl = typer.Option(None, "--base-url", envvar="RECAGENT_BASE_URL",
                        help="OpenAI-compatible endpoint (vLLM, OpenAI, …); unset = embedded llama.cpp")
