@@ -1,4 +1,4 @@
-"""`recagent`: ingest, recommend, chat, feedback, prompts, model, eval, doctor. Errors print one line, no traceback."""
+"""`recagent`: ingest, recommend, chat, feedback, serve, prompts, model, eval, doctor. Errors print one line, no traceback."""
 
 from __future__ import annotations
 
@@ -30,6 +30,8 @@ BaseUrl = typer.Option(None, "--base-url", envvar="RECAGENT_BASE_URL",
 Model = typer.Option(None, "--model", envvar="RECAGENT_MODEL",
                      help="model id at --base-url, or a bundled model name for the embedded server")
 DataDir = typer.Option(None, "--data-dir", envvar="RECAGENT_DATA_DIR", help="where the catalog and index live")
+ChromaUrl = typer.Option(None, "--chroma-url", envvar="RECAGENT_CHROMA_URL",
+                         help="a Chroma server (`chroma run`) instead of the embedded store")
 
 
 def _settings(**kw) -> Settings:
@@ -50,7 +52,7 @@ def ingest(
     directory: Optional[Path] = typer.Argument(None, help="dataset directory for --preset"),
     column_map: list[str] = typer.Option([], "--map", help="rename a column: COLUMN=FIELD (repeatable)"),
     as_json: bool = typer.Option(False, "--json", help="print the summary as JSON"),
-    data_dir: Optional[Path] = DataDir,
+    data_dir: Optional[Path] = DataDir, chroma_url: Optional[str] = ChromaUrl,
 ):
     """Upsert a catalog and its interactions (idempotent); bad rows are reported and skipped."""
     from agent.ingest import Source, ingest as run_ingest, movielens_source, parse_column_map
@@ -67,7 +69,7 @@ def ingest(
     else:
         raise AgentError("nothing to ingest: pass --items FILE [--interactions FILE], or --preset movielens DIR")
 
-    rec = Recommender(_settings(data_dir=data_dir))
+    rec = Recommender(_settings(data_dir=data_dir, chroma_url=chroma_url))
     with _progress() as bar:
         tasks: dict[str, int] = {}
 
@@ -106,13 +108,14 @@ def recommend(
     as_json: bool = typer.Option(False, "--json", help="print the result as JSON"),
     strict: bool = typer.Option(False, "--strict", help="exit non-zero when the LLM step fell back"),
     base_url: Optional[str] = BaseUrl, model: Optional[str] = Model, data_dir: Optional[Path] = DataDir,
+    chroma_url: Optional[str] = ChromaUrl,
 ):
     """Recommend items for a user, with personalized titles and explanations."""
     from agent.recommender import Recommender
 
     if (user is None) == (history is None):
         raise AgentError("pass exactly one of --user ID or --history FILE")
-    settings = _settings(base_url=base_url, model=model, data_dir=data_dir)
+    settings = _settings(base_url=base_url, model=model, data_dir=data_dir, chroma_url=chroma_url)
     _require_catalog(settings)
     options = dict(k=k, prompt=prompt, diversity=diversity, n_candidates=candidates,
                    use_llm=not no_llm, profile_mode=profile_mode)
@@ -373,6 +376,32 @@ def feedback(user: str = typer.Option(..., "--user"), item: str = typer.Option(.
     finally:
         agent.close()
     err.print(f"recorded: {result.user_id} {result.signal} {result.title}", highlight=False)
+
+
+# -- serve ---------------------------------------------------------------------------------------
+@app.command()
+def serve(host: str = typer.Option("127.0.0.1", "--host"), port: int = typer.Option(8000, "--port"),
+          api_key: Optional[str] = typer.Option(None, "--api-key", envvar="RECAGENT_SERVICE_KEY",
+                                                help="bearer key required on /v1/* (required beyond loopback)"),
+          no_llm: bool = typer.Option(False, "--no-llm", help="serve without the LLM step"),
+          base_url: Optional[str] = BaseUrl, model: Optional[str] = Model, data_dir: Optional[Path] = DataDir,
+          chroma_url: Optional[str] = ChromaUrl):
+    """The HTTP API (/docs) and the browser chat page (/)."""
+    import uvicorn
+
+    from agent.conversation import Agent
+    from agent.service import check_bind, create_app
+
+    check_bind(host, api_key)
+    settings = _settings(base_url=base_url, model=model, data_dir=data_dir, chroma_url=chroma_url)
+    _require_catalog(settings)
+    agent = Agent(settings=settings, use_llm=not no_llm)
+    err.print(f"serving on http://{host}:{port} (API docs at /docs){' with a service key' if api_key else ''}",
+              highlight=False)
+    try:
+        uvicorn.run(create_app(agent, api_key=api_key), host=host, port=port, log_level="warning")
+    finally:
+        agent.close()
 
 
 # -- eval ----------------------------------------------------------------------------------------

@@ -14,11 +14,12 @@ from pydantic import BaseModel, Field
 
 from agent.backends.base import ChatRequest
 from agent.config import Settings
-from agent.errors import BackendError, InputError, UnknownUserError
+from agent.errors import BackendError, InputError, NotFoundError, UnknownUserError
 from agent.intent import Era, Intent, intent_schema, parse_intent, parse_reference
 from agent.recommender import Recommender
 from agent.session import Constraints, SessionState, SessionStore, Turn
-from agent.types import Candidate, HistoryEvent, Interaction, Item, Recommendation, RecommendedItem, Signal
+from agent.types import (Candidate, HistoryEvent, Interaction, Item, ProfileSummary, Recommendation, RecommendedItem,
+                         Signal)
 from prompts.inputs import IntentInputs, as_data
 
 MAX_MESSAGE = 1000  # characters kept of one chat message
@@ -71,9 +72,10 @@ class Agent:
     # -- programmatic API ------------------------------------------------------------------------
     def recommend(self, user_id: str | None = None, history: list | None = None, k: int = 10,
                   **options) -> Recommendation:
+        options.setdefault("use_llm", self.use_llm)
         if user_id is not None:
-            return self.rec.recommend(user_id, k, use_llm=self.use_llm, **options)
-        return self.rec.recommend_for_history(history or [], k, use_llm=self.use_llm, **options)
+            return self.rec.recommend(user_id, k, **options)
+        return self.rec.recommend_for_history(history or [], k, **options)
 
     def feedback(self, user_id: str, item_id: str, signal: str) -> FeedbackResult:
         """Record like / dislike / seen as an interaction now: the next recommendation for this
@@ -82,7 +84,7 @@ class Agent:
             raise InputError(f"unknown signal {signal!r}: use like, dislike or seen")
         item = self.rec.store.get_item(str(item_id))
         if item is None:
-            raise InputError(f"unknown item {item_id!r}: it is not in the catalog")
+            raise NotFoundError(f"unknown item {item_id!r}: it is not in the catalog")
         self.rec.store.upsert_interactions([Interaction(user_id=str(user_id), item_id=item.item_id,
                                                         rating=SIGNAL_RATINGS[signal], timestamp=int(time.time()))])
         return FeedbackResult(user_id=str(user_id), item_id=item.item_id, title=item.title, signal=signal)
@@ -228,8 +230,6 @@ class Agent:
             return self._answer(state, message, "Nothing in the catalog matches all of that. Try removing a "
                                 "constraint, or say \"start over\".", notices=notices, feedback=results)
         if profile is None:
-            from agent.types import ProfileSummary
-
             profile = ProfileSummary(n_interactions=0)
         rec = self.rec.rerank(history, profile, candidates, self.k, prompt=self.prompt, use_llm=self.use_llm,
                               diversity=0.2)

@@ -17,7 +17,11 @@ class InputError(AgentError):
     """The caller's input cannot be used (unknown user, empty history, bad file)."""
 
 
-class UnknownUserError(InputError):
+class NotFoundError(InputError):
+    """A named thing (user, item, session) does not exist."""
+
+
+class UnknownUserError(NotFoundError):
     def __init__(self, user_id: str):
         super().__init__(
             f"unknown user {user_id!r}: no interactions are stored for this id. "

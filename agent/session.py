@@ -10,7 +10,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from agent.errors import InputError
+from agent.errors import NotFoundError
 from agent.intent import Era
 
 
@@ -57,7 +57,7 @@ class Turn(BaseModel):
     at: float = Field(default_factory=time.time)
 
 
-class UnknownSessionError(InputError):
+class UnknownSessionError(NotFoundError):
     def __init__(self, session_id: str):
         super().__init__(f"no session {session_id!r}: start a new one (omit --session) or check the id")
 

@@ -78,6 +78,7 @@ class ChromaRetriever:
         self._count = None
 
     def embeddings(self, ids: list[str]) -> dict[str, np.ndarray]:
+        ids = list(dict.fromkeys(ids))  # Chroma refuses repeated ids
         if not ids:
             return {}
         got = self._col.get(ids=ids, include=["embeddings"])

@@ -1,0 +1,193 @@
+"""The HTTP service: recommend, chat (optionally streamed), feedback, items, a health check
+and a browser chat page, behind an optional bearer key, with limits and one error shape."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import json
+import secrets
+from pathlib import Path
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, Field, model_validator
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from agent.conversation import Agent, ChatReply, FeedbackResult
+from agent.errors import AgentError, ConfigError, InputError, NotFoundError
+from agent.types import HistoryEvent, Item, Recommendation, Signal
+
+WEB = Path(__file__).parent / "web"
+MAX_BODY = 1_000_000  # bytes
+MAX_HISTORY = 2000
+MAX_ITEMS = 1000
+
+
+class RecommendRequest(BaseModel):
+    user_id: str | None = Field(None, max_length=200)
+    history: list[HistoryEvent] | None = Field(None, max_length=MAX_HISTORY)
+    k: int = Field(10, ge=1, le=50)
+    prompt: str = Field("rerank@v1", max_length=60)
+    diversity: float = Field(0.2, ge=0, le=1)
+    n_candidates: int = Field(20, ge=1, le=100)
+    use_llm: bool = True
+
+    @model_validator(mode="after")
+    def _one_of(self):
+        if (self.user_id is None) == (self.history is None):
+            raise ValueError("give exactly one of user_id or history")
+        return self
+
+
+class ChatRequestBody(BaseModel):
+    session_id: str | None = Field(None, max_length=64, description="omit to start a session")
+    user_id: str | None = Field(None, max_length=200, description="for a new session: whose history to use")
+    message: str = Field(max_length=4000)
+    stream: bool = Field(False, description="answer as server-sent events")
+
+
+class FeedbackRequest(BaseModel):
+    user_id: str | None = Field(None, max_length=200)
+    session_id: str | None = Field(None, max_length=64, description="instead of user_id: the session's user")
+    item_id: str = Field(max_length=200)
+    signal: Signal
+
+    @model_validator(mode="after")
+    def _one_of(self):
+        if (self.user_id is None) == (self.session_id is None):
+            raise ValueError("give exactly one of user_id or session_id")
+        return self
+
+
+class ItemsRequest(BaseModel):
+    items: list[Item] = Field(max_length=MAX_ITEMS)
+
+
+class ChatResponseBody(ChatReply):
+    pass
+
+
+def error(status: int, code: str, message: str) -> JSONResponse:
+    """Every error: {"error": {"code", "message"}}."""
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+
+
+def is_loopback(host: str) -> bool:
+    if host in ("localhost",):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_bind(host: str, api_key: str | None) -> None:
+    if not is_loopback(host) and not api_key:
+        raise ConfigError(f"refusing to listen on {host} without a service key: set --api-key or "
+                          "RECAGENT_SERVICE_KEY, or bind to 127.0.0.1")
+
+
+def create_app(agent: Agent, api_key: str | None = None) -> FastAPI:
+    app = FastAPI(title="recagent", version="0.1.0",
+                  description="Grounded, explained recommendations; chat; feedback; catalog upserts.")
+    lock = asyncio.Lock()  # one pipeline run at a time: the models and the store are shared
+
+    async def run(fn, *args, **kwargs):
+        async with lock:
+            return await asyncio.to_thread(fn, *args, **kwargs)
+
+    @app.middleware("http")
+    async def guard(request: Request, call_next):
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
+            return error(413, "body_too_large", f"request body over {MAX_BODY} bytes: send fewer items per call")
+        if api_key and request.url.path.startswith("/v1/"):
+            given = request.headers.get("authorization", "")
+            if not given.startswith("Bearer ") or not secrets.compare_digest(given[7:].encode(), api_key.encode()):
+                return error(401, "unauthorized", "missing or wrong service key: send 'Authorization: Bearer <key>'")
+        return await call_next(request)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_, exc: RequestValidationError):
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"] if p != "body") or "body"
+        return error(422, "invalid_request", f"{where}: {first['msg']}")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_, exc: StarletteHTTPException):
+        return error(exc.status_code, "http_error", str(exc.detail))
+
+    @app.exception_handler(AgentError)
+    async def agent_error(_, exc: AgentError):
+        if isinstance(exc, NotFoundError):
+            return error(404, "not_found", str(exc))
+        if isinstance(exc, InputError):
+            return error(400, "bad_input", str(exc))
+        return error(503, "unavailable", str(exc))
+
+    @app.exception_handler(Exception)
+    async def unexpected(_, exc: Exception):  # never a traceback to the client
+        return error(500, "internal", f"{type(exc).__name__}: the request failed; see the server log")
+
+    @app.get("/healthz")
+    async def healthz() -> dict:
+        return {"status": "ok", "items": agent.rec.store.count_items()}
+
+    @app.post("/v1/recommend", response_model=Recommendation)
+    async def recommend(body: RecommendRequest) -> Recommendation:
+        options = dict(k=body.k, prompt=body.prompt, diversity=body.diversity, n_candidates=body.n_candidates,
+                       use_llm=body.use_llm and agent.use_llm)
+        if body.user_id is not None:
+            return await run(agent.rec.recommend, body.user_id, **options)
+        return await run(agent.rec.recommend_for_history, body.history, **options)
+
+    @app.post("/v1/chat", response_model=ChatResponseBody)
+    async def chat(body: ChatRequestBody):
+        session = body.session_id or await run(agent.start, body.user_id)
+        reply = await run(agent.chat, session, body.message)
+        if not body.stream:
+            return reply
+        return StreamingResponse(_events(reply), media_type="text/event-stream")
+
+    @app.post("/v1/feedback", response_model=FeedbackResult)
+    async def feedback(body: FeedbackRequest) -> FeedbackResult:
+        user = body.user_id
+        if user is None:
+            user = agent.session_user(agent.sessions.get(body.session_id))
+        return await run(agent.feedback, user, body.item_id, body.signal)
+
+    @app.post("/v1/items")
+    async def upsert_items(body: ItemsRequest) -> dict:
+        def upsert():
+            outcome = agent.rec.store.upsert_items(body.items)
+            changed = set(outcome["added"]) | set(outcome["updated"])
+            agent.rec.index.upsert([it for it in body.items if it.item_id in changed])
+            return {k: len(v) for k, v in outcome.items()}
+        return await run(upsert)
+
+    @app.get("/v1/items/{item_id}", response_model=Item)
+    async def get_item(item_id: str) -> Item:
+        item = agent.rec.store.get_item(item_id)
+        if item is None:
+            raise NotFoundError(f"unknown item {item_id!r}: it is not in the catalog")
+        return item
+
+    @app.get("/", include_in_schema=False)
+    async def page():
+        return FileResponse(WEB / "index.html")
+
+    app.mount("/static", StaticFiles(directory=WEB), name="static")
+    return app
+
+
+def _events(reply: ChatReply):
+    """Server-sent events: one `line` per reply line, one `item` per recommendation, then `done`
+    with the whole reply (the reply is grounded first, so it streams after the ranking)."""
+    for line in reply.reply.splitlines():
+        yield f"event: line\ndata: {json.dumps(line)}\n\n"
+    for item in reply.items:
+        yield f"event: item\ndata: {item.model_dump_json()}\n\n"
+    yield f"event: done\ndata: {reply.model_dump_json()}\n\n"
+

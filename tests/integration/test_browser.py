@@ -1,0 +1,83 @@
+"""The chat page in a real headless Chromium (Debian's chromium + chromedriver, driven by
+Selenium): send a message, see cards, click like, see the list change. CI installs Chromium
+(.ci/run); elsewhere the test is skipped when it is missing."""
+
+import os
+import shutil
+import threading
+import time
+
+import pytest
+import uvicorn
+
+from agent.backends.embedded import free_port
+
+CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+if not (CHROMIUM and DRIVER):
+    if os.environ.get("CI"):
+        pytest.fail("CI needs Debian's chromium and chromium-driver (see .ci/run)", pytrace=False)
+    pytest.skip("chromium / chromedriver not installed (apt-get install chromium chromium-driver)",
+                allow_module_level=True)
+
+
+@pytest.fixture
+def page_url(ingested, embedder, tmp_path):
+    from agent.conversation import Agent
+    from agent.service import create_app
+    from tests.conftest import make_recommender
+
+    target = tmp_path / "data"
+    shutil.copytree(ingested.data_dir, target)
+    agent = Agent(make_recommender(ingested.model_copy(update={"data_dir": target}), embedder), use_llm=False, k=4)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(agent), host="127.0.0.1", port=port, log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}/"
+    server.should_exit = True
+    thread.join(10)
+    agent.sessions.close()
+
+
+@pytest.fixture
+def browser():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--window-size=1200,900"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(executable_path=DRIVER), options=options)
+    yield driver
+    driver.quit()
+
+
+def test_chat_page_shows_cards_and_like_changes_the_list(page_url, browser, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    wait = WebDriverWait(browser, 60)
+    browser.get(page_url)
+    browser.find_element(By.ID, "user").send_keys("user-18")
+    browser.find_element(By.ID, "message").send_keys("no horror, something from the 90s")
+    browser.find_element(By.ID, "send").click()
+    wait.until(EC.presence_of_all_elements_located((By.CSS_SELECTOR, "#cards .card")))
+    cards = browser.find_elements(By.CSS_SELECTOR, "#cards .card")
+    assert len(cards) == 4
+    first = [c.get_attribute("data-item-id") for c in cards]
+    assert all(c.find_element(By.CSS_SELECTOR, ".why").text for c in cards)  # explanations shown
+    assert "ranked by" in cards[0].find_element(By.CSS_SELECTOR, ".source").text
+    cards[0].find_element(By.CSS_SELECTOR, "button.like").click()
+    wait.until(lambda d: [c.get_attribute("data-item-id") for c in d.find_elements(By.CSS_SELECTOR, "#cards .card")]
+               not in ([], first))
+    second = [c.get_attribute("data-item-id") for c in browser.find_elements(By.CSS_SELECTOR, "#cards .card")]
+    assert second and not set(second) & set(first)  # a new list, nothing repeated
+    log = browser.find_element(By.ID, "log").text
+    assert "more like #1" in log
+    browser.save_screenshot(str(tmp_path / "chat-page.png"))
+    assert (tmp_path / "chat-page.png").stat().st_size > 10_000

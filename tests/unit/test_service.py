@@ -1,0 +1,136 @@
+"""The HTTP API over real loopback HTTP (uvicorn on a free port): auth, limits, errors in one
+shape, every endpoint, and a dead LLM answered with the flagged fallback instead of a 500."""
+
+import json
+import shutil
+import threading
+import time
+
+import httpx
+import pytest
+import uvicorn
+
+from agent.backends.embedded import free_port
+from agent.backends.fake import ScriptedFakeBackend, rank_in_order
+from agent.conversation import Agent
+from agent.errors import BackendError, ConfigError
+from agent.service import check_bind, create_app
+from tests.conftest import make_recommender
+
+KEY = "test-key-123"
+
+
+def serve(app):
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return server, thread, f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture(scope="module")
+def service(ingested, embedder, tmp_path_factory):
+    target = tmp_path_factory.mktemp("svc") / "data"
+    shutil.copytree(ingested.data_dir, target)
+    settings = ingested.model_copy(update={"data_dir": target})
+    fake = ScriptedFakeBackend([rank_in_order], repeat_last=True)
+    agent = Agent(make_recommender(settings, embedder, fake), use_llm=True, k=3)
+    server, thread, url = serve(create_app(agent, api_key=KEY))
+    client = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {KEY}"}, timeout=60)
+    yield client, agent, fake, url
+    client.close()
+    server.should_exit = True
+    thread.join(10)
+    agent.sessions.close()
+
+
+def assert_error(r, status, code, text):
+    assert r.status_code == status, r.text
+    body = r.json()
+    assert set(body) == {"error"} and body["error"]["code"] == code and text in body["error"]["message"]
+
+
+def test_health_is_open_and_everything_else_needs_the_key(service):
+    client, _, _, url = service
+    assert httpx.get(url + "/healthz").json() == {"status": "ok", "items": 300}
+    assert_error(httpx.post(url + "/v1/recommend", json={"user_id": "user-18"}), 401, "unauthorized", "Bearer")
+    assert_error(httpx.post(url + "/v1/recommend", json={"user_id": "user-18"},
+                            headers={"Authorization": "Bearer wrong"}), 401, "unauthorized", "wrong service key")
+
+
+def test_recommend_for_a_user_and_for_an_inline_history(service):
+    client, agent, _, _ = service
+    r = client.post("/v1/recommend", json={"user_id": "user-18", "k": 5})
+    assert r.status_code == 200 and len(r.json()["items"]) == 5 and r.json()["items"][0]["source"] == "llm"
+    r = client.post("/v1/recommend", json={"history": [{"item_id": "1", "rating": 5}], "k": 3})
+    assert r.status_code == 200 and len(r.json()["items"]) == 3
+
+
+def test_bad_requests_say_what_is_wrong(service):
+    client, *_ = service
+    assert_error(client.post("/v1/recommend", json={"user_id": "nobody"}), 404, "not_found", "unknown user 'nobody'")
+    assert_error(client.post("/v1/recommend", json={"user_id": "user-18", "k": 500}), 422, "invalid_request", "k:")
+    assert_error(client.post("/v1/recommend", json={}), 422, "invalid_request", "exactly one of user_id or history")
+    assert_error(client.post("/v1/chat", json={"message": "x" * 5000}), 422, "invalid_request", "message")
+    big = json.dumps({"items": [{"item_id": str(i), "title": "t" * 1000} for i in range(1200)]})
+    assert_error(client.post("/v1/items", content=big, headers={"Content-Type": "application/json"}), 413,
+                 "body_too_large", "request body over")
+    assert_error(client.post("/v1/items", json={"items": [{"item_id": "x"}]}), 422, "invalid_request", "title")
+    assert_error(client.get("/v1/items/nope"), 404, "not_found", "unknown item 'nope'")
+    assert_error(client.post("/v1/chat", json={"session_id": "nope", "message": "hi"}), 404, "not_found", "no session")
+
+
+def test_chat_feedback_and_items(service):
+    client, agent, _, _ = service
+    first = client.post("/v1/chat", json={"user_id": "user-18", "message": "no horror, something from the 90s"})
+    assert first.status_code == 200, first.text
+    body = first.json()
+    assert len(body["items"]) == 3 and "without Horror" in body["reply"]
+    session = body["session_id"]
+    liked = body["items"][0]["item_id"]
+    fb = client.post("/v1/feedback", json={"session_id": session, "item_id": liked, "signal": "like"})
+    assert fb.status_code == 200 and fb.json()["user_id"] == "user-18"
+    assert any(r.item_id == liked and r.rating == 5.0 for r in agent.rec.store.user_interactions("user-18"))
+    streamed = client.post("/v1/chat", json={"session_id": session, "message": "comedies", "stream": True})
+    assert streamed.headers["content-type"].startswith("text/event-stream")
+    events = [line[7:] for line in streamed.text.splitlines() if line.startswith("event: ")]
+    assert events[0] == "line" and events.count("item") == 3 and events[-1] == "done"
+    up = client.post("/v1/items", json={"items": [{"item_id": "new-1", "title": "A New Film (2020)",
+                                                    "categories": ["Drama"]}]})
+    assert up.json() == {"added": 1, "updated": 0, "unchanged": 0}
+    assert client.get("/v1/items/new-1").json()["title"] == "A New Film (2020)"
+    assert agent.rec.index.embeddings(["new-1"])  # searchable at once
+
+
+def test_docs_and_schema_render(service):
+    client, *_ = service
+    assert "swagger" in client.get("/docs").text.lower()
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {"/v1/recommend", "/v1/chat", "/v1/feedback", "/v1/items", "/v1/items/{item_id}", "/healthz"} <= set(paths)
+
+
+def test_dead_llm_gives_the_flagged_fallback_not_a_500(ingested, embedder, tmp_path):
+    from agent.session import SessionStore
+
+    dead = ScriptedFakeBackend([BackendError("connection refused", kind="unavailable")], repeat_last=True)
+    agent = Agent(make_recommender(ingested, embedder, dead), use_llm=True, sessions=SessionStore(tmp_path / "s.sqlite"))
+    server, thread, url = serve(create_app(agent))
+    try:
+        r = httpx.post(url + "/v1/recommend", json={"user_id": "user-18", "k": 4}, timeout=60)
+        assert r.status_code == 200
+        assert r.json()["fallback_reason"].startswith("LLM call failed (unavailable)")
+        assert {i["source"] for i in r.json()["items"]} == {"fallback"}
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        agent.sessions.close()
+
+
+def test_refuses_to_bind_beyond_loopback_without_a_key():
+    check_bind("127.0.0.1", None)
+    check_bind("0.0.0.0", "k")
+    with pytest.raises(ConfigError, match="without a service key"):
+        check_bind("0.0.0.0", None)
