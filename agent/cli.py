@@ -250,10 +250,35 @@ def model_pull(name: Optional[str] = typer.Argument(None, help="bundled model na
 
 
 @model_app.command("serve")
-def model_serve(name: Optional[str] = typer.Argument(None, help="bundled model name"),
+def model_serve(name: Optional[str] = typer.Argument(None, help="bundled model name (llama.cpp engine)"),
+                engine: str = typer.Option("llama.cpp", "--engine", help="llama.cpp (embedded, CPU) | vllm (GPU)"),
+                model: Optional[str] = typer.Option(None, "--model", help="vllm: a Hugging Face id or local path"),
                 host: str = typer.Option("127.0.0.1", "--host"), port: int = typer.Option(8080, "--port"),
-                parallel: int = typer.Option(1, "--parallel", help="concurrent request slots")):
-    """Run the embedded llama.cpp server standalone (OpenAI API at http://HOST:PORT/v1)."""
+                parallel: int = typer.Option(1, "--parallel", help="llama.cpp: concurrent request slots"),
+                max_model_len: int = typer.Option(8192, "--max-model-len", help="vllm: context length"),
+                api_key: Optional[str] = typer.Option(None, "--api-key", help="vllm: require this key"),
+                dry_run: bool = typer.Option(False, "--dry-run", help="vllm: print the command, do not run it")):
+    """Serve a model over the OpenAI API: the bundled weights with llama.cpp, or any model with vLLM."""
+    if engine == "vllm":
+        import shlex
+        import shutil
+        import subprocess
+
+        from agent.models import vllm_command
+
+        if not model:
+            raise AgentError("--engine vllm needs --model (e.g. Qwen/Qwen2.5-1.5B-Instruct)")
+        cmd = vllm_command(model, host=host, port=port, max_model_len=max_model_len, api_key=api_key)
+        out.print(shlex.join(cmd), highlight=False, soft_wrap=True)
+        if dry_run:
+            return
+        if shutil.which("vllm") is None:
+            raise AgentError("vllm is not installed: on a GPU machine run `uv sync --extra vllm` (or pip install vllm)")
+        err.print(f"then: RECAGENT_BASE_URL=http://{host}:{port} RECAGENT_MODEL={model} recagent recommend …",
+                  highlight=False)
+        raise typer.Exit(subprocess.call(cmd))
+    if engine != "llama.cpp":
+        raise AgentError(f"unknown engine {engine!r}: use llama.cpp or vllm")
     import time
 
     from agent.backends.embedded import EmbeddedLlamaServer

@@ -142,3 +142,17 @@ def pull(model: BundledModel, cache_dir: Path, progress=None) -> Path:
     )
     return path
 
+
+
+def vllm_command(model: str, host: str = "127.0.0.1", port: int = 8000, max_model_len: int = 8192,
+                 api_key: str | None = None) -> list[str]:
+    """`vllm serve` with what the pipeline relies on: the OpenAI chat API with `response_format`
+    JSON schemas (structured outputs are on by default; xgrammar handles enums and patterns),
+    `/tokenize` for prompt budgets, logprobs, and the model served under its own name so
+    RECAGENT_MODEL matches. Tool calling (hermes parser) serves the LangChain agent."""
+    cmd = ["vllm", "serve", model, "--host", host, "--port", str(port), "--served-model-name", model,
+           "--max-model-len", str(max_model_len), "--generation-config", "vllm", "--max-logprobs", "20",
+           "--enable-auto-tool-choice", "--tool-call-parser", "hermes"]
+    if api_key:
+        cmd += ["--api-key", api_key]
+    return cmd

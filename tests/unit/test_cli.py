@@ -97,3 +97,14 @@ def test_model_list_and_doctor(data_dir):
     assert "smollm2-135m" in run("model", "list").stdout
     dead = run("doctor", "--base-url", "http://127.0.0.1:9", data_dir=data_dir)
     assert dead.returncode == 1 and "unreachable" in dead.stdout and "300 items" in dead.stdout
+
+
+def test_vllm_serve_command_has_what_the_pipeline_needs():
+    r = run("model", "serve", "--engine", "vllm", "--model", "Qwen/Qwen2.5-1.5B-Instruct", "--port", "8001", "--dry-run")
+    assert r.returncode == 0, r.stderr
+    cmd = r.stdout.split()
+    assert cmd[:3] == ["vllm", "serve", "Qwen/Qwen2.5-1.5B-Instruct"]
+    assert cmd[cmd.index("--port") + 1] == "8001"
+    assert cmd[cmd.index("--served-model-name") + 1] == "Qwen/Qwen2.5-1.5B-Instruct"  # = RECAGENT_MODEL
+    r = run("model", "serve", "--engine", "vllm")
+    assert r.returncode == 2 and "needs --model" in r.stderr
