@@ -182,6 +182,38 @@ def create_app(agent: Agent, api_key: str | None = None) -> FastAPI:
     return app
 
 
+class BackgroundServer:
+    """The app served by uvicorn in a thread on a free loopback port (tests, benchmarks):
+    `with BackgroundServer(app) as url: ...`."""
+
+    def __init__(self, app: FastAPI, host: str = "127.0.0.1", port: int | None = None):
+        import threading
+
+        import uvicorn
+
+        from agent.backends.embedded import free_port
+
+        self.port = port or free_port()
+        self.url = f"http://{host}:{self.port}"
+        self._server = uvicorn.Server(uvicorn.Config(app, host=host, port=self.port, log_level="error"))
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+
+    def __enter__(self) -> str:
+        import time
+
+        self._thread.start()
+        deadline = time.monotonic() + 30
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise ConfigError(f"the service did not start on port {self.port}")
+            time.sleep(0.05)
+        return self.url
+
+    def __exit__(self, *exc) -> None:
+        self._server.should_exit = True
+        self._thread.join(10)
+
+
 def _events(reply: ChatReply):
     """Server-sent events: one `line` per reply line, one `item` per recommendation, then `done`
     with the whole reply (the reply is grounded first, so it streams after the ranking)."""

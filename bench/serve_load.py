@@ -14,35 +14,22 @@ import asyncio
 import random
 import statistics
 import sys
-import threading
 import time
 from pathlib import Path
 
 import httpx
-import uvicorn
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
 
-from agent.backends.embedded import free_port  # noqa: E402
 from agent.backends.fake import ScriptedFakeBackend, rank_in_order, rank_labels  # noqa: E402
 from agent.config import load_settings  # noqa: E402
 from agent.conversation import Agent  # noqa: E402
 from agent.recommender import Recommender  # noqa: E402
-from agent.service import create_app  # noqa: E402
+from agent.service import BackgroundServer, create_app  # noqa: E402
 
 
 def fake_step(request):
     return rank_labels(request) if "ranking" in request.response_schema["properties"] else rank_in_order(request)
-
-
-def start(agent: Agent):
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(agent), host="127.0.0.1", port=port, log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    return server, thread, f"http://127.0.0.1:{port}"
 
 
 async def load(url: str, users: list[str], n: int, concurrency: int, prompt: str, k: int) -> dict:
@@ -67,13 +54,9 @@ async def load(url: str, users: list[str], n: int, concurrency: int, prompt: str
 
 
 def run(label: str, agent: Agent, users: list[str], n: int, concurrency: int, prompt: str, k: int) -> None:
-    server, thread, url = start(agent)
-    try:
+    with BackgroundServer(create_app(agent)) as url:
         httpx.post(url + "/v1/recommend", json={"user_id": users[0], "k": k, "prompt": prompt}, timeout=600)  # warm-up
         r = asyncio.run(load(url, users, n, concurrency, prompt, k))
-    finally:
-        server.should_exit = True
-        thread.join(10)
     print(f"{label:<28} {r['requests']:>4} req @ {r['concurrency']}: p50 {r['p50_s']:.3f} s, p95 {r['p95_s']:.3f} s, "
           f"{r['throughput_rps']:.2f} req/s, 5xx {r['5xx']}, non-200 {r['non_200']}")
 

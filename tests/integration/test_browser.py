@@ -4,13 +4,8 @@ Selenium): send a message, see cards, click like, see the list change. CI instal
 
 import os
 import shutil
-import threading
-import time
 
 import pytest
-import uvicorn
-
-from agent.backends.embedded import free_port
 
 CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 if not (CHROMIUM and DRIVER):
@@ -23,21 +18,14 @@ if not (CHROMIUM and DRIVER):
 @pytest.fixture
 def page_url(ingested, embedder, tmp_path):
     from agent.conversation import Agent
-    from agent.service import create_app
+    from agent.service import BackgroundServer, create_app
     from tests.conftest import make_recommender
 
     target = tmp_path / "data"
     shutil.copytree(ingested.data_dir, target)
     agent = Agent(make_recommender(ingested.model_copy(update={"data_dir": target}), embedder), use_llm=False, k=4)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(agent), host="127.0.0.1", port=port, log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}/"
-    server.should_exit = True
-    thread.join(10)
+    with BackgroundServer(create_app(agent)) as url:
+        yield url + "/"
     agent.sessions.close()
 
 
@@ -73,9 +61,10 @@ def test_chat_page_shows_cards_and_like_changes_the_list(page_url, browser, tmp_
     assert all(c.find_element(By.CSS_SELECTOR, ".why").text for c in cards)  # explanations shown
     assert "ranked by" in cards[0].find_element(By.CSS_SELECTOR, ".source").text
     cards[0].find_element(By.CSS_SELECTOR, "button.like").click()
-    wait.until(lambda d: [c.get_attribute("data-item-id") for c in d.find_elements(By.CSS_SELECTOR, "#cards .card")]
-               not in ([], first))
-    second = [c.get_attribute("data-item-id") for c in browser.find_elements(By.CSS_SELECTOR, "#cards .card")]
+    # read the ids in one script call: the page replaces the cards while we look
+    ids = "return [...document.querySelectorAll('#cards .card')].map(c => c.dataset.itemId)"
+    wait.until(lambda d: d.execute_script(ids) not in ([], first))
+    second = browser.execute_script(ids)
     assert second and not set(second) & set(first)  # a new list, nothing repeated
     log = browser.find_element(By.ID, "log").text
     assert "more like #1" in log

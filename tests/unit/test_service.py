@@ -3,32 +3,17 @@ shape, every endpoint, and a dead LLM answered with the flagged fallback instead
 
 import json
 import shutil
-import threading
-import time
 
 import httpx
 import pytest
-import uvicorn
 
-from agent.backends.embedded import free_port
 from agent.backends.fake import ScriptedFakeBackend, rank_in_order
 from agent.conversation import Agent
 from agent.errors import BackendError, ConfigError
-from agent.service import check_bind, create_app
+from agent.service import BackgroundServer, check_bind, create_app
 from tests.conftest import make_recommender
 
 KEY = "test-key-123"
-
-
-def serve(app):
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return server, thread, f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture(scope="module")
@@ -38,12 +23,10 @@ def service(ingested, embedder, tmp_path_factory):
     settings = ingested.model_copy(update={"data_dir": target})
     fake = ScriptedFakeBackend([rank_in_order], repeat_last=True)
     agent = Agent(make_recommender(settings, embedder, fake), use_llm=True, k=3)
-    server, thread, url = serve(create_app(agent, api_key=KEY))
-    client = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {KEY}"}, timeout=60)
-    yield client, agent, fake, url
-    client.close()
-    server.should_exit = True
-    thread.join(10)
+    with BackgroundServer(create_app(agent, api_key=KEY)) as url:
+        client = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {KEY}"}, timeout=60)
+        yield client, agent, fake, url
+        client.close()
     agent.sessions.close()
 
 
@@ -117,16 +100,12 @@ def test_dead_llm_gives_the_flagged_fallback_not_a_500(ingested, embedder, tmp_p
 
     dead = ScriptedFakeBackend([BackendError("connection refused", kind="unavailable")], repeat_last=True)
     agent = Agent(make_recommender(ingested, embedder, dead), use_llm=True, sessions=SessionStore(tmp_path / "s.sqlite"))
-    server, thread, url = serve(create_app(agent))
-    try:
+    with BackgroundServer(create_app(agent)) as url:
         r = httpx.post(url + "/v1/recommend", json={"user_id": "user-18", "k": 4}, timeout=60)
-        assert r.status_code == 200
-        assert r.json()["fallback_reason"].startswith("LLM call failed (unavailable)")
-        assert {i["source"] for i in r.json()["items"]} == {"fallback"}
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        agent.sessions.close()
+    agent.sessions.close()
+    assert r.status_code == 200
+    assert r.json()["fallback_reason"].startswith("LLM call failed (unavailable)")
+    assert {i["source"] for i in r.json()["items"]} == {"fallback"}
 
 
 def test_refuses_to_bind_beyond_loopback_without_a_key():
