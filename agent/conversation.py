@@ -133,7 +133,7 @@ class Agent:
             return self._describe(state, message, ref, notices)
 
         if has_request and self.use_llm and intent.query:
-            source = self._add_llm_reading(intent, text, notices)
+            source = self._add_llm_reading(intent, text)
         self._update_constraints(state, intent, notices, text)
         return self._recommend_turn(state, message, notices, results, source, intent.show_again)
 
@@ -152,7 +152,7 @@ class Agent:
             about += " " + as_data(item.text, 300)
         return self._answer(state, message, about + "\n" + HINT, notices=notices)
 
-    def _add_llm_reading(self, intent: Intent, text: str, notices: list[str]) -> Literal["llm+rules", "rules"]:
+    def _add_llm_reading(self, intent: Intent, text: str) -> Literal["llm+rules", "rules"]:
         """Ask the LLM for a structured reading and merge what the rules missed. Its excluded
         categories count only when the message says no/not/without; a failure keeps the rules."""
         categories = self._categories()

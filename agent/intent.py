@@ -133,7 +133,8 @@ _FILLER = set("""a an the i im i'm me my we want would like love some something 
 recommend recommendation recommendations movie movies film films item items one ones thing things with without no not
 from in of for to and or but more less nothing maybe also just really very good great new old recent era year years
 now today tonight again that this it is are be can could you your any all kind sort type lighter light darker dark
-start over reset number first second third fourth fifth sixth seventh eighth ninth tenth last tell about""".split())
+start over reset number first second third fourth fifth sixth seventh eighth ninth tenth last tell about
+mood ideally should other ideas else feel feeling watch watching see too be im i'm in on at it's what how""".split())
 
 
 def residual_query(text: str, patterns: dict[str, str]) -> str:

@@ -9,7 +9,7 @@ import json
 import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from queue import Empty, Queue
 
@@ -152,12 +152,10 @@ def _candidates_for(suite: Suite, case: Case, rec: Recommender, catalog_ids: lis
 class RunStats:
     live_calls: int = 0
     cache_hits: int = 0
-    failed: int = 0
     wall_s: float = 0.0
     reused_rows: int = 0
     new_rows: int = 0
     interrupted: bool = False
-    per_variant: dict = field(default_factory=dict)
 
 
 class SuiteRun:
@@ -318,7 +316,6 @@ class SuiteRun:
         writer.write(json.dumps(row, ensure_ascii=False) + "\n")
         writer.flush()
         self.stats.new_rows += 1
-        self.stats.failed += row["status"] == "failed"
 
     def _run_serial(self, v: Variant, done: dict, writer) -> None:
         for user in self.users:
