@@ -163,16 +163,20 @@ class Agent:
             data = json.loads(resp.content)
         except (BackendError, ValueError):
             return "rules"
+        # small models embellish: keep only what the message itself supports
         known = set(categories)
-        adds = [c for c in data.get("include_categories", []) if c in known and c not in intent.exclude_categories]
-        intent.include_categories = list(dict.fromkeys(intent.include_categories + adds))
+        if not intent.include_categories:  # the rules found no category: let the model name up to two
+            adds = [c for c in data.get("include_categories", []) if c in known and c not in intent.exclude_categories]
+            intent.include_categories = adds[:2]
         if _NEGATION_WORDS.search(text):
             drops = [c for c in data.get("exclude_categories", []) if c in known and c not in intent.include_categories]
             intent.exclude_categories = list(dict.fromkeys(intent.exclude_categories + drops))
         if intent.era is None and (data.get("era_start") or data.get("era_end")) and re.search(r"\d", text):
             intent.era = Era(start=data.get("era_start"), end=data.get("era_end"))
-        if not intent.more_like:
-            intent.more_like = [m for m in data.get("more_like", []) if isinstance(m, str)][:3]
+        if not intent.more_like:  # titles the person actually wrote, not the model's own examples
+            words = set(re.findall(r"\w+", text.lower()))
+            intent.more_like = [m for m in data.get("more_like", []) if isinstance(m, str)
+                                and set(re.findall(r"\w+", m.lower())) <= words and m.strip()][:3]
         return "llm+rules"
 
     def _update_constraints(self, state: SessionState, intent: Intent, notices: list[str], message: str) -> None:

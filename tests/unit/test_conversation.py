@@ -178,3 +178,21 @@ def test_rule_parser_reads_the_usual_phrasings():
     assert parse_intent("dislike the second one", cats, 5).feedback == [("dislike", 2)]
     assert parse_intent("a heist with a clever twist", cats).query == "heist clever twist"
     assert re.search("sci", "".join(parse_intent("science fiction please", cats).include_categories).lower())
+
+
+def test_the_llm_reading_cannot_add_titles_or_genres_the_message_does_not_support(make_agent):
+    def embellishing(request):
+        if request.schema_name == "intent":
+            return json.dumps({"include_categories": ["Action", "Children", "War"], "exclude_categories": ["Drama"],
+                               "era_start": 1950, "era_end": 1960, "more_like": ["The Godfather", "Heat"],
+                               "query": "comedies"})
+        return rank_in_order(request)
+
+    agent = make_agent(backend=ScriptedFakeBackend([embellishing], repeat_last=True), use_llm=True)
+    reply = agent.chat(agent.start("user-18"), "comedies that feel like Heat, please")
+    c = reply.constraints
+    assert reply.intent_source == "llm+rules"
+    assert c.include_categories == ["Comedy"]  # the rules found one: the model adds none
+    assert c.exclude_categories == [] and c.era is None  # no negation, no year in the message
+    titles = [agent.rec.store.get_item(i).title for i in c.more_like]
+    assert len(titles) == 1 and "Heat" in titles[0]  # "Heat" was written; "The Godfather" was not
