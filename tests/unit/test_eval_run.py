@@ -56,7 +56,10 @@ def test_run_writes_the_four_outputs_with_statistics(run_suite, tmp_path):
         if name != summary["baseline"]:
             c = v["vs_baseline"]["ndcg@10"]
             assert {"diff", "ci_low", "ci_high", "p_value", "mde", "n"} <= set(c) and c["n"] == 6
-    assert summary["variants"]["llm-plain"]["llm"]["fallback_rate"] >= 0
+    health = {name: summary["variants"][name]["llm"] for name in ("llm-plain", "llm-recency")}
+    assert sum(h["failed_cases"] for h in health.values()) == 1
+    assert sorted(h["fallback_rate"] for h in health.values()) == [0.0, round(1 / 6, 4)]  # the failed case falls back
+    assert all(h["parse_failure_rate"] == 0.0 and h["prompt_tokens_mean"] > 0 for h in health.values())
     page = (out / "report.html").read_text()
     assert page.count("<svg") >= 3 and "<script" not in page
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)  # nothing fetched from the network
