@@ -65,10 +65,6 @@ class ItemsRequest(BaseModel):
     items: list[Item] = Field(max_length=MAX_ITEMS)
 
 
-class ChatResponseBody(ChatReply):
-    pass
-
-
 def error(status: int, code: str, message: str) -> JSONResponse:
     """Every error: {"error": {"code", "message"}}."""
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
@@ -143,7 +139,7 @@ def create_app(agent: Agent, api_key: str | None = None) -> FastAPI:
             return await run(agent.rec.recommend, body.user_id, **options)
         return await run(agent.rec.recommend_for_history, body.history, **options)
 
-    @app.post("/v1/chat", response_model=ChatResponseBody)
+    @app.post("/v1/chat", response_model=ChatReply)
     async def chat(body: ChatRequestBody):
         session = body.session_id or await run(agent.start, body.user_id)
         reply = await run(agent.chat, session, body.message)

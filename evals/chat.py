@@ -11,8 +11,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -22,7 +21,7 @@ from agent.ingest import movielens_title
 from agent.types import Item
 from evals.split import leave_last_positive_out, sample_users
 from evals.stats import paired_comparison
-from evals.suite import Dataset, Split, Users
+from evals.suite import Dataset, Split, Users, read_suite_file
 
 _STOP = set("the a an of and in on at to for with from by is it its la le les de du der die das el".split())
 
@@ -59,22 +58,10 @@ class ChatSuite(BaseModel):
 
 
 def load_chat_suite(path: Path, users: int | None = None) -> ChatSuite:
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"suite file not found: {path}")
-    try:
-        suite = ChatSuite.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except yaml.YAMLError as e:
-        raise InputError(f"{path} is not valid YAML: {e}") from None
-    except ValidationError as e:
-        first = e.errors()[0]
-        raise InputError(f"{path}: {'.'.join(str(p) for p in first['loc']) or 'suite'}: {first['msg']}") from None
-    base = path.resolve().parent
-    for field in ("path", "items", "interactions"):
-        value = getattr(suite.dataset, field)
-        if value is not None and not value.is_absolute():
-            setattr(suite.dataset, field, (base / value).resolve())
+    suite = read_suite_file(path, ChatSuite)
     if users is not None:
+        if users < 1:
+            raise InputError("--users must be at least 1")
         suite.users.n = users
     return suite
 

@@ -131,9 +131,9 @@ class Suite(Strict):
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def load_suite(path: Path, users: int | None = None, variants: list[str] | None = None) -> Suite:
-    """Read and validate a suite; paths in it become absolute; `users` and `variants`
-    override its sample size and narrow its variants (the baseline is always kept)."""
+def read_suite_file(path: Path, model: type[BaseModel]):
+    """A YAML suite file validated as `model`, its dataset paths made absolute (relative to
+    the file); errors name the file and the field."""
     path = Path(path)
     if not path.exists():
         raise InputError(f"suite file not found: {path}")
@@ -144,17 +144,23 @@ def load_suite(path: Path, users: int | None = None, variants: list[str] | None 
     if not isinstance(raw, dict):
         raise InputError(f"{path}: a suite is a mapping with at least `name:` and `dataset:`")
     try:
-        suite = Suite.model_validate(raw)
+        suite = model.model_validate(raw)
     except ValidationError as e:
         first = e.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "suite"
         raise InputError(f"{path}: {where}: {first['msg']}") from None
     base = path.resolve().parent
-    d = suite.dataset
     for field in ("path", "items", "interactions"):
-        value = getattr(d, field)
+        value = getattr(suite.dataset, field)
         if value is not None and not value.is_absolute():
-            setattr(d, field, (base / value).resolve())
+            setattr(suite.dataset, field, (base / value).resolve())
+    return suite
+
+
+def load_suite(path: Path, users: int | None = None, variants: list[str] | None = None) -> Suite:
+    """Read and validate a suite; `users` and `variants` override its sample size and narrow
+    its variants (the baseline is always kept)."""
+    suite = read_suite_file(path, Suite)
     if users is not None:
         if users < 1:
             raise InputError("--users must be at least 1")

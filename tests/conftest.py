@@ -30,7 +30,6 @@ def ingested(tmp_path_factory, embedder, cache_dir):
     """A data dir with tests/data ingested through the generic CSV path (read-only for tests)."""
     from agent.config import load_settings
     from agent.ingest import Source, ingest
-    from agent.recommender import Recommender
 
     data_dir = tmp_path_factory.mktemp("data")
     settings = load_settings(data_dir=data_dir, cache_dir=cache_dir)
