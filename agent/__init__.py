@@ -1,10 +1,19 @@
 """recagent: LLM-powered personalized recommendation, grounded and explained."""
 
 from agent.config import Settings, load_settings
-from agent.conversation import Agent
 from agent.errors import AgentError
-from agent.recommender import Recommender
 from agent.types import HistoryEvent, Item, Recommendation, RecommendedItem
 
 __all__ = ["Agent", "AgentError", "HistoryEvent", "Item", "Recommendation", "RecommendedItem", "Recommender",
            "Settings", "load_settings"]
+
+
+def __getattr__(name: str):
+    # imported on first use, so `agent.errors` (which prompts/ imports) never pulls in the pipeline
+    if name == "Recommender":
+        from agent.recommender import Recommender
+        return Recommender
+    if name == "Agent":
+        from agent.conversation import Agent
+        return Agent
+    raise AttributeError(f"module 'agent' has no attribute {name!r}")

@@ -13,3 +13,15 @@ def test_wheel_ships_every_prompt_template(tmp_path):
     templates = {p.relative_to(ROOT).as_posix() for p in (ROOT / "prompts").glob("*/*.j2")}
     assert templates and templates <= set(names)
     assert "agent/cli.py" in names
+
+
+def test_every_package_imports_on_its_own():
+    """No import cycle, whichever module a user imports first."""
+    import subprocess
+    import sys
+
+    for module in ("prompts.registry", "agent.errors", "agent", "evals", "tools", "agent.service"):
+        r = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True, text=True)
+        assert r.returncode == 0, f"import {module} failed: {r.stderr[-300:]}"
+    r = subprocess.run([sys.executable, "-c", "from agent import Agent, Recommender"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr

@@ -7,6 +7,7 @@ import pytest
 
 from agent.backends.fake import ScriptedFakeBackend, rank_in_order
 from agent.errors import BackendError, InputError, UnknownUserError
+from prompts.registry import PromptRegistry
 
 USER = "user-18"
 
@@ -43,9 +44,15 @@ def test_never_recommends_a_seen_item(recommender_with):
     assert len({i.item_id for i in rec.items}) == 10
 
 
-def test_no_user_id_in_any_prompt(recommender_with):
-    fake = ScriptedFakeBackend([rank_in_order])
-    recommender_with(fake).recommend(USER, k=3)
+@pytest.mark.parametrize("ref", [r for r in PromptRegistry().list()
+                                 if PromptRegistry().output_kind(r) in ("explained", "ranking")])
+def test_no_user_id_in_any_prompt(recommender_with, ref):
+    from agent.backends.fake import rank_labels
+
+    step = rank_labels if PromptRegistry().output_kind(ref) == "ranking" else rank_in_order
+    fake = ScriptedFakeBackend([step])
+    rec = recommender_with(fake).recommend(USER, k=3, prompt=ref)
+    assert rec.prompt.ref == ref and rec.fallback_reason is None
     text = json.dumps(fake.requests[0].messages)
     assert USER not in text and "user-" not in text
 
