@@ -26,7 +26,7 @@ def load_run(folder: Path) -> tuple[dict, list[dict]]:
         raise InputError(f"{folder} is not a finished run folder (no summary.json): run `recagent eval run` first")
     summary = json.loads((folder / "summary.json").read_text())
     rows = [json.loads(line) for line in (folder / "results.jsonl").read_text(encoding="utf-8").splitlines() if line]
-    return summary, rows
+    return summary, [r for r in rows if r.get("in_summary", True)]
 
 
 def _fmt(x, digits: int = 3) -> str:

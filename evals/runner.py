@@ -430,11 +430,16 @@ class SuiteRun:
         from evals.report import write_reports
         from evals.summary import score_rows, summarize
 
-        rows = [done[self._key(v, u)] for v in self.suite.variants for u in self.users if self._key(v, u) in done]
+        keys = [self._key(v, u) for v in self.suite.variants for u in self.users if self._key(v, u) in done]
+        rows = [done[k] for k in keys]
         score_rows(rows, self)
+        # rows of variants or users outside this run's selection (an earlier, wider run in the
+        # same folder) are kept, after this run's, marked as not in the summary
+        current = set(keys)
+        others = [row for key, row in done.items() if key not in current]
         with (self.out / RESULTS).open("w", encoding="utf-8") as f:  # compact: one row per case, in order
-            for row in rows:
-                f.write(json.dumps(row, ensure_ascii=False) + "\n")
+            for row, in_summary in [(r, True) for r in rows] + [(r, False) for r in others]:
+                f.write(json.dumps({**row, "in_summary": in_summary}, ensure_ascii=False) + "\n")
         summary = summarize(rows, self)
         (self.out / SUMMARY).write_text(json.dumps(summary, indent=2) + "\n")  # suite order
         (self.out / "run.json").write_text(json.dumps({

@@ -90,3 +90,20 @@ def test_candidates_are_fixed_by_the_file(run_suite, tmp_path):
     assert all(len(r["pool"]) == 20 and r["target"] in r["pool"] for r in rows)
     run_suite(users=6)  # more users: the first four keep their candidates
     assert (tmp_path / "run" / "candidates.jsonl").read_text().startswith(cands)
+
+
+def test_a_narrower_rerun_in_the_same_folder_loses_no_rows(tmp_path):
+    from evals.report import load_run
+
+    settings = load_settings(cache_dir=tmp_path / "cache", data_dir=tmp_path / "data")
+    fake = ScriptedFakeBackend([rank_labels], repeat_last=True)
+    SuiteRun(load_suite(SUITE, users=4), tmp_path / "run", settings, backend_factory=lambda v: fake).run()
+    narrow = SuiteRun(load_suite(SUITE, users=2, variants=["llm-plain"]), tmp_path / "run", settings,
+                      backend_factory=lambda v: fake)
+    summary = narrow.run()
+    assert set(summary["variants"]) == {"itemknn", "llm-plain"} and summary["users"]["evaluated"] == 2
+    lines = (tmp_path / "run" / "results.jsonl").read_text().splitlines()
+    assert len(lines) == 4 * 7  # every row of the wider run is still there
+    _, rows = load_run(tmp_path / "run")
+    assert len(rows) == 2 * 2 and {r["variant"] for r in rows} == {"itemknn", "llm-plain"}
+    assert narrow.stats.new_rows == 0  # and nothing was recomputed
