@@ -402,7 +402,7 @@ class Recommender:
         items = [prompt_item(c.item, 0, 0, n_categories=2).model_copy(update={"id": label})
                  for c, label in zip(candidates, candidate_labels(len(candidates)))]
         recent = sorted(history, key=lambda e: e.timestamp or 0, reverse=True)[:n_liked]
-        known = self.store.get_items([e.item_id for e in recent] + [r.item_id for r in profile.disliked])
+        known = self.store.get_items(e.item_id for e in recent)
         events = [PromptEvent(title=as_data(known[e.item_id].title, 120),
                               categories=[as_data(c, 40) for c in known[e.item_id].categories[:3]],
                               rating=e.rating) for e in recent if e.item_id in known]

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from evals.stats import mean_ci
+
 
 
 def headline_metrics(summary: dict) -> list[str]:
@@ -100,14 +102,6 @@ def _svg(fig) -> str:
     return text[text.index("<svg"):]
 
 
-def _bootstrap_ci(values: np.ndarray, seed: int = 0, resamples: int = 2000) -> tuple[float, float]:
-    if len(values) < 2 or np.all(values == values[0]):
-        return float(np.mean(values)), float(np.mean(values))
-    rng = np.random.default_rng(seed)
-    means = rng.choice(values, (resamples, len(values)), replace=True).mean(axis=1)
-    return float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
-
-
 def plots(summary: dict, rows: list[dict]) -> list[tuple[str, str]]:
     import matplotlib
 
@@ -125,7 +119,7 @@ def plots(summary: dict, rows: list[dict]) -> list[tuple[str, str]]:
         for n in names:
             vals = np.array([r["metrics"][m] for r in by_variant[n]], dtype=float)
             mean = float(vals.mean()) if len(vals) else 0.0
-            low, high = _bootstrap_ci(vals) if len(vals) else (0.0, 0.0)
+            low, high = mean_ci(vals)
             means.append(mean), lo.append(mean - low), hi.append(high - mean)
         ax.bar(range(len(names)), means, yerr=[lo, hi], capsize=3, color="#4c72b0")
         ax.set_xticks(range(len(names)), names, rotation=40, ha="right")

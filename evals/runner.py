@@ -199,11 +199,10 @@ class SuiteRun:
         k, s = self.suite.max_k, self.suite
         seen = {e.item_id for e in case.history}
         positives = [e.item_id for e in reversed(case.history) if e.rating is None or e.rating >= s.split.positive_rating]
-        row = self.candidates[case.user]
         if v.kind == "pipeline":
             return self.rank_pipeline(v, case, use_llm=False)
         if s.protocol.kind == "sampled":
-            pool = row["pool"]
+            pool = self.candidates[case.user]["pool"]
             if v.kind == "random":
                 ranking = [pool[i] for i in user_rng(s.users.seed, case.user, "random").permutation(len(pool))]
             else:

@@ -46,6 +46,17 @@ def paired_comparison(variant: np.ndarray, baseline: np.ndarray, resamples: int 
     return _rounded(out)
 
 
+def mean_ci(values: np.ndarray, resamples: int = 2000, seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap 95% CI of a mean (the mean itself when there is no spread)."""
+    values = np.asarray(values, dtype=float)
+    if len(values) < 2 or np.all(values == values[0]):
+        m = float(np.mean(values)) if len(values) else 0.0
+        return m, m
+    ci = stats.bootstrap((values,), np.mean, n_resamples=resamples, confidence_level=0.95, method="percentile",
+                         random_state=np.random.default_rng(seed), vectorized=True).confidence_interval
+    return float(ci.low), float(ci.high)
+
+
 def minimum_detectable_effect(d: np.ndarray, alpha: float = ALPHA, power: float = POWER) -> float | None:
     """(z_{1-alpha/2} + z_{power}) * sd(d) / sqrt(n): the smallest true mean difference this
     paired sample would detect with the given power (normal approximation)."""

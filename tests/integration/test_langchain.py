@@ -40,7 +40,9 @@ def test_recommender_is_callable_as_a_langchain_tool(agent):
     found = json.loads(tools["search_catalog"].invoke({"query": "pixar toys", "k": 3}))
     assert found and all("item_id" in f for f in found)
     assert tools["user_history"].invoke({"user_id": "nobody"}).startswith("error: unknown user")
-    with pytest.raises(Exception):  # the schema is enforced before our code runs
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="less than or equal to 20"):  # enforced before our code runs
         tools["recommend"].invoke({"user_id": "user-18", "k": 500})
 
 

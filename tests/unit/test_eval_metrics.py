@@ -86,3 +86,11 @@ def test_minimum_detectable_effect_by_hand():
     expected = (1.959964 + 0.841621) * math.sqrt(4 / 3) / 2
     assert minimum_detectable_effect(d) == pytest.approx(expected, rel=1e-5)
     assert minimum_detectable_effect(np.array([1.0])) is None
+
+
+def test_mean_ci_brackets_the_mean_and_collapses_without_spread():
+    from evals.stats import mean_ci
+
+    assert mean_ci(np.array([0.5, 0.5, 0.5])) == (0.5, 0.5)
+    low, high = mean_ci(np.array([0.0, 1.0] * 50))
+    assert low < 0.5 < high and high - low < 0.25
