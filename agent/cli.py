@@ -94,6 +94,33 @@ def ingest(
             out.print(f"  … and {len(summary.rejected) - 50} more (use --json for all)")
 
 
+@app.command()
+def reindex(data_dir: Optional[Path] = DataDir):
+    """Rebuild the local vector index from the stored catalog (after it was deleted or damaged).
+    The previous index directory, if any, is moved aside, not deleted."""
+    import time
+
+    from agent.ingest import reindex as run_reindex
+    from agent.recommender import Recommender
+
+    settings = _settings(data_dir=data_dir)
+    if settings.chroma_url:
+        raise AgentError("reindex rebuilds the local index; with a Chroma server, run `recagent ingest` again")
+    _require_catalog(settings)
+    path = Path(settings.data_dir) / "chroma"
+    kept = None
+    if path.exists():
+        kept = path.with_name(f"chroma.old-{time.strftime('%Y%m%d-%H%M%S')}")
+        path.rename(kept)
+    rec = Recommender(settings)
+    with _progress() as bar:
+        task = bar.add_task("embedding items", total=None)
+        n = run_reindex(rec.store, rec.index, progress=lambda _s, done, total: bar.update(task, completed=done, total=total))
+    out.print(f"indexed {n} items into {path}")
+    if kept:
+        out.print(f"the previous index is kept at {kept}; delete it once recommendations look right")
+
+
 # -- recommend ---------------------------------------------------------------------------------
 @app.command()
 def recommend(

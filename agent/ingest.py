@@ -260,3 +260,13 @@ def _flush(store, pending: list[Interaction], summary: IngestSummary, progress) 
     if progress:
         progress("interactions", sum(summary.interactions.values()), 0)
     pending.clear()
+
+
+def reindex(store, index, progress: Callable[[str, int, int], None] | None = None, batch_size: int = 1024) -> int:
+    """Embed every stored item into `index` (a fresh or partial one); returns the count."""
+    items = store.all_items()
+    for i in range(0, len(items), batch_size):
+        index.upsert(items[i:i + batch_size])
+        if progress:
+            progress("embedding items", min(i + batch_size, len(items)), len(items))
+    return len(items)

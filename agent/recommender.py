@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from agent.backends.base import ChatBackend, ChatRequest
 from agent.config import Settings, load_settings
 from agent.diversity import mmr
-from agent.errors import BackendError, InputError, UnknownUserError
+from agent.errors import BackendError, InputError, RetrievalError, UnknownUserError
 from agent.grounding import (TitleIndex, candidate_labels, drop_shared_sentences, ground, is_degenerate, parse_output,
                              parse_ranking, ranking_schema, response_schema, review_explanation, review_title,
                              template_explanation, template_title)
@@ -60,6 +60,7 @@ class Recommender:
         self._collab = collaborative
         self._collab_fixed = collaborative is not None  # given by the caller: never rebuilt
         self._titles: TitleIndex | None = None
+        self._index_checked = False
 
     # -- parts ---------------------------------------------------------------------------------
     @property
@@ -186,8 +187,21 @@ class Recommender:
 
     def retrieve(self, history: list[HistoryEvent], n: int) -> tuple[ProfileSummary, list[Candidate]]:
         """The profile of a (non-empty) history and its n candidates."""
+        self._check_index()
         profile, positives = self.profile_with_positives(history)
         return profile, self.candidates(profile, {e.item_id for e in history}, n, positives)
+
+    def _check_index(self) -> None:
+        """An empty index beside a filled catalog means the index was lost: say so, rather
+        than quietly recommending from co-occurrence alone."""
+        if self._index_checked:
+            return
+        if self.index.count() == 0 and (n := self.store.count_items()):
+            where = self.settings.chroma_url or Path(self.settings.data_dir) / "chroma"
+            raise RetrievalError(f"the vector index at {where} is empty but the catalog holds {n} items "
+                                 "(the index was deleted or lost): rebuild it from the catalog with "
+                                 "`recagent reindex`")
+        self._index_checked = True
 
     def profile_of(self, history: list[HistoryEvent]) -> ProfileSummary:
         return self.profile_with_positives(history)[0]

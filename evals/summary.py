@@ -3,6 +3,9 @@ baseline. Everything here is deterministic: the same rows give the same summary.
 
 from __future__ import annotations
 
+import re
+from collections import Counter
+
 import numpy as np
 
 from evals.metrics import (coverage, intra_list_diversity_categories, intra_list_diversity_embeddings, novelty,
@@ -69,6 +72,8 @@ def llm_health(rows: list[dict], pricing) -> dict | None:
         "seen_item_rate": round(sum(r["llm"]["seen"] for r in called) / returned, 4) if returned else None,
         "repair_rate": round(sum(r["llm"]["calls"] > 1 for r in called) / len(called), 4) if called else None,
         "fallback_rate": round(sum(r["llm"]["fallback"] or r["status"] == "failed" for r in llm_rows) / n, 4),
+        "fallbacks_by_kind": dict(sorted(Counter(fallback_kind(r) for r in llm_rows
+                                                 if r["llm"]["fallback"] or r["status"] == "failed").items())),
         "llm_item_share": round(sum(s == "llm" for r in llm_rows for s in r.get("sources", []))
                                 / max(1, sum(len(r.get("sources", [])) for r in llm_rows)), 4),
         "prompt_tokens_mean": round(prompt / n, 1),
@@ -77,6 +82,14 @@ def llm_health(rows: list[dict], pricing) -> dict | None:
         "latency_ms_p95": _pct(latencies, 95),
         "estimated_cost": round(prompt / 1000 * pricing.prompt_per_1k + completion / 1000 * pricing.completion_per_1k, 6),
     }
+
+
+def fallback_kind(row: dict) -> str:
+    """Why a case fell back: the backend error kind, "invalid_output", or "failed_case"."""
+    if row["status"] == "failed":
+        return "failed_case"
+    m = re.search(r"LLM call failed \((\w+)\)", row.get("fallback_reason") or "")
+    return m.group(1) if m else "invalid_output"
 
 
 def summarize(rows: list[dict], run) -> dict:

@@ -147,6 +147,9 @@ class OpenAICompatBackend:
             raise BackendError(f"the LLM at {self.api_base} answered {e.status_code}: "
                                f"{_short(e.message)}", kind=kind) from None
         latency = (time.perf_counter() - start) * 1000
+        if not hasattr(resp, "choices"):  # the SDK hands back the raw text of a non-JSON body
+            raise BackendError(f"the LLM at {self.api_base} answered something that is not a chat completion: "
+                               f"{_short(str(resp), 80)!r} (is --base-url the model server?)", kind="bad_response")
         if not resp.choices:
             raise BackendError("the LLM returned no choices", kind="bad_response")
         choice = resp.choices[0]

@@ -51,8 +51,9 @@ class ChromaRetriever:
             self._col = self._client.get_or_create_collection(
                 COLLECTION, embedding_function=None, metadata={"hnsw:space": "cosine"})
         except Exception as e:  # chromadb raises many types; translate here, once
-            where = url or path
-            raise RetrievalError(f"cannot open the Chroma store at {where}: {e}") from None
+            fix = ("check that the Chroma server is running (`chroma run`)" if url else
+                   "rebuild it from the catalog with `recagent reindex` (the damaged copy is kept aside)")
+            raise RetrievalError(f"cannot open the Chroma store at {url or path}: {e}; {fix}") from None
         self._embed = embed
         self._count: int | None = None  # cached; our own upserts refresh it
 
