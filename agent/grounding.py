@@ -240,11 +240,22 @@ def unknown_titles(text: str, item: Item, profile: ProfileSummary, index: TitleI
     return {m for m in mentioned if not any(m in a for a in allowed)}
 
 
-def review_title(raw: str, item: Item, profile: ProfileSummary,
-                 index: TitleIndex) -> tuple[str | None, str | None]:
+def copies_text(source: str, output: str, n: int = 6) -> bool:
+    """Whether `output` repeats a run of `n` words of `source` (e.g. the prompt's instructions)."""
+    def runs(text: str) -> set[tuple[str, ...]]:
+        words = re.findall(r"[a-z0-9']+", text.lower())
+        return {tuple(words[i:i + n]) for i in range(len(words) - n + 1)}
+
+    return bool(runs(source) & runs(output))
+
+
+def review_title(raw: str, item: Item, profile: ProfileSummary, index: TitleIndex,
+                 instructions: str = "") -> tuple[str | None, str | None]:
     """The personalized title to show, or None and why it was rejected."""
     if why := is_degenerate(raw):
         return None, why
+    if copies_text(instructions, raw, n=4):
+        return None, "repeats the prompt's instructions"
     if bare_title(item.title) in bare_title(raw):
         return None, "repeats the item title"
     if bad := unknown_titles(raw, item, profile, index):
@@ -252,14 +263,17 @@ def review_title(raw: str, item: Item, profile: ProfileSummary,
     return raw, None
 
 
-def review_explanation(raw: str, item: Item, profile: ProfileSummary,
-                       index: TitleIndex) -> tuple[str | None, str | None]:
-    """The explanation to show, or None and why it was rejected."""
+def review_explanation(raw: str, item: Item, profile: ProfileSummary, index: TitleIndex,
+                       instructions: str = "") -> tuple[str | None, str | None]:
+    """The explanation to show, or None and why it was rejected. `instructions`: the
+    prompt's system text, which an answer must not repeat (a leak, and no explanation)."""
     text, cut = complete_sentences(raw, EXPLANATION_MAX)
     if cut and not text.endswith((".", "!", "?")):
         return None, "cut off mid-sentence"
     if why := is_degenerate(text, min_words=4):
         return None, why
+    if copies_text(instructions, text):
+        return None, "repeats the prompt's instructions"
     if not re.search(r"\byou(r|'ll|'d|'ve|'re)?\b", text, re.IGNORECASE):
         return None, "not addressed to you"
     if bad := unknown_titles(text, item, profile, index):

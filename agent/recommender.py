@@ -173,14 +173,14 @@ class Recommender:
         t_retrieval = time.perf_counter()
         seen = {e.item_id for e in history}
         rec = Recommendation(user_id=None, items=[], profile=profile)
-        entries = []
+        entries, instructions = [], ""
         if use_llm:
-            entries = self._rerank_with_llm(rec, history, profile, candidates, seen, k, prompt, profile_mode,
-                                            sampling or {"temperature": 0.0, "seed": 0})
+            entries, instructions = self._rerank_with_llm(rec, history, profile, candidates, seen, k, prompt,
+                                                          profile_mode, sampling or {"temperature": 0.0, "seed": 0})
         else:
             rec.fallback_reason = "LLM step disabled"
         t_llm = time.perf_counter()
-        rec.items = self._assemble(entries, candidates, profile, k, diversity)
+        rec.items = self._assemble(entries, candidates, profile, k, diversity, instructions)
         rec.timing = Timing(retrieval_ms=_ms(t0, t_retrieval), llm_ms=_ms(t_retrieval, t_llm),
                             total_ms=_ms(t0, time.perf_counter()))
         return rec
@@ -320,7 +320,9 @@ class Recommender:
     # -- LLM step ---------------------------------------------------------------------------------
     def _rerank_with_llm(self, rec: Recommendation, history: list[HistoryEvent], profile: ProfileSummary,
                          candidates: list[Candidate], seen: set[str], k: int, prompt: str,
-                         profile_mode: str, sampling: dict) -> list:
+                         profile_mode: str, sampling: dict) -> tuple[list, str]:
+        """The model's grounded entries (empty on fallback) and the prompt's system text."""
+        instructions = ""
         try:
             backend = self.backend
             rec.model, rec.endpoint = backend.model, backend.endpoint
@@ -331,6 +333,7 @@ class Recommender:
             max_tokens = (4 * k_eff + 24) if ranking else (100 * k_eff + 50)
             rendered, shown = self.fit_prompt(prompt, history, profile, candidates, k_eff, max_tokens, rec.warnings)
             rec.prompt = PromptInfo(ref=rendered.ref, template_sha256=rendered.template_sha256)
+            instructions = next((m["content"] for m in rendered.messages if m["role"] == "system"), "")
             ids = [c.item.item_id for c in shown]
             if ranking:
                 labels = candidate_labels(len(ids))
@@ -362,7 +365,7 @@ class Recommender:
                 if g.entries and not parsed.error:
                     if problems:
                         rec.warnings.append("dropped from the model's answer: " + "; ".join(problems))
-                    return g.entries
+                    return g.entries, instructions
                 if attempt == 1:
                     request = request.model_copy(update={"messages": rendered.messages + [
                         {"role": "assistant", "content": resp.content[:2000]},
@@ -372,13 +375,13 @@ class Recommender:
                     continue
                 if g.entries:  # truncated twice: keep the complete items it did give
                     rec.warnings.append("model output was cut off; kept its complete items")
-                    return g.entries
+                    return g.entries, instructions
                 rec.fallback_reason = "invalid model output after one repair attempt: " + "; ".join(problems or ["no items"])
         except BackendError as e:
             rec.fallback_reason = f"LLM call failed ({e.kind}): {e}"
         if rec.fallback_reason:
             rec.warnings.append("showing retrieval order without the LLM: " + rec.fallback_reason)
-        return []
+        return [], instructions
 
     def fit_prompt(self, ref: str, history: list[HistoryEvent], profile: ProfileSummary,
                    candidates: list[Candidate], k: int, max_tokens: int,
@@ -456,7 +459,7 @@ class Recommender:
 
     # -- assembly ----------------------------------------------------------------------------------
     def _assemble(self, entries: list, candidates: list[Candidate], profile: ProfileSummary, k: int,
-                  diversity: float) -> list[RecommendedItem]:
+                  diversity: float, instructions: str = "") -> list[RecommendedItem]:
         by_id = {c.item.item_id: c for c in candidates}
         from_llm = {e.item_id: e for e in entries}
         order = list(from_llm) + [i for i in by_id if i not in from_llm]
@@ -470,11 +473,12 @@ class Recommender:
             cand, entry, flags = by_id[item_id], from_llm.get(item_id), []
             title = explanation = None
             if entry is not None and (entry.hook or entry.explanation):
-                title, why = review_title(as_data(entry.hook, 80), cand.item, profile, index)
+                title, why = review_title(as_data(entry.hook, 80), cand.item, profile, index, instructions)
                 if why:
                     flags.append(f"personalized title replaced ({why})")
                 if own_text[item_id]:
-                    explanation, why = review_explanation(as_data(own_text[item_id], 300), cand.item, profile, index)
+                    explanation, why = review_explanation(as_data(own_text[item_id], 300), cand.item, profile,
+                                                                  index, instructions)
                 else:
                     explanation, why = None, "the same text was given for other items"
                 if why:

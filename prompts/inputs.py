@@ -11,12 +11,29 @@ _FENCE = re.compile(r"</?\s*(?:catalog[_ ]?data|user[_ ]?message)\s*>|```", re.I
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
+_JSON_OBJECT = re.compile(r"\{[^{}]*\}")
+_JSON_ARRAY = re.compile(r"\[[^\[\]]*[\":][^\[\]]*\]")  # "[REC]" is a title; '["a", "b"]' is data
+# The injection suite's ablation turns this off to measure what it defends against.
+STRIP_STRUCTURED = True
+
+
 def as_data(text: str, max_chars: int) -> str:
     """Untrusted catalog or user text, made safe to place inside the data fence: no fence
-    markers, no control characters, one line, bounded length."""
+    markers, no control characters, no JSON objects (a fake answer the model could copy),
+    one line, bounded length."""
     text = _CONTROL.sub(" ", _FENCE.sub(" ", text))
+    if STRIP_STRUCTURED:
+        text = _without_structures(text)
     text = " ".join(text.split())
     return text if len(text) <= max_chars else text[: max_chars - 1].rstrip() + "…"
+
+
+def _without_structures(text: str) -> str:
+    while True:
+        stripped = _JSON_ARRAY.sub(" ", _JSON_OBJECT.sub(" ", text))
+        if stripped == text:
+            return text.replace("{", " ").replace("}", " ")
+        text = stripped
 
 
 class Strict(BaseModel):
