@@ -65,6 +65,24 @@ class ItemsRequest(BaseModel):
     items: list[Item] = Field(max_length=MAX_ITEMS)
 
 
+def checked_items(items: list[Item]) -> list[Item]:
+    """The catalog rules of `recagent ingest` (an id and a title, bounded fields, no repeated
+    id), applied before anything is written: a bad item rejects the request, whole."""
+    from agent.ingest import parse_item
+
+    out, seen = [], set()
+    for n, item in enumerate(items):
+        try:
+            checked = parse_item(item.model_dump())
+        except ValueError as e:
+            raise InputError(f"items[{n}]: {e}") from None
+        if checked.item_id in seen:
+            raise InputError(f"items[{n}]: item_id {checked.item_id!r} appears twice in this request")
+        seen.add(checked.item_id)
+        out.append(checked)
+    return out
+
+
 def error(status: int, code: str, message: str) -> JSONResponse:
     """Every error: {"error": {"code", "message"}}."""
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
@@ -156,10 +174,12 @@ def create_app(agent: Agent, api_key: str | None = None) -> FastAPI:
 
     @app.post("/v1/items")
     async def upsert_items(body: ItemsRequest) -> dict:
+        items = checked_items(body.items)
+
         def upsert():
-            outcome = agent.rec.store.upsert_items(body.items)
+            outcome = agent.rec.store.upsert_items(items)
             changed = set(outcome["added"]) | set(outcome["updated"])
-            agent.rec.index.upsert([it for it in body.items if it.item_id in changed])
+            agent.rec.index.upsert([it for it in items if it.item_id in changed])
             return {k: len(v) for k, v in outcome.items()}
         return await run(upsert)
 

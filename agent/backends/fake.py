@@ -66,3 +66,31 @@ def rank_labels(request: ChatRequest) -> str:
     first, last, rest = m.group(1), m.group(2), int(m.group(3))
     letters = [chr(c) for c in range(ord(first), ord(last) + 1)][: rest + 1]
     return json.dumps({"ranking": " ".join(letters)})
+
+
+def answer_schema(request: ChatRequest) -> str:
+    """A script step for any call: a valid answer to whichever schema the request carries
+    (rank letters, explained items, or the smallest object with the required fields)."""
+    schema = request.response_schema or {}
+    props = schema.get("properties") or {}
+    if "ranking" in props:
+        return rank_labels(request)
+    if "items" in props and "enum" in str(props["items"]):
+        return rank_in_order(request)
+    if not schema:
+        return "A short and plain answer."
+    return json.dumps(_minimal(schema))
+
+
+def _minimal(schema: dict):
+    kind = schema.get("type")
+    if "enum" in schema:
+        return schema["enum"][0]
+    if kind == "object":
+        props = schema.get("properties") or {}
+        return {k: _minimal(props[k]) for k in schema.get("required", []) if k in props}
+    if kind == "array":
+        return []
+    if isinstance(kind, list):  # e.g. ["string", "null"]
+        return None if "null" in kind else _minimal({**schema, "type": kind[0]})
+    return {"string": "", "integer": 0, "number": 0, "boolean": False}.get(kind)

@@ -21,7 +21,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from agent.backends.base import ChatRequest
-from agent.backends.fake import rank_in_order, rank_labels
+from agent.backends.fake import answer_schema
 
 MODEL = "fault-model"
 OVERFLOW_MESSAGE = "the request exceeds the available context size, try increasing it"
@@ -30,13 +30,7 @@ OVERFLOW_MESSAGE = "the request exceeds the available context size, try increasi
 def valid_answer(body: dict) -> str:
     """What a well-behaved model would answer: the schema's candidates in the order given."""
     fmt = (body.get("response_format") or {}).get("json_schema") or {}
-    request = ChatRequest(messages=body.get("messages") or [], response_schema=fmt.get("schema"))
-    props = (request.response_schema or {}).get("properties") or {}
-    if "ranking" in props:
-        return rank_labels(request)
-    if "items" in props:
-        return rank_in_order(request)
-    return "A short and plain answer."
+    return answer_schema(ChatRequest(messages=body.get("messages") or [], response_schema=fmt.get("schema")))
 
 
 def completion(content: str, finish_reason: str = "stop") -> dict:
