@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     context_window: int | None = Field(None, ge=512)
     threads: int = Field(default_factory=lambda: os.cpu_count() or 2, ge=1)
     parallel: int = Field(1, ge=1, le=64)
+    # privacy: what free text may reach a prompt (agent/privacy.py)
+    redact_builtin: bool = Field(True, description="replace e-mail addresses and phone numbers in prompts")
+    redact_patterns: list[str] = Field(default_factory=list, description="more regular expressions to redact")
+    prompt_exclude_fields: list[str] = Field(default_factory=list, description="item fields kept out of prompts: text, tags")
 
     @field_validator("base_url")
     @classmethod

@@ -156,7 +156,8 @@ class Agent:
         """Ask the LLM for a structured reading and merge what the rules missed. Its excluded
         categories count only when the message says no/not/without; a failure keeps the rules."""
         categories = self._categories()
-        rendered = self.rec.registry.render("intent@v1", IntentInputs(message=as_data(text, 500), categories=categories))
+        rendered = self.rec.registry.render("intent@v1", IntentInputs(message=as_data(self.rec.redactor.text(text), 500),
+                                                                  categories=categories))
         try:
             resp = self.rec.backend.complete(ChatRequest(messages=rendered.messages, response_schema=intent_schema(categories),
                                                          schema_name="intent", max_tokens=200))

@@ -18,6 +18,7 @@ from agent.errors import BackendError, InputError, RetrievalError, UnknownUserEr
 from agent.grounding import (TitleIndex, candidate_labels, drop_shared_sentences, ground, is_degenerate, parse_output,
                              parse_ranking, ranking_schema, response_schema, review_explanation, review_title,
                              template_explanation, template_title)
+from agent.privacy import Redactor
 from agent.profile import LIKE_THRESHOLD, build_profile, is_positive
 from agent.retrieval.collaborative import CooccurrenceIndex
 from agent.store import CatalogStore
@@ -56,6 +57,7 @@ class Recommender:
         self._index = index
         self.registry = registry or PromptRegistry()
         self.like_threshold = like_threshold
+        self.redactor = Redactor.from_settings(self.settings)
         self._collab_version = -1
         self._collab = collaborative
         self._collab_fixed = collaborative is not None  # given by the caller: never rebuilt
@@ -408,6 +410,8 @@ class Recommender:
                       candidates: list[Candidate], k: int, level: int = 0):
         """The typed inputs of prompt `ref` at trim `level` (0 = the most generous)."""
         text_chars, n_tags, n_liked = TRIM_LEVELS[level]
+        profile = self.redactor.profile(profile)
+        candidates = [c.model_copy(update={"item": self.redactor.item(c.item)}) for c in candidates]
         liked_titles = {r.item_id: r.title for r in profile.liked}
         if self.registry.output_kind(ref) != "ranking":
             return RerankInputs(profile=prompt_profile(profile, n_liked), k=k,
@@ -419,7 +423,7 @@ class Recommender:
         items = [prompt_item(c.item, 0, 0, n_categories=2).model_copy(update={"id": label})
                  for c, label in zip(candidates, candidate_labels(len(candidates)))]
         recent = sorted(history, key=lambda e: e.timestamp or 0, reverse=True)[:n_liked]
-        known = self.store.get_items(e.item_id for e in recent)
+        known = {i: self.redactor.item(it) for i, it in self.store.get_items(e.item_id for e in recent).items()}
         events = [PromptEvent(title=as_data(known[e.item_id].title, 120),
                               categories=[as_data(c, 40) for c in known[e.item_id].categories[:3]],
                               rating=e.rating) for e in recent if e.item_id in known]
@@ -431,7 +435,7 @@ class Recommender:
         each shown beside items they rated lower."""
         rated = sorted((e for e in history if e.rating is not None), key=lambda e: e.timestamp or 0, reverse=True)
         best = [e for e in rated if is_positive(e, self.like_threshold)][:n]
-        items = self.store.get_items(e.item_id for e in rated)
+        items = {i: self.redactor.item(it) for i, it in self.store.get_items(e.item_id for e in rated).items()}
         out = []
         for d, top in enumerate(best):
             lower = [e for e in rated if e.rating < top.rating and e.item_id in items][d * (options - 1):(d + 1) * (options - 1)]
@@ -444,7 +448,7 @@ class Recommender:
 
     def _add_narrative(self, rec: Recommendation, profile: ProfileSummary) -> None:
         """LLM-written taste summary (prompts/profile), cached by prompt and model."""
-        rendered = self.registry.render("profile@v1", ProfileInputs(profile=prompt_profile(profile, 10)))
+        rendered = self.registry.render("profile@v1", ProfileInputs(profile=prompt_profile(self.redactor.profile(profile), 10)))
         key = "profile:" + hashlib.sha256(json.dumps([rendered.messages, self.backend.model]).encode()).hexdigest()
         text = self.store.cache_get(key)
         if text is None:

@@ -78,7 +78,7 @@ def answer_schema(request: ChatRequest) -> str:
     if "items" in props and "enum" in str(props["items"]):
         return rank_in_order(request)
     if not schema:
-        return "A short and plain answer."
+        return "They enjoy warm dramas and clever comedies with a light touch."
     return json.dumps(_minimal(schema))
 
 
