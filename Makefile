@@ -11,7 +11,7 @@ DATASET := data/ml-latest-small
 UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
 RUN := $(UV) run --frozen --no-sync
 
-.PHONY: demo test setup ingest model bench clean
+.PHONY: demo test setup ingest model bench reliability clean
 
 demo: ingest model
 	$(RUN) recagent recommend --user $(DEMO_USER) --k 10 --model $(MODEL)
@@ -40,6 +40,12 @@ model: .venv/.synced
 
 bench: ingest model
 	$(RUN) python bench/recommend.py --model $(MODEL)
+
+# Fault, injection, fuzz and integrity suites → docs/reliability.md (about 40 min on 2 cores;
+# the injection suite's LLM answers are cached, so a rerun takes minutes).
+reliability: .venv/.synced
+	$(RUN) recagent model pull smollm2-135m
+	$(RUN) python -m evals.reliability
 
 clean:
 	rm -rf .recagent
