@@ -118,15 +118,16 @@ def killed_ingests(source_args: list[str], scratch: Path, fractions=(0.3, 0.6, 0
     clean_s = time.perf_counter() - t0
     clean = snapshot(clean_dir)
     runs = []
-    # kill points: fractions of the clean run's duration, then the moment interactions start
-    for n, frac in enumerate([*fractions, None]):
+    # kill points: fractions of the clean run's duration, then the moment items are stored
+    # (embedding under way) and the moment interactions start
+    for n, point in enumerate([*fractions, "items", "interactions"]):
         target = scratch / f"killed-{n}"
         proc = _agent("ingest", *source_args, "--data-dir", str(target))
         started = time.perf_counter()
-        if frac is not None:
-            time.sleep(frac * clean_s)
+        if isinstance(point, float):
+            time.sleep(point * clean_s)
         else:
-            while proc.poll() is None and _count(target, "interactions") == 0:
+            while proc.poll() is None and _count(target, point) == 0:
                 time.sleep(0.02)
         killed_after = time.perf_counter() - started
         proc.send_signal(signal.SIGKILL)

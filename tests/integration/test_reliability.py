@@ -38,9 +38,10 @@ def test_an_eval_run_goes_on_through_faults_and_counts_them(tmp_path, cache_dir)
 
 def test_ingest_killed_part_way_then_rerun_equals_a_clean_ingest(tmp_path):
     args = integrity.synthetic_dataset(tmp_path / "ds", n_items=400, n_users=100, per_user=30)
-    out = integrity.killed_ingests(args, tmp_path / "ingest", fractions=(0.5,))
+    out = integrity.killed_ingests(args, tmp_path / "ingest", fractions=())
     assert out["passed"], out
-    assert any(r["at_kill"]["interactions"] < out["clean"]["interactions"] for r in out["runs"])
+    # killed once items were stored: the index was still being filled
+    assert out["runs"][0]["at_kill"]["indexed"] < out["clean"]["indexed"], out
 
 
 def test_concurrent_feedback_loses_nothing(bookshop, tmp_path):
