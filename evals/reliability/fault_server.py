@@ -53,8 +53,12 @@ class FaultServer:
         self._httpd.daemon_threads = True
 
     @property
+    def port(self) -> int:
+        return self._httpd.server_port
+
+    @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._httpd.server_port}"
+        return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> "FaultServer":
         threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
@@ -137,7 +141,7 @@ class FaultServer:
 
 def main(argv: list[str]) -> None:
     server = FaultServer(argv or ["ok"]).start()
-    print(server._httpd.server_port, flush=True)
+    print(server.port, flush=True)
     threading.Event().wait()
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from agent.backends.embedded import free_port
 from agent.config import Settings
 from agent.errors import AgentError
 from agent.recommender import Recommender
@@ -112,7 +113,7 @@ def llm_scenarios(settings: Settings, user: str) -> list[FaultResult]:
     through("ok", "server context (256 tokens) smaller than any prompt", "fallback: context_window, no call made",
             TIMEOUT_S + 3, _fallback("context_window"), n_ctx=256)
     out.append(_timed("nothing listening on the port", "fallback: unavailable after retries", retry_budget,
-                      lambda: _recommend(base, user, base_url=f"http://127.0.0.1:{_free_port()}"),
+                      lambda: _recommend(base, user, base_url=f"http://127.0.0.1:{free_port()}"),
                       _fallback("unavailable")))
     out.append(killed_mid_request(base, user))
     return out
@@ -178,13 +179,6 @@ def _corrupt_index(path: Path) -> None:
     db = path / "chroma.sqlite3"
     db.write_bytes(b"this is not a database" * 1000)
 
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 EVAL_FAULT_CYCLE = ["ok", "hang", "status:500", "truncated", "garbage", "reset", "overflow", "status:429"]

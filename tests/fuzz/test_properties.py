@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from agent.errors import InputError
 from agent.ingest import MAX_FIELD_CHARS, Source, ingest, parse_column_map, read_rows
 from agent.store import CatalogStore
-from agent.types import Candidate, Item, ProfileSummary
+from agent.types import Item, ProfileSummary
 from prompts.inputs import RankInputs, RerankInputs, as_data
 from prompts.registry import PromptRegistry
 
@@ -108,7 +108,7 @@ def test_rendered_prompts_keep_their_structure_whatever_the_catalog_says(titles,
     items = [Item(item_id=str(n), title=t or "x", text=texts[n % len(texts)], categories=["Drama"], tags=[t])
              for n, t in enumerate(titles)]
     profile = ProfileSummary(n_interactions=1, top_categories=["Drama"])
-    shown = [prompt_item(Candidate(item=i).item, 200, 5) for i in items]
+    shown = [prompt_item(i, 200, 5) for i in items]
     if REGISTRY.output_kind(ref) == "ranking":
         inputs = RankInputs(candidates=[p.model_copy(update={"id": chr(65 + n)}) for n, p in enumerate(shown)],
                             k=1, profile=prompt_profile(profile, 5))
