@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from agent.config import Settings, load_settings
-from agent.errors import AgentError
+from agent.errors import AgentError, InputError
 
 app = typer.Typer(help="LLM-powered personalized recommendation, offline by default.",
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
@@ -162,8 +162,6 @@ def recommend(
 
 
 def _read_history(path: Path) -> list[dict]:
-    from agent.errors import InputError
-
     try:
         text = path.read_text(encoding="utf-8")
         data = json.loads(text) if text.lstrip().startswith("[") else [json.loads(l) for l in text.splitlines() if l.strip()]
@@ -482,6 +480,33 @@ def eval_run(suite_file: Path = typer.Argument(..., help="suite YAML, e.g. evals
     err.print(f"{folder}: {len(run.users)} users × {len(suite.variants)} variants in {st.wall_s} s; "
               f"{st.live_calls} LLM calls, {st.cache_hits} cached answers, {st.reused_rows} rows reused; "
               f"report: {folder / 'report.html'}", highlight=False)
+
+
+@eval_app.command("fit")
+def eval_fit(suite_file: Path = typer.Argument(..., help="suite YAML with a fusion variant"),
+             variant: str = typer.Option(..., "--variant", help="the fusion variant to fit"),
+             out_dir: Optional[Path] = typer.Option(None, "--out", help="run folder (default: runs/SUITE-NAME)"),
+             validation_users: Optional[int] = typer.Option(None, "--validation-users",
+                                                            help="users of the validation split (overrides the suite)")):
+    """Fit a fusion variant's weights on the validation split (held-out items from the
+    training period, never the evaluated ones) and print them as JSON. `eval run` with the
+    same --out reuses the fit."""
+    from evals.runner import SuiteRun
+    from evals.suite import load_suite
+
+    suite = load_suite(suite_file, variants=[variant])
+    v = next(x for x in suite.variants if x.name == variant)
+    if v.kind != "fusion":
+        raise InputError(f"variant {variant!r} is kind {v.kind!r}: only fusion variants have weights to fit")
+    if validation_users is not None:
+        if validation_users < 5:
+            raise InputError("--validation-users must be at least 5")
+        v.validation_users = validation_users
+    run = SuiteRun(suite, out_dir or Path("runs") / suite.name, _settings(), console=err)
+    run.prepare()
+    stage1, stage2 = run.fit_fusion(v)
+    result = {"variant": v.name, "no_llm": stage1.model_dump(), "with_llm": stage2.model_dump() if stage2 else None}
+    sys.stdout.write(json.dumps(result, indent=2) + "\n")
 
 
 @eval_app.command("chat")

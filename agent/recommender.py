@@ -25,7 +25,7 @@ from agent.store import CatalogStore
 from agent.types import (Candidate, HistoryEvent, Item, LLMCall, ProfileSummary, PromptInfo, Recommendation,
                          RecommendedItem, Timing)
 from prompts.inputs import (PromptDemo, PromptEvent, PromptItem, PromptProfile, ProfileInputs, RankInputs,
-                            RerankInputs, as_data)
+                            RerankInputs, ScoreInputs, as_data)
 from prompts.registry import PromptRegistry, RenderedPrompt
 
 MAX_K = 50
@@ -413,7 +413,8 @@ class Recommender:
         profile = self.redactor.profile(profile)
         candidates = [c.model_copy(update={"item": self.redactor.item(c.item)}) for c in candidates]
         liked_titles = {r.item_id: r.title for r in profile.liked}
-        if self.registry.output_kind(ref) != "ranking":
+        model = self.registry.input_model(ref)
+        if model not in (RankInputs, ScoreInputs):
             return RerankInputs(profile=prompt_profile(profile, n_liked), k=k,
                                 candidates=[prompt_item(c.item, text_chars, n_tags, liked_titles.get(c.because or ""))
                                             for c in candidates])
@@ -422,6 +423,8 @@ class Recommender:
         n_liked = min(n_liked, RANK_HISTORY)
         items = [prompt_item(c.item, 0, 0, n_categories=2).model_copy(update={"id": label})
                  for c, label in zip(candidates, candidate_labels(len(candidates)))]
+        if model is ScoreInputs:
+            return ScoreInputs(candidates=items, profile=prompt_profile(profile, n_liked))
         recent = sorted(history, key=lambda e: e.timestamp or 0, reverse=True)[:n_liked]
         known = {i: self.redactor.item(it) for i, it in self.store.get_items(e.item_id for e in recent).items()}
         events = [PromptEvent(title=as_data(known[e.item_id].title, 120),

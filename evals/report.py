@@ -80,6 +80,21 @@ def markdown(summary: dict) -> str:
         for m, c in (v.get("vs_baseline") or {}).items():
             out.append(f"| {name} | {m} | {_ci(c)} | {_fmt(c['p_value'])} | {_fmt(c['p_wilcoxon'])} | "
                        f"{_fmt(c['mde'])} | {c['n']} |")
+    refs = {n: v["vs_reference"] for n, v in s["variants"].items() if v.get("vs_reference")}
+    if refs:
+        out += ["", "## Paired differences against a named reference (e.g. the same pipeline without the LLM)", "",
+                "| variant | reference | metric | Δ mean [95% CI] | p (permutation) | p (Wilcoxon) | MDE | n |",
+                "|---|---|---|---|---|---|---|---|"]
+        for name, ref in refs.items():
+            for m, c in ref["metrics"].items():
+                if m in headline_metrics(s):
+                    out.append(f"| {name} | {ref['variant']} | {m} | {_ci(c)} | {_fmt(c['p_value'])} | "
+                               f"{_fmt(c['p_wilcoxon'])} | {_fmt(c['mde'])} | {c['n']} |")
+    recall = s["candidates"].get("recall_by_source")
+    if recall:
+        out += ["", f"## Candidate recall@{s['protocol']['candidates']} by source", "",
+                "| " + " | ".join(recall) + " |", "|" + "---|" * len(recall),
+                "| " + " | ".join(_fmt(x) for x in recall.values()) + " |"]
     health = {n: v["llm"] for n, v in s["variants"].items() if v.get("llm")}
     if health:
         keys = list(next(iter(health.values())))
@@ -128,7 +143,7 @@ def plots(summary: dict, rows: list[dict]) -> list[tuple[str, str]]:
 
     main = heads[0]
     # the deltas that matter most: the pipeline's and the LLM variants' (all, if there are none)
-    others = [n for n in names if n != summary["baseline"] and summary["variants"][n]["kind"] in ("pipeline", "llm")]
+    others = [n for n in names if n != summary["baseline"] and summary["variants"][n]["kind"] in ("pipeline", "llm", "fusion")]
     others = others or [n for n in names if n != summary["baseline"]]
     base = {r["user"]: r["metrics"][main] for r in by_variant[summary["baseline"]]}
     fig, ax = plt.subplots(figsize=(7, 3.2))

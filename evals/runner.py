@@ -9,6 +9,7 @@ import json
 import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from queue import Empty, Queue
@@ -265,8 +266,11 @@ class SuiteRun:
         writer = (self.out / RESULTS).open("a", encoding="utf-8")
         try:
             for v in self.suite.variants:
-                if v.kind != "llm":
+                if v.kind not in ("llm", "fusion"):
                     self._run_serial(v, done, writer)
+            for v in self.suite.variants:
+                if v.kind == "fusion":
+                    self._run_fusion(v, done, writer)
             groups: dict[tuple, list[Variant]] = defaultdict(list)
             for v in self.suite.variants:
                 if v.kind == "llm":
@@ -326,6 +330,59 @@ class SuiteRun:
                 result, error = None, str(e)
             self._record(self._row(v, user, result, error), done, writer)
 
+    def _progress(self) -> Progress:
+        return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                        TextColumn("{task.fields[failed]} failed"), TimeElapsedColumn(), TextColumn("eta"),
+                        TimeRemainingColumn(), console=self.console, transient=False)
+
+    @contextmanager
+    def _fusion_ranker(self, v: Variant):
+        """A FusionRanker for `v`, with the variant's LLM backend when it scores with one."""
+        from evals.fusion import FusionRanker
+
+        rec, backend = self._llm_recommender(v) if v.llm_scoring != "none" else (None, None)
+        try:
+            yield FusionRanker(self, v, rec)
+        finally:
+            if backend is not None:
+                self.stats.live_calls += backend.live_calls
+                self.stats.cache_hits += backend.hits
+                backend.close()
+
+    def _fit(self, ranker, progress: Progress):
+        v = ranker.v
+        task = progress.add_task(f"{v.name}: fitting weights", total=v.validation_users if ranker.uses_llm else 1,
+                                 failed=0)
+        fits = ranker.fit(progress=lambda: progress.advance(task))
+        progress.update(task, completed=progress.tasks[task].total)
+        return fits
+
+    def fit_fusion(self, v: Variant):
+        """(no-LLM weights, with-LLM weights or None) of fusion variant `v`, fitted on the
+        validation split, or read from fusion-fits/ when fitted before. Call prepare() first."""
+        with self._fusion_ranker(v) as ranker, self._progress() as progress:
+            return self._fit(ranker, progress)
+
+    def _run_fusion(self, v: Variant, done: dict, writer) -> None:
+        """Fit the weights on the validation split (once; kept in fusion-fits/), then rank.
+        With LLM scoring the model is called for the validation users too."""
+        users = [u for u in self.users if self._key(v, u) not in done]
+        if not users:
+            return
+        failed = 0
+        with self._fusion_ranker(v) as ranker, self._progress() as progress:
+            stage1, stage2 = self._fit(ranker, progress)
+            task = progress.add_task(v.name, total=len(users), failed=0)
+            for user in users:
+                try:
+                    result, error = ranker.rank(self.split.cases[user], stage1, stage2), None
+                except AgentError as e:
+                    result, error = None, str(e)
+                row = self._row(v, user, result, error)
+                self._record(row, done, writer)
+                failed += row["status"] == "failed"
+                progress.update(task, advance=1, failed=failed)
+
     def _llm_recommender(self, v: Variant) -> tuple[Recommender, object]:
         from agent.backends.cache import CachingBackend
         from agent.backends.connect import connect
@@ -378,9 +435,7 @@ class SuiteRun:
         workers = self.concurrency(variants[0])
         label = ", ".join(v.name for v in variants)
         failed = 0
-        progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                            TextColumn("{task.fields[failed]} failed"), TimeElapsedColumn(), TextColumn("eta"),
-                            TimeRemainingColumn(), console=self.console, transient=False)
+        progress = self._progress()
 
         def one(v: Variant, user: str) -> dict:
             try:

@@ -63,10 +63,14 @@ class Protocol(Strict):
     candidates: int = Field(20, ge=1, le=100, description="retrieved: the pipeline's candidate count")
 
 
+NEWER_FIELDS = ("llm_scoring", "orders", "weights", "validation_users", "pool", "llm_top", "compare_to")
+
+
 class Variant(Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9_.\-]{1,40}$")
-    kind: Literal["random", "popularity", "itemknn", "semantic", "pipeline", "llm"] = "llm"
-    prompt: str = "rank@v1"
+    kind: Literal["random", "popularity", "itemknn", "semantic", "pipeline", "llm", "fusion"] = "llm"
+    prompt: str = Field("rank@v1", description="llm: the ranking prompt; fusion: the scoring prompt "
+                        "(default pick@v1 for labels, judge@v1 for pointwise)")
     model: str | None = Field(None, description="a bundled model name (embedded server) or the id served at base_url")
     base_url: str | None = Field(None, pattern=r"^https?://", description="an OpenAI-compatible endpoint; none = the embedded server")
     temperature: float = Field(0.0, ge=0.0, le=2.0)
@@ -74,10 +78,39 @@ class Variant(Strict):
     candidate_order: Literal["pipeline", "shuffled"] = Field(
         "pipeline", description="order the LLM sees: the pipeline's fused order, or shuffled")
     diversity: float = Field(0.0, ge=0.0, le=1.0, description="MMR weight after ranking (0 = off)")
+    # -- fusion variants (kind: fusion) --
+    llm_scoring: Literal["none", "labels", "pointwise"] = Field(
+        "none", description="fusion: the LLM signal, from candidate-letter logprobs or per-item yes/no logprobs")
+    orders: int = Field(1, ge=1, le=8, description="fusion, labels: candidate orders scored and averaged "
+                        "(2 = also reversed: cancels position bias)")
+    weights: dict[str, float] | None = Field(None, description="fusion: fixed weights of collaborative, semantic, "
+                                             "popularity, llm; none = fitted on the validation split")
+    validation_users: int = Field(100, ge=5, le=5000, description="fusion: users of the validation split")
+    pool: int = Field(100, ge=10, le=1000, description="fusion, retrieved protocol: items taken from each source")
+    llm_top: int = Field(20, ge=2, le=26, description="fusion: how many of the pool's best the LLM scores")
+    compare_to: str | None = Field(None, description="also report paired differences against this variant")
+
+    @model_validator(mode="after")
+    def _fusion_defaults(self):
+        from agent.fusion import FEATURES
+        from agent.llm_scoring import DEFAULT_PROMPTS
+
+        if self.kind == "fusion" and "prompt" not in self.model_fields_set:
+            self.prompt = DEFAULT_PROMPTS.get(self.llm_scoring, "pick@v1")
+        if self.weights is not None and set(self.weights) - set(FEATURES):
+            raise ValueError(f"unknown fusion weights {sorted(set(self.weights) - set(FEATURES))}; "
+                             f"known: {', '.join(FEATURES)}")
+        if self.kind == "fusion" and self.llm_scoring != "none" and self.temperature != 0.0:
+            raise ValueError("fusion scores come from logprobs of a greedy call: leave temperature at 0")
+        return self
 
     def fingerprint(self) -> str:
         """Rows computed under another configuration of a variant are not reused."""
-        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:16]
+        payload = self.model_dump(mode="json")
+        for name in NEWER_FIELDS:  # at their defaults, fields added later leave older rows valid
+            if payload[name] == Variant.model_fields[name].default:
+                del payload[name]
+        return hashlib.sha256(json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()).hexdigest()[:16]
 
 
 class Pricing(Strict):
@@ -109,6 +142,9 @@ class Suite(Strict):
             if v.name in seen:
                 raise ValueError(f"variant name {v.name!r} is used twice")
             seen.add(v.name)
+        for v in self.variants:
+            if v.compare_to is not None and v.compare_to not in seen:
+                raise ValueError(f"variant {v.name!r}: compare_to {v.compare_to!r} is not a variant")
         if self.baseline not in seen:
             raise ValueError(f"baseline {self.baseline!r} is not a variant; variants: {', '.join(sorted(seen))}")
         if not self.k or any(k < 1 for k in self.k):
@@ -171,5 +207,6 @@ def load_suite(path: Path, users: int | None = None, variants: list[str] | None 
         if unknown:
             raise InputError(f"unknown variant(s) {', '.join(unknown)}; the suite has: {', '.join(sorted(known))}")
         keep = set(variants) | {suite.baseline}
+        keep |= {v.compare_to for v in suite.variants if v.name in keep and v.compare_to}
         suite.variants = [v for v in suite.variants if v.name in keep]
     return suite

@@ -10,6 +10,7 @@ import numpy as np
 
 from evals.metrics import (coverage, intra_list_diversity_categories, intra_list_diversity_embeddings, novelty,
                            ranking_metrics)
+from evals.fusion import candidate_recall
 from evals.stats import paired_comparison
 
 PER_USER_EXTRA = ("ild_categories", "ild_embeddings", "novelty")
@@ -54,7 +55,7 @@ def _pct(x: list[float], q: float) -> float | None:
 def llm_health(rows: list[dict], pricing) -> dict | None:
     """Per LLM variant: how often the model's first answer was unusable in each way, before
     repair; how often the pipeline fell back; tokens, latency and estimated cost."""
-    llm_rows = [r for r in rows if r["kind"] == "llm"]
+    llm_rows = [r for r in rows if r.get("llm")]
     if not llm_rows:
         return None
     called = [r for r in llm_rows if r["llm"]["calls"]]
@@ -70,7 +71,8 @@ def llm_health(rows: list[dict], pricing) -> dict | None:
         "out_of_candidate_rate": round(sum(r["llm"]["out_of_candidate"] for r in called) / returned, 4) if returned else None,
         "duplicate_rate": round(sum(r["llm"]["duplicates"] for r in called) / returned, 4) if returned else None,
         "seen_item_rate": round(sum(r["llm"]["seen"] for r in called) / returned, 4) if returned else None,
-        "repair_rate": round(sum(r["llm"]["calls"] > 1 for r in called) / len(called), 4) if called else None,
+        "repair_rate": (round(sum(r["llm"]["calls"] > 1 for r in called) / len(called), 4)
+                        if called and all(r["kind"] == "llm" for r in called) else None),  # fusion: calls are orders
         "fallback_rate": round(sum(r["llm"]["fallback"] or r["status"] == "failed" for r in llm_rows) / n, 4),
         "fallbacks_by_kind": dict(sorted(Counter(fallback_kind(r) for r in llm_rows
                                                  if r["llm"]["fallback"] or r["status"] == "failed").items())),
@@ -90,6 +92,13 @@ def fallback_kind(row: dict) -> str:
         return "failed_case"
     m = re.search(r"LLM call failed \((\w+)\)", row.get("fallback_reason") or "")
     return m.group(1) if m else "invalid_output"
+
+
+def _paired(rows: list[dict], reference: dict[str, dict], metric_names: list[str], suite) -> dict:
+    paired = [r for r in rows if r["user"] in reference]
+    return {m: paired_comparison(_values(paired, m), _values([reference[r["user"]] for r in paired], m),
+                                 resamples=suite.bootstrap_resamples, seed=suite.users.seed)
+            for m in metric_names}
 
 
 def summarize(rows: list[dict], run) -> dict:
@@ -114,11 +123,10 @@ def summarize(rows: list[dict], run) -> dict:
         if prompt:
             entry["template_sha256"] = prompt
         if v.name != suite.baseline:
-            paired = [r for r in vrows if r["user"] in base_rows]
-            entry["vs_baseline"] = {
-                m: paired_comparison(_values(paired, m), _values([base_rows[r["user"]] for r in paired], m),
-                                     resamples=suite.bootstrap_resamples, seed=suite.users.seed)
-                for m in metric_names}
+            entry["vs_baseline"] = _paired(vrows, base_rows, metric_names, suite)
+        if v.compare_to:
+            entry["vs_reference"] = {"variant": v.compare_to, "metrics": _paired(
+                vrows, {r["user"]: r for r in by_variant[v.compare_to]}, metric_names, suite)}
         variants[v.name] = entry
     in_cands = [c["target_in_candidates"] for c in cands]
     return {
@@ -133,7 +141,9 @@ def summarize(rows: list[dict], run) -> dict:
                     "rejected_interactions": run.data.rejected, "training_rows": len(run.split.train)},
         "candidates": {"per_user": round(float(np.mean([len(c["candidates"]) for c in cands])), 2),
                        "held_out_item_included": round(float(np.mean(in_cands)), 4) if in_cands else None,
-                       "coverage_denominator": denominator},
+                       "coverage_denominator": denominator,
+                       **({"recall_by_source": candidate_recall(run, suite.protocol.candidates)}
+                          if suite.protocol.kind == "retrieved" else {})},
         "statistics": {"ci": "percentile bootstrap 95% of the mean paired difference",
                        "p_value": "two-sided sign-flip permutation test (p_wilcoxon: Wilcoxon signed-rank)",
                        "mde": "minimum detectable effect at alpha 0.05 and 80% power (normal approximation)",

@@ -89,6 +89,12 @@ class RankInputs(Strict):
     demos: list[PromptDemo] = Field(default_factory=list)
 
 
+class ScoreInputs(Strict):
+    """Logprob scoring prompts: candidates under letters, scored from the first answer token."""
+    candidates: list[PromptItem]
+    profile: PromptProfile
+
+
 class IntentInputs(Strict):
     """A chat message (untrusted, sanitised with as_data) and the catalog's categories."""
     message: str
@@ -96,7 +102,9 @@ class IntentInputs(Strict):
 
 
 INPUT_MODELS: dict[str, type[Strict]] = {"rerank": RerankInputs, "profile": ProfileInputs, "intent": IntentInputs,
-                                         "rank": RankInputs, "rank-recency": RankInputs, "rank-demos": RankInputs}
+                                         "rank": RankInputs, "rank-recency": RankInputs, "rank-demos": RankInputs,
+                                         "pick": ScoreInputs, "judge": ScoreInputs}
 # What a family's answer looks like: items with texts, a label ranking, or free text.
 OUTPUT_KINDS: dict[str, str] = {"rerank": "explained", "profile": "text", "intent": "json",
-                                "rank": "ranking", "rank-recency": "ranking", "rank-demos": "ranking"}
+                                "rank": "ranking", "rank-recency": "ranking", "rank-demos": "ranking",
+                                "pick": "label_logprobs", "judge": "yes_no_logprobs"}

@@ -16,6 +16,7 @@ class ChatRequest(BaseModel):
     max_tokens: int = 512
     temperature: float = 0.0
     seed: int | None = 0
+    top_logprobs: int | None = Field(None, ge=1, description="also return the first answer token's N most likely tokens")
 
 
 class ChatResponse(BaseModel):
@@ -25,6 +26,7 @@ class ChatResponse(BaseModel):
     model: str = ""
     latency_ms: float = 0.0
     cached: bool = False  # answered from the response cache (latency is the original call's)
+    first_token_logprobs: dict[str, float] | None = None  # token -> logprob, when the request asked
 
 
 @runtime_checkable

@@ -10,12 +10,13 @@ from agent.backends.base import ChatRequest, ChatResponse
 from agent.errors import BackendError
 from agent.types import Usage
 
-Step = Union[str, Exception, Callable[[ChatRequest], str]]
+Step = Union[str, dict, Exception, Callable[[ChatRequest], Union[str, dict]]]
 
 
 class ScriptedFakeBackend:
-    """Answers each call with the next step of a script: a string (the raw output), an
-    exception (raised), or a function of the request. Records every request it got.
+    """Answers each call with the next step of a script: a string (the raw output), a dict
+    {token: logprob} (a one-token answer with those first-token logprobs), an exception
+    (raised), or a function of the request returning either. Records every request it got.
     With `repeat_last`, the last step answers all further calls."""
 
     model = "scripted-fake"
@@ -42,9 +43,14 @@ class ScriptedFakeBackend:
         if isinstance(step, Exception):
             raise step
         content = step(request) if callable(step) else step
+        logprobs = None
+        if isinstance(content, dict):
+            logprobs = dict(sorted(content.items(), key=lambda kv: -kv[1])[: request.top_logprobs or 1])
+            content = next(iter(logprobs), "")
         return ChatResponse(content=content, finish_reason="stop", model=self.model,
                             usage=Usage(prompt_tokens=self.count_tokens(request.messages),
-                                        completion_tokens=len(content) // 4))
+                                        completion_tokens=max(1, len(content) // 4)),
+                            first_token_logprobs=logprobs if request.top_logprobs else None)
 
 
 def rank_in_order(request: ChatRequest) -> str:
@@ -71,6 +77,8 @@ def rank_labels(request: ChatRequest) -> str:
 def answer_schema(request: ChatRequest) -> str:
     """A script step for any call: a valid answer to whichever schema the request carries
     (rank letters, explained items, or the smallest object with the required fields)."""
+    if request.top_logprobs:  # a logprob scoring call: the first letter, and "Yes" over "No"
+        return {"A": -0.5, "B": -1.5, "Yes": -0.7, "No": -1.2}
     schema = request.response_schema or {}
     props = schema.get("properties") or {}
     if "ranking" in props:

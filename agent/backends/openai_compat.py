@@ -19,6 +19,7 @@ from agent.types import Usage
 PER_MESSAGE_OVERHEAD = 8  # role markers and separators a chat template adds
 # JSON-schema keywords OpenAI's strict mode rejects; llama.cpp and vLLM enforce them.
 _OPENAI_UNSUPPORTED = {"maxLength", "minLength"}
+OPENAI_MAX_TOP_LOGPROBS = 20
 
 
 def _strip_keywords(schema: Any, drop: set[str]) -> Any:
@@ -120,6 +121,9 @@ class OpenAICompatBackend:
                                       max_tokens=request.max_tokens, temperature=request.temperature)
         if request.seed is not None and not self.is_openai:
             kwargs["seed"] = request.seed
+        if request.top_logprobs:
+            kwargs.update(logprobs=True, top_logprobs=min(request.top_logprobs, OPENAI_MAX_TOP_LOGPROBS)
+                          if self.is_openai else request.top_logprobs)
         if request.response_schema is not None:
             schema = request.response_schema
             if self.is_openai:
@@ -156,11 +160,23 @@ class OpenAICompatBackend:
         usage = Usage(prompt_tokens=getattr(resp.usage, "prompt_tokens", 0) or 0,
                       completion_tokens=getattr(resp.usage, "completion_tokens", 0) or 0)
         return ChatResponse(content=choice.message.content or "", finish_reason=choice.finish_reason,
-                            usage=usage, model=resp.model or self.model, latency_ms=latency)
+                            usage=usage, model=resp.model or self.model, latency_ms=latency,
+                            first_token_logprobs=_first_token_logprobs(choice) if request.top_logprobs else None)
 
     def close(self) -> None:
         self._client.close()
         self._http.close()
+
+
+def _first_token_logprobs(choice) -> dict[str, float]:
+    """{token: logprob} of the answer's first position (empty when the server sent none)."""
+    content = getattr(getattr(choice, "logprobs", None), "content", None) or []
+    if not content:
+        return {}
+    out: dict[str, float] = {}
+    for alt in content[0].top_logprobs or []:
+        out[alt.token] = max(out.get(alt.token, float("-inf")), float(alt.logprob))
+    return out
 
 
 def _short(text: str, n: int = 200) -> str:

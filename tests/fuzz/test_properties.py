@@ -15,7 +15,7 @@ from agent.errors import InputError
 from agent.ingest import MAX_FIELD_CHARS, Source, ingest, parse_column_map, read_rows
 from agent.store import CatalogStore
 from agent.types import Item, ProfileSummary
-from prompts.inputs import RankInputs, RerankInputs, as_data
+from prompts.inputs import RankInputs, RerankInputs, ScoreInputs, as_data
 from prompts.registry import PromptRegistry
 
 ANY_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=60)
@@ -97,7 +97,8 @@ def test_untrusted_text_cannot_break_out_of_the_data_fence(text, limit):
 
 
 REGISTRY = PromptRegistry()
-REF_FENCES = {ref: REGISTRY.source(ref).count("<catalog_data>") for ref in ("rerank@v1", "rank@v1", "rank-demos@v1")}
+REF_FENCES = {ref: REGISTRY.source(ref).count("<catalog_data>") for ref in ("rerank@v1", "rank@v1", "rank-demos@v1",
+                                                                               "pick@v1", "judge@v1")}
 
 
 @given(titles=st.lists(FIELD, min_size=1, max_size=5), texts=st.lists(FIELD, min_size=1, max_size=5),
@@ -109,7 +110,10 @@ def test_rendered_prompts_keep_their_structure_whatever_the_catalog_says(titles,
              for n, t in enumerate(titles)]
     profile = ProfileSummary(n_interactions=1, top_categories=["Drama"])
     shown = [prompt_item(i, 200, 5) for i in items]
-    if REGISTRY.output_kind(ref) == "ranking":
+    if REGISTRY.input_model(ref) is ScoreInputs:
+        inputs = ScoreInputs(candidates=[p.model_copy(update={"id": chr(65 + n)}) for n, p in enumerate(shown)],
+                             profile=prompt_profile(profile, 5))
+    elif REGISTRY.input_model(ref) is RankInputs:
         inputs = RankInputs(candidates=[p.model_copy(update={"id": chr(65 + n)}) for n, p in enumerate(shown)],
                             k=1, profile=prompt_profile(profile, 5))
     else:

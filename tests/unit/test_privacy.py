@@ -65,6 +65,21 @@ def test_rank_and_rerank_prompts_hold_nothing_private(private_store, ref):
     assert_private(texts)
 
 
+@pytest.mark.parametrize("mode", ["labels", "pointwise"])
+def test_logprob_scoring_prompts_hold_nothing_private(private_store, mode):
+    from agent.llm_scoring import score_candidates
+
+    rec, fake = private_store
+    history = rec.history(USER)
+    profile = rec.profile_of(history)
+    planted = [c for c in rec.candidates(profile, set(), 40) if c.item.item_id.startswith("p")]
+    scored = score_candidates(rec, history, profile, planted[:2] + rec.retrieve(history, 6)[1], mode=mode)
+    assert scored.error is None and scored.scores
+    texts = prompt_texts(fake)
+    assert any("Private Screening" in t for t in texts)
+    assert_private(texts)
+
+
 def test_profile_and_intent_prompts_hold_nothing_private(private_store):
     rec, fake = private_store
     r = rec.recommend(USER, k=3, profile_mode="llm")

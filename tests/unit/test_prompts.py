@@ -5,7 +5,7 @@ import pytest
 
 from agent.errors import PromptError
 from prompts.inputs import (IntentInputs, PromptDemo, PromptEvent, PromptItem, PromptProfile, ProfileInputs, RankInputs,
-                            RerankInputs, as_data)
+                            RerankInputs, ScoreInputs, as_data)
 from prompts.registry import PromptRegistry
 
 GOLDEN = Path(__file__).parents[1] / "golden"
@@ -21,7 +21,11 @@ def fixed_inputs(ref: str):
         return ProfileInputs(profile=profile)
     if ref.startswith("intent@"):
         return IntentInputs(message="something lighter from the 90s, no horror", categories=["Comedy", "Horror"])
-    if registry.output_kind(ref) == "ranking":
+    if registry.input_model(ref) is ScoreInputs:
+        return ScoreInputs(profile=profile, candidates=[
+            PromptItem(id="A", title="Toy Story 2 (1999)", categories=["Animation"]),
+            PromptItem(id="B", title="A Bug's Life (1998)", categories=["Animation"])])
+    if registry.input_model(ref) is RankInputs:
         return RankInputs(profile=profile, k=2, candidates=[
             PromptItem(id="A", title="Toy Story 2 (1999)", categories=["Animation"], tags=["pixar"]),
             PromptItem(id="B", title="A Bug's Life (1998)", categories=["Animation"])],

@@ -1,0 +1,221 @@
+"""The fusion variant of an eval run: collaborative, semantic, popularity and (optionally) LLM
+logprob scores in one linear score, its weights fitted on a validation split.
+
+The validation split is carved from the training period only: the evaluated split's
+training rows are split again by the same leave-last-positive-out rule, and the weights are
+fitted on those earlier held-out items with a collaborative index built from the rows before
+them. The evaluated users' held-out items are never seen by the fit.
+
+Per user: a pool (sampled protocol: the suite's 1 + N items; retrieved: the union of the top
+`pool` items of each source, minus what the user has seen) is ordered by the no-LLM fusion;
+with LLM scoring, the first `llm_top` of it are scored by the model and reordered by the
+fusion that includes the LLM signal."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+
+from agent.fusion import FEATURES, FittedWeights, FusionWeights, fit_weights, fused_order, raw_features
+from agent.llm_scoring import score_candidates
+from agent.retrieval.collaborative import CooccurrenceIndex
+from agent.types import Candidate
+from evals.split import Case, leave_last_positive_out, sample_users, user_rng
+
+NO_LLM = [f for f in FEATURES if f != "llm"]
+
+
+@dataclass
+class World:
+    """What a ranking may know: the collaborative index of the rows before the held-out items."""
+    collab: CooccurrenceIndex
+    cases: dict[str, Case]
+
+
+class FusionRanker:
+    def __init__(self, run, variant, llm_rec=None):
+        """`run` is a prepared SuiteRun; `llm_rec` a Recommender with the variant's backend
+        (None for a variant without LLM scoring)."""
+        self.run, self.v, self.llm_rec = run, variant, llm_rec
+        self.suite = run.suite
+        self.k = self.suite.max_k
+        self.uses_llm = variant.llm_scoring != "none"
+        self._seen_ever: dict[str, set[str]] | None = None
+        self.eval_world = World(run.collab, run.split.cases)
+        self.llm_stats: dict[str, dict] = {}
+
+    # -- per-user lists ---------------------------------------------------------------------------
+    def positives(self, case: Case) -> list[str]:
+        threshold = self.suite.split.positive_rating
+        return [e.item_id for e in reversed(case.history) if e.rating is None or e.rating >= threshold]
+
+    def seen_ever(self, user: str) -> set[str]:
+        """Every item the user interacted with, in the whole data set (never a negative)."""
+        if self._seen_ever is None:
+            seen = defaultdict(set)
+            for r in self.run.data.interactions:
+                seen[r.user_id].add(r.item_id)
+            self._seen_ever = seen
+        return self._seen_ever[user]
+
+    def pool(self, world: World, case: Case, validation: bool) -> list[str]:
+        s = self.suite
+        if s.protocol.kind == "sampled":
+            if not validation:
+                return list(self.run.candidates[case.user]["pool"])
+            unseen = [i for i in self.run.catalog_ids if i not in self.seen_ever(case.user)]
+            rng = user_rng(s.users.seed, case.user, "validation-negatives")
+            n = min(s.protocol.negatives, len(unseen))
+            return [unseen[i] for i in rng.choice(len(unseen), n, replace=False)] + [case.target]
+        seen = {e.item_id for e in case.history}
+        positives = self.positives(case)
+        ids = [i for i, _, _ in world.collab.similar(positives, self.v.pool, exclude=seen)]
+        vec = self.run.rec.profile_vector(positives)
+        if vec is not None:
+            hits = self.run.rec.index.search_vectors(vec[None, :], self.v.pool + min(len(seen), 150))[0]
+            ids += [i for i, _ in hits if i not in seen][: self.v.pool]
+        ids += [i for i, _ in world.collab.popular(self.v.pool, exclude=seen)]
+        return list(dict.fromkeys(ids))
+
+    def features(self, world: World, case: Case, ids: list[str], llm: dict[str, float] | None = None) -> np.ndarray:
+        positives = self.positives(case)
+        llm_column = None
+        if llm is not None:  # an item the model did not score gets the list's lowest LLM score
+            floor = min(llm.values()) if llm else 0.0
+            llm_column = [llm.get(i, floor) for i in ids]
+        return raw_features(world.collab.scores(positives, ids), self.run.rec.semantic_scores(positives, ids),
+                            world.collab.popularity_of(ids), llm_column)
+
+    def llm_scores(self, case: Case, ids: list[str]):
+        rec = self.llm_rec
+        items = self.run.data.store.get_items(ids)
+        cands = [Candidate(item=items[i]) for i in ids if i in items]
+        profile = rec.profile_of(case.history)
+        return score_candidates(rec, case.history, profile, cands, mode=self.v.llm_scoring, prompt=self.v.prompt,
+                                orders=self.v.orders, seed=self.v.seed or 0)
+
+    # -- fitting ----------------------------------------------------------------------------------
+    def validation_world(self) -> World:
+        s = self.suite
+        split = leave_last_positive_out([_as_interaction(r) for r in self.run.split.train],
+                                        s.split.positive_rating, s.split.min_history)
+        return World(CooccurrenceIndex(split.train, s.split.positive_rating), split.cases)
+
+    def fit(self, progress=None) -> tuple[FittedWeights, FittedWeights | None]:
+        """Stage 1 (no LLM) weights, and stage 2 (with LLM, over each list's head) weights."""
+        cached = self._load_fit()
+        if cached is not None:
+            return cached
+        world = self.validation_world()
+        users = sample_users(list(world.cases), self.v.validation_users, self.suite.users.seed + 1)
+        lists1, heads = [], []
+        for user in users:
+            case = world.cases[user]
+            ids = self.pool(world, case, validation=True)
+            lists1.append((self.features(world, case, ids), _index(ids, case.target)))
+            heads.append((case, ids))
+        stage1 = fit_weights(lists1, k=self.k, features=NO_LLM)
+        stage2 = None
+        if self.uses_llm:
+            lists2 = []
+            for case, ids in heads:
+                head = fused_order(ids, self.features(world, case, ids), stage1.weights)[: self.v.llm_top]
+                scored = self.llm_scores(case, head)
+                lists2.append((self.features(world, case, head, scored.scores), _index(head, case.target)))
+                if progress:
+                    progress()
+            stage2 = fit_weights(lists2, k=self.k, features=FEATURES)
+        self._save_fit(stage1, stage2, len(users))
+        return stage1, stage2
+
+    def _fit_path(self):
+        key = {"variant": self.v.model_dump(mode="json", exclude={"name", "weights"}),
+               "data": self.suite.data_fingerprint(), "k": self.k}
+        digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+        return self.run.out / "fusion-fits" / f"{self.v.name}-{digest}.json"
+
+    def _load_fit(self):
+        if self.v.weights is not None:
+            given = FusionWeights(**self.v.weights)
+            fixed = FittedWeights(weights=given, validation_ndcg=float("nan"), collaborative_only_ndcg=float("nan"),
+                                  lists=0, k=self.k, features=list(FEATURES))
+            return fixed, (fixed if self.uses_llm else None)
+        path = self._fit_path()
+        if not path.exists():
+            return None
+        data = json.loads(path.read_text())
+        return (FittedWeights(**data["stage1"]),
+                FittedWeights(**data["stage2"]) if data.get("stage2") else None)
+
+    def _save_fit(self, stage1, stage2, n_users: int) -> None:
+        path = self._fit_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"variant": self.v.name, "validation_users": n_users,
+                                    "stage1": stage1.model_dump(),
+                                    "stage2": stage2.model_dump() if stage2 else None}, indent=2) + "\n")
+
+    # -- ranking ----------------------------------------------------------------------------------
+    def rank(self, case: Case, stage1: FittedWeights, stage2: FittedWeights | None) -> dict:
+        world = self.eval_world
+        ids = self.pool(world, case, validation=False)
+        order = fused_order(ids, self.features(world, case, ids), stage1.weights)
+        out = {"pool_size": len(ids), "target_in_pool": case.target in ids,
+               "weights": {"no_llm": stage1.weights.model_dump()}}
+        if stage2 is not None:
+            head = order[: self.v.llm_top]
+            scored = self.llm_scores(case, head)
+            if scored.error is None:
+                head = fused_order(head, self.features(world, case, head, scored.scores), stage2.weights)
+                order = head + order[self.v.llm_top:]
+            out["weights"]["with_llm"] = stage2.weights.model_dump()
+            out.update(
+                prompt=scored.prompt, model=self.llm_rec.backend.model, fallback_reason=scored.error,
+                tokens={"prompt": scored.usage.prompt_tokens, "completion": scored.usage.completion_tokens},
+                latency_ms=round(scored.latency_ms, 2), cached=scored.cached,
+                llm={"calls": scored.calls, "parse_error": None, "returned": len(scored.scores),
+                     "out_of_candidate": 0, "duplicates": 0, "seen": 0, "fallback": scored.error is not None})
+        scored_ids = set(head) if stage2 is not None and out.get("fallback_reason") is None else set()
+        out["ranking"] = order[: self.k]
+        out["sources"] = ["llm" if i in scored_ids else "fusion" for i in out["ranking"]]  # llm: the model scored it
+        return out
+
+
+def _index(ids: list[str], target: str) -> int | None:
+    try:
+        return ids.index(target)
+    except ValueError:
+        return None
+
+
+def _as_interaction(row: tuple):
+    from agent.types import Interaction
+
+    user, item, rating, ts = row
+    return Interaction(user_id=user, item_id=item, rating=rating, timestamp=ts)
+
+
+def candidate_recall(run, n: int) -> dict[str, float]:
+    """Retrieved protocol: the share of evaluated users whose held-out item is among the top
+    `n` of each candidate source on its own, of their union, and of the pipeline's candidates."""
+    sources = ("collaborative", "semantic", "popularity")
+    hits = dict.fromkeys((*sources, "union", "pipeline"), 0)
+    threshold = run.suite.split.positive_rating
+    for user in run.users:
+        case = run.split.cases[user]
+        seen = {e.item_id for e in case.history}
+        positives = [e.item_id for e in reversed(case.history) if e.rating is None or e.rating >= threshold]
+        top = {"collaborative": [i for i, _, _ in run.collab.similar(positives, n, exclude=seen)],
+               "popularity": [i for i, _ in run.collab.popular(n, exclude=seen)], "semantic": []}
+        vec = run.rec.profile_vector(positives)
+        if vec is not None:
+            found = run.rec.index.search_vectors(vec[None, :], n + min(len(seen), 150))[0]
+            top["semantic"] = [i for i, _ in found if i not in seen][:n]
+        for source in sources:
+            hits[source] += case.target in top[source]
+        hits["union"] += case.target in set().union(*top.values())
+        hits["pipeline"] += run.candidates[user]["target_in_candidates"]
+    return {name: round(h / max(1, len(run.users)), 4) for name, h in hits.items()}
