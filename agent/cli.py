@@ -541,6 +541,16 @@ def eval_compare(run_a: Path = typer.Argument(...), run_b: Path = typer.Argument
     sys.stdout.write(compare_runs(run_a, run_b) + "\n")
 
 
+@eval_app.command("table")
+def eval_table(run_dirs: list[Path] = typer.Argument(..., help="run folders, e.g. one per protocol"),
+               variants: Optional[str] = typer.Option(None, "--variants", help="comma-separated variant names to show")):
+    """One markdown table over several runs: NDCG with its CI, paired differences from the
+    baseline and from each variant's reference, LLM latency and tokens."""
+    from evals.compare import protocol_table
+
+    sys.stdout.write(protocol_table(run_dirs, [v.strip() for v in variants.split(",")] if variants else None) + "\n")
+
+
 def main() -> None:
     try:
         app()

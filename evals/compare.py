@@ -34,3 +34,37 @@ def compare_runs(folder_a, folder_b) -> str:
                 row += ["– (no shared users)", "", "0"]
             lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)
+
+
+def protocol_table(folders, variants: list[str] | None = None) -> str:
+    """One markdown table over several runs (e.g. the sampled and the retrieved suite): per run
+    and variant, NDCG@k with the 95% CI of its mean, the paired difference from the run's
+    baseline and from the variant's `compare_to` reference (CI and p), and the LLM's latency
+    and tokens per user."""
+    from evals.stats import mean_ci
+
+    lines = []
+    for folder in folders:
+        s, rows = load_run(folder)
+        main = headline_metrics(s)[0]
+        if not lines:
+            lines = [f"| protocol | variant | {main} [95% CI] | Δ vs baseline [95% CI] | p | "
+                     "Δ vs reference [95% CI] | p | LLM s/user (p50) | tokens/user |", "|---" * 9 + "|"]
+        names = [n for n in s["variants"] if not variants or n in variants]
+        for name in names:
+            v = s["variants"][name]
+            values = np.array([r["metrics"][main] for r in rows if r["variant"] == name], dtype=float)
+            low, high = mean_ci(values)
+            vs = (v.get("vs_baseline") or {}).get(main)
+            ref = v.get("vs_reference")
+            ref_c = ref["metrics"][main] if ref else None
+            llm = v.get("llm") or {}
+            tokens = (llm["prompt_tokens_mean"] + llm["completion_tokens_mean"]) if llm else None
+            cells = [s["protocol"]["kind"], name + (" (baseline)" if name == s["baseline"] else ""),
+                     f"{_fmt(v['metrics'][main])} [{low:.3f}, {high:.3f}]",
+                     _ci(vs) if vs else "", _fmt(vs["p_value"]) if vs else "",
+                     f"{_ci(ref_c)} vs {ref['variant']}" if ref_c else "", _fmt(ref_c["p_value"]) if ref_c else "",
+                     _fmt(llm["latency_ms_p50"] / 1000, 1) if llm.get("latency_ms_p50") is not None else "",
+                     _fmt(round(tokens)) if tokens is not None else ""]
+            lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)

@@ -124,8 +124,11 @@ class FusionRanker:
             lists2 = []
             for case, ids in heads:
                 head = fused_order(ids, self.features(world, case, ids), stage1.weights)[: self.v.llm_top]
-                scored = self.llm_scores(case, head)
-                lists2.append((self.features(world, case, head, scored.scores), _index(head, case.target)))
+                if case.target in head:  # a list missing its held-out item scores 0 under any weights:
+                    scored = self.llm_scores(case, head)  # the model is not asked about it
+                    lists2.append((self.features(world, case, head, scored.scores), _index(head, case.target)))
+                else:
+                    lists2.append((self.features(world, case, head), None))
                 if progress:
                     progress()
             stage2 = fit_weights(lists2, k=self.k, features=FEATURES)
