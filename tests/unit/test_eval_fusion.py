@@ -147,3 +147,19 @@ def test_eval_fit_from_the_cli(tmp_path):
     assert list((tmp_path / "run" / "fusion-fits").glob("fusion-*.json"))
     r = cli("eval", "fit", str(path), "--variant", "llm", "--out", str(tmp_path / "run"), cache=tmp_path / "c")
     assert r.returncode != 0 and "only fusion variants" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_position_bias_is_measured_and_mirrored_orders_remove_it(settings, tmp_path):
+    """A scripted model that only prefers early letters: with one order the held-out item's rank
+    is its position; with the mirrored order averaged in, position no longer matters."""
+    from evals import position_bias
+
+    fake = ScriptedFakeBackend([first_letter_lover], repeat_last=True)
+    result = position_bias.measure(BOOKSHOP.parent / "bookshop-generic.yaml", tmp_path / "pb", users=3,
+                                   positions=[0, 9, 19], model="smollm2-135m", settings=settings,
+                                   backend_factory=lambda v: fake)
+    by = {(t["orders"], t["position"]): t for t in result["table"]}
+    assert [by[(1, p)]["mean_rank"] for p in (1, 10, 20)] == [1.0, 10.0, 20.0]
+    assert result["mean_rank_spread"] == {1: 19.0, 2: 0.0}
+    assert len(fake.requests) == 3 * 3 * 2  # the mirrored run reuses the single order's cached answer
+    assert "| 2 | 20 |" in position_bias.markdown(result)
