@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from agent.backends.base import ChatBackend, ChatRequest
 from agent.config import Settings, load_settings
 from agent.diversity import mmr
-from agent.errors import BackendError, InputError, RetrievalError, UnknownUserError
+from agent.errors import BackendError, InputError, PromptError, RetrievalError, UnknownUserError
 from agent.grounding import (TitleIndex, candidate_labels, drop_shared_sentences, ground, is_degenerate, parse_output,
                              parse_ranking, ranking_schema, response_schema, review_explanation, review_title,
                              template_explanation, template_title)
@@ -157,7 +157,10 @@ class Recommender:
     # -- the pipeline ----------------------------------------------------------------------------
     def _run(self, history: list[HistoryEvent], k: int, n_candidates: int = 20, **options) -> Recommendation:
         _check_options(k, n_candidates, options.get("diversity", 0.2), options.get("profile_mode", "deterministic"))
-        self.registry.path(options.get("prompt", "rerank@v1"))  # an unknown prompt is the caller's error
+        try:
+            self.registry.path(options.get("prompt", "rerank@v1"))
+        except PromptError as e:  # an unknown prompt is the caller's error, not the server's
+            raise InputError(str(e)) from None
         t0 = time.perf_counter()
         if not history:
             return self._cold_start(k, t0)

@@ -214,3 +214,10 @@ def test_llm_profile_summary_is_cached(recommender_with):
     assert first.profile.narrative == summary and summary in fake.requests[1].messages[1]["content"]
     r.recommend(USER, k=3, profile_mode="llm")
     assert len(fake.requests) == 3  # the second summary came from the cache
+
+
+def test_an_unknown_prompt_is_the_callers_error(recommender_with):
+    r = recommender_with(ScriptedFakeBackend([rank_in_order]))
+    for ref in ("nope@v1", "(no genres listed)"):
+        with pytest.raises(InputError, match="rerank@v1"):
+            r.recommend(USER, k=3, prompt=ref)
