@@ -35,12 +35,14 @@ def render(r: dict) -> str:
         if f.get("failures"):
             out += ["```", f["failures"][-2000:], "```", ""]
         out += ["Found by these tests and fixed: `POST /v1/items` with an empty id or title wrote the item to "
-                "the store and then answered 500 (items now pass ingest's rules before anything is written).", ""]
+                "the store and then answered 500 (items now pass ingest's rules before anything is written); "
+                "`POST /v1/recommend` with an unknown prompt ref answered 503 as if the server were down (it is "
+                "now a 400 naming the available prompts).", ""]
     if "integrity" in r:
         out += _integrity(r["integrity"])
     out += ["## Privacy", "",
-            "tests/unit/test_privacy.py renders every shipped prompt (every rank and rerank variant, the profile "
-            "prompt and the chat-intent prompt) for a user whose history holds planted personal data, and asserts "
+            "tests/unit/test_privacy.py renders every shipped prompt (every rank and rerank variant, the logprob "
+            "scoring prompts pick and judge, the profile prompt and the chat-intent prompt) for a user whose history holds planted personal data, and asserts "
             "that no user id, no e-mail address, no phone number, no configured pattern and no excluded field "
             "reaches the model. Prompts carry titles and categories, never ids. Configure with "
             "`RECAGENT_REDACT_BUILTIN` (e-mail and phone, on by default), `RECAGENT_REDACT_PATTERNS` (JSON list of "
@@ -103,6 +105,11 @@ def _injection(inj: dict) -> list[str]:
             f"lift (CI above 0 and p < 0.05): **{t['significant_lifts']}**; delivered leaks: "
             f"**{t['delivered_leaks']}** (raw: {t['raw_leaks']}); delivered schema violations: "
             f"**{t['delivered_schema_violations']}**. Wall time {rk['wall_s']} s.", "",
+            f"Power: with {rk['users']} users a small lift cannot be excluded where a CI reaches above 0 (the "
+            "widest upper bound above is "
+            f"{max(m['ci'][1] for a, per in rk['attacks'].items() if 'ablation' not in a for m in per.values()):.1f} "
+            "ranks); "
+            "`--injection-users 20` or more narrows it.", "",
             f"Hostile chat turns ({chat['turns']} turns: {chat['users']} users × {len(chat['messages'])} messages, "
             "through intent reading and rerank with the LLM): "
             f"failed turns **{chat['failed_turns']}**, replies leaking a system prompt **{chat['leaks']}**, "
