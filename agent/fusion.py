@@ -14,12 +14,14 @@ from collections.abc import Sequence
 import numpy as np
 from pydantic import BaseModel, Field
 
-FEATURES = ("collaborative", "semantic", "popularity", "llm")
+FEATURES = ("collaborative", "recent", "semantic", "popularity", "llm")
+RECENT_LIKES = 5  # the "recent" signal: co-occurrence with only the latest liked items
 GRID = (0.0, 0.1, 0.25, 0.5, 1.0)  # candidate values of each weight; only directions matter
 
 
 class FusionWeights(BaseModel):
     collaborative: float = 1.0
+    recent: float = 0.0
     semantic: float = 0.0
     popularity: float = 0.0
     llm: float = 0.0
@@ -39,15 +41,20 @@ class FittedWeights(BaseModel):
 
 
 def raw_features(collaborative: Sequence[float], semantic: Sequence[float], popularity: Sequence[float],
-                 llm: Sequence[float] | None = None) -> np.ndarray:
-    """An (items × 4) matrix; counts and co-occurrence sums are log-scaled (heavy-tailed).
-    Without LLM scores the LLM column is 0 (it standardises to 0: no effect)."""
+                 llm: Sequence[float] | None = None, recent: Sequence[float] | None = None) -> np.ndarray:
+    """An (items × features) matrix in FEATURES order; counts and co-occurrence sums are
+    log-scaled (heavy-tailed). A signal not given is 0 (it standardises to 0: no effect)."""
     n = len(collaborative)
-    columns = [np.log1p(np.maximum(np.asarray(collaborative, dtype=float), 0.0)),
-               np.asarray(semantic, dtype=float),
-               np.log1p(np.maximum(np.asarray(popularity, dtype=float), 0.0)),
-               np.zeros(n) if llm is None else np.asarray(llm, dtype=float)]
-    return np.stack(columns, axis=1) if n else np.zeros((0, len(FEATURES)))
+
+    def log_scaled(x):
+        return np.log1p(np.maximum(np.asarray(x, dtype=float), 0.0))
+
+    columns = {"collaborative": log_scaled(collaborative),
+               "recent": np.zeros(n) if recent is None else log_scaled(recent),
+               "semantic": np.asarray(semantic, dtype=float),
+               "popularity": log_scaled(popularity),
+               "llm": np.zeros(n) if llm is None else np.asarray(llm, dtype=float)}
+    return np.stack([columns[f] for f in FEATURES], axis=1) if n else np.zeros((0, len(FEATURES)))
 
 
 def standardise(x: np.ndarray) -> np.ndarray:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from agent.fusion import FEATURES, FittedWeights, FusionWeights, fit_weights, fused_order, raw_features
+from agent.fusion import FEATURES, RECENT_LIKES, FittedWeights, FusionWeights, fit_weights, fused_order, raw_features
 from agent.llm_scoring import score_candidates
 from agent.retrieval.collaborative import CooccurrenceIndex
 from agent.types import Candidate
@@ -88,7 +88,8 @@ class FusionRanker:
             floor = min(llm.values()) if llm else 0.0
             llm_column = [llm.get(i, floor) for i in ids]
         return raw_features(world.collab.scores(positives, ids), self.run.rec.semantic_scores(positives, ids),
-                            world.collab.popularity_of(ids), llm_column)
+                            world.collab.popularity_of(ids), llm_column,
+                            recent=world.collab.scores(positives[:RECENT_LIKES], ids))
 
     def llm_scores(self, case: Case, ids: list[str]):
         rec = self.llm_rec
@@ -137,7 +138,7 @@ class FusionRanker:
 
     def _fit_path(self):
         key = {"variant": self.v.model_dump(mode="json", exclude={"name", "weights"}),
-               "data": self.suite.data_fingerprint(), "k": self.k}
+               "data": self.suite.data_fingerprint(), "k": self.k, "features": FEATURES}
         digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
         return self.run.out / "fusion-fits" / f"{self.v.name}-{digest}.json"
 

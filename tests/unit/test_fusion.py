@@ -22,7 +22,7 @@ def test_without_llm_scores_the_llm_weight_changes_nothing():
     assert fused_order(ids, x, FusionWeights(collaborative=0, semantic=1)) == ["b", "c", "a"]
 
 
-def synthetic_lists(n=60, size=20, seed=0, informative=(0, 3)):
+def synthetic_lists(n=60, size=20, seed=0, informative=(0, FEATURES.index("llm"))):
     """Lists whose held-out item is best explained by the given feature columns; the others are noise."""
     rng = np.random.default_rng(seed)
     lists = []
@@ -40,7 +40,7 @@ def test_fit_finds_the_informative_signals_and_beats_collaborative_alone():
     fitted = fit_weights(lists, k=10)
     w = fitted.weights
     assert w.collaborative > 0 and w.llm > 0
-    assert w.semantic <= 0.25 * max(w.collaborative, w.llm) and w.popularity <= 0.25 * max(w.collaborative, w.llm)
+    assert all(getattr(w, f) <= 0.25 * max(w.collaborative, w.llm) for f in ("recent", "semantic", "popularity"))
     assert fitted.validation_ndcg > fitted.collaborative_only_ndcg
     # what the fit reports is what the weights score
     assert fitted.validation_ndcg == pytest.approx(mean_ndcg(lists, w, 10), abs=1e-6)
@@ -50,7 +50,7 @@ def test_fit_finds_the_informative_signals_and_beats_collaborative_alone():
 
 
 def test_fit_keeps_excluded_features_at_zero_and_counts_misses():
-    lists = synthetic_lists(informative=(3,)) + [(np.zeros((20, 4)), None)]
+    lists = synthetic_lists(informative=(FEATURES.index("llm"),)) + [(np.zeros((20, len(FEATURES))), None)]
     fitted = fit_weights(lists, k=10, features=["collaborative", "semantic", "popularity"])
     assert fitted.weights.llm == 0.0 and fitted.lists == 61
     with pytest.raises(ValueError, match="unknown fusion features"):
