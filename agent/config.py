@@ -6,10 +6,15 @@ import os
 from pathlib import Path
 
 import platformdirs
+from typing import Literal
+
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_EMBEDDED_MODEL = "qwen2.5-coder-0.5b"
+# Fitted by `recagent eval fit evals/suites/ml-latest-small-fusion-retrieved.yaml --variant fusion`
+# (300 validation users from the training period, full-ranking protocol).
+DEFAULT_FUSION_WEIGHTS = {"collaborative": 0.0, "recent": 0.5, "semantic": 0.1, "popularity": 0.0}
 
 
 class Settings(BaseSettings):
@@ -34,6 +39,12 @@ class Settings(BaseSettings):
     context_window: int | None = Field(None, ge=512)
     threads: int = Field(default_factory=lambda: os.cpu_count() or 2, ge=1)
     parallel: int = Field(1, ge=1, le=64)
+    # how retrieved candidates are ordered before the LLM (agent/fusion.py)
+    candidate_order: Literal["rrf", "fusion"] = Field(
+        "fusion", description="fusion: fitted linear score (default); rrf: reciprocal rank of semantic and co-occurrence lists")
+    fusion_weights: dict[str, float] = Field(
+        default_factory=lambda: dict(DEFAULT_FUSION_WEIGHTS),
+        description="weights of collaborative, recent, semantic, popularity (candidate_order=fusion)")
     # privacy: what free text may reach a prompt (agent/privacy.py)
     redact_builtin: bool = Field(True, description="replace e-mail addresses and phone numbers in prompts")
     redact_patterns: list[str] = Field(default_factory=list, description="more regular expressions to redact")
@@ -47,6 +58,16 @@ class Settings(BaseSettings):
         if not v.startswith(("http://", "https://")):
             raise ValueError(f"RECAGENT_BASE_URL must start with http:// or https://, got {v!r}")
         return v.rstrip("/")
+
+    @field_validator("fusion_weights")
+    @classmethod
+    def _check_weights(cls, v: dict[str, float]) -> dict[str, float]:
+        known = {"collaborative", "recent", "semantic", "popularity"}
+        if set(v) - known:
+            raise ValueError(f"unknown weights {sorted(set(v) - known)}; known: {', '.join(sorted(known))}")
+        if not any(v.values()):
+            raise ValueError("at least one weight must be non-zero")
+        return v
 
     @property
     def embedded(self) -> bool:

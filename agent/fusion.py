@@ -20,7 +20,8 @@ GRID = (0.0, 0.1, 0.25, 0.5, 1.0)  # candidate values of each weight; only direc
 
 
 class FusionWeights(BaseModel):
-    collaborative: float = 1.0
+    """A weight per signal; a signal left out has weight 0."""
+    collaborative: float = 0.0
     recent: float = 0.0
     semantic: float = 0.0
     popularity: float = 0.0

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from agent.backends.base import ChatBackend, ChatRequest
 from agent.config import Settings, load_settings
 from agent.diversity import mmr
+from agent.fusion import RECENT_LIKES, FusionWeights, fused_scores, raw_features
 from agent.errors import BackendError, InputError, PromptError, RetrievalError, UnknownUserError
 from agent.grounding import (TitleIndex, candidate_labels, drop_shared_sentences, ground, is_degenerate, parse_output,
                              parse_ranking, ranking_schema, response_schema, review_explanation, review_title,
@@ -241,11 +242,14 @@ class Recommender:
                 queries.append(vectors[item_id])
                 origins.append(item_id)
         semantic: dict[str, tuple[float, str | None]] = {}
+        to_profile: dict[str, float] = {}  # cosine to the profile vector, from its own query
         if queries:
             # over-fetch a bounded amount: seen items are filtered out afterwards
             fetch = 2 * n + min(len(seen), SEEN_OVERFETCH)
             for hits, origin in zip(self.index.search_vectors(np.stack(queries), fetch), origins):
                 for item_id, sim in hits:
+                    if origin is None:
+                        to_profile[item_id] = sim
                     if item_id not in seen and sim > semantic.get(item_id, (-1.0, None))[0]:
                         semantic[item_id] = (sim, origin)
         sem_ranked = sorted(semantic.items(), key=lambda kv: -kv[1][0])[: 2 * n]
@@ -262,7 +266,11 @@ class Recommender:
             f["scores"]["fused"] = f["scores"].get("fused", 0.0) + 1.0 / (RRF_K + rank)
             f["sources"].append("collaborative")
             f["because"] = src  # co-occurrence evidence is the stronger explanation
-        order = sorted(fused, key=lambda i: -fused[i]["scores"]["fused"])
+        if self.settings.candidate_order == "fusion":
+            profile_vec = queries[0] if queries and origins[0] is None else None
+            order = self._fusion_order(fused, positives or liked, seen, n, collab, profile_vec, to_profile)
+        else:
+            order = sorted(fused, key=lambda i: -fused[i]["scores"]["fused"])
         order = self._without_avoided(order, profile, n)[:n]
         if len(order) < n:
             for item_id, pop in collab.popular(n - len(order), exclude=seen | set(order)):
@@ -273,6 +281,26 @@ class Recommender:
         return [Candidate(item=catalog[i], scores={k: round(v, 5) for k, v in fused[i]["scores"].items()},
                           sources=fused[i]["sources"], because=fused[i]["because"])
                 for i in order if i in catalog]
+
+    def _fusion_order(self, pool: dict[str, dict], positives: list[str], seen: set[str], n: int,
+                      collab: CooccurrenceIndex, profile_vec: np.ndarray | None,
+                      to_profile: dict[str, float]) -> list[str]:
+        """Order the semantic and co-occurrence candidates, plus the n most popular unseen
+        items, by the fitted linear score of agent/fusion.py (recorded as the `fused` score).
+        Cosines to the profile come from its search where it found the item, else from the index."""
+        for item_id, pop in collab.popular(n, exclude=seen):
+            pool.setdefault(item_id, {"scores": {"popularity": pop}, "sources": ["popular"], "because": None})
+        ids = list(pool)
+        semantic = dict(to_profile)
+        missing = [i for i in ids if i not in semantic]
+        if profile_vec is not None and missing:
+            semantic.update({i: float(v @ profile_vec) for i, v in self.index.embeddings(missing).items()})
+        knn, recent = collab.scores_with_recent(positives, RECENT_LIKES, ids)
+        x = raw_features(knn, [semantic.get(i, 0.0) for i in ids], collab.popularity_of(ids), recent=recent)
+        scores = fused_scores(x, FusionWeights(**self.settings.fusion_weights))
+        for item_id, score in zip(ids, scores):
+            pool[item_id]["scores"]["fused"] = float(score)
+        return [ids[i] for i in np.argsort(-scores, kind="stable")]
 
     def _without_avoided(self, order: list[str], profile: ProfileSummary, n: int) -> list[str]:
         """Drop items in a category the user dislikes more than likes (the profile's avoided
@@ -286,18 +314,24 @@ class Recommender:
 
     def rank_pool(self, history: list[HistoryEvent], pool: list[str]) -> tuple[ProfileSummary, list[Candidate]]:
         """The profile of `history` and a fixed pool of items (e.g. an eval's sampled
-        candidates) ordered the way `candidates` orders retrieved ones: semantic similarity
-        to the profile and item-kNN co-occurrence, fused by reciprocal rank."""
+        candidates) ordered the way `candidates` orders retrieved ones (reciprocal rank of
+        semantic similarity and item-kNN co-occurrence, or the fitted fusion score)."""
         profile, positives = self.profile_with_positives(history)
         catalog = self.store.get_items(pool)
         pool = [i for i in pool if i in catalog]
         semantic = dict(zip(pool, self.semantic_scores(positives, pool)))
         collab = dict(zip(pool, self.collaborative().scores(positives, pool)))
         fused = {i: 0.0 for i in pool}
-        for scores in (semantic, collab):
-            ranked = [i for i in sorted(pool, key=lambda i: -scores[i]) if scores[i] > 0]
-            for rank, item_id in enumerate(ranked):
-                fused[item_id] += 1.0 / (RRF_K + rank)
+        if self.settings.candidate_order == "fusion":
+            c = self.collaborative()
+            recent = c.scores_with_recent(positives, RECENT_LIKES, pool)[1]
+            x = raw_features([collab[i] for i in pool], [semantic[i] for i in pool], c.popularity_of(pool), recent=recent)
+            fused = dict(zip(pool, fused_scores(x, FusionWeights(**self.settings.fusion_weights)).tolist()))
+        else:
+            for scores in (semantic, collab):
+                ranked = [i for i in sorted(pool, key=lambda i: -scores[i]) if scores[i] > 0]
+                for rank, item_id in enumerate(ranked):
+                    fused[item_id] += 1.0 / (RRF_K + rank)
         order = sorted(pool, key=lambda i: -fused[i])  # stable: ties keep the pool's order
         return profile, [Candidate(item=catalog[i], scores={"semantic": round(semantic[i], 4),
                                                             "collaborative": round(collab[i], 4),

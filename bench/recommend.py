@@ -49,6 +49,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--users", type=int, default=5, help="users for the LLM timing")
     ap.add_argument("--retrieval-users", type=int, default=200)
+    ap.add_argument("--retrieval-only", action="store_true", help="time retrieval only, no LLM calls")
     ap.add_argument("--k", type=int, default=10)
     ap.add_argument("--model", default=None)
     ap.add_argument("--seed", type=int, default=1)
@@ -67,12 +68,20 @@ def main() -> None:
     # warm-up: loads the embedder, the co-occurrence index, the title index
     rec.recommend(users[0], k=args.k, use_llm=False)
 
-    retrieval = []
+    # both candidate orders, alternating per user so that machine noise hits them alike
+    retrieval: dict[str, list[float]] = {"fusion": [], "rrf": []}
     for u in rng.sample(users, min(args.retrieval_users, len(users))):
         history = rec.history(u)
-        t = time.perf_counter()
-        rec.retrieve(history, 20)
-        retrieval.append((time.perf_counter() - t) * 1000)
+        for order in retrieval:
+            rec.settings = settings.model_copy(update={"candidate_order": order})
+            t = time.perf_counter()
+            rec.retrieve(history, 20)
+            retrieval[order].append((time.perf_counter() - t) * 1000)
+    rec.settings = settings
+    if args.retrieval_only:
+        server.stop()
+        print_retrieval(rec, retrieval)
+        return
 
     e2e, bare = [], []
     for u in rng.sample(users, args.users):
@@ -94,8 +103,15 @@ def main() -> None:
     print(f"| bare LLM call, same prompt (s) | {pct(bare, .5):.2f} | {pct(bare, .95):.2f} |")
     print(f"| ratio end-to-end / bare (goal <= 1.10) | {pct(e2e, .5) / pct(bare, .5):.3f} | "
           f"{pct(e2e, .95) / pct(bare, .95):.3f} |")
-    print(f"| retrieval over {rec.store.count_items()} items, {len(retrieval)} users (ms, goal p95 <= 20) | "
-          f"{statistics.median(retrieval):.1f} | {pct(retrieval, .95):.1f} |")
+    print_retrieval(rec, retrieval)
+
+
+def print_retrieval(rec, retrieval: dict[str, list[float]]) -> None:
+    for order, ms in retrieval.items():
+        print(f"| retrieval, {order} order, over {rec.store.count_items()} items, {len(ms)} users "
+              f"(ms, goal p95 <= 20) | {statistics.median(ms):.1f} | {pct(ms, .95):.1f} |")
+    print(f"| ratio fusion / rrf | {statistics.median(retrieval['fusion']) / statistics.median(retrieval['rrf']):.2f} | "
+          f"{pct(retrieval['fusion'], .95) / pct(retrieval['rrf'], .95):.2f} |")
 
 
 if __name__ == "__main__":

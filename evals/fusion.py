@@ -87,9 +87,9 @@ class FusionRanker:
         if llm is not None:  # an item the model did not score gets the list's lowest LLM score
             floor = min(llm.values()) if llm else 0.0
             llm_column = [llm.get(i, floor) for i in ids]
-        return raw_features(world.collab.scores(positives, ids), self.run.rec.semantic_scores(positives, ids),
-                            world.collab.popularity_of(ids), llm_column,
-                            recent=world.collab.scores(positives[:RECENT_LIKES], ids))
+        knn, recent = world.collab.scores_with_recent(positives, RECENT_LIKES, ids)
+        return raw_features(knn, self.run.rec.semantic_scores(positives, ids), world.collab.popularity_of(ids),
+                            llm_column, recent=recent)
 
     def llm_scores(self, case: Case, ids: list[str]):
         rec = self.llm_rec

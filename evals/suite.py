@@ -100,6 +100,8 @@ class Variant(Strict):
         if self.weights is not None and set(self.weights) - set(FEATURES):
             raise ValueError(f"unknown fusion weights {sorted(set(self.weights) - set(FEATURES))}; "
                              f"known: {', '.join(FEATURES)}")
+        if self.weights is not None and not any(self.weights.values()):
+            raise ValueError("fusion weights are all zero: give at least one signal a weight")
         if self.kind == "fusion" and self.llm_scoring != "none" and self.temperature != 0.0:
             raise ValueError("fusion scores come from logprobs of a greedy call: leave temperature at 0")
         return self

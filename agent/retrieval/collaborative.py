@@ -34,12 +34,16 @@ class CooccurrenceIndex:
         self._m.data[:] = 1.0
         self._mt = self._m.T.tocsr()
         self.popularity = np.asarray(self._m.sum(axis=0)).ravel()
+        self._last: tuple | None = None
+        self._by_popularity: np.ndarray | None = None  # item positions, most popular first
 
     def __len__(self) -> int:
         return len(self.item_ids)
 
     def popular(self, k: int, exclude: set[str] = frozenset()) -> list[tuple[str, float]]:
-        order = np.argsort(-self.popularity, kind="stable")
+        if self._by_popularity is None:
+            self._by_popularity = np.argsort(-self.popularity, kind="stable")
+        order = self._by_popularity
         out = []
         for j in order:
             if self.item_ids[j] not in exclude:
@@ -49,8 +53,18 @@ class CooccurrenceIndex:
         return out
 
     def _contributions(self, liked: list[str]):
-        """(liked columns, co-occurrence pairs, each pair's weight) for the liked items known here."""
-        cols = np.array([self._pos[i] for i in liked[: self.max_liked] if i in self._pos], dtype=np.int64)
+        """(liked columns, co-occurrence pairs, each pair's weight) for the liked items known here.
+        The last result is kept: retrieval asks for the same liked list twice in a row."""
+        key = tuple(liked[: self.max_liked])
+        last = self._last
+        if last is not None and last[0] == key:
+            return last[1]
+        result = self._compute_contributions(key)
+        self._last = (key, result)  # one assignment: threads see the old pair or the new one
+        return result
+
+    def _compute_contributions(self, liked: tuple[str, ...]):
+        cols = np.array([self._pos[i] for i in liked if i in self._pos], dtype=np.int64)
         if len(cols) == 0:
             return cols, None, None
         counts = (self._mt[cols] @ self._m).tocoo()  # |liked| x items co-occurrence counts
@@ -67,6 +81,23 @@ class CooccurrenceIndex:
         scores = np.bincount(counts.col, weights=weight, minlength=len(self.item_ids))
         scores[cols] = 0.0
         return [float(scores[self._pos[i]]) if i in self._pos else 0.0 for i in items]
+
+    def scores_with_recent(self, liked: list[str], n_recent: int, items: list[str]
+                           ) -> tuple[list[float], list[float]]:
+        """`scores(liked, items)` and `scores(liked[:n_recent], items)` from one pass."""
+        cols, counts, weight = self._contributions(liked)
+        if counts is None:
+            return [0.0] * len(items), [0.0] * len(items)
+        known = [i for i in liked[: self.max_liked] if i in self._pos]
+        recent = set(liked[:n_recent])
+        in_recent = np.array([i in recent for i in known])[counts.row]
+        full = np.bincount(counts.col, weights=weight, minlength=len(self.item_ids))
+        full[cols] = 0.0
+        near = np.bincount(counts.col[in_recent], weights=weight[in_recent], minlength=len(self.item_ids))
+        near[cols[: int(np.sum([i in recent for i in known]))]] = 0.0  # the recent liked items themselves
+        at = [self._pos.get(i) for i in items]
+        return ([float(full[j]) if j is not None else 0.0 for j in at],
+                [float(near[j]) if j is not None else 0.0 for j in at])
 
     def popularity_of(self, items: list[str]) -> list[float]:
         return [float(self.popularity[self._pos[i]]) if i in self._pos else 0.0 for i in items]

@@ -35,3 +35,16 @@ def test_similar_excludes_seen_and_names_the_evidence():
 
 def test_unknown_liked_items_give_nothing():
     assert CooccurrenceIndex(ROWS).similar(["nope"], k=3) == []
+
+
+def test_scores_with_recent_equal_two_separate_score_calls():
+    import random
+
+    rng = random.Random(3)
+    rows = [(f"u{u}", f"i{rng.randrange(40)}", 5.0) for u in range(60) for _ in range(8)]
+    idx = CooccurrenceIndex(rows)
+    items = [f"i{n}" for n in range(45)]  # i40..i44 are unknown
+    for liked in (["i1", "i2", "nope", "i3", "i4", "i5", "i6", "i7"], ["i9"], ["nope"], []):
+        full, recent = idx.scores_with_recent(liked, 3, items)
+        assert full == pytest.approx(idx.scores(liked, items))
+        assert recent == pytest.approx(idx.scores(liked[:3], items))

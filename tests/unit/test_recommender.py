@@ -221,3 +221,37 @@ def test_an_unknown_prompt_is_the_callers_error(recommender_with):
     for ref in ("nope@v1", "(no genres listed)"):
         with pytest.raises(InputError, match="rerank@v1"):
             r.recommend(USER, k=3, prompt=ref)
+
+
+def test_fusion_candidate_order_uses_the_configured_weights_and_keeps_every_rule(recommender_with):
+    """candidate_order=fusion: the fused score decides the order, seen items stay out, and the
+    configured weights are the ones applied (popularity alone: most popular first)."""
+    fake = ScriptedFakeBackend([rank_in_order], repeat_last=True)
+    r = recommender_with(fake)
+    history = r.history(USER)
+    seen = {e.item_id for e in history}
+    profile, positives = r.profile_with_positives(history)
+    orders = {}
+    for weights in ({"popularity": 1.0}, {"collaborative": 1.0, "recent": 0.5, "semantic": 0.5}):
+        r.settings = r.settings.model_copy(update={"candidate_order": "fusion", "fusion_weights": weights})
+        cands = r.candidates(profile, seen, 15, positives)
+        assert len(cands) == 15 and not seen & {c.item.item_id for c in cands}
+        fused = [c.scores["fused"] for c in cands]
+        assert fused == sorted(fused, reverse=True)
+        orders[tuple(weights)] = [c.item.item_id for c in cands]
+    by_popularity = orders[("popularity",)]
+    pops = r.collaborative().popularity_of(by_popularity)
+    assert pops == sorted(pops, reverse=True), (pops, [c for c in by_popularity])
+    assert by_popularity != orders[("collaborative", "recent", "semantic")]
+    rec = r.recommend(USER, k=5)
+    assert rec.fallback_reason is None and len(rec.items) == 5
+
+
+def test_bad_fusion_weights_are_a_config_error():
+    from agent.config import load_settings
+    from agent.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="unknown weights"):
+        load_settings(fusion_weights={"mood": 1.0})
+    with pytest.raises(ConfigError, match="non-zero"):
+        load_settings(fusion_weights={"collaborative": 0.0})
