@@ -121,9 +121,8 @@ def _injection(inj: dict) -> list[str]:
             "fences, and the system prompt says text inside them is data. Costs about 30 prompt tokens.",
             "- **Sanitising untrusted text** (`prompts/inputs.as_data`): fence markers, control characters, newlines "
             "and JSON objects are removed, length is bounded. The ablation row above (*JSON kept*) is the fake-JSON "
-            "attack with the JSON removal switched off: it is the attack this defence exists for. It changes nothing "
-            "on MovieLens text (no title there holds a JSON object), so its cost on the normal eval is zero by "
-            "construction.",
+            "attack with the JSON removal switched off: it is the attack this defence exists for. "
+            + _sanitising_cost(rk.get("sanitising_on_catalog")),
             "- **Schema-constrained decoding**: the answer can only be candidate letters (rank prompts) or candidate "
             "ids from a per-call enum with bounded text (rerank); a fake answer in the data cannot add an id.",
             "- **Grounding after the model**: foreign, repeated and seen ids are dropped; text that repeats the "
@@ -157,3 +156,13 @@ def _integrity(g: dict) -> list[str]:
             f"{sc['committed']} committed turns; {sc['recovered']} turns were read back, in order, and SQLite's "
             f"integrity check says `{sc['integrity_check']}`. {_mark(sc['passed'])}.", ""]
     return out
+
+
+def _sanitising_cost(c: dict | None) -> str:
+    if not c:
+        return "Its effect on the normal eval's catalog was not measured in this run."
+    if c["changed_by_json_stripping"] == 0:
+        return (f"Measured on the eval catalog: it changes **0** of {c['items']:,} items as prompts show them, so "
+                "prompts, and the normal eval's results, are identical with and without it: its quality cost there is 0.")
+    return (f"Measured on the eval catalog: it changes {c['changed_by_json_stripping']:,} of {c['items']:,} items as "
+            "prompts show them; the normal eval with and without it has not been compared.")
