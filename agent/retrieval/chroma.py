@@ -26,6 +26,9 @@ def document_text(item: Item, max_chars: int = 600) -> str:
     return ". ".join(parts)[:max_chars]
 
 
+VECTOR_CACHE_ITEMS = 50_000  # about 75 MB of 384-dimensional vectors
+
+
 class ChromaRetriever:
     """`search(query, k, where)` and neighbours of items, returning (item_id, similarity)."""
 
@@ -56,6 +59,8 @@ class ChromaRetriever:
             raise RetrievalError(f"cannot open the Chroma store at {url or path}: {e}; {fix}") from None
         self._embed = embed
         self._count: int | None = None  # cached; our own upserts refresh it
+        # stored vectors already read, by id (our own upserts evict theirs; bounded)
+        self._vectors: dict[str, np.ndarray] = {}
 
     def count(self) -> int:
         if self._count is None:
@@ -77,13 +82,25 @@ class ChromaRetriever:
             ids=[i.item_id for i in items], embeddings=vectors, documents=docs,
             metadatas=[{"title": i.title, "categories": "|".join(i.categories) or "-"} for i in items])
         self._count = None
+        for i in items:
+            self._vectors.pop(i.item_id, None)
 
     def embeddings(self, ids: list[str]) -> dict[str, np.ndarray]:
+        """Stored vectors by id (ids not in the index are left out). Vectors read once are
+        kept in memory (up to VECTOR_CACHE_ITEMS): retrieval asks for the same popular and
+        co-occurring items again and again. With a Chroma server that other clients write to,
+        a vector they change is seen after a restart."""
         ids = list(dict.fromkeys(ids))  # Chroma refuses repeated ids
-        if not ids:
-            return {}
-        got = self._col.get(ids=ids, include=["embeddings"])
-        return {i: np.asarray(e, dtype=np.float32) for i, e in zip(got["ids"], got["embeddings"])}
+        out = {i: self._vectors[i] for i in ids if i in self._vectors}
+        missing = [i for i in ids if i not in out]
+        if missing:
+            got = self._col.get(ids=missing, include=["embeddings"])
+            fetched = {i: np.asarray(e, dtype=np.float32) for i, e in zip(got["ids"], got["embeddings"])}
+            if len(self._vectors) + len(fetched) > VECTOR_CACHE_ITEMS:
+                self._vectors = {}
+            self._vectors.update(fetched)
+            out.update(fetched)
+        return out
 
     def embed_text(self, text: str) -> np.ndarray:
         """A query's embedding, comparable with the stored items' (normalised)."""

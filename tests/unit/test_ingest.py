@@ -90,3 +90,18 @@ def test_movielens_titles_put_the_article_first():
     assert movielens_title("Matrix, The (1999)") == "The Matrix (1999)"
     assert movielens_title("Son's Room, The (Stanza del figlio, La) (2001)") == "The Son's Room (Stanza del figlio, La) (2001)"
     assert movielens_title("Toy Story (1995)") == "Toy Story (1995)"
+
+
+def test_stored_vectors_read_once_are_served_from_memory_until_we_change_the_item(tmp_path, embedder):
+    from agent.retrieval.chroma import ChromaRetriever
+    from agent.types import Item
+
+    index = ChromaRetriever(tmp_path / "chroma", embedder)
+    index.upsert([Item(item_id="a", title="Space opera", text="Starships and empires."),
+                  Item(item_id="b", title="Kitchen drama", text="A family restaurant.")])
+    first = index.embeddings(["a", "b", "missing"])
+    assert set(first) == {"a", "b"}
+    assert index.embeddings(["b"])["b"] is first["b"]  # served from memory
+    index.upsert([Item(item_id="a", title="Garden picnic", text="Sandwiches in the sun.")])
+    again = index.embeddings(["a"])["a"]
+    assert float(again @ first["a"]) < 0.9  # our own upsert evicted the old vector
