@@ -90,10 +90,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--users", type=int, default=20)
     p.add_argument("--positions", default="1,10,20", help="1-based positions of the held-out item")
     p.add_argument("--model", default="smollm2-135m")
+    p.add_argument("--orders", default="1,2", help="numbers of candidate orders averaged (2 = mirrored, more = shuffles)")
     p.add_argument("--out", type=Path, default=Path("runs/position-bias"))
     a = p.parse_args(argv)
     positions = [int(x) - 1 for x in a.positions.split(",")]
-    result = measure(a.suite, a.out, a.users, positions, a.model)
+    result = measure(a.suite, a.out, a.users, positions, a.model, orders=tuple(int(x) for x in a.orders.split(",")))
     sys.stdout.write(markdown(result) + "\n")
 
 
