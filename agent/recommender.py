@@ -14,8 +14,8 @@ from pydantic import ValidationError
 from agent.backends.base import ChatBackend, ChatRequest
 from agent.config import Settings, load_settings
 from agent.diversity import mmr
-from agent.fusion import RECENT_LIKES, FusionWeights, fused_scores, raw_features
 from agent.errors import BackendError, InputError, PromptError, RetrievalError, UnknownUserError
+from agent.fusion import RECENT_LIKES, FusionWeights, fused_scores, raw_features
 from agent.grounding import (TitleIndex, candidate_labels, drop_shared_sentences, ground, is_degenerate, parse_output,
                              parse_ranking, ranking_schema, response_schema, review_explanation, review_title,
                              template_explanation, template_title)
@@ -325,7 +325,8 @@ class Recommender:
         if self.settings.candidate_order == "fusion":
             c = self.collaborative()
             recent = c.scores_with_recent(positives, RECENT_LIKES, pool)[1]
-            x = raw_features([collab[i] for i in pool], [semantic[i] for i in pool], c.popularity_of(pool), recent=recent)
+            x = raw_features([collab[i] for i in pool], [semantic[i] for i in pool], c.popularity_of(pool),
+                             recent=recent)
             fused = dict(zip(pool, fused_scores(x, FusionWeights(**self.settings.fusion_weights)).tolist()))
         else:
             for scores in (semantic, collab):
