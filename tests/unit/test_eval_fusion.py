@@ -82,8 +82,9 @@ def test_mirrored_orders_leave_a_position_biased_model_nothing_to_add(settings, 
         assert by[("fusion-labels", user)]["ranking"] == by[("fusion", user)]["ranking"]
     ref = summary["variants"]["fusion-labels"]["vs_reference"]
     assert ref["variant"] == "fusion" and ref["metrics"]["ndcg@10"]["diff"] == 0.0
-    fits = {p.name.split("-")[0]: json.loads(p.read_text()) for p in (tmp_path / "run" / "fusion-fits").iterdir()}
+    fits = {f["variant"]: f for f in (json.loads(p.read_text()) for p in (tmp_path / "run" / "fusion-fits").iterdir())}
     assert fits["fusion"]["stage1"]["lists"] == 10 and fits["fusion"]["stage2"] is None
+    assert fits["fusion-labels"]["stage2"]["lists"] == 10
 
 
 def test_an_informative_llm_signal_gets_weight_and_lifts_the_ranking(settings, tmp_path):
