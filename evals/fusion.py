@@ -71,15 +71,8 @@ class FusionRanker:
             rng = user_rng(s.users.seed, case.user, "validation-negatives")
             n = min(s.protocol.negatives, len(unseen))
             return [unseen[i] for i in rng.choice(len(unseen), n, replace=False)] + [case.target]
-        seen = {e.item_id for e in case.history}
-        positives = self.positives(case)
-        ids = [i for i, _, _ in world.collab.similar(positives, self.v.pool, exclude=seen)]
-        vec = self.run.rec.profile_vector(positives)
-        if vec is not None:
-            hits = self.run.rec.index.search_vectors(vec[None, :], self.v.pool + min(len(seen), 150))[0]
-            ids += [i for i, _ in hits if i not in seen][: self.v.pool]
-        ids += [i for i, _ in world.collab.popular(self.v.pool, exclude=seen)]
-        return list(dict.fromkeys(ids))
+        tops = source_tops(self.run.rec, world.collab, case, self.positives(case), self.v.pool)
+        return list(dict.fromkeys(tops["collaborative"] + tops["semantic"] + tops["popularity"]))
 
     def features(self, world: World, case: Case, ids: list[str], llm: dict[str, float] | None = None) -> np.ndarray:
         positives = self.positives(case)
@@ -202,24 +195,30 @@ def _as_interaction(row: tuple):
     return Interaction(user_id=user, item_id=item, rating=rating, timestamp=ts)
 
 
+def source_tops(rec, collab: CooccurrenceIndex, case: Case, positives: list[str], n: int) -> dict[str, list[str]]:
+    """Each candidate source's top n unseen items for a user: co-occurrence with their likes,
+    embedding similarity to their profile, popularity."""
+    seen = {e.item_id for e in case.history}
+    tops = {"collaborative": [i for i, _, _ in collab.similar(positives, n, exclude=seen)], "semantic": [],
+            "popularity": [i for i, _ in collab.popular(n, exclude=seen)]}
+    vec = rec.profile_vector(positives)
+    if vec is not None:
+        hits = rec.index.search_vectors(vec[None, :], n + min(len(seen), 150))[0]
+        tops["semantic"] = [i for i, _ in hits if i not in seen][:n]
+    return tops
+
+
 def candidate_recall(run, n: int) -> dict[str, float]:
     """Retrieved protocol: the share of evaluated users whose held-out item is among the top
     `n` of each candidate source on its own, of their union, and of the pipeline's candidates."""
-    sources = ("collaborative", "semantic", "popularity")
-    hits = dict.fromkeys((*sources, "union", "pipeline"), 0)
+    hits = dict.fromkeys(("collaborative", "semantic", "popularity", "union", "pipeline"), 0)
     threshold = run.suite.split.positive_rating
     for user in run.users:
         case = run.split.cases[user]
-        seen = {e.item_id for e in case.history}
         positives = [e.item_id for e in reversed(case.history) if e.rating is None or e.rating >= threshold]
-        top = {"collaborative": [i for i, _, _ in run.collab.similar(positives, n, exclude=seen)],
-               "popularity": [i for i, _ in run.collab.popular(n, exclude=seen)], "semantic": []}
-        vec = run.rec.profile_vector(positives)
-        if vec is not None:
-            found = run.rec.index.search_vectors(vec[None, :], n + min(len(seen), 150))[0]
-            top["semantic"] = [i for i, _ in found if i not in seen][:n]
-        for source in sources:
-            hits[source] += case.target in top[source]
-        hits["union"] += case.target in set().union(*top.values())
+        tops = source_tops(run.rec, run.collab, case, positives, n)
+        for source, items in tops.items():
+            hits[source] += case.target in items
+        hits["union"] += case.target in set().union(*tops.values())
         hits["pipeline"] += run.candidates[user]["target_in_candidates"]
     return {name: round(h / max(1, len(run.users)), 4) for name, h in hits.items()}
