@@ -62,7 +62,9 @@ class Settings(BaseSettings):
     @field_validator("fusion_weights")
     @classmethod
     def _check_weights(cls, v: dict[str, float]) -> dict[str, float]:
-        known = {"collaborative", "recent", "semantic", "popularity"}
+        from agent.fusion import FEATURES
+
+        known = set(FEATURES) - {"llm"}  # the product path scores without the LLM signal
         if set(v) - known:
             raise ValueError(f"unknown weights {sorted(set(v) - known)}; known: {', '.join(sorted(known))}")
         if not any(v.values()):

@@ -50,8 +50,7 @@ class FusionRanker:
 
     # -- per-user lists ---------------------------------------------------------------------------
     def positives(self, case: Case) -> list[str]:
-        threshold = self.suite.split.positive_rating
-        return [e.item_id for e in reversed(case.history) if e.rating is None or e.rating >= threshold]
+        return case.positives(self.suite.split.positive_rating)
 
     def seen_ever(self, user: str) -> set[str]:
         """Every item the user interacted with, in the whole data set (never a negative)."""
@@ -212,11 +211,9 @@ def candidate_recall(run, n: int) -> dict[str, float]:
     """Retrieved protocol: the share of evaluated users whose held-out item is among the top
     `n` of each candidate source on its own, of their union, and of the pipeline's candidates."""
     hits = dict.fromkeys(("collaborative", "semantic", "popularity", "union", "pipeline"), 0)
-    threshold = run.suite.split.positive_rating
     for user in run.users:
         case = run.split.cases[user]
-        positives = [e.item_id for e in reversed(case.history) if e.rating is None or e.rating >= threshold]
-        tops = source_tops(run.rec, run.collab, case, positives, n)
+        tops = source_tops(run.rec, run.collab, case, case.positives(run.suite.split.positive_rating), n)
         for source, items in tops.items():
             hits[source] += case.target in items
         hits["union"] += case.target in set().union(*tops.values())

@@ -199,7 +199,7 @@ class SuiteRun:
     def rank_baseline(self, v: Variant, case: Case) -> dict:
         k, s = self.suite.max_k, self.suite
         seen = {e.item_id for e in case.history}
-        positives = [e.item_id for e in reversed(case.history) if e.rating is None or e.rating >= s.split.positive_rating]
+        positives = case.positives(s.split.positive_rating)
         if v.kind == "pipeline":
             return self.rank_pipeline(v, case, use_llm=False)
         if s.protocol.kind == "sampled":

@@ -21,6 +21,10 @@ class Case:
     history: list[HistoryEvent]  # strictly before target_ts, oldest first
     seen: set[str] = field(default_factory=set)  # every item the user ever interacted with
 
+    def positives(self, threshold: float) -> list[str]:
+        """The history's liked items, most recent first."""
+        return [e.item_id for e in reversed(self.history) if is_positive_rating(e.rating, threshold)]
+
 
 @dataclass
 class Split:
