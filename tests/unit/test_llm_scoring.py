@@ -57,7 +57,7 @@ def test_pointwise_scores_are_yes_no_log_odds(recommender_with):
     profile, cands = rec.retrieve(history, 6)
     s = score_candidates(rec, history, profile, cands, mode="pointwise")
     assert s.calls == len(cands) and s.prompt == "judge@v1"
-    assert {v for v in s.scores.values()} == {1.6, -2.4} or len(set(s.scores.values())) == 1
+    assert len({round(v, 6) for v in s.scores.values()}) == 2  # both answers occur among these candidates
     for c in cands:
         expected = 1.6 if "(199" in c.item.title else -2.4
         assert s.scores[c.item.item_id] == pytest.approx(expected)
