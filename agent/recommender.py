@@ -41,6 +41,7 @@ PROFILE_EVENTS = 500  # most recent events a profile is built from (all count as
 # prompt fits the context window: (chars of item text, tags per item, liked items shown).
 TRIM_LEVELS = [(200, 5, 10), (80, 3, 6), (0, 2, 4), (0, 0, 2)]
 RANK_HISTORY = 8  # history items a rank prompt shows at most
+COMPACT_HISTORY = (32, 20, 10, 4)  # liked titles (no genres) a compact prompt shows, per trim level
 
 
 class Recommender:
@@ -461,15 +462,30 @@ class Recommender:
         n_liked = min(n_liked, RANK_HISTORY)
         items = [prompt_item(c.item, 0, 0, n_categories=2).model_copy(update={"id": label})
                  for c, label in zip(candidates, candidate_labels(len(candidates)))]
+        used = self.registry.variables(ref)  # history views only the template shows
+        recent = self.recent_events(history, n_liked) if "recent" in used else []
+        demos = self.demos(history, n=2 if level < 2 else 1) if "demos" in used else []
         if model is ScoreInputs:
-            return ScoreInputs(candidates=items, profile=prompt_profile(profile, n_liked))
-        recent = sorted(history, key=lambda e: e.timestamp or 0, reverse=True)[:n_liked]
+            titles = self.liked_titles(history, COMPACT_HISTORY[level]) if "liked_titles" in used else []
+            return ScoreInputs(candidates=items, profile=prompt_profile(profile, n_liked), recent=recent,
+                               demos=demos, liked_titles=titles)
+        return RankInputs(candidates=items, k=k, profile=prompt_profile(profile, n_liked), recent=recent, demos=demos)
+
+    def liked_titles(self, history: list[HistoryEvent], n: int) -> list[str]:
+        """Titles of the latest `n` liked items, newest first (a longer history than the
+        profile's, for prompts that show titles only)."""
+        liked = sorted((e for e in history if is_positive(e, self.like_threshold)),
+                       key=lambda e: e.timestamp or 0, reverse=True)[:n]
+        known = self.store.get_items(e.item_id for e in liked)
+        return [as_data(self.redactor.item(known[e.item_id]).title, 80) for e in liked if e.item_id in known]
+
+    def recent_events(self, history: list[HistoryEvent], n: int) -> list[PromptEvent]:
+        """The latest `n` interactions, newest first, with their ratings."""
+        recent = sorted(history, key=lambda e: e.timestamp or 0, reverse=True)[:n]
         known = {i: self.redactor.item(it) for i, it in self.store.get_items(e.item_id for e in recent).items()}
-        events = [PromptEvent(title=as_data(known[e.item_id].title, 120),
-                              categories=[as_data(c, 40) for c in known[e.item_id].categories[:3]],
-                              rating=e.rating) for e in recent if e.item_id in known]
-        return RankInputs(candidates=items, k=k, profile=prompt_profile(profile, n_liked), recent=events,
-                          demos=self.demos(history, n=2 if level < 2 else 1))
+        return [PromptEvent(title=as_data(known[e.item_id].title, 120),
+                            categories=[as_data(c, 40) for c in known[e.item_id].categories[:3]],
+                            rating=e.rating) for e in recent if e.item_id in known]
 
     def demos(self, history: list[HistoryEvent], n: int = 2, options: int = 3) -> list[PromptDemo]:
         """In-context examples from the user's own ratings: their most recent top-rated items,

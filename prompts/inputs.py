@@ -90,9 +90,14 @@ class RankInputs(Strict):
 
 
 class ScoreInputs(Strict):
-    """Logprob scoring prompts: candidates under letters, scored from the first answer token."""
+    """Logprob scoring prompts: candidates under letters, scored from the first answer token.
+    The optional fields serve the prompt variants: `recent` (newest first, with ratings),
+    `demos` (the user's own earlier choices) and `liked_titles` (a longer history, titles only)."""
     candidates: list[PromptItem]
     profile: PromptProfile
+    recent: list[PromptEvent] = Field(default_factory=list, description="latest interactions, newest first")
+    demos: list[PromptDemo] = Field(default_factory=list)
+    liked_titles: list[str] = Field(default_factory=list, description="liked titles, newest first, compact")
 
 
 class IntentInputs(Strict):
@@ -103,8 +108,11 @@ class IntentInputs(Strict):
 
 INPUT_MODELS: dict[str, type[Strict]] = {"rerank": RerankInputs, "profile": ProfileInputs, "intent": IntentInputs,
                                          "rank": RankInputs, "rank-recency": RankInputs, "rank-demos": RankInputs,
-                                         "pick": ScoreInputs, "judge": ScoreInputs}
+                                         "pick": ScoreInputs, "pick-recency": ScoreInputs, "pick-demos": ScoreInputs,
+                                         "pick-compact": ScoreInputs, "judge": ScoreInputs}
 # What a family's answer looks like: items with texts, a label ranking, or free text.
 OUTPUT_KINDS: dict[str, str] = {"rerank": "explained", "profile": "text", "intent": "json",
                                 "rank": "ranking", "rank-recency": "ranking", "rank-demos": "ranking",
-                                "pick": "label_logprobs", "judge": "yes_no_logprobs"}
+                                "pick": "label_logprobs", "pick-recency": "label_logprobs",
+                                "pick-demos": "label_logprobs", "pick-compact": "label_logprobs",
+                                "judge": "yes_no_logprobs"}

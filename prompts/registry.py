@@ -39,6 +39,7 @@ class PromptRegistry:
     def __init__(self, directory: Path = PROMPTS_DIR):
         self.directory = directory
         self.env = _env(directory)
+        self._variables: dict[str, frozenset[str]] = {}  # by template source
 
     def list(self) -> list[str]:
         refs = [f"{p.parent.name}@{p.stem}" for p in self.directory.glob("*/v*.j2")]
@@ -70,8 +71,12 @@ class PromptRegistry:
         return OUTPUT_KINDS.get(ref.partition("@")[0], "text")
 
     def variables(self, ref: str) -> set[str]:
-        """Top-level variables the template reads (for contract tests)."""
-        return meta.find_undeclared_variables(self.env.parse(self.source(ref)))
+        """Top-level variables the template reads: contract tests check them, and the
+        recommender builds only the optional inputs a template uses."""
+        source = self.source(ref)
+        if source not in self._variables:
+            self._variables[source] = frozenset(meta.find_undeclared_variables(self.env.parse(source)))
+        return set(self._variables[source])
 
     def render(self, ref: str, inputs: BaseModel) -> RenderedPrompt:
         expected = self.input_model(ref)

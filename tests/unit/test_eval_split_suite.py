@@ -1,5 +1,7 @@
 """The leave-one-out split leaks nothing; suites validate with errors that say what to fix."""
 
+from pathlib import Path
+
 import pytest
 
 from agent.errors import InputError
@@ -91,3 +93,19 @@ def test_bad_suites_say_what_is_wrong(tmp_path, text, message):
 def test_unknown_variant_filter_lists_the_suites_variants(tmp_path):
     with pytest.raises(InputError, match="unknown variant.*llm-a"):
         load_suite(write(tmp_path, GOOD), variants=["llm-z"])
+
+
+SHIPPED = sorted((Path(__file__).parents[2] / "evals" / "suites").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", [p for p in SHIPPED if not p.name.startswith("chat-")], ids=lambda p: p.name)
+def test_shipped_suites_load_with_their_prompts_and_models(path):
+    from agent.models import MODELS
+    from prompts.registry import PromptRegistry
+
+    suite = load_suite(path)
+    registry = PromptRegistry()
+    for v in suite.variants:
+        if v.kind == "llm" or (v.kind == "fusion" and v.llm_scoring != "none"):
+            registry.path(v.prompt)  # raises for a prompt that does not exist
+        assert v.base_url or v.model is None or v.model in MODELS, f"{path.name}: {v.name} names unknown model {v.model}"

@@ -24,7 +24,11 @@ def fixed_inputs(ref: str):
     if registry.input_model(ref) is ScoreInputs:
         return ScoreInputs(profile=profile, candidates=[
             PromptItem(id="A", title="Toy Story 2 (1999)", categories=["Animation"]),
-            PromptItem(id="B", title="A Bug's Life (1998)", categories=["Animation"])])
+            PromptItem(id="B", title="A Bug's Life (1998)", categories=["Animation"])],
+            recent=[PromptEvent(title="Toy Story (1995)", categories=["Animation"], rating=4.5),
+                    PromptEvent(title="Alien (1979)", categories=["Horror"], rating=1.0)],
+            demos=[PromptDemo(options=["Alien (1979)", "Toy Story (1995)"], chosen="Toy Story (1995)")],
+            liked_titles=["Toy Story (1995)", "Up (2009)"])
     if registry.input_model(ref) is RankInputs:
         return RankInputs(profile=profile, k=2, candidates=[
             PromptItem(id="A", title="Toy Story 2 (1999)", categories=["Animation"], tags=["pixar"]),

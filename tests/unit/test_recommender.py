@@ -255,3 +255,23 @@ def test_bad_fusion_weights_are_a_config_error():
         load_settings(fusion_weights={"mood": 1.0})
     with pytest.raises(ConfigError, match="non-zero"):
         load_settings(fusion_weights={"collaborative": 0.0})
+
+
+@pytest.mark.parametrize("ref", ["pick@v1", "pick-recency@v1", "pick-demos@v1", "pick-compact@v1"])
+def test_scoring_prompt_variants_get_the_history_view_they_show(recommender_with, ref):
+    r = recommender_with(ScriptedFakeBackend([]))
+    history = r.history(USER)
+    profile, candidates = r.retrieve(history, 5)
+    inputs = r.prompt_inputs(ref, history, profile, candidates, 1)
+    used = r.registry.variables(ref)
+    assert [c.id for c in inputs.candidates] == ["A", "B", "C", "D", "E"]
+    # an input the template does not show is not built (no wasted lookups, no silent extra data)
+    for name in ("recent", "demos", "liked_titles"):
+        assert bool(getattr(inputs, name)) == (name in used), name
+    if ref == "pick-compact@v1":  # the compact history reaches further back than the profile's liked list
+        assert len(inputs.liked_titles) > len(inputs.profile.liked)
+        assert inputs.liked_titles[: len(inputs.profile.liked)] == [i.title for i in inputs.profile.liked]
+    if ref == "pick-recency@v1":
+        assert all(e.rating is not None for e in inputs.recent)
+    text = json.dumps(r.registry.render(ref, inputs).messages)
+    assert USER not in text
