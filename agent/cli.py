@@ -121,6 +121,45 @@ def reindex(data_dir: Optional[Path] = DataDir):
         out.print(f"the previous index is kept at {kept}; delete it once recommendations look right")
 
 
+@app.command()
+def enrich(
+    limit: int = typer.Option(500, "--limit", min=1, help="describe at most this many thin items, most rated first"),
+    prompt: str = typer.Option("enrich@v1", "--prompt", help="prompt ref, see `recagent prompts list`"),
+    base_url: Optional[str] = BaseUrl, model: Optional[str] = Model, data_dir: Optional[Path] = DataDir,
+    chroma_url: Optional[str] = ChromaUrl,
+):
+    """Have the LLM write a one-sentence description and a few tags for items with thin catalog
+    text (no description, fewer than 3 tags), and re-embed those items for semantic search.
+    Only search uses the written text; prompts and explanations keep the catalog's. Stored per
+    prompt and model: a rerun continues where the last one stopped."""
+    from collections import Counter
+
+    from agent.enrich import embed_enrichments, thin_items
+    from agent.enrich import enrich as run_enrich
+    from agent.recommender import Recommender
+
+    settings = _settings(base_url=base_url, model=model, data_dir=data_dir, chroma_url=chroma_url)
+    _require_catalog(settings)
+    with Recommender(settings) as rec:
+        rec.registry.path(prompt)  # an unknown prompt fails before any work
+        popularity = Counter(item_id for _, item_id, _, _ in rec.store.all_interactions())
+        items = thin_items(rec.store.all_items(), popularity, limit)
+        if not items:
+            out.print("no thin items: every item has description text or at least 3 tags")
+            return
+        with _progress() as bar:
+            task = bar.add_task("describing items", total=len(items))
+            report = run_enrich(rec.store, rec.backend, items, prompt=prompt, redactor=rec.redactor,
+                                progress=lambda n: bar.advance(task, n))
+        embedded = embed_enrichments(rec.store, rec.index, report.version)
+    out.print(f"{report.written} items described, {report.reused} already were ({report.version}); "
+              f"{embedded} re-embedded for search")
+    for reason, n in report.failed.most_common():
+        err.print(f"[yellow]{n} skipped: {reason}[/yellow]")
+    if report.failed and not report.written + report.reused:
+        raise typer.Exit(1)  # nothing usable came back: check the model or endpoint, then rerun
+
+
 # -- recommend ---------------------------------------------------------------------------------
 @app.command()
 def recommend(

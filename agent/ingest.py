@@ -263,8 +263,12 @@ def _flush(store, pending: list[Interaction], summary: IngestSummary, progress) 
 
 
 def reindex(store, index, progress: Callable[[str, int, int], None] | None = None, batch_size: int = 1024) -> int:
-    """Embed every stored item into `index` (a fresh or partial one); returns the count."""
-    items = store.all_items()
+    """Embed every stored item into `index` (a fresh or partial one), with the text
+    `recagent enrich` wrote for it if any; returns the count."""
+    from agent.enrich import with_enrichment
+
+    written = store.enrichments()
+    items = [with_enrichment(item, written.get(item.item_id)) for item in store.all_items()]
     for i in range(0, len(items), batch_size):
         index.upsert(items[i:i + batch_size])
         if progress:

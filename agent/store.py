@@ -6,6 +6,7 @@ import hashlib
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -20,6 +21,10 @@ CREATE TABLE IF NOT EXISTS interactions (
     PRIMARY KEY (user_id, item_id));
 CREATE INDEX IF NOT EXISTS interactions_item ON interactions(item_id);
 CREATE TABLE IF NOT EXISTS kv_cache (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS enrichments (
+    item_id TEXT NOT NULL, version TEXT NOT NULL, item_hash TEXT NOT NULL,
+    description TEXT NOT NULL, tags TEXT NOT NULL, created REAL NOT NULL,
+    PRIMARY KEY (item_id, version));
 """
 
 
@@ -155,6 +160,22 @@ class CatalogStore:
             return self._db.execute("SELECT COUNT(*) FROM interactions").fetchone()[0]
 
     # -- small persistent cache (LLM-written profiles) -----------------------------------------
+    # -- LLM-written item text (recagent enrich) ---------------------------------------
+    def put_enrichment(self, item: Item, version: str, description: str, tags: list[str]) -> None:
+        with self._lock, self._db:
+            self._db.execute("INSERT OR REPLACE INTO enrichments VALUES (?,?,?,?,?,?)",
+                             (item.item_id, version, content_hash(item), description, json.dumps(tags), time.time()))
+
+    def enrichments(self, version: str | None = None) -> dict[str, tuple[str, list[str]]]:
+        """item id -> (description, tags) of `version` (default: each item's newest), for
+        items unchanged since they were described: an edited item's text is stale."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT e.item_id, e.description, e.tags FROM enrichments e JOIN items i USING (item_id) "
+                "WHERE e.item_hash = i.content_hash AND (? IS NULL OR e.version = ?) ORDER BY e.created",
+                (version, version)).fetchall()
+        return {item_id: (text, json.loads(tags)) for item_id, text, tags in rows}  # newest wins
+
     def cache_get(self, key: str) -> str | None:
         with self._lock:
             row = self._db.execute("SELECT value FROM kv_cache WHERE key=?", (key,)).fetchone()

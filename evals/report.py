@@ -95,6 +95,12 @@ def markdown(summary: dict) -> str:
         out += ["", f"## Candidate recall@{s['protocol']['candidates']} by source", "",
                 "| " + " | ".join(recall) + " |", "|" + "---|" * len(recall),
                 "| " + " | ".join(_fmt(x) for x in recall.values()) + " |"]
+    e = s.get("enrichment")
+    if e:
+        out += ["", "## LLM-written item texts (enrich)", "",
+                f"Every variant searched an index where the {e['enriched']} most-read of {e['thin_items']} thin items "
+                f"carry texts written by `{e['version']}`; {_fmt(e['held_out_items_enriched'])} of the held-out items "
+                f"are among them. Failed: {e['failed'] or 'none'}."]
     health = {n: v["llm"] for n, v in s["variants"].items() if v.get("llm")}
     if health:
         keys = list(next(iter(health.values())))

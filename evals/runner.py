@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -183,11 +183,43 @@ class SuiteRun:
         self.split = split
         self.users = sample_users(list(split.cases), s.users.n, s.users.seed)
         self.collab = CooccurrenceIndex(split.train, s.split.positive_rating)
+        self.enrichment = self._enrich() if s.enrich else None
         self.rec = Recommender(self.settings, store=self.data.store, index=self.data.index,
                                collaborative=self.collab, like_threshold=s.split.positive_rating)
         self.catalog_ids = sorted(self.data.store.item_ids())
         self.candidates = build_candidates(s, [split.cases[u] for u in self.users], self.rec, self.catalog_ids,
                                            self.out / CANDIDATES)
+
+    def _enrich(self) -> dict:
+        """Write texts for the suite's thin items (cached per version in the eval store) and
+        switch this run to an index embedded with them, built once per version and items."""
+        from agent.enrich import enrich, thin_items, with_enrichment
+        from agent.retrieval.chroma import ChromaRetriever
+        from agent.retrieval.embeddings import MiniLMEmbedder
+
+        spec, store = self.suite.enrich, self.data.store
+        popularity = Counter(row[1] for row in self.split.train)  # never the held-out rows
+        chosen = thin_items(store.all_items(), popularity, spec.limit)
+        rec, backend = self._llm_recommender(Variant(name="enrich", kind="llm", model=spec.model, base_url=spec.base_url))
+        with self._progress() as progress:
+            task = progress.add_task("enrich: describing thin items", total=len(chosen), failed=0)
+            report = enrich(store, backend, chosen, prompt=spec.prompt, redactor=rec.redactor,
+                            progress=lambda n: progress.update(task, advance=n))
+        written = store.enrichments(report.version)
+        enriched = {i.item_id for i in chosen if i.item_id in written}
+        digest = hashlib.sha256(json.dumps([report.version, sorted(enriched)]).encode()).hexdigest()[:16]
+        index = ChromaRetriever(self.data.workspace / f"chroma-enriched-{digest}", MiniLMEmbedder())
+        if index.count() != store.count_items():
+            self.console.print(f"[dim]embedding the catalog with {len(enriched)} written texts[/dim]")
+            items = store.all_items()
+            for start in range(0, len(items), 512):
+                index.upsert([with_enrichment(i, written[i.item_id] if i.item_id in enriched else None)
+                              for i in items[start:start + 512]])
+        self.data.index = index
+        targets = [self.split.cases[u].target for u in self.users]
+        return {"version": report.version, "thin_items": len(thin_items(store.all_items(), popularity)),
+                "chosen": len(chosen), "enriched": len(enriched), "written_now": report.written,
+                "failed": dict(report.failed), "held_out_items_enriched": sum(t in enriched for t in targets) / len(targets)}
 
     def _candidate_objects(self, user: str) -> list[Candidate]:
         rows = self.candidates[user]["candidates"]
@@ -495,6 +527,8 @@ class SuiteRun:
             for row, in_summary in [(r, True) for r in rows] + [(r, False) for r in others]:
                 f.write(json.dumps({**row, "in_summary": in_summary}, ensure_ascii=False) + "\n")
         summary = summarize(rows, self)
+        if self.enrichment is not None:
+            summary["enrichment"] = self.enrichment
         (self.out / SUMMARY).write_text(json.dumps(summary, indent=2) + "\n")  # suite order
         (self.out / "run.json").write_text(json.dumps({
             "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "wall_s": self.stats.wall_s,

@@ -10,6 +10,7 @@ from typing import Literal, Union
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from agent.config import DEFAULT_EMBEDDED_MODEL
 from agent.errors import InputError
 
 BASELINE_KINDS = ("random", "popularity", "itemknn", "semantic", "pipeline")
@@ -115,6 +116,16 @@ class Variant(Strict):
         return hashlib.sha256(json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()).hexdigest()[:16]
 
 
+class Enrich(Strict):
+    """Item texts written by an LLM (`recagent enrich`) for the run's semantic index: the
+    `limit` thin items most rated in the training rows. Every variant of the run searches
+    the enriched index; compare the run with one without `enrich` (`recagent eval compare`)."""
+    model: str = Field(DEFAULT_EMBEDDED_MODEL, description="a bundled model name (embedded server) or the id served at base_url")
+    base_url: str | None = Field(None, pattern=r"^https?://")
+    prompt: str = "enrich@v1"
+    limit: int = Field(500, ge=1, le=100_000)
+
+
 class Pricing(Strict):
     prompt_per_1k: float = Field(0.0, ge=0)
     completion_per_1k: float = Field(0.0, ge=0)
@@ -131,6 +142,7 @@ class Suite(Strict):
     variants: list[Variant] = Field(default_factory=list)
     baseline: str = "itemknn"
     pricing: Pricing = Field(default_factory=Pricing)
+    enrich: Enrich | None = Field(None, description="search an index with LLM-written text for thin items")
     concurrency: Union[int, Literal["auto"]] = "auto"
     bootstrap_resamples: int = Field(2000, ge=100, le=100_000)
 
@@ -166,6 +178,8 @@ class Suite(Strict):
         """What the candidate file depends on: data, split, users' seed and protocol."""
         payload = {"dataset": self.dataset.model_dump(mode="json"), "split": self.split.model_dump(),
                    "seed": self.users.seed, "protocol": self.protocol.model_dump()}
+        if self.enrich is not None:  # the retrieved protocol's candidates come from the enriched index
+            payload["enrich"] = self.enrich.model_dump()
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 

@@ -100,6 +100,11 @@ class ScoreInputs(Strict):
     liked_titles: list[str] = Field(default_factory=list, description="liked titles, newest first, compact")
 
 
+class EnrichInputs(Strict):
+    """One catalog item with thin text, to be described for semantic search."""
+    item: PromptItem
+
+
 class IntentInputs(Strict):
     """A chat message (untrusted, sanitised with as_data) and the catalog's categories."""
     message: str
@@ -107,11 +112,12 @@ class IntentInputs(Strict):
 
 
 INPUT_MODELS: dict[str, type[Strict]] = {"rerank": RerankInputs, "profile": ProfileInputs, "intent": IntentInputs,
+                                         "enrich": EnrichInputs,
                                          "rank": RankInputs, "rank-recency": RankInputs, "rank-demos": RankInputs,
                                          "pick": ScoreInputs, "pick-recency": ScoreInputs, "pick-demos": ScoreInputs,
                                          "pick-compact": ScoreInputs, "judge": ScoreInputs}
 # What a family's answer looks like: items with texts, a label ranking, or free text.
-OUTPUT_KINDS: dict[str, str] = {"rerank": "explained", "profile": "text", "intent": "json",
+OUTPUT_KINDS: dict[str, str] = {"rerank": "explained", "profile": "text", "intent": "json", "enrich": "json",
                                 "rank": "ranking", "rank-recency": "ranking", "rank-demos": "ranking",
                                 "pick": "label_logprobs", "pick-recency": "label_logprobs",
                                 "pick-demos": "label_logprobs", "pick-compact": "label_logprobs",

@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 
 from agent.backends.base import ChatRequest
@@ -60,3 +61,36 @@ def test_embedded_default_starts_and_stops_its_own_server(ingested, embedder, ca
     with pytest.raises(httpx.HTTPError):
         httpx.get(url + "/health", timeout=2)
     rec.store.close()
+
+
+def test_enrich_writes_texts_with_the_real_model_and_reembeds_them(ingested, cache_dir, tmp_path):
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from agent.enrich import with_enrichment
+    from agent.retrieval.chroma import ChromaRetriever, document_text
+    from agent.retrieval.embeddings import MiniLMEmbedder
+    from agent.store import CatalogStore
+
+    data_dir = tmp_path / "data"
+    shutil.copytree(ingested.data_dir, data_dir)  # the shared test data stays read-only
+    env = {**os.environ, "RECAGENT_DATA_DIR": str(data_dir), "RECAGENT_CACHE_DIR": str(cache_dir),
+           "RECAGENT_MODEL": "smollm2-135m"}
+    env.pop("RECAGENT_BASE_URL", None)
+    r = subprocess.run([sys.executable, "-m", "agent.cli", "enrich", "--limit", "3"], capture_output=True, text=True,
+                       env=env, timeout=300)
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+    store = CatalogStore(data_dir / "catalog.sqlite")
+    written = store.enrichments()
+    assert 1 <= len(written) <= 3 and f"{len(written)} re-embedded" in r.stdout
+    for description, tags in written.values():  # schema-enforced, then checked
+        assert len(description.split()) >= 4 and len(tags) <= 5
+    # opened only now: this process's Chroma client never saw the index before the CLI wrote it
+    embed, index = MiniLMEmbedder(), ChromaRetriever(data_dir / "chroma", MiniLMEmbedder())
+    items, stored = store.get_items(written), index.embeddings(list(written))
+    for i, text in written.items():
+        assert np.allclose(stored[i], embed([document_text(with_enrichment(items[i], text))])[0], atol=1e-4)
+        assert not np.allclose(stored[i], embed([document_text(items[i])])[0], atol=1e-4)
+    store.close()

@@ -108,3 +108,15 @@ def test_vllm_serve_command_has_what_the_pipeline_needs():
     assert cmd[cmd.index("--served-model-name") + 1] == "Qwen/Qwen2.5-1.5B-Instruct"  # = RECAGENT_MODEL
     r = run("model", "serve", "--engine", "vllm")
     assert r.returncode == 2 and "needs --model" in r.stderr
+
+
+def test_enrich_with_a_dead_endpoint_says_why_and_fails(data_dir):
+    r = run("enrich", "--limit", "2", "--base-url", "http://127.0.0.1:9", "--model", "m",
+            env={"RECAGENT_MAX_RETRIES": "0"}, data_dir=data_dir)
+    assert r.returncode == 1 and "0 items described" in r.stdout
+    assert "2 skipped: LLM call failed (unavailable)" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_enrich_with_an_unknown_prompt_is_one_clear_line(data_dir):
+    r = run("enrich", "--prompt", "nope@v1", data_dir=data_dir)
+    assert r.returncode != 0 and "prompt 'nope@v1' not found" in r.stderr and "Traceback" not in r.stderr

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -164,3 +165,42 @@ def test_position_bias_is_measured_and_mirrored_orders_remove_it(settings, tmp_p
     assert result["mean_rank_spread"] == {1: 19.0, 2: 0.0}
     assert len(fake.requests) == 3 * 3 * 2  # the mirrored run reuses the single order's cached answer
     assert "| 2 | 20 |" in position_bias.markdown(result)
+
+
+def describe_by_title(request):
+    title = request.messages[-1]["content"].split("<catalog_data>")[1].split("|")[0].strip()
+    return json.dumps({"description": f"{title}: a story of ships, storms and distant harbours.", "tags": ["sea"]})
+
+
+def test_an_enrich_run_searches_an_index_with_written_text_for_the_most_read_thin_items(settings, tmp_path):
+    path = write_suite(tmp_path, [FUSION], protocol={"kind": "retrieved", "candidates": 20})
+    suite = yaml.safe_load(path.read_text())
+    del suite["dataset"]["map"]["blurb"]  # no description text: every book is thin
+    suite["enrich"] = {"limit": 5}
+    path.write_text(yaml.safe_dump(suite))
+    run, summary, fake = run_with(settings, path, tmp_path / "run", describe_by_title)
+    e = summary["enrichment"]
+    assert (e["chosen"], e["enriched"], e["written_now"], e["failed"]) == (5, 5, 5, {})
+    assert e["version"].startswith("enrich@v1:") and e["version"].endswith(":scripted-fake")
+    assert 0.0 <= e["held_out_items_enriched"] <= 1.0
+    assert len(fake.requests) == 5 and all(r.response_schema for r in fake.requests)
+    written = run.data.store.enrichments(e["version"])
+    plain = load_data_index(run)  # the shared eval index keeps the catalog's own text
+    changed = [i for i in written if not np.allclose(plain.embeddings([i])[i], run.data.index.embeddings([i])[i])]
+    assert sorted(changed) == sorted(written)
+    # the most read thin items counted over the training rows, not the held-out ones
+    from collections import Counter
+
+    from agent.enrich import thin_items
+    by_training = thin_items(run.data.store.all_items(), Counter(row[1] for row in run.split.train), 5)
+    assert set(written) == {i.item_id for i in by_training}
+    again, summary2, fake2 = run_with(settings, path, tmp_path / "run2", describe_by_title)
+    assert fake2.requests == [] and summary2["enrichment"]["written_now"] == 0
+    assert summary2["variants"]["fusion"]["metrics"] == summary["variants"]["fusion"]["metrics"]
+
+
+def load_data_index(run):
+    from agent.retrieval.chroma import ChromaRetriever
+    from agent.retrieval.embeddings import MiniLMEmbedder
+
+    return ChromaRetriever(run.data.workspace / "chroma", MiniLMEmbedder())

@@ -65,15 +65,19 @@ def test_rank_and_rerank_prompts_hold_nothing_private(private_store, ref):
     assert_private(texts)
 
 
-@pytest.mark.parametrize("mode", ["labels", "pointwise"])
-def test_logprob_scoring_prompts_hold_nothing_private(private_store, mode):
+SCORING = [r for r in PromptRegistry().list() if PromptRegistry().output_kind(r).endswith("_logprobs")]
+
+
+@pytest.mark.parametrize("ref", SCORING)
+def test_logprob_scoring_prompts_hold_nothing_private(private_store, ref):
     from agent.llm_scoring import score_candidates
 
     rec, fake = private_store
     history = rec.history(USER)
     profile = rec.profile_of(history)
     planted = [c for c in rec.candidates(profile, set(), 40) if c.item.item_id.startswith("p")]
-    scored = score_candidates(rec, history, profile, planted[:2] + rec.retrieve(history, 6)[1], mode=mode)
+    mode = "labels" if PromptRegistry().output_kind(ref) == "label_logprobs" else "pointwise"
+    scored = score_candidates(rec, history, profile, planted[:2] + rec.retrieve(history, 6)[1], mode=mode, prompt=ref)
     assert scored.error is None and scored.scores
     texts = prompt_texts(fake)
     assert any("Private Screening" in t for t in texts)
@@ -105,3 +109,16 @@ def test_redaction_rules():
         Redactor(exclude_fields=["title"])
     with pytest.raises(ConfigError, match="regular expressions"):
         Redactor(patterns=["(unclosed"])
+
+
+def test_enrich_prompts_hold_nothing_private(private_store):
+    from agent.enrich import enrich
+
+    rec, _ = private_store
+    fake = ScriptedFakeBackend([json.dumps({"description": "A private screening of an old film for friends.",
+                                            "tags": ["film"]})], repeat_last=True)
+    report = enrich(rec.store, fake, PLANTED[:2], redactor=rec.redactor)
+    assert report.written == 2
+    texts = prompt_texts(fake)
+    assert all("Private Screening" in t for t in texts)
+    assert_private(texts)

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from agent.errors import PromptError
-from prompts.inputs import (IntentInputs, PromptDemo, PromptEvent, PromptItem, PromptProfile, ProfileInputs, RankInputs,
+from prompts.inputs import (EnrichInputs, IntentInputs, PromptDemo, PromptEvent, PromptItem, PromptProfile, ProfileInputs, RankInputs,
                             RerankInputs, ScoreInputs, as_data)
 from prompts.registry import PromptRegistry
 
@@ -19,6 +19,8 @@ def fixed_inputs(ref: str):
         top_categories=["Animation", "Comedy"], avoided_categories=["Horror"], top_tags=["pixar"])
     if ref.startswith("profile@"):
         return ProfileInputs(profile=profile)
+    if ref.startswith("enrich@"):
+        return EnrichInputs(item=PromptItem(id="1", title="Toy Story (1995)", categories=["Animation"], tags=["pixar"]))
     if ref.startswith("intent@"):
         return IntentInputs(message="something lighter from the 90s, no horror", categories=["Comedy", "Horror"])
     if registry.input_model(ref) is ScoreInputs:
