@@ -159,8 +159,7 @@ class CatalogStore:
         with self._lock:
             return self._db.execute("SELECT COUNT(*) FROM interactions").fetchone()[0]
 
-    # -- small persistent cache (LLM-written profiles) -----------------------------------------
-    # -- LLM-written item text (recagent enrich) ---------------------------------------
+    # -- LLM-written item text (recagent enrich) -----------------------------------------------
     def put_enrichment(self, item: Item, version: str, description: str, tags: list[str]) -> None:
         with self._lock, self._db:
             self._db.execute("INSERT OR REPLACE INTO enrichments VALUES (?,?,?,?,?,?)",
@@ -176,6 +175,7 @@ class CatalogStore:
                 (version, version)).fetchall()
         return {item_id: (text, json.loads(tags)) for item_id, text, tags in rows}  # newest wins
 
+    # -- small persistent cache (LLM-written profiles) -----------------------------------------
     def cache_get(self, key: str) -> str | None:
         with self._lock:
             row = self._db.execute("SELECT value FROM kv_cache WHERE key=?", (key,)).fetchone()
