@@ -35,7 +35,7 @@ def measure(suite_path: Path, out: Path, users: int, positions: list[int], model
     suite.variants = [v for v in suite.variants if v.kind not in ("llm", "fusion")]
     run = SuiteRun(suite, out, settings or load_settings(), console=console, backend_factory=backend_factory)
     run.prepare()
-    rec, backend = run._llm_recommender(Variant(name="position-bias", kind="fusion", llm_scoring="labels", model=model))
+    rec, backend = run.llm_recommender(Variant(name="position-bias", kind="fusion", llm_scoring="labels", model=model))
     ranks: dict[tuple[int, int], list[int]] = {(o, p): [] for o in orders for p in positions}
     try:
         for user in track(run.users, description="position bias", console=console):

@@ -200,7 +200,7 @@ class SuiteRun:
         spec, store = self.suite.enrich, self.data.store
         popularity = Counter(row[1] for row in self.split.train)  # never the held-out rows
         chosen = thin_items(store.all_items(), popularity, spec.limit)
-        rec, backend = self._llm_recommender(Variant(name="enrich", kind="llm", model=spec.model, base_url=spec.base_url))
+        rec, backend = self.llm_recommender(Variant(name="enrich", kind="llm", model=spec.model, base_url=spec.base_url))
         with self._progress() as progress:
             task = progress.add_task("enrich: describing thin items", total=len(chosen), failed=0)
             report = enrich(store, backend, chosen, prompt=spec.prompt, redactor=rec.redactor,
@@ -372,7 +372,7 @@ class SuiteRun:
         """A FusionRanker for `v`, with the variant's LLM backend when it scores with one."""
         from evals.fusion import FusionRanker
 
-        rec, backend = self._llm_recommender(v) if v.llm_scoring != "none" else (None, None)
+        rec, backend = self.llm_recommender(v) if v.llm_scoring != "none" else (None, None)
         try:
             yield FusionRanker(self, v, rec)
         finally:
@@ -415,7 +415,10 @@ class SuiteRun:
                 failed += row["status"] == "failed"
                 progress.update(task, advance=1, failed=failed)
 
-    def _llm_recommender(self, v: Variant) -> tuple[Recommender, object]:
+    def llm_recommender(self, v: Variant) -> tuple[Recommender, object]:
+        """A recommender over this run's data that asks `v`'s model through the response
+        cache, and that backend (the server starts on the first cache miss). Also used by
+        the position-bias and injection harnesses, so that they share the cache and fakes."""
         from agent.backends.cache import CachingBackend
         from agent.backends.connect import connect
 
@@ -463,7 +466,7 @@ class SuiteRun:
         tasks = [(u, vs) for u, vs in tasks if vs]
         if not tasks:
             return
-        rec, backend = self._llm_recommender(variants[0])
+        rec, backend = self.llm_recommender(variants[0])
         workers = self.concurrency(variants[0])
         label = ", ".join(v.name for v in variants)
         failed = 0

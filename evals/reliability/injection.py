@@ -103,7 +103,7 @@ def run_injection(settings, out: Path, users: int = 24, model: str = "smollm2-13
     run = SuiteRun(suite, out / "workspace", settings=settings, console=console)
     run.prepare()
     variant = suite.variants[0].model_copy(update={"name": "injection", "kind": "llm", "model": model})
-    rec, backend = run._llm_recommender(variant)
+    rec, backend = run.llm_recommender(variant)
     rows = []
     t0 = time.perf_counter()
     try:
