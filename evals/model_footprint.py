@@ -78,9 +78,9 @@ def measure(model: str, calls: int) -> dict:
             tokens = resp.usage.prompt_tokens
     finally:
         backend.close()
-    spec = MODELS[model]
-    return {"model": model, "file_mib": spec.size / 2**20, "load_s": load_s, "peak_rss_mib": peak_rss_mib(),
-            "added_mib": peak_rss_mib() - before, "prompt_tokens": tokens,
+    peak = peak_rss_mib()
+    return {"model": model, "file_mib": MODELS[model].size / 2**20, "load_s": load_s, "peak_rss_mib": peak,
+            "added_mib": peak - before, "prompt_tokens": tokens,
             "call_s": statistics.median(latencies) if latencies else None}
 
 

@@ -2,11 +2,16 @@
 
 import re
 
+import pytest
+
 from evals import model_footprint
 from tests.conftest import SMALLEST_MODEL
 
+pytestmark = pytest.mark.llm
+
 
 def test_footprint_row_for_the_smallest_model(embedded_server, cache_dir, monkeypatch, capsys):
+    # embedded_server has pulled the model into cache_dir; the child process starts its own server
     monkeypatch.setenv("RECAGENT_CACHE_DIR", str(cache_dir))  # the child finds the pulled model here
     assert model_footprint.main(["--models", SMALLEST_MODEL, "--calls", "1"]) == 0
     row = [line for line in capsys.readouterr().out.splitlines() if line.startswith(f"| {SMALLEST_MODEL} ")]
