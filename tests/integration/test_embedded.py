@@ -65,6 +65,7 @@ def test_embedded_default_starts_and_stops_its_own_server(ingested, embedder, ca
 
 def test_enrich_writes_texts_with_the_real_model_and_reembeds_them(ingested, cache_dir, tmp_path):
     import os
+    import re
     import shutil
     import subprocess
     import sys
@@ -79,12 +80,16 @@ def test_enrich_writes_texts_with_the_real_model_and_reembeds_them(ingested, cac
     env = {**os.environ, "RECAGENT_DATA_DIR": str(data_dir), "RECAGENT_CACHE_DIR": str(cache_dir),
            "RECAGENT_MODEL": "smollm2-135m"}
     env.pop("RECAGENT_BASE_URL", None)
-    r = subprocess.run([sys.executable, "-m", "agent.cli", "enrich", "--limit", "3"], capture_output=True, text=True,
+    # SmolLM2 often just echoes the title (rejected), so ask for enough items to get some through;
+    # greedy decoding makes the outcome the same on every run
+    r = subprocess.run([sys.executable, "-m", "agent.cli", "enrich", "--limit", "12"], capture_output=True, text=True,
                        env=env, timeout=300)
     assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
     store = CatalogStore(data_dir / "catalog.sqlite")
     written = store.enrichments()
-    assert 1 <= len(written) <= 3 and f"{len(written)} re-embedded" in r.stdout
+    skipped = sum(int(n) for n in re.findall(r"(\d+) skipped", r.stderr))
+    assert len(written) >= 1 and len(written) + skipped == 12, (r.stdout, r.stderr)
+    assert f"{len(written)} items described" in r.stdout and f"{len(written)} re-embedded" in r.stdout
     for description, tags in written.values():  # schema-enforced, then checked
         assert len(description.split()) >= 4 and len(tags) <= 5
     # opened only now: this process's Chroma client never saw the index before the CLI wrote it
