@@ -262,12 +262,14 @@ def _flush(store, pending: list[Interaction], summary: IngestSummary, progress) 
     pending.clear()
 
 
-def reindex(store, index, progress: Callable[[str, int, int], None] | None = None, batch_size: int = 1024) -> int:
+def reindex(store, index, progress: Callable[[str, int, int], None] | None = None, batch_size: int = 1024,
+            written: dict[str, tuple[str, list[str]]] | None = None) -> int:
     """Embed every stored item into `index` (a fresh or partial one), with the text
-    `recagent enrich` wrote for it if any; returns the count."""
+    `recagent enrich` wrote for it if any (`written`, default each item's newest); returns
+    the count."""
     from agent.enrich import with_enrichment
 
-    written = store.enrichments()
+    written = store.enrichments() if written is None else written
     items = [with_enrichment(item, written.get(item.item_id)) for item in store.all_items()]
     for i in range(0, len(items), batch_size):
         index.upsert(items[i:i + batch_size])

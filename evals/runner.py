@@ -23,7 +23,7 @@ from scipy.stats import rankdata
 
 from agent.config import Settings, load_settings
 from agent.errors import AgentError, ConfigError, InputError
-from agent.ingest import Source, ingest, movielens_source, parse_interaction
+from agent.ingest import Source, ingest, movielens_source, parse_interaction, reindex
 from agent.recommender import Recommender
 from agent.retrieval.collaborative import CooccurrenceIndex
 from agent.store import CatalogStore
@@ -193,7 +193,7 @@ class SuiteRun:
     def _enrich(self) -> dict:
         """Write texts for the suite's thin items (cached per version in the eval store) and
         switch this run to an index embedded with them, built once per version and items."""
-        from agent.enrich import enrich, thin_items, with_enrichment
+        from agent.enrich import enrich, thin_items
         from agent.retrieval.chroma import ChromaRetriever
         from agent.retrieval.embeddings import MiniLMEmbedder
 
@@ -211,10 +211,7 @@ class SuiteRun:
         index = ChromaRetriever(self.data.workspace / f"chroma-enriched-{digest}", MiniLMEmbedder())
         if index.count() != store.count_items():
             self.console.print(f"[dim]embedding the catalog with {len(enriched)} written texts[/dim]")
-            items = store.all_items()
-            for start in range(0, len(items), 512):
-                index.upsert([with_enrichment(i, written[i.item_id] if i.item_id in enriched else None)
-                              for i in items[start:start + 512]])
+            reindex(store, index, written={i: written[i] for i in enriched})
         self.data.index = index
         targets = [self.split.cases[u].target for u in self.users]
         return {"version": report.version, "thin_items": len(thin_items(store.all_items(), popularity)),
