@@ -40,7 +40,6 @@ class Enrichment(BaseModel):
 @dataclass
 class EnrichReport:
     version: str
-    chosen: int = 0
     written: int = 0
     reused: int = 0
     failed: Counter = field(default_factory=Counter)  # reason -> items
@@ -66,7 +65,7 @@ def enrich(store, backend, items: list[Item], prompt: str = ENRICH_PROMPT, regis
     A failed call or unusable answer is counted by reason and skipped, never raised.
     `redactor` (the settings' one) keeps personal data in catalog text out of the prompt."""
     registry, redactor = registry or PromptRegistry(), redactor or Redactor()
-    report = EnrichReport(version=version_of(prompt, backend.model, registry), chosen=len(items))
+    report = EnrichReport(version=version_of(prompt, backend.model, registry))
     have = store.enrichments(report.version)
     for item in items:
         if item.item_id in have:

@@ -199,7 +199,8 @@ class SuiteRun:
 
         spec, store = self.suite.enrich, self.data.store
         popularity = Counter(row[1] for row in self.split.train)  # never the held-out rows
-        chosen = thin_items(store.all_items(), popularity, spec.limit)
+        thin = thin_items(store.all_items(), popularity)
+        chosen = thin[:spec.limit]
         rec, backend = self.llm_recommender(Variant(name="enrich", kind="llm", model=spec.model, base_url=spec.base_url))
         with self._progress() as progress:
             task = progress.add_task("enrich: describing thin items", total=len(chosen), failed=0)
@@ -214,7 +215,7 @@ class SuiteRun:
             reindex(store, index, written={i: written[i] for i in enriched})
         self.data.index = index
         targets = [self.split.cases[u].target for u in self.users]
-        return {"version": report.version, "thin_items": len(thin_items(store.all_items(), popularity)),
+        return {"version": report.version, "thin_items": len(thin),
                 "chosen": len(chosen), "enriched": len(enriched), "written_now": report.written,
                 "failed": dict(report.failed), "held_out_items_enriched": sum(t in enriched for t in targets) / len(targets)}
 
