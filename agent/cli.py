@@ -166,7 +166,7 @@ def recommend(
     user: Optional[str] = typer.Option(None, "--user", help="a stored user id"),
     history: Optional[Path] = typer.Option(None, "--history", help="JSON/JSONL history for a new user: [{item_id, rating|signal}]"),
     k: int = typer.Option(10, "--k", help="how many items"),
-    prompt: str = typer.Option("rerank@v1", "--prompt", help="prompt ref, see `recagent prompts list`"),
+    prompt: str = typer.Option("explain@v1", "--prompt", help="prompt ref, see `recagent prompts list`"),
     diversity: float = typer.Option(0.2, "--diversity", help="0 = ranking as is … 1 = most diverse (MMR)"),
     candidates: int = typer.Option(20, "--candidates", help="how many candidates the LLM ranks"),
     profile_mode: str = typer.Option("deterministic", "--profile", help="deterministic | llm (LLM-written, cached)"),

@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     context_window: int | None = Field(None, ge=512)
     threads: int = Field(default_factory=lambda: os.cpu_count() or 2, ge=1)
     parallel: int = Field(1, ge=1, le=64)
+    explain_budget_s: float = Field(
+        45.0, gt=0, description="seconds the model may spend writing one list's explanations; items not written "
+                                "by then get their data template, flagged")
     # how retrieved candidates are ordered before the LLM (agent/fusion.py)
     candidate_order: Literal["rrf", "fusion"] = Field(
         "fusion", description="fusion: fitted linear score (default); rrf: reciprocal rank of semantic and co-occurrence lists")

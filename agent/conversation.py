@@ -59,7 +59,7 @@ class Agent:
 
     def __init__(self, recommender: Recommender | None = None, *, settings: Settings | None = None,
                  sessions: SessionStore | None = None, use_llm: bool = True, k: int = 5,
-                 prompt: str = "rerank@v1", n_candidates: int = 20):
+                 prompt: str = "explain@v1", n_candidates: int = 20):
         self.rec = recommender or Recommender(settings)
         self.sessions = sessions or SessionStore(Path(self.rec.settings.data_dir) / "sessions.sqlite")
         self.use_llm, self.k, self.prompt, self.n_candidates = use_llm, k, prompt, n_candidates

@@ -22,12 +22,17 @@ def is_negative(event: HistoryEvent, dislike_threshold: float = DISLIKE_THRESHOL
     return event.rating is not None and event.rating <= dislike_threshold
 
 
+def newest_first(history: list[HistoryEvent]) -> list[HistoryEvent]:
+    """Events newest first (events without a timestamp last, in their given order)."""
+    return sorted(history, key=lambda e: e.timestamp or 0, reverse=True)
+
+
 def build_profile(history: list[HistoryEvent], items: dict[str, Item], max_liked: int = 10,
                   like_threshold: float = LIKE_THRESHOLD) -> ProfileSummary:
     """Liked and disliked items (most recent first), category shares weighted by rating,
     top tags of liked items. Events whose item is unknown are skipped."""
     known = [e for e in history if e.item_id in items]
-    ordered = sorted(known, key=lambda e: e.timestamp or 0, reverse=True)
+    ordered = newest_first(known)
     liked = [e for e in ordered if is_positive(e, like_threshold)]
     if not liked:  # nobody rated anything highly: their best-rated items still say something
         rated = [e for e in ordered if e.rating is not None and not is_negative(e)]

@@ -5,30 +5,33 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
 from pydantic import ValidationError
 
 from agent.backends.base import ChatBackend, ChatRequest
+from agent.claims import Vocabulary, check, claim_contexts
 from agent.config import Settings, load_settings
 from agent.diversity import mmr
+from agent.evidence import build_evidence, taste_summary
 from agent.errors import BackendError, InputError, PromptError, RetrievalError, UnknownUserError
+from agent.explain import ExplainStage, template_texts
 from agent.fusion import RECENT_LIKES, FusionWeights, fused_scores, raw_features
 from agent.grounding import (TitleIndex, candidate_labels, drop_shared_sentences, ground, is_degenerate, parse_output,
-                             parse_ranking, ranking_schema, response_schema, review_explanation, review_title,
-                             template_explanation, template_title)
+                             parse_ranking, ranking_schema, response_schema)
 from agent.privacy import Redactor
-from agent.profile import LIKE_THRESHOLD, build_profile, is_positive
+from agent.profile import LIKE_THRESHOLD, build_profile, is_positive, newest_first
 from agent.retrieval.collaborative import CooccurrenceIndex
 from agent.store import CatalogStore
-from agent.types import (Candidate, HistoryEvent, Item, LLMCall, ProfileSummary, PromptInfo, Recommendation,
+from agent.types import (Candidate, Evidence, HistoryEvent, Item, LLMCall, ProfileSummary, PromptInfo, Recommendation,
                          RecommendedItem, Timing)
 from prompts.inputs import (PromptDemo, PromptEvent, PromptItem, PromptProfile, ProfileInputs, RankInputs,
                             RerankInputs, ScoreInputs, as_data)
 from prompts.registry import PromptRegistry, RenderedPrompt
 
+DEFAULT_PROMPT = "explain@v1"  # per-item explanations of the pipeline's order; rerank@v1 is listwise
 MAX_K = 50
 MAX_CANDIDATES = 100
 MAX_HISTORY = 10_000
@@ -64,6 +67,7 @@ class Recommender:
         self._collab = collaborative
         self._collab_fixed = collaborative is not None  # given by the caller: never rebuilt
         self._titles: TitleIndex | None = None
+        self._vocab: tuple[int, Vocabulary] | None = None
         self._index_checked = False
 
     # -- parts ---------------------------------------------------------------------------------
@@ -160,7 +164,7 @@ class Recommender:
     def _run(self, history: list[HistoryEvent], k: int, n_candidates: int = 20, **options) -> Recommendation:
         _check_options(k, n_candidates, options.get("diversity", 0.2), options.get("profile_mode", "deterministic"))
         try:
-            self.registry.path(options.get("prompt", "rerank@v1"))
+            self.registry.path(options.get("prompt", DEFAULT_PROMPT))
         except PromptError as e:  # an unknown prompt is the caller's error, not the server's
             raise InputError(str(e)) from None
         t0 = time.perf_counter()
@@ -170,26 +174,40 @@ class Recommender:
         return self.rerank(history, profile, candidates, k, started=t0, **options)
 
     def rerank(self, history: list[HistoryEvent], profile: ProfileSummary, candidates: list[Candidate], k: int,
-               prompt: str = "rerank@v1", diversity: float = 0.2, use_llm: bool = True,
+               prompt: str = DEFAULT_PROMPT, diversity: float = 0.2, use_llm: bool = True,
                profile_mode: str = "deterministic", sampling: dict | None = None,
-               started: float | None = None) -> Recommendation:
-        """The steps after retrieval: the LLM reorders `candidates` (grounded, repaired once,
-        falling back to their order), then MMR diversifies the top k. `sampling` sets the
-        LLM call's temperature and seed (default: greedy, seed 0)."""
+               started: float | None = None, constraint: str | None = None,
+               on_item: Callable[[RecommendedItem], None] | None = None) -> Recommendation:
+        """The steps after retrieval. With an explanation prompt (the default) the order is the
+        candidates' (MMR-diversified) and the LLM phrases each item's evidence; with a listwise
+        prompt (rerank@v1) the LLM reorders `candidates` (grounded, repaired once, falling back
+        to their order). `on_item` gets each finished item in rank order, as soon as it is ready.
+        `sampling` sets a listwise call's temperature and seed (default: greedy, seed 0)."""
         t0 = started if started is not None else time.perf_counter()
         t_retrieval = time.perf_counter()
         seen = {e.item_id for e in history}
         rec = Recommendation(user_id=None, items=[], profile=profile)
+        explain = use_llm and self.registry.output_kind(prompt) == "explanation"
         entries, instructions = [], ""
-        if use_llm:
+        if use_llm and not explain:
             entries, instructions = self._rerank_with_llm(rec, history, profile, candidates, seen, k, prompt,
                                                           profile_mode, sampling or {"temperature": 0.0, "seed": 0})
-        else:
+        elif not use_llm:
             rec.fallback_reason = "LLM step disabled"
-        t_llm = time.perf_counter()
-        rec.items = self._assemble(entries, candidates, profile, k, diversity, instructions)
-        rec.timing = Timing(retrieval_ms=_ms(t0, t_retrieval), llm_ms=_ms(t_retrieval, t_llm),
-                            total_ms=_ms(t0, time.perf_counter()))
+        first: list[float] = []
+
+        def emit(item: RecommendedItem) -> None:
+            if not first:
+                first.append(time.perf_counter())
+            if on_item is not None:
+                on_item(item)
+
+        rec.items = self._assemble(entries, candidates, history, k, diversity, instructions,
+                                   explain_prompt=prompt if explain else None, constraint=constraint,
+                                   on_item=emit, rec=rec)
+        t_end = time.perf_counter()
+        rec.timing = Timing(retrieval_ms=_ms(t0, t_retrieval), llm_ms=_ms(t_retrieval, t_end),
+                            first_item_ms=_ms(t0, first[0] if first else t_end), total_ms=_ms(t0, t_end))
         return rec
 
     def retrieve(self, history: list[HistoryEvent], n: int) -> tuple[ProfileSummary, list[Candidate]]:
@@ -215,7 +233,7 @@ class Recommender:
 
     def profile_with_positives(self, history: list[HistoryEvent]) -> tuple[ProfileSummary, list[str]]:
         """The profile, and the liked item ids most recent first."""
-        recent_first = sorted(history, key=lambda e: e.timestamp or 0, reverse=True)[:PROFILE_EVENTS]
+        recent_first = newest_first(history)[:PROFILE_EVENTS]
         items = self.store.get_items(e.item_id for e in recent_first)
         profile = build_profile(recent_first, items, like_threshold=self.like_threshold)
         return profile, [e.item_id for e in recent_first if is_positive(e, self.like_threshold) and e.item_id in items]
@@ -481,7 +499,7 @@ class Recommender:
 
     def recent_events(self, history: list[HistoryEvent], n: int) -> list[PromptEvent]:
         """The latest `n` interactions, newest first, with their ratings."""
-        recent = sorted(history, key=lambda e: e.timestamp or 0, reverse=True)[:n]
+        recent = newest_first(history)[:n]
         known = {i: self.redactor.item(it) for i, it in self.store.get_items(e.item_id for e in recent).items()}
         return [PromptEvent(title=as_data(known[e.item_id].title, 120),
                             categories=[as_data(c, 40) for c in known[e.item_id].categories[:3]],
@@ -519,38 +537,90 @@ class Recommender:
         profile.narrative = text
 
     # -- assembly ----------------------------------------------------------------------------------
-    def _assemble(self, entries: list, candidates: list[Candidate], profile: ProfileSummary, k: int,
-                  diversity: float, instructions: str = "") -> list[RecommendedItem]:
+    def vocabulary(self) -> Vocabulary:
+        """Titles, genres and tags the catalog can name (the claim checker's lexicon)."""
+        n = self.store.count_items()
+        if self._vocab is None or self._vocab[0] != n:
+            self._vocab = (n, Vocabulary.from_items(self.store.all_items()))
+        return self._vocab[1]
+
+    def _assemble(self, entries: list, candidates: list[Candidate], history: list[HistoryEvent], k: int,
+                  diversity: float, instructions: str = "", explain_prompt: str | None = None,
+                  constraint: str | None = None, on_item: Callable[[RecommendedItem], None] | None = None,
+                  rec: Recommendation | None = None) -> list[RecommendedItem]:
+        """Order (the LLM's entries first, if any, then MMR), the evidence for each item, then
+        its texts: checked LLM text, or the evidence template."""
         by_id = {c.item.item_id: c for c in candidates}
         from_llm = {e.item_id: e for e in entries}
         order = list(from_llm) + [i for i in by_id if i not in from_llm]
         final = mmr(order, self.index.embeddings(order) if diversity > 0 else {}, k, diversity)
-        liked_titles = {r.item_id: r.title for r in profile.liked}
-        index = self.titles()
+        liked = [e for e in newest_first(history) if is_positive(e, self.like_threshold)][:PROFILE_EVENTS]
+        catalog = self.store.get_items([e.item_id for e in liked])
+        catalog.update({i: by_id[i].item for i in final})
+        vectors = self.index.embeddings(final + [e.item_id for e in liked[:PROFILE_VECTOR_ITEMS]])
+        evidence = build_evidence([by_id[i].item for i in final], liked, catalog, self.collaborative(), vectors,
+                                  constraint)
+        contexts = claim_contexts(evidence, liked, catalog, instructions)
+        vocab = self.vocabulary()
+
+        def item(rank: int, ev: Evidence, hook: str, text: str, text_source: str, flags: list[str]) -> RecommendedItem:
+            cand = by_id[ev.item_id]
+            return RecommendedItem(rank=rank, item_id=ev.item_id, title=cand.item.title, personalized_title=hook,
+                                   explanation=text, source="llm" if ev.item_id in from_llm else (
+                                       "fallback" if entries or rec is None or rec.fallback_reason else "pipeline"),
+                                   explanation_source=text_source, categories=cand.item.categories,
+                                   scores=cand.scores, flags=flags, evidence=ev)
+
+        if explain_prompt is not None:
+            try:
+                stage = ExplainStage(self.backend, self.registry, vocab, explain_prompt,
+                                     workers=self.settings.parallel, budget_s=self.settings.explain_budget_s)
+                if rec is not None:
+                    rec.model, rec.endpoint = self.backend.model, self.backend.endpoint
+                    rec.prompt = PromptInfo(ref=explain_prompt, template_sha256=self.registry.sha256(explain_prompt))
+                done = stage.run(taste_summary([catalog[e.item_id] for e in liked]), contexts,
+                                 on_item=lambda i, x: on_item and on_item(item(i + 1, evidence[i], x.hook,
+                                                                               x.explanation, x.source, x.flags)))
+            except BackendError as e:  # the server could not even start: every item from its template
+                if rec is not None:
+                    rec.fallback_reason = f"LLM call failed ({e.kind}): {e}"
+                    rec.warnings.append("explanations from templates: " + rec.fallback_reason)
+                done = [None] * len(evidence)
+            out = []
+            for rank, (ev, x) in enumerate(zip(evidence, done), start=1):
+                if x is None:
+                    hook, text = template_texts(ev)
+                    out.append(item(rank, ev, hook, text, "template", []))
+                    if on_item:
+                        on_item(out[-1])
+                    continue
+                if rec is not None:
+                    rec.usage = rec.usage + x.usage
+                out.append(item(rank, ev, x.hook, x.explanation, x.source, x.flags))
+            return out
+
         # a sentence given for several items explains none of them
         own_text = dict(zip(from_llm, drop_shared_sentences([e.explanation for e in from_llm.values()])))
         out = []
-        for rank, item_id in enumerate(final, start=1):
-            cand, entry, flags = by_id[item_id], from_llm.get(item_id), []
-            title = explanation = None
+        for rank, (ev, ctx) in enumerate(zip(evidence, contexts), start=1):
+            hook, text = template_texts(ev)
+            entry, flags, source = from_llm.get(ev.item_id), [], "template"
             if entry is not None and (entry.hook or entry.explanation):
-                title, why = review_title(as_data(entry.hook, 80), cand.item, profile, index, instructions)
-                if why:
-                    flags.append(f"personalized title replaced ({why})")
-                if own_text[item_id]:
-                    explanation, why = review_explanation(as_data(own_text[item_id], 300), cand.item, profile,
-                                                                  index, instructions)
+                ctx.instructions = instructions
+                said = as_data(own_text[ev.item_id], 300)
+                problems = check(said, ctx, vocab) if said else ["the same text was given for other items"]
+                if problems:
+                    flags.append(f"explanation replaced ({problems[0]})")
                 else:
-                    explanation, why = None, "the same text was given for other items"
-                if why:
-                    flags.append(f"explanation replaced ({why})")
-            out.append(RecommendedItem(
-                rank=rank, item_id=item_id, title=cand.item.title,
-                personalized_title=title or template_title(cand, profile, liked_titles),
-                explanation=explanation or template_explanation(cand, profile, liked_titles),
-                source="llm" if entry is not None else "fallback",
-                explanation_source="llm" if explanation else "template",
-                categories=cand.item.categories, scores=cand.scores, flags=flags))
+                    text, source = said, "llm"
+                hook_problems = check(as_data(entry.hook, 80), ctx, vocab, kind="hook")
+                if hook_problems:
+                    flags.append(f"personalized title replaced ({hook_problems[0]})")
+                else:
+                    hook = as_data(entry.hook, 80)
+            out.append(item(rank, ev, hook, text, source, flags))
+            if on_item:
+                on_item(out[-1])
         return out
 
     def _cold_start(self, k: int, t0: float) -> Recommendation:
@@ -561,7 +631,7 @@ class Recommender:
         if not cands:  # no interactions at all: any items
             cands = [Candidate(item=it, sources=["popular"]) for it in self.store.all_items()[: 5 * k]]
         empty = ProfileSummary(n_interactions=0)
-        items = self._assemble([], cands, empty, k, diversity=0.5)
+        items = self._assemble([], cands, [], k, diversity=0.5)
         return Recommendation(user_id=None, items=items, cold_start=True, profile=empty,
                               warnings=["cold start: no history, showing popular and diverse items"],
                               timing=Timing(total_ms=_ms(t0, time.perf_counter()),

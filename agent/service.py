@@ -29,7 +29,7 @@ class RecommendRequest(BaseModel):
     user_id: str | None = Field(None, max_length=200)
     history: list[HistoryEvent] | None = Field(None, max_length=MAX_HISTORY)
     k: int = Field(10, ge=1, le=50)
-    prompt: str = Field("rerank@v1", max_length=60)
+    prompt: str = Field("explain@v1", max_length=60)
     diversity: float = Field(0.2, ge=0, le=1)
     n_candidates: int = Field(20, ge=1, le=100)
     use_llm: bool = True

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+
+_YEAR = re.compile(r"\((\d{4})(?:[-–]\d{0,4})?\)\s*$")
+
+
+def item_year(title: str) -> int | None:
+    """The release year a catalog title ends with, e.g. "Heat (1995)" → 1995."""
+    m = _YEAR.search(title)
+    return int(m.group(1)) if m else None
 
 
 class Strict(BaseModel):
@@ -78,6 +88,7 @@ class Usage(Strict):
 class Timing(Strict):
     retrieval_ms: float = 0.0
     llm_ms: float = 0.0
+    first_item_ms: float = 0.0  # until the first item was ready to show
     total_ms: float = 0.0
 
 
@@ -101,17 +112,71 @@ class LLMCall(Strict):
     cached: bool = False
 
 
+# -- evidence (agent/evidence.py builds it) ----------------------------------------------------
+class LikedLink(Strict):
+    """A title the person rated highly that leads to the recommended item."""
+
+    item_id: str
+    title: str
+    rating: float | None = Field(None, description="the person's rating of it; None for a like without a rating")
+    signal: Literal["co-liked", "similar"]
+    people: int = Field(0, description="co-liked: people who liked both")
+    similarity: float = Field(0.0, description="similar: cosine of the two items' embeddings")
+    recent: bool = Field(False, description="among the person's latest likes")
+
+
+class CategoryShare(Strict):
+    category: str
+    liked: int = Field(description="how many of the person's liked items have this category")
+
+
+class Evidence(Strict):
+    """Why one item is on one person's list, from data only."""
+
+    item_id: str
+    title: str
+    year: int | None = None
+    categories: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list, description="the item's own tags")
+    because: list[LikedLink] = Field(default_factory=list)
+    shared_categories: list[CategoryShare] = Field(default_factory=list)
+    shared_tags: list[str] = Field(default_factory=list, description="item tags the person's liked items carry too")
+    fans: int = Field(0, description="people who rated it highly")
+    constraint: str | None = Field(None, description="the chat request it satisfies")
+
+    def titles(self) -> list[str]:
+        """Every title this evidence names: the item and the liked items behind it."""
+        return [self.title] + [b.title for b in self.because]
+
+    def numbers(self) -> set[int]:
+        """Every whole number this evidence states (counts, ratings, years)."""
+        out = {self.fans, len(self.because)} | {c.liked for c in self.shared_categories}
+        out |= {b.people for b in self.because if b.people}
+        out |= {int(b.rating) for b in self.because if b.rating is not None and b.rating == int(b.rating)}
+        out |= {y for y in [self.year] + [item_year(b.title) for b in self.because] if y}
+        return out
+
+
+class TasteSummary(Strict):
+    """The person's taste as counts: shared by every item's prompt (the cached prefix)."""
+
+    n_liked: int = 0
+    categories: list[CategoryShare] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+
+
 class RecommendedItem(Strict):
     rank: int
     item_id: str
     title: str
     personalized_title: str
     explanation: str
-    source: Literal["llm", "fallback"]
+    source: Literal["llm", "pipeline", "fallback"]  # who ranked it: the LLM, the pipeline by design, or the pipeline after the LLM failed
     explanation_source: Literal["llm", "template"]
     categories: list[str] = Field(default_factory=list)
     scores: dict[str, float] = Field(default_factory=dict)
     flags: list[str] = Field(default_factory=list)
+    evidence: Evidence | None = Field(None, description="the facts from data behind this pick")
 
 
 class Recommendation(Strict):

@@ -111,13 +111,53 @@ class IntentInputs(Strict):
     categories: list[str]
 
 
+class PromptLink(Strict):
+    """A title the person rated highly that leads to the item, and the signal that links them."""
+    title: str
+    rating: str = Field("", description="the person's rating as text, e.g. 4.5/5; empty for a like")
+    signal: str = Field(description="co-liked or similar")
+    people: int = 0
+
+
+class PromptCategory(Strict):
+    category: str
+    liked: int
+
+
+class PromptEvidence(Strict):
+    """One recommended item with the facts behind it (agent/evidence.py), sanitised."""
+    title: str
+    categories: list[str]
+    tags: list[str] = Field(default_factory=list)
+    because: list[PromptLink] = Field(default_factory=list)
+    shared_categories: list[PromptCategory] = Field(default_factory=list)
+    shared_tags: list[str] = Field(default_factory=list)
+    fans: int = 0
+    constraint: str = ""
+
+
+class PromptTaste(Strict):
+    n_liked: int
+    categories: list[PromptCategory]
+    tags: list[str] = Field(default_factory=list)
+
+
+class ExplainInputs(Strict):
+    """Explanation prompts: one item per call. `taste` comes first and is the same for every
+    item of a list (the server's cached prefix); `problem` says why a first answer was rejected."""
+    taste: PromptTaste
+    item: PromptEvidence
+    problem: str = ""
+
+
 INPUT_MODELS: dict[str, type[Strict]] = {"rerank": RerankInputs, "profile": ProfileInputs, "intent": IntentInputs,
-                                         "enrich": EnrichInputs,
+                                         "enrich": EnrichInputs, "explain": ExplainInputs,
+                                         "explain-terse": ExplainInputs,
                                          "rank": RankInputs, "rank-recency": RankInputs, "rank-demos": RankInputs,
                                          "pick": ScoreInputs, "pick-recency": ScoreInputs, "pick-demos": ScoreInputs,
                                          "pick-compact": ScoreInputs, "judge": ScoreInputs}
 # What a family's answer looks like: items with texts, a label ranking, or free text.
-OUTPUT_KINDS: dict[str, str] = {"rerank": "explained", "profile": "text", "intent": "json", "enrich": "json",
+OUTPUT_KINDS: dict[str, str] = {"rerank": "explained", "explain": "explanation", "explain-terse": "explanation", "profile": "text", "intent": "json", "enrich": "json",
                                 "rank": "ranking", "rank-recency": "ranking", "rank-demos": "ranking",
                                 "pick": "label_logprobs", "pick-recency": "label_logprobs",
                                 "pick-demos": "label_logprobs", "pick-compact": "label_logprobs",

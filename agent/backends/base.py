@@ -17,6 +17,7 @@ class ChatRequest(BaseModel):
     temperature: float = 0.0
     seed: int | None = 0
     top_logprobs: int | None = Field(None, ge=1, description="also return the first answer token's N most likely tokens")
+    timeout_s: float | None = Field(None, gt=0, description="this call's own time limit (never part of a cache key)")
 
 
 class ChatResponse(BaseModel):

@@ -17,7 +17,7 @@ from agent.backends.base import ChatBackend, ChatRequest, ChatResponse
 def request_key(request: ChatRequest, model: str) -> str:
     """sha256 over everything that decides the answer: the rendered messages, the model id,
     the sampling parameters and the response schema."""
-    payload = {"model": model, **request.model_dump()}
+    payload = {"model": model, **request.model_dump(exclude={"timeout_s"})}
     if payload["top_logprobs"] is None:  # keys of requests made before the field existed stay valid
         del payload["top_logprobs"]
     return _sha256(payload)

@@ -130,12 +130,16 @@ class OpenAICompatBackend:
                 schema = _strip_keywords(schema, _OPENAI_UNSUPPORTED)
             kwargs["response_format"] = {"type": "json_schema", "json_schema": {
                 "name": request.schema_name, "schema": schema, "strict": True}}
+        if request.timeout_s is not None:
+            kwargs["timeout"] = request.timeout_s
         start = time.perf_counter()
         try:
             resp = self._client.chat.completions.create(**kwargs)
         except openai.APITimeoutError:
-            raise BackendError(f"the LLM at {self.api_base} timed out "
-                               "(raise RECAGENT_TIMEOUT_S or use a smaller model)", kind="timeout") from None
+            limit = request.timeout_s or self._client.timeout
+            raise BackendError(f"the LLM at {self.api_base} is slow: no answer within {float(limit):.0f} s "
+                               "(raise RECAGENT_TIMEOUT_S, check RECAGENT_THREADS on a busy machine, or use a "
+                               "smaller model)", kind="timeout") from None
         except openai.APIConnectionError:
             raise BackendError(f"cannot reach the LLM at {self.api_base} "
                                "(is the server running? check --base-url)", kind="unavailable") from None
@@ -146,6 +150,8 @@ class OpenAICompatBackend:
                                kind="auth") from None
         except openai.APIStatusError as e:
             kind = "server_error" if e.status_code >= 500 else "bad_request"
+            if e.status_code == 500 and ("format" in str(e).lower() or "parse" in str(e).lower()):
+                kind = "bad_response"  # the server could not parse its own output: same input, same failure
             if "context" in str(e).lower() and ("length" in str(e).lower() or "exceed" in str(e).lower()):
                 kind = "context_window"
             raise BackendError(f"the LLM at {self.api_base} answered {e.status_code}: "

@@ -102,6 +102,20 @@ class CooccurrenceIndex:
     def popularity_of(self, items: list[str]) -> list[float]:
         return [float(self.popularity[self._pos[i]]) if i in self._pos else 0.0 for i in items]
 
+    def co_liked(self, item: str, liked: list[str]) -> list[tuple[str, int, float]]:
+        """(liked item, people who liked both, the pair's weight) for each of `liked` that
+        shares a fan with `item`, strongest pair first (the weight `scores` sums)."""
+        j = self._pos.get(item)
+        known = [i for i in dict.fromkeys(liked) if i in self._pos and i != item]
+        if j is None or not known:
+            return []
+        cols = np.array([self._pos[i] for i in known], dtype=np.int64)
+        counts = np.asarray((self._mt[cols] @ self._mt[j].T).todense()).ravel()
+        pop = np.maximum(self.popularity, 1.0)
+        weight = counts / np.sqrt(pop[cols] * pop[j]) * (counts / (counts + self.shrinkage))
+        order = np.argsort(-weight, kind="stable")
+        return [(known[o], int(counts[o]), float(weight[o])) for o in order if counts[o] > 0]
+
     def similar(self, liked: list[str], k: int, exclude: set[str] = frozenset()
                 ) -> list[tuple[str, float, str]]:
         """Top-k (item_id, score, the liked item that contributed most)."""

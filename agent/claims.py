@@ -1,0 +1,268 @@
+"""The claim checker: an explanation or hook may say only what the evidence and the
+person's history support. Every rule names what it caught, so a retry can be told why.
+
+Rules (one `Violation.kind` each):
+- unknown_title: a catalog title that is neither the item nor a title in its evidence;
+- false_like: "you liked/watched/love X" where X is not in the person's history with a
+  positive rating (liked_item when X is the recommended item itself);
+- wrong_category / wrong_tag: a genre or catalog tag the item and its evidence do not have;
+- wrong_year / wrong_number: a year or count the evidence does not state;
+- echo: a run of the prompt's instructions; junk: repetition, too few words, cut off;
+- title_as_hook: a hook that is just the item's title;
+- repeated_skeleton: a list-level rule, the same opening as two other explanations.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from agent.grounding import TitleIndex, bare_title, copies_text, is_degenerate
+from agent.types import Evidence, item_year
+
+# Genre words beyond the catalog's own names, and adjectives that only fit some genres.
+GENRE_SYNONYMS = {
+    "Sci-Fi": ("science fiction", "science-fiction", "scifi", "sci fi"),
+    "Animation": ("animated", "cartoon", "cartoons", "animations"),
+    "Children": ("children's", "kids", "kid's"),
+    "Romance": ("romantic", "romances", "rom-com", "romcom", "love story"),
+    "Film-Noir": ("noir", "film noir"),
+    "Comedy": ("comedic", "comedies", "funny", "hilarious", "humorous", "witty"),
+    "Horror": ("scary", "creepy", "terrifying"),
+    "Thriller": ("thrillers", "suspenseful", "suspense"),
+    "Mystery": ("mysteries",),
+    "Documentary": ("documentaries",),
+    "Adventure": ("adventures", "adventurous"),
+    "Musical": ("musicals",),
+    "Western": ("westerns",),
+    "Drama": ("dramas", "dramatic"),
+    "Crime": ("crimes",),
+    "Fantasy": ("fantasies", "fantastical"),
+    "Action": ("action-packed",),
+}
+# Catalog tags that are ordinary words for any movie: naming them is no claim about the item.
+GENERIC_TAGS = {"movies", "movie", "film", "films", "good", "great", "bad", "boring", "overrated", "classic",
+                "seen it", "seen more than once", "must see", "watched", "fun", "favorite", "favorites",
+                "in netflix queue", "owned", "dvd", "netflix", "story", "entertaining", "interesting"}
+GENERIC_OBJECTS = {"movie", "movies", "film", "films", "story", "stories", "this", "it", "them", "that", "these",
+                   "those", "such", "kind", "sort", "type", "genre", "genres", "ones", "one", "titles", "picks",
+                   "things", "the", "a", "an", "of", "and", "or", "with", "like", "more", "similar", "too", "also",
+                   "lot", "lots", "good", "great", "best", "classic", "classics", "well", "so", "much", "many",
+                   "really", "all", "other", "kinds", "types", "your", "their", "its", "in", "on", "to", "style",
+                   "anything", "something", "everything", "watching", "seeing"}
+_CLAIM = re.compile(
+    r"\b(?:you(?:'ve|’ve| have| had|'re|’re| are)?\s+(?:already\s+|also\s+|\w+ly\s+)?"
+    r"(?:like|liked|love|loved|enjoy|enjoyed|watched|saw|seen|rated|adore|adored|fan of|a fan of|big fan of"
+    r"|a big fan of|into)|your (?:favou?rites?|love of|taste for|liking for))\s+(?P<obj>[^.;!?:—–(]+)",
+    re.IGNORECASE)
+_CLAIM_END = re.compile(r",|\b(?:and|but|so|which|because|since|as|then|now|this|here|it's|its|is|will|you)\b",
+                        re.IGNORECASE)
+_QUOTED = re.compile(r"[\"“‘']([^\"”’']{3,80})[\"”’']")
+_YEARS = re.compile(r"(?<![\d.])(?:'|’)?((?:19|20)?\d0)s\b|(?<![\d.])((?:19|20)\d\d)(?![\d.])")
+_NUMBER = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)(?![\w])")
+_SCALE = re.compile(r"(?:/|out of\s+|of\s+)(?:5|10)\b|\b(?:5|five|10)[- ]stars?\b|\bstars?\b", re.IGNORECASE)
+_WORDS = re.compile(r"[a-z0-9'’-]+")
+OPENING_WORDS = 4  # words of a (masked) explanation that make its skeleton
+
+
+@dataclass(frozen=True)
+class Violation:
+    kind: str
+    detail: str
+
+    def __str__(self) -> str:
+        return self.detail
+
+
+@dataclass
+class Vocabulary:
+    """What the catalog can name: titles, genres (with their synonyms) and tags."""
+
+    titles: TitleIndex
+    genre_forms: dict[str, str]  # lower-case surface form → catalog genre
+    tags: set[str]  # lower-case catalog tags used on a few items, genres excluded
+
+    @classmethod
+    def from_items(cls, items: Iterable, min_tag_items: int = 3) -> "Vocabulary":
+        items = list(items)
+        genres = {c for it in items for c in it.categories if c and not c.startswith("(")}
+        forms: dict[str, str] = {}
+        for g in genres:
+            low = g.lower()
+            for f in (low, low + "s", low[:-1] + "ies" if low.endswith("y") else low + "s"):
+                forms[f] = g
+            for f in GENRE_SYNONYMS.get(g, ()):
+                forms[f] = g
+        uses = Counter(t.lower() for it in items for t in set(it.tags))
+        tags = {t for t, n in uses.items()
+                if n >= min_tag_items and len(t) >= 4 and t not in forms and t not in GENERIC_TAGS}
+        return cls(titles=TitleIndex([it.title for it in items], genres=genres), genre_forms=forms, tags=tags)
+
+
+@dataclass
+class ClaimContext:
+    """One item on one person's list: its evidence and what the person has rated."""
+
+    evidence: Evidence
+    liked_titles: dict[str, float | None]  # bare title → rating, the person's positive history
+    liked_categories: set[str] = field(default_factory=set)
+    liked_tags: set[str] = field(default_factory=set)  # lower-case
+    evidence_categories: set[str] = field(default_factory=set)  # the item's and its linked titles'
+    evidence_tags: set[str] = field(default_factory=set)  # lower-case, the item's and its linked titles'
+    instructions: str = ""
+
+
+def check(text: str, ctx: ClaimContext, vocab: Vocabulary, kind: str = "explanation") -> list[Violation]:
+    """Every rule `text` breaks (empty: it may be shown). `kind`: "explanation" or "hook"."""
+    out: list[Violation] = []
+    text = " ".join(text.split())
+    if why := is_degenerate(text, min_words=2 if kind == "hook" else 4):
+        return [Violation("junk", f"it is not usable text ({why})")]
+    if kind == "explanation" and not text.endswith((".", "!", "?")):
+        return [Violation("junk", "it stops mid-sentence; write one short sentence")]
+    if re.search(r"[\[\]{}<>|]", text):
+        return [Violation("junk", "it contains placeholders or markup")]
+    if copies_text(ctx.instructions, text, n=4 if kind == "hook" else 6):
+        out.append(Violation("echo", "it repeats the instructions instead of explaining"))
+    ev = ctx.evidence
+    item_bare = bare_title(ev.title)
+    if kind == "hook" and (item_bare in bare_title(text) or bare_title(text) in item_bare):
+        out.append(Violation("title_as_hook", "the hook is the movie's own title; write a line about why it fits"))
+    allowed_titles = {bare_title(t) for t in ev.titles()}
+    for name in sorted(vocab.titles.mentioned(text)):
+        if not any(name in a or a in name for a in allowed_titles):
+            out.append(Violation("unknown_title", f"it names {name.title()!r}, which is not in the facts"))
+    for quoted in _QUOTED.findall(text):
+        q = bare_title(quoted)
+        if len(q.split()) >= 2 and vocab.titles.mentioned(quoted) and not any(
+                q in a or a in q for a in allowed_titles):
+            out.append(Violation("unknown_title", f"it names {quoted!r}, which is not in the facts"))
+    masked, claim_violations = _taste_claims(text, ctx, vocab)
+    out += claim_violations
+    # what is left is said about the item: mask the allowed titles (they carry years)
+    for t in sorted(ev.titles(), key=len, reverse=True):
+        masked = re.sub(re.escape(bare_title(t)) + r"(?:\s*\(\d{4}\))?", " T ", masked, flags=re.IGNORECASE)
+    low = masked.lower()
+    for form, genre in vocab.genre_forms.items():
+        if genre not in ctx.evidence_categories and _has_word(low, form):
+            out.append(Violation("wrong_category", f"it calls this {form!r}, but the data does not list {genre}"))
+    for tag in vocab.tags:
+        if tag not in ctx.evidence_tags and _has_word(low, tag):
+            out.append(Violation("wrong_tag", f"it says {tag!r}, which the data does not say about this movie"))
+    years = {ev.year} | {item_year(b.title) for b in ev.because}
+    decades = {y // 10 * 10 for y in years if y}
+    for decade, year in _YEARS.findall(low):
+        if year and int(year) not in years:
+            out.append(Violation("wrong_year", f"it gives the year {year}, but the catalog says {ev.year or 'none'}"))
+        elif decade and int(decade) % 100 not in {d % 100 for d in decades}:
+            out.append(Violation("wrong_year", f"it says the {decade}s, but the catalog year is {ev.year or 'unknown'}"))
+    numbers = ev.numbers() | {y for y in years if y}
+    ratings = {b.rating for b in ev.because if b.rating is not None}
+    for raw in _NUMBER.findall(_YEARS.sub(" ", _SCALE.sub(" ", low))):
+        value = float(raw)
+        if value not in ratings and not (value.is_integer() and int(value) in numbers):
+            out.append(Violation("wrong_number", f"it states the number {raw}, which is not in the facts"))
+    return list(dict.fromkeys(out))
+
+
+def _taste_claims(text: str, ctx: ClaimContext, vocab: Vocabulary) -> tuple[str, list[Violation]]:
+    """Check every "you liked X" claim; return the text with valid claims' objects masked
+    (a genre the person likes is no claim about the item) and the violations."""
+    out, masked = [], text
+    liked = ctx.liked_titles
+    item_bare = bare_title(ctx.evidence.title)
+    for m in _CLAIM.finditer(text):
+        obj = _CLAIM_END.split(m.group("obj"), maxsplit=1)[0]
+        obj_low = bare_title(obj.strip(" \"'“”‘’")).strip(" \"'“”‘’")
+        obj_low = re.sub(r"^(?:the (?:movie|film)s?|movies like|films like)\s+", "", obj_low)
+        words = _WORDS.findall(obj_low)
+        if not words:
+            continue
+        head = " ".join(words)
+        if _names_title(head, item_bare) and not any(_names_title(head, t) for t in liked):
+            out.append(Violation("liked_item", "it says the person already likes this movie"))
+            continue
+        if any(_names_title(head, t) for t in liked):
+            masked = masked.replace(obj, " T ")
+            continue
+        titles = vocab.titles.mentioned(obj_low)
+        if titles:
+            out.append(Violation("false_like", f"it says the person liked {', '.join(sorted(titles)).title()!r}, "
+                                               "which they have not rated highly"))
+            continue
+        genres = {g for f, g in vocab.genre_forms.items() if _has_word(head, f)}
+        tags = {t for t in vocab.tags | ctx.liked_tags if _has_word(head, t)}
+        rest = set(words) - GENERIC_OBJECTS - {w for f in vocab.genre_forms for w in f.split()} \
+            - {w for t in tags for w in t.split()}
+        if genres - ctx.liked_categories or tags - ctx.liked_tags:
+            out.append(Violation("false_like", f"it says the person likes {obj.strip()!r}, "
+                                               "which their ratings do not show"))
+        elif rest:
+            out.append(Violation("false_like", f"it says the person likes {obj.strip()!r}; "
+                                               "name only titles or genres from the facts"))
+        else:
+            masked = masked.replace(obj, " G ")
+    return masked, out
+
+
+def _names_title(phrase: str, title: str) -> bool:
+    """Whether `phrase` names `title` (both bare, lower-case), in full or by its first words
+    ("avengers" for "avengers: infinity war", "star wars" for "star wars: episode iv")."""
+    if not phrase or not title:
+        return False
+    if phrase.startswith(title) or title.startswith(phrase):
+        return True
+    short = re.split(r"[:(,]", title)[0].strip()
+    return len(short) >= 4 and phrase.startswith(short)
+
+
+def _has_word(text: str, word: str) -> bool:
+    return re.search(r"(?<![\w-])" + re.escape(word) + r"(?![\w-])", text) is not None
+
+
+def skeleton(text: str, ctx: ClaimContext, vocab: Vocabulary) -> str:
+    """An explanation's opening with titles, genres, tags and numbers masked: lists whose
+    items all open "Since you liked T, this G …" read as boilerplate."""
+    low = " " + text.lower() + " "
+    for t in sorted(ctx.evidence.titles() + list(ctx.liked_titles), key=len, reverse=True):
+        low = low.replace(bare_title(t), " T ")
+    words = []
+    for w in _WORDS.findall(low):
+        if w in vocab.genre_forms:
+            w = "g"
+        elif w.replace(".", "").isdigit():
+            w = "n"
+        words.append(w)
+    return " ".join(words[:OPENING_WORDS])
+
+
+def check_list(skeletons: list[str], max_same: int = 2) -> list[int]:
+    """Positions whose skeleton was already used `max_same` times earlier in the list."""
+    seen: Counter[str] = Counter()
+    out = []
+    for i, s in enumerate(skeletons):
+        if s and seen[s] >= max_same:
+            out.append(i)
+        seen[s] += 1
+    return out
+
+
+def claim_contexts(evidence: list[Evidence], liked: list, catalog: dict, instructions: str = "") -> list[ClaimContext]:
+    """The checker's context for each item: its evidence plus what the person rated highly
+    (`liked`: positive history events; `catalog`: their items and the recommended ones)."""
+    liked_items = [catalog[e.item_id] for e in liked if e.item_id in catalog]
+    ratings = {e.item_id: e.rating for e in liked}
+    liked_titles = {bare_title(it.title): ratings.get(it.item_id) for it in liked_items}
+    liked_categories = {c for it in liked_items for c in it.categories}
+    liked_tags = {t.lower() for it in liked_items for t in it.tags}
+    out = []
+    for ev in evidence:
+        linked = [catalog[b.item_id] for b in ev.because if b.item_id in catalog]
+        out.append(ClaimContext(
+            evidence=ev, liked_titles=liked_titles, liked_categories=liked_categories, liked_tags=liked_tags,
+            evidence_categories=set(ev.categories) | {c for it in linked for c in it.categories},
+            evidence_tags={t.lower() for t in ev.tags} | {t.lower() for it in linked for t in it.tags},
+            instructions=instructions))
+    return out

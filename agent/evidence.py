@@ -1,0 +1,63 @@
+"""Evidence first: for each recommended item, the facts from data that make it a pick for
+this person. Explanations (LLM-written or templates) may say only what is in here, and the
+claim checker (agent/claims.py) holds them to it."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+
+from agent.retrieval.collaborative import CooccurrenceIndex
+from agent.types import CategoryShare, Evidence, HistoryEvent, Item, LikedLink, TasteSummary, item_year
+
+MAX_LINKS = 2  # liked items named per recommendation
+MIN_CO_LIKED = 3  # people who liked both, before a pair counts as evidence
+MIN_SIMILARITY = 0.45  # embedding cosine, before "close to X" counts as evidence
+RECENT_LIKES = 8  # a liked item among the person's latest this many is "recent"
+
+
+def taste_summary(liked: list[Item], n_categories: int = 5, n_tags: int = 6) -> TasteSummary:
+    cats = Counter(c for it in liked for c in it.categories if c != "(no genres listed)")
+    tags = Counter(t for it in liked for t in it.tags[:5])
+    return TasteSummary(n_liked=len(liked),
+                        categories=[CategoryShare(category=c, liked=n) for c, n in cats.most_common(n_categories)],
+                        tags=[t for t, _ in tags.most_common(n_tags)])
+
+
+def build_evidence(items: list[Item], liked: list[HistoryEvent], catalog: dict[str, Item],
+                   collab: CooccurrenceIndex, vectors: dict[str, np.ndarray],
+                   constraint: str | None = None) -> list[Evidence]:
+    """Evidence for each of `items`. `liked`: the person's positive events, newest first;
+    `catalog`: at least those items; `vectors`: embeddings of the items and liked items
+    (any missing one just gives no "similar" link)."""
+    liked = [e for e in liked if e.item_id in catalog]
+    liked_ids = [e.item_id for e in liked]
+    rating = {e.item_id: e.rating for e in liked}
+    recent = set(liked_ids[:RECENT_LIKES])
+    cat_counts = Counter(c for i in liked_ids for c in catalog[i].categories)
+    tag_counts = Counter(t for i in liked_ids for t in catalog[i].tags)
+    fans = dict(zip((it.item_id for it in items), collab.popularity_of([it.item_id for it in items])))
+    liked_vecs = [(i, vectors[i]) for i in liked_ids if i in vectors]
+
+    def link(item_id: str, signal, **kw) -> LikedLink:
+        return LikedLink(item_id=item_id, title=catalog[item_id].title, rating=rating.get(item_id), signal=signal,
+                         recent=item_id in recent, **kw)
+
+    out = []
+    for it in items:
+        because = [link(l, "co-liked", people=n) for l, n, _ in collab.co_liked(it.item_id, liked_ids)
+                   if n >= MIN_CO_LIKED][:MAX_LINKS]
+        v = vectors.get(it.item_id)
+        if v is not None and len(because) < MAX_LINKS and liked_vecs:
+            named = {b.item_id for b in because}
+            sims = sorted(((float(v @ lv), l) for l, lv in liked_vecs if l not in named), reverse=True)
+            because += [link(l, "similar", similarity=round(s, 3)) for s, l in sims[:1] if s >= MIN_SIMILARITY]
+        out.append(Evidence(
+            item_id=it.item_id, title=it.title, year=item_year(it.title), categories=list(it.categories),
+            tags=list(it.tags[:5]), because=because,
+            shared_categories=sorted((CategoryShare(category=c, liked=cat_counts[c]) for c in it.categories
+                                      if cat_counts[c]), key=lambda s: -s.liked)[:3],
+            shared_tags=[t for t in it.tags if tag_counts[t]][:3],
+            fans=int(fans.get(it.item_id, 0)), constraint=constraint))
+    return out

@@ -1,0 +1,205 @@
+"""The explanation stage: the model phrases each item's evidence (one call per item, the
+person's taste as a shared prefix), the claim checker verifies, one retry is told why,
+then the data template. Items are handed to `on_item` in rank order as they are ready."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
+
+from agent.backends.base import ChatBackend, ChatRequest
+from agent.claims import ClaimContext, Violation, Vocabulary, check, skeleton
+from agent.errors import BackendError
+from agent.evidence import Evidence, TasteSummary
+from agent.grounding import TITLE_MAX, complete_sentences
+from agent.types import Usage
+from prompts.inputs import (ExplainInputs, PromptCategory, PromptEvidence, PromptLink, PromptTaste, as_data)
+from prompts.registry import PromptRegistry
+
+WHY_MAX = 160
+MAX_TOKENS = 120
+MAX_SAME_OPENING = 2  # explanations of one list that may share an opening (claims.skeleton)
+
+
+def explain_schema() -> dict:
+    return {"type": "object", "properties": {
+        "hook": {"type": "string", "minLength": 6, "maxLength": TITLE_MAX},
+        "why": {"type": "string", "minLength": 20, "maxLength": WHY_MAX}},
+        "required": ["hook", "why"], "additionalProperties": False}
+
+
+@dataclass
+class Explained:
+    """What is shown for one item, and how it came about."""
+
+    hook: str
+    explanation: str
+    source: str  # "llm" | "template"
+    hook_source: str
+    flags: list[str] = field(default_factory=list)
+    attempts: int = 0
+    first_violations: list[Violation] = field(default_factory=list)  # the first answer's, for evals
+    usage: Usage = field(default_factory=Usage)
+    seconds: float = 0.0
+    answers: list[str] = field(default_factory=list)  # the model's raw answers, for audits and evals
+
+
+# -- templates from evidence ---------------------------------------------------------------------
+def _rating_text(rating: float | None) -> str:
+    return f"{rating:g}/5" if rating is not None else ""
+
+
+def template_texts(ev: Evidence) -> tuple[str, str]:
+    """A hook and an explanation that state the evidence as it is (true by construction)."""
+    parts = []
+    for b in ev.because[:1]:
+        rated = f"you rated it {_rating_text(b.rating)}" if b.rating is not None else "you liked it"
+        if b.signal == "co-liked":
+            parts.append(f"{b.people} people who liked {b.title} ({rated}) also liked this.")
+        else:
+            parts.append(f"Close in theme to {b.title} ({rated}).")
+    if ev.shared_categories:
+        c = ev.shared_categories[0]
+        parts.append(f"It is {c.category}, like {c.liked} of the movies you liked.")
+    if not parts:
+        parts.append(f"{ev.fans} people rated it highly" + (f"; it is {', '.join(ev.categories[:2])}." if ev.categories
+                                                            else "."))
+    if ev.constraint:
+        parts.append(f"It fits your request: {ev.constraint}.")
+    if ev.because:
+        short = ev.because[0].title.rsplit(" (", 1)[0]
+        hook = (f"Fans of {short} loved this" if ev.because[0].signal == "co-liked" else f"In the spirit of {short}")
+        if len(hook) > TITLE_MAX:
+            hook = "More of what you liked"
+    elif ev.shared_categories:
+        hook = f"More {ev.shared_categories[0].category.lower()} for you"
+    else:
+        hook = "A crowd favourite" if ev.fans else "Something new to try"
+    return hook, " ".join(parts)
+
+
+# -- prompt inputs -------------------------------------------------------------------------------
+def prompt_taste(taste: TasteSummary) -> PromptTaste:
+    return PromptTaste(n_liked=taste.n_liked,
+                       categories=[PromptCategory(category=as_data(c.category, 40), liked=c.liked)
+                                   for c in taste.categories],
+                       tags=[as_data(t, 40) for t in taste.tags])
+
+
+def prompt_evidence(ev: Evidence) -> PromptEvidence:
+    return PromptEvidence(
+        title=as_data(ev.title, 120), categories=[as_data(c, 40) for c in ev.categories[:4]],
+        tags=[as_data(t, 40) for t in ev.tags[:4]],
+        because=[PromptLink(title=as_data(b.title, 120), rating=_rating_text(b.rating), signal=b.signal,
+                            people=b.people) for b in ev.because],
+        shared_categories=[PromptCategory(category=as_data(c.category, 40), liked=c.liked)
+                           for c in ev.shared_categories],
+        shared_tags=[as_data(t, 40) for t in ev.shared_tags],
+        fans=ev.fans, constraint=as_data(ev.constraint or "", 120))
+
+
+# -- the stage -----------------------------------------------------------------------------------
+class ExplainStage:
+    """Explains one list. `budget_s`: past it, items not yet written get their template,
+    flagged as slow (the whole list never waits on a stalled model)."""
+
+    def __init__(self, backend: ChatBackend, registry: PromptRegistry, vocab: Vocabulary, prompt: str,
+                 workers: int = 1, budget_s: float = 60.0):
+        self.backend, self.registry, self.vocab, self.prompt = backend, registry, vocab, prompt
+        self.workers, self.budget_s = max(1, workers), budget_s
+        self._lock = threading.Lock()
+        self._openings: dict[str, int] = {}
+
+    def run(self, taste: TasteSummary, contexts: list[ClaimContext],
+            on_item: Callable[[int, Explained], None] | None = None) -> list[Explained]:
+        deadline = time.monotonic() + self.budget_s
+        self._openings = {}
+        prefix = prompt_taste(taste)
+        out: list[Explained] = []
+        pool = ThreadPoolExecutor(self.workers, thread_name_prefix="explain")
+        try:
+            futures = [pool.submit(self._one, prefix, ctx, deadline) for ctx in contexts]
+            for i, (ctx, fut) in enumerate(zip(contexts, futures)):
+                try:
+                    done = fut.result(timeout=max(0.0, deadline - time.monotonic()))
+                except FutureTimeout:
+                    done = self._template(ctx, f"the model was too slow (over {self.budget_s:.0f} s for the list)")
+                out.append(done)
+                if on_item is not None:
+                    on_item(i, done)
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+        return out
+
+    def _template(self, ctx: ClaimContext, why: str, first: list[Violation] | None = None,
+                  attempts: int = 0, usage: Usage | None = None) -> Explained:
+        hook, text = template_texts(ctx.evidence)
+        return Explained(hook=hook, explanation=text, source="template", hook_source="template",
+                         flags=[f"template explanation ({why})"], attempts=attempts,
+                         first_violations=first or [], usage=usage or Usage())
+
+    def _one(self, prefix: PromptTaste, ctx: ClaimContext, deadline: float) -> Explained:
+        start = time.monotonic()
+        problem, first, usage, hook_fallback, answers = "", None, Usage(), None, []
+        for attempt in (1, 2):
+            remaining = deadline - time.monotonic()
+            if remaining <= 1:
+                return self._template(ctx, "no time left for the model", first, attempt - 1, usage)
+            rendered = self.registry.render(self.prompt, ExplainInputs(taste=prefix, item=prompt_evidence(ctx.evidence),
+                                                                     problem=problem))
+            ctx.instructions = rendered.messages[0]["content"]
+            # a retry changes the prompt and the seed: a deterministic failure is not repeated
+            request = ChatRequest(messages=rendered.messages, response_schema=explain_schema(), schema_name="explain",
+                                  max_tokens=MAX_TOKENS, seed=attempt - 1, temperature=0.0 if attempt == 1 else 0.4,
+                                  timeout_s=remaining)
+            try:
+                resp = self.backend.complete(request)
+            except BackendError as e:
+                why = ("the model was too slow" if e.kind == "timeout" else f"the model call failed: {e.kind}")
+                if e.kind == "timeout" or attempt == 2:
+                    return self._template(ctx, why, first, attempt, usage)
+                problem = ""
+                continue
+            usage = usage + resp.usage
+            answers.append(resp.content)
+            try:
+                data = json.loads(resp.content)
+                hook, why_text = " ".join(str(data["hook"]).split()), " ".join(str(data["why"]).split())
+                why_text = complete_sentences(why_text, WHY_MAX)[0]  # cut at the bound: keep its full sentences
+                hook = hook.rstrip(" ,;:-")
+            except (ValueError, KeyError, TypeError):
+                hook, why_text = "", ""
+            violations = check(why_text, ctx, self.vocab) if why_text else [Violation("junk", "the answer was not usable JSON")]
+            hook_violations = check(hook, ctx, self.vocab, kind="hook") if hook else [Violation("junk", "no hook")]
+            if not violations:
+                violations = self._claim_opening(why_text, ctx)
+            if first is None:
+                first = violations + hook_violations
+            if not violations:
+                if hook_violations:  # the sentence holds; the hook alone falls back
+                    hook_fallback = template_texts(ctx.evidence)[0]
+                flags = [f"template hook ({hook_violations[0]})"] if hook_violations else []
+                return Explained(hook=hook_fallback or hook, explanation=why_text, source="llm",
+                                 hook_source="template" if hook_violations else "llm", flags=flags, attempts=attempt,
+                                 first_violations=first, usage=usage, seconds=time.monotonic() - start,
+                                 answers=answers)
+            problem = "; ".join(str(v) for v in violations[:3])
+        done = self._template(ctx, f"the model's text failed the checks: {problem}", first, 2, usage)
+        done.answers = answers
+        return done
+
+    def _claim_opening(self, text: str, ctx: ClaimContext) -> list[Violation]:
+        """Reserve this explanation's opening; a third use in one list is boilerplate."""
+        opening = skeleton(text, ctx, self.vocab)
+        with self._lock:
+            if self._openings.get(opening, 0) >= MAX_SAME_OPENING:
+                return [Violation("repeated_skeleton", f"it starts like other notes ({opening!r}…); "
+                                                       "start differently")]
+            self._openings[opening] = self._openings.get(opening, 0) + 1
+        return []
+
