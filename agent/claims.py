@@ -124,6 +124,10 @@ def check(text: str, ctx: ClaimContext, vocab: Vocabulary, kind: str = "explanat
         return [Violation("junk", "it stops mid-sentence; write one short sentence")]
     if re.search(r"[\[\]{}<>|]", text):
         return [Violation("junk", "it contains placeholders or markup")]
+    words = _WORDS.findall(text.lower())
+    runs = [tuple(words[i:i + 4]) for i in range(len(words) - 3)]
+    if len(runs) != len(set(runs)):
+        return [Violation("junk", "it repeats itself")]
     if copies_text(ctx.instructions, text, n=4 if kind == "hook" else 6):
         out.append(Violation("echo", "it repeats the instructions instead of explaining"))
     ev = ctx.evidence
@@ -181,6 +185,15 @@ def _taste_claims(text: str, ctx: ClaimContext, vocab: Vocabulary) -> tuple[str,
         if not words:
             continue
         head = " ".join(words)
+        if any(w.isdigit() for w in words) and set(words) <= GENERIC_OBJECTS | {"out", "star", "stars"} | {
+                w for w in words if w.isdigit()}:
+            # "…, which you rated 4/5": a rating of the title named just before (the number check
+            # holds its value); with no linked title before it, "it" is the recommended movie
+            before = text[: m.start()].lower()
+            if not any(_names_title(before[before.find(bare_title(b.title)[:12]):], bare_title(b.title))
+                       for b in ctx.evidence.because if bare_title(b.title)[:12] in before):
+                out.append(Violation("liked_item", "it says the person rated this movie, which they have not"))
+            continue
         if _names_title(head, item_bare) and not any(_names_title(head, t) for t in liked):
             out.append(Violation("liked_item", "it says the person already likes this movie"))
             continue
@@ -212,10 +225,11 @@ def _names_title(phrase: str, title: str) -> bool:
     ("avengers" for "avengers: infinity war", "star wars" for "star wars: episode iv")."""
     if not phrase or not title:
         return False
-    if phrase.startswith(title) or title.startswith(phrase):
+    p, t = _WORDS.findall(phrase), _WORDS.findall(title)
+    if p[: len(t)] == t or t[: len(p)] == p:
         return True
-    short = re.split(r"[:(,]", title)[0].strip()
-    return len(short) >= 4 and phrase.startswith(short)
+    short = _WORDS.findall(re.split(r"[:(,]", title)[0])
+    return len(" ".join(short)) >= 4 and p[: len(short)] == short
 
 
 def _has_word(text: str, word: str) -> bool:
@@ -225,7 +239,7 @@ def _has_word(text: str, word: str) -> bool:
 def skeleton(text: str, ctx: ClaimContext, vocab: Vocabulary) -> str:
     """An explanation's opening with titles, genres, tags and numbers masked: lists whose
     items all open "Since you liked T, this G …" read as boilerplate."""
-    low = " " + text.lower() + " "
+    low = " " + re.sub(r"\(\d{4}\)", " ", text.lower()) + " "
     for t in sorted(ctx.evidence.titles() + list(ctx.liked_titles), key=len, reverse=True):
         low = low.replace(bare_title(t), " T ")
     words = []

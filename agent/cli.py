@@ -186,14 +186,11 @@ def recommend(
     options = dict(k=k, prompt=prompt, diversity=diversity, n_candidates=candidates,
                    use_llm=not no_llm, profile_mode=profile_mode)
     with Recommender(settings) as rec:
-        if user is not None:
-            result = rec.recommend(user, **options)
+        if as_json:
+            result = _call(rec, user, history, options)
+            out.print_json(result.model_dump_json())
         else:
-            result = rec.recommend_for_history(_read_history(history), **options)
-    if as_json:
-        out.print_json(result.model_dump_json())
-    else:
-        _print_recommendation(result)
+            result = _stream_recommendation(rec, user, history, options, k)
     for w in result.warnings:
         err.print(f"[yellow]warning:[/yellow] {w}", highlight=False)
     if strict and result.fallback_reason:
@@ -219,24 +216,47 @@ def _require_catalog(settings: Settings) -> None:
                           "(e.g. `recagent ingest --preset movielens data/ml-latest-small`) or set RECAGENT_DATA_DIR")
 
 
-def _print_recommendation(r) -> None:
-    who = f"user {r.user_id}" if r.user_id else "this history"
-    head = f"[bold]Top {len(r.items)} for {who}[/bold]"
+def _call(rec, user, history, options, on_item=None):
+    if user is not None:
+        return rec.recommend(user, on_item=on_item, **options)
+    return rec.recommend_for_history(_read_history(history), on_item=on_item, **options)
+
+
+def _stream_recommendation(rec, user, history, options, k: int):
+    """Print each item as soon as it is written, with a spinner while the model works."""
+    who = f"user {user}" if user is not None else "this history"
+    out.print(f"[bold]Top {k} for {who}[/bold]" + (f"  · model {rec.settings.model_name}" if options["use_llm"]
+                                                    and rec.settings.embedded else ""))
+    with err.status("finding candidates…", spinner="dots") as status:
+        def show(it) -> None:
+            _print_item(it)
+            status.update(f"writing {it.rank + 1}/{k}…" if it.rank < k else "done")
+
+        status.update("starting the model…" if options["use_llm"] else "ranking…")
+        result = _call(rec, user, history, options, on_item=show)
+    _print_footer(result)
+    return result
+
+
+def _print_item(it) -> None:
+    tag = {"llm": "[green]llm-ranked[/green]", "pipeline": "", "fallback": ""}[it.source]
+    written = "[green]✎ llm[/green]" if it.explanation_source == "llm" else "[dim](template)[/dim]"
+    out.print(f"\n{it.rank:>2}. [bold]{it.personalized_title}[/bold]  {tag}", highlight=False)
+    out.print(f"    {it.title} · {', '.join(it.categories) or '—'}", highlight=False)
+    out.print(f"    {it.explanation} {written}", highlight=False)
+
+
+def _print_footer(r) -> None:
     if r.cold_start:
-        head += " [cyan](cold start)[/cyan]"
-    out.print(head + (f"  · model {r.model}" if r.model else ""))
+        out.print("[cyan](cold start: popular and diverse)[/cyan]")
     if r.profile and r.profile.top_categories:
-        out.print(f"[dim]taste: {', '.join(r.profile.top_categories)}[/dim]")
-    for it in r.items:
-        tag = "[green]llm[/green]" if it.source == "llm" else "[yellow]fallback[/yellow]"
-        out.print(f"\n{it.rank:>2}. [bold]{it.personalized_title}[/bold]  [{tag}]", highlight=False)
-        out.print(f"    {it.title} · {', '.join(it.categories) or '—'}", highlight=False)
-        out.print(f"    {it.explanation}" + ("" if it.explanation_source == "llm" else " [dim](template)[/dim]"),
-                  highlight=False)
+        out.print(f"\n[dim]taste: {', '.join(r.profile.top_categories)}[/dim]")
+    written = sum(i.explanation_source == "llm" for i in r.items)
     if r.fallback_reason:
-        out.print(f"\n[yellow]fallback: {r.fallback_reason}[/yellow]", highlight=False)
-    out.print(f"\n[dim]tokens: {r.usage.prompt_tokens} prompt + {r.usage.completion_tokens} completion · "
-              f"retrieval {r.timing.retrieval_ms:.0f} ms · LLM {r.timing.llm_ms / 1000:.1f} s · "
+        out.print(f"[yellow]fallback: {r.fallback_reason}[/yellow]", highlight=False)
+    out.print(f"[dim]{written}/{len(r.items)} explanations written by the model and checked · "
+              f"tokens: {r.usage.prompt_tokens} prompt + {r.usage.completion_tokens} completion · "
+              f"retrieval {r.timing.retrieval_ms:.0f} ms · first item {r.timing.first_item_ms / 1000:.1f} s · "
               f"total {r.timing.total_ms / 1000:.1f} s"
               + (f" · prompt {r.prompt.ref}" if r.prompt else "") + "[/dim]")
 

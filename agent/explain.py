@@ -47,6 +47,7 @@ class Explained:
     usage: Usage = field(default_factory=Usage)
     seconds: float = 0.0
     answers: list[str] = field(default_factory=list)  # the model's raw answers, for audits and evals
+    error: BackendError | None = None  # the call failed: why this item has its template
 
 
 # -- templates from evidence ---------------------------------------------------------------------
@@ -114,11 +115,12 @@ class ExplainStage:
         self.workers, self.budget_s = max(1, workers), budget_s
         self._lock = threading.Lock()
         self._openings: dict[str, int] = {}
+        self._down: BackendError | None = None  # the endpoint is unreachable: stop asking it
 
     def run(self, taste: TasteSummary, contexts: list[ClaimContext],
             on_item: Callable[[int, Explained], None] | None = None) -> list[Explained]:
         deadline = time.monotonic() + self.budget_s
-        self._openings = {}
+        self._openings, self._down = {}, None
         prefix = prompt_taste(taste)
         out: list[Explained] = []
         pool = ThreadPoolExecutor(self.workers, thread_name_prefix="explain")
@@ -147,6 +149,10 @@ class ExplainStage:
         start = time.monotonic()
         problem, first, usage, hook_fallback, answers = "", None, Usage(), None, []
         for attempt in (1, 2):
+            if self._down is not None:
+                done = self._template(ctx, f"the model is not available ({self._down.kind})", first, attempt - 1, usage)
+                done.error = self._down
+                return done
             remaining = deadline - time.monotonic()
             if remaining <= 1:
                 return self._template(ctx, "no time left for the model", first, attempt - 1, usage)
@@ -160,10 +166,13 @@ class ExplainStage:
             try:
                 resp = self.backend.complete(request)
             except BackendError as e:
-                why = ("the model was too slow" if e.kind == "timeout" else f"the model call failed: {e.kind}")
-                if e.kind == "timeout" or attempt == 2:
-                    return self._template(ctx, why, first, attempt, usage)
-                problem = ""
+                if e.kind in ("unavailable", "auth"):
+                    self._down = e
+                if e.kind in ("timeout", "unavailable", "auth") or attempt == 2:
+                    done = self._template(ctx, "the model was too slow" if e.kind == "timeout"
+                                          else f"the model call failed: {e.kind}", first, attempt, usage)
+                    done.error = e
+                    return done
                 continue
             usage = usage + resp.usage
             answers.append(resp.content)

@@ -169,7 +169,7 @@ class Recommender:
             raise InputError(str(e)) from None
         t0 = time.perf_counter()
         if not history:
-            return self._cold_start(k, t0)
+            return self._cold_start(k, t0, options.get("on_item"))
         profile, candidates = self.retrieve(history, max(n_candidates, k))
         return self.rerank(history, profile, candidates, k, started=t0, **options)
 
@@ -194,6 +194,11 @@ class Recommender:
                                                           profile_mode, sampling or {"temperature": 0.0, "seed": 0})
         elif not use_llm:
             rec.fallback_reason = "LLM step disabled"
+        elif profile_mode == "llm":
+            try:
+                self._add_narrative(rec, profile)
+            except BackendError as e:
+                rec.warnings.append(f"LLM profile summary failed ({e.kind}); used the deterministic profile")
         first: list[float] = []
 
         def emit(item: RecommendedItem) -> None:
@@ -578,7 +583,7 @@ class Recommender:
                 if rec is not None:
                     rec.model, rec.endpoint = self.backend.model, self.backend.endpoint
                     rec.prompt = PromptInfo(ref=explain_prompt, template_sha256=self.registry.sha256(explain_prompt))
-                done = stage.run(taste_summary([catalog[e.item_id] for e in liked]), contexts,
+                done = stage.run(taste_summary([catalog[e.item_id] for e in liked if e.item_id in catalog]), contexts,
                                  on_item=lambda i, x: on_item and on_item(item(i + 1, evidence[i], x.hook,
                                                                                x.explanation, x.source, x.flags)))
             except BackendError as e:  # the server could not even start: every item from its template
@@ -596,6 +601,9 @@ class Recommender:
                     continue
                 if rec is not None:
                     rec.usage = rec.usage + x.usage
+                    if x.error is not None and rec.fallback_reason is None:
+                        rec.fallback_reason = f"LLM call failed ({x.error.kind}): {x.error}"
+                        rec.warnings.append("some explanations are from templates: " + rec.fallback_reason)
                 out.append(item(rank, ev, x.hook, x.explanation, x.source, x.flags))
             return out
 
@@ -623,7 +631,7 @@ class Recommender:
                 on_item(out[-1])
         return out
 
-    def _cold_start(self, k: int, t0: float) -> Recommendation:
+    def _cold_start(self, k: int, t0: float, on_item=None) -> Recommendation:
         pool = self.collaborative().popular(max(5 * k, 50))
         catalog = self.store.get_items(i for i, _ in pool)
         cands = [Candidate(item=catalog[i], scores={"popularity": p}, sources=["popular"])
@@ -631,7 +639,7 @@ class Recommender:
         if not cands:  # no interactions at all: any items
             cands = [Candidate(item=it, sources=["popular"]) for it in self.store.all_items()[: 5 * k]]
         empty = ProfileSummary(n_interactions=0)
-        items = self._assemble([], cands, [], k, diversity=0.5)
+        items = self._assemble([], cands, [], k, diversity=0.5, on_item=on_item)
         return Recommendation(user_id=None, items=items, cold_start=True, profile=empty,
                               warnings=["cold start: no history, showing popular and diverse items"],
                               timing=Timing(total_ms=_ms(t0, time.perf_counter()),

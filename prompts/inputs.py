@@ -145,7 +145,8 @@ class PromptTaste(Strict):
 class ExplainInputs(Strict):
     """Explanation prompts: one item per call. `taste` comes first and is the same for every
     item of a list (the server's cached prefix); `problem` says why a first answer was rejected."""
-    taste: PromptTaste
+    taste: PromptTaste = Field(default_factory=lambda: PromptTaste(n_liked=0, categories=[]),
+                               description="optional: a prompt that shows the taste line risks it being copied")
     item: PromptEvidence
     problem: str = ""
 

@@ -56,11 +56,25 @@ class ScriptedFakeBackend:
 def rank_in_order(request: ChatRequest) -> str:
     """A script step: a valid answer that ranks the allowed ids in the order given."""
     schema = request.response_schema or {}
+    if "why" in schema.get("properties", {}):  # a per-item explanation call (explain prompts)
+        return explain_from_facts(request)
     items = schema["properties"]["items"]
     ids = items["items"]["properties"]["item_id"]["enum"][: items.get("maxItems", 10)]
     return json.dumps({"items": [
-        {"item_id": i, "hook": f"A pick for your taste #{n + 1}",
-         "explanation": f"It matches the genres you rate highly (reason {n + 1})."} for n, i in enumerate(ids)]})
+        {"item_id": i, "hook": f"A pick for your taste, {_letters(n)}",
+         "explanation": f"It matches the genres you rate highly (reason {_letters(n)})."} for n, i in enumerate(ids)]})
+
+
+def explain_from_facts(request: ChatRequest) -> str:
+    """A script step for explanation calls: the prompt's first fact, restated (true by construction)."""
+    facts = [line[2:].strip() for line in request.messages[-1]["content"].splitlines() if line.startswith("- ")]
+    why = (facts[0].rstrip(".") + ".") if facts else "It fits what you asked for."
+    return json.dumps({"hook": "Picked from your own ratings", "why": why[0].upper() + why[1:]})
+
+
+def _letters(n: int) -> str:
+    """a, b, … z, ba, bb, …: distinct words without numbers (a number would be a claim)."""
+    return chr(97 + n) if n < 26 else _letters(n // 26) + chr(97 + n % 26)
 
 
 def rank_labels(request: ChatRequest) -> str:

@@ -92,7 +92,7 @@ def test_profile_and_intent_prompts_hold_nothing_private(private_store):
     session = agent.start(USER)
     agent.chat(session, "I'm jane.doe@example.com, phone 555-987-6543: something quirky with a heist vibe")
     families = {r.schema_name for r in fake.requests}
-    assert {"intent", "rerank"} <= families
+    assert {"intent", "explain"} <= families
     assert any("Private Screening" in t for t in prompt_texts(fake))
     assert_private(prompt_texts(fake))
     agent.sessions.close()

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from agent.errors import PromptError
-from prompts.inputs import (EnrichInputs, IntentInputs, PromptDemo, PromptEvent, PromptItem, PromptProfile, ProfileInputs, RankInputs,
+from prompts.inputs import (EnrichInputs, ExplainInputs, PromptCategory, PromptEvidence, PromptLink, PromptTaste, IntentInputs, PromptDemo, PromptEvent, PromptItem, PromptProfile, ProfileInputs, RankInputs,
                             RerankInputs, ScoreInputs, as_data)
 from prompts.registry import PromptRegistry
 
@@ -23,6 +23,15 @@ def fixed_inputs(ref: str):
         return EnrichInputs(item=PromptItem(id="1", title="Toy Story (1995)", categories=["Animation"], tags=["pixar"]))
     if ref.startswith("intent@"):
         return IntentInputs(message="something lighter from the 90s, no horror", categories=["Comedy", "Horror"])
+    if registry.input_model(ref) is ExplainInputs:
+        return ExplainInputs(
+            taste=PromptTaste(n_liked=12, categories=[PromptCategory(category="Animation", liked=9)], tags=["pixar"]),
+            item=PromptEvidence(title="Toy Story 2 (1999)", categories=["Animation", "Comedy"], tags=["pixar"],
+                                because=[PromptLink(title="Toy Story (1995)", rating="5/5", signal="co-liked", people=41),
+                                         PromptLink(title="Up (2009)", signal="similar")],
+                                shared_categories=[PromptCategory(category="Animation", liked=9)], shared_tags=["pixar"],
+                                fans=120, constraint="no horror"),
+            problem="it names 'Alien', which is not in the facts" if "terse" in ref else "")
     if registry.input_model(ref) is ScoreInputs:
         return ScoreInputs(profile=profile, candidates=[
             PromptItem(id="A", title="Toy Story 2 (1999)", categories=["Animation"]),

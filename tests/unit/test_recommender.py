@@ -10,6 +10,7 @@ from agent.errors import BackendError, InputError, UnknownUserError
 from prompts.registry import PromptRegistry
 
 USER = "user-18"
+LISTWISE = "rerank@v1"  # these tests cover the listwise path; the default explain path is in test_explain.py
 
 
 def ids_of(request):
@@ -27,7 +28,7 @@ def varied(ids):
 
 def test_happy_path_every_item_from_the_llm(recommender_with):
     fake = ScriptedFakeBackend([rank_in_order])
-    rec = recommender_with(fake).recommend(USER, k=5, diversity=0.0)
+    rec = recommender_with(fake).recommend(USER, prompt=LISTWISE, k=5, diversity=0.0)
     assert len(rec.items) == 5 and rec.fallback_reason is None
     assert all(i.source == "llm" and i.explanation_source == "llm" for i in rec.items)
     assert [i.item_id for i in rec.items] == ids_of(fake.requests[0])[:5]  # the model's order, kept
@@ -39,7 +40,7 @@ def test_happy_path_every_item_from_the_llm(recommender_with):
 def test_never_recommends_a_seen_item(recommender_with):
     r = recommender_with(ScriptedFakeBackend([rank_in_order]))
     seen = {e.item_id for e in r.history(USER)}
-    rec = r.recommend(USER, k=10)
+    rec = r.recommend(USER, prompt=LISTWISE, k=10)
     assert not seen & {i.item_id for i in rec.items}
     assert len({i.item_id for i in rec.items}) == 10
 
@@ -59,7 +60,7 @@ def test_no_user_id_in_any_prompt(recommender_with, ref):
 
 def test_fewer_items_are_filled_from_retrieval_order(recommender_with):
     fake = ScriptedFakeBackend([lambda req: answer(ids_of(req)[:2])])
-    rec = recommender_with(fake).recommend(USER, k=6, diversity=0.0)
+    rec = recommender_with(fake).recommend(USER, prompt=LISTWISE, k=6, diversity=0.0)
     assert [i.source for i in rec.items] == ["llm"] * 2 + ["fallback"] * 4
     assert all(i.explanation_source == "template" for i in rec.items[2:])
     assert rec.fallback_reason is None
@@ -70,7 +71,7 @@ def test_out_of_candidate_and_duplicate_ids_are_dropped(recommender_with):
         ids = ids_of(req)
         return answer(["not-a-candidate", ids[0], ids[0], ids[1]])
 
-    rec = recommender_with(ScriptedFakeBackend([hostile])).recommend(USER, k=4, diversity=0.0)
+    rec = recommender_with(ScriptedFakeBackend([hostile])).recommend(USER, prompt=LISTWISE, k=4, diversity=0.0)
     assert "not-a-candidate" not in [i.item_id for i in rec.items]
     assert len({i.item_id for i in rec.items}) == 4
     assert any("not among the candidates" in w and "repeated" in w for w in rec.warnings)
@@ -78,27 +79,27 @@ def test_out_of_candidate_and_duplicate_ids_are_dropped(recommender_with):
 
 def test_invalid_json_is_repaired_once(recommender_with):
     fake = ScriptedFakeBackend(["Sure! I recommend Toy Story.", rank_in_order])
-    rec = recommender_with(fake).recommend(USER, k=3)
+    rec = recommender_with(fake).recommend(USER, prompt=LISTWISE, k=3)
     assert len(fake.requests) == 2
     assert "not usable" in fake.requests[1].messages[-1]["content"]
     assert all(i.source == "llm" for i in rec.items) and rec.fallback_reason is None
 
 
 def test_invalid_twice_gives_a_flagged_complete_fallback(recommender_with):
-    rec = recommender_with(ScriptedFakeBackend(["nope", "{\"items\": 3}"])).recommend(USER, k=10)
+    rec = recommender_with(ScriptedFakeBackend(["nope", "{\"items\": 3}"])).recommend(USER, prompt=LISTWISE, k=10)
     assert len(rec.items) == 10 and all(i.source == "fallback" for i in rec.items)
     assert "invalid model output" in rec.fallback_reason
 
 
 def test_truncated_output_keeps_its_complete_items(recommender_with):
     fake = ScriptedFakeBackend([lambda req: answer(ids_of(req)[:4])[:-40]] * 2)
-    rec = recommender_with(fake).recommend(USER, k=5, diversity=0.0)
+    rec = recommender_with(fake).recommend(USER, prompt=LISTWISE, k=5, diversity=0.0)
     assert [i.source for i in rec.items][:3] == ["llm"] * 3 and rec.items[4].source == "fallback"
 
 
 @pytest.mark.parametrize("kind", ["timeout", "unavailable", "server_error"])
 def test_backend_failure_gives_a_flagged_fallback(recommender_with, kind):
-    rec = recommender_with(ScriptedFakeBackend([BackendError("boom", kind=kind)])).recommend(USER, k=10)
+    rec = recommender_with(ScriptedFakeBackend([BackendError("boom", kind=kind)])).recommend(USER, prompt=LISTWISE, k=10)
     assert len(rec.items) == 10 and {i.source for i in rec.items} == {"fallback"}
     assert rec.fallback_reason.startswith(f"LLM call failed ({kind})")
     assert all(i.explanation and i.personalized_title for i in rec.items)
@@ -113,24 +114,24 @@ def test_hallucinated_title_in_explanation_is_replaced(recommender_with):
     r = recommender_with(ScriptedFakeBackend([lambda req: json.dumps({"items": [
         {"item_id": i, "hook": f"Pick {n} for your night", "explanation": f"If you enjoyed {named}, this is pick {n} for you."}
         for n, i in enumerate(ids_of(req)[:2])]})]))
-    rec = r.recommend(USER, k=2, diversity=0.0)
+    rec = r.recommend(USER, prompt=LISTWISE, k=2, diversity=0.0)
     checked = [i for i in rec.items if i.title != outside]  # naming the item itself is allowed
     assert checked
     for item in checked:
         assert item.source == "llm" and item.explanation_source == "template"
-        assert any("outside your history" in f for f in item.flags)
+        assert any("which is not in the facts" in f for f in item.flags)
         assert named not in item.explanation
 
 
 def test_one_explanation_copied_onto_every_item_is_replaced(recommender_with):
-    rec = recommender_with(ScriptedFakeBackend([lambda req: answer(ids_of(req)[:3])])).recommend(USER, k=3)
+    rec = recommender_with(ScriptedFakeBackend([lambda req: answer(ids_of(req)[:3])])).recommend(USER, prompt=LISTWISE, k=3)
     assert all(i.explanation_source == "template" for i in rec.items)
     assert all("the same text was given for other items" in " ".join(i.flags) for i in rec.items)
 
 
 def test_junk_titles_and_explanations_are_replaced(recommender_with):
     fake = ScriptedFakeBackend([lambda req: answer(ids_of(req)[:1], title="1.1.1.1.1.1.1.1", expl="2.2.2.2.2.2.2.2.2")])
-    item = recommender_with(fake).recommend(USER, k=1).items[0]
+    item = recommender_with(fake).recommend(USER, prompt=LISTWISE, k=1).items[0]
     assert item.source == "llm" and item.explanation_source == "template"
     assert len(item.flags) == 2 and "1.1.1" not in item.personalized_title
 
@@ -142,7 +143,7 @@ def test_unknown_user_says_what_to_do(recommender_with):
 
 def test_empty_history_is_a_labelled_cold_start(recommender_with):
     fake = ScriptedFakeBackend([])
-    rec = recommender_with(fake).recommend_for_history([], k=10)
+    rec = recommender_with(fake).recommend_for_history(prompt=LISTWISE, history=[], k=10)
     assert rec.cold_start and len(rec.items) == 10 and fake.requests == []
     cats = [i.categories[0] for i in rec.items if i.categories]
     assert len(set(cats)) >= 3  # popular and diverse, not ten dramas
@@ -151,7 +152,7 @@ def test_empty_history_is_a_labelled_cold_start(recommender_with):
 def test_history_for_a_new_user(recommender_with):
     fake = ScriptedFakeBackend([rank_in_order])
     rec = recommender_with(fake).recommend_for_history(
-        [{"item_id": "1", "rating": 5}, {"item_id": "3114", "signal": "like"}, {"item_id": "nope", "rating": 4}], k=5)
+        prompt=LISTWISE, history=[{"item_id": "1", "rating": 5}, {"item_id": "3114", "signal": "like"}, {"item_id": "nope", "rating": 4}], k=5)
     assert len(rec.items) == 5 and not rec.cold_start
     assert not {"1", "3114"} & {i.item_id for i in rec.items}
     assert any("unknown item id" in w for w in rec.warnings)
@@ -160,13 +161,13 @@ def test_history_for_a_new_user(recommender_with):
 def test_bad_options_are_clear_errors(recommender_with):
     r = recommender_with(ScriptedFakeBackend([]))
     with pytest.raises(InputError, match="out of range"):
-        r.recommend(USER, k=500)
+        r.recommend(USER, prompt=LISTWISE, k=500)
     with pytest.raises(InputError, match="diversity"):
-        r.recommend(USER, diversity=3)
+        r.recommend(USER, prompt=LISTWISE, diversity=3)
     with pytest.raises(InputError, match="none of the history"):
-        r.recommend_for_history([{"item_id": "nope"}])
+        r.recommend_for_history(prompt=LISTWISE, history=[{"item_id": "nope"}])
     with pytest.raises(InputError, match="history entry 1: signal"):
-        r.recommend_for_history([{"item_id": "1"}, {"item_id": "2", "signal": "love"}])
+        r.recommend_for_history(prompt=LISTWISE, history=[{"item_id": "1"}, {"item_id": "2", "signal": "love"}])
 
 
 def test_candidates_union_semantic_and_collaborative(recommender_with):
@@ -184,25 +185,25 @@ def test_candidates_union_semantic_and_collaborative(recommender_with):
 
 def test_diversity_knob_reorders(recommender_with):
     r = recommender_with(ScriptedFakeBackend([rank_in_order], repeat_last=True))
-    plain = [i.item_id for i in r.recommend(USER, k=10, diversity=0.0).items]
-    diverse = [i.item_id for i in r.recommend(USER, k=10, diversity=0.9).items]
+    plain = [i.item_id for i in r.recommend(USER, prompt=LISTWISE, k=10, diversity=0.0).items]
+    diverse = [i.item_id for i in r.recommend(USER, prompt=LISTWISE, k=10, diversity=0.9).items]
     assert plain != diverse
 
 
 def test_context_budget_trims_the_prompt(recommender_with):
     full = ScriptedFakeBackend([rank_in_order])
-    recommender_with(full).recommend(USER, k=5, n_candidates=30)
+    recommender_with(full).recommend(USER, prompt=LISTWISE, k=5, n_candidates=30)
     untrimmed = full.count_tokens(full.requests[0].messages)
     reserved = 100 * 5 + 50 + 64  # completion budget + margin
     fake = ScriptedFakeBackend([rank_in_order], context_window=reserved + int(untrimmed * 0.7))
-    rec = recommender_with(fake).recommend(USER, k=5, n_candidates=30)
+    rec = recommender_with(fake).recommend(USER, prompt=LISTWISE, k=5, n_candidates=30)
     assert any("prompt trimmed" in w for w in rec.warnings)
     assert fake.count_tokens(fake.requests[0].messages) <= int(untrimmed * 0.7)
     assert rec.fallback_reason is None
 
 
 def test_a_context_too_small_for_anything_falls_back(recommender_with):
-    rec = recommender_with(ScriptedFakeBackend([rank_in_order], context_window=700)).recommend(USER, k=5)
+    rec = recommender_with(ScriptedFakeBackend([rank_in_order], context_window=700)).recommend(USER, prompt=LISTWISE, k=5)
     assert rec.fallback_reason.startswith("LLM call failed (context_window)") and len(rec.items) == 5
 
 
@@ -210,9 +211,9 @@ def test_llm_profile_summary_is_cached(recommender_with):
     summary = "You enjoy witty comedies and big adventurous stories with heart."
     fake = ScriptedFakeBackend([summary, rank_in_order, rank_in_order])
     r = recommender_with(fake)
-    first = r.recommend(USER, k=3, profile_mode="llm")
+    first = r.recommend(USER, prompt=LISTWISE, k=3, profile_mode="llm")
     assert first.profile.narrative == summary and summary in fake.requests[1].messages[1]["content"]
-    r.recommend(USER, k=3, profile_mode="llm")
+    r.recommend(USER, prompt=LISTWISE, k=3, profile_mode="llm")
     assert len(fake.requests) == 3  # the second summary came from the cache
 
 
@@ -243,7 +244,7 @@ def test_fusion_candidate_order_uses_the_configured_weights_and_keeps_every_rule
     pops = r.collaborative().popularity_of(by_popularity)
     assert pops == sorted(pops, reverse=True), (pops, [c for c in by_popularity])
     assert by_popularity != orders[("collaborative", "recent", "semantic")]
-    rec = r.recommend(USER, k=5)
+    rec = r.recommend(USER, prompt=LISTWISE, k=5)
     assert rec.fallback_reason is None and len(rec.items) == 5
 
 

@@ -47,7 +47,9 @@ def test_health_is_open_and_everything_else_needs_the_key(service):
 def test_recommend_for_a_user_and_for_an_inline_history(service):
     client, agent, _, _ = service
     r = client.post("/v1/recommend", json={"user_id": "user-18", "k": 5})
-    assert r.status_code == 200 and len(r.json()["items"]) == 5 and r.json()["items"][0]["source"] == "llm"
+    first = r.json()["items"][0]
+    assert r.status_code == 200 and len(r.json()["items"]) == 5
+    assert first["source"] == "pipeline" and first["explanation_source"] == "llm" and first["evidence"]["title"]
     r = client.post("/v1/recommend", json={"history": [{"item_id": "1", "rating": 5}], "k": 3})
     assert r.status_code == 200 and len(r.json()["items"]) == 3
 

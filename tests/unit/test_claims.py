@@ -1,0 +1,128 @@
+"""The claim checker: hand-made false explanations of every kind must be caught, true ones
+must pass (including the false ones seen from the default model on MovieLens user 1)."""
+
+import pytest
+
+from agent.claims import ClaimContext, Vocabulary, check, check_list, claim_contexts, skeleton
+from agent.evidence import build_evidence
+from agent.retrieval.collaborative import CooccurrenceIndex
+from agent.types import CategoryShare, Evidence, HistoryEvent, Item, LikedLink
+
+CATALOG = [
+    Item(item_id="1", title="Back to the Future Part II (1989)", categories=["Adventure", "Comedy", "Sci-Fi"],
+         tags=["time travel"]),
+    Item(item_id="2", title="Back to the Future Part III (1990)", categories=["Adventure", "Comedy", "Sci-Fi"],
+         tags=["time travel"]),
+    Item(item_id="3", title="The Lion King (1994)", categories=["Animation", "Children", "Musical"], tags=["disney"]),
+    Item(item_id="4", title="The Godfather (1972)", categories=["Crime", "Drama"], tags=["mafia"]),
+    Item(item_id="5", title="Avengers: Infinity War - Part I (2018)", categories=["Action", "Adventure", "Sci-Fi"]),
+    Item(item_id="6", title="Captain America: Civil War (2016)", categories=["Action", "Sci-Fi"]),
+    Item(item_id="7", title="Aladdin (1992)", categories=["Animation", "Children", "Comedy", "Musical"],
+         tags=["disney"]),
+    Item(item_id="8", title="Twelve Monkeys (1995)", categories=["Mystery", "Sci-Fi", "Thriller"],
+         tags=["twist ending", "time travel"]),
+    Item(item_id="9", title="Fight Club (1999)", categories=["Action", "Crime", "Drama", "Thriller"],
+         tags=["twist ending", "dark comedy"]),
+    Item(item_id="10", title="The Usual Suspects (1995)", categories=["Crime", "Mystery", "Thriller"],
+         tags=["twist ending", "mafia", "dark comedy", "disney"]),
+]
+VOCAB = Vocabulary.from_items(CATALOG, min_tag_items=2)
+BY_ID = {it.item_id: it for it in CATALOG}
+# the person rated these: Part III 4, Godfather 5, Twelve Monkeys 4.5; Aladdin 1 (not liked)
+LIKED = [HistoryEvent(item_id="2", rating=4.0), HistoryEvent(item_id="4", rating=5.0),
+         HistoryEvent(item_id="8", rating=4.5)]
+
+
+def context(item_id="1", because=("2",), people=26) -> ClaimContext:
+    it = BY_ID[item_id]
+    ev = Evidence(item_id=it.item_id, title=it.title, year=int(it.title[-5:-1]), categories=it.categories,
+                  tags=it.tags, fans=120,
+                  because=[LikedLink(item_id=b, title=BY_ID[b].title, rating=4.0, signal="co-liked", people=people)
+                           for b in because],
+                  shared_categories=[CategoryShare(category=c, liked=2) for c in it.categories[:1]])
+    ctx = claim_contexts([ev], LIKED, BY_ID, instructions="Use only the facts given: no plot, actors or awards.")[0]
+    return ctx
+
+
+def kinds(text, ctx=None, kind="explanation"):
+    return {v.kind for v in check(text, ctx or context(), VOCAB, kind)}
+
+
+@pytest.mark.parametrize("text", [
+    "26 people who liked Back to the Future Part III (1990), which you rated 4/5, also liked this.",
+    "Fans of Back to the Future Part III loved this sequel too.",
+    "Another time travel adventure, like many of the Adventure movies you liked.",
+    "It is a Sci-Fi comedy, and you enjoy comedies.",
+    "You liked Back to the Future Part III, so this 1989 adventure should land.",
+    "Released in the 1980s, it shares fans with Back to the Future Part III, which you rated 4/5.",
+    "You love Crime movies, and 120 people rated this highly.",
+])
+def test_true_explanations_pass(text):
+    assert kinds(text) == set(), text
+
+
+@pytest.mark.parametrize("text,kind", [
+    # the default model's own false claims on user 1 (issue: all passed the old checks)
+    ("You like the movie 'The Lion King' and it's a classic Disney film with a twist ending.", "false_like"),
+    ("You like the movie 'The Lion King' and it's a classic film.", "unknown_title"),
+    ("It is a Disney film, full of fun.", "wrong_tag"),
+    ("A film with a twist ending you will not forget.", "wrong_tag"),
+    # titles outside the evidence, in full and quoted
+    ("If The Usual Suspects worked for you, this will too.", "unknown_title"),
+    ("It plays like a lighter 'Fight Club' for the whole family.", "unknown_title"),
+    # "you liked X" for X not rated highly, for the item itself, and by a shortened title
+    ("You loved Aladdin, so this is for you.", "false_like"),
+    ("You already like Back to the Future Part II, so watch it again.", "liked_item"),
+    ("You like Avengers, and this is more of it.", "false_like"),
+    ("You've watched Fight Club twice, so try this.", "false_like"),
+    ("Your favourite heist capers all lead here.", "false_like"),
+    ("You enjoy Musical movies, and this one sings.", "false_like"),
+    # categories, years, numbers the data does not have
+    ("A gripping crime thriller for a quiet night.", "wrong_category"),
+    ("This animated classic brings back the magic.", "wrong_category"),
+    ("Released in 1985, it is a fun ride.", "wrong_year"),
+    ("A 1970s favourite that still holds up today.", "wrong_year"),
+    ("Over 500 people rated it highly this year.", "wrong_number"),
+    # echoes and junk
+    ("Use only the facts given: no plot, actors or awards.", "echo"),
+    ("It is Adventure, like many of the movies. It is Adventure, like many of the movies.", "junk"),
+    ("Fans of [liked movie] loved this one too.", "junk"),
+    ("It is a great movie that you will surely enjoy because it is really", "junk"),
+])
+def test_false_explanations_are_caught(text, kind):
+    assert kind in kinds(text), (text, kinds(text))
+
+
+def test_shortened_title_of_a_liked_item_is_a_true_like():
+    # "Back to the Future" names Part III, which the person rated 4: a true claim
+    assert kinds("You liked Back to the Future, and the sequel story continues here.") == set()
+
+
+def test_hook_rules():
+    assert "title_as_hook" in kinds("Back to the Future Part II", kind="hook")
+    assert "unknown_title" in kinds("Like The Lion King, but wilder", kind="hook")
+    assert kinds("More time travel mischief", kind="hook") == set()
+
+
+def test_repeated_openings_across_a_list_are_caught():
+    ctxs = [context(i) for i in ("1", "3", "4", "7")]
+    texts = ["Since you liked Back to the Future Part III (1990), this Adventure pick fits.",
+             "Since you liked The Lion King, this Animation pick fits.",
+             "Since you liked The Godfather, this Crime pick fits.",
+             "Fans of Part III rated this highly."]
+    openings = [skeleton(t, c, VOCAB) for t, c in zip(texts, ctxs)]
+    assert openings[0] == openings[1] == openings[2] != openings[3]
+    assert check_list(openings) == [2]
+
+
+def test_evidence_from_data():
+    rows = [(u, i, 5.0) for u in range(6) for i in ("2", "1")] + [(9, "3", 5.0), (9, "2", 5.0)]
+    collab = CooccurrenceIndex(rows)
+    liked = [HistoryEvent(item_id="2", rating=4.5, timestamp=10)]
+    [ev] = build_evidence([BY_ID["1"]], liked, BY_ID, collab, vectors={})
+    assert ev.year == 1989 and ev.fans == 6
+    assert [(b.item_id, b.signal, b.people, b.rating) for b in ev.because] == [("2", "co-liked", 6, 4.5)]
+    assert [(c.category, c.liked) for c in ev.shared_categories] == [("Adventure", 1), ("Comedy", 1), ("Sci-Fi", 1)]
+    assert ev.shared_tags == ["time travel"]
+    [lion] = build_evidence([BY_ID["3"]], liked, BY_ID, collab, vectors={})
+    assert lion.because == []  # one shared fan is below the support threshold
