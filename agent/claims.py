@@ -7,6 +7,7 @@ Rules (one `Violation.kind` each):
   positive rating (liked_item when X is the recommended item itself);
 - wrong_category / wrong_tag: a genre or catalog tag the item and its evidence do not have;
 - wrong_year / wrong_number: a year or count the evidence does not state;
+- unsupported: plot, cast, reception or superlatives (no evidence covers them);
 - echo: a run of the prompt's instructions; junk: repetition, too few words, cut off;
 - title_as_hook: a hook that is just the item's title;
 - repeated_skeleton: a list-level rule, the same opening as two other explanations.
@@ -55,10 +56,14 @@ GENERIC_OBJECTS = {"movie", "movies", "film", "films", "story", "stories", "this
 _CLAIM = re.compile(
     r"\b(?:you(?:'ve|’ve| have| had|'re|’re| are)?\s+(?:already\s+|also\s+|\w+ly\s+)?"
     r"(?:like|liked|love|loved|enjoy|enjoyed|watched|saw|seen|rated|adore|adored|fan of|a fan of|big fan of"
-    r"|a big fan of|into)|your (?:favou?rites?|love of|taste for|liking for))\s+(?P<obj>[^.;!?:—–(]+)",
+    r"|a big fan of|into)|your (?:favou?rites?|love of|taste for|liking for))\s+(?P<obj>[^.;!?:—–()]+)",
     re.IGNORECASE)
-_CLAIM_END = re.compile(r",|\b(?:and|but|so|which|because|since|as|then|now|this|here|it's|its|is|will|you)\b",
+_CLAIM_END = re.compile(r",|\b(?:and|but|so|which|because|since|as|then|now|this|here|it's|its|is|will|you|also)\b",
                         re.IGNORECASE)
+# Plot, cast and reception: nothing in the evidence covers them, so any such statement is invented.
+_UNSUPPORTED = re.compile(r"\b(?:praised|acclaimed|award|awards|oscars?|critics?|performances?|cast|starring|stars? "
+                          r"\w+ \w+|directed|director|plot|characters?|storyline|soundtrack|box office|"
+                          r"most (?:popular|acclaimed|beloved|famous|iconic)|greatest|best)\b", re.IGNORECASE)
 _QUOTED = re.compile(r"[\"“‘']([^\"”’']{3,80})[\"”’']")
 _YEARS = re.compile(r"(?<![\d.])(?:'|’)?((?:19|20)?\d0)s\b|(?<![\d.])((?:19|20)\d\d)(?![\d.])")
 _NUMBER = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)(?![\w])")
@@ -109,7 +114,7 @@ class ClaimContext:
     liked_titles: dict[str, float | None]  # bare title → rating, the person's positive history
     liked_categories: set[str] = field(default_factory=set)
     liked_tags: set[str] = field(default_factory=set)  # lower-case
-    evidence_categories: set[str] = field(default_factory=set)  # the item's and its linked titles'
+    evidence_categories: set[str] = field(default_factory=set)  # the item's own
     evidence_tags: set[str] = field(default_factory=set)  # lower-case, the item's and its linked titles'
     instructions: str = ""
 
@@ -143,6 +148,8 @@ def check(text: str, ctx: ClaimContext, vocab: Vocabulary, kind: str = "explanat
         if len(q.split()) >= 2 and vocab.titles.mentioned(quoted) and not any(
                 q in a or a in q for a in allowed_titles):
             out.append(Violation("unknown_title", f"it names {quoted!r}, which is not in the facts"))
+    if m := _UNSUPPORTED.search(text):
+        out.append(Violation("unsupported", f"it says {m.group(0)!r}: plot, cast and reception are not in the facts"))
     masked, claim_violations = _taste_claims(text, ctx, vocab)
     out += claim_violations
     # what is left is said about the item: mask the allowed titles (they carry years)
@@ -276,7 +283,7 @@ def claim_contexts(evidence: list[Evidence], liked: list, catalog: dict, instruc
         linked = [catalog[b.item_id] for b in ev.because if b.item_id in catalog]
         out.append(ClaimContext(
             evidence=ev, liked_titles=liked_titles, liked_categories=liked_categories, liked_tags=liked_tags,
-            evidence_categories=set(ev.categories) | {c for it in linked for c in it.categories},
+            evidence_categories=set(ev.categories),
             evidence_tags={t.lower() for t in ev.tags} | {t.lower() for it in linked for t in it.tags},
             instructions=instructions))
     return out

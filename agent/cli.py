@@ -568,6 +568,32 @@ def eval_fit(suite_file: Path = typer.Argument(..., help="suite YAML with a fusi
     sys.stdout.write(json.dumps(result, indent=2) + "\n")
 
 
+@eval_app.command("explain")
+def eval_explain(
+    users: int = typer.Option(20, "--users", help="how many stored users (seeded sample)"),
+    k: int = typer.Option(10, "--k", help="items per list"),
+    prompt: list[str] = typer.Option(["explain@v1"], "--prompt", help="explanation prompt(s); the first is the baseline"),
+    seed: int = typer.Option(42, "--seed"),
+    out_dir: Optional[Path] = typer.Option(None, "--out", help="folder for lists.jsonl and summary.json"),
+    base_url: Optional[str] = BaseUrl, model: Optional[str] = Model, data_dir: Optional[Path] = DataDir,
+):
+    """Explanation quality per prompt: LLM-written share, claim-check results by kind,
+    specificity, user swap, distinct-2, length, time to first item and to the list."""
+    from agent.recommender import Recommender
+    from evals.explain import run
+
+    settings = _settings(base_url=base_url, model=model, data_dir=data_dir)
+    _require_catalog(settings)
+    for ref in prompt:
+        if Recommender(settings).registry.output_kind(ref) != "explanation":
+            raise InputError(f"{ref} is not an explanation prompt: use explain@v1 or explain-terse@v1")
+    with Recommender(settings) as rec, _progress() as bar:
+        task = bar.add_task("lists", total=users)
+        summary = run(rec, prompt, users, k=k, seed=seed, out_dir=out_dir,
+                      progress=lambda done, total: bar.update(task, completed=done))
+    out.print_json(json.dumps(summary, default=str))
+
+
 @eval_app.command("chat")
 def eval_chat(suite_file: Path = typer.Argument(..., help="chat suite YAML, e.g. evals/suites/chat-simulated.yaml"),
               out_dir: Optional[Path] = typer.Option(None, "--out", help="run folder (default: runs/SUITE-NAME)"),

@@ -43,7 +43,8 @@ class Explained:
     hook_source: str
     flags: list[str] = field(default_factory=list)
     attempts: int = 0
-    first_violations: list[Violation] = field(default_factory=list)  # the first answer's, for evals
+    first_violations: list[Violation] = field(default_factory=list)  # the first answer's explanation's, for evals
+    first_hook_violations: list[Violation] = field(default_factory=list)
     usage: Usage = field(default_factory=Usage)
     seconds: float = 0.0
     answers: list[str] = field(default_factory=list)  # the model's raw answers, for audits and evals
@@ -147,7 +148,7 @@ class ExplainStage:
 
     def _one(self, prefix: PromptTaste, ctx: ClaimContext, deadline: float) -> Explained:
         start = time.monotonic()
-        problem, first, usage, hook_fallback, answers = "", None, Usage(), None, []
+        problem, first, first_hook, usage, hook_fallback, answers = "", None, [], Usage(), None, []
         for attempt in (1, 2):
             if self._down is not None:
                 done = self._template(ctx, f"the model is not available ({self._down.kind})", first, attempt - 1, usage)
@@ -188,18 +189,18 @@ class ExplainStage:
             if not violations:
                 violations = self._claim_opening(why_text, ctx)
             if first is None:
-                first = violations + hook_violations
+                first, first_hook = violations, hook_violations
             if not violations:
                 if hook_violations:  # the sentence holds; the hook alone falls back
                     hook_fallback = template_texts(ctx.evidence)[0]
                 flags = [f"template hook ({hook_violations[0]})"] if hook_violations else []
                 return Explained(hook=hook_fallback or hook, explanation=why_text, source="llm",
                                  hook_source="template" if hook_violations else "llm", flags=flags, attempts=attempt,
-                                 first_violations=first, usage=usage, seconds=time.monotonic() - start,
-                                 answers=answers)
+                                 first_violations=first, first_hook_violations=first_hook, usage=usage,
+                                 seconds=time.monotonic() - start, answers=answers)
             problem = "; ".join(str(v) for v in violations[:3])
         done = self._template(ctx, f"the model's text failed the checks: {problem}", first, 2, usage)
-        done.answers = answers
+        done.answers, done.first_hook_violations = answers, first_hook
         return done
 
     def _claim_opening(self, text: str, ctx: ClaimContext) -> list[Violation]:

@@ -68,6 +68,7 @@ class Recommender:
         self._collab_fixed = collaborative is not None  # given by the caller: never rebuilt
         self._titles: TitleIndex | None = None
         self._vocab: tuple[int, Vocabulary] | None = None
+        self.last_explanations: list = []  # the explain stage's records of the latest list, for evals
         self._index_checked = False
 
     # -- parts ---------------------------------------------------------------------------------
@@ -549,6 +550,17 @@ class Recommender:
             self._vocab = (n, Vocabulary.from_items(self.store.all_items()))
         return self._vocab[1]
 
+    def evidence_for(self, history: list[HistoryEvent], items: list[Item], constraint: str | None = None,
+                     instructions: str = ""):
+        """The evidence for each of `items` for this history, the checker's context for each,
+        and the liked events and items it was drawn from."""
+        liked = [e for e in newest_first(history) if is_positive(e, self.like_threshold)][:PROFILE_EVENTS]
+        catalog = self.store.get_items([e.item_id for e in liked])
+        catalog.update({it.item_id: it for it in items})
+        vectors = self.index.embeddings([it.item_id for it in items] + [e.item_id for e in liked[:PROFILE_VECTOR_ITEMS]])
+        evidence = build_evidence(items, liked, catalog, self.collaborative(), vectors, constraint)
+        return evidence, claim_contexts(evidence, liked, catalog, instructions), liked, catalog
+
     def _assemble(self, entries: list, candidates: list[Candidate], history: list[HistoryEvent], k: int,
                   diversity: float, instructions: str = "", explain_prompt: str | None = None,
                   constraint: str | None = None, on_item: Callable[[RecommendedItem], None] | None = None,
@@ -559,13 +571,8 @@ class Recommender:
         from_llm = {e.item_id: e for e in entries}
         order = list(from_llm) + [i for i in by_id if i not in from_llm]
         final = mmr(order, self.index.embeddings(order) if diversity > 0 else {}, k, diversity)
-        liked = [e for e in newest_first(history) if is_positive(e, self.like_threshold)][:PROFILE_EVENTS]
-        catalog = self.store.get_items([e.item_id for e in liked])
-        catalog.update({i: by_id[i].item for i in final})
-        vectors = self.index.embeddings(final + [e.item_id for e in liked[:PROFILE_VECTOR_ITEMS]])
-        evidence = build_evidence([by_id[i].item for i in final], liked, catalog, self.collaborative(), vectors,
-                                  constraint)
-        contexts = claim_contexts(evidence, liked, catalog, instructions)
+        evidence, contexts, liked, catalog = self.evidence_for(history, [by_id[i].item for i in final], constraint,
+                                                               instructions)
         vocab = self.vocabulary()
 
         def item(rank: int, ev: Evidence, hook: str, text: str, text_source: str, flags: list[str]) -> RecommendedItem:
@@ -583,7 +590,7 @@ class Recommender:
                 if rec is not None:
                     rec.model, rec.endpoint = self.backend.model, self.backend.endpoint
                     rec.prompt = PromptInfo(ref=explain_prompt, template_sha256=self.registry.sha256(explain_prompt))
-                done = stage.run(taste_summary([catalog[e.item_id] for e in liked if e.item_id in catalog]), contexts,
+                done = self.last_explanations = stage.run(taste_summary([catalog[e.item_id] for e in liked if e.item_id in catalog]), contexts,
                                  on_item=lambda i, x: on_item and on_item(item(i + 1, evidence[i], x.hook,
                                                                                x.explanation, x.source, x.flags)))
             except BackendError as e:  # the server could not even start: every item from its template

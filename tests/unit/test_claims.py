@@ -56,6 +56,7 @@ def kinds(text, ctx=None, kind="explanation"):
     "You liked Back to the Future Part III, so this 1989 adventure should land.",
     "Released in the 1980s, it shares fans with Back to the Future Part III, which you rated 4/5.",
     "You love Crime movies, and 120 people rated this highly.",
+    "26 people who liked Back to the Future Part III (1990) (you rated it 4/5) also liked this.",
 ])
 def test_true_explanations_pass(text):
     assert kinds(text) == set(), text
@@ -83,6 +84,10 @@ def test_true_explanations_pass(text):
     ("Released in 1985, it is a fun ride.", "wrong_year"),
     ("A 1970s favourite that still holds up today.", "wrong_year"),
     ("Over 500 people rated it highly this year.", "wrong_number"),
+    # plot, cast and reception; a genre of the linked title is no genre of this item
+    ("Praised for its strong performances and clever plot.", "unsupported"),
+    ("One of the most popular comedies ever made.", "unsupported"),
+    ("Like Twelve Monkeys, it is a mystery thriller.", "wrong_category"),
     # echoes and junk
     ("Use only the facts given: no plot, actors or awards.", "echo"),
     ("It is Adventure, like many of the movies. It is Adventure, like many of the movies.", "junk"),

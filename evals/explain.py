@@ -1,0 +1,160 @@
+"""Explanation eval: per explanation prompt, over N users' lists from the stored data, how many
+delivered explanations the model wrote and the checker passed, what its first answers got
+wrong (by kind), how specific, personal and varied the text is, and how long it took.
+Prompt variants are compared per user with paired bootstrap CIs (evals/stats.py).
+
+    recagent eval explain --users 100 --prompt explain@v1 --prompt explain-terse@v1
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from agent.claims import check, skeleton
+from agent.explain import ExplainStage
+from agent.grounding import bare_title
+from agent.recommender import Recommender
+from evals.split import sample_users
+from evals.stats import mean_ci, paired_comparison
+
+PER_USER = ("llm_share", "first_pass", "false_claims_delivered", "specific", "distinct_2", "words",
+            "completion_tokens", "first_item_s", "list_s")
+
+
+def distinct_n(texts: list[str], n: int = 2) -> float:
+    """Unique word n-grams over all n-grams of a list's texts (1.0: no phrase repeats)."""
+    grams = [tuple(w[i:i + n]) for t in texts for w in [re.findall(r"[a-z0-9']+", t.lower())]
+             for i in range(len(w) - n + 1)]
+    return len(set(grams)) / len(grams) if grams else 0.0
+
+
+def is_specific(text: str, ev) -> bool:
+    """Names concrete evidence: a linked title, a shared genre or tag, or one of its numbers."""
+    low = text.lower()
+    if any(bare_title(b.title).split(":")[0] in low for b in ev.because):
+        return True
+    if any(c.category.lower() in low for c in ev.shared_categories) or any(t.lower() in low for t in ev.shared_tags):
+        return True
+    return any(str(n) in re.findall(r"\d+", low) for n in ev.numbers() if n > 1)
+
+
+def list_row(rec: Recommender, user: str, prompt: str, k: int) -> dict:
+    """One user's list with one prompt, scored."""
+    start = time.perf_counter()
+    r = rec.recommend(user, k=k, prompt=prompt)
+    seconds = time.perf_counter() - start
+    records = rec.last_explanations
+    history = rec.history(user)
+    _, contexts, _, _ = rec.evidence_for(history, [rec.store.get_item(i.item_id) for i in r.items])
+    vocab = rec.vocabulary()
+    delivered = [i.explanation for i in r.items]
+    delivered_bad = [[v.kind for v in check(t, c, vocab)] for t, c in zip(delivered, contexts)]
+    openings = Counter(skeleton(t, c, vocab) for t, c in zip(delivered, contexts))
+    answered = [x for x in records if x.answers]
+    return {
+        "user": user, "prompt": prompt, "items": len(r.items),
+        "llm_share": sum(i.explanation_source == "llm" for i in r.items) / max(len(r.items), 1),
+        "hook_llm_share": sum(x.hook_source == "llm" for x in records) / max(len(records), 1),
+        "first_pass": sum(not x.first_violations for x in answered) / len(answered) if answered else float("nan"),
+        "first_violations": Counter(v.kind for x in answered for v in x.first_violations),
+        "false_claims_delivered": sum(bool(b) for b in delivered_bad),
+        "delivered_violations": Counter(k for b in delivered_bad for k in b),
+        "max_same_opening": max(openings.values(), default=0),
+        "specific": sum(is_specific(t, c.evidence) for t, c in zip(delivered, contexts)) / max(len(delivered), 1),
+        "distinct_2": distinct_n(delivered),
+        "words": float(np.mean([len(t.split()) for t in delivered])) if delivered else 0.0,
+        "completion_tokens": r.usage.completion_tokens, "prompt_tokens": r.usage.prompt_tokens,
+        "first_item_s": r.timing.first_item_ms / 1000, "list_s": seconds,
+        "fallback_reason": r.fallback_reason,
+        "examples": [{"title": i.title, "hook": i.personalized_title, "why": i.explanation,
+                      "source": i.explanation_source} for i in r.items[:3]],
+        "first_llm": next(((i.item_id, i.explanation) for i in r.items if i.explanation_source == "llm"), None),
+    }
+
+
+def user_swap(rec: Recommender, a: dict, b_user: str, prompt: str) -> dict | None:
+    """a's first model-written explanation, (1) checked against b's history for the same item
+    and (2) beside the explanation written for b: personal text fails the other's check and differs."""
+    if a["first_llm"] is None:
+        return None
+    item_id, text = a["first_llm"]
+    item = rec.store.get_item(item_id)
+    history_b = rec.history(b_user)
+    if item_id in {e.item_id for e in history_b}:
+        return None
+    _, [ctx_b], liked_b, catalog_b = rec.evidence_for(history_b, [item])
+    from agent.evidence import taste_summary
+
+    stage = ExplainStage(rec.backend, rec.registry, rec.vocabulary(), prompt, workers=1,
+                         budget_s=rec.settings.explain_budget_s)
+    [for_b] = stage.run(taste_summary([catalog_b[e.item_id] for e in liked_b if e.item_id in catalog_b]), [ctx_b])
+    return {"fails_other_history": bool(check(text, ctx_b, rec.vocabulary())),
+            "differs": for_b.explanation.strip().lower() != text.strip().lower(),
+            "other_written_by_llm": for_b.source == "llm"}
+
+
+def summarise(rows: list[dict], swaps: list[dict]) -> dict:
+    out = {"lists": len(rows), "items": sum(r["items"] for r in rows)}
+    for key in PER_USER + ("hook_llm_share", "max_same_opening"):
+        values = np.array([r[key] for r in rows], dtype=float)
+        low, high = mean_ci(values[~np.isnan(values)]) if np.any(~np.isnan(values)) else (None, None)
+        out[key] = {"mean": round(float(np.nanmean(values)), 4) if len(values) else None,
+                    "ci": [round(low, 4), round(high, 4)] if low is not None else None}
+    out["lists_with_3_same_opening"] = sum(r["max_same_opening"] >= 3 for r in rows)
+    out["false_claims_delivered_total"] = sum(r["false_claims_delivered"] for r in rows)
+    answered = sum(r["items"] for r in rows)
+    first = Counter()
+    for r in rows:
+        first.update(r["first_violations"])
+    out["first_answer_violations_per_item"] = {k: round(v / answered, 4) for k, v in first.most_common()}
+    delivered = Counter()
+    for r in rows:
+        delivered.update(r["delivered_violations"])
+    out["delivered_violations"] = dict(delivered)
+    out["p95_first_item_s"] = round(float(np.percentile([r["first_item_s"] for r in rows], 95)), 2) if rows else None
+    out["p95_list_s"] = round(float(np.percentile([r["list_s"] for r in rows], 95)), 2) if rows else None
+    if swaps:
+        out["user_swap"] = {k: round(sum(s[k] for s in swaps) / len(swaps), 4)
+                            for k in ("fails_other_history", "differs", "other_written_by_llm")} | {"pairs": len(swaps)}
+    return out
+
+
+def run(rec: Recommender, prompts: list[str], n_users: int, k: int = 10, seed: int = 42,
+        out_dir: Path | None = None, progress=None) -> dict:
+    users = sample_users(sorted({r[0] for r in rec.store.all_interactions()}), n_users, seed)
+    rows: dict[str, list[dict]] = {p: [] for p in prompts}
+    swaps: dict[str, list[dict]] = {p: [] for p in prompts}
+    rec.backend  # start the model before the clock runs
+    for n, user in enumerate(users):
+        for p in prompts:
+            rows[p].append(list_row(rec, user, p, k))
+            if n % 2 == 1:  # pairs (0, 1), (2, 3), …: the earlier user's text against the later user
+                s = user_swap(rec, rows[p][-2], user, p)
+                if s is not None:
+                    swaps[p].append(s)
+        if progress:
+            progress(n + 1, len(users))
+    summary = {"users": len(users), "k": k, "seed": seed, "model": rec.backend.model,
+               "variants": {p: summarise(rows[p], swaps[p]) for p in prompts}}
+    if len(prompts) > 1:
+        base = prompts[0]
+        summary["paired"] = {p: {key: paired_comparison(np.array([r[key] for r in rows[p]], dtype=float),
+                                                        np.array([r[key] for r in rows[base]], dtype=float))
+                                 for key in PER_USER}
+                             for p in prompts[1:]}
+        summary["paired_baseline"] = base
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        with open(out_dir / "lists.jsonl", "w") as f:
+            for p in prompts:
+                for r in rows[p]:
+                    f.write(json.dumps({**r, "first_violations": dict(r["first_violations"]),
+                                        "delivered_violations": dict(r["delivered_violations"])}, default=str) + "\n")
+        (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
+    return summary
