@@ -460,7 +460,12 @@ def chat(
                 break
             if message.strip().lower() in ("quit", "exit", ":q", "bye"):
                 break
-            reply = agent.chat(session, message)
+            with err.status("thinking…", spinner="dots") as status:
+                def progress(item) -> None:  # each item as its text is written
+                    status.update(f"writing {item.rank + 1}/{k}… (done: {item.rank}. {item.title})"
+                                  if item.rank < k else "done")
+
+                reply = agent.chat(session, message, on_item=progress)
             sys.stdout.write(f"agent> {reply.reply}\n")
             sys.stdout.flush()
     except KeyboardInterrupt:

@@ -17,6 +17,16 @@ DEFAULT_EMBEDDED_MODEL = "qwen2.5-coder-0.5b"
 DEFAULT_FUSION_WEIGHTS = {"collaborative": 0.0, "recent": 0.5, "semantic": 0.1, "popularity": 0.0}
 
 
+def free_cores() -> int:
+    """Cores not busy with other work, from the 1-minute load average (at least one)."""
+    cores = os.cpu_count() or 2
+    try:
+        busy = os.getloadavg()[0]
+    except OSError:  # no load average on this platform
+        busy = 0.0
+    return max(1, min(cores, round(cores - busy)))
+
+
 class Settings(BaseSettings):
     """Where the data lives and which LLM endpoint to call.
 
@@ -37,7 +47,9 @@ class Settings(BaseSettings):
     timeout_s: float = Field(180.0, gt=0)
     max_retries: int = Field(2, ge=0, le=10)  # connection errors, 429, 5xx; never timeouts
     context_window: int | None = Field(None, ge=512)
-    threads: int = Field(default_factory=lambda: os.cpu_count() or 2, ge=1)
+    threads: int = Field(default_factory=lambda: free_cores(), ge=1, description=(
+        "llama.cpp threads for the embedded server; default: the cores not already busy at start "
+        "(spinning threads that fight another process for a core run ten times slower)"))
     parallel: int = Field(1, ge=1, le=64)
     explain_budget_s: float = Field(
         45.0, gt=0, description="seconds the model may spend writing one list's explanations; items not written "

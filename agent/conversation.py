@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
@@ -100,7 +101,9 @@ class Agent:
         return state.user_id or f"session:{state.session_id}"
 
     # -- one chat turn ---------------------------------------------------------------------------
-    def chat(self, session_id: str, message: str) -> ChatReply:
+    def chat(self, session_id: str, message: str,
+             on_item: Callable[[RecommendedItem], None] | None = None) -> ChatReply:
+        """One turn. `on_item` gets each recommended item as soon as its text is written."""
         state = self.sessions.get(session_id)
         notices: list[str] = []
         text = message if isinstance(message, str) else ""
@@ -135,7 +138,7 @@ class Agent:
         if has_request and self.use_llm and intent.query:
             source = self._add_llm_reading(intent, text)
         self._update_constraints(state, intent, notices, text)
-        return self._recommend_turn(state, message, notices, results, source, intent.show_again)
+        return self._recommend_turn(state, message, notices, results, source, intent.show_again, on_item)
 
     def _no_such_position(self, pos: int, n: int) -> str:
         if n == 0:
@@ -224,7 +227,7 @@ class Agent:
 
     # -- retrieval and ranking for a turn ----------------------------------------------------------
     def _recommend_turn(self, state: SessionState, message: str, notices: list[str], results: list,
-                        source: str, show_again: bool) -> ChatReply:
+                        source: str, show_again: bool, on_item=None) -> ChatReply:
         user = self.session_user(state)
         history = [HistoryEvent(item_id=r.item_id, rating=r.rating, timestamp=r.timestamp)
                    for r in self.rec.store.user_interactions(user)]
@@ -236,20 +239,23 @@ class Agent:
                                 "constraint, or say \"start over\".", notices=notices, feedback=results)
         if profile is None:
             profile = ProfileSummary(n_interactions=0)
+        described = state.constraints.describe({i: t.title for i, t in self.rec.store.get_items(
+            state.constraints.more_like).items()})
         rec = self.rec.rerank(history, profile, candidates, self.k, prompt=self.prompt, use_llm=self.use_llm,
-                              diversity=0.2)
+                              diversity=0.2, constraint=described or None, on_item=on_item)
         if rec.fallback_reason and self.use_llm:
-            notices.append("The language model was not available for this answer; ranked without it.")
+            slow = "slow" in rec.fallback_reason or "timeout" in rec.fallback_reason
+            notices.append("The language model was too slow for this answer; some explanations are from data templates."
+                           if slow else "The language model was not available for this answer; "
+                           "explanations are from data templates.")
         ids = [i.item_id for i in rec.items]
         state.shown = list(dict.fromkeys(state.shown + ids))
         state.last_list = ids
-        described = state.constraints.describe({i: t.title for i, t in self.rec.store.get_items(
-            state.constraints.more_like).items()})
         lines = [f"Here are {len(ids)} picks for you" + (f" ({described})" if described else "") + ":"]
         for item in rec.items:
             lines.append(f"{item.rank:>2}. {item.personalized_title} — {item.title}"
                          + (f" · {', '.join(item.categories[:3])}" if item.categories else ""))
-            lines.append(f"    {item.explanation}")
+            lines.append(f"    {item.explanation}" + ("" if item.explanation_source == "llm" else " (template)"))
         lines.append(HINT)
         return self._answer(state, message, "\n".join(lines), items=rec.items, notices=notices, feedback=results,
                             source=source, fallback_reason=rec.fallback_reason if self.use_llm else None)

@@ -160,10 +160,22 @@ def create_app(agent: Agent, api_key: str | None = None) -> FastAPI:
     @app.post("/v1/chat", response_model=ChatReply)
     async def chat(body: ChatRequestBody):
         session = body.session_id or await run(agent.start, body.user_id)
-        reply = await run(agent.chat, session, body.message)
         if not body.stream:
-            return reply
-        return StreamingResponse(_events(reply), media_type="text/event-stream")
+            return await run(agent.chat, session, body.message)
+        # items go out as they are written; the reply's text and `done` follow
+        loop, queue = asyncio.get_running_loop(), asyncio.Queue()
+
+        def on_item(item) -> None:
+            loop.call_soon_threadsafe(queue.put_nowait, ("item", item))
+
+        async def turn() -> None:
+            try:
+                await queue.put(("done", await run(agent.chat, session, body.message, on_item)))
+            except AgentError as e:
+                await queue.put(("error", e))
+
+        task = asyncio.create_task(turn())
+        return StreamingResponse(_events(queue, task), media_type="text/event-stream")
 
     @app.post("/v1/feedback", response_model=FeedbackResult)
     async def feedback(body: FeedbackRequest) -> FeedbackResult:
@@ -230,12 +242,20 @@ class BackgroundServer:
         self._thread.join(10)
 
 
-def _events(reply: ChatReply):
-    """Server-sent events: one `line` per reply line, one `item` per recommendation, then `done`
-    with the whole reply (the reply is grounded first, so it streams after the ranking)."""
-    for line in reply.reply.splitlines():
-        yield f"event: line\ndata: {json.dumps(line)}\n\n"
-    for item in reply.items:
-        yield f"event: item\ndata: {item.model_dump_json()}\n\n"
-    yield f"event: done\ndata: {reply.model_dump_json()}\n\n"
-
+async def _events(queue: asyncio.Queue, task: asyncio.Task):
+    """Server-sent events: one `item` per recommendation as soon as it is written, then one
+    `line` per reply line and `done` with the whole reply (or one `error`)."""
+    while True:
+        kind, value = await queue.get()
+        if kind == "item":
+            yield f"event: item\ndata: {value.model_dump_json()}\n\n"
+        elif kind == "error":
+            body = {"error": {"code": type(value).__name__, "message": str(value)}}
+            yield f"event: error\ndata: {json.dumps(body)}\n\n"
+            break
+        else:
+            for line in value.reply.splitlines():
+                yield f"event: line\ndata: {json.dumps(line)}\n\n"
+            yield f"event: done\ndata: {value.model_dump_json()}\n\n"
+            break
+    await task

@@ -97,6 +97,8 @@ def answer_schema(request: ChatRequest) -> str:
     props = schema.get("properties") or {}
     if "ranking" in props:
         return rank_labels(request)
+    if "why" in props:
+        return explain_from_facts(request)
     if "items" in props and "enum" in str(props["items"]):
         return rank_in_order(request)
     if not schema:

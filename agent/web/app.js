@@ -1,5 +1,6 @@
-// The chat page: POST /v1/chat, show the reply and the cards; like/dislike go to /v1/feedback,
-// then the next list is asked for at once so the change is visible.
+// The chat page: POST /v1/chat as a stream, show each card as its text is written and the
+// reply when done; Send is disabled meanwhile. like/dislike go to /v1/feedback, then the
+// next list is asked for at once so the change is visible.
 "use strict";
 let session = null;
 
@@ -25,49 +26,99 @@ function say(who, text) {
   p.scrollIntoView();
 }
 
-function render(items) {
-  const cards = document.getElementById("cards");
-  cards.replaceChildren();
-  items.forEach((item) => {
-    const card = document.createElement("article");
-    card.className = "card";
-    card.dataset.itemId = item.item_id;
-    const h = document.createElement("h3");
-    h.textContent = item.rank + ". " + item.personalized_title;
-    const title = document.createElement("div");
-    title.className = "title";
-    title.textContent = item.title + (item.categories.length ? " · " + item.categories.slice(0, 3).join(", ") : "");
-    const why = document.createElement("p");
-    why.className = "why";
-    why.textContent = item.explanation;
-    const source = document.createElement("div");
-    source.className = "source";
-    source.textContent = "ranked by " + item.source + ", explanation from " + item.explanation_source;
-    const like = document.createElement("button");
-    like.textContent = "👍 like";
-    like.className = "like";
-    like.onclick = () => feedback(item, "like", card);
-    const dislike = document.createElement("button");
-    dislike.textContent = "👎 dislike";
-    dislike.className = "dislike";
-    dislike.onclick = () => feedback(item, "dislike", card);
-    card.append(h, title, why, source, like, dislike);
-    cards.appendChild(card);
-  });
+function card(item) {
+  const card = document.createElement("article");
+  card.className = "card";
+  card.dataset.itemId = item.item_id;
+  const h = document.createElement("h3");
+  h.textContent = item.rank + ". " + item.personalized_title;
+  const title = document.createElement("div");
+  title.className = "title";
+  title.textContent = item.title + (item.categories.length ? " · " + item.categories.slice(0, 3).join(", ") : "");
+  const why = document.createElement("p");
+  why.className = "why";
+  why.textContent = item.explanation;
+  const source = document.createElement("div");
+  source.className = "source";
+  source.textContent = "ranked by " + item.source + ", explanation " +
+    (item.explanation_source === "llm" ? "written by the model and checked" : "from a data template");
+  const like = document.createElement("button");
+  like.textContent = "👍 like";
+  like.className = "like";
+  like.onclick = () => feedback(item, "like", card);
+  const dislike = document.createElement("button");
+  dislike.textContent = "👎 dislike";
+  dislike.className = "dislike";
+  dislike.onclick = () => feedback(item, "dislike", card);
+  card.append(h, title, why, source, like, dislike);
+  return card;
+}
+
+function writing(on) {
+  document.getElementById("send").disabled = on;
+  let note = document.getElementById("writing");
+  if (on && !note) {
+    note = document.createElement("p");
+    note.id = "writing";
+    note.className = "writing";
+    note.textContent = "writing…";
+    document.getElementById("cards").after(note);
+  } else if (!on && note) {
+    note.remove();
+  }
+}
+
+// Server-sent events from a fetch body: calls onEvent(name, data) per event.
+async function readEvents(response, onEvent) {
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffer += decoder.decode(value, { stream: true });
+    let end;
+    while ((end = buffer.indexOf("\n\n")) >= 0) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      const name = (block.match(/^event: (.*)$/m) || [])[1];
+      const data = (block.match(/^data: (.*)$/m) || [])[1];
+      if (name && data) onEvent(name, JSON.parse(data));
+    }
+  }
 }
 
 async function ask(message) {
   say("you", message);
+  writing(true);
+  const cards = document.getElementById("cards");
+  let fresh = true;
   try {
-    const body = { session_id: session, message: message };
+    const body = { session_id: session, message: message, stream: true };
     const user = document.getElementById("user").value.trim();
     if (!session && user) body.user_id = user;
-    const reply = await post("/v1/chat", body);
-    session = reply.session_id;
-    say("agent", reply.notices.concat([reply.reply.split("\n")[0]]).join(" "));
-    render(reply.items);
+    const r = await fetch("/v1/chat", { method: "POST", headers: headers(), body: JSON.stringify(body) });
+    if (!r.ok) {
+      const data = await r.json();
+      throw new Error(data.error ? data.error.message : r.statusText);
+    }
+    await readEvents(r, (name, data) => {
+      if (name === "item") {
+        if (fresh) cards.replaceChildren();
+        fresh = false;
+        cards.appendChild(card(data));
+      } else if (name === "done") {
+        session = data.session_id;
+        say("agent", data.notices.concat([data.reply.split("\n")[0]]).join(" "));
+        if (fresh || data.items.length === 0) cards.replaceChildren(...data.items.map(card));
+      } else if (name === "error") {
+        throw new Error(data.error.message);
+      }
+    });
   } catch (e) {
     say("agent", "error: " + e.message);
+  } finally {
+    writing(false);
   }
 }
 

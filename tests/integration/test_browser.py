@@ -23,10 +23,24 @@ def page_url(ingested, embedder, tmp_path):
 
     target = tmp_path / "data"
     shutil.copytree(ingested.data_dir, target)
-    agent = Agent(make_recommender(ingested.model_copy(update={"data_dir": target}), embedder), use_llm=False, k=4)
+    agent = Agent(make_recommender(ingested.model_copy(update={"data_dir": target}), embedder, slow_fake()),
+                  use_llm=True, k=4)
     with BackgroundServer(create_app(agent)) as url:
         yield url + "/"
     agent.sessions.close()
+
+
+def slow_fake():
+    """The scripted fake, a quarter second per answer: long enough to see the page write."""
+    import time
+
+    from agent.backends.fake import ScriptedFakeBackend, answer_schema
+
+    def slow(request):
+        time.sleep(0.25)
+        return answer_schema(request)
+
+    return ScriptedFakeBackend([slow], repeat_last=True)
 
 
 @pytest.fixture
@@ -54,9 +68,13 @@ def test_chat_page_shows_cards_and_like_changes_the_list(page_url, browser, tmp_
     browser.find_element(By.ID, "user").send_keys("user-18")
     browser.find_element(By.ID, "message").send_keys("no horror, something from the 90s")
     browser.find_element(By.ID, "send").click()
+    # while the model writes: Send is disabled, "writing…" shows, cards arrive one by one
+    assert browser.find_element(By.ID, "send").get_attribute("disabled") is not None
+    assert browser.find_element(By.ID, "writing").text == "writing…"
     wait.until(EC.presence_of_all_elements_located((By.CSS_SELECTOR, "#cards .card")))
+    wait.until(lambda d: d.find_element(By.ID, "send").get_attribute("disabled") is None)
     cards = browser.find_elements(By.CSS_SELECTOR, "#cards .card")
-    assert len(cards) == 4
+    assert len(cards) == 4 and not browser.find_elements(By.ID, "writing")
     first = [c.get_attribute("data-item-id") for c in cards]
     assert all(c.find_element(By.CSS_SELECTOR, ".why").text for c in cards)  # explanations shown
     assert "ranked by" in cards[0].find_element(By.CSS_SELECTOR, ".source").text

@@ -82,7 +82,10 @@ def test_chat_feedback_and_items(service):
     streamed = client.post("/v1/chat", json={"session_id": session, "message": "comedies", "stream": True})
     assert streamed.headers["content-type"].startswith("text/event-stream")
     events = [line[7:] for line in streamed.text.splitlines() if line.startswith("event: ")]
-    assert events[0] == "line" and events.count("item") == 3 and events[-1] == "done"
+    # items stream first, as they are written; then the reply's lines and the whole reply
+    assert events[:3] == ["item"] * 3 and events.count("item") == 3 and "line" in events and events[-1] == "done"
+    gone = client.post("/v1/chat", json={"session_id": "no-such-session", "message": "hi", "stream": True})
+    assert "event: error" in gone.text and "no-such-session" in gone.text
     up = client.post("/v1/items", json={"items": [{"item_id": "new-1", "title": "A New Film (2020)",
                                                     "categories": ["Drama"]}]})
     assert up.json() == {"added": 1, "updated": 0, "unchanged": 0}
