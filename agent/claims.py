@@ -129,7 +129,10 @@ def check(text: str, ctx: ClaimContext, vocab: Vocabulary, kind: str = "explanat
         return [Violation("junk", "it stops mid-sentence; write one short sentence")]
     if re.search(r"[\[\]{}<>|]", text):
         return [Violation("junk", "it contains placeholders or markup")]
-    words = _WORDS.findall(text.lower())
+    unnamed = text.lower()
+    for t in ctx.evidence.titles():  # a long title is not a repetition of itself
+        unnamed = unnamed.replace(bare_title(t), " T ")
+    words = _WORDS.findall(unnamed)
     runs = [tuple(words[i:i + 4]) for i in range(len(words) - 3)]
     if len(runs) != len(set(runs)):
         return [Violation("junk", "it repeats itself")]
@@ -152,7 +155,10 @@ def check(text: str, ctx: ClaimContext, vocab: Vocabulary, kind: str = "explanat
         out.append(Violation("unsupported", f"it says {m.group(0)!r}: plot, cast and reception are not in the facts"))
     masked, claim_violations = _taste_claims(text, ctx, vocab)
     out += claim_violations
-    # what is left is said about the item: mask the allowed titles (they carry years)
+    # what is left is said about the item: mask the allowed titles (they carry years) and the
+    # chat request it satisfies ("no Horror" names a genre the item rightly lacks)
+    if ev.constraint:
+        masked = re.sub(re.escape(ev.constraint), " C ", masked, flags=re.IGNORECASE)
     for t in sorted(ev.titles(), key=len, reverse=True):
         masked = re.sub(re.escape(bare_title(t)) + r"(?:\s*\(\d{4}\))?", " T ", masked, flags=re.IGNORECASE)
     low = masked.lower()

@@ -12,6 +12,7 @@ from agent.retrieval.collaborative import CooccurrenceIndex
 from agent.types import CategoryShare, Evidence, HistoryEvent, Item, LikedLink, TasteSummary, item_year
 
 MAX_LINKS = 2  # liked items named per recommendation
+MAX_NAMED = 2  # items of one list that lead with the same liked item, before another one leads
 MIN_CO_LIKED = 3  # people who liked both, before a pair counts as evidence
 MIN_SIMILARITY = 0.45  # embedding cosine, before "close to X" counts as evidence
 RECENT_LIKES = 8  # a liked item among the person's latest this many is "recent"
@@ -44,10 +45,14 @@ def build_evidence(items: list[Item], liked: list[HistoryEvent], catalog: dict[s
         return LikedLink(item_id=item_id, title=catalog[item_id].title, rating=rating.get(item_id), signal=signal,
                          recent=item_id in recent, **kw)
 
-    out = []
+    out, leads = [], Counter()
     for it in items:
-        because = [link(l, "co-liked", people=n) for l, n, _ in collab.co_liked(it.item_id, liked_ids)
-                   if n >= MIN_CO_LIKED][:MAX_LINKS]
+        # strongest pairs first, but a liked title already behind two items of this list
+        # yields to the next: a list should not rest on one movie
+        pairs = [(l, n) for l, n, _ in collab.co_liked(it.item_id, liked_ids) if n >= MIN_CO_LIKED]
+        pairs = sorted(pairs, key=lambda p: leads[p[0]] >= MAX_NAMED)[:MAX_LINKS]
+        leads.update(l for l, _ in pairs[:1])
+        because = [link(l, "co-liked", people=n) for l, n in pairs]
         v = vectors.get(it.item_id)
         if v is not None and len(because) < MAX_LINKS and liked_vecs:
             named = {b.item_id for b in because}

@@ -56,18 +56,42 @@ def _rating_text(rating: float | None) -> str:
     return f"{rating:g}/5" if rating is not None else ""
 
 
-def template_texts(ev: Evidence) -> tuple[str, str]:
-    """A hook and an explanation that state the evidence as it is (true by construction)."""
+# Sentence forms for the strongest link, rotated down the list so no three items read alike.
+CO_LIKED_FORMS = (
+    "{people} people who liked {title} ({rated}) also liked this.",
+    "You gave {title} {rating}; {people} of its fans rated this highly too.",
+    "Fans of {title} keep rating this highly: {people} of them so far ({rated}).",
+    "Among people who liked {title}, {people} also liked this one ({rated}).",
+    "If {title} was your kind of movie ({rated}), note that {people} of its fans liked this.",
+)
+SIMILAR_FORMS = (
+    "Close in theme to {title} ({rated}).",
+    "It shares its themes with {title} ({rated}).",
+    "In the spirit of {title} ({rated}).",
+)
+CATEGORY_FORMS = (
+    "It is {category}, like {liked} of the movies you liked.",
+    "{liked} of the movies you liked are {category}, and so is this.",
+    "More {category}: {liked} of your liked movies are too.",
+)
+
+
+def template_texts(ev: Evidence, position: int = 0) -> tuple[str, str]:
+    """A hook and an explanation that state the evidence as it is (true by construction);
+    `position` in the list picks the sentence form."""
     parts = []
     for b in ev.because[:1]:
         rated = f"you rated it {_rating_text(b.rating)}" if b.rating is not None else "you liked it"
-        if b.signal == "co-liked":
-            parts.append(f"{b.people} people who liked {b.title} ({rated}) also liked this.")
-        else:
-            parts.append(f"Close in theme to {b.title} ({rated}).")
+        forms = CO_LIKED_FORMS if b.signal == "co-liked" else SIMILAR_FORMS
+        form = forms[position % len(forms)]
+        if b.rating is None and "{rating}" in form:
+            form = forms[0]
+        parts.append(form.format(title=b.title, rated=rated, rating=_rating_text(b.rating), people=b.people))
     if ev.shared_categories:
         c = ev.shared_categories[0]
-        parts.append(f"It is {c.category}, like {c.liked} of the movies you liked.")
+        parts.append(CATEGORY_FORMS[(position + (1 if parts else 0)) % len(CATEGORY_FORMS)].format(
+            category=c.category, liked=c.liked))
+        parts[-1] = parts[-1][0].upper() + parts[-1][1:]
     if not parts:
         parts.append(f"{ev.fans} people rated it highly" + (f"; it is {', '.join(ev.categories[:2])}." if ev.categories
                                                             else "."))
@@ -117,11 +141,13 @@ class ExplainStage:
         self._lock = threading.Lock()
         self._openings: dict[str, int] = {}
         self._down: BackendError | None = None  # the endpoint is unreachable: stop asking it
+        self._position: dict[int, int] = {}  # a context's place in the list: picks its template form
 
     def run(self, taste: TasteSummary, contexts: list[ClaimContext],
             on_item: Callable[[int, Explained], None] | None = None) -> list[Explained]:
         deadline = time.monotonic() + self.budget_s
         self._openings, self._down = {}, None
+        self._position = {id(ctx): i for i, ctx in enumerate(contexts)}
         prefix = prompt_taste(taste)
         out: list[Explained] = []
         pool = ThreadPoolExecutor(self.workers, thread_name_prefix="explain")
@@ -141,7 +167,7 @@ class ExplainStage:
 
     def _template(self, ctx: ClaimContext, why: str, first: list[Violation] | None = None,
                   attempts: int = 0, usage: Usage | None = None) -> Explained:
-        hook, text = template_texts(ctx.evidence)
+        hook, text = template_texts(ctx.evidence, self._position[id(ctx)])
         return Explained(hook=hook, explanation=text, source="template", hook_source="template",
                          flags=[f"template explanation ({why})"], attempts=attempts,
                          first_violations=first or [], usage=usage or Usage())
@@ -192,7 +218,7 @@ class ExplainStage:
                 first, first_hook = violations, hook_violations
             if not violations:
                 if hook_violations:  # the sentence holds; the hook alone falls back
-                    hook_fallback = template_texts(ctx.evidence)[0]
+                    hook_fallback = template_texts(ctx.evidence, self._position[id(ctx)])[0]
                 flags = [f"template hook ({hook_violations[0]})"] if hook_violations else []
                 return Explained(hook=hook_fallback or hook, explanation=why_text, source="llm",
                                  hook_source="template" if hook_violations else "llm", flags=flags, attempts=attempt,

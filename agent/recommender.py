@@ -409,7 +409,17 @@ class Recommender:
             request = ChatRequest(messages=rendered.messages, response_schema=schema, schema_name="rerank",
                                   max_tokens=max_tokens, **sampling)
             for attempt in (1, 2):
-                resp = backend.complete(request)
+                try:
+                    resp = backend.complete(request)
+                except BackendError as e:
+                    if e.kind != "bad_response" or attempt == 2:
+                        raise
+                    # the server could not parse its own output: the same greedy request fails the
+                    # same way, so the one retry samples (another seed, temperature 0.7)
+                    rec.warnings.append(f"model output unusable ({e}); retried once, sampling")
+                    request = request.model_copy(update={"seed": (request.seed or 0) + 1,
+                                                         "temperature": max(request.temperature, 0.7)})
+                    continue
                 rec.usage = rec.usage + resp.usage
                 parsed = parse_ranking(resp.content, label_ids) if ranking else parse_output(resp.content)
                 g = ground(parsed.entries, set(ids), seen)
@@ -601,7 +611,7 @@ class Recommender:
             out = []
             for rank, (ev, x) in enumerate(zip(evidence, done), start=1):
                 if x is None:
-                    hook, text = template_texts(ev)
+                    hook, text = template_texts(ev, rank - 1)
                     out.append(item(rank, ev, hook, text, "template", []))
                     if on_item:
                         on_item(out[-1])
@@ -618,7 +628,7 @@ class Recommender:
         own_text = dict(zip(from_llm, drop_shared_sentences([e.explanation for e in from_llm.values()])))
         out = []
         for rank, (ev, ctx) in enumerate(zip(evidence, contexts), start=1):
-            hook, text = template_texts(ev)
+            hook, text = template_texts(ev, rank - 1)
             entry, flags, source = from_llm.get(ev.item_id), [], "template"
             if entry is not None and (entry.hook or entry.explanation):
                 ctx.instructions = instructions

@@ -36,7 +36,7 @@ def test_token_count_comes_from_the_servers_tokenizer(backend):
 
 
 def test_whole_pipeline_with_the_real_model(recommender_with, backend):
-    rec = recommender_with(backend).recommend("user-18", k=5, n_candidates=10)
+    rec = recommender_with(backend).recommend("user-18", k=5, n_candidates=10, prompt="rerank@v1")
     assert len(rec.items) == 5 and len({i.item_id for i in rec.items}) == 5
     assert rec.model == "smollm2-135m" and rec.prompt.ref == "rerank@v1"
     assert rec.usage.prompt_tokens > 200 and rec.usage.completion_tokens > 0
@@ -44,6 +44,27 @@ def test_whole_pipeline_with_the_real_model(recommender_with, backend):
     seen = {e.item_id for e in recommender_with(backend).history("user-18")}
     assert not seen & {i.item_id for i in rec.items}
     assert all(i.personalized_title and i.explanation for i in rec.items)
+
+
+def test_default_explanations_with_the_real_model(recommender_with, embedded_server, cache_dir):
+    """Per-item explanations from the real model: every delivered text passes the claim
+    checker (model-written or the evidence template), items stream in rank order."""
+    from agent.claims import check
+
+    r = recommender_with(OpenAICompatBackend(embedded_server.base_url, embedded_server.alias, timeout_s=120,
+                                             context_window=embedded_server.n_ctx, cache_dir=cache_dir))
+    streamed = []
+    rec = r.recommend("user-18", k=4, n_candidates=10, on_item=lambda it: streamed.append(it.rank))
+    assert streamed == [1, 2, 3, 4] and rec.prompt.ref == "explain@v1"
+    assert rec.usage.completion_tokens > 0 and rec.fallback_reason is None
+    assert rec.timing.first_item_ms <= rec.timing.total_ms
+    records = r.last_explanations
+    assert len(records) == 4 and all(x.answers for x in records)  # the model was asked for every item
+    _, contexts, _, _ = r.evidence_for(r.history("user-18"), [r.store.get_item(i.item_id) for i in rec.items])
+    for item, ctx in zip(rec.items, contexts):
+        assert item.evidence is not None and item.evidence.item_id == item.item_id
+        assert check(item.explanation, ctx, r.vocabulary()) == [], item.explanation
+        assert (item.explanation_source == "llm") == (records[item.rank - 1].source == "llm")
 
 
 def test_embedded_default_starts_and_stops_its_own_server(ingested, embedder, cache_dir):

@@ -103,6 +103,13 @@ def test_shortened_title_of_a_liked_item_is_a_true_like():
     assert kinds("You liked Back to the Future, and the sequel story continues here.") == set()
 
 
+def test_the_chat_request_it_satisfies_may_be_restated():
+    ctx = context()
+    ctx.evidence.constraint = "without Horror, from the 1980s"
+    assert kinds("It fits your request: without Horror, from the 1980s.", ctx) == set()
+    assert "wrong_category" in kinds("A Mystery classic for your night.", ctx)
+
+
 def test_hook_rules():
     assert "title_as_hook" in kinds("Back to the Future Part II", kind="hook")
     assert "unknown_title" in kinds("Like The Lion King, but wilder", kind="hook")
