@@ -58,7 +58,7 @@ _CLAIM = re.compile(
     r"(?:like|liked|love|loved|enjoy|enjoyed|watched|saw|seen|rated|adore|adored|fan of|a fan of|big fan of"
     r"|a big fan of|into)|your (?:favou?rites?|love of|taste for|liking for))\s+(?P<obj>[^.;!?:—–()]+)",
     re.IGNORECASE)
-_CLAIM_END = re.compile(r",|\b(?:and|but|so|which|because|since|as|then|now|this|here|it's|its|is|will|you|also)\b",
+_CLAIM_END = re.compile(r",|\b(?:and|but|so|which|because|since|as|then|now|this|here|it's|its|is|are|were|will|you|also)\b",
                         re.IGNORECASE)
 # Plot, cast and reception: nothing in the evidence covers them, so any such statement is invented.
 _UNSUPPORTED = re.compile(r"\b(?:praised|acclaimed|award|awards|oscars?|critics?|performances?|cast|starring|stars? "
@@ -140,7 +140,7 @@ def check(text: str, ctx: ClaimContext, vocab: Vocabulary, kind: str = "explanat
         out.append(Violation("echo", "it repeats the instructions instead of explaining"))
     ev = ctx.evidence
     item_bare = bare_title(ev.title)
-    if kind == "hook" and (item_bare in bare_title(text) or bare_title(text) in item_bare):
+    if kind == "hook" and (_has_words(bare_title(text), item_bare) or _has_words(item_bare, bare_title(text))):
         out.append(Violation("title_as_hook", "the hook is the movie's own title; write a line about why it fits"))
     allowed_titles = {bare_title(t) for t in ev.titles()}
     for name in sorted(vocab.titles.mentioned(text)):
@@ -243,6 +243,12 @@ def _names_title(phrase: str, title: str) -> bool:
         return True
     short = _WORDS.findall(re.split(r"[:(,]", title)[0])
     return len(" ".join(short)) >= 4 and p[: len(short)] == short
+
+
+def _has_words(text: str, phrase: str) -> bool:
+    """Whether `phrase`'s words occur in `text` as a run ("part ii" is not in "part iii")."""
+    t, p = _WORDS.findall(text), _WORDS.findall(phrase)
+    return bool(p) and any(t[i:i + len(p)] == p for i in range(len(t) - len(p) + 1))
 
 
 def _has_word(text: str, word: str) -> bool:

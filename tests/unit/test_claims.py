@@ -57,6 +57,7 @@ def kinds(text, ctx=None, kind="explanation"):
     "Released in the 1980s, it shares fans with Back to the Future Part III, which you rated 4/5.",
     "You love Crime movies, and 120 people rated this highly.",
     "26 people who liked Back to the Future Part III (1990) (you rated it 4/5) also liked this.",
+    "2 of the movies you liked are Adventure, and so is this.",
 ])
 def test_true_explanations_pass(text):
     assert kinds(text) == set(), text
@@ -138,3 +139,17 @@ def test_evidence_from_data():
     assert ev.shared_tags == ["time travel"]
     [lion] = build_evidence([BY_ID["3"]], liked, BY_ID, collab, vectors={})
     assert lion.because == []  # one shared fan is below the support threshold
+
+
+@pytest.mark.parametrize("position", range(5))
+@pytest.mark.parametrize("signal", ["co-liked", "similar", None])
+def test_every_template_form_passes_the_checker(position, signal):
+    from agent.explain import template_texts
+
+    ctx = context(because=("2",) if signal else ())
+    if signal == "similar":
+        ctx.evidence.because[0].signal = "similar"
+    ctx.evidence.constraint = "without Horror"
+    hook, text = template_texts(ctx.evidence, position)
+    assert check(text, ctx, VOCAB) == [], text
+    assert check(hook, ctx, VOCAB, kind="hook") == [], hook
