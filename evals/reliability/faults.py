@@ -42,10 +42,14 @@ class FaultResult(BaseModel):
     passed: bool
 
 
+# The fault server answers listwise requests; the scenarios and their budgets were set for them.
+FAULT_PROMPT = "rerank@v1"
+
+
 def _recommend(settings: Settings, user: str, **overrides) -> tuple[str, int, bool]:
     with Recommender(settings.model_copy(update=overrides)) as rec:
         try:
-            r = rec.recommend(user, k=5)
+            r = rec.recommend(user, k=5, prompt=FAULT_PROMPT)
         finally:
             rec.store.close()
     if r.fallback_reason:

@@ -35,7 +35,7 @@ def test_recommender_is_callable_as_a_langchain_tool(agent):
     assert set(tools) == {"search_catalog", "item_details", "user_history", "recommend"}
     assert all(isinstance(t, BaseTool) for t in tools.values())
     items = json.loads(tools["recommend"].invoke({"user_id": "user-18", "k": 3}))
-    assert len(items) == 3 and all(i["explanation"] and i["source"] in ("llm", "fallback") for i in items)
+    assert len(items) == 3 and all(i["explanation"] and i["source"] in ("llm", "pipeline", "fallback") for i in items)
     assert agent.rec.store.get_item(items[0]["item_id"]) is not None  # grounded in the catalog
     found = json.loads(tools["search_catalog"].invoke({"query": "pixar toys", "k": 3}))
     assert found and all("item_id" in f for f in found)
