@@ -24,7 +24,7 @@ def free_cores() -> int:
         busy = os.getloadavg()[0]
     except OSError:  # no load average on this platform
         busy = 0.0
-    return max(1, min(cores, round(cores - busy)))
+    return max(1, min(cores, cores - int(busy)))  # a core counts as busy once a whole one is used
 
 
 class Settings(BaseSettings):
