@@ -1,5 +1,5 @@
 """Turn raw model output into a grounded list: only candidate ids, no duplicates, no seen
-items; explanations that name no title outside the user's history and the item itself."""
+items; plus the text helpers the claim checker (agent/claims.py) builds on."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
-from agent.types import Candidate, Item, ProfileSummary
 
 TITLE_MAX = 50
 EXPLANATION_MAX = 160
@@ -233,13 +232,6 @@ def complete_sentences(text: str, limit: int) -> tuple[str, bool]:
     return (text[: end + 1], True) if end > 20 else (text, True)
 
 
-def unknown_titles(text: str, item: Item, profile: ProfileSummary, index: TitleIndex) -> set[str]:
-    allowed = {bare_title(item.title)} | {bare_title(r.title) for r in profile.liked + profile.disliked + profile.recent}
-    mentioned = index.mentioned(text)
-    # a mention inside an allowed title ("alien" inside "aliens") is not a new title
-    return {m for m in mentioned if not any(m in a for a in allowed)}
-
-
 def copies_text(source: str, output: str, n: int = 6) -> bool:
     """Whether `output` repeats a run of `n` words of `source` (e.g. the prompt's instructions)."""
     def runs(text: str) -> set[tuple[str, ...]]:
@@ -249,50 +241,6 @@ def copies_text(source: str, output: str, n: int = 6) -> bool:
     return bool(runs(source) & runs(output))
 
 
-def review_title(raw: str, item: Item, profile: ProfileSummary, index: TitleIndex,
-                 instructions: str = "") -> tuple[str | None, str | None]:
-    """The personalized title to show, or None and why it was rejected."""
-    if why := is_degenerate(raw):
-        return None, why
-    if copies_text(instructions, raw, n=4):
-        return None, "repeats the prompt's instructions"
-    if bare_title(item.title) in bare_title(raw):
-        return None, "repeats the item title"
-    if bad := unknown_titles(raw, item, profile, index):
-        return None, "names a title outside your history: " + ", ".join(sorted(bad))
-    return raw, None
-
-
-def review_explanation(raw: str, item: Item, profile: ProfileSummary, index: TitleIndex,
-                       instructions: str = "") -> tuple[str | None, str | None]:
-    """The explanation to show, or None and why it was rejected. `instructions`: the
-    prompt's system text, which an answer must not repeat (a leak, and no explanation)."""
-    text, cut = complete_sentences(raw, EXPLANATION_MAX)
-    if cut and not text.endswith((".", "!", "?")):
-        return None, "cut off mid-sentence"
-    if why := is_degenerate(text, min_words=4):
-        return None, why
-    if copies_text(instructions, text):
-        return None, "repeats the prompt's instructions"
-    if not re.search(r"\byou(r|'ll|'d|'ve|'re)?\b", text, re.IGNORECASE):
-        return None, "not addressed to you"
-    if bad := unknown_titles(text, item, profile, index):
-        return None, "names a title outside your history: " + ", ".join(sorted(bad))
-    claim = r"\byou (?:already )?(?:like|liked|love|loved|enjoy|enjoyed)\s+" + re.escape(bare_title(item.title))
-    if re.search(claim, text.lower()):
-        return None, "says you already like this item"
-    if bad := invented_genres(text, item, profile, index):
-        return None, "names a genre this item does not have: " + ", ".join(sorted(bad))
-    return text, None
-
-
-def invented_genres(text: str, item: Item, profile: ProfileSummary, index: TitleIndex) -> set[str]:
-    """Catalog genres named in `text` that are neither the item's nor the user's favourites."""
-    allowed = {c.lower() for c in item.categories + profile.top_categories}
-    low = text.lower()
-    return {g for g in index.genres - allowed if re.search(r"(?<![\w-])" + re.escape(g) + r"(?![\w-])", low)}
-
-
 def drop_shared_sentences(texts: list[str]) -> list[str]:
     """Remove sentences that several texts share: boilerplate explains no item."""
     def sentences(t: str) -> list[str]:
@@ -300,38 +248,3 @@ def drop_shared_sentences(texts: list[str]) -> list[str]:
 
     count = Counter(" ".join(x.lower().split()) for t in texts for x in set(sentences(t)))
     return [" ".join(x for x in sentences(t) if count[" ".join(x.lower().split())] < 2) for t in texts]
-
-
-# -- templates built from real data -------------------------------------------------------------
-def template_explanation(cand: Candidate, profile: ProfileSummary, liked_titles: dict[str, str]) -> str:
-    shared = [c for c in cand.item.categories if c in profile.top_categories][:2]
-    genre = " and ".join(shared)
-    because = liked_titles.get(cand.because or "")
-    if "collaborative" in cand.sources and because:
-        return f"People who liked {because} also rated this highly" + (f"; it is {genre} like much of what you enjoy." if genre else ".")
-    if "semantic" in cand.sources and because:
-        return f"Close in theme to {because}, which you liked" + (f", and it is {genre}." if genre else ".")
-    if "popular" in cand.sources:
-        n = int(cand.scores.get("popularity", 0))
-        cats = ", ".join(cand.item.categories[:2]) or "wide-appeal"
-        return f"A widely liked {cats} title ({n} positive ratings), a good place to start."
-    if genre:
-        return f"It is {genre}, genres you rate highly."
-    return "It is close to the rest of your history."
-
-
-def template_title(cand: Candidate, profile: ProfileSummary, liked_titles: dict[str, str]) -> str:
-    because = liked_titles.get(cand.because or "")
-    if because:
-        hook = f"If you liked {_YEAR.sub('', because).strip()}"
-        return hook if len(hook) <= TITLE_MAX else "More of what you liked"
-    shared = [c for c in cand.item.categories if c in profile.top_categories]
-    if shared:
-        return f"{_article(shared[0])} {shared[0].lower()} pick for you"
-    if cand.item.categories:
-        return f"Something {cand.item.categories[0].lower()} to try"
-    return "Worth a look"
-
-
-def _article(word: str) -> str:
-    return "An" if word[:1].lower() in "aeiou" else "A"

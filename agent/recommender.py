@@ -19,7 +19,7 @@ from agent.evidence import build_evidence, taste_summary
 from agent.errors import BackendError, InputError, PromptError, RetrievalError, UnknownUserError
 from agent.explain import ExplainStage, template_texts
 from agent.fusion import RECENT_LIKES, FusionWeights, fused_scores, raw_features
-from agent.grounding import (TitleIndex, candidate_labels, drop_shared_sentences, ground, is_degenerate, parse_output,
+from agent.grounding import (candidate_labels, drop_shared_sentences, ground, is_degenerate, parse_output,
                              parse_ranking, ranking_schema, response_schema)
 from agent.privacy import Redactor
 from agent.profile import LIKE_THRESHOLD, build_profile, is_positive, newest_first
@@ -66,7 +66,6 @@ class Recommender:
         self._collab_version = -1
         self._collab = collaborative
         self._collab_fixed = collaborative is not None  # given by the caller: never rebuilt
-        self._titles: TitleIndex | None = None
         self._vocab: tuple[int, Vocabulary] | None = None
         self.last_explanations: list = []  # the explain stage's records of the latest list, for evals
         self._index_checked = False
@@ -101,12 +100,6 @@ class Recommender:
             self._collab = CooccurrenceIndex(self.store.all_interactions(), self.like_threshold)
             self._collab_version = self.store.version
         return self._collab
-
-    def titles(self) -> TitleIndex:
-        if self._titles is None:
-            items = self.store.all_items()
-            self._titles = TitleIndex([i.title for i in items], genres={c for i in items for c in i.categories})
-        return self._titles
 
     def close(self) -> None:
         if self._backend is not None and hasattr(self._backend, "close"):

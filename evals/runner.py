@@ -440,7 +440,7 @@ class SuiteRun:
             backend = factory()
         rec = Recommender(settings, backend=backend, store=self.data.store, index=self.data.index,
                           collaborative=self.collab, like_threshold=self.suite.split.positive_rating)
-        rec.titles()  # built once here, not raced by the worker threads
+        rec.vocabulary()  # built once here, not raced by the worker threads
         return rec, backend
 
     def concurrency(self, v: Variant) -> int:
