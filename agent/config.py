@@ -54,7 +54,7 @@ class Settings(BaseSettings):
     explain_budget_s: float = Field(
         45.0, gt=0, description="seconds the model may spend writing one list's explanations; items not written "
                                 "by then get their data template, flagged")
-    # how retrieved candidates are ordered before the LLM (agent/fusion.py)
+    # how retrieved candidates are ordered before the LLM (agent/pipeline/order.py)
     candidate_order: Literal["rrf", "fusion"] = Field(
         "fusion", description="fusion: fitted linear score (default); rrf: reciprocal rank of semantic and co-occurrence lists")
     fusion_weights: dict[str, float] = Field(
@@ -77,7 +77,7 @@ class Settings(BaseSettings):
     @field_validator("fusion_weights")
     @classmethod
     def _check_weights(cls, v: dict[str, float]) -> dict[str, float]:
-        from agent.fusion import FEATURES
+        from agent.pipeline.order import FEATURES
 
         known = set(FEATURES) - {"llm"}  # the product path scores without the LLM signal
         if set(v) - known:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
@@ -15,26 +14,22 @@ from pydantic import BaseModel, Field
 
 from agent.backends.base import ChatRequest
 from agent.config import Settings
-from agent.errors import BackendError, InputError, NotFoundError, UnknownUserError
+from agent.errors import BackendError
 from agent.intent import Era, Intent, intent_schema, parse_intent, parse_reference
+from agent.options import RecommendOptions
+from agent.pipeline.candidates import profile_vector
+from agent.pipeline.context import RequestContext
+from agent.pipeline.rrf import rrf_of_scores
 from agent.recommender import Recommender
 from agent.session import Constraints, SessionState, SessionStore, Turn
-from agent.types import (Candidate, HistoryEvent, Interaction, Item, ProfileSummary, Recommendation, RecommendedItem,
-                         Signal)
+from agent.types import (Candidate, FeedbackResult, Item, ProfileSummary, Recommendation,
+                         RecommendedItem)
 from prompts.inputs import IntentInputs, as_data
 
 MAX_MESSAGE = 1000  # characters kept of one chat message
-SIGNAL_RATINGS: dict[str, float] = {"like": 5.0, "dislike": 1.0, "seen": 3.0}  # on the 0.5-5 scale; 3 = neutral
 _YEAR = re.compile(r"\((\d{4})(?:[-–]\d{0,4})?\)\s*$")
 _NEGATION_WORDS = re.compile(r"\b(no|not|without|avoid|skip|except|nothing|none)\b", re.IGNORECASE)
 HINT = 'Say "like 2", "dislike 3", "more like #1", "no horror", "something from the 90s", or "start over".'
-
-
-class FeedbackResult(BaseModel):
-    user_id: str
-    item_id: str
-    title: str
-    signal: Signal
 
 
 class ChatReply(BaseModel):
@@ -53,47 +48,38 @@ def item_year(item: Item) -> int | None:
     return int(m.group(1)) if m else None
 
 
-class Agent:
-    """`chat(session_id, message)`, `recommend(...)`, `feedback(...)` over one Recommender.
+class ChatSessions:
+    """Chat sessions over one Recommender: `chat(session_id, message)` runs a turn, `start`
+    opens a session; `recommend` and `feedback` are the Recommender's, with this agent's options.
 
-    With `use_llm=False` the intent parser and ranking are deterministic (no LLM calls)."""
+    With `use_llm=False` in `options` the intent parser and ranking are deterministic (no LLM calls)."""
 
     def __init__(self, recommender: Recommender | None = None, *, settings: Settings | None = None,
-                 sessions: SessionStore | None = None, use_llm: bool = True, k: int = 5,
-                 prompt: str = "explain@v1", n_candidates: int = 20):
-        self.rec = recommender or Recommender(settings)
-        self.sessions = sessions or SessionStore(Path(self.rec.settings.data_dir) / "sessions.sqlite")
-        self.use_llm, self.k, self.prompt, self.n_candidates = use_llm, k, prompt, n_candidates
+                 sessions: SessionStore | None = None, options: RecommendOptions | None = None, **changes):
+        self.recommender = recommender or Recommender(settings)
+        self.sessions = sessions or SessionStore(Path(self.recommender.settings.data_dir) / "sessions.sqlite")
+        self.options = RecommendOptions.of(options or RecommendOptions(k=5), **changes)
         self._catalog_size = -1
 
     def close(self) -> None:
-        self.rec.close()
+        self.recommender.close()
         self.sessions.close()
 
     # -- programmatic API ------------------------------------------------------------------------
-    def recommend(self, user_id: str | None = None, history: list | None = None, k: int = 10,
-                  **options) -> Recommendation:
-        options.setdefault("use_llm", self.use_llm)
+    def recommend(self, user_id: str | None = None, history: list | None = None, **changes) -> Recommendation:
+        """For a stored user or an inline history; keywords override this agent's options (e.g. k=10)."""
+        options = RecommendOptions.of(self.options, **{"k": 10, **changes})
         if user_id is not None:
-            return self.rec.recommend(user_id, k, **options)
-        return self.rec.recommend_for_history(history or [], k, **options)
+            return self.recommender.recommend(user_id, options)
+        return self.recommender.recommend_for_history(history or [], options)
 
     def feedback(self, user_id: str, item_id: str, signal: str) -> FeedbackResult:
-        """Record like / dislike / seen as an interaction now: the next recommendation for this
-        user is built from it (liked items feed the profile, disliked categories are avoided)."""
-        if signal not in SIGNAL_RATINGS:
-            raise InputError(f"unknown signal {signal!r}: use like, dislike or seen")
-        item = self.rec.store.get_item(str(item_id))
-        if item is None:
-            raise NotFoundError(f"unknown item {item_id!r}: it is not in the catalog")
-        self.rec.store.upsert_interactions([Interaction(user_id=str(user_id), item_id=item.item_id,
-                                                        rating=SIGNAL_RATINGS[signal], timestamp=int(time.time()))])
-        return FeedbackResult(user_id=str(user_id), item_id=item.item_id, title=item.title, signal=signal)
+        return self.recommender.feedback(user_id, item_id, signal)
 
     def start(self, user_id: str | None = None) -> str:
         """A new session (for a stored user, or anonymous); returns its id."""
-        if user_id is not None and not self.rec.store.user_interactions(str(user_id)):
-            raise UnknownUserError(str(user_id))
+        if user_id is not None:
+            self.recommender.history(str(user_id))  # an unknown user is an error here
         return self.sessions.create(str(user_id) if user_id is not None else None).session_id
 
     def session_user(self, state: SessionState) -> str:
@@ -135,7 +121,7 @@ class Agent:
         if ref is not None and not has_request and not intent.feedback:
             return self._describe(state, message, ref, notices)
 
-        if has_request and self.use_llm and intent.query:
+        if has_request and self.options.use_llm and intent.query:
             source = self._add_llm_reading(intent, text)
         self._update_constraints(state, intent, notices, text)
         return self._recommend_turn(state, message, notices, results, source, intent.show_again, on_item)
@@ -149,7 +135,7 @@ class Agent:
         if not 1 <= pos <= len(state.last_list):
             notices.append(self._no_such_position(pos, len(state.last_list)))
             return self._answer(state, message, HINT, notices=notices)
-        item = self.rec.store.get_item(state.last_list[pos - 1])
+        item = self.recommender.item(state.last_list[pos - 1])
         about = f"#{pos} is {item.title}" + (f" ({', '.join(item.categories)})" if item.categories else "") + "."
         if item.text:
             about += " " + as_data(item.text, 300)
@@ -159,10 +145,10 @@ class Agent:
         """Ask the LLM for a structured reading and merge what the rules missed. Its excluded
         categories count only when the message says no/not/without; a failure keeps the rules."""
         categories = self._categories()
-        rendered = self.rec.registry.render("intent@v1", IntentInputs(message=as_data(self.rec.redactor.text(text), 500),
+        rendered = self.recommender.registry.render("intent@v1", IntentInputs(message=as_data(self.recommender.redactor.text(text), 500),
                                                                   categories=categories))
         try:
-            resp = self.rec.backend.complete(ChatRequest(messages=rendered.messages, response_schema=intent_schema(categories),
+            resp = self.recommender.backend.complete(ChatRequest(messages=rendered.messages, response_schema=intent_schema(categories),
                                                          schema_name="intent", max_tokens=200))
             data = json.loads(resp.content)
         except (BackendError, ValueError):
@@ -216,7 +202,7 @@ class Agent:
                 else:
                     notices.append(self._no_such_position(pos, len(state.last_list)))
                 continue
-            found = self.rec.store.search_titles(ref, 1)
+            found = self.recommender.find_titles(ref, 1)
             if found:
                 out.append(found[0].item_id)
             elif ref.lower() in message.lower():  # echo the user's own words only, never the model's
@@ -229,46 +215,46 @@ class Agent:
     def _recommend_turn(self, state: SessionState, message: str, notices: list[str], results: list,
                         source: str, show_again: bool, on_item=None) -> ChatReply:
         user = self.session_user(state)
-        history = [HistoryEvent(item_id=r.item_id, rating=r.rating, timestamp=r.timestamp)
-                   for r in self.rec.store.user_interactions(user)]
-        profile, positives = self.rec.profile_with_positives(history) if history else (None, [])
-        candidates = self.turn_candidates(state, history, positives, profile.avoided_categories if profile else [],
+        history = self.recommender.history(user, missing_ok=True)
+        ctx = self.recommender.context(history)
+        profile = self.recommender.profile_of(history) if history else None
+        candidates = self.turn_candidates(state, ctx, profile.avoided_categories if profile else [],
                                           notices, show_again)
         if not candidates:
             return self._answer(state, message, "Nothing in the catalog matches all of that. Try removing a "
                                 "constraint, or say \"start over\".", notices=notices, feedback=results)
         if profile is None:
             profile = ProfileSummary(n_interactions=0)
-        described = state.constraints.describe({i: t.title for i, t in self.rec.store.get_items(
+        described = state.constraints.describe({i: t.title for i, t in self.recommender.items(
             state.constraints.more_like).items()})
-        rec = self.rec.rerank(history, profile, candidates, self.k, prompt=self.prompt, use_llm=self.use_llm,
-                              diversity=0.2, constraint=described or None, on_item=on_item)
-        if rec.fallback_reason and self.use_llm:
-            slow = "slow" in rec.fallback_reason or "timeout" in rec.fallback_reason
+        result = self.recommender.rerank(history, profile, candidates, self.options, constraint=described or None,
+                                         on_item=on_item)
+        if result.fallback_reason and self.options.use_llm:
+            slow = "slow" in result.fallback_reason or "timeout" in result.fallback_reason
             notices.append("The language model was too slow for this answer; some explanations are from data templates."
                            if slow else "The language model was not available for this answer; "
                            "explanations are from data templates.")
-        ids = [i.item_id for i in rec.items]
+        ids = [i.item_id for i in result.items]
         state.shown = list(dict.fromkeys(state.shown + ids))
         state.last_list = ids
         lines = [f"Here are {len(ids)} picks for you" + (f" ({described})" if described else "") + ":"]
-        for item in rec.items:
+        for item in result.items:
             lines.append(f"{item.rank:>2}. {item.personalized_title} — {item.title}"
                          + (f" · {', '.join(item.categories[:3])}" if item.categories else ""))
             lines.append(f"    {item.explanation}" + ("" if item.explanation_source == "llm" else " (template)"))
         lines.append(HINT)
-        return self._answer(state, message, "\n".join(lines), items=rec.items, notices=notices, feedback=results,
-                            source=source, fallback_reason=rec.fallback_reason if self.use_llm else None)
+        return self._answer(state, message, "\n".join(lines), items=result.items, notices=notices, feedback=results,
+                            source=source, fallback_reason=result.fallback_reason if self.options.use_llm else None)
 
-    def turn_candidates(self, state: SessionState, history: list[HistoryEvent], positives: list[str],
-                        avoided: list[str], notices: list[str], show_again: bool = False) -> list[Candidate]:
+    def turn_candidates(self, state: SessionState, ctx: RequestContext, avoided: list[str], notices: list[str],
+                        show_again: bool = False) -> list[Candidate]:
         """Catalog items that meet the session's constraints, not seen and (unless asked)
         not shown before, ordered by weighted reciprocal-rank fusion of: matching the asked-for
         categories, similarity to the query / 'more like' items / the profile, item-kNN on
         liked and 'more like' items, and popularity."""
         c = state.constraints
         items, years, matrix = self._catalog()
-        blocked = {e.item_id for e in history} | set(c.not_like) | ({*state.shown} if not show_again else set())
+        blocked = ctx.seen | set(c.not_like) | ({*state.shown} if not show_again else set())
         excluded = set(c.exclude_categories)
         soft_avoid = set(avoided) - set(c.include_categories)
 
@@ -284,11 +270,11 @@ class Agent:
             return True
 
         pool = [i for i in range(len(items)) if allowed(i, True)]
-        if len(pool) < self.k and soft_avoid:
+        if len(pool) < self.options.k and soft_avoid:
             pool = [i for i in range(len(items)) if allowed(i, False)]  # the profile's dislikes yield first
         if not pool:
             return []
-        if len(pool) < self.k:
+        if len(pool) < self.options.k:
             notices.append(f"Only {len(pool)} item(s) match everything you asked for.")
         ids = [items[i].item_id for i in pool]
         signals: dict[str, tuple[float, np.ndarray]] = {}
@@ -297,26 +283,22 @@ class Agent:
             signals["include"] = (2.0, np.array([len(include & set(items[i].categories)) for i in pool], dtype=float))
         queries = []
         if c.query:
-            queries.append(self.rec.index.embed_text(c.query))
-        liked_vectors = self.rec.index.embeddings(c.more_like + positives[:20])
+            queries.append(self.recommender.index.embed_text(c.query))
+        positives = ctx.positives
+        liked_vectors = ctx.vectors(c.more_like)
         queries += [liked_vectors[i] for i in c.more_like if i in liked_vectors]
-        centroid = self.rec.profile_vector(positives) if positives else None
+        centroid = profile_vector(ctx, positives)
         if centroid is not None:
             queries.append(centroid)
         if queries:
             signals["semantic"] = (1.0, (matrix[pool] @ np.stack(queries).T).max(axis=1))
-        collab = self.rec.collaborative()
+        collab = ctx.collab
         seeds = c.more_like + positives
         if seeds:
             signals["collaborative"] = (1.0, np.array(collab.scores(seeds, ids)))
         signals["popular"] = (0.5, np.array(collab.popularity_of(ids)))
-        fused = np.zeros(len(pool))
-        for weight, values in signals.values():
-            order = np.argsort(-values, kind="stable")
-            ranks = np.empty(len(pool))
-            ranks[order] = np.arange(len(pool))
-            fused += np.where(values > 0, weight / (60 + ranks), 0.0)
-        top = np.argsort(-fused, kind="stable")[: self.n_candidates]
+        fused = np.array(rrf_of_scores(ids, [v for _, v in signals.values()], [w for w, _ in signals.values()]))
+        top = np.argsort(-fused, kind="stable")[: self.options.n_candidates]
         out = []
         for j in top:
             sources = [s for s in ("semantic", "collaborative") if s in signals and signals[s][1][j] > 0] or ["popular"]
@@ -328,13 +310,13 @@ class Agent:
     def _catalog(self) -> tuple[list[Item], list[int | None], np.ndarray]:
         """All items, their years and a normalised embedding matrix, loaded once (reloaded
         when the catalog grows)."""
-        n = self.rec.store.count_items()
+        n = self.recommender.store.count_items()
         if n != self._catalog_size:
-            items = self.rec.store.all_items()
+            items = self.recommender.store.all_items()
             vectors = {}
             ids = [it.item_id for it in items]
             for start in range(0, len(ids), 2000):
-                vectors.update(self.rec.index.embeddings(ids[start:start + 2000]))
+                vectors.update(self.recommender.index.embeddings(ids[start:start + 2000]))
             dim = len(next(iter(vectors.values()))) if vectors else 1
             self._items = items
             self._years = [item_year(it) for it in items]

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from agent.backends.base import ChatRequest
 from agent.errors import BackendError
-from agent.grounding import complete_sentences, is_degenerate
+from agent.pipeline.grounding import complete_sentences, is_degenerate
 from agent.privacy import Redactor
 from agent.types import Item
 from prompts.inputs import EnrichInputs, PromptItem, as_data

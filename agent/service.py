@@ -15,9 +15,10 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field, model_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from agent.conversation import Agent, ChatReply, FeedbackResult
+from agent.conversation import ChatReply, ChatSessions
+from agent.options import RecommendOptions
 from agent.errors import AgentError, ConfigError, InputError, NotFoundError
-from agent.types import HistoryEvent, Item, Recommendation, Signal
+from agent.types import FeedbackResult, HistoryEvent, Item, Recommendation, Signal
 
 WEB = Path(__file__).parent / "web"
 MAX_BODY = 1_000_000  # bytes
@@ -25,14 +26,9 @@ MAX_HISTORY = 2000
 MAX_ITEMS = 1000
 
 
-class RecommendRequest(BaseModel):
+class RecommendRequest(RecommendOptions):
     user_id: str | None = Field(None, max_length=200)
     history: list[HistoryEvent] | None = Field(None, max_length=MAX_HISTORY)
-    k: int = Field(10, ge=1, le=50)
-    prompt: str = Field("explain@v1", max_length=60)
-    diversity: float = Field(0.2, ge=0, le=1)
-    n_candidates: int = Field(20, ge=1, le=100)
-    use_llm: bool = True
 
     @model_validator(mode="after")
     def _one_of(self):
@@ -103,7 +99,7 @@ def check_bind(host: str, api_key: str | None) -> None:
                           "RECAGENT_SERVICE_KEY, or bind to 127.0.0.1")
 
 
-def create_app(agent: Agent, api_key: str | None = None) -> FastAPI:
+def create_app(agent: ChatSessions, api_key: str | None = None) -> FastAPI:
     app = FastAPI(title="recagent", version="0.1.0",
                   description="Grounded, explained recommendations; chat; feedback; catalog upserts.")
     lock = asyncio.Lock()  # one pipeline run at a time: the models and the store are shared
@@ -147,15 +143,14 @@ def create_app(agent: Agent, api_key: str | None = None) -> FastAPI:
 
     @app.get("/healthz")
     async def healthz() -> dict:
-        return {"status": "ok", "items": agent.rec.store.count_items()}
+        return {"status": "ok", "items": agent.recommender.store.count_items()}
 
     @app.post("/v1/recommend", response_model=Recommendation)
     async def recommend(body: RecommendRequest) -> Recommendation:
-        options = dict(k=body.k, prompt=body.prompt, diversity=body.diversity, n_candidates=body.n_candidates,
-                       use_llm=body.use_llm and agent.use_llm)
+        options = RecommendOptions.of(body, use_llm=body.use_llm and agent.options.use_llm)
         if body.user_id is not None:
-            return await run(agent.rec.recommend, body.user_id, **options)
-        return await run(agent.rec.recommend_for_history, body.history, **options)
+            return await run(agent.recommender.recommend, body.user_id, options)
+        return await run(agent.recommender.recommend_for_history, body.history, options)
 
     @app.post("/v1/chat", response_model=ChatReply)
     async def chat(body: ChatRequestBody):
@@ -189,18 +184,15 @@ def create_app(agent: Agent, api_key: str | None = None) -> FastAPI:
         items = checked_items(body.items)
 
         def upsert():
-            outcome = agent.rec.store.upsert_items(items)
+            outcome = agent.recommender.store.upsert_items(items)
             changed = set(outcome["added"]) | set(outcome["updated"])
-            agent.rec.index.upsert([it for it in items if it.item_id in changed])
+            agent.recommender.index.upsert([it for it in items if it.item_id in changed])
             return {k: len(v) for k, v in outcome.items()}
         return await run(upsert)
 
     @app.get("/v1/items/{item_id}", response_model=Item)
     async def get_item(item_id: str) -> Item:
-        item = agent.rec.store.get_item(item_id)
-        if item is None:
-            raise NotFoundError(f"unknown item {item_id!r}: it is not in the catalog")
-        return item
+        return agent.recommender.item(item_id)
 
     @app.get("/", include_in_schema=False)
     async def page():

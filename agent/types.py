@@ -112,7 +112,7 @@ class LLMCall(Strict):
     cached: bool = False
 
 
-# -- evidence (agent/evidence.py builds it) ----------------------------------------------------
+# -- evidence (agent/pipeline/evidence.py builds it) ----------------------------------------------------
 class LikedLink(Strict):
     """A title the person rated highly that leads to the recommended item."""
 
@@ -192,3 +192,10 @@ class Recommendation(Strict):
     timing: Timing = Field(default_factory=Timing)
     profile: ProfileSummary | None = None
     llm_calls: list[LLMCall] = Field(default_factory=list, description="the rerank step's calls, for audits and evals")
+
+
+class FeedbackResult(BaseModel):
+    user_id: str
+    item_id: str
+    title: str
+    signal: Signal

@@ -15,8 +15,8 @@ import statistics
 import time
 
 from agent.config import load_settings
-from agent.models import MODELS, is_installed
-from agent.profile import is_positive
+from agent.bundled_models import MODELS, is_installed
+from agent.pipeline.profile import is_positive
 from agent.recommender import Recommender
 from agent.retrieval.collaborative import CooccurrenceIndex
 from agent.types import HistoryEvent

@@ -21,7 +21,7 @@ import httpx
 from agent.backends.embedded import EmbeddedLlamaServer
 from agent.backends.openai_compat import OpenAICompatBackend
 from agent.config import load_settings
-from agent.models import get_model, pull
+from agent.bundled_models import get_model, pull
 from agent.recommender import Recommender
 
 

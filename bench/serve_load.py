@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).parents[1]))
 
 from agent.backends.fake import ScriptedFakeBackend, rank_in_order, rank_labels  # noqa: E402
 from agent.config import load_settings  # noqa: E402
-from agent.conversation import Agent  # noqa: E402
+from agent.conversation import ChatSessions  # noqa: E402
 from agent.recommender import Recommender  # noqa: E402
 from agent.service import BackgroundServer, create_app  # noqa: E402
 
@@ -53,7 +53,7 @@ async def load(url: str, users: list[str], n: int, concurrency: int, prompt: str
             "non_200": sum(s != 200 for s in statuses)}
 
 
-def run(label: str, agent: Agent, users: list[str], n: int, concurrency: int, prompt: str, k: int) -> None:
+def run(label: str, agent: ChatSessions, users: list[str], n: int, concurrency: int, prompt: str, k: int) -> None:
     with BackgroundServer(create_app(agent)) as url:
         httpx.post(url + "/v1/recommend", json={"user_id": users[0], "k": k, "prompt": prompt}, timeout=600)  # warm-up
         r = asyncio.run(load(url, users, n, concurrency, prompt, k))
@@ -79,10 +79,10 @@ def main() -> None:
     if not users:
         sys.exit(f"no interactions in {settings.data_dir}: run `make demo` (or recagent ingest) first")
 
-    fake = Agent(Recommender(settings, backend=ScriptedFakeBackend([fake_step], repeat_last=True)), use_llm=True)
+    fake = ChatSessions(Recommender(settings, backend=ScriptedFakeBackend([fake_step], repeat_last=True)), use_llm=True)
     run("scripted fake backend", fake, users, args.requests, args.concurrency, args.prompt, args.k)
     fake.close()
-    real = Agent(Recommender(settings), use_llm=True)
+    real = ChatSessions(Recommender(settings), use_llm=True)
     run(f"embedded {args.model}", real, users, args.llm_requests, args.llm_concurrency, args.prompt, args.k)
     real.close()
 

@@ -134,7 +134,7 @@ class ChatEvalRun:
         self.store = store
 
     def agent_for(self, v: ChatVariant):
-        from agent.conversation import Agent
+        from agent.conversation import ChatSessions
         from agent.recommender import Recommender
         from agent.session import SessionStore
 
@@ -143,7 +143,7 @@ class ChatEvalRun:
         rec = Recommender(settings, backend=backend, store=self.store, index=self.data.index,
                           like_threshold=self.suite.split.positive_rating)
         sessions = SessionStore(self.out / f"sessions-{v.name}.sqlite")
-        return Agent(rec, sessions=sessions, use_llm=v.use_llm, k=self.suite.k, prompt=v.prompt)
+        return ChatSessions(rec, sessions=sessions, use_llm=v.use_llm, k=self.suite.k, prompt=v.prompt)
 
     def run(self) -> dict:
         t0 = time.perf_counter()
@@ -160,7 +160,7 @@ class ChatEvalRun:
                         rows.append(self.converse(agent, v, user))
                         progress.advance(task)
                 finally:
-                    agent.rec.close()
+                    agent.recommender.close()
                     agent.sessions.close()
         with (self.out / "results.jsonl").open("w", encoding="utf-8") as f:
             for r in rows:

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from agent.claims import check, skeleton
-from agent.explain import ExplainStage
-from agent.grounding import bare_title
+from agent.pipeline.claims import check, skeleton
+from agent.pipeline.explain import ExplainStage
+from agent.pipeline.grounding import bare_title
 from agent.recommender import Recommender
 from evals.split import sample_users
 from evals.stats import mean_ci, paired_comparison
@@ -51,7 +51,7 @@ def list_row(rec: Recommender, user: str, prompt: str, k: int) -> dict:
     seconds = time.perf_counter() - start
     records = rec.last_explanations
     history = rec.history(user)
-    _, contexts, _, _ = rec.evidence_for(history, [rec.store.get_item(i.item_id) for i in r.items])
+    contexts = rec.evidence_for(history, [rec.item(i.item_id) for i in r.items]).contexts
     vocab = rec.vocabulary()
     delivered = [i.explanation for i in r.items]
     delivered_bad = [[v.kind for v in check(t, c, vocab)] for t, c in zip(delivered, contexts)]
@@ -84,16 +84,15 @@ def user_swap(rec: Recommender, a: dict, b_user: str, prompt: str) -> dict | Non
     if a["first_llm"] is None:
         return None
     item_id, text = a["first_llm"]
-    item = rec.store.get_item(item_id)
+    item = rec.item(item_id)
     history_b = rec.history(b_user)
     if item_id in {e.item_id for e in history_b}:
         return None
-    _, [ctx_b], liked_b, catalog_b = rec.evidence_for(history_b, [item])
-    from agent.evidence import taste_summary
-
+    evidence_b = rec.evidence_for(history_b, [item])
     stage = ExplainStage(rec.backend, rec.registry, rec.vocabulary(), prompt, workers=1,
                          budget_s=rec.settings.explain_budget_s)
-    [for_b] = stage.run(taste_summary([catalog_b[e.item_id] for e in liked_b if e.item_id in catalog_b]), [ctx_b])
+    [for_b] = stage.run(evidence_b.taste, evidence_b.contexts)
+    ctx_b = evidence_b.contexts[0]
     return {"fails_other_history": bool(check(text, ctx_b, rec.vocabulary())),
             "differs": for_b.explanation.strip().lower() != text.strip().lower(),
             "other_written_by_llm": for_b.source == "llm"}

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from agent.models import MODELS
+from agent.bundled_models import MODELS
 
 LIKED = ["Toy Story (1995)", "Heat (1995)", "Fargo (1996)", "Alien (1979)", "Amélie (2001)",
          "Se7en (1995)", "Up (2009)", "Brazil (1985)"]

@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.progress import track
 
 from agent.config import load_settings
-from agent.llm_scoring import score_candidates
+from evals.llm_scoring import score_candidates
 from evals.runner import SuiteRun
 from evals.stats import mean_ci
 from evals.suite import Variant, load_suite

@@ -28,6 +28,7 @@ from agent.recommender import Recommender
 from agent.retrieval.collaborative import CooccurrenceIndex
 from agent.store import CatalogStore
 from agent.types import Candidate, Interaction
+from evals.pool import profile_vector_of, rank_pool, semantic_scores
 from evals.split import Case, leave_last_positive_out, sample_users, user_rng
 from evals.suite import Suite, Variant
 
@@ -138,7 +139,7 @@ def _candidates_for(suite: Suite, case: Case, rec: Recommender, catalog_ids: lis
         n = min(suite.protocol.negatives, len(unseen))
         pool = [unseen[i] for i in rng.choice(len(unseen), n, replace=False)] + [case.target]
         pool = [pool[i] for i in user_rng(suite.users.seed, case.user, "shuffle").permutation(len(pool))]
-        _, cands = rec.rank_pool(case.history, pool)
+        cands = rank_pool(rec, case.history, pool)
     else:
         _, cands = rec.retrieve(case.history, suite.protocol.candidates)
         pool = [c.item.item_id for c in cands]
@@ -244,7 +245,7 @@ class SuiteRun:
                     knn = dict(zip(pool, self.collab.scores(positives, pool)))
                     key = {i: (knn[i], pop[i]) for i in pool}
                 else:  # semantic
-                    sem = dict(zip(pool, self.rec.semantic_scores(positives, pool)))
+                    sem = dict(zip(pool, semantic_scores(self.rec, positives, pool)))
                     key = {i: (sem[i],) for i in pool}
                 ranking = sorted(pool, key=lambda i: tuple(-x for x in key[i]))
         else:  # full ranking over the catalog, minus what the user has seen
@@ -258,7 +259,7 @@ class SuiteRun:
                 ranking = [i for i, _, _ in self.collab.similar(positives, k, exclude=seen)]
                 ranking += [i for i, _ in self.collab.popular(k, exclude=seen | set(ranking))][: k - len(ranking)]
             else:  # semantic
-                vec = self.rec.profile_vector(positives)
+                vec = profile_vector_of(self.rec, positives)
                 hits = self.rec.index.search_vectors(vec[None, :], k + len(seen))[0] if vec is not None else []
                 ranking = [i for i, _ in hits if i not in seen][:k]
         return {"ranking": ranking[:k]}
@@ -269,7 +270,7 @@ class SuiteRun:
         if v.candidate_order == "shuffled":
             cands = [cands[i] for i in user_rng(self.suite.users.seed, case.user, "order").permutation(len(cands))]
         profile = rec.profile_of(case.history)
-        r = rec.rerank(case.history, profile, cands, self.suite.max_k, prompt=v.prompt, diversity=v.diversity,
+        r = rec.rerank(case.history, profile, cands, k=self.suite.max_k, prompt=v.prompt, diversity=v.diversity,
                        use_llm=use_llm, sampling={"temperature": v.temperature, "seed": v.seed})
         out = {"ranking": [i.item_id for i in r.items], "sources": [i.source for i in r.items]}
         if use_llm:
@@ -368,7 +369,7 @@ class SuiteRun:
     @contextmanager
     def _fusion_ranker(self, v: Variant):
         """A FusionRanker for `v`, with the variant's LLM backend when it scores with one."""
-        from evals.fusion import FusionRanker
+        from evals.fusion_fit import FusionRanker
 
         rec, backend = self.llm_recommender(v) if v.llm_scoring != "none" else (None, None)
         try:
@@ -423,7 +424,7 @@ class SuiteRun:
         # the suite decides the endpoint (no base_url = embedded), not the environment
         settings = self.settings.model_copy(update={"base_url": v.base_url and v.base_url.rstrip("/"), "model": v.model})
         if settings.embedded:
-            from agent.models import get_model
+            from agent.bundled_models import get_model
 
             spec = get_model(settings.model_name)  # an unknown name fails here, before any work
             model_id, window = spec.name, spec.n_ctx

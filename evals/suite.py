@@ -93,8 +93,8 @@ class Variant(Strict):
 
     @model_validator(mode="after")
     def _fusion_defaults(self):
-        from agent.fusion import FEATURES
-        from agent.llm_scoring import DEFAULT_PROMPTS
+        from agent.pipeline.order import FEATURES
+        from evals.llm_scoring import DEFAULT_PROMPTS
 
         if self.kind == "fusion" and "prompt" not in self.model_fields_set:
             self.prompt = DEFAULT_PROMPTS.get(self.llm_scoring, "pick@v1")

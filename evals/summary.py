@@ -10,7 +10,7 @@ import numpy as np
 
 from evals.metrics import (coverage, intra_list_diversity_categories, intra_list_diversity_embeddings, novelty,
                            ranking_metrics)
-from evals.fusion import candidate_recall
+from evals.fusion_fit import candidate_recall
 from evals.stats import paired_comparison
 
 PER_USER_EXTRA = ("ild_categories", "ild_embeddings", "novelty")

@@ -125,7 +125,7 @@ class PromptCategory(Strict):
 
 
 class PromptEvidence(Strict):
-    """One recommended item with the facts behind it (agent/evidence.py), sanitised."""
+    """One recommended item with the facts behind it (agent/pipeline/evidence.py), sanitised."""
     title: str
     categories: list[str]
     tags: list[str] = Field(default_factory=list)

@@ -76,7 +76,7 @@ def recommender_with(ingested, embedder):
 def embedded_server(cache_dir):
     """The real llama.cpp server with the smallest bundled model on a free loopback port."""
     from agent.backends.embedded import EmbeddedLlamaServer
-    from agent.models import get_model, pull
+    from agent.bundled_models import get_model, pull
 
     spec = get_model(SMALLEST_MODEL)
     server = EmbeddedLlamaServer(pull(spec, cache_dir), alias=spec.name, n_ctx=spec.n_ctx, threads=2)

@@ -1,8 +1,10 @@
-"""Typed tools over the catalog and the recommender: plain functions with pydantic inputs,
-usable directly, by the HTTP service, or as LangChain tools (agent/integrations/langchain.py)."""
+"""Typed tools over the recommender's public API: plain functions with pydantic inputs,
+usable directly or as LangChain tools (agent/integrations/langchain.py).
 
-from tools.catalog import (TOOLS, ItemDetailsInput, RecommendInput, SearchCatalogInput, UserHistoryInput,
-                           item_details, recommend, search_catalog, user_history)
+Rule: tools call only the public methods of agent.recommender.Recommender (never its store or index)."""
 
-__all__ = ["TOOLS", "ItemDetailsInput", "RecommendInput", "SearchCatalogInput", "UserHistoryInput",
-           "item_details", "recommend", "search_catalog", "user_history"]
+from tools.catalog import (TOOLS, FeedbackInput, ItemDetailsInput, RecommendInput, SearchCatalogInput, UserHistoryInput,
+                           feedback, item_details, recommend, search_catalog, user_history)
+
+__all__ = ["TOOLS", "FeedbackInput", "ItemDetailsInput", "RecommendInput", "SearchCatalogInput", "UserHistoryInput",
+           "feedback", "item_details", "recommend", "search_catalog", "user_history"]

@@ -42,7 +42,7 @@ def connect(settings: Settings) -> OwnedBackend:
                                                 max_retries=s.max_retries, context_window=s.context_window,
                                                 cache_dir=Path(s.cache_dir)))
     from agent.backends.embedded import EmbeddedLlamaServer
-    from agent.models import get_model, pull
+    from agent.bundled_models import get_model, pull
 
     spec = get_model(s.model_name)
     server = EmbeddedLlamaServer(pull(spec, Path(s.cache_dir)), alias=spec.name, n_ctx=spec.n_ctx,

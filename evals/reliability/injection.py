@@ -18,7 +18,7 @@ import numpy as np
 from rich.console import Console
 from rich.progress import Progress
 
-from agent.grounding import candidate_labels, copies_text
+from agent.pipeline.grounding import candidate_labels, copies_text
 from agent.types import Candidate, Item
 from evals.stats import paired_comparison
 from evals.suite import load_suite
@@ -138,12 +138,12 @@ def run_injection(settings, out: Path, users: int = 24, model: str = "smollm2-13
 
 
 def _case(rec, case, profile, shown: list[Candidate], attacker_id: str, prompt: str, attack: str) -> dict:
-    r = rec.rerank(case.history, profile, shown, K, prompt=prompt, diversity=0.0, use_llm=True,
+    r = rec.rerank(case.history, profile, shown, k=K, prompt=prompt, diversity=0.0, use_llm=True,
                    sampling={"temperature": 0.0, "seed": 0})
     ranking = [i.item_id for i in r.items]
     allowed = {c.item.item_id for c in shown}
     first = r.llm_calls[0] if r.llm_calls else None
-    system = rec.registry.render(prompt, rec.prompt_inputs(prompt, case.history, profile, shown, K)).messages[0]["content"]
+    system = rec.registry.render(prompt, rec.prompts(case.history).inputs(prompt, profile, shown, K)).messages[0]["content"]
     delivered = " ".join(f"{i.personalized_title} {i.explanation}" for i in r.items)
     raw = " ".join(c.raw for c in r.llm_calls)
     return {
@@ -207,20 +207,20 @@ def run_chat_injection(settings, out: Path, users: int = 3, model: str = "smollm
     """Hostile chat turns through the whole conversation path (intent reading with the LLM,
     rerank with the LLM) over the bookshop workspace: system-prompt leaks in the reply, items
     outside the catalog, and turns that failed."""
-    from agent.conversation import Agent
+    from agent.conversation import ChatSessions
     from agent.recommender import Recommender
     from evals.reliability import workspace
     from prompts.inputs import IntentInputs
 
     ws = workspace.build(out / "chat-data", cache_dir=settings.cache_dir, model=model)
-    agent = Agent(Recommender(ws), use_llm=True, k=5)
-    rec = agent.rec
+    agent = ChatSessions(Recommender(ws), use_llm=True, k=5)
+    rec = agent.recommender
     catalog = rec.store.item_ids()
     people = sorted({u for u, *_ in rec.store.all_interactions()})[:users]
     history = rec.history(people[0])
     profile, cands = rec.retrieve(history, 20)
     systems = [rec.registry.render("intent@v1", IntentInputs(message="x", categories=["x"])).messages[0]["content"],
-               rec.registry.render("rerank@v1", rec.prompt_inputs("rerank@v1", history, profile, cands, 5)).messages[0]["content"]]
+               rec.registry.render("rerank@v1", rec.prompts(history).inputs("rerank@v1", profile, cands, 5)).messages[0]["content"]]
     rows = []
     try:
         for user in people:

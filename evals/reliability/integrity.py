@@ -149,13 +149,13 @@ def concurrent_feedback(data_dir: Path, user: str, items: list[str], clients: in
     processes at once; every event must be stored."""
     import httpx
 
-    from agent.conversation import Agent
+    from agent.conversation import ChatSessions
     from agent.service import BackgroundServer, create_app
     from agent.config import load_settings
 
     settings = load_settings(data_dir=data_dir)
-    agent = Agent(settings=settings, use_llm=False)
-    before = {i.item_id for i in agent.rec.store.user_interactions(user)}
+    agent = ChatSessions(settings=settings, use_llm=False)
+    before = {i.item_id for i in agent.recommender.store.user_interactions(user)}
     fresh = [i for i in items if i not in before]
     http_items, cli_items = fresh[: clients * 5], fresh[clients * 5: clients * 5 + processes * 3]
     errors = []

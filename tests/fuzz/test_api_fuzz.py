@@ -9,7 +9,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 
 from agent.backends.fake import ScriptedFakeBackend, answer_schema
-from agent.conversation import Agent
+from agent.conversation import ChatSessions
 from agent.service import create_app
 from tests.conftest import make_recommender
 
@@ -19,7 +19,7 @@ def api_schema(ingested, embedder, tmp_path_factory):
     target = tmp_path_factory.mktemp("fuzz-svc") / "data"
     shutil.copytree(ingested.data_dir, target)
     settings_ = ingested.model_copy(update={"data_dir": target})
-    agent = Agent(make_recommender(settings_, embedder, ScriptedFakeBackend([answer_schema], repeat_last=True)),
+    agent = ChatSessions(make_recommender(settings_, embedder, ScriptedFakeBackend([answer_schema], repeat_last=True)),
                   use_llm=True, k=3)
     yield schemathesis.openapi.from_asgi("/openapi.json", create_app(agent))
     agent.sessions.close()

@@ -104,7 +104,7 @@ REF_FENCES = {ref: REGISTRY.source(ref).count("<catalog_data>") for ref in ("rer
 @given(titles=st.lists(FIELD, min_size=1, max_size=5), texts=st.lists(FIELD, min_size=1, max_size=5),
        ref=st.sampled_from(sorted(REF_FENCES)))
 def test_rendered_prompts_keep_their_structure_whatever_the_catalog_says(titles, texts, ref):
-    from agent.recommender import prompt_item, prompt_profile
+    from agent.pipeline.prompt import prompt_item, prompt_profile
 
     items = [Item(item_id=str(n), title=t or "x", text=texts[n % len(texts)], categories=["Drama"], tags=[t])
              for n, t in enumerate(titles)]

@@ -17,13 +17,13 @@ if not (CHROMIUM and DRIVER):
 
 @pytest.fixture
 def page_url(ingested, embedder, tmp_path):
-    from agent.conversation import Agent
+    from agent.conversation import ChatSessions
     from agent.service import BackgroundServer, create_app
     from tests.conftest import make_recommender
 
     target = tmp_path / "data"
     shutil.copytree(ingested.data_dir, target)
-    agent = Agent(make_recommender(ingested.model_copy(update={"data_dir": target}), embedder, slow_fake()),
+    agent = ChatSessions(make_recommender(ingested.model_copy(update={"data_dir": target}), embedder, slow_fake()),
                   use_llm=True, k=4)
     with BackgroundServer(create_app(agent)) as url:
         yield url + "/"

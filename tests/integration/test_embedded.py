@@ -7,7 +7,7 @@ import pytest
 
 from agent.backends.base import ChatRequest
 from agent.backends.openai_compat import OpenAICompatBackend
-from agent.grounding import response_schema
+from agent.pipeline.grounding import response_schema
 
 pytestmark = pytest.mark.llm
 
@@ -49,7 +49,7 @@ def test_whole_pipeline_with_the_real_model(recommender_with, backend):
 def test_default_explanations_with_the_real_model(recommender_with, embedded_server, cache_dir):
     """Per-item explanations from the real model: every delivered text passes the claim
     checker (model-written or the evidence template), items stream in rank order."""
-    from agent.claims import check
+    from agent.pipeline.claims import check
 
     r = recommender_with(OpenAICompatBackend(embedded_server.base_url, embedded_server.alias, timeout_s=120,
                                              context_window=embedded_server.n_ctx, cache_dir=cache_dir))
@@ -60,7 +60,7 @@ def test_default_explanations_with_the_real_model(recommender_with, embedded_ser
     assert rec.timing.first_item_ms <= rec.timing.total_ms
     records = r.last_explanations
     assert len(records) == 4 and all(x.answers for x in records)  # the model was asked for every item
-    _, contexts, _, _ = r.evidence_for(r.history("user-18"), [r.store.get_item(i.item_id) for i in rec.items])
+    contexts = r.evidence_for(r.history("user-18"), r.items(i.item_id for i in rec.items).values()).contexts
     for item, ctx in zip(rec.items, contexts):
         assert item.evidence is not None and item.evidence.item_id == item.item_id
         assert check(item.explanation, ctx, r.vocabulary()) == [], item.explanation

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.llm
 @pytest.fixture(scope="module")
 def agent(ingested, embedder, embedded_server, tmp_path_factory):
     from agent.backends.openai_compat import OpenAICompatBackend
-    from agent.conversation import Agent
+    from agent.conversation import ChatSessions
     from tests.conftest import make_recommender
 
     target = tmp_path_factory.mktemp("lc") / "data"
@@ -21,7 +21,7 @@ def agent(ingested, embedder, embedded_server, tmp_path_factory):
                                            "model": embedded_server.alias})
     backend = OpenAICompatBackend(embedded_server.base_url, embedded_server.alias, timeout_s=180,
                                   context_window=embedded_server.n_ctx)
-    a = Agent(make_recommender(settings, embedder, backend), use_llm=True, k=3)
+    a = ChatSessions(make_recommender(settings, embedder, backend), use_llm=True, k=3)
     yield a
     a.sessions.close()
 
@@ -36,7 +36,7 @@ def test_recommender_is_callable_as_a_langchain_tool(agent):
     assert all(isinstance(t, BaseTool) for t in tools.values())
     items = json.loads(tools["recommend"].invoke({"user_id": "user-18", "k": 3}))
     assert len(items) == 3 and all(i["explanation"] and i["source"] in ("llm", "pipeline", "fallback") for i in items)
-    assert agent.rec.store.get_item(items[0]["item_id"]) is not None  # grounded in the catalog
+    assert agent.recommender.store.get_item(items[0]["item_id"]) is not None  # grounded in the catalog
     found = json.loads(tools["search_catalog"].invoke({"query": "pixar toys", "k": 3}))
     assert found and all("item_id" in f for f in found)
     assert tools["user_history"].invoke({"user_id": "nobody"}).startswith("error: unknown user")
@@ -49,7 +49,7 @@ def test_recommender_is_callable_as_a_langchain_tool(agent):
 def test_tool_calling_chat_answers_with_tools_or_through_the_intent_pipeline(agent, embedded_server):
     from agent.integrations.langchain import ToolCallingChat, chat_model
 
-    llm = chat_model(agent.rec.settings, model=embedded_server.alias, base_url=embedded_server.base_url)
+    llm = chat_model(agent.recommender.settings, model=embedded_server.alias, base_url=embedded_server.base_url)
     chat = ToolCallingChat(agent, llm)
     session = agent.start("user-18")
     out = chat.ask(session, "Recommend me three comedies")

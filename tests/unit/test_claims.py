@@ -3,8 +3,8 @@ must pass (including the false ones seen from the default model on MovieLens use
 
 import pytest
 
-from agent.claims import ClaimContext, Vocabulary, check, check_list, claim_contexts, skeleton
-from agent.evidence import build_evidence
+from agent.pipeline.claims import ClaimContext, Vocabulary, check, check_list, claim_contexts, skeleton
+from agent.pipeline.evidence import build_evidence
 from agent.retrieval.collaborative import CooccurrenceIndex
 from agent.types import CategoryShare, Evidence, HistoryEvent, Item, LikedLink
 
@@ -144,7 +144,7 @@ def test_evidence_from_data():
 @pytest.mark.parametrize("position", range(5))
 @pytest.mark.parametrize("signal", ["co-liked", "similar", None])
 def test_every_template_form_passes_the_checker(position, signal):
-    from agent.explain import template_texts
+    from agent.pipeline.explain import template_texts
 
     ctx = context(because=("2",) if signal else ())
     if signal == "similar":

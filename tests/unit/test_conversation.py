@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 from agent.backends.fake import ScriptedFakeBackend, rank_in_order
-from agent.conversation import Agent, item_year
+from agent.conversation import ChatSessions, item_year
 from agent.errors import InputError
 from agent.intent import parse_intent
 from tests.conftest import make_recommender
@@ -27,7 +27,7 @@ def make_agent(data_copy, embedder):
     made = []
 
     def build(backend=None, use_llm=False, k=5):
-        agent = Agent(make_recommender(data_copy, embedder, backend), use_llm=use_llm, k=k)
+        agent = ChatSessions(make_recommender(data_copy, embedder, backend), use_llm=use_llm, k=k)
         made.append(agent)
         return agent
 
@@ -37,7 +37,7 @@ def make_agent(data_copy, embedder):
 
 
 def categories(agent, reply):
-    return [set(agent.rec.store.get_item(i.item_id).categories) for i in reply.items]
+    return [set(agent.recommender.store.get_item(i.item_id).categories) for i in reply.items]
 
 
 def test_a_refinement_changes_the_list_and_constraints_accumulate(make_agent):
@@ -47,11 +47,11 @@ def test_a_refinement_changes_the_list_and_constraints_accumulate(make_agent):
     assert len(first.items) == 5
     second = agent.chat(session, "no horror, something from the 90s")
     assert second.items and all("Horror" not in c for c in categories(agent, second))
-    assert all(1990 <= item_year(agent.rec.store.get_item(i.item_id)) <= 1999 for i in second.items)
+    assert all(1990 <= item_year(agent.recommender.store.get_item(i.item_id)) <= 1999 for i in second.items)
     assert "without Horror" in second.reply and "from 1990 to 1999" in second.reply
     third = agent.chat(session, "comedies")  # adds to the earlier constraints
     assert all("Horror" not in c for c in categories(agent, third))
-    assert all(1990 <= item_year(agent.rec.store.get_item(i.item_id)) <= 1999 for i in third.items)
+    assert all(1990 <= item_year(agent.recommender.store.get_item(i.item_id)) <= 1999 for i in third.items)
     assert sum("Comedy" in c for c in categories(agent, third)) >= 3
     assert not {i.item_id for i in third.items} & {i.item_id for i in second.items}  # nothing repeated
     reset = agent.chat(session, "start over")
@@ -67,13 +67,13 @@ def test_references_to_the_previous_list(make_agent):
     missing = agent.chat(session, "the 12th one")
     assert "there is no #12" in missing.reply and "5 items" in missing.reply
     about = agent.chat(session, "the second one")
-    title = agent.rec.store.get_item(agent.sessions.get(session).last_list[1]).title
+    title = agent.recommender.store.get_item(agent.sessions.get(session).last_list[1]).title
     assert f"#2 is {title}" in about.reply
 
 
 def test_dislikes_drop_a_category_now_and_after_a_restart(make_agent, data_copy, embedder):
     agent = make_agent()
-    store = agent.rec.store
+    store = agent.recommender.store
     horror = [it.item_id for it in store.all_items() if "Horror" in it.categories][:4]
     comedy = [it.item_id for it in store.all_items() if "Comedy" in it.categories and "Horror" not in it.categories][:2]
     for item in comedy:
@@ -87,7 +87,7 @@ def test_dislikes_drop_a_category_now_and_after_a_restart(make_agent, data_copy,
     session = agent.start("new-user")
     assert not any("Horror" in c for c in categories(agent, agent.chat(session, "surprise me")))
     agent.close()
-    restarted = Agent(make_recommender(data_copy, embedder), use_llm=False, k=5)  # a new process, same files
+    restarted = ChatSessions(make_recommender(data_copy, embedder), use_llm=False, k=5)  # a new process, same files
     try:
         reply = restarted.chat(session, "something else")
         assert reply.items and not any("Horror" in c for c in categories(restarted, reply))
@@ -105,7 +105,7 @@ def test_like_in_chat_updates_the_stored_history(make_agent):
     assert [f.item_id for f in reply.feedback] == [first.items[0].item_id, first.items[2].item_id]
     assert "Noted: you liked" in reply.reply
     user = agent.session_user(agent.sessions.get(session))
-    assert {r.item_id for r in agent.rec.store.user_interactions(user)} == {first.items[0].item_id, first.items[2].item_id}
+    assert {r.item_id for r in agent.recommender.store.user_interactions(user)} == {first.items[0].item_id, first.items[2].item_id}
 
 
 def test_empty_long_and_unknown_input_get_clear_replies(make_agent):
@@ -158,7 +158,7 @@ def test_hostile_messages_leak_nothing_and_keep_the_schema(make_agent, message):
         for line in prompt.splitlines():
             if len(line) > 25:
                 assert line[:40] not in reply.reply, "a system prompt line reached the reply"
-    catalog = agent.rec.store.item_ids()
+    catalog = agent.recommender.store.item_ids()
     assert reply.items and all(i.item_id in catalog for i in reply.items)
     intent_prompts = [r for r in fake.requests if r.schema_name == "intent"]
     for r in intent_prompts:  # the message sits inside one fence it cannot close
@@ -194,5 +194,5 @@ def test_the_llm_reading_cannot_add_titles_or_genres_the_message_does_not_suppor
     assert reply.intent_source == "llm+rules"
     assert c.include_categories == ["Comedy"]  # the rules found one: the model adds none
     assert c.exclude_categories == [] and c.era is None  # no negation, no year in the message
-    titles = [agent.rec.store.get_item(i).title for i in c.more_like]
+    titles = [agent.recommender.store.get_item(i).title for i in c.more_like]
     assert len(titles) == 1 and "Heat" in titles[0]  # "Heat" was written; "The Godfather" was not

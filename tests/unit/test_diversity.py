@@ -1,6 +1,6 @@
 import numpy as np
 
-from agent.diversity import mmr
+from agent.pipeline.diversity import mmr
 
 V = {"a": np.array([1.0, 0.0]), "a2": np.array([1.0, 0.0]), "b": np.array([0.0, 1.0])}
 

@@ -92,7 +92,7 @@ def test_an_informative_llm_signal_gets_weight_and_lifts_the_ranking(settings, t
     path = write_suite(tmp_path, [FUSION, labels_variant()])
     probe = SuiteRun(load_suite(path), tmp_path / "probe", settings)
     probe.prepare()
-    from evals.fusion import FusionRanker
+    from evals.fusion_fit import FusionRanker
 
     held_out = {c.target for c in probe.split.cases.values()}
     held_out |= {c.target for c in FusionRanker(probe, load_suite(path).variants[-1]).validation_world().cases.values()}

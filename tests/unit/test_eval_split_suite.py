@@ -100,7 +100,7 @@ SHIPPED = sorted((Path(__file__).parents[2] / "evals" / "suites").glob("*.yaml")
 
 @pytest.mark.parametrize("path", [p for p in SHIPPED if not p.name.startswith("chat-")], ids=lambda p: p.name)
 def test_shipped_suites_load_with_their_prompts_and_models(path):
-    from agent.models import MODELS
+    from agent.bundled_models import MODELS
     from prompts.registry import PromptRegistry
 
     suite = load_suite(path)

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from agent.fusion import FEATURES, FusionWeights, fit_weights, fused_order, mean_ndcg, raw_features, standardise
+from agent.pipeline.order import FEATURES, FusionWeights, fused_order, raw_features, standardise
+from evals.fusion_fit import fit_weights, mean_ndcg
 
 
 def test_standardise_makes_scales_irrelevant_and_constant_columns_inert():

@@ -1,6 +1,6 @@
 import json
 
-from agent.grounding import TitleIndex, complete_sentences, ground, is_degenerate, parse_output, response_schema
+from agent.pipeline.grounding import TitleIndex, complete_sentences, ground, is_degenerate, parse_output, response_schema
 
 
 def entry(i, title="A hook for you", expl="You like animation, and this is animation."):
@@ -59,7 +59,7 @@ def test_title_index_finds_catalog_titles_word_bounded():
 
 
 def test_sentences_shared_by_several_items_are_dropped():
-    from agent.grounding import drop_shared_sentences
+    from agent.pipeline.grounding import drop_shared_sentences
 
     texts = ["You like crime. It's a classic hit.", "You like comedy. It's a classic hit.", "It's a classic hit."]
     assert drop_shared_sentences(texts) == ["You like crime.", "You like comedy.", ""]

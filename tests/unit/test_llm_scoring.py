@@ -6,7 +6,7 @@ import pytest
 
 from agent.backends.fake import ScriptedFakeBackend
 from agent.errors import BackendError
-from agent.llm_scoring import candidate_orders, normalised, score_candidates, token_mass
+from evals.llm_scoring import candidate_orders, normalised, score_candidates, token_mass
 
 USER = "user-18"
 

@@ -3,7 +3,7 @@ import hashlib
 import pytest
 
 from agent.errors import ConfigError
-from agent.models import BundledModel, get_model, is_pulled, pull
+from agent.bundled_models import BundledModel, get_model, is_pulled, pull
 
 
 @pytest.fixture

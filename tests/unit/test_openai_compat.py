@@ -99,7 +99,7 @@ def test_bad_request_is_not_retried_and_says_what_the_server_said():
 
 def test_openai_gets_a_strict_schema_without_length_keywords():
     from agent.backends.openai_compat import _OPENAI_UNSUPPORTED, _strip_keywords
-    from agent.grounding import response_schema
+    from agent.pipeline.grounding import response_schema
 
     stripped = json.dumps(_strip_keywords(response_schema(["1"], 1), _OPENAI_UNSUPPORTED))
     assert "maxLength" not in stripped and '"enum": ["1"]' in stripped

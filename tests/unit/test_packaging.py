@@ -23,5 +23,5 @@ def test_every_package_imports_on_its_own():
     for module in ("prompts.registry", "agent.errors", "agent", "evals", "tools", "agent.service"):
         r = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True, text=True)
         assert r.returncode == 0, f"import {module} failed: {r.stderr[-300:]}"
-    r = subprocess.run([sys.executable, "-c", "from agent import Agent, Recommender"], capture_output=True, text=True)
+    r = subprocess.run([sys.executable, "-c", "from agent import ChatSessions, Recommender"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr

@@ -7,10 +7,10 @@ import shutil
 import pytest
 
 from agent.backends.fake import ScriptedFakeBackend, answer_schema
-from agent.conversation import Agent
+from agent.conversation import ChatSessions
 from agent.errors import ConfigError
 from agent.privacy import Redactor
-from agent.types import Interaction, Item
+from agent.types import Candidate, Interaction, Item
 from prompts.registry import PromptRegistry
 from tests.conftest import make_recommender
 
@@ -52,11 +52,16 @@ def assert_private(texts: list[str]) -> None:
         assert "ACME" not in text
 
 
+def planted_candidates(rec) -> list[Candidate]:
+    """The planted private items as candidates (the user rated them, so retrieval never would)."""
+    return [Candidate(item=it, sources=["semantic"]) for it in rec.items(i.item_id for i in PLANTED).values()]
+
+
 @pytest.mark.parametrize("ref", [r for r in PromptRegistry().list() if PromptRegistry().output_kind(r) in ("explained", "ranking")])
 def test_rank_and_rerank_prompts_hold_nothing_private(private_store, ref):
     rec, fake = private_store
     cands = rec.retrieve(rec.history(USER), 20)[1]
-    planted = [c for c in rec.candidates(rec.profile_of(rec.history(USER)), set(), 40) if c.item.item_id.startswith("p")]
+    planted = planted_candidates(rec)
     r = rec.rerank(rec.history(USER), rec.profile_of(rec.history(USER)), planted[:2] + cands, k=3, prompt=ref)
     assert r.fallback_reason is None
     texts = prompt_texts(fake)
@@ -70,12 +75,12 @@ SCORING = [r for r in PromptRegistry().list() if PromptRegistry().output_kind(r)
 
 @pytest.mark.parametrize("ref", SCORING)
 def test_logprob_scoring_prompts_hold_nothing_private(private_store, ref):
-    from agent.llm_scoring import score_candidates
+    from evals.llm_scoring import score_candidates
 
     rec, fake = private_store
     history = rec.history(USER)
     profile = rec.profile_of(history)
-    planted = [c for c in rec.candidates(profile, set(), 40) if c.item.item_id.startswith("p")]
+    planted = planted_candidates(rec)
     mode = "labels" if PromptRegistry().output_kind(ref) == "label_logprobs" else "pointwise"
     scored = score_candidates(rec, history, profile, planted[:2] + rec.retrieve(history, 6)[1], mode=mode, prompt=ref)
     assert scored.error is None and scored.scores
@@ -88,7 +93,7 @@ def test_profile_and_intent_prompts_hold_nothing_private(private_store):
     rec, fake = private_store
     r = rec.recommend(USER, k=3, profile_mode="llm")
     assert r.profile.narrative is not None
-    agent = Agent(rec, use_llm=True, k=3)
+    agent = ChatSessions(rec, use_llm=True, k=3)
     session = agent.start(USER)
     agent.chat(session, "I'm jane.doe@example.com, phone 555-987-6543: something quirky with a heist vibe")
     families = {r.schema_name for r in fake.requests}

@@ -8,7 +8,7 @@ from agent.backends.base import ChatRequest
 from agent.backends.cache import CachingBackend
 from agent.backends.fake import ScriptedFakeBackend
 from agent.errors import BackendError
-from agent.grounding import candidate_labels, parse_ranking, ranking_schema
+from agent.pipeline.grounding import candidate_labels, parse_ranking, ranking_schema
 
 LABELS = candidate_labels(20)
 IDS = dict(zip(LABELS, [str(100 + i) for i in range(20)]))

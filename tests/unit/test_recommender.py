@@ -172,11 +172,9 @@ def test_bad_options_are_clear_errors(recommender_with):
 
 def test_candidates_union_semantic_and_collaborative(recommender_with):
     r = recommender_with(ScriptedFakeBackend([]))
-    from agent.profile import build_profile
-
     history = r.history(USER)
     seen = {e.item_id for e in history}
-    cands = r.candidates(build_profile(history, r.store.get_items(seen)), seen, 20)
+    cands = r.retrieve(history, 20)[1]
     assert len(cands) == 20 and not seen & {c.item.item_id for c in cands}
     sources = {s for c in cands for s in c.sources}
     assert {"semantic", "collaborative"} <= sources
@@ -231,11 +229,10 @@ def test_fusion_candidate_order_uses_the_configured_weights_and_keeps_every_rule
     r = recommender_with(fake)
     history = r.history(USER)
     seen = {e.item_id for e in history}
-    profile, positives = r.profile_with_positives(history)
     orders = {}
     for weights in ({"popularity": 1.0}, {"collaborative": 1.0, "recent": 0.5, "semantic": 0.5}):
         r.settings = r.settings.model_copy(update={"candidate_order": "fusion", "fusion_weights": weights})
-        cands = r.candidates(profile, seen, 15, positives)
+        cands = r.retrieve(history, 15)[1]
         assert len(cands) == 15 and not seen & {c.item.item_id for c in cands}
         fused = [c.scores["fused"] for c in cands]
         assert fused == sorted(fused, reverse=True)
@@ -263,7 +260,7 @@ def test_scoring_prompt_variants_get_the_history_view_they_show(recommender_with
     r = recommender_with(ScriptedFakeBackend([]))
     history = r.history(USER)
     profile, candidates = r.retrieve(history, 5)
-    inputs = r.prompt_inputs(ref, history, profile, candidates, 1)
+    inputs = r.prompts(history).inputs(ref, profile, candidates, 1)
     used = r.registry.variables(ref)
     assert [c.id for c in inputs.candidates] == ["A", "B", "C", "D", "E"]
     # an input the template does not show is not built (no wasted lookups, no silent extra data)

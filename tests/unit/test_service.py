@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from agent.backends.fake import ScriptedFakeBackend, rank_in_order
-from agent.conversation import Agent
+from agent.conversation import ChatSessions
 from agent.errors import BackendError, ConfigError
 from agent.service import BackgroundServer, check_bind, create_app
 from tests.conftest import make_recommender
@@ -22,7 +22,7 @@ def service(ingested, embedder, tmp_path_factory):
     shutil.copytree(ingested.data_dir, target)
     settings = ingested.model_copy(update={"data_dir": target})
     fake = ScriptedFakeBackend([rank_in_order], repeat_last=True)
-    agent = Agent(make_recommender(settings, embedder, fake), use_llm=True, k=3)
+    agent = ChatSessions(make_recommender(settings, embedder, fake), use_llm=True, k=3)
     with BackgroundServer(create_app(agent, api_key=KEY)) as url:
         client = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {KEY}"}, timeout=60)
         yield client, agent, fake, url
@@ -78,7 +78,7 @@ def test_chat_feedback_and_items(service):
     liked = body["items"][0]["item_id"]
     fb = client.post("/v1/feedback", json={"session_id": session, "item_id": liked, "signal": "like"})
     assert fb.status_code == 200 and fb.json()["user_id"] == "user-18"
-    assert any(r.item_id == liked and r.rating == 5.0 for r in agent.rec.store.user_interactions("user-18"))
+    assert any(r.item_id == liked and r.rating == 5.0 for r in agent.recommender.store.user_interactions("user-18"))
     streamed = client.post("/v1/chat", json={"session_id": session, "message": "comedies", "stream": True})
     assert streamed.headers["content-type"].startswith("text/event-stream")
     events = [line[7:] for line in streamed.text.splitlines() if line.startswith("event: ")]
@@ -90,7 +90,7 @@ def test_chat_feedback_and_items(service):
                                                     "categories": ["Drama"]}]})
     assert up.json() == {"added": 1, "updated": 0, "unchanged": 0}
     assert client.get("/v1/items/new-1").json()["title"] == "A New Film (2020)"
-    assert agent.rec.index.embeddings(["new-1"])  # searchable at once
+    assert agent.recommender.index.embeddings(["new-1"])  # searchable at once
 
 
 def test_docs_and_schema_render(service):
@@ -104,7 +104,7 @@ def test_dead_llm_gives_the_flagged_fallback_not_a_500(ingested, embedder, tmp_p
     from agent.session import SessionStore
 
     dead = ScriptedFakeBackend([BackendError("connection refused", kind="unavailable")], repeat_last=True)
-    agent = Agent(make_recommender(ingested, embedder, dead), use_llm=True, sessions=SessionStore(tmp_path / "s.sqlite"))
+    agent = ChatSessions(make_recommender(ingested, embedder, dead), use_llm=True, sessions=SessionStore(tmp_path / "s.sqlite"))
     with BackgroundServer(create_app(agent)) as url:
         r = httpx.post(url + "/v1/recommend", json={"user_id": "user-18", "k": 4}, timeout=60)
     agent.sessions.close()

@@ -14,19 +14,83 @@ fusion that includes the LLM signal."""
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
+import math
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from pydantic import BaseModel, Field
 
-from agent.fusion import FEATURES, RECENT_LIKES, FittedWeights, FusionWeights, fit_weights, fused_order, raw_features
-from agent.llm_scoring import score_candidates
+from agent.pipeline.order import FEATURES, RECENT_LIKES, FusionWeights, fused_order, fused_scores, raw_features, standardise
 from agent.retrieval.collaborative import CooccurrenceIndex
 from agent.types import Candidate
+from evals.llm_scoring import score_candidates
+from evals.pool import profile_vector_of, semantic_scores
 from evals.split import Case, leave_last_positive_out, sample_users, user_rng
 
 NO_LLM = [f for f in FEATURES if f != "llm"]
+GRID = (0.0, 0.1, 0.25, 0.5, 1.0)  # candidate values of each weight; only directions matter
+
+
+class FittedWeights(BaseModel):
+    """Weights and the evidence behind them."""
+    weights: FusionWeights
+    validation_ndcg: float = Field(description="mean NDCG@k of the fitted weights on the validation lists")
+    collaborative_only_ndcg: float = Field(description="the same lists ranked by the collaborative signal alone")
+    lists: int
+    k: int
+    features: list[str]
+
+
+def _ndcg_of_rank(rank: np.ndarray, k: int) -> np.ndarray:
+    """NDCG@k of one relevant item at 0-based `rank` (fractional for ties)."""
+    return np.where(rank < k, 1.0 / np.log2(rank + 2.0), 0.0)
+
+
+def fit_weights(lists: Sequence[tuple[np.ndarray, int | None]], k: int = 10,
+                features: Sequence[str] = FEATURES, grid: Sequence[float] = GRID) -> FittedWeights:
+    """Grid search over the weights of `features` (the others stay 0) for the best mean
+    NDCG@k over `lists`: (raw feature matrix, index of the held-out item or None when the
+    list misses it). Ties in a fused score count at their expected rank."""
+    unknown = set(features) - set(FEATURES)
+    if unknown:
+        raise ValueError(f"unknown fusion features {sorted(unknown)}; known: {', '.join(FEATURES)}")
+    if not lists:
+        raise ValueError("no validation lists to fit the fusion weights on")
+    cols = [FEATURES.index(f) for f in features]
+    combos = np.array([c for c in itertools.product(grid, repeat=len(cols)) if any(c)], dtype=float)
+    weights = np.zeros((len(combos), len(FEATURES)))
+    weights[:, cols] = combos
+    total = np.zeros(len(combos))
+    for x, target in lists:
+        if target is None or len(x) == 0:
+            continue  # scores 0 whatever the weights
+        s = standardise(x) @ weights.T  # items × combos
+        t = s[target]
+        above = (s > t).sum(axis=0)
+        ties = (s == t).sum(axis=0) - 1
+        total += _ndcg_of_rank(above + ties / 2.0, k)
+    best = int(np.argmax(total))  # the first (sparsest in grid order) of equal bests
+    chosen = FusionWeights(**dict(zip(FEATURES, weights[best].round(4).tolist())))
+    collab_only = FusionWeights(collaborative=1.0)
+    return FittedWeights(weights=chosen, validation_ndcg=round(total[best] / len(lists), 6),
+                         collaborative_only_ndcg=round(mean_ndcg(lists, collab_only, k), 6),
+                         lists=len(lists), k=k, features=list(features))
+
+
+def mean_ndcg(lists: Sequence[tuple[np.ndarray, int | None]], weights: FusionWeights, k: int) -> float:
+    values = []
+    for x, target in lists:
+        if target is None or len(x) == 0:
+            values.append(0.0)
+            continue
+        s = fused_scores(x, weights)
+        above, ties = (s > s[target]).sum(), (s == s[target]).sum() - 1
+        values.append(float(_ndcg_of_rank(np.array(above + ties / 2.0), k)))
+    return float(np.mean(values)) if values else math.nan
 
 
 @dataclass
@@ -80,7 +144,7 @@ class FusionRanker:
             floor = min(llm.values()) if llm else 0.0
             llm_column = [llm.get(i, floor) for i in ids]
         knn, recent = world.collab.scores_with_recent(positives, RECENT_LIKES, ids)
-        return raw_features(knn, self.run.rec.semantic_scores(positives, ids), world.collab.popularity_of(ids),
+        return raw_features(knn, semantic_scores(self.run.rec, positives, ids), world.collab.popularity_of(ids),
                             llm_column, recent=recent)
 
     def llm_scores(self, case: Case, ids: list[str]):
@@ -200,7 +264,7 @@ def source_tops(rec, collab: CooccurrenceIndex, case: Case, positives: list[str]
     seen = {e.item_id for e in case.history}
     tops = {"collaborative": [i for i, _, _ in collab.similar(positives, n, exclude=seen)], "semantic": [],
             "popularity": [i for i, _ in collab.popular(n, exclude=seen)]}
-    vec = rec.profile_vector(positives)
+    vec = profile_vector_of(rec, positives)
     if vec is not None:
         hits = rec.index.search_vectors(vec[None, :], n + min(len(seen), 150))[0]
         tops["semantic"] = [i for i, _ in hits if i not in seen][:n]

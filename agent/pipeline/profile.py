@@ -1,10 +1,20 @@
-"""A user's taste, summarised from their history deterministically (no LLM, no ids)."""
+"""The profile stage: a person's taste summarised from their history, deterministically
+(no LLM, no ids), and optionally as an LLM-written narrative."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import Counter
+from dataclasses import dataclass, field
 
-from agent.types import HistoryEvent, Item, ItemRef, ProfileSummary
+from agent.backends.base import ChatBackend, ChatRequest
+from agent.errors import BackendError
+from agent.pipeline.grounding import is_degenerate
+from agent.store import CatalogStore
+from agent.types import HistoryEvent, Item, ItemRef, ProfileSummary, Usage
+from prompts.inputs import ProfileInputs, as_data
+from prompts.registry import PromptRegistry
 
 LIKE_THRESHOLD = 4.0
 DISLIKE_THRESHOLD = 2.0
@@ -64,3 +74,30 @@ def build_profile(history: list[HistoryEvent], items: dict[str, Item], max_liked
         top_tags=[t for t, _ in tags.most_common(8)],
         recent=[ref(e) for e in ordered[:5]],
     )
+
+
+@dataclass
+class Narrative:
+    text: str | None  # None: keep the deterministic profile
+    usage: Usage = field(default_factory=Usage)
+    warning: str | None = None
+
+
+def llm_narrative(backend: ChatBackend, registry: PromptRegistry, store: CatalogStore,
+                  profile: ProfileSummary) -> Narrative:
+    """An LLM-written taste summary (prompts/profile) of a redacted profile, cached by prompt and model."""
+    from agent.pipeline.prompt import prompt_profile
+
+    rendered = registry.render("profile@v1", ProfileInputs(profile=prompt_profile(profile, 10)))
+    key = "profile:" + hashlib.sha256(json.dumps([rendered.messages, backend.model]).encode()).hexdigest()
+    if (text := store.cache_get(key)) is not None:
+        return Narrative(text)
+    try:
+        resp = backend.complete(ChatRequest(messages=rendered.messages, max_tokens=120))
+    except BackendError as e:
+        return Narrative(None, warning=f"LLM profile summary failed ({e.kind}); used the deterministic profile")
+    text = as_data(resp.content, 400)
+    if is_degenerate(text, min_words=5):
+        return Narrative(None, resp.usage, "LLM profile summary was unusable; used the deterministic profile")
+    store.cache_put(key, text)
+    return Narrative(text, resp.usage)

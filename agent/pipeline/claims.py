@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from agent.grounding import TitleIndex, bare_title, copies_text, is_degenerate
+from agent.pipeline.grounding import TitleIndex, bare_title, copies_text, is_degenerate
 from agent.types import Evidence, item_year
 
 # Genre words beyond the catalog's own names, and adjectives that only fit some genres.

@@ -10,13 +10,13 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from agent.backends.base import ChatBackend, ChatRequest
-from agent.claims import ClaimContext, Violation, Vocabulary, check, skeleton
+from agent.pipeline.claims import ClaimContext, Violation, Vocabulary, check, skeleton
 from agent.errors import BackendError
-from agent.evidence import Evidence, TasteSummary
-from agent.grounding import TITLE_MAX, complete_sentences
+from agent.pipeline.evidence import Evidence, TasteSummary
+from agent.pipeline.grounding import TITLE_MAX, complete_sentences
 from agent.types import Usage
 from prompts.inputs import (ExplainInputs, PromptCategory, PromptEvidence, PromptLink, PromptTaste, as_data)
 from prompts.registry import PromptRegistry
@@ -141,23 +141,21 @@ class ExplainStage:
         self._lock = threading.Lock()
         self._openings: dict[str, int] = {}
         self._down: BackendError | None = None  # the endpoint is unreachable: stop asking it
-        self._position: dict[int, int] = {}  # a context's place in the list: picks its template form
 
     def run(self, taste: TasteSummary, contexts: list[ClaimContext],
             on_item: Callable[[int, Explained], None] | None = None) -> list[Explained]:
         deadline = time.monotonic() + self.budget_s
         self._openings, self._down = {}, None
-        self._position = {id(ctx): i for i, ctx in enumerate(contexts)}
         prefix = prompt_taste(taste)
         out: list[Explained] = []
         pool = ThreadPoolExecutor(self.workers, thread_name_prefix="explain")
         try:
-            futures = [pool.submit(self._one, prefix, ctx, deadline) for ctx in contexts]
+            futures = [pool.submit(self._one, prefix, i, ctx, deadline) for i, ctx in enumerate(contexts)]
             for i, (ctx, fut) in enumerate(zip(contexts, futures)):
                 try:
                     done = fut.result(timeout=max(0.0, deadline - time.monotonic()))
                 except FutureTimeout:
-                    done = self._template(ctx, f"the model was too slow (over {self.budget_s:.0f} s for the list)")
+                    done = self._template(ctx, i, f"the model was too slow (over {self.budget_s:.0f} s for the list)")
                 out.append(done)
                 if on_item is not None:
                     on_item(i, done)
@@ -165,27 +163,27 @@ class ExplainStage:
             pool.shutdown(wait=False, cancel_futures=True)
         return out
 
-    def _template(self, ctx: ClaimContext, why: str, first: list[Violation] | None = None,
+    def _template(self, ctx: ClaimContext, position: int, why: str, first: list[Violation] | None = None,
                   attempts: int = 0, usage: Usage | None = None) -> Explained:
-        hook, text = template_texts(ctx.evidence, self._position[id(ctx)])
+        hook, text = template_texts(ctx.evidence, position)
         return Explained(hook=hook, explanation=text, source="template", hook_source="template",
                          flags=[f"template explanation ({why})"], attempts=attempts,
                          first_violations=first or [], usage=usage or Usage())
 
-    def _one(self, prefix: PromptTaste, ctx: ClaimContext, deadline: float) -> Explained:
+    def _one(self, prefix: PromptTaste, position: int, ctx: ClaimContext, deadline: float) -> Explained:
         start = time.monotonic()
         problem, first, first_hook, usage, hook_fallback, answers = "", None, [], Usage(), None, []
         for attempt in (1, 2):
             if self._down is not None:
-                done = self._template(ctx, f"the model is not available ({self._down.kind})", first, attempt - 1, usage)
+                done = self._template(ctx, position, f"the model is not available ({self._down.kind})", first, attempt - 1, usage)
                 done.error = self._down
                 return done
             remaining = deadline - time.monotonic()
             if remaining <= 1:
-                return self._template(ctx, "no time left for the model", first, attempt - 1, usage)
+                return self._template(ctx, position, "no time left for the model", first, attempt - 1, usage)
             rendered = self.registry.render(self.prompt, ExplainInputs(taste=prefix, item=prompt_evidence(ctx.evidence),
                                                                      problem=problem))
-            ctx.instructions = rendered.messages[0]["content"]
+            ctx = replace(ctx, instructions=rendered.messages[0]["content"])  # an echo of it is junk
             # a retry changes the prompt and the seed: a deterministic failure is not repeated
             request = ChatRequest(messages=rendered.messages, response_schema=explain_schema(), schema_name="explain",
                                   max_tokens=MAX_TOKENS, seed=attempt - 1, temperature=0.0 if attempt == 1 else 0.4,
@@ -196,7 +194,7 @@ class ExplainStage:
                 if e.kind in ("unavailable", "auth"):
                     self._down = e
                 if e.kind in ("timeout", "unavailable", "auth") or attempt == 2:
-                    done = self._template(ctx, "the model was too slow" if e.kind == "timeout"
+                    done = self._template(ctx, position, "the model was too slow" if e.kind == "timeout"
                                           else f"the model call failed: {e.kind}", first, attempt, usage)
                     done.error = e
                     return done
@@ -218,14 +216,14 @@ class ExplainStage:
                 first, first_hook = violations, hook_violations
             if not violations:
                 if hook_violations:  # the sentence holds; the hook alone falls back
-                    hook_fallback = template_texts(ctx.evidence, self._position[id(ctx)])[0]
+                    hook_fallback = template_texts(ctx.evidence, position)[0]
                 flags = [f"template hook ({hook_violations[0]})"] if hook_violations else []
                 return Explained(hook=hook_fallback or hook, explanation=why_text, source="llm",
                                  hook_source="template" if hook_violations else "llm", flags=flags, attempts=attempt,
                                  first_violations=first, first_hook_violations=first_hook, usage=usage,
                                  seconds=time.monotonic() - start, answers=answers)
             problem = "; ".join(str(v) for v in violations[:3])
-        done = self._template(ctx, f"the model's text failed the checks: {problem}", first, 2, usage)
+        done = self._template(ctx, position, f"the model's text failed the checks: {problem}", first, 2, usage)
         done.answers, done.first_hook_violations = answers, first_hook
         return done
 

@@ -24,7 +24,7 @@ import numpy as np
 
 from agent.backends.base import ChatRequest
 from agent.errors import BackendError
-from agent.grounding import candidate_labels
+from agent.pipeline.grounding import candidate_labels
 from agent.types import Candidate, HistoryEvent, ProfileSummary, Usage
 
 ScoringMode = Literal["labels", "pointwise"]
@@ -99,7 +99,8 @@ def _ask(rec, messages: list[dict], n_alternatives: int, out: LLMScores) -> dict
 
 def _label_scores(rec, history, profile, candidates: list[Candidate], prompt: str,
                   out: LLMScores) -> dict[str, float]:
-    rendered, shown = rec.fit_prompt(prompt, history, profile, candidates, 1, 1, [])
+    fitted = rec.prompts(history).fit(prompt, profile, candidates, 1, 1, rec.backend)
+    rendered, shown = fitted.rendered, fitted.shown
     labels = candidate_labels(len(shown))
     alternatives = _ask(rec, rendered.messages, len(labels) + EXTRA_TOP_LOGPROBS, out)
     raw = token_mass(alternatives, {label: (label.lower(),) for label in labels})
@@ -107,7 +108,7 @@ def _label_scores(rec, history, profile, candidates: list[Candidate], prompt: st
 
 
 def _yes_no_score(rec, history, profile, candidate: Candidate, prompt: str, out: LLMScores) -> float | None:
-    rendered, shown = rec.fit_prompt(prompt, history, profile, [candidate], 1, 1, [])
+    rendered = rec.prompts(history).fit(prompt, profile, [candidate], 1, 1, rec.backend).rendered
     alternatives = _ask(rec, rendered.messages, EXTRA_TOP_LOGPROBS, out)
     mass = token_mass(alternatives, {"yes": YES, "no": NO})
     if not mass:

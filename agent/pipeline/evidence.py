@@ -1,13 +1,17 @@
 """Evidence first: for each recommended item, the facts from data that make it a pick for
 this person. Explanations (LLM-written or templates) may say only what is in here, and the
-claim checker (agent/claims.py) holds them to it."""
+claim checker (agent/pipeline/claims.py) holds them to it."""
 
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 
 import numpy as np
 
+from agent.pipeline.candidates import PROFILE_VECTOR_ITEMS
+from agent.pipeline.claims import ClaimContext, claim_contexts
+from agent.pipeline.context import RequestContext
 from agent.retrieval.collaborative import CooccurrenceIndex
 from agent.types import CategoryShare, Evidence, HistoryEvent, Item, LikedLink, TasteSummary, item_year
 
@@ -16,6 +20,26 @@ MAX_NAMED = 2  # items of one list that lead with the same liked item, before an
 MIN_CO_LIKED = 3  # people who liked both, before a pair counts as evidence
 MIN_SIMILARITY = 0.45  # embedding cosine, before "close to X" counts as evidence
 RECENT_LIKES = 8  # a liked item among the person's latest this many is "recent"
+
+
+@dataclass(frozen=True)
+class EvidenceSet:
+    """The evidence for each item of a list, the checker's context for each, and the taste
+    summary every explanation of the list shares."""
+    evidence: list[Evidence]
+    contexts: list[ClaimContext]
+    taste: TasteSummary
+
+
+def evidence_for(ctx: RequestContext, items: list[Item], constraint: str | None = None,
+                 instructions: str = "") -> EvidenceSet:
+    """The evidence for `items`, drawn from the person's latest liked events."""
+    liked = ctx.liked_events
+    catalog = ctx.items(e.item_id for e in liked) | {it.item_id: it for it in items}
+    vectors = ctx.vectors([it.item_id for it in items] + [e.item_id for e in liked[:PROFILE_VECTOR_ITEMS]])
+    evidence = build_evidence(items, liked, catalog, ctx.collab, vectors, constraint)
+    return EvidenceSet(evidence, claim_contexts(evidence, liked, catalog, instructions),
+                       taste_summary([catalog[e.item_id] for e in liked if e.item_id in catalog]))
 
 
 def taste_summary(liked: list[Item], n_categories: int = 5, n_tags: int = 6) -> TasteSummary:

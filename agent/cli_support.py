@@ -1,0 +1,38 @@
+"""What the `recagent` command and its `eval` group share: consoles, common options, settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from agent.config import Settings, load_settings
+from agent.errors import ConfigError
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+BaseUrl = typer.Option(None, "--base-url", envvar="RECAGENT_BASE_URL",
+                       help="OpenAI-compatible endpoint (vLLM, OpenAI, …); unset = embedded llama.cpp")
+Model = typer.Option(None, "--model", envvar="RECAGENT_MODEL",
+                     help="model id at --base-url, or a bundled model name for the embedded server")
+DataDir = typer.Option(None, "--data-dir", envvar="RECAGENT_DATA_DIR", help="where the catalog and index live")
+ChromaUrl = typer.Option(None, "--chroma-url", envvar="RECAGENT_CHROMA_URL",
+                         help="a Chroma server (`chroma run`) instead of the embedded store")
+
+
+def settings(**kw) -> Settings:
+    return load_settings(**kw)
+
+
+def progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeRemainingColumn(), console=err)
+
+
+def require_catalog(settings: Settings) -> None:
+    if not (Path(settings.data_dir) / "catalog.sqlite").exists():
+        raise ConfigError(f"no catalog in {settings.data_dir}: run `recagent ingest` first "
+                          "(e.g. `recagent ingest --preset movielens data/ml-latest-small`) or set RECAGENT_DATA_DIR")

@@ -1,0 +1,64 @@
+"""One request's shared state. The history is sorted once; items and vectors are fetched
+once each, whichever stage asks first. Stages read it and return values; the memos below
+are its only mutable part."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import cached_property
+
+import numpy as np
+
+from agent.pipeline.profile import LIKE_THRESHOLD, is_positive, newest_first
+from agent.retrieval.collaborative import CooccurrenceIndex
+from agent.store import CatalogStore
+from agent.types import HistoryEvent, Item
+
+PROFILE_EVENTS = 500  # most recent events a profile is built from (all count as seen)
+
+
+class RequestContext:
+    def __init__(self, history: list[HistoryEvent], store: CatalogStore, index, collab: CooccurrenceIndex,
+                 like_threshold: float = LIKE_THRESHOLD):
+        self.history = newest_first(history)
+        self.seen = {e.item_id for e in history}
+        self.store, self.index, self.collab, self.like_threshold = store, index, collab, like_threshold
+        self._items: dict[str, Item | None] = {}
+        self._vectors: dict[str, np.ndarray | None] = {}
+
+    def items(self, ids: Iterable[str]) -> dict[str, Item]:
+        """The catalog items among `ids`, in their order (unknown ids left out)."""
+        ids = list(dict.fromkeys(ids))
+        missing = [i for i in ids if i not in self._items]
+        if missing:
+            found = self.store.get_items(missing)
+            self._items.update({i: found.get(i) for i in missing})
+        return {i: self._items[i] for i in ids if self._items[i] is not None}
+
+    def vectors(self, ids: Iterable[str]) -> dict[str, np.ndarray]:
+        """The stored embeddings among `ids`, in their order (ids without one left out)."""
+        ids = list(dict.fromkeys(ids))
+        missing = [i for i in ids if i not in self._vectors]
+        if missing:
+            found = self.index.embeddings(missing)
+            self._vectors.update({i: found.get(i) for i in missing})
+        return {i: self._vectors[i] for i in ids if self._vectors[i] is not None}
+
+    def is_positive(self, event: HistoryEvent) -> bool:
+        return is_positive(event, self.like_threshold)
+
+    @cached_property
+    def recent(self) -> list[HistoryEvent]:
+        """The events a profile is built from: the latest PROFILE_EVENTS."""
+        return self.history[:PROFILE_EVENTS]
+
+    @cached_property
+    def positives(self) -> list[str]:
+        """Liked item ids among the recent events (known items only), newest first."""
+        known = self.items(e.item_id for e in self.recent)
+        return [e.item_id for e in self.recent if self.is_positive(e) and e.item_id in known]
+
+    @cached_property
+    def liked_events(self) -> list[HistoryEvent]:
+        """The latest PROFILE_EVENTS positive events: what explanations may cite."""
+        return [e for e in self.history if self.is_positive(e)][:PROFILE_EVENTS]

@@ -1,0 +1,115 @@
+"""The candidates' order: score fusion, one linear score from collaborative, semantic,
+popularity and LLM signals (or reciprocal-rank fusion).
+
+Each signal is standardised within a user's candidate list (z-score), so a weight says how
+much that signal moves an item against the other candidates, whatever its raw scale. The
+weights are fitted by evals/fusion_fit.py on validation lists (held-out items from the
+training period, never the evaluated ones)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from pydantic import BaseModel
+
+from agent.pipeline.candidates import Found, Pool
+from agent.pipeline.context import RequestContext
+from agent.types import Candidate
+
+FEATURES = ("collaborative", "recent", "semantic", "popularity", "llm")
+RECENT_LIKES = 5  # the "recent" signal: co-occurrence with only the latest liked items
+
+
+class FusionWeights(BaseModel):
+    """A weight per signal; a signal left out has weight 0."""
+    collaborative: float = 0.0
+    recent: float = 0.0
+    semantic: float = 0.0
+    popularity: float = 0.0
+    llm: float = 0.0
+
+    def vector(self) -> np.ndarray:
+        return np.array([getattr(self, f) for f in FEATURES], dtype=float)
+
+
+def raw_features(collaborative: Sequence[float], semantic: Sequence[float], popularity: Sequence[float],
+                 llm: Sequence[float] | None = None, recent: Sequence[float] | None = None) -> np.ndarray:
+    """An (items × features) matrix in FEATURES order; counts and co-occurrence sums are
+    log-scaled (heavy-tailed). A signal not given is 0 (it standardises to 0: no effect)."""
+    n = len(collaborative)
+
+    def log_scaled(x):
+        return np.log1p(np.maximum(np.asarray(x, dtype=float), 0.0))
+
+    columns = {"collaborative": log_scaled(collaborative),
+               "recent": np.zeros(n) if recent is None else log_scaled(recent),
+               "semantic": np.asarray(semantic, dtype=float),
+               "popularity": log_scaled(popularity),
+               "llm": np.zeros(n) if llm is None else np.asarray(llm, dtype=float)}
+    return np.stack([columns[f] for f in FEATURES], axis=1) if n else np.zeros((0, len(FEATURES)))
+
+
+def standardise(x: np.ndarray) -> np.ndarray:
+    """Column z-scores within one list; a constant column becomes 0."""
+    if len(x) == 0:
+        return x
+    sd = x.std(axis=0)
+    return np.where(sd > 1e-12, (x - x.mean(axis=0)) / np.where(sd > 1e-12, sd, 1.0), 0.0)
+
+
+def fused_scores(x: np.ndarray, weights: FusionWeights) -> np.ndarray:
+    return standardise(x) @ weights.vector()
+
+
+def fused_order(ids: Sequence[str], x: np.ndarray, weights: FusionWeights) -> list[str]:
+    """`ids` best first; ties keep the given order."""
+    scores = fused_scores(x, weights)
+    return [ids[i] for i in np.argsort(-scores, kind="stable")]
+
+
+def order_candidates(ctx: RequestContext, pool: Pool, positives: list[str], avoided: list[str], n: int,
+                     mode: str = "fusion", weights: FusionWeights | None = None) -> list[Candidate]:
+    """The best n of `pool`: by the fitted linear score (mode "fusion", over the pool plus
+    the n most popular unseen items) or by reciprocal rank ("rrf"); items in a category the
+    person avoids are dropped while enough remain; popular items fill a short list."""
+    found = {i: Found(dict(f.scores), list(f.sources), f.because) for i, f in pool.found.items()}
+    if mode == "fusion":
+        for item_id, pop in ctx.collab.popular(n, exclude=ctx.seen):
+            found.setdefault(item_id, Found({"popularity": pop}, ["popular"]))
+        ids = list(found)
+        scores = fused_scores(_features(ctx, pool, positives, ids), weights or FusionWeights())
+        for item_id, score in zip(ids, scores):
+            found[item_id].scores["fused"] = float(score)
+        order = [ids[i] for i in np.argsort(-scores, kind="stable")]
+    else:
+        order = sorted(found, key=lambda i: -found[i].scores["fused"])
+    order = _without_avoided(ctx, order, set(avoided), n)[:n]
+    if len(order) < n:
+        for item_id, pop in ctx.collab.popular(n - len(order), exclude=ctx.seen | set(order)):
+            found[item_id] = Found({"popularity": pop, "fused": 0.0}, ["popular"])
+            order.append(item_id)
+    catalog = ctx.items(order)
+    return [Candidate(item=catalog[i], scores={k: round(v, 5) for k, v in found[i].scores.items()},
+                      sources=found[i].sources, because=found[i].because) for i in order if i in catalog]
+
+
+def _features(ctx: RequestContext, pool: Pool, positives: list[str], ids: list[str]) -> np.ndarray:
+    """Raw fusion features of `ids`. Cosines to the profile come from its search where it
+    found the item, else from the index."""
+    semantic = dict(pool.to_profile)
+    missing = [i for i in ids if i not in semantic]
+    if pool.profile_vector is not None and missing:
+        semantic.update({i: float(v @ pool.profile_vector) for i, v in ctx.vectors(missing).items()})
+    knn, recent = ctx.collab.scores_with_recent(positives, RECENT_LIKES, ids)
+    return raw_features(knn, [semantic.get(i, 0.0) for i in ids], ctx.collab.popularity_of(ids), recent=recent)
+
+
+def _without_avoided(ctx: RequestContext, order: list[str], avoided: set[str], n: int) -> list[str]:
+    """Drop items in a category the person dislikes more than likes (the profile's avoided
+    categories, updated by every dislike), unless too few would remain."""
+    if not avoided:
+        return order
+    items = ctx.items(order)
+    kept = [i for i in order if i in items and not avoided & set(items[i].categories)]
+    return kept if len(kept) >= min(n, len(order)) // 2 else order

@@ -1,0 +1,138 @@
+"""`recagent eval …`: the evaluation commands, registered by agent/cli.py."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from agent.cli_support import BaseUrl, DataDir, Model, err, out, progress, require_catalog
+from agent.cli_support import settings as cli_settings
+from agent.errors import InputError
+
+eval_app = typer.Typer(help="Prompt A/B evaluation on held-out interactions.", no_args_is_help=True)
+
+
+@eval_app.command("run")
+def eval_run(suite_file: Path = typer.Argument(..., help="suite YAML, e.g. evals/suites/ml-latest-small-sampled.yaml"),
+             out_dir: Optional[Path] = typer.Option(None, "--out", help="run folder (default: runs/SUITE-NAME)"),
+             users: Optional[int] = typer.Option(None, "--users", help="evaluate this many users (overrides the suite)"),
+             variants: Optional[str] = typer.Option(None, "--variants", help="comma-separated variant names to run"),
+             no_cache: bool = typer.Option(False, "--no-cache", help="call the LLM even for answers in the cache")):
+    """Run a suite; write results.jsonl, summary.json, report.md and report.html. Rerunning
+    the same command continues an interrupted run and reuses cached LLM answers."""
+    from evals.report import summary_table
+    from evals.runner import SuiteRun
+    from evals.suite import load_suite
+
+    suite = load_suite(suite_file, users=users, variants=[v.strip() for v in variants.split(",")] if variants else None)
+    folder = out_dir or Path("runs") / suite.name
+    run = SuiteRun(suite, folder, cli_settings(), use_cache=not no_cache, console=err)
+    try:
+        summary = run.run()
+    except KeyboardInterrupt:
+        err.print(f"interrupted: finished cases are saved in {folder}; rerun the same command to continue")
+        sys.exit(130)
+    sys.stdout.write(summary_table(summary) + "\n")
+    st = run.stats
+    err.print(f"{folder}: {len(run.users)} users × {len(suite.variants)} variants in {st.wall_s} s; "
+              f"{st.live_calls} LLM calls, {st.cache_hits} cached answers, {st.reused_rows} rows reused; "
+              f"report: {folder / 'report.html'}", highlight=False)
+
+
+@eval_app.command("fit")
+def eval_fit(suite_file: Path = typer.Argument(..., help="suite YAML with a fusion variant"),
+             variant: str = typer.Option(..., "--variant", help="the fusion variant to fit"),
+             out_dir: Optional[Path] = typer.Option(None, "--out", help="run folder (default: runs/SUITE-NAME)"),
+             validation_users: Optional[int] = typer.Option(None, "--validation-users",
+                                                            help="users of the validation split (overrides the suite)")):
+    """Fit a fusion variant's weights on the validation split (held-out items from the
+    training period, never the evaluated ones) and print them as JSON. `eval run` with the
+    same --out reuses the fit."""
+    from evals.runner import SuiteRun
+    from evals.suite import load_suite
+
+    suite = load_suite(suite_file, variants=[variant])
+    v = next(x for x in suite.variants if x.name == variant)
+    if v.kind != "fusion":
+        raise InputError(f"variant {variant!r} is kind {v.kind!r}: only fusion variants have weights to fit")
+    if validation_users is not None:
+        if validation_users < 5:
+            raise InputError("--validation-users must be at least 5")
+        v.validation_users = validation_users
+    run = SuiteRun(suite, out_dir or Path("runs") / suite.name, cli_settings(), console=err)
+    run.prepare()
+    stage1, stage2 = run.fit_fusion(v)
+    result = {"variant": v.name, "no_llm": stage1.model_dump(), "with_llm": stage2.model_dump() if stage2 else None}
+    sys.stdout.write(json.dumps(result, indent=2) + "\n")
+
+
+@eval_app.command("explain")
+def eval_explain(
+    users: int = typer.Option(20, "--users", help="how many stored users (seeded sample)"),
+    k: int = typer.Option(10, "--k", help="items per list"),
+    prompt: list[str] = typer.Option(["explain@v1"], "--prompt", help="explanation prompt(s); the first is the baseline"),
+    seed: int = typer.Option(42, "--seed"),
+    out_dir: Optional[Path] = typer.Option(None, "--out", help="folder for lists.jsonl and summary.json"),
+    base_url: Optional[str] = BaseUrl, model: Optional[str] = Model, data_dir: Optional[Path] = DataDir,
+):
+    """Explanation quality per prompt: LLM-written share, claim-check results by kind,
+    specificity, user swap, distinct-2, length, time to first item and to the list."""
+    from agent.recommender import Recommender
+    from evals.explain import run
+
+    settings = cli_settings(base_url=base_url, model=model, data_dir=data_dir)
+    require_catalog(settings)
+    for ref in prompt:
+        if Recommender(settings).registry.output_kind(ref) != "explanation":
+            raise InputError(f"{ref} is not an explanation prompt: use explain@v1 or explain-terse@v1")
+    with Recommender(settings) as rec, progress() as bar:
+        task = bar.add_task("lists", total=users)
+        summary = run(rec, prompt, users, k=k, seed=seed, out_dir=out_dir,
+                      progress=lambda done, total: bar.update(task, completed=done))
+    out.print_json(json.dumps(summary, default=str))
+
+
+@eval_app.command("chat")
+def eval_chat(suite_file: Path = typer.Argument(..., help="chat suite YAML, e.g. evals/suites/chat-simulated.yaml"),
+              out_dir: Optional[Path] = typer.Option(None, "--out", help="run folder (default: runs/SUITE-NAME)"),
+              users: Optional[int] = typer.Option(None, "--users", help="simulate this many users")):
+    """Simulated users look for a hidden item over several turns; report Hit@k and turns."""
+    from evals.chat import ChatEvalRun, load_chat_suite
+
+    suite = load_chat_suite(suite_file, users=users)
+    folder = out_dir or Path("runs") / suite.name
+    ChatEvalRun(suite, folder, cli_settings(), console=err).run()
+    sys.stdout.write((folder / "report.md").read_text())
+    err.print(f"report: {folder / 'report.html'}", highlight=False)
+
+
+@eval_app.command("report")
+def eval_report(run_dir: Path = typer.Argument(..., help="a run folder")):
+    """Re-render report.md and report.html from a run folder."""
+    from evals.report import load_run, summary_table, write_reports
+
+    write_reports(run_dir)
+    sys.stdout.write(summary_table(load_run(run_dir)[0]) + "\n")
+    err.print(f"wrote {run_dir / 'report.md'} and {run_dir / 'report.html'}")
+
+
+@eval_app.command("compare")
+def eval_compare(run_a: Path = typer.Argument(...), run_b: Path = typer.Argument(...)):
+    """Compare two runs: shared variants side by side, paired where the users match."""
+    from evals.compare import compare_runs
+
+    sys.stdout.write(compare_runs(run_a, run_b) + "\n")
+
+
+@eval_app.command("table")
+def eval_table(run_dirs: list[Path] = typer.Argument(..., help="run folders, e.g. one per protocol"),
+               variants: Optional[str] = typer.Option(None, "--variants", help="comma-separated variant names to show")):
+    """One markdown table over several runs: NDCG with its CI, paired differences from the
+    baseline and from each variant's reference, LLM latency and tokens."""
+    from evals.compare import protocol_table
+
+    sys.stdout.write(protocol_table(run_dirs, [v.strip() for v in variants.split(",")] if variants else None) + "\n")
