@@ -8,7 +8,9 @@ from collections.abc import Iterable
 from functools import cached_property
 
 import numpy as np
+from pydantic import ValidationError
 
+from agent.errors import InputError
 from agent.pipeline.profile import LIKE_THRESHOLD, is_positive, newest_first
 from agent.retrieval.collaborative import CooccurrenceIndex
 from agent.store import CatalogStore
@@ -62,3 +64,29 @@ class RequestContext:
     def liked_events(self) -> list[HistoryEvent]:
         """The latest PROFILE_EVENTS positive events: what explanations may cite."""
         return [e for e in self.history if self.is_positive(e)][:PROFILE_EVENTS]
+
+
+def checked_history(history: Iterable[HistoryEvent | dict], store: CatalogStore,
+                    max_events: int) -> tuple[list[HistoryEvent], list[str]]:
+    """An inline history's events, validated; unknown item ids dropped with a warning (all
+    unknown, or a bad entry, is an InputError that says what to send)."""
+    events = []
+    for n, h in enumerate(history):
+        try:
+            events.append(h if isinstance(h, HistoryEvent) else HistoryEvent.model_validate(h))
+        except ValidationError as e:
+            first = e.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "entry"
+            raise InputError(f"history entry {n}: {where}: {first['msg']} "
+                             "(expected {item_id, rating?, signal?: like|dislike|click|seen, timestamp?})") from None
+    if len(events) > max_events:
+        raise InputError(f"history has {len(events)} events; the limit is {max_events}: send the most recent ones")
+    ids = {e.item_id for e in events}
+    unknown = sorted(ids - set(store.get_items(ids))) if ids else []
+    if unknown and len(unknown) == len(ids):
+        raise InputError(f"none of the history's item ids are in the catalog ({', '.join(unknown[:5])}"
+                         f"{'…' if len(unknown) > 5 else ''}): ingest the catalog or fix the ids")
+    if not unknown:
+        return events, []
+    return ([e for e in events if e.item_id not in unknown],
+            [f"ignored {len(unknown)} unknown item id(s): {', '.join(unknown[:5])}"])

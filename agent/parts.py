@@ -1,0 +1,139 @@
+"""What the pipeline runs on, each built on first use from Settings: the catalog store, the
+vector index, the collaborative index (rebuilt when interactions change), the LLM backend,
+the prompt registry, the redactor and the claim checker's vocabulary; and the public way to
+read and write that data (history, items, search, feedback), which tools/ is built on."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+from agent.backends.base import ChatBackend
+from agent.config import Settings, load_settings
+from agent.errors import InputError, NotFoundError, RetrievalError, UnknownUserError
+from agent.pipeline.claims import Vocabulary
+from agent.pipeline.profile import LIKE_THRESHOLD
+from agent.privacy import Redactor
+from agent.retrieval.collaborative import CooccurrenceIndex
+from agent.store import CatalogStore
+from agent.types import FeedbackResult, HistoryEvent, Interaction, Item
+from prompts.registry import PromptRegistry
+
+SIGNAL_RATINGS: dict[str, float] = {"like": 5.0, "dislike": 1.0, "seen": 3.0}  # on the 0.5-5 scale; 3 = neutral
+
+
+class Parts:
+    """Pass `backend`, `store`, `index` or `collaborative` to use your own (tests pass a
+    ScriptedFakeBackend and a temp-dir store; a given collaborative index is never rebuilt)."""
+
+    def __init__(self, settings: Settings | None = None, *, backend: ChatBackend | None = None,
+                 store: CatalogStore | None = None, index=None, registry: PromptRegistry | None = None,
+                 collaborative: CooccurrenceIndex | None = None, like_threshold: float = LIKE_THRESHOLD):
+        self.settings = settings or load_settings()
+        self._backend, self._store, self._index = backend, store, index
+        self.registry = registry or PromptRegistry()
+        self.like_threshold = like_threshold
+        self.redactor = Redactor.from_settings(self.settings)
+        self._collab, self._collab_version = collaborative, -1
+        self._collab_fixed = collaborative is not None
+        self._vocab: tuple[int, Vocabulary] | None = None
+        self._index_checked = False
+
+    @property
+    def store(self) -> CatalogStore:
+        if self._store is None:
+            self._store = CatalogStore(Path(self.settings.data_dir) / "catalog.sqlite")
+        return self._store
+
+    @property
+    def index(self):
+        if self._index is None:
+            from agent.retrieval.chroma import ChromaRetriever
+            from agent.retrieval.embeddings import MiniLMEmbedder
+
+            self._index = ChromaRetriever(Path(self.settings.data_dir) / "chroma", MiniLMEmbedder(),
+                                          url=self.settings.chroma_url)
+        return self._index
+
+    @property
+    def backend(self) -> ChatBackend:
+        if self._backend is None:
+            from agent.backends.connect import connect
+
+            self._backend = connect(self.settings)
+        return self._backend
+
+    def collaborative(self) -> CooccurrenceIndex:
+        if not self._collab_fixed and (self._collab is None or self._collab_version != self.store.version):
+            self._collab = CooccurrenceIndex(self.store.all_interactions(), self.like_threshold)
+            self._collab_version = self.store.version
+        return self._collab
+
+    def vocabulary(self) -> Vocabulary:
+        """Titles, genres and tags the catalog can name (the claim checker's lexicon)."""
+        n = self.store.count_items()
+        if self._vocab is None or self._vocab[0] != n:
+            self._vocab = (n, Vocabulary.from_items(self.store.all_items()))
+        return self._vocab[1]
+
+    def check_index(self) -> None:
+        """An empty index beside a filled catalog means the index was lost: say so, rather
+        than quietly recommending from co-occurrence alone."""
+        if self._index_checked:
+            return
+        if self.index.count() == 0 and (n := self.store.count_items()):
+            where = self.settings.chroma_url or Path(self.settings.data_dir) / "chroma"
+            raise RetrievalError(f"the vector index at {where} is empty but the catalog holds {n} items "
+                                 "(the index was deleted or lost): rebuild it from the catalog with "
+                                 "`recagent reindex`")
+        self._index_checked = True
+
+    # -- reading and writing the data (the tools' API) --------------------------------------------
+    def history(self, user_id: str, missing_ok: bool = False) -> list[HistoryEvent]:
+        """A stored user's interactions; an unknown user is an UnknownUserError (with `missing_ok`, empty)."""
+        rows = self.store.user_interactions(str(user_id))
+        if not rows and not missing_ok:
+            raise UnknownUserError(str(user_id))
+        return [HistoryEvent(item_id=r.item_id, rating=r.rating, timestamp=r.timestamp) for r in rows]
+
+    def feedback(self, user_id: str, item_id: str, signal: str) -> FeedbackResult:
+        """Record like / dislike / seen now: the next list for this user is built from it."""
+        if signal not in SIGNAL_RATINGS:
+            raise InputError(f"unknown signal {signal!r}: use like, dislike or seen")
+        item = self.item(item_id)
+        self.store.upsert_interactions([Interaction(user_id=str(user_id), item_id=item.item_id,
+                                                    rating=SIGNAL_RATINGS[signal], timestamp=int(time.time()))])
+        return FeedbackResult(user_id=str(user_id), item_id=item.item_id, title=item.title, signal=signal)
+
+    def item(self, item_id: str) -> Item:
+        if (item := self.store.get_item(str(item_id))) is None:
+            raise NotFoundError(f"unknown item {item_id!r}: it is not in the catalog")
+        return item
+
+    def items(self, ids: Iterable[str]) -> dict[str, Item]:
+        """The catalog items among `ids` (unknown ids left out)."""
+        return self.store.get_items(ids)
+
+    def find_titles(self, text: str, k: int = 5) -> list[Item]:
+        """Items whose title best matches `text`."""
+        return self.store.search_titles(text, k)
+
+    def search(self, query: str, k: int = 5, category: str | None = None) -> list[tuple[Item, float]]:
+        """Items closest in meaning to `query` (with their cosine), optionally within one category."""
+        hits = self.index.search(query, k * 5 if category else k)
+        items = self.store.get_items(i for i, _ in hits)
+        wanted = category.lower() if category else None
+        return [(items[i], s) for i, s in hits
+                if i in items and (wanted is None or wanted in (c.lower() for c in items[i].categories))][:k]
+
+    def close(self) -> None:
+        if self._backend is not None and hasattr(self._backend, "close"):
+            self._backend.close()
+        self._backend = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
