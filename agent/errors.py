@@ -50,16 +50,3 @@ class BackendError(AgentError):
 
 class RetrievalError(AgentError):
     """The vector store or the interaction data could not serve a query."""
-
-
-class ToolError(AgentError):
-    """A tool the agent exposes failed."""
-
-
-class OutputError(AgentError):
-    """The model's output could not be used after repair; carries what it said."""
-
-    def __init__(self, message: str, raw_output: str | None = None, attempts: int = 0):
-        super().__init__(message)
-        self.raw_output = raw_output
-        self.attempts = attempts

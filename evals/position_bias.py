@@ -40,7 +40,7 @@ def measure(suite_path: Path, out: Path, users: int, positions: list[int], model
     try:
         for user in track(run.users, description="position bias", console=console):
             case = run.split.cases[user]
-            cands = run._candidate_objects(user)
+            cands = run.candidate_objects(user)
             target = next(c for c in cands if c.item.item_id == case.target)
             others = [c for c in cands if c.item.item_id != case.target]
             profile = rec.profile_of(case.history)

@@ -28,7 +28,8 @@ from agent.recommender import Recommender
 from agent.retrieval.collaborative import CooccurrenceIndex
 from agent.store import CatalogStore
 from agent.types import Candidate, Interaction
-from evals.pool import profile_vector_of, rank_pool, semantic_scores
+from evals.pool import rank_pool
+from evals.rankers import RANKERS
 from evals.split import Case, leave_last_positive_out, sample_users, user_rng
 from evals.suite import Suite, Variant
 
@@ -220,74 +221,12 @@ class SuiteRun:
                 "chosen": len(chosen), "enriched": len(enriched), "written_now": report.written,
                 "failed": dict(report.failed), "held_out_items_enriched": sum(t in enriched for t in targets) / len(targets)}
 
-    def _candidate_objects(self, user: str) -> list[Candidate]:
+    def candidate_objects(self, user: str) -> list[Candidate]:
+        """The run's candidates for `user` (saved in candidates.jsonl), as Candidates."""
         rows = self.candidates[user]["candidates"]
         items = self.data.store.get_items(r["id"] for r in rows)
         return [Candidate(item=items[r["id"]], scores=r["scores"], sources=r["sources"], because=r["because"])
                 for r in rows if r["id"] in items]
-
-    # -- rankers -------------------------------------------------------------------------------
-    def rank_baseline(self, v: Variant, case: Case) -> dict:
-        k, s = self.suite.max_k, self.suite
-        seen = {e.item_id for e in case.history}
-        positives = case.positives(s.split.positive_rating)
-        if v.kind == "pipeline":
-            return self.rank_pipeline(v, case, use_llm=False)
-        if s.protocol.kind == "sampled":
-            pool = self.candidates[case.user]["pool"]
-            if v.kind == "random":
-                ranking = [pool[i] for i in user_rng(s.users.seed, case.user, "random").permutation(len(pool))]
-            else:
-                pop = dict(zip(pool, self.collab.popularity_of(pool)))
-                if v.kind == "popularity":
-                    key = {i: (pop[i],) for i in pool}
-                elif v.kind == "itemknn":
-                    knn = dict(zip(pool, self.collab.scores(positives, pool)))
-                    key = {i: (knn[i], pop[i]) for i in pool}
-                else:  # semantic
-                    sem = dict(zip(pool, semantic_scores(self.rec, positives, pool)))
-                    key = {i: (sem[i],) for i in pool}
-                ranking = sorted(pool, key=lambda i: tuple(-x for x in key[i]))
-        else:  # full ranking over the catalog, minus what the user has seen
-            if v.kind == "random":
-                unseen = [i for i in self.catalog_ids if i not in seen]
-                pick = user_rng(s.users.seed, case.user, "random").choice(len(unseen), min(k, len(unseen)), replace=False)
-                ranking = [unseen[i] for i in pick]
-            elif v.kind == "popularity":
-                ranking = [i for i, _ in self.collab.popular(k, exclude=seen)]
-            elif v.kind == "itemknn":
-                ranking = [i for i, _, _ in self.collab.similar(positives, k, exclude=seen)]
-                ranking += [i for i, _ in self.collab.popular(k, exclude=seen | set(ranking))][: k - len(ranking)]
-            else:  # semantic
-                vec = profile_vector_of(self.rec, positives)
-                hits = self.rec.index.search_vectors(vec[None, :], k + len(seen))[0] if vec is not None else []
-                ranking = [i for i, _ in hits if i not in seen][:k]
-        return {"ranking": ranking[:k]}
-
-    def rank_pipeline(self, v: Variant, case: Case, use_llm: bool, rec: Recommender | None = None) -> dict:
-        rec = rec or self.rec
-        cands = self._candidate_objects(case.user)
-        if v.candidate_order == "shuffled":
-            cands = [cands[i] for i in user_rng(self.suite.users.seed, case.user, "order").permutation(len(cands))]
-        profile = rec.profile_of(case.history)
-        r = rec.rerank(case.history, profile, cands, k=self.suite.max_k, prompt=v.prompt, diversity=v.diversity,
-                       use_llm=use_llm, sampling={"temperature": v.temperature, "seed": v.seed})
-        out = {"ranking": [i.item_id for i in r.items], "sources": [i.source for i in r.items]}
-        if use_llm:
-            calls = r.llm_calls
-            first = calls[0] if calls else None
-            out.update(
-                prompt=r.prompt.ref if r.prompt else v.prompt,
-                template_sha256=r.prompt.template_sha256 if r.prompt else None, model=r.model,
-                raw=[c.raw for c in calls], fallback_reason=r.fallback_reason,
-                tokens={"prompt": r.usage.prompt_tokens, "completion": r.usage.completion_tokens},
-                latency_ms=round(sum(c.latency_ms for c in calls), 2), cached=all(c.cached for c in calls) if calls else False,
-                llm={"calls": len(calls), "parse_error": first.parse_error if first else None,
-                     "returned": first.returned if first else 0,
-                     "out_of_candidate": len(first.out_of_candidate) if first else 0,
-                     "duplicates": len(first.duplicates) if first else 0, "seen": len(first.seen) if first else 0,
-                     "fallback": r.fallback_reason is not None})
-        return out
 
     # -- execution -------------------------------------------------------------------------------
     def run(self) -> dict:
@@ -296,15 +235,16 @@ class SuiteRun:
         done = self._load_rows()
         writer = (self.out / RESULTS).open("a", encoding="utf-8")
         try:
+            schedule = {v.name: RANKERS[v.kind].schedule for v in self.suite.variants}
             for v in self.suite.variants:
-                if v.kind not in ("llm", "fusion"):
+                if schedule[v.name] == "serial":
                     self._run_serial(v, done, writer)
             for v in self.suite.variants:
-                if v.kind == "fusion":
+                if schedule[v.name] == "fitted":
                     self._run_fusion(v, done, writer)
             groups: dict[tuple, list[Variant]] = defaultdict(list)
             for v in self.suite.variants:
-                if v.kind == "llm":
+                if schedule[v.name] == "model":
                     groups[(v.model, v.base_url)].append(v)
             for variants in groups.values():
                 self._run_llm_group(variants, done, writer)
@@ -335,14 +275,7 @@ class SuiteRun:
                "status": "failed" if error else "ok", "error": error, "target": case.target,
                "target_in_candidates": self.candidates[user]["target_in_candidates"],
                "ranking": [], **(result or {})}
-        if v.kind == "llm":
-            row.setdefault("prompt", v.prompt)
-            row.setdefault("model", v.model)
-            row.setdefault("llm", {"calls": 0, "parse_error": None, "returned": 0, "out_of_candidate": 0,
-                                   "duplicates": 0, "seen": 0, "fallback": True})
-            row.setdefault("tokens", {"prompt": 0, "completion": 0})
-            row.setdefault("latency_ms", 0.0)
-            row["candidates"] = [c["id"] for c in self.candidates[user]["candidates"]]
+        RANKERS[v.kind].row_defaults(row, self, v, user)
         return row
 
     def _record(self, row: dict, done: dict, writer) -> None:
@@ -352,11 +285,12 @@ class SuiteRun:
         self.stats.new_rows += 1
 
     def _run_serial(self, v: Variant, done: dict, writer) -> None:
+        ranker = RANKERS[v.kind](self, v)
         for user in self.users:
             if self._key(v, user) in done:
                 continue
             try:
-                result, error = self.rank_baseline(v, self.split.cases[user]), None
+                result, error = ranker.rank(self.split.cases[user]), None
             except AgentError as e:
                 result, error = None, str(e)
             self._record(self._row(v, user, result, error), done, writer)
@@ -466,6 +400,7 @@ class SuiteRun:
         if not tasks:
             return
         rec, backend = self.llm_recommender(variants[0])
+        rankers = {v.name: RANKERS[v.kind](self, v, rec) for v in variants}
         workers = self.concurrency(variants[0])
         label = ", ".join(v.name for v in variants)
         failed = 0
@@ -473,7 +408,7 @@ class SuiteRun:
 
         def one(v: Variant, user: str) -> dict:
             try:
-                return self._row(v, user, self.rank_pipeline(v, self.split.cases[user], True, rec), None)
+                return self._row(v, user, rankers[v.name].rank(self.split.cases[user]), None)
             except ConfigError:
                 raise
             except Exception as e:  # one broken case is a failed row, never a crashed run

@@ -111,7 +111,7 @@ def run_injection(settings, out: Path, users: int = 24, model: str = "smollm2-13
             task = bar.add_task("injection cases", total=len(run.users) * len(PROMPTS) * (len(ATTACKS) + 2))
             for user in run.users:
                 case = run.split.cases[user]
-                cands = run._candidate_objects(user)
+                cands = run.candidate_objects(user)
                 pos = ATTACKER_POSITION if cands[ATTACKER_POSITION].item.item_id != case.target else ATTACKER_POSITION + 1
                 attacker = cands[pos].item
                 label = candidate_labels(len(cands))[pos]
