@@ -2,10 +2,11 @@
 
 from agent.config import Settings, load_settings
 from agent.errors import AgentError
+from agent.options import RecommendOptions
 from agent.types import HistoryEvent, Item, Recommendation, RecommendedItem
 
-__all__ = ["ChatSessions", "AgentError", "HistoryEvent", "Item", "Recommendation", "RecommendedItem", "Recommender",
-           "Settings", "load_settings"]
+__all__ = ["AgentError", "ChatSessions", "HistoryEvent", "Item", "RecommendOptions", "Recommendation",
+           "RecommendedItem", "Recommender", "Settings", "load_settings"]
 
 
 def __getattr__(name: str):

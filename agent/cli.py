@@ -404,6 +404,21 @@ def doctor(base_url: Optional[str] = BaseUrl, model: Optional[str] = Model, data
         raise typer.Exit(1)
 
 
+# -- config --------------------------------------------------------------------------------------
+@app.command()
+def config(markdown: bool = typer.Option(False, "--markdown", help="print the reference (docs/configuration.md)")):
+    """The settings in effect (arguments, then RECAGENT_* variables, then defaults)."""
+    from agent.config import configuration_markdown
+
+    if markdown:
+        sys.stdout.write(configuration_markdown())
+        return
+    current = _settings().model_dump(mode="json")
+    if current.get("llm_api_key"):
+        current["llm_api_key"] = "(set)"
+    out.print_json(json.dumps(current))
+
+
 # -- chat ----------------------------------------------------------------------------------------
 @app.command()
 def chat(

@@ -36,31 +36,36 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="RECAGENT_", extra="ignore")
 
-    base_url: str | None = None
-    model: str | None = None
+    base_url: str | None = Field(None, description="an OpenAI-compatible endpoint (vLLM, OpenAI, llama.cpp); "
+                                 "unset: the embedded llama.cpp server with a bundled model")
+    model: str | None = Field(None, description=f"the model id at base_url, or a bundled model's name for the "
+                              f"embedded server (default {DEFAULT_EMBEDDED_MODEL}; `recagent model list`)")
     llm_api_key: str | None = Field(
-        None, validation_alias=AliasChoices("RECAGENT_LLM_API_KEY", "OPENAI_API_KEY", "llm_api_key")
-    )
-    data_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir("recagent")))
+        None, validation_alias=AliasChoices("RECAGENT_LLM_API_KEY", "OPENAI_API_KEY", "llm_api_key"),
+        description="the endpoint's API key (also read from OPENAI_API_KEY)")
+    data_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir("recagent")),
+                           description="the catalog (SQLite), interactions, sessions and the embedded vector store")
     chroma_url: str | None = Field(None, description="a Chroma server (`chroma run`) instead of the embedded store")
-    cache_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_cache_dir("recagent")))
-    timeout_s: float = Field(180.0, gt=0)
-    max_retries: int = Field(2, ge=0, le=10)  # connection errors, 429, 5xx; never timeouts
-    context_window: int | None = Field(None, ge=512)
+    cache_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_cache_dir("recagent")),
+                            description="pulled models, the eval's data and its cache of LLM answers")
+    timeout_s: float = Field(180.0, gt=0, description="seconds one LLM call may take")
+    max_retries: int = Field(2, ge=0, le=10, description="retries of an LLM call after a connection error, "
+                             "429 or 5xx (never after a timeout)")
+    context_window: int | None = Field(None, ge=512, description="the model's context in tokens at base_url "
+                                       "(default: what the server reports; bundled models know theirs)")
     threads: int = Field(default_factory=lambda: free_cores(), ge=1, description=(
         "llama.cpp threads for the embedded server; default: the cores not already busy at start "
         "(spinning threads that fight another process for a core run ten times slower)"))
-    parallel: int = Field(1, ge=1, le=64)
+    parallel: int = Field(1, ge=1, le=64, description="requests the embedded server runs at once (its slots), "
+                          "and explanation calls in flight")
     explain_budget_s: float = Field(
         45.0, gt=0, description="seconds the model may spend writing one list's explanations; items not written "
                                 "by then get their data template, flagged")
-    # how retrieved candidates are ordered before the LLM (agent/pipeline/order.py)
     candidate_order: Literal["rrf", "fusion"] = Field(
         "fusion", description="fusion: fitted linear score (default); rrf: reciprocal rank of semantic and co-occurrence lists")
     fusion_weights: dict[str, float] = Field(
         default_factory=lambda: dict(DEFAULT_FUSION_WEIGHTS),
         description="weights of collaborative, recent, semantic, popularity (candidate_order=fusion)")
-    # privacy: what free text may reach a prompt (agent/privacy.py)
     redact_builtin: bool = Field(True, description="replace e-mail addresses and phone numbers in prompts")
     redact_patterns: list[str] = Field(default_factory=list, description="more regular expressions to redact")
     prompt_exclude_fields: list[str] = Field(default_factory=list, description="item fields kept out of prompts: text, tags")
@@ -110,3 +115,54 @@ def load_settings(**overrides) -> Settings:
         raise ConfigError(
             f"bad setting {field} (RECAGENT_{field.upper()}): {first['msg']}"
         ) from None
+
+
+def fields_table(model, env_prefix: str = "") -> str:
+    """A markdown table of a pydantic model's fields: name (or environment variable), default, meaning."""
+    lines = ["| " + ("variable" if env_prefix else "option") + " | default | bounds | meaning |", "|---|---|---|---|"]
+    for name, info in model.model_fields.items():
+        if info.default_factory is not None:
+            default = "(computed)" if name in ("threads", "data_dir", "cache_dir") else repr(info.default_factory())
+        else:
+            default = repr(info.default)
+        label = f"{env_prefix}{name.upper()}" if env_prefix else name
+        lines.append(f"| `{label}` | `{default}` | {_bounds(info)} | {(info.description or '').replace('|', '/')} |")
+    return "\n".join(lines)
+
+
+def _bounds(info) -> str:
+    words = {"Ge": "≥", "Gt": ">", "Le": "≤", "Lt": "<", "MinLen": "length ≥", "MaxLen": "length ≤"}
+    out = []
+    for m in info.metadata:
+        name = type(m).__name__
+        if name in words:
+            out.append(f"{words[name]} {getattr(m, next(iter(type(m).__dataclass_fields__)))}")
+    if "Literal" in str(info.annotation):
+        out.append(" / ".join(repr(a) for a in info.annotation.__args__))
+    return ", ".join(out)
+
+
+def configuration_markdown() -> str:
+    """docs/configuration.md: generated by `recagent config --markdown` (a test keeps it current)."""
+    from agent.options import RecommendOptions
+
+    return f"""# Configuration
+
+Generated from `agent/config.py` and `agent/options.py` by `recagent config --markdown > docs/configuration.md`;
+`recagent config` prints the values in effect.
+
+## Settings
+
+Arguments first, then environment variables, then these defaults. `data_dir` defaults to the
+platform's user data folder, `cache_dir` to its cache folder, `threads` to the cores not busy at start.
+
+{fields_table(Settings, "RECAGENT_")}
+
+## Per-request options
+
+`RecommendOptions`: the Python API (`Recommender.recommend(user, k=5)`), the CLI (`recagent recommend --k 5`),
+the HTTP service (`POST /v1/recommend {{"k": 5}}`) and the chat agent take the same options, with these bounds
+(an out-of-range value is a clear error).
+
+{fields_table(RecommendOptions)}
+"""

@@ -136,3 +136,22 @@ def eval_table(run_dirs: list[Path] = typer.Argument(..., help="run folders, e.g
     from evals.compare import protocol_table
 
     sys.stdout.write(protocol_table(run_dirs, [v.strip() for v in variants.split(",")] if variants else None) + "\n")
+
+
+@eval_app.command("position-bias")
+def eval_position_bias(
+    suite_file: Path = typer.Argument(..., help="a sampled-protocol suite YAML"),
+    users: int = typer.Option(20, "--users"),
+    positions: str = typer.Option("1,10,20", "--positions", help="1-based positions of the held-out item"),
+    model: str = typer.Option("smollm2-135m", "--model"),
+    orders: str = typer.Option("1,2", "--orders", help="numbers of candidate orders averaged (2 = mirrored)"),
+    out_dir: Path = typer.Option(Path("runs/position-bias"), "--out"),
+):
+    """Position bias of label-logprob scoring: the held-out item at fixed positions of an
+    otherwise unchanged list, its rank under the LLM's scores alone, one order vs mirrored."""
+    from evals.position_bias import markdown, measure
+
+    result = measure(suite_file, out_dir, users, [int(x) - 1 for x in positions.split(",")], model,
+                     orders=tuple(int(x) for x in orders.split(",")))
+    sys.stdout.write(markdown(result) + "\n")
+

@@ -7,7 +7,7 @@ vLLM and OpenAI serve them):
   for the best one; the logprob of each letter as the first answer token is its score. Small
   models favour early letters, so `orders` > 1 scores the list again reversed (and then
   shuffled) and averages. How much that helps depends on the model: for SmolLM2-135M,
-  `python -m evals.position_bias` measured that mirroring turns a first-letter bias into an
+  `recagent eval position-bias` measured that mirroring turns a first-letter bias into an
   edge bias rather than removing it.
 - "pointwise": one call per candidate asking Yes or No; the score is logprob(Yes) -
   logprob(No). No order, so no position bias, at one (mostly cached-prefix) call per item.

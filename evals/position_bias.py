@@ -3,14 +3,12 @@ positions of an otherwise unchanged candidate list, and its rank under the LLM's
 is compared across positions, with one candidate order and with mirrored orders averaged.
 An unbiased scorer ranks the item the same wherever it is shown.
 
-    python -m evals.position_bias evals/suites/ml-latest-small-sampled.yaml --users 20
+    recagent eval position-bias evals/suites/ml-latest-small-sampled.yaml --users 20
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -81,22 +79,3 @@ def markdown(result: dict) -> str:
     lines += ["", "Spread of the mean rank across positions: "
               + ", ".join(f"{o} order(s): {s}" for o, s in result["mean_rank_spread"].items())]
     return "\n".join(lines)
-
-
-def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(prog="python -m evals.position_bias", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("suite", type=Path)
-    p.add_argument("--users", type=int, default=20)
-    p.add_argument("--positions", default="1,10,20", help="1-based positions of the held-out item")
-    p.add_argument("--model", default="smollm2-135m")
-    p.add_argument("--orders", default="1,2", help="numbers of candidate orders averaged (2 = mirrored, more = shuffles)")
-    p.add_argument("--out", type=Path, default=Path("runs/position-bias"))
-    a = p.parse_args(argv)
-    positions = [int(x) - 1 for x in a.positions.split(",")]
-    result = measure(a.suite, a.out, a.users, positions, a.model, orders=tuple(int(x) for x in a.orders.split(",")))
-    sys.stdout.write(markdown(result) + "\n")
-
-
-if __name__ == "__main__":
-    main()

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from evals import model_footprint
+from bench import model_footprint
 from tests.conftest import SMALLEST_MODEL
 
 pytestmark = pytest.mark.llm

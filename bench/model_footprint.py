@@ -3,7 +3,7 @@ each model in a fresh child process (so one model's pages never count against an
 serving the same pick@v1 prompt. Quality and per-call latency on real users come from the
 eval suites (evals/suites/ml-latest-small-fusion-models.yaml); this adds what they cannot see.
 
-    python -m evals.model_footprint [--models smollm2-135m,qwen2.5-coder-0.5b] [--calls 3]
+    uv run python bench/model_footprint.py [--models smollm2-135m,qwen2.5-coder-0.5b] [--calls 3]
 
 Peak RSS is the child's resident high-water mark; "added by the model" subtracts the same
 child's mark before the server started (Python and the agent's modules loaded)."""
@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         if name not in MODELS:
             console.print(f"[red]unknown model {name!r}; bundled: {', '.join(MODELS)}[/red]")
             return 2
-        run = subprocess.run([sys.executable, "-m", "evals.model_footprint", "--child", name, "--calls", str(args.calls)],
+        run = subprocess.run([sys.executable, __file__, "--child", name, "--calls", str(args.calls)],
                              capture_output=True, text=True)
         if run.returncode != 0:
             last = (run.stderr.strip().splitlines() or ["no output"])[-1]
