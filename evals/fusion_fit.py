@@ -29,7 +29,7 @@ from agent.retrieval.collaborative import CooccurrenceIndex
 from agent.types import Candidate
 from evals.llm_scoring import score_candidates
 from evals.pool import profile_vector_of, semantic_scores
-from evals.split import Case, leave_last_positive_out, sample_users, user_rng
+from evals.split import Case, sample_users, user_rng, validation_split
 
 NO_LLM = [f for f in FEATURES if f != "llm"]
 GRID = (0.0, 0.1, 0.25, 0.5, 1.0)  # candidate values of each weight; only directions matter
@@ -158,8 +158,7 @@ class FusionRanker:
     # -- fitting ----------------------------------------------------------------------------------
     def validation_world(self) -> World:
         s = self.suite
-        split = leave_last_positive_out([_as_interaction(r) for r in self.run.split.train],
-                                        s.split.positive_rating, s.split.min_history)
+        split = validation_split(self.run.split, s.split.positive_rating, s.split.min_history)
         return World(CooccurrenceIndex(split.train, s.split.positive_rating), split.cases)
 
     def fit(self, progress=None) -> tuple[FittedWeights, FittedWeights | None]:
@@ -249,13 +248,6 @@ def _index(ids: list[str], target: str) -> int | None:
         return ids.index(target)
     except ValueError:
         return None
-
-
-def _as_interaction(row: tuple):
-    from agent.types import Interaction
-
-    user, item, rating, ts = row
-    return Interaction(user_id=user, item_id=item, rating=rating, timestamp=ts)
 
 
 def source_tops(rec, collab: CooccurrenceIndex, case: Case, positives: list[str], n: int) -> dict[str, list[str]]:

@@ -110,6 +110,31 @@ class SemanticRanker(Ranker):
         return [i for i, _ in hits if i not in seen]
 
 
+class ClassicRanker(Ranker):
+    """A classic collaborative model (agent/retrieval/classic.py) fitted on the training rows,
+    its hyper-parameters chosen on the validation split (evals/classic.py). Ties and items it
+    cannot score fall back to popularity."""
+    kinds: ClassVar[tuple[str, ...]] = ("ease", "als", "bpr", "bm25", "sequential")
+
+    def __init__(self, run: SuiteRun, v: Variant):
+        from agent.retrieval.classic import PositiveMatrix
+        from evals.classic import build, fitted_params
+
+        super().__init__(run, v)
+        self.params = fitted_params(run, v.kind)
+        self.model = build(v.kind, PositiveMatrix(run.split.train, self.suite.split.positive_rating), self.params,
+                           run.settings.threads)
+
+    def rank_pool(self, case, pool):
+        scores = zip(pool, self.model.scores(self.positives(case), pool), self.run.collab.popularity_of(pool))
+        return _by_key(pool, {i: (s, pop) for i, s, pop in scores})
+
+    def rank_catalog(self, case):
+        seen = self.seen(case)
+        ranking = [i for i, _ in self.model.top(self.positives(case), self.k, exclude=seen)]
+        return ranking + [i for i, _ in self.run.collab.popular(self.k, exclude=seen | set(ranking))][: self.k - len(ranking)]
+
+
 class PipelineRanker(Ranker):
     """The product's steps after retrieval over the run's candidates (no LLM)."""
     kind = "pipeline"
@@ -170,3 +195,4 @@ class FittedRanker(Ranker):
 
 RANKERS: dict[str, type[Ranker]] = {cls.kind: cls for cls in (
     RandomRanker, PopularityRanker, ItemKNNRanker, SemanticRanker, PipelineRanker, LLMRanker, FittedRanker)}
+RANKERS.update({kind: ClassicRanker for kind in ClassicRanker.kinds})

@@ -64,6 +64,13 @@ def leave_last_positive_out(rows: list[Interaction], positive_rating: float, min
     return Split(cases=cases, train=train, excluded=dict(sorted(excluded.items())))
 
 
+def validation_split(split: Split, positive_rating: float, min_history: int) -> Split:
+    """The same rule applied again to `split`'s training rows: held-out items from the
+    training period, for fitting without ever seeing the evaluated users' held-out items."""
+    rows = [Interaction(user_id=u, item_id=i, rating=r, timestamp=t) for u, i, r, t in split.train]
+    return leave_last_positive_out(rows, positive_rating, min_history)
+
+
 def sample_users(users: list[str], n: int, seed: int) -> list[str]:
     """A seeded permutation's first n: the same seed gives the same users, and a smaller n
     gives a subset of a larger one."""

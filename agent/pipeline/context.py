@@ -30,21 +30,11 @@ class RequestContext:
 
     def items(self, ids: Iterable[str]) -> dict[str, Item]:
         """The catalog items among `ids`, in their order (unknown ids left out)."""
-        ids = list(dict.fromkeys(ids))
-        missing = [i for i in ids if i not in self._items]
-        if missing:
-            found = self.store.get_items(missing)
-            self._items.update({i: found.get(i) for i in missing})
-        return {i: self._items[i] for i in ids if self._items[i] is not None}
+        return _memoised(self._items, ids, self.store.get_items)
 
     def vectors(self, ids: Iterable[str]) -> dict[str, np.ndarray]:
         """The stored embeddings among `ids`, in their order (ids without one left out)."""
-        ids = list(dict.fromkeys(ids))
-        missing = [i for i in ids if i not in self._vectors]
-        if missing:
-            found = self.index.embeddings(missing)
-            self._vectors.update({i: found.get(i) for i in missing})
-        return {i: self._vectors[i] for i in ids if self._vectors[i] is not None}
+        return _memoised(self._vectors, ids, self.index.embeddings)
 
     def is_positive(self, event: HistoryEvent) -> bool:
         return is_positive(event, self.like_threshold)
@@ -64,6 +54,16 @@ class RequestContext:
     def liked_events(self) -> list[HistoryEvent]:
         """The latest PROFILE_EVENTS positive events: what explanations may cite."""
         return [e for e in self.history if self.is_positive(e)][:PROFILE_EVENTS]
+
+
+def _memoised(memo: dict, ids: Iterable[str], fetch) -> dict:
+    """`fetch(missing ids) -> {id: value}` for the ids not in `memo` yet (a miss is kept as None)."""
+    ids = list(dict.fromkeys(ids))
+    missing = [i for i in ids if i not in memo]
+    if missing:
+        found = fetch(missing)
+        memo.update({i: found.get(i) for i in missing})
+    return {i: memo[i] for i in ids if memo[i] is not None}
 
 
 def checked_history(history: Iterable[HistoryEvent | dict], store: CatalogStore,

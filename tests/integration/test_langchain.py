@@ -31,8 +31,8 @@ def test_recommender_is_callable_as_a_langchain_tool(agent):
 
     from agent.integrations.langchain import make_tools
 
-    tools = {t.name: t for t in make_tools(agent)}
-    assert set(tools) == {"search_catalog", "item_details", "user_history", "recommend"}
+    tools = {t.name: t for t in make_tools(agent.recommender)}
+    assert set(tools) == {"search_catalog", "item_details", "user_history", "recommend", "feedback"}
     assert all(isinstance(t, BaseTool) for t in tools.values())
     items = json.loads(tools["recommend"].invoke({"user_id": "user-18", "k": 3}))
     assert len(items) == 3 and all(i["explanation"] and i["source"] in ("llm", "pipeline", "fallback") for i in items)
@@ -40,6 +40,9 @@ def test_recommender_is_callable_as_a_langchain_tool(agent):
     found = json.loads(tools["search_catalog"].invoke({"query": "pixar toys", "k": 3}))
     assert found and all("item_id" in f for f in found)
     assert tools["user_history"].invoke({"user_id": "nobody"}).startswith("error: unknown user")
+    noted = json.loads(tools["feedback"].invoke({"user_id": "user-18", "item_id": items[0]["item_id"], "signal": "seen"}))
+    assert noted["title"] and items[0]["item_id"] in {e["item_id"] for e in json.loads(
+        tools["user_history"].invoke({"user_id": "user-18", "limit": 100}))}  # written at once
     from pydantic import ValidationError
 
     with pytest.raises(ValidationError, match="less than or equal to 20"):  # enforced before our code runs
@@ -55,6 +58,6 @@ def test_tool_calling_chat_answers_with_tools_or_through_the_intent_pipeline(age
     out = chat.ask(session, "Recommend me three comedies")
     assert out["mode"] in ("tools", "intent-pipeline") and out["reply"].strip()
     if out["mode"] == "tools":
-        assert set(out["tools"]) <= {"search_catalog", "item_details", "user_history", "recommend"}
+        assert set(out["tools"]) <= {"search_catalog", "item_details", "user_history", "recommend", "feedback"}
     else:  # degraded: the intent pipeline answered with a grounded list
         assert "Here are" in out["reply"] and out["fallback_reason"]

@@ -1,0 +1,195 @@
+"""The strong classic collaborative models, as item scorers over one positive-interaction
+matrix: EASE (closed-form item regression), ALS and BPR (matrix factorisation from the
+`implicit` library), item-kNN with BM25 weighting (also `implicit`) and next-item transitions
+(a first-order sequential signal).
+
+Every scorer answers for a history given as liked item ids, newest first, so the same model
+serves the eval's held-out users, stored users, inline histories and chat sessions alike (the
+factorisation models fold a history in; nobody needs to be in the training matrix)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+from scipy import sparse
+
+EASE_MAX_ITEMS = 20_000  # dense item × item weights: 20k² float32 is 1.6 GB; beyond, EASE is skipped
+
+
+class PositiveMatrix:
+    """Users × items, 1 where a user liked an item (rating ≥ like_threshold, or no rating),
+    and each user's liked items in time order (for transitions)."""
+
+    def __init__(self, rows: Iterable[tuple], like_threshold: float = 4.0):
+        users: dict[str, int] = {}
+        items: dict[str, int] = {}
+        events: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        u_idx, i_idx = [], []
+        for row in rows:
+            user, item, rating = row[0], row[1], row[2]
+            if rating is not None and rating < like_threshold:
+                continue
+            u, i = users.setdefault(user, len(users)), items.setdefault(item, len(items))
+            u_idx.append(u)
+            i_idx.append(i)
+            events[u].append((row[3] if len(row) > 3 and row[3] is not None else 0, i))
+        self.item_ids = list(items)
+        self.position = items
+        m = sparse.csr_matrix((np.ones(len(u_idx), dtype=np.float32), (u_idx, i_idx)), shape=(len(users), len(items)))
+        m.sum_duplicates()
+        m.data[:] = 1.0
+        self.matrix = m
+        self.sequences = [[i for _, i in sorted(ev, key=lambda e: e[0])] for _, ev in sorted(events.items())]
+
+    def __len__(self) -> int:
+        return len(self.item_ids)
+
+    def columns(self, ids: Iterable[str]) -> list[int]:
+        return [self.position[i] for i in ids if i in self.position]
+
+    def row(self, liked: Sequence[str]) -> sparse.csr_matrix:
+        cols = sorted(set(self.columns(liked)))
+        return sparse.csr_matrix((np.ones(len(cols), dtype=np.float32), ([0] * len(cols), cols)), shape=(1, len(self)))
+
+
+class ItemScorer:
+    """Scores every item of the matrix for a history; `scores` and `top` read from that."""
+    name = "scorer"
+
+    def __init__(self, data: PositiveMatrix):
+        self.data = data
+
+    def all_scores(self, liked: Sequence[str]) -> np.ndarray:
+        raise NotImplementedError
+
+    def scores(self, liked: Sequence[str], items: Sequence[str]) -> list[float]:
+        """Each item's score for the history `liked` (newest first); 0 for items the model does not know."""
+        if not self.data.columns(liked):
+            return [0.0] * len(items)
+        s = self.all_scores(liked)
+        pos = self.data.position
+        return [float(s[pos[i]]) if i in pos else 0.0 for i in items]
+
+    def top(self, liked: Sequence[str], k: int, exclude: set[str] = frozenset()) -> list[tuple[str, float]]:
+        """The k best items for `liked`, none of `exclude` (nor the liked items themselves)."""
+        if not self.data.columns(liked):
+            return []
+        s = self.all_scores(liked).astype(np.float64, copy=True)
+        for i in self.data.columns(list(exclude) + list(liked)):
+            s[i] = -np.inf
+        best = np.argsort(-s, kind="stable")[:k]
+        return [(self.data.item_ids[j], float(s[j])) for j in best if np.isfinite(s[j])]
+
+
+class EASE(ItemScorer):
+    """Embarrassingly shallow autoencoder (Steck, 2019): B = I − P·diag(1/diag(P)), P = (XᵀX + λI)⁻¹,
+    diagonal zero; a history's scores are its row of X times B. Dense, so it stops at EASE_MAX_ITEMS."""
+    name = "ease"
+
+    def __init__(self, data: PositiveMatrix, lam: float = 200.0):
+        super().__init__(data)
+        if len(data) > EASE_MAX_ITEMS:
+            raise ValueError(f"EASE is dense: {len(data)} items is over its limit of {EASE_MAX_ITEMS}")
+        x = data.matrix
+        gram = (x.T @ x).toarray().astype(np.float64)
+        gram[np.diag_indices_from(gram)] += lam
+        p = np.linalg.inv(gram)
+        b = -p / np.diag(p)
+        b[np.diag_indices_from(b)] = 0.0
+        self.lam, self.weights = lam, b.astype(np.float32)
+
+    def all_scores(self, liked):
+        return np.asarray(self.data.row(liked) @ self.weights).ravel()
+
+
+class Transitions(ItemScorer):
+    """Next-item transitions: P(b | a) from consecutive liked items in each user's time order
+    (the next `window` items, weighted 1, ½, ⅓ …), scored for the latest `recent` liked items
+    with weights decaying by `decay` per step back."""
+    name = "sequential"
+
+    def __init__(self, data: PositiveMatrix, window: int = 3, recent: int = 5, decay: float = 0.6):
+        super().__init__(data)
+        src, dst, w = [], [], []
+        for seq in data.sequences:
+            for n, a in enumerate(seq):
+                for step, b in enumerate(seq[n + 1:n + 1 + window], start=1):
+                    src.append(a)
+                    dst.append(b)
+                    w.append(1.0 / step)
+        t = sparse.csr_matrix((np.asarray(w, dtype=np.float32), (src, dst)), shape=(len(data), len(data)))
+        t.sum_duplicates()
+        out = np.asarray(t.sum(axis=1)).ravel()
+        self.transitions = sparse.diags(1.0 / np.maximum(out, 1e-12)).astype(np.float32) @ t
+        self.recent, self.decay = recent, decay
+
+    def all_scores(self, liked):
+        cols = self.data.columns(liked)[: self.recent]
+        weights = np.zeros(len(self.data), dtype=np.float32)
+        for n, c in enumerate(cols):
+            weights[c] += self.decay ** n
+        return np.asarray(self.transitions.T @ weights).ravel()
+
+
+class _Implicit(ItemScorer):
+    """An `implicit` model fitted on the matrix (threads: `threads`)."""
+
+    def _fit(self, model) -> None:
+        model.fit(self.data.matrix, show_progress=False)
+        self.model = model
+
+
+class BM25KNN(_Implicit):
+    """Item-kNN over BM25-weighted co-occurrence (implicit's BM25Recommender)."""
+    name = "bm25"
+
+    def __init__(self, data: PositiveMatrix, neighbours: int = 100, k1: float = 1.2, b: float = 0.75,
+                 threads: int = 1):
+        super().__init__(data)
+        from implicit.nearest_neighbours import BM25Recommender
+
+        self._fit(BM25Recommender(K=neighbours, K1=k1, B=b, num_threads=threads))
+        self.similarity = self.model.similarity.tocsr()
+
+    def all_scores(self, liked):
+        return np.asarray((self.data.row(liked) @ self.similarity).todense()).ravel()
+
+
+class Factors(_Implicit):
+    """ALS (implicit-feedback weighted least squares) or BPR matrix factorisation. A history is
+    folded in by ALS's user update over the item factors, for both models."""
+
+    def __init__(self, data: PositiveMatrix, kind: str = "als", factors: int = 64, regularization: float = 0.05,
+                 iterations: int = 15, learning_rate: float = 0.01, seed: int = 0, threads: int = 1):
+        super().__init__(data)
+        self.name = kind
+        if kind == "als":
+            from implicit.cpu.als import AlternatingLeastSquares
+
+            model = AlternatingLeastSquares(factors=factors, regularization=regularization, iterations=iterations,
+                                            random_state=seed, num_threads=threads)
+        elif kind == "bpr":
+            from implicit.cpu.bpr import BayesianPersonalizedRanking
+
+            model = BayesianPersonalizedRanking(factors=factors, learning_rate=learning_rate,
+                                                regularization=regularization, iterations=iterations,
+                                                random_state=seed, num_threads=threads)
+        else:
+            raise ValueError(f"unknown factor model {kind!r}: als or bpr")
+        self._fit(model)
+        items = np.asarray(model.item_factors, dtype=np.float64)
+        # BPR keeps an item bias in its last factor (the user's is fixed at 1)
+        self.items, self.bias = (items[:, :-1], items[:, -1]) if kind == "bpr" else (items, np.zeros(len(items)))
+        self.confidence = float(getattr(model, "alpha", 1.0))
+        self.regularization = regularization
+        self._gram = self.items.T @ self.items
+
+    def all_scores(self, liked):
+        # ALS's own user update for this history: u = (YᵀY + (c−1)·Y_lᵀY_l + λI)⁻¹ · c·Σ y_l, with
+        # c the confidence of a liked item; BPR's user is folded in the same way (an approximation)
+        y = self.items[self.data.columns(liked)]
+        c = self.confidence
+        a = self._gram + (c - 1.0) * (y.T @ y) + self.regularization * np.eye(y.shape[1])
+        return self.items @ np.linalg.solve(a, c * y.sum(axis=0)) + self.bias
