@@ -48,8 +48,10 @@ def summary_table(summary: dict) -> str:
     the 95% CI, p-value and minimum detectable effect of the first headline metric."""
     heads = headline_metrics(summary)
     main = heads[0]
-    lines = [f"| variant | {' | '.join(heads)} | coverage | Δ{main} vs {summary['baseline']} [95% CI] | p | MDE |",
-             "|---|" + "---|" * (len(heads) + 4)]
+    refs = [r for r in summary.get("references", []) if r != summary["baseline"]]
+    lines = [f"| variant | {' | '.join(heads)} | coverage | Δ{main} vs {summary['baseline']} [95% CI] | p | MDE |"
+             + "".join(f" Δ vs {r} [95% CI] | p |" for r in refs),
+             "|---|" + "---|" * (len(heads) + 4 + 2 * len(refs))]
     for name, v in summary["variants"].items():
         vs = (v.get("vs_baseline") or {}).get(main)
         cells = [_fmt(v["metrics"][m]) for m in heads] + [_fmt(v["coverage"])]
@@ -57,6 +59,9 @@ def summary_table(summary: dict) -> str:
             cells += [_ci(vs), _fmt(vs["p_value"]), _fmt(vs["mde"])]
         else:
             cells += ["(baseline)", "", ""]
+        for r in refs:
+            other = ((v.get("vs_references") or {}).get(r) or {}).get(main)
+            cells += [_ci(other), _fmt(other["p_value"])] if other else ["(itself)" if name == r else "", ""]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

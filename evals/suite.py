@@ -13,7 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from agent.config import DEFAULT_EMBEDDED_MODEL
 from agent.errors import InputError
 
-BASELINE_KINDS = ("random", "popularity", "itemknn", "semantic", "pipeline")
+BASELINE_KINDS = ("random", "popularity", "itemknn", "semantic", "ease", "als", "bpr", "bm25", "sequential", "pipeline")
+CLASSIC_KINDS = ("ease", "als", "bpr", "bm25", "sequential")
 
 
 class Strict(BaseModel):
@@ -69,7 +70,8 @@ NEWER_FIELDS = ("llm_scoring", "orders", "weights", "validation_users", "pool", 
 
 class Variant(Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9_.\-]{1,40}$")
-    kind: Literal["random", "popularity", "itemknn", "semantic", "pipeline", "llm", "fusion"] = "llm"
+    kind: Literal["random", "popularity", "itemknn", "semantic", "ease", "als", "bpr", "bm25", "sequential", "pipeline",
+                  "llm", "fusion"] = "llm"
     prompt: str = Field("rank@v1", description="llm: the ranking prompt; fusion: the scoring prompt "
                         "(default pick@v1 for labels, judge@v1 for pointwise)")
     model: str | None = Field(None, description="a bundled model name (embedded server) or the id served at base_url")
@@ -140,7 +142,10 @@ class Suite(Strict):
     protocol: Protocol = Field(default_factory=Protocol)
     k: list[int] = Field(default_factory=lambda: [1, 5, 10])
     variants: list[Variant] = Field(default_factory=list)
-    baseline: str = "itemknn"
+    baseline: str = Field("ease", description="the variant every other is compared with (paired); default: "
+                                              "EASE, the strongest classic model measured")
+    references: list[str] = Field(default_factory=lambda: ["itemknn"],
+                                  description="variants every variant is also compared with (paired)")
     pricing: Pricing = Field(default_factory=Pricing)
     enrich: Enrich | None = Field(None, description="search an index with LLM-written text for thin items")
     concurrency: Union[int, Literal["auto"]] = "auto"
@@ -148,7 +153,7 @@ class Suite(Strict):
 
     @model_validator(mode="after")
     def _check(self):
-        # the five baselines are always there, unless the suite redefines their names
+        # the baselines are always there, unless the suite redefines their names
         names = {v.name for v in self.variants}
         self.variants = [Variant(name=kind, kind=kind) for kind in BASELINE_KINDS if kind not in names] + self.variants
         seen = set()
@@ -161,6 +166,9 @@ class Suite(Strict):
                 raise ValueError(f"variant {v.name!r}: compare_to {v.compare_to!r} is not a variant")
         if self.baseline not in seen:
             raise ValueError(f"baseline {self.baseline!r} is not a variant; variants: {', '.join(sorted(seen))}")
+        unknown = [r for r in self.references if r not in seen]
+        if unknown:
+            raise ValueError(f"references {unknown} are not variants; variants: {', '.join(sorted(seen))}")
         if not self.k or any(k < 1 for k in self.k):
             raise ValueError("k must be a non-empty list of positive cut-offs, e.g. [1, 5, 10]")
         self.k = sorted(set(self.k))
@@ -211,7 +219,7 @@ def read_suite_file(path: Path, model: type[BaseModel]):
 
 def load_suite(path: Path, users: int | None = None, variants: list[str] | None = None) -> Suite:
     """Read and validate a suite; `users` and `variants` override its sample size and narrow
-    its variants (the baseline is always kept)."""
+    its variants (the baseline and the references are always kept)."""
     suite = read_suite_file(path, Suite)
     if users is not None:
         if users < 1:
@@ -222,7 +230,7 @@ def load_suite(path: Path, users: int | None = None, variants: list[str] | None 
         unknown = [v for v in variants if v not in known]
         if unknown:
             raise InputError(f"unknown variant(s) {', '.join(unknown)}; the suite has: {', '.join(sorted(known))}")
-        keep = set(variants) | {suite.baseline}
+        keep = set(variants) | {suite.baseline} | set(suite.references)
         keep |= {v.compare_to for v in suite.variants if v.name in keep and v.compare_to}
         suite.variants = [v for v in suite.variants if v.name in keep]
     return suite

@@ -124,6 +124,10 @@ def summarize(rows: list[dict], run) -> dict:
             entry["template_sha256"] = prompt
         if v.name != suite.baseline:
             entry["vs_baseline"] = _paired(vrows, base_rows, metric_names, suite)
+        others = {ref: _paired(vrows, {r["user"]: r for r in by_variant[ref]}, metric_names, suite)
+                  for ref in suite.references if ref != v.name and ref != suite.baseline}
+        if others:
+            entry["vs_references"] = others
         if v.compare_to:
             entry["vs_reference"] = {"variant": v.compare_to, "metrics": _paired(
                 vrows, {r["user"]: r for r in by_variant[v.compare_to]}, metric_names, suite)}
@@ -135,6 +139,7 @@ def summarize(rows: list[dict], run) -> dict:
         "split": suite.split.model_dump(),
         "k": suite.k,
         "baseline": suite.baseline,
+        "references": suite.references,
         "users": {"evaluated": len(run.users), "seed": suite.users.seed, "eligible": len(run.split.cases),
                   "excluded": run.split.excluded},
         "dataset": {"items": len(run.catalog_ids), "interactions": len(run.data.interactions),

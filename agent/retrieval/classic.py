@@ -9,6 +9,7 @@ factorisation models fold a history in; nobody needs to be in the training matri
 
 from __future__ import annotations
 
+import warnings
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
@@ -136,8 +137,13 @@ class Transitions(ItemScorer):
 class _Implicit(ItemScorer):
     """An `implicit` model fitted on the matrix (threads: `threads`)."""
 
-    def _fit(self, model) -> None:
-        model.fit(self.data.matrix, show_progress=False)
+    def _fit(self, make_model) -> None:
+        from threadpoolctl import threadpool_limits
+
+        with warnings.catch_warnings(), threadpool_limits(1, "blas"):  # implicit's own threads do the work
+            warnings.filterwarnings("ignore", module="implicit")  # its notes on input format and BLAS threads
+            model = make_model()
+            model.fit(self.data.matrix, show_progress=False)
         self.model = model
 
 
@@ -150,7 +156,7 @@ class BM25KNN(_Implicit):
         super().__init__(data)
         from implicit.nearest_neighbours import BM25Recommender
 
-        self._fit(BM25Recommender(K=neighbours, K1=k1, B=b, num_threads=threads))
+        self._fit(lambda: BM25Recommender(K=neighbours, K1=k1, B=b, num_threads=threads))
         self.similarity = self.model.similarity.tocsr()
 
     def all_scores(self, liked):
@@ -162,27 +168,29 @@ class Factors(_Implicit):
     folded in by ALS's user update over the item factors, for both models."""
 
     def __init__(self, data: PositiveMatrix, kind: str = "als", factors: int = 64, regularization: float = 0.05,
-                 iterations: int = 15, learning_rate: float = 0.01, seed: int = 0, threads: int = 1):
+                 iterations: int | None = None, learning_rate: float = 0.01, seed: int = 0, threads: int = 1):
         super().__init__(data)
         self.name = kind
         if kind == "als":
             from implicit.cpu.als import AlternatingLeastSquares
 
-            model = AlternatingLeastSquares(factors=factors, regularization=regularization, iterations=iterations,
-                                            random_state=seed, num_threads=threads)
+            def make():
+                return AlternatingLeastSquares(factors=factors, regularization=regularization,
+                                               iterations=iterations or 15, random_state=seed, num_threads=threads)
         elif kind == "bpr":
             from implicit.cpu.bpr import BayesianPersonalizedRanking
 
-            model = BayesianPersonalizedRanking(factors=factors, learning_rate=learning_rate,
-                                                regularization=regularization, iterations=iterations,
-                                                random_state=seed, num_threads=threads)
+            def make():
+                return BayesianPersonalizedRanking(factors=factors, learning_rate=learning_rate,
+                                                   regularization=regularization, iterations=iterations or 100,
+                                                   random_state=seed, num_threads=threads)
         else:
             raise ValueError(f"unknown factor model {kind!r}: als or bpr")
-        self._fit(model)
-        items = np.asarray(model.item_factors, dtype=np.float64)
+        self._fit(make)
+        items = np.asarray(self.model.item_factors, dtype=np.float64)
         # BPR keeps an item bias in its last factor (the user's is fixed at 1)
         self.items, self.bias = (items[:, :-1], items[:, -1]) if kind == "bpr" else (items, np.zeros(len(items)))
-        self.confidence = float(getattr(model, "alpha", 1.0))
+        self.confidence = float(getattr(self.model, "alpha", 1.0))
         self.regularization = regularization
         self._gram = self.items.T @ self.items
 

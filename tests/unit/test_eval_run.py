@@ -44,7 +44,7 @@ def test_run_writes_the_four_outputs_with_statistics(run_suite, tmp_path):
     for name in ("results.jsonl", "summary.json", "report.md", "report.html", "candidates.jsonl"):
         assert (out / name).stat().st_size > 0, name
     rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
-    assert len(rows) == 6 * 7  # users × (5 baselines + 2 LLM variants)
+    assert len(rows) == 6 * 12  # users × (10 baselines + 2 LLM variants)
     failed = [r for r in rows if r["status"] == "failed"]
     assert len(failed) == 1 and "simulated crash" in failed[0]["error"]
     assert failed[0]["metrics"]["ndcg@10"] == 0.0  # scored as a miss, not dropped
@@ -56,6 +56,9 @@ def test_run_writes_the_four_outputs_with_statistics(run_suite, tmp_path):
         if name != summary["baseline"]:
             c = v["vs_baseline"]["ndcg@10"]
             assert {"diff", "ci_low", "ci_high", "p_value", "mde", "n"} <= set(c) and c["n"] == 6
+        if name not in (summary["baseline"], "itemknn"):  # and against item-kNN, the reference
+            assert v["vs_references"]["itemknn"]["ndcg@10"]["n"] == 6
+    assert summary["baseline"] == "ease" and summary["references"] == ["itemknn"]
     health = {name: summary["variants"][name]["llm"] for name in ("llm-plain", "llm-recency")}
     assert sum(h["failed_cases"] for h in health.values()) == 1
     assert sorted(h["fallback_rate"] for h in health.values()) == [0.0, round(1 / 6, 4)]  # the failed case falls back
@@ -101,9 +104,9 @@ def test_a_narrower_rerun_in_the_same_folder_loses_no_rows(tmp_path):
     narrow = SuiteRun(load_suite(SUITE, users=2, variants=["llm-plain"]), tmp_path / "run", settings,
                       backend_factory=lambda v: fake)
     summary = narrow.run()
-    assert set(summary["variants"]) == {"itemknn", "llm-plain"} and summary["users"]["evaluated"] == 2
+    assert set(summary["variants"]) == {"ease", "itemknn", "llm-plain"} and summary["users"]["evaluated"] == 2
     lines = (tmp_path / "run" / "results.jsonl").read_text().splitlines()
-    assert len(lines) == 4 * 7  # every row of the wider run is still there
+    assert len(lines) == 4 * 12  # every row of the wider run is still there
     _, rows = load_run(tmp_path / "run")
-    assert len(rows) == 2 * 2 and {r["variant"] for r in rows} == {"itemknn", "llm-plain"}
+    assert len(rows) == 2 * 3 and {r["variant"] for r in rows} == {"ease", "itemknn", "llm-plain"}
     assert narrow.stats.new_rows == 0  # and nothing was recomputed

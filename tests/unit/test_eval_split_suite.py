@@ -70,9 +70,9 @@ def test_suite_paths_are_relative_to_the_file_and_baselines_are_always_there(tmp
     suite = load_suite(write(tmp_path, GOOD))
     assert suite.dataset.items == (tmp_path / "items.csv").resolve()
     assert [v.name for v in suite.variants] == [*BASELINE_KINDS, "llm-a"]
-    assert suite.baseline == "itemknn" and suite.k == [1, 5, 10]
+    assert suite.baseline == "ease" and suite.references == ["itemknn"] and suite.k == [1, 5, 10]
     narrowed = load_suite(write(tmp_path, GOOD), users=7, variants=["llm-a"])
-    assert [v.name for v in narrowed.variants] == ["itemknn", "llm-a"] and narrowed.users.n == 7
+    assert [v.name for v in narrowed.variants] == ["itemknn", "ease", "llm-a"] and narrowed.users.n == 7
 
 
 @pytest.mark.parametrize("text, message", [
