@@ -15,6 +15,7 @@ from agent.errors import InputError, NotFoundError, RetrievalError, UnknownUserE
 from agent.pipeline.claims import Vocabulary
 from agent.pipeline.profile import LIKE_THRESHOLD
 from agent.privacy import Redactor
+from agent.retrieval.classic import ClassicSignals
 from agent.retrieval.collaborative import CooccurrenceIndex
 from agent.store import CatalogStore
 from agent.types import FeedbackResult, HistoryEvent, Interaction, Item
@@ -24,12 +25,13 @@ SIGNAL_RATINGS: dict[str, float] = {"like": 5.0, "dislike": 1.0, "seen": 3.0}  #
 
 
 class Parts:
-    """Pass `backend`, `store`, `index` or `collaborative` to use your own (tests pass a
-    ScriptedFakeBackend and a temp-dir store; a given collaborative index is never rebuilt)."""
+    """Pass `backend`, `store`, `index`, `collaborative` or `classic` to use your own (tests pass
+    a ScriptedFakeBackend and a temp-dir store; given collaborative models are never rebuilt)."""
 
     def __init__(self, settings: Settings | None = None, *, backend: ChatBackend | None = None,
                  store: CatalogStore | None = None, index=None, registry: PromptRegistry | None = None,
-                 collaborative: CooccurrenceIndex | None = None, like_threshold: float = LIKE_THRESHOLD):
+                 collaborative: CooccurrenceIndex | None = None, classic: ClassicSignals | None = None,
+                 like_threshold: float = LIKE_THRESHOLD):
         self.settings = settings or load_settings()
         self._backend, self._store, self._index = backend, store, index
         self.registry = registry or PromptRegistry()
@@ -37,6 +39,7 @@ class Parts:
         self.redactor = Redactor.from_settings(self.settings)
         self._collab, self._collab_version = collaborative, -1
         self._collab_fixed = collaborative is not None
+        self._classic, self._classic_version = classic, -1
         self._vocab: tuple[int, Vocabulary] | None = None
         self._index_checked = False
 
@@ -69,6 +72,17 @@ class Parts:
             self._collab = CooccurrenceIndex(self.store.all_interactions(), self.like_threshold)
             self._collab_version = self.store.version
         return self._collab
+
+    def classic(self) -> ClassicSignals | None:
+        """EASE and next-item transitions over the stored interactions (EASE's weights cached on
+        disk); None when the parts were given a collaborative index but no classic models."""
+        if self._collab_fixed:
+            return self._classic
+        if self._classic is None or self._classic_version != self.store.version:
+            self._classic = ClassicSignals(self.store.all_interactions(), self.like_threshold,
+                                           cache_dir=Path(self.settings.cache_dir) / "models-fitted")
+            self._classic_version = self.store.version
+        return self._classic
 
     def vocabulary(self) -> Vocabulary:
         """Titles, genres and tags the catalog can name (the claim checker's lexicon)."""

@@ -70,7 +70,7 @@ class ProfileSummary(Strict):
 class Candidate(Strict):
     item: Item
     scores: dict[str, float] = Field(default_factory=dict)
-    sources: list[Literal["semantic", "collaborative", "popular"]] = Field(default_factory=list)
+    sources: list[Literal["semantic", "collaborative", "ease", "popular"]] = Field(default_factory=list)
     because: str | None = Field(None, description="id of the liked item that led here")
 
 

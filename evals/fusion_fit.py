@@ -25,6 +25,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from agent.pipeline.order import FEATURES, RECENT_LIKES, FusionWeights, fused_order, fused_scores, raw_features, standardise
+from agent.retrieval.classic import ClassicSignals
 from agent.retrieval.collaborative import CooccurrenceIndex
 from agent.types import Candidate
 from evals.llm_scoring import score_candidates
@@ -95,9 +96,10 @@ def mean_ndcg(lists: Sequence[tuple[np.ndarray, int | None]], weights: FusionWei
 
 @dataclass
 class World:
-    """What a ranking may know: the collaborative index of the rows before the held-out items."""
+    """What a ranking may know: the collaborative models of the rows before the held-out items."""
     collab: CooccurrenceIndex
     cases: dict[str, Case]
+    classic: ClassicSignals
 
 
 class FusionRanker:
@@ -109,7 +111,7 @@ class FusionRanker:
         self.k = self.suite.max_k
         self.uses_llm = variant.llm_scoring != "none"
         self._seen_ever: dict[str, set[str]] | None = None
-        self.eval_world = World(run.collab, run.split.cases)
+        self.eval_world = World(run.collab, run.split.cases, run.classic)
         self.llm_stats: dict[str, dict] = {}
 
     # -- per-user lists ---------------------------------------------------------------------------
@@ -134,8 +136,8 @@ class FusionRanker:
             rng = user_rng(s.users.seed, case.user, "validation-negatives")
             n = min(s.protocol.negatives, len(unseen))
             return [unseen[i] for i in rng.choice(len(unseen), n, replace=False)] + [case.target]
-        tops = source_tops(self.run.rec, world.collab, case, self.positives(case), self.v.pool)
-        return list(dict.fromkeys(tops["collaborative"] + tops["semantic"] + tops["popularity"]))
+        tops = source_tops(self.run.rec, world, case, self.positives(case), self.v.pool)
+        return list(dict.fromkeys(tops["collaborative"] + tops["ease"] + tops["semantic"] + tops["popularity"]))
 
     def features(self, world: World, case: Case, ids: list[str], llm: dict[str, float] | None = None) -> np.ndarray:
         positives = self.positives(case)
@@ -145,7 +147,7 @@ class FusionRanker:
             llm_column = [llm.get(i, floor) for i in ids]
         knn, recent = world.collab.scores_with_recent(positives, RECENT_LIKES, ids)
         return raw_features(knn, semantic_scores(self.run.rec, positives, ids), world.collab.popularity_of(ids),
-                            llm_column, recent=recent)
+                            llm_column, recent=recent, classic=world.classic.scores(positives, ids))
 
     def llm_scores(self, case: Case, ids: list[str]):
         rec = self.llm_rec
@@ -159,7 +161,8 @@ class FusionRanker:
     def validation_world(self) -> World:
         s = self.suite
         split = validation_split(self.run.split, s.split.positive_rating, s.split.min_history)
-        return World(CooccurrenceIndex(split.train, s.split.positive_rating), split.cases)
+        return World(CooccurrenceIndex(split.train, s.split.positive_rating), split.cases,
+                     ClassicSignals(split.train, s.split.positive_rating))
 
     def fit(self, progress=None) -> tuple[FittedWeights, FittedWeights | None]:
         """Stage 1 (no LLM) weights, and stage 2 (with LLM, over each list's head) weights."""
@@ -250,12 +253,13 @@ def _index(ids: list[str], target: str) -> int | None:
         return None
 
 
-def source_tops(rec, collab: CooccurrenceIndex, case: Case, positives: list[str], n: int) -> dict[str, list[str]]:
+def source_tops(rec, world: World, case: Case, positives: list[str], n: int) -> dict[str, list[str]]:
     """Each candidate source's top n unseen items for a user: co-occurrence with their likes,
-    embedding similarity to their profile, popularity."""
+    EASE, embedding similarity to their profile, popularity."""
     seen = {e.item_id for e in case.history}
-    tops = {"collaborative": [i for i, _, _ in collab.similar(positives, n, exclude=seen)], "semantic": [],
-            "popularity": [i for i, _ in collab.popular(n, exclude=seen)]}
+    tops = {"collaborative": [i for i, _, _ in world.collab.similar(positives, n, exclude=seen)],
+            "ease": [i for i, _ in world.classic.top(positives, n, exclude=seen)], "semantic": [],
+            "popularity": [i for i, _ in world.collab.popular(n, exclude=seen)]}
     vec = profile_vector_of(rec, positives)
     if vec is not None:
         hits = rec.index.search_vectors(vec[None, :], n + min(len(seen), 150))[0]
@@ -266,10 +270,11 @@ def source_tops(rec, collab: CooccurrenceIndex, case: Case, positives: list[str]
 def candidate_recall(run, n: int) -> dict[str, float]:
     """Retrieved protocol: the share of evaluated users whose held-out item is among the top
     `n` of each candidate source on its own, of their union, and of the pipeline's candidates."""
-    hits = dict.fromkeys(("collaborative", "semantic", "popularity", "union", "pipeline"), 0)
+    hits = dict.fromkeys(("collaborative", "ease", "semantic", "popularity", "union", "pipeline"), 0)
+    world = World(run.collab, run.split.cases, run.classic)
     for user in run.users:
         case = run.split.cases[user]
-        tops = source_tops(run.rec, run.collab, case, case.positives(run.suite.split.positive_rating), n)
+        tops = source_tops(run.rec, world, case, case.positives(run.suite.split.positive_rating), n)
         for source, items in tops.items():
             hits[source] += case.target in items
         hits["union"] += case.target in set().union(*tops.values())

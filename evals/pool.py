@@ -36,7 +36,8 @@ def rank_pool(rec: Recommender, history: list[HistoryEvent], pool: list[str]) ->
     collab = ctx.collab.scores(positives, pool)
     if rec.settings.candidate_order == "fusion":
         recent = ctx.collab.scores_with_recent(positives, RECENT_LIKES, pool)[1]
-        x = raw_features(collab, semantic, ctx.collab.popularity_of(pool), recent=recent)
+        classic = ctx.classic.scores(positives, pool) if ctx.classic is not None else None
+        x = raw_features(collab, semantic, ctx.collab.popularity_of(pool), recent=recent, classic=classic)
         fused = fused_scores(x, FusionWeights(**rec.settings.fusion_weights)).tolist()
     else:
         fused = rrf_of_scores(pool, [semantic, collab])

@@ -25,6 +25,7 @@ from agent.config import Settings, load_settings
 from agent.errors import AgentError, ConfigError, InputError
 from agent.ingest import Source, ingest, movielens_source, parse_interaction, reindex
 from agent.recommender import Recommender
+from agent.retrieval.classic import ClassicSignals
 from agent.retrieval.collaborative import CooccurrenceIndex
 from agent.store import CatalogStore
 from agent.types import Candidate, Interaction
@@ -185,9 +186,10 @@ class SuiteRun:
         self.split = split
         self.users = sample_users(list(split.cases), s.users.n, s.users.seed)
         self.collab = CooccurrenceIndex(split.train, s.split.positive_rating)
+        self.classic = ClassicSignals(split.train, s.split.positive_rating)
         self.enrichment = self._enrich() if s.enrich else None
         self.rec = Recommender(self.settings, store=self.data.store, index=self.data.index,
-                               collaborative=self.collab, like_threshold=s.split.positive_rating)
+                               collaborative=self.collab, classic=self.classic, like_threshold=s.split.positive_rating)
         self.catalog_ids = sorted(self.data.store.item_ids())
         self.candidates = build_candidates(s, [split.cases[u] for u in self.users], self.rec, self.catalog_ids,
                                            self.out / CANDIDATES)
@@ -374,7 +376,7 @@ class SuiteRun:
         else:
             backend = factory()
         rec = Recommender(settings, backend=backend, store=self.data.store, index=self.data.index,
-                          collaborative=self.collab, like_threshold=self.suite.split.positive_rating)
+                          collaborative=self.collab, classic=self.classic, like_threshold=self.suite.split.positive_rating)
         rec.vocabulary()  # built once here, not raced by the worker threads
         return rec, backend
 

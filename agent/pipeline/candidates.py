@@ -1,5 +1,6 @@
-"""Candidates: semantic neighbours (of the profile vector and of the latest liked items) and
-collaborative co-occurrence with liked items, never an item the person has seen."""
+"""Candidates: semantic neighbours (of the profile vector and of the latest liked items),
+collaborative co-occurrence with liked items and EASE's best items, never an item the person
+has seen."""
 
 from __future__ import annotations
 
@@ -71,7 +72,12 @@ def retrieve(ctx: RequestContext, positives: list[str], n: int) -> Pool:
         f.scores["collaborative"] = round(score, 4)
         f.sources.append("collaborative")
         f.because = origin  # co-occurrence evidence is the stronger explanation
-    fused = rrf([[i for i, _ in sem_ranked], [i for i, _, _ in co]])
+    ease = ctx.classic.top(positives, 2 * n, exclude=ctx.seen) if ctx.classic is not None else []
+    for item_id, score in ease:
+        f = found.setdefault(item_id, Found())
+        f.scores["ease"] = round(score, 4)
+        f.sources.append("ease")
+    fused = rrf([[i for i, _ in sem_ranked], [i for i, _, _ in co], [i for i, _ in ease]])
     for item_id, f in found.items():
         f.scores["fused"] = fused[item_id]
     return Pool(found=found, profile_vector=centroid, to_profile=to_profile)

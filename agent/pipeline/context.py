@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from agent.errors import InputError
 from agent.pipeline.profile import LIKE_THRESHOLD, is_positive, newest_first
+from agent.retrieval.classic import ClassicSignals
 from agent.retrieval.collaborative import CooccurrenceIndex
 from agent.store import CatalogStore
 from agent.types import HistoryEvent, Item
@@ -21,10 +22,11 @@ PROFILE_EVENTS = 500  # most recent events a profile is built from (all count as
 
 class RequestContext:
     def __init__(self, history: list[HistoryEvent], store: CatalogStore, index, collab: CooccurrenceIndex,
-                 like_threshold: float = LIKE_THRESHOLD):
+                 like_threshold: float = LIKE_THRESHOLD, classic: ClassicSignals | None = None):
         self.history = newest_first(history)
         self.seen = {e.item_id for e in history}
         self.store, self.index, self.collab, self.like_threshold = store, index, collab, like_threshold
+        self.classic = classic
         self._items: dict[str, Item | None] = {}
         self._vectors: dict[str, np.ndarray | None] = {}
 

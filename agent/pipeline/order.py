@@ -17,7 +17,7 @@ from agent.pipeline.candidates import Found, Pool
 from agent.pipeline.context import RequestContext
 from agent.types import Candidate
 
-FEATURES = ("collaborative", "recent", "semantic", "popularity", "llm")
+FEATURES = ("collaborative", "recent", "semantic", "popularity", "ease", "sequential", "llm")
 RECENT_LIKES = 5  # the "recent" signal: co-occurrence with only the latest liked items
 
 
@@ -27,6 +27,8 @@ class FusionWeights(BaseModel):
     recent: float = 0.0
     semantic: float = 0.0
     popularity: float = 0.0
+    ease: float = 0.0
+    sequential: float = 0.0
     llm: float = 0.0
 
     def vector(self) -> np.ndarray:
@@ -34,19 +36,26 @@ class FusionWeights(BaseModel):
 
 
 def raw_features(collaborative: Sequence[float], semantic: Sequence[float], popularity: Sequence[float],
-                 llm: Sequence[float] | None = None, recent: Sequence[float] | None = None) -> np.ndarray:
+                 llm: Sequence[float] | None = None, recent: Sequence[float] | None = None,
+                 classic: dict[str, Sequence[float]] | None = None) -> np.ndarray:
     """An (items × features) matrix in FEATURES order; counts and co-occurrence sums are
-    log-scaled (heavy-tailed). A signal not given is 0 (it standardises to 0: no effect)."""
+    log-scaled (heavy-tailed). A signal not given is 0 (it standardises to 0: no effect).
+    `classic`: the EASE and sequential scores (agent/retrieval/classic.py)."""
     n = len(collaborative)
+    classic = classic or {}
 
     def log_scaled(x):
         return np.log1p(np.maximum(np.asarray(x, dtype=float), 0.0))
+
+    def given(x):
+        return np.zeros(n) if x is None else np.asarray(x, dtype=float)
 
     columns = {"collaborative": log_scaled(collaborative),
                "recent": np.zeros(n) if recent is None else log_scaled(recent),
                "semantic": np.asarray(semantic, dtype=float),
                "popularity": log_scaled(popularity),
-               "llm": np.zeros(n) if llm is None else np.asarray(llm, dtype=float)}
+               "ease": given(classic.get("ease")), "sequential": given(classic.get("sequential")),
+               "llm": given(llm)}
     return np.stack([columns[f] for f in FEATURES], axis=1) if n else np.zeros((0, len(FEATURES)))
 
 
@@ -102,7 +111,9 @@ def _features(ctx: RequestContext, pool: Pool, positives: list[str], ids: list[s
     if pool.profile_vector is not None and missing:
         semantic.update({i: float(v @ pool.profile_vector) for i, v in ctx.vectors(missing).items()})
     knn, recent = ctx.collab.scores_with_recent(positives, RECENT_LIKES, ids)
-    return raw_features(knn, [semantic.get(i, 0.0) for i in ids], ctx.collab.popularity_of(ids), recent=recent)
+    classic = ctx.classic.scores(positives, ids) if ctx.classic is not None else None
+    return raw_features(knn, [semantic.get(i, 0.0) for i in ids], ctx.collab.popularity_of(ids), recent=recent,
+                        classic=classic)
 
 
 def _without_avoided(ctx: RequestContext, order: list[str], avoided: set[str], n: int) -> list[str]:

@@ -9,14 +9,17 @@ factorisation models fold a history in; nobody needs to be in the training matri
 
 from __future__ import annotations
 
+import hashlib
 import warnings
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 import numpy as np
 from scipy import sparse
 
 EASE_MAX_ITEMS = 20_000  # dense item × item weights: 20k² float32 is 1.6 GB; beyond, EASE is skipped
+EASE_LAMBDA = 500.0  # chosen on MovieLens' validation split (docs/evaluation.md); evals choose their own
 
 
 class PositiveMatrix:
@@ -201,3 +204,48 @@ class Factors(_Implicit):
         c = self.confidence
         a = self._gram + (c - 1.0) * (y.T @ y) + self.regularization * np.eye(y.shape[1])
         return self.items @ np.linalg.solve(a, c * y.sum(axis=0)) + self.bias
+
+
+class ClassicSignals:
+    """What the pipeline uses of the classic models: EASE (a fusion signal and a candidate
+    source) and next-item transitions (a fusion signal), fitted on one set of interaction rows.
+    With `cache_dir`, EASE's weights are kept on disk under a digest of the rows and λ, so a
+    process start reads them instead of inverting the item matrix again."""
+
+    def __init__(self, rows: list[tuple], like_threshold: float = 4.0, lam: float = EASE_LAMBDA,
+                 cache_dir: Path | None = None):
+        data = PositiveMatrix(rows, like_threshold)
+        self.ease = _cached_ease(data, lam, rows, cache_dir) if len(data) else None
+        self.sequential = Transitions(data) if len(data) else None
+
+    def scores(self, liked: Sequence[str], items: Sequence[str]) -> dict[str, list[float]]:
+        zeros = [0.0] * len(items)
+        return {"ease": self.ease.scores(liked, items) if self.ease else zeros,
+                "sequential": self.sequential.scores(liked, items) if self.sequential else zeros}
+
+    def top(self, liked: Sequence[str], k: int, exclude: set[str] = frozenset()) -> list[tuple[str, float]]:
+        return self.ease.top(liked, k, exclude) if self.ease else []
+
+
+def _cached_ease(data: PositiveMatrix, lam: float, rows: list[tuple], cache_dir: Path | None) -> EASE | None:
+    if len(data) > EASE_MAX_ITEMS:
+        return None  # past the dense limit the pipeline runs without EASE (co-occurrence still serves)
+    if cache_dir is None:
+        return EASE(data, lam)
+    digest = hashlib.sha256(repr((lam, sorted(data.position), data.matrix.nnz,
+                                  sorted((str(r[0]), str(r[1]), r[2]) for r in rows))).encode()).hexdigest()[:16]
+    path = Path(cache_dir) / f"ease-{digest}.npy"
+    if path.exists():
+        model = EASE.__new__(EASE)
+        ItemScorer.__init__(model, data)
+        model.lam, model.weights = lam, np.load(path, mmap_mode="r")
+        return model
+    model = EASE(data, lam)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.npy")
+    np.save(tmp, model.weights)
+    tmp.replace(path)  # whole or absent: a killed process leaves no half-written weights
+    for old in path.parent.glob("ease-*.npy"):
+        if old != path:
+            old.unlink(missing_ok=True)
+    return model

@@ -117,8 +117,8 @@ def test_retrieved_protocol_pools_the_sources_and_reports_their_recall(settings,
     seen = {u: {e.item_id for e in run.split.cases[u].history} for u in run.users}
     assert not any(set(r["ranking"]) & seen[r["user"]] for r in fusion)
     recall = summary["candidates"]["recall_by_source"]
-    assert set(recall) == {"collaborative", "semantic", "popularity", "union", "pipeline"}
-    assert recall["union"] >= max(recall["collaborative"], recall["semantic"], recall["popularity"])
+    assert set(recall) == {"collaborative", "ease", "semantic", "popularity", "union", "pipeline"}
+    assert recall["union"] >= max(recall["collaborative"], recall["ease"], recall["semantic"], recall["popularity"])
     assert "Candidate recall@20 by source" in (tmp_path / "run" / "report.md").read_text()
 
 
