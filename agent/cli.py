@@ -58,6 +58,8 @@ def ingest(
             bar.update(tasks[stage], completed=done, total=total or None)
 
         summary = run_ingest(source, rec.store, rec.index, progress=progress)
+    with err.status("fitting the collaborative models (EASE)…", spinner="dots"):
+        rec.classic()  # fitted once here and kept on disk, so the first recommendation does not wait
     if as_json:
         out.print_json(summary.model_dump_json())
         return

@@ -14,7 +14,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEFAULT_EMBEDDED_MODEL = "qwen2.5-coder-0.5b"
 # Fitted by `recagent eval fit evals/suites/ml-latest-small-fusion-retrieved.yaml --variant fusion`
 # (300 validation users from the training period, full-ranking protocol).
-DEFAULT_FUSION_WEIGHTS = {"collaborative": 0.0, "recent": 0.5, "semantic": 0.1, "popularity": 0.0}
+DEFAULT_FUSION_WEIGHTS = {"collaborative": 0.25, "recent": 0.1, "semantic": 0.25, "popularity": 0.0, "ease": 0.1,
+                          "sequential": 0.1}
 
 
 def free_cores() -> int:

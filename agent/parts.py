@@ -21,6 +21,7 @@ from agent.store import CatalogStore
 from agent.types import FeedbackResult, HistoryEvent, Interaction, Item
 from prompts.registry import PromptRegistry
 
+REFIT_GROWTH = 0.01  # refit the classic models once interactions grew (or shrank) by 1%
 SIGNAL_RATINGS: dict[str, float] = {"like": 5.0, "dislike": 1.0, "seen": 3.0}  # on the 0.5-5 scale; 3 = neutral
 
 
@@ -39,7 +40,7 @@ class Parts:
         self.redactor = Redactor.from_settings(self.settings)
         self._collab, self._collab_version = collaborative, -1
         self._collab_fixed = collaborative is not None
-        self._classic, self._classic_version = classic, -1
+        self._classic, self._classic_version, self._classic_rows = classic, -1, 0
         self._vocab: tuple[int, Vocabulary] | None = None
         self._index_checked = False
 
@@ -75,12 +76,17 @@ class Parts:
 
     def classic(self) -> ClassicSignals | None:
         """EASE and next-item transitions over the stored interactions (EASE's weights cached on
-        disk); None when the parts were given a collaborative index but no classic models."""
+        disk); None when the parts were given a collaborative index but no classic models.
+        Feedback counts at once through the person's own history; the item-item weights are
+        refitted once the interactions have grown by REFIT_GROWTH since the last fit."""
         if self._collab_fixed:
             return self._classic
         if self._classic is None or self._classic_version != self.store.version:
-            self._classic = ClassicSignals(self.store.all_interactions(), self.like_threshold,
-                                           cache_dir=Path(self.settings.cache_dir) / "models-fitted")
+            n = self.store.count_interactions()
+            if self._classic is None or abs(n - self._classic_rows) > REFIT_GROWTH * max(self._classic_rows, 1):
+                self._classic = ClassicSignals(self.store.all_interactions(), self.like_threshold,
+                                               cache_dir=Path(self.settings.cache_dir) / "models-fitted")
+                self._classic_rows = n
             self._classic_version = self.store.version
         return self._classic
 

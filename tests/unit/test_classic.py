@@ -1,0 +1,85 @@
+"""The classic collaborative models on hand-made data whose answer is known."""
+
+import numpy as np
+import pytest
+
+from agent.retrieval import classic
+from agent.retrieval.classic import EASE, BM25KNN, ClassicSignals, Factors, PositiveMatrix, Transitions
+
+
+def two_tastes(n_users: int = 40) -> list[tuple]:
+    """Half the users like items a1..a4, the other half b1..b4; everyone also rated x1 low."""
+    rows = []
+    for u in range(n_users):
+        group = "a" if u % 2 == 0 else "b"
+        for n in range(1, 5):
+            if (u + n) % 5:  # most, not all, of their group's items
+                rows.append((f"u{u}", f"{group}{n}", 5.0, 100 * u + n))
+        rows.append((f"u{u}", "x1", 1.0, 100 * u + 9))
+    return rows
+
+
+@pytest.mark.parametrize("make", [
+    lambda d: EASE(d, lam=10.0),
+    lambda d: BM25KNN(d, neighbours=10),
+    lambda d: Factors(d, "als", factors=4, regularization=0.01),
+    lambda d: Factors(d, "bpr", factors=4, learning_rate=0.05),
+], ids=["ease", "bm25", "als", "bpr"])
+def test_each_model_recommends_from_the_persons_own_taste(make):
+    data = PositiveMatrix(two_tastes())
+    assert "x1" not in data.position  # low ratings are not positives
+    model = make(data)
+    top = [i for i, _ in model.top(["a1", "a2"], 2)]
+    assert set(top) == {"a3", "a4"}, top  # never the liked items themselves, never the other taste
+    a3, b3 = model.scores(["a1", "a2"], ["a3", "b3"])
+    assert a3 > b3
+    assert model.scores(["unknown"], ["a3"]) == [0.0] and model.top(["unknown"], 3) == []
+    assert not {i for i, _ in model.top(["a1"], 5, exclude={"a2", "a3"})} & {"a1", "a2", "a3"}
+
+
+def test_ease_weights_have_a_zero_diagonal_and_a_size_limit(monkeypatch):
+    data = PositiveMatrix(two_tastes())
+    model = EASE(data, lam=10.0)
+    assert np.allclose(np.diag(model.weights), 0.0)
+    monkeypatch.setattr(classic, "EASE_MAX_ITEMS", 5)
+    with pytest.raises(ValueError, match="over its limit of 5"):
+        EASE(data)
+
+
+def test_transitions_follow_the_order_people_liked_things_in():
+    rows = [(f"u{u}", item, 5.0, t) for u in range(10) for t, item in enumerate(["start", "middle", "end"])]
+    rows += [("v", "end", 5.0, 1), ("v", "start", 5.0, 2)]  # one person went the other way
+    model = Transitions(PositiveMatrix(rows), window=1, recent=1)
+    assert model.top(["start"], 1)[0][0] == "middle"
+    assert model.top(["middle"], 1)[0][0] == "end"
+    # the newest liked item decides (liked lists are newest first)
+    assert model.top(["middle", "start"], 1)[0][0] == "end"
+
+
+def test_ease_weights_are_kept_on_disk_and_refitted_when_the_rows_change(tmp_path):
+    rows = two_tastes()
+    first = ClassicSignals(rows, cache_dir=tmp_path, lam=10.0)
+    saved = list(tmp_path.glob("ease-*.npy"))
+    assert len(saved) == 1
+    again = ClassicSignals(rows, cache_dir=tmp_path, lam=10.0)  # read, not fitted
+    assert isinstance(again.ease.weights, np.memmap)
+    assert again.scores(["a1"], ["a2", "b2"]) == first.scores(["a1"], ["a2", "b2"])
+    ClassicSignals(rows + [("new", "b1", 5.0, 1)], cache_dir=tmp_path, lam=10.0)
+    assert list(tmp_path.glob("ease-*.npy")) != saved and len(list(tmp_path.glob("ease-*.npy"))) == 1
+    assert not list(tmp_path.glob("*.tmp.npy"))
+
+
+def test_feedback_counts_at_once_without_refitting_the_item_models(ingested, embedder, tmp_path):
+    import shutil
+
+    from tests.conftest import make_recommender
+
+    shutil.copytree(ingested.data_dir, tmp_path / "data")  # feedback writes: a private copy
+    r = make_recommender(ingested.model_copy(update={"data_dir": tmp_path / "data", "cache_dir": tmp_path / "cache"}),
+                         embedder)
+    fitted = r.classic()
+    item = r.store.all_items()[0].item_id
+    r.feedback("user-18", item, "like")
+    assert r.classic() is fitted  # one more interaction: the same models
+    assert item in r.context(r.history("user-18")).positives  # but the person's history has it now
+    r.store.close()
