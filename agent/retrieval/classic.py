@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from scipy import sparse
 
-EASE_MAX_ITEMS = 20_000  # dense item × item weights: 20k² float32 is 1.6 GB; beyond, EASE is skipped
+EASE_MAX_ITEMS = 20_000  # dense item × item weights: 20k² float32 is 1.6 GB; beyond, the most liked 20k
 EASE_LAMBDA = 500.0  # chosen on MovieLens' validation split (docs/evaluation.md); evals choose their own
 
 
@@ -89,14 +89,20 @@ class ItemScorer:
 
 class EASE(ItemScorer):
     """Embarrassingly shallow autoencoder (Steck, 2019): B = I − P·diag(1/diag(P)), P = (XᵀX + λI)⁻¹,
-    diagonal zero; a history's scores are its row of X times B. Dense, so it stops at EASE_MAX_ITEMS."""
+    diagonal zero; a history's scores are its row of X times B. The weights are dense, so past
+    EASE_MAX_ITEMS items it keeps the EASE_MAX_ITEMS most liked ones (an approximation: the
+    rest score 0 and never come from EASE, while the other signals still reach them)."""
     name = "ease"
 
-    def __init__(self, data: PositiveMatrix, lam: float = 200.0):
+    def __init__(self, data: PositiveMatrix, lam: float = EASE_LAMBDA, max_items: int | None = None):
         super().__init__(data)
-        if len(data) > EASE_MAX_ITEMS:
-            raise ValueError(f"EASE is dense: {len(data)} items is over its limit of {EASE_MAX_ITEMS}")
+        limit = max_items or EASE_MAX_ITEMS
         x = data.matrix
+        self.kept = None  # item columns the weights cover (None: all)
+        if len(data) > limit:
+            popularity = np.asarray(x.sum(axis=0)).ravel()
+            self.kept = np.sort(np.argsort(-popularity, kind="stable")[:limit])
+            x = x[:, self.kept]
         gram = (x.T @ x).toarray().astype(np.float64)
         gram[np.diag_indices_from(gram)] += lam
         p = np.linalg.inv(gram)
@@ -105,7 +111,12 @@ class EASE(ItemScorer):
         self.lam, self.weights = lam, b.astype(np.float32)
 
     def all_scores(self, liked):
-        return np.asarray(self.data.row(liked) @ self.weights).ravel()
+        row = self.data.row(liked)
+        if self.kept is None:
+            return np.asarray(row @ self.weights).ravel()
+        out = np.zeros(len(self.data), dtype=np.float32)
+        out[self.kept] = np.asarray(row[:, self.kept] @ self.weights).ravel()
+        return out
 
 
 class Transitions(ItemScorer):
@@ -227,10 +238,8 @@ class ClassicSignals:
         return self.ease.top(liked, k, exclude) if self.ease else []
 
 
-def _cached_ease(data: PositiveMatrix, lam: float, rows: list[tuple], cache_dir: Path | None) -> EASE | None:
-    if len(data) > EASE_MAX_ITEMS:
-        return None  # past the dense limit the pipeline runs without EASE (co-occurrence still serves)
-    if cache_dir is None:
+def _cached_ease(data: PositiveMatrix, lam: float, rows: list[tuple], cache_dir: Path | None) -> EASE:
+    if cache_dir is None or len(data) > EASE_MAX_ITEMS:  # the approximate model is not kept on disk
         return EASE(data, lam)
     digest = hashlib.sha256(repr((lam, sorted(data.position), data.matrix.nnz,
                                   sorted((str(r[0]), str(r[1]), r[2]) for r in rows))).encode()).hexdigest()[:16]
@@ -238,7 +247,7 @@ def _cached_ease(data: PositiveMatrix, lam: float, rows: list[tuple], cache_dir:
     if path.exists():
         model = EASE.__new__(EASE)
         ItemScorer.__init__(model, data)
-        model.lam, model.weights = lam, np.load(path, mmap_mode="r")
+        model.lam, model.kept, model.weights = lam, None, np.load(path, mmap_mode="r")
         return model
     model = EASE(data, lam)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 
-from agent.retrieval import classic
 from agent.retrieval.classic import EASE, BM25KNN, ClassicSignals, Factors, PositiveMatrix, Transitions
 
 
@@ -37,13 +36,13 @@ def test_each_model_recommends_from_the_persons_own_taste(make):
     assert not {i for i, _ in model.top(["a1"], 5, exclude={"a2", "a3"})} & {"a1", "a2", "a3"}
 
 
-def test_ease_weights_have_a_zero_diagonal_and_a_size_limit(monkeypatch):
-    data = PositiveMatrix(two_tastes())
+def test_ease_weights_have_a_zero_diagonal_and_past_the_size_limit_keep_the_most_liked_items():
+    data = PositiveMatrix(two_tastes() + [("u0", "rare", 5.0, 1)])
     model = EASE(data, lam=10.0)
     assert np.allclose(np.diag(model.weights), 0.0)
-    monkeypatch.setattr(classic, "EASE_MAX_ITEMS", 5)
-    with pytest.raises(ValueError, match="over its limit of 5"):
-        EASE(data)
+    approx = EASE(data, lam=10.0, max_items=len(data) - 1)  # one item too many: the rarest is left out
+    assert approx.weights.shape == (len(data) - 1,) * 2
+    assert approx.scores(["a1"], ["rare"]) == [0.0] and approx.top(["a1", "a2"], 2)[0][0] in ("a3", "a4")
 
 
 def test_transitions_follow_the_order_people_liked_things_in():
