@@ -39,8 +39,8 @@ def compare_runs(folder_a, folder_b) -> str:
 def protocol_table(folders, variants: list[str] | None = None) -> str:
     """One markdown table over several runs (e.g. the sampled and the retrieved suite): per run
     and variant, NDCG@k with the 95% CI of its mean, the paired difference from the run's
-    baseline and from the variant's `compare_to` reference (CI and p), and the LLM's latency
-    and tokens per user."""
+    baseline and from the variant's `compare_to` reference, or else the suite's first
+    reference (item-kNN by default), with CI and p, and the LLM's latency and tokens per user."""
     from evals.stats import mean_ci
 
     lines = []
@@ -58,6 +58,9 @@ def protocol_table(folders, variants: list[str] | None = None) -> str:
             vs = (v.get("vs_baseline") or {}).get(main)
             ref = v.get("vs_reference")
             ref_c = ref["metrics"][main] if ref else None
+            if ref_c is None:  # no compare_to: the suite's references (item-kNN by default)
+                name_c = next(((r, c[main]) for r, c in (v.get("vs_references") or {}).items()), None)
+                ref, ref_c = ({"variant": name_c[0]}, name_c[1]) if name_c else (None, None)
             llm = v.get("llm") or {}
             tokens = (llm["prompt_tokens_mean"] + llm["completion_tokens_mean"]) if llm else None
             cells = [s["protocol"]["kind"], name + (" (baseline)" if name == s["baseline"] else ""),
