@@ -217,7 +217,7 @@ class ChatSessions:
         user = self.session_user(state)
         history = self.recommender.history(user, missing_ok=True)
         ctx = self.recommender.context(history)
-        profile = self.recommender.profile_of(history) if history else None
+        profile = self.recommender.profile_of(history, ctx) if history else None
         candidates = self.turn_candidates(state, ctx, profile.avoided_categories if profile else [],
                                           notices, show_again)
         if not candidates:
