@@ -228,7 +228,7 @@ class ChatSessions:
         described = state.constraints.describe({i: t.title for i, t in self.recommender.items(
             state.constraints.more_like).items()})
         result = self.recommender.rerank(history, profile, candidates, self.options, constraint=described or None,
-                                         on_item=on_item)
+                                         on_item=on_item, ctx=ctx)
         if result.fallback_reason and self.options.use_llm:
             slow = "slow" in result.fallback_reason or "timeout" in result.fallback_reason
             notices.append("The language model was too slow for this answer; some explanations are from data templates."
@@ -250,8 +250,8 @@ class ChatSessions:
                         show_again: bool = False) -> list[Candidate]:
         """Catalog items that meet the session's constraints, not seen and (unless asked)
         not shown before, ordered by weighted reciprocal-rank fusion of: matching the asked-for
-        categories, similarity to the query / 'more like' items / the profile, item-kNN on
-        liked and 'more like' items, and popularity."""
+        categories, similarity to the query / 'more like' items / the profile, item-kNN and
+        EASE on liked and 'more like' items, and popularity."""
         c = state.constraints
         items, years, matrix = self._catalog()
         blocked = ctx.seen | set(c.not_like) | ({*state.shown} if not show_again else set())
@@ -296,12 +296,14 @@ class ChatSessions:
         seeds = c.more_like + positives
         if seeds:
             signals["collaborative"] = (1.0, np.array(collab.scores(seeds, ids)))
+            if ctx.classic is not None:
+                signals["ease"] = (1.0, np.array(ctx.classic.scores(seeds, ids)["ease"]))
         signals["popular"] = (0.5, np.array(collab.popularity_of(ids)))
         fused = np.array(rrf_of_scores(ids, [v for _, v in signals.values()], [w for w, _ in signals.values()]))
         top = np.argsort(-fused, kind="stable")[: self.options.n_candidates]
         out = []
         for j in top:
-            sources = [s for s in ("semantic", "collaborative") if s in signals and signals[s][1][j] > 0] or ["popular"]
+            sources = [s for s in ("semantic", "collaborative", "ease") if s in signals and signals[s][1][j] > 0] or ["popular"]
             scores = {name: round(float(v[j]), 4) for name, (_, v) in signals.items()}
             scores["fused"] = round(float(fused[j]), 5)
             out.append(Candidate(item=items[pool[j]], scores=scores, sources=sources))

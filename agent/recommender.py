@@ -58,13 +58,15 @@ class Recommender(Parts):
         t0 = time.perf_counter()
         if not history:
             return self._cold_start(opt.k, t0, on_item)
-        profile, candidates = self.retrieve(history, max(opt.n_candidates, opt.k))
-        return self.rerank(history, profile, candidates, opt, started=t0, on_item=on_item)
+        ctx = self.context(history)  # one per request: both steps share its fetched items and vectors
+        profile, candidates = self.retrieve(history, max(opt.n_candidates, opt.k), ctx)
+        return self.rerank(history, profile, candidates, opt, started=t0, on_item=on_item, ctx=ctx)
 
-    def retrieve(self, history: list[HistoryEvent], n: int) -> tuple[ProfileSummary, list[Candidate]]:
+    def retrieve(self, history: list[HistoryEvent], n: int,
+                 ctx: RequestContext | None = None) -> tuple[ProfileSummary, list[Candidate]]:
         """Profile → candidates → order: the profile of a (non-empty) history and its n best candidates."""
         self.check_index()
-        ctx = self.context(history)
+        ctx = ctx or self.context(history)
         profile = self.profile_of(history, ctx)
         seeds = ctx.positives or [r.item_id for r in profile.liked]  # nothing liked: the best-rated items
         pool = candidate_stage.retrieve(ctx, seeds, n)
@@ -73,13 +75,14 @@ class Recommender(Parts):
 
     def rerank(self, history: list[HistoryEvent], profile: ProfileSummary, candidates: list[Candidate],
                options: RecommendOptions | None = None, *, sampling: dict | None = None, started: float | None = None,
-               constraint: str | None = None, on_item: OnItem | None = None, **changes) -> Recommendation:
+               constraint: str | None = None, on_item: OnItem | None = None, ctx: RequestContext | None = None,
+               **changes) -> Recommendation:
         """The stages after retrieval. An explanation prompt (the default) keeps the candidates'
         order and has the LLM phrase each item's evidence; a listwise prompt (rerank@v1) lets it
         reorder them first (`sampling`: its temperature and seed; default greedy, seed 0)."""
         opt = RecommendOptions.of(options, **changes)
         t0 = started if started is not None else time.perf_counter()
-        t_llm, ctx = time.perf_counter(), self.context(history)
+        t_llm, ctx = time.perf_counter(), ctx or self.context(history)
         rec = Recommendation(user_id=None, items=[], profile=profile)
         llm = opt.use_llm and self._connected(rec)
         if not opt.use_llm:
@@ -89,7 +92,8 @@ class Recommender(Parts):
         explain = llm and self.registry.output_kind(opt.prompt) == "explanation"
         listwise = ListwiseResult()
         if llm and not explain:
-            listwise = rerank_listwise(self.backend, self.prompts(history), profile, candidates, opt.k, opt.prompt,
+            listwise = rerank_listwise(self.backend, PromptBuilder(ctx, self.registry, self.redactor), profile,
+                                       candidates, opt.k, opt.prompt,
                                        sampling or {"temperature": 0.0, "seed": 0})
             rec.prompt, rec.llm_calls, rec.fallback_reason = listwise.prompt, listwise.calls, listwise.fallback_reason
             rec.usage, rec.warnings = rec.usage + listwise.usage, rec.warnings + listwise.warnings
