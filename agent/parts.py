@@ -75,8 +75,8 @@ class Parts:
         return self._collab
 
     def classic(self) -> ClassicSignals | None:
-        """EASE and next-item transitions over the stored interactions (EASE's weights cached on
-        disk); None when the parts were given a collaborative index but no classic models.
+        """EASE and next-item transitions over the stored interactions (EASE's weights kept beside
+        the catalog, in data_dir/fitted/); None when the parts were given a collaborative index but no classic models.
         Feedback counts at once through the person's own history; the item-item weights are
         refitted once the interactions have grown by REFIT_GROWTH since the last fit."""
         if self._collab_fixed:
@@ -85,7 +85,7 @@ class Parts:
             n = self.store.count_interactions()
             if self._classic is None or abs(n - self._classic_rows) > REFIT_GROWTH * max(self._classic_rows, 1):
                 self._classic = ClassicSignals(self.store.all_interactions(), self.like_threshold,
-                                               cache_dir=Path(self.settings.cache_dir) / "models-fitted")
+                                               cache_dir=Path(self.settings.data_dir) / "fitted")
                 self._classic_rows = n
             self._classic_version = self.store.version
         return self._classic

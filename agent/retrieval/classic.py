@@ -244,10 +244,14 @@ def _cached_ease(data: PositiveMatrix, lam: float, rows: list[tuple], cache_dir:
     digest = hashlib.sha256(repr((lam, sorted(data.position), data.matrix.nnz,
                                   sorted((str(r[0]), str(r[1]), r[2]) for r in rows))).encode()).hexdigest()[:16]
     path = Path(cache_dir) / f"ease-{digest}.npy"
-    if path.exists():
+    try:
+        weights = np.load(path, mmap_mode="r")
+    except (OSError, ValueError):  # not there yet (or replaced meanwhile): fit it
+        weights = None
+    if weights is not None and weights.shape == (len(data), len(data)):
         model = EASE.__new__(EASE)
         ItemScorer.__init__(model, data)
-        model.lam, model.kept, model.weights = lam, None, np.load(path, mmap_mode="r")
+        model.lam, model.kept, model.weights = lam, None, weights
         return model
     model = EASE(data, lam)
     path.parent.mkdir(parents=True, exist_ok=True)
