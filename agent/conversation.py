@@ -297,7 +297,7 @@ class ChatSessions:
         if seeds:
             signals["collaborative"] = (1.0, np.array(collab.scores(seeds, ids)))
             if ctx.classic is not None:
-                signals["ease"] = (1.0, np.array(ctx.classic.scores(seeds, ids)["ease"]))
+                signals["ease"] = (0.5, np.array(ctx.classic.scores(seeds, ids)["ease"]))
         signals["popular"] = (0.5, np.array(collab.popularity_of(ids)))
         fused = np.array(rrf_of_scores(ids, [v for _, v in signals.values()], [w for w, _ in signals.values()]))
         top = np.argsort(-fused, kind="stable")[: self.options.n_candidates]
@@ -346,5 +346,5 @@ class ChatSessions:
 
 
 def _past(signal: str) -> str:
-    return {"like": "liked", "dislike": "disliked", "seen": "have seen"}[signal]
+    return {"like": "liked", "dislike": "disliked", "seen": "have seen", "click": "clicked"}[signal]
 

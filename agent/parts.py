@@ -22,7 +22,8 @@ from agent.types import FeedbackResult, HistoryEvent, Interaction, Item
 from prompts.registry import PromptRegistry
 
 REFIT_GROWTH = 0.01  # refit the classic models once interactions grew (or shrank) by 1%
-SIGNAL_RATINGS: dict[str, float] = {"like": 5.0, "dislike": 1.0, "seen": 3.0}  # on the 0.5-5 scale; 3 = neutral
+# on the 0.5-5 scale (3 = neutral); a click is implicit positive feedback: no rating
+SIGNAL_RATINGS: dict[str, float | None] = {"like": 5.0, "dislike": 1.0, "seen": 3.0, "click": None}
 
 
 class Parts:
@@ -118,9 +119,9 @@ class Parts:
         return [HistoryEvent(item_id=r.item_id, rating=r.rating, timestamp=r.timestamp) for r in rows]
 
     def feedback(self, user_id: str, item_id: str, signal: str) -> FeedbackResult:
-        """Record like / dislike / seen now: the next list for this user is built from it."""
+        """Record like / dislike / click / seen now: the next list for this user is built from it."""
         if signal not in SIGNAL_RATINGS:
-            raise InputError(f"unknown signal {signal!r}: use like, dislike or seen")
+            raise InputError(f"unknown signal {signal!r}: use like, dislike, click or seen")
         item = self.item(item_id)
         self.store.upsert_interactions([Interaction(user_id=str(user_id), item_id=item.item_id,
                                                     rating=SIGNAL_RATINGS[signal], timestamp=int(time.time()))])

@@ -12,7 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from agent.conversation import ChatReply, ChatSessions
@@ -27,6 +27,7 @@ MAX_ITEMS = 1000
 
 
 class RecommendRequest(RecommendOptions):
+    model_config = ConfigDict(strict=True)  # "3" is not a k and "yes" is not a bool: a clear 422, no guessing
     user_id: str | None = Field(None, max_length=200)
     history: list[HistoryEvent] | None = Field(None, max_length=MAX_HISTORY)
 
@@ -38,6 +39,7 @@ class RecommendRequest(RecommendOptions):
 
 
 class ChatRequestBody(BaseModel):
+    model_config = ConfigDict(strict=True)
     session_id: str | None = Field(None, max_length=64, description="omit to start a session")
     user_id: str | None = Field(None, max_length=200, description="for a new session: whose history to use")
     message: str = Field(max_length=4000)
@@ -45,6 +47,7 @@ class ChatRequestBody(BaseModel):
 
 
 class FeedbackRequest(BaseModel):
+    model_config = ConfigDict(strict=True)
     user_id: str | None = Field(None, max_length=200)
     session_id: str | None = Field(None, max_length=64, description="instead of user_id: the session's user")
     item_id: str = Field(max_length=200)
@@ -94,12 +97,13 @@ def is_loopback(host: str) -> bool:
 
 
 def check_bind(host: str, api_key: str | None) -> None:
-    if not is_loopback(host) and not api_key:
+    if not is_loopback(host) and not (api_key or "").strip():
         raise ConfigError(f"refusing to listen on {host} without a service key: set --api-key or "
                           "RECAGENT_SERVICE_KEY, or bind to 127.0.0.1")
 
 
 def create_app(agent: ChatSessions, api_key: str | None = None) -> FastAPI:
+    api_key = (api_key or "").strip() or None  # a blank key is no key
     app = FastAPI(title="recagent", version="0.1.0",
                   description="Grounded, explained recommendations; chat; feedback; catalog upserts.")
     lock = asyncio.Lock()  # one pipeline run at a time: the models and the store are shared
@@ -114,8 +118,8 @@ def create_app(agent: ChatSessions, api_key: str | None = None) -> FastAPI:
         if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
             return error(413, "body_too_large", f"request body over {MAX_BODY} bytes: send fewer items per call")
         if api_key and request.url.path.startswith("/v1/"):
-            given = request.headers.get("authorization", "")
-            if not given.startswith("Bearer ") or not secrets.compare_digest(given[7:].encode(), api_key.encode()):
+            scheme, _, given = request.headers.get("authorization", "").partition(" ")
+            if scheme.lower() != "bearer" or not secrets.compare_digest(given.strip().encode(), api_key.encode()):
                 return error(401, "unauthorized", "missing or wrong service key: send 'Authorization: Bearer <key>'")
         return await call_next(request)
 

@@ -118,3 +118,24 @@ def test_refuses_to_bind_beyond_loopback_without_a_key():
     check_bind("0.0.0.0", "k")
     with pytest.raises(ConfigError, match="without a service key"):
         check_bind("0.0.0.0", None)
+
+
+def test_auth_scheme_is_case_insensitive_and_a_blank_key_is_no_key(service):
+    _, _, _, url = service
+    for scheme in ("bearer", "BEARER", "Bearer"):
+        r = httpx.post(url + "/v1/recommend", json={"user_id": "user-18", "k": 1, "use_llm": False},
+                       headers={"Authorization": f"{scheme} {KEY}"}, timeout=60)
+        assert r.status_code == 200, (scheme, r.text)
+    with pytest.raises(ConfigError, match="without a service key"):
+        check_bind("0.0.0.0", "   ")
+
+
+def test_types_are_strict_and_a_click_is_feedback(service):
+    client, *_ = service
+    for body, field in (({"user_id": "user-18", "k": "3"}, "k:"), ({"user_id": "user-18", "k": True}, "k:"),
+                        ({"user_id": "user-18", "use_llm": "yes"}, "use_llm:")):
+        assert_error(client.post("/v1/recommend", json=body), 422, "invalid_request", field)
+    assert client.post("/v1/recommend", json={"user_id": "user-18", "k": 2, "diversity": 0, "use_llm": False}).status_code == 200
+    item = client.post("/v1/recommend", json={"user_id": "user-18", "k": 1, "use_llm": False}).json()["items"][0]
+    r = client.post("/v1/feedback", json={"user_id": "user-18", "item_id": item["item_id"], "signal": "click"})
+    assert r.status_code == 200 and r.json()["signal"] == "click", r.text
