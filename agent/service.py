@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import json
+import re
 import secrets
 from pathlib import Path
 from fastapi import FastAPI, Request
@@ -28,6 +29,7 @@ MAX_ITEMS = 1000
 
 class RecommendRequest(RecommendOptions):
     model_config = ConfigDict(strict=True)  # "3" is not a k and "yes" is not a bool: a clear 422, no guessing
+    audit: bool = Field(False, description="include the model's raw answers and the LLM endpoint (for audits)")
     user_id: str | None = Field(None, max_length=200)
     history: list[HistoryEvent] | None = Field(None, max_length=MAX_HISTORY)
 
@@ -62,6 +64,27 @@ class FeedbackRequest(BaseModel):
 
 class ItemsRequest(BaseModel):
     items: list[Item] = Field(max_length=MAX_ITEMS)
+
+
+_URL = re.compile(r"https?://\S+")
+
+
+def without_urls(text: str | None) -> str | None:
+    return _URL.sub("<the LLM endpoint>", text) if text else text
+
+
+def public_view(rec: Recommendation) -> Recommendation:
+    """What a caller sees without `audit`: no raw model output (a misbehaving model may echo its
+    prompt) and no internal LLM address, in the endpoint field or in any message."""
+    return rec.model_copy(update={
+        "endpoint": None, "fallback_reason": without_urls(rec.fallback_reason),
+        "warnings": [without_urls(w) for w in rec.warnings],
+        "llm_calls": [c.model_copy(update={"raw": ""}) for c in rec.llm_calls]})
+
+
+def public_reply(reply: ChatReply) -> ChatReply:
+    return reply.model_copy(update={"fallback_reason": without_urls(reply.fallback_reason),
+                                    "reply": without_urls(reply.reply)})
 
 
 def checked_items(items: list[Item]) -> list[Item]:
@@ -153,14 +176,16 @@ def create_app(agent: ChatSessions, api_key: str | None = None) -> FastAPI:
     async def recommend(body: RecommendRequest) -> Recommendation:
         options = RecommendOptions.of(body, use_llm=body.use_llm and agent.options.use_llm)
         if body.user_id is not None:
-            return await run(agent.recommender.recommend, body.user_id, options)
-        return await run(agent.recommender.recommend_for_history, body.history, options)
+            result = await run(agent.recommender.recommend, body.user_id, options)
+        else:
+            result = await run(agent.recommender.recommend_for_history, body.history, options)
+        return result if body.audit else public_view(result)
 
     @app.post("/v1/chat", response_model=ChatReply)
     async def chat(body: ChatRequestBody):
         session = body.session_id or await run(agent.start, body.user_id)
         if not body.stream:
-            return await run(agent.chat, session, body.message)
+            return public_reply(await run(agent.chat, session, body.message))
         # items go out as they are written; the reply's text and `done` follow
         loop, queue = asyncio.get_running_loop(), asyncio.Queue()
 
@@ -169,7 +194,7 @@ def create_app(agent: ChatSessions, api_key: str | None = None) -> FastAPI:
 
         async def turn() -> None:
             try:
-                await queue.put(("done", await run(agent.chat, session, body.message, on_item)))
+                await queue.put(("done", public_reply(await run(agent.chat, session, body.message, on_item))))
             except AgentError as e:
                 await queue.put(("error", e))
 

@@ -103,14 +103,27 @@ def test_docs_and_schema_render(service):
 def test_dead_llm_gives_the_flagged_fallback_not_a_500(ingested, embedder, tmp_path):
     from agent.session import SessionStore
 
-    dead = ScriptedFakeBackend([BackendError("connection refused", kind="unavailable")], repeat_last=True)
+    inner = "http://10.0.0.7:8000/v1"  # an internal address the caller must not learn
+    dead = ScriptedFakeBackend([BackendError(f"connection refused: {inner}", kind="unavailable")], repeat_last=True)
     agent = ChatSessions(make_recommender(ingested, embedder, dead), use_llm=True, sessions=SessionStore(tmp_path / "s.sqlite"))
     with BackgroundServer(create_app(agent)) as url:
         r = httpx.post(url + "/v1/recommend", json={"user_id": "user-18", "k": 4}, timeout=60)
+        chat = httpx.post(url + "/v1/chat", json={"user_id": "user-18", "message": "something from the 90s"}, timeout=60)
+        audit = httpx.post(url + "/v1/recommend", json={"user_id": "user-18", "k": 4, "audit": True}, timeout=60)
     agent.sessions.close()
-    assert r.status_code == 200
+    assert r.status_code == 200 and chat.status_code == 200
     assert r.json()["fallback_reason"].startswith("LLM call failed (unavailable)")
     assert {i["source"] for i in r.json()["items"]} == {"fallback"}
+    assert inner not in r.text and inner not in chat.text and r.json()["endpoint"] is None
+    assert inner in audit.json()["fallback_reason"] and audit.json()["endpoint"] == "fake://scripted"
+
+
+def test_raw_model_output_only_for_an_audit(service):
+    client, *_ = service
+    plain = client.post("/v1/recommend", json={"user_id": "user-18", "k": 2, "prompt": "rerank@v1"}).json()
+    audit = client.post("/v1/recommend", json={"user_id": "user-18", "k": 2, "prompt": "rerank@v1", "audit": True}).json()
+    assert plain["llm_calls"] and all(c["raw"] == "" for c in plain["llm_calls"])
+    assert audit["llm_calls"] and all(c["raw"] for c in audit["llm_calls"])
 
 
 def test_refuses_to_bind_beyond_loopback_without_a_key():
