@@ -8,11 +8,12 @@ from typing import Literal
 from pydantic import BaseModel, Field, ValidationError
 
 from agent.errors import InputError
+from agent.types import TextInput
 
 DEFAULT_PROMPT = "explain@v1"  # per-item explanations of the pipeline's order; rerank@v1 is listwise
 
 
-class RecommendOptions(BaseModel):
+class RecommendOptions(TextInput):
     k: int = Field(10, ge=1, le=50, description="how many items")
     n_candidates: int = Field(20, ge=1, le=100, description="candidates retrieved for ordering and the LLM step")
     prompt: str = Field(DEFAULT_PROMPT, min_length=1, max_length=60,

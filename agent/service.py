@@ -13,13 +13,13 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from agent.conversation import ChatReply, ChatSessions
 from agent.options import RecommendOptions
 from agent.errors import AgentError, ConfigError, InputError, NotFoundError
-from agent.types import FeedbackResult, HistoryEvent, Item, Recommendation, Signal
+from agent.types import FeedbackResult, HistoryEvent, Item, Recommendation, Signal, TextInput
 
 WEB = Path(__file__).parent / "web"
 MAX_BODY = 1_000_000  # bytes
@@ -40,7 +40,7 @@ class RecommendRequest(RecommendOptions):
         return self
 
 
-class ChatRequestBody(BaseModel):
+class ChatRequestBody(TextInput):
     model_config = ConfigDict(strict=True)
     session_id: str | None = Field(None, max_length=64, description="omit to start a session")
     user_id: str | None = Field(None, max_length=200, description="for a new session: whose history to use")
@@ -48,7 +48,7 @@ class ChatRequestBody(BaseModel):
     stream: bool = Field(False, description="answer as server-sent events")
 
 
-class FeedbackRequest(BaseModel):
+class FeedbackRequest(TextInput):
     model_config = ConfigDict(strict=True)
     user_id: str | None = Field(None, max_length=200)
     session_id: str | None = Field(None, max_length=64, description="instead of user_id: the session's user")
@@ -62,7 +62,7 @@ class FeedbackRequest(BaseModel):
         return self
 
 
-class ItemsRequest(BaseModel):
+class ItemsRequest(TextInput):
     items: list[Item] = Field(max_length=MAX_ITEMS)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 _YEAR = re.compile(r"\((\d{4})(?:[-–]\d{0,4})?\)\s*$")
@@ -17,7 +17,34 @@ def item_year(title: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
-class Strict(BaseModel):
+def has_lone_surrogate(value) -> bool:
+    """Whether `value` (or any string inside it) holds an unpaired UTF-16 surrogate: valid in a
+    JSON escape, invalid as text, and unencodable as UTF-8 when it is written back out."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, dict):
+        return any(has_lone_surrogate(k) or has_lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(has_lone_surrogate(v) for v in value)
+    return False
+
+
+class TextInput(BaseModel):
+    """A model whose text fields refuse unpaired surrogates (a clear 422, never a 500 later)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _valid_unicode(cls, data):
+        if has_lone_surrogate(data):
+            raise ValueError("text contains an unpaired surrogate (invalid Unicode): send valid UTF-8 text")
+        return data
+
+
+class Strict(TextInput):
     model_config = ConfigDict(extra="forbid")
 
 

@@ -152,3 +152,17 @@ def test_types_are_strict_and_a_click_is_feedback(service):
     item = client.post("/v1/recommend", json={"user_id": "user-18", "k": 1, "use_llm": False}).json()["items"][0]
     r = client.post("/v1/feedback", json={"user_id": "user-18", "item_id": item["item_id"], "signal": "click"})
     assert r.status_code == 200 and r.json()["signal"] == "click", r.text
+
+
+def test_lone_surrogates_are_a_clear_422_everywhere(service):
+    client, *_ = service
+    for path, body in (("/v1/items", '{"items":[{"item_id":"x","title":"\\udc00"}]}'),
+                       ("/v1/items", '{"items":[{"item_id":"\\ud800","title":"t"}]}'),
+                       ("/v1/items", '{"items":[{"item_id":"x","title":"t","categories":["\\udc00"]}]}'),
+                       ("/v1/recommend", '{"history":[{"item_id":"\\udc00"}]}'),
+                       ("/v1/recommend", '{"user_id":"\\udc00"}'),
+                       ("/v1/chat", '{"message":"hi \\udc00"}'),
+                       ("/v1/feedback", '{"user_id":"u","item_id":"\\udc00","signal":"like"}')):
+        r = client.post(path, content=body.encode(), headers={"Content-Type": "application/json"})
+        assert_error(r, 422, "invalid_request", "unpaired surrogate")
+    assert client.get("/healthz").status_code == 200  # the connection and the server are fine
