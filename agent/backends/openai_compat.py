@@ -148,6 +148,9 @@ class OpenAICompatBackend:
         except openai.AuthenticationError:
             raise BackendError(f"{self.api_base} refused the API key: set RECAGENT_LLM_API_KEY",
                                kind="auth") from None
+        except (ValueError, openai.APIResponseValidationError) as e:  # a body labelled JSON that is not
+            raise BackendError(f"the LLM at {self.api_base} answered something that is not a chat completion: "
+                               f"{_short(str(e), 80)} (is --base-url the model server?)", kind="bad_response") from None
         except openai.APIStatusError as e:
             kind = "server_error" if e.status_code >= 500 else "bad_request"
             if e.status_code == 500 and ("format" in str(e).lower() or "parse" in str(e).lower()):

@@ -5,7 +5,8 @@ Each request gets the next mode of a cycle:
   hang      accept the request and never answer
   reset     close the connection without a reply
   status:N  answer HTTP N (429, 500, 503, …) with an OpenAI-style error body
-  garbage   HTTP 200 with a body that is not JSON
+  garbage   HTTP 200 with a body that is not JSON (labelled text/html)
+  badjson   HTTP 200 with a body that is not JSON, labelled application/json
   truncated HTTP 200, the answer cut in half, finish_reason "length" (max tokens hit)
   overflow  HTTP 400 with llama.cpp's context-size error
 Run as a process (`python -m evals.reliability.fault_server MODE…`) so a test can SIGKILL it
@@ -125,6 +126,9 @@ class FaultServer:
                     return
                 if mode == "garbage":
                     self._send(200, b"<html>502 upstream hiccup</html>", "text/html")
+                    return
+                if mode == "badjson":
+                    self._send(200, b"{'choices': [oops", "application/json")
                     return
                 if mode == "overflow":
                     self._send(400, {"error": {"code": 400, "message": OVERFLOW_MESSAGE,

@@ -108,7 +108,9 @@ def llm_scenarios(settings: Settings, user: str) -> list[FaultResult]:
             retry_budget, _fallback("server_error"))
     through(["status:503", "ok"], "one 503, then healthy", "retried, LLM answer used",
             retry_budget, lambda o, f: o == "llm")
-    through("garbage", "HTTP 200 with a non-JSON body", "fallback, flagged",
+    through("garbage", "HTTP 200 with a non-JSON body (text/html)", "fallback, flagged",
+            retry_budget, lambda o, f: o.startswith("fallback") and f)
+    through("badjson", "HTTP 200 with a non-JSON body labelled application/json", "fallback, flagged",
             retry_budget, lambda o, f: o.startswith("fallback") and f)
     through("truncated", "answer cut at max tokens, twice", "complete items kept, flagged; or fallback",
             2 * TIMEOUT_S + 3, lambda o, f: f and (o == "llm, cut-off answer kept" or o.startswith("fallback")))
@@ -185,7 +187,7 @@ def _corrupt_index(path: Path) -> None:
 
 
 
-EVAL_FAULT_CYCLE = ["ok", "hang", "status:500", "truncated", "garbage", "reset", "overflow", "status:429"]
+EVAL_FAULT_CYCLE = ["ok", "hang", "status:500", "truncated", "garbage", "badjson", "reset", "overflow", "status:429"]
 
 
 def eval_through_faults(scratch: Path, cache_dir: Path, users: int = 16) -> dict:

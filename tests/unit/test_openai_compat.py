@@ -117,3 +117,15 @@ def test_model_and_context_are_discovered_from_the_server():
     # no /tokenize there: falls back to tiktoken (offline, from the packaged BPE files)
     assert b.count_tokens([{"role": "user", "content": "hello world"}]) == 2 + 8
     srv.shutdown()
+
+
+@pytest.mark.parametrize("mode", ["garbage", "badjson"])
+def test_a_200_that_is_not_a_chat_completion_is_a_bad_response_however_it_is_labelled(mode):
+    from evals.reliability.fault_server import FaultServer
+
+    with FaultServer(mode) as server:
+        backend = OpenAICompatBackend(server.url, "fault-model", timeout_s=10, max_retries=0, context_window=8192)
+        with pytest.raises(BackendError) as e:
+            backend.complete(ChatRequest(messages=[{"role": "user", "content": "hi"}], max_tokens=5))
+        backend.close()
+    assert e.value.kind == "bad_response" and "not a chat completion" in str(e.value)
