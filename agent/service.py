@@ -154,7 +154,7 @@ def create_app(agent: ChatSessions, api_key: str | None = None) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_, exc: StarletteHTTPException):
-        return error(exc.status_code, "http_error", str(exc.detail))
+        return error(exc.status_code, "body_too_large" if exc.status_code == 413 else "http_error", str(exc.detail))
 
     @app.exception_handler(AgentError)
     async def agent_error(_, exc: AgentError):
@@ -228,7 +228,46 @@ def create_app(agent: ChatSessions, api_key: str | None = None) -> FastAPI:
         return FileResponse(WEB / "index.html")
 
     app.mount("/static", StaticFiles(directory=WEB), name="static")
+    app.add_middleware(BodyLimit, limit=MAX_BODY)
     return app
+
+
+class BodyLimit:
+    """Counts the bytes actually read, so a body without Content-Length (chunked) is held to
+    the same limit: past it, the app reads a disconnect (nothing is parsed or written) and the
+    client gets 413 in place of whatever the app would have answered."""
+
+    def __init__(self, app, limit: int):
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        state = {"read": 0, "over": False, "answered": False}
+
+        async def counted():
+            message = await receive()
+            state["read"] += len(message.get("body", b""))
+            if state["read"] > self.limit:
+                state["over"] = True
+                return {"type": "http.disconnect"}
+            return message
+
+        async def answer(message):
+            if not state["over"]:
+                return await send(message)
+            if not state["answered"]:  # the app's own answer is dropped
+                state["answered"] = True
+                await error(413, "body_too_large", f"request body over {self.limit} bytes: send fewer items "
+                                                   "per call")(scope, receive, send)
+
+        try:
+            await self.app(scope, counted, answer)
+        except Exception:
+            if not state["over"]:
+                raise
+        if state["over"] and not state["answered"]:
+            await answer({})
 
 
 class BackgroundServer:

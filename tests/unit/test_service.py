@@ -166,3 +166,19 @@ def test_lone_surrogates_are_a_clear_422_everywhere(service):
         r = client.post(path, content=body.encode(), headers={"Content-Type": "application/json"})
         assert_error(r, 422, "invalid_request", "unpaired surrogate")
     assert client.get("/healthz").status_code == 200  # the connection and the server are fine
+
+
+def test_a_chunked_body_is_held_to_the_same_limit(service):
+    client, agent, _, _ = service
+    before = agent.recommender.store.count_items()
+    item = json.dumps({"item_id": "big", "title": "x", "text": "y" * 1000})
+
+    def chunks():  # no Content-Length: httpx sends it chunked
+        yield b'{"items": ['
+        for n in range(1500):  # about 1.6 MB
+            yield (item.replace('"big"', f'"big{n}"') + ("," if n < 1499 else "")).encode()
+        yield b"]}"
+
+    r = client.post("/v1/items", content=chunks(), headers={"Content-Type": "application/json"})
+    assert_error(r, 413, "body_too_large", "request body over")
+    assert agent.recommender.store.count_items() == before  # nothing was written
