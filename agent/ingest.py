@@ -13,7 +13,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from agent.errors import InputError
-from agent.types import Interaction, Item
+from agent.types import Interaction, Item, check_item_id
 
 ITEM_FIELDS = ("item_id", "title", "text", "categories")
 INTERACTION_FIELDS = ("user_id", "item_id", "rating", "timestamp")
@@ -107,6 +107,7 @@ def parse_item(raw: dict) -> Item:
     item_id, title = _text(raw, "item_id"), _text(raw, "title")
     if not item_id:
         raise ValueError("missing item_id")
+    check_item_id(item_id)
     if not title:
         raise ValueError("missing title")
     for key in ("title", "text"):
@@ -123,6 +124,7 @@ def parse_interaction(raw: dict) -> Interaction:
     user_id, item_id = _text(raw, "user_id"), _text(raw, "item_id")
     if not user_id or not item_id:
         raise ValueError("missing user_id" if not user_id else "missing item_id")
+    check_item_id(item_id)
     rating = timestamp = None
     if _text(raw, "rating"):
         try:

@@ -18,7 +18,7 @@ from agent.privacy import Redactor
 from agent.retrieval.classic import ClassicSignals
 from agent.retrieval.collaborative import CooccurrenceIndex
 from agent.store import CatalogStore
-from agent.types import FeedbackResult, HistoryEvent, Interaction, Item
+from agent.types import FeedbackResult, HistoryEvent, Interaction, Item, check_item_id
 from prompts.registry import PromptRegistry
 
 REFIT_GROWTH = 0.01  # refit the classic models once interactions grew (or shrank) by 1%
@@ -122,6 +122,10 @@ class Parts:
         """Record like / dislike / click / seen now: the next list for this user is built from it."""
         if signal not in SIGNAL_RATINGS:
             raise InputError(f"unknown signal {signal!r}: use like, dislike, click or seen")
+        try:
+            check_item_id(item_id)
+        except ValueError as e:
+            raise InputError(str(e)) from None
         item = self.item(item_id)
         self.store.upsert_interactions([Interaction(user_id=str(user_id), item_id=item.item_id,
                                                     rating=SIGNAL_RATINGS[signal], timestamp=int(time.time()))])

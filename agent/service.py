@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from agent.conversation import ChatReply, ChatSessions
 from agent.options import RecommendOptions
 from agent.errors import AgentError, ConfigError, InputError, NotFoundError
-from agent.types import FeedbackResult, HistoryEvent, Item, Recommendation, Signal, TextInput
+from agent.types import FeedbackResult, HistoryEvent, Item, ItemId, Recommendation, Signal, TextInput
 
 WEB = Path(__file__).parent / "web"
 MAX_BODY = 1_000_000  # bytes
@@ -52,7 +52,7 @@ class FeedbackRequest(TextInput):
     model_config = ConfigDict(strict=True)
     user_id: str | None = Field(None, max_length=200)
     session_id: str | None = Field(None, max_length=64, description="instead of user_id: the session's user")
-    item_id: str = Field(max_length=200)
+    item_id: ItemId
     signal: Signal
 
     @model_validator(mode="after")

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 
 _YEAR = re.compile(r"\((\d{4})(?:[-–]\d{0,4})?\)\s*$")
@@ -33,6 +33,22 @@ def has_lone_surrogate(value) -> bool:
     return False
 
 
+ITEM_ID = re.compile(r"[\w.:@+-]{1,128}")
+ITEM_ID_RULE = "1 to 128 letters, digits or . _ : @ + -"
+
+
+def check_item_id(value: str) -> str:
+    """The one item id rule, at every entrance (ingest, /v1/items, histories, feedback): ids
+    reach prompts, schemas and URLs, so no spaces, slashes, quotes or control characters."""
+    if not isinstance(value, str) or not ITEM_ID.fullmatch(value):
+        shown = repr(value[:40] + ("…" if len(value) > 40 else "")) if isinstance(value, str) else repr(value)
+        raise ValueError(f"item id {shown} breaks the id rule: {ITEM_ID_RULE}")
+    return value
+
+
+ItemId = Annotated[str, AfterValidator(check_item_id)]
+
+
 class TextInput(BaseModel):
     """A model whose text fields refuse unpaired surrogates (a clear 422, never a 500 later)."""
 
@@ -49,7 +65,7 @@ class Strict(TextInput):
 
 
 class Item(Strict):
-    item_id: str
+    item_id: ItemId
     title: str
     text: str = ""
     categories: list[str] = Field(default_factory=list)
@@ -62,7 +78,7 @@ Signal = Literal["like", "dislike", "click", "seen"]
 class HistoryEvent(Strict):
     """One interaction: an explicit rating, an implicit signal, or both."""
 
-    item_id: str
+    item_id: ItemId
     rating: float | None = None
     signal: Signal | None = None
     timestamp: int | None = None
@@ -70,7 +86,7 @@ class HistoryEvent(Strict):
 
 class Interaction(Strict):
     user_id: str
-    item_id: str
+    item_id: ItemId
     rating: float | None = None
     timestamp: int | None = None
 

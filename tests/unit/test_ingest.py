@@ -105,3 +105,13 @@ def test_stored_vectors_read_once_are_served_from_memory_until_we_change_the_ite
     index.upsert([Item(item_id="a", title="Garden picnic", text="Sandwiches in the sun.")])
     again = index.embeddings(["a"])["a"]
     assert float(again @ first["a"]) < 0.9  # our own upsert evicted the old vector
+
+
+def test_item_ids_follow_one_rule_in_both_files(tmp_path, parts):
+    items = write(tmp_path / "items.csv", 'item_id,title\nok-1,Fine\na/b,Slashed\n"x y",Spaced\n')
+    inter = write(tmp_path / "inter.csv", "user_id,item_id,rating\nu1,ok-1,5\nu1,a/b,4\n")
+    s = ingest(Source(items=items, interactions=inter), *parts)
+    reasons = {(r.file.split("/")[-1], r.line): r.reason for r in s.rejected}
+    assert set(reasons) == {("items.csv", 3), ("items.csv", 4), ("inter.csv", 3)}, reasons
+    assert all("id rule" in r for r in reasons.values())
+    assert s.items["added"] == 1 and s.interactions["added"] == 1
