@@ -5,6 +5,7 @@ read and write that data (history, items, search, feedback), which tools/ is bui
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -44,6 +45,7 @@ class Parts:
         self._classic, self._classic_version, self._classic_rows = classic, -1, 0
         self._vocab: tuple[int, Vocabulary] | None = None
         self._index_checked = False
+        self._building = threading.RLock()  # service threads share the parts: one builds, the others wait
 
     @property
     def store(self) -> CatalogStore:
@@ -70,6 +72,10 @@ class Parts:
         return self._backend
 
     def collaborative(self) -> CooccurrenceIndex:
+        with self._building:
+            return self._collaborative()
+
+    def _collaborative(self) -> CooccurrenceIndex:
         if not self._collab_fixed and (self._collab is None or self._collab_version != self.store.version):
             self._collab = CooccurrenceIndex(self.store.all_interactions(), self.like_threshold)
             self._collab_version = self.store.version
@@ -77,11 +83,16 @@ class Parts:
 
     def classic(self) -> ClassicSignals | None:
         """EASE and next-item transitions over the stored interactions (EASE's weights kept beside
-        the catalog, in data_dir/fitted/); None when the parts were given a collaborative index but no classic models.
+        the catalog, in data_dir/fitted/); None when the parts were given a collaborative index
+        but no classic models.
         Feedback counts at once through the person's own history; the item-item weights are
         refitted once the interactions have grown by REFIT_GROWTH since the last fit."""
         if self._collab_fixed:
             return self._classic
+        with self._building:
+            return self._fitted_classic()
+
+    def _fitted_classic(self) -> ClassicSignals:
         if self._classic is None or self._classic_version != self.store.version:
             n = self.store.count_interactions()
             if self._classic is None or abs(n - self._classic_rows) > REFIT_GROWTH * max(self._classic_rows, 1):
@@ -93,10 +104,11 @@ class Parts:
 
     def vocabulary(self) -> Vocabulary:
         """Titles, genres and tags the catalog can name (the claim checker's lexicon)."""
-        n = self.store.count_items()
-        if self._vocab is None or self._vocab[0] != n:
-            self._vocab = (n, Vocabulary.from_items(self.store.all_items()))
-        return self._vocab[1]
+        with self._building:
+            n = self.store.count_items()
+            if self._vocab is None or self._vocab[0] != n:
+                self._vocab = (n, Vocabulary.from_items(self.store.all_items()))
+            return self._vocab[1]
 
     def check_index(self) -> None:
         """An empty index beside a filled catalog means the index was lost: say so, rather

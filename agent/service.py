@@ -25,6 +25,8 @@ WEB = Path(__file__).parent / "web"
 MAX_BODY = 1_000_000  # bytes
 MAX_HISTORY = 2000
 MAX_ITEMS = 1000
+MAX_LLM_WAITING = 8  # requests waiting for a model slot before the service says 503
+RETRY_AFTER_S = 5
 
 
 class RecommendRequest(RecommendOptions):
@@ -105,9 +107,13 @@ def checked_items(items: list[Item]) -> list[Item]:
     return out
 
 
-def error(status: int, code: str, message: str) -> JSONResponse:
+def error(status: int, code: str, message: str, headers: dict | None = None) -> JSONResponse:
     """Every error: {"error": {"code", "message"}}."""
-    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
+
+
+class BusyError(AgentError):
+    """Too many requests are already waiting for the language model."""
 
 
 def is_loopback(host: str) -> bool:
@@ -129,11 +135,29 @@ def create_app(agent: ChatSessions, api_key: str | None = None) -> FastAPI:
     api_key = (api_key or "").strip() or None  # a blank key is no key
     app = FastAPI(title="recagent", version="0.1.0",
                   description="Grounded, explained recommendations; chat; feedback; catalog upserts.")
-    lock = asyncio.Lock()  # one pipeline run at a time: the models and the store are shared
+    # Generation is the scarce part (one model on a few cores): calls that may ask the LLM take
+    # one of its slots, and past MAX_LLM_WAITING waiting ones the service answers 503 with
+    # Retry-After. No-LLM recommendations, feedback and catalog writes never wait behind it.
+    llm_slots = asyncio.Semaphore(max(1, agent.recommender.settings.parallel))
+    waiting = 0
 
     async def run(fn, *args, **kwargs):
-        async with lock:
+        return await asyncio.to_thread(fn, *args, **kwargs)
+
+    async def run_llm(fn, *args, **kwargs):
+        nonlocal waiting
+        if waiting >= MAX_LLM_WAITING:
+            raise BusyError(f"the language model is busy ({waiting} requests waiting): retry in a few seconds, "
+                            "or ask with use_llm=false for an answer now")
+        waiting += 1
+        try:
+            await llm_slots.acquire()
+        finally:
+            waiting -= 1
+        try:
             return await asyncio.to_thread(fn, *args, **kwargs)
+        finally:
+            llm_slots.release()
 
     @app.middleware("http")
     async def guard(request: Request, call_next):
@@ -162,6 +186,8 @@ def create_app(agent: ChatSessions, api_key: str | None = None) -> FastAPI:
             return error(404, "not_found", str(exc))
         if isinstance(exc, InputError):
             return error(400, "bad_input", str(exc))
+        if isinstance(exc, BusyError):
+            return error(503, "busy", str(exc), headers={"Retry-After": str(RETRY_AFTER_S)})
         return error(503, "unavailable", str(exc))
 
     @app.exception_handler(Exception)
@@ -175,17 +201,18 @@ def create_app(agent: ChatSessions, api_key: str | None = None) -> FastAPI:
     @app.post("/v1/recommend", response_model=Recommendation)
     async def recommend(body: RecommendRequest) -> Recommendation:
         options = RecommendOptions.of(body, use_llm=body.use_llm and agent.options.use_llm)
+        call = run_llm if options.use_llm else run
         if body.user_id is not None:
-            result = await run(agent.recommender.recommend, body.user_id, options)
+            result = await call(agent.recommender.recommend, body.user_id, options)
         else:
-            result = await run(agent.recommender.recommend_for_history, body.history, options)
+            result = await call(agent.recommender.recommend_for_history, body.history, options)
         return result if body.audit else public_view(result)
 
     @app.post("/v1/chat", response_model=ChatReply)
     async def chat(body: ChatRequestBody):
         session = body.session_id or await run(agent.start, body.user_id)
         if not body.stream:
-            return public_reply(await run(agent.chat, session, body.message))
+            return public_reply(await run_llm(agent.chat, session, body.message))
         # items go out as they are written; the reply's text and `done` follow
         loop, queue = asyncio.get_running_loop(), asyncio.Queue()
 
@@ -194,7 +221,7 @@ def create_app(agent: ChatSessions, api_key: str | None = None) -> FastAPI:
 
         async def turn() -> None:
             try:
-                await queue.put(("done", public_reply(await run(agent.chat, session, body.message, on_item))))
+                await queue.put(("done", public_reply(await run_llm(agent.chat, session, body.message, on_item))))
             except AgentError as e:
                 await queue.put(("error", e))
 

@@ -195,3 +195,51 @@ def test_one_item_id_rule_at_every_entrance(service, bad_id):
         assert "id rule" in r.text or "missing item_id" in r.text, (path, r.text)
     with pytest.raises(InputError, match="id rule"):
         agent.recommender.feedback("user-18", bad_id or " ", "like")
+
+
+def test_work_without_the_llm_never_waits_behind_a_slow_generation(ingested, embedder, tmp_path, monkeypatch):
+    """A trickling model holds its slot; a no-LLM list and a feedback write answer at once, and
+    past the waiting limit an LLM request gets 503 with Retry-After instead of queueing."""
+    import threading
+    import time as clock
+
+    from agent import service as service_module
+    from agent.backends.fake import explain_from_facts
+    from agent.session import SessionStore
+
+    def slow(request):
+        clock.sleep(1.0)
+        return explain_from_facts(request)
+
+    shutil.copytree(ingested.data_dir, tmp_path / "data")
+    settings = ingested.model_copy(update={"data_dir": tmp_path / "data"})
+    fake = ScriptedFakeBackend([slow], repeat_last=True)
+    agent = ChatSessions(make_recommender(settings, embedder, fake), use_llm=True, k=3,
+                         sessions=SessionStore(tmp_path / "s.sqlite"))
+    agent.recommender.vocabulary(), agent.recommender.classic()  # built before the clock starts
+    monkeypatch.setattr(service_module, "MAX_LLM_WAITING", 1)
+    with BackgroundServer(create_app(agent)) as url:
+        c = httpx.Client(base_url=url, timeout=60)
+        finished = []
+
+        def generate():
+            c.post("/v1/recommend", json={"user_id": "user-18", "k": 3})
+            finished.append(clock.perf_counter())
+
+        slow_calls = [threading.Thread(target=generate) for _ in range(2)]  # one generating, one waiting
+        for t in slow_calls:
+            t.start()
+            clock.sleep(0.3)
+        quick = c.post("/v1/recommend", json={"user_id": "user-18", "k": 3, "use_llm": False})
+        noted = c.post("/v1/feedback", json={"user_id": "user-18", "item_id": quick.json()["items"][0]["item_id"],
+                                             "signal": "seen"})
+        answered = clock.perf_counter()
+        busy = c.post("/v1/recommend", json={"user_id": "user-18", "k": 3})
+        for t in slow_calls:
+            t.join()
+        c.close()
+    agent.sessions.close()
+    assert quick.status_code == 200 and noted.status_code == 200
+    assert answered < min(finished)  # both answered while the first generation was still running
+    assert_error(busy, 503, "busy", "retry")
+    assert busy.headers["Retry-After"] == "5"
