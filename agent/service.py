@@ -85,8 +85,8 @@ def public_view(rec: Recommendation) -> Recommendation:
 
 
 def public_reply(reply: ChatReply) -> ChatReply:
-    return reply.model_copy(update={"fallback_reason": without_urls(reply.fallback_reason),
-                                    "reply": without_urls(reply.reply)})
+    """A chat reply without the LLM's address (its text never quotes the failure itself)."""
+    return reply.model_copy(update={"fallback_reason": without_urls(reply.fallback_reason)})
 
 
 def checked_items(items: list[Item]) -> list[Item]:

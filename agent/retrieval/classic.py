@@ -10,6 +10,8 @@ factorisation models fold a history in; nobody needs to be in the training matri
 from __future__ import annotations
 
 import hashlib
+import os
+import threading
 import warnings
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -241,7 +243,8 @@ class ClassicSignals:
 def _cached_ease(data: PositiveMatrix, lam: float, rows: list[tuple], cache_dir: Path | None) -> EASE:
     if cache_dir is None or len(data) > EASE_MAX_ITEMS:  # the approximate model is not kept on disk
         return EASE(data, lam)
-    digest = hashlib.sha256(repr((lam, sorted(data.position), data.matrix.nnz,
+    # the column order is part of the key: weights read back must line up with these columns
+    digest = hashlib.sha256(repr((lam, list(data.position), data.matrix.nnz,
                                   sorted((str(r[0]), str(r[1]), r[2]) for r in rows))).encode()).hexdigest()[:16]
     path = Path(cache_dir) / f"ease-{digest}.npy"
     try:
@@ -255,10 +258,10 @@ def _cached_ease(data: PositiveMatrix, lam: float, rows: list[tuple], cache_dir:
         return model
     model = EASE(data, lam)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.npy")
+    tmp = path.with_name(f"{path.stem}.{os.getpid()}.{threading.get_ident()}.tmp.npy")  # one per writer
     np.save(tmp, model.weights)
     tmp.replace(path)  # whole or absent: a killed process leaves no half-written weights
     for old in path.parent.glob("ease-*.npy"):
-        if old != path:
+        if old != path and ".tmp" not in old.name:  # another process's half-written file is its own
             old.unlink(missing_ok=True)
     return model
