@@ -131,13 +131,15 @@ def fields_table(model, env_prefix: str = "") -> str:
     return "\n".join(lines)
 
 
+def field_bounds(info) -> dict[str, object]:
+    """A pydantic field's constraints by name (Ge, Gt, Le, Lt, MinLen, MaxLen) and their values."""
+    return {type(m).__name__: getattr(m, next(iter(type(m).__dataclass_fields__)))
+            for m in info.metadata if hasattr(type(m), "__dataclass_fields__")}
+
+
 def _bounds(info) -> str:
     words = {"Ge": "≥", "Gt": ">", "Le": "≤", "Lt": "<", "MinLen": "length ≥", "MaxLen": "length ≤"}
-    out = []
-    for m in info.metadata:
-        name = type(m).__name__
-        if name in words:
-            out.append(f"{words[name]} {getattr(m, next(iter(type(m).__dataclass_fields__)))}")
+    out = [f"{words[name]} {value}" for name, value in field_bounds(info).items() if name in words]
     if "Literal" in str(info.annotation):
         out.append(" / ".join(repr(a) for a in info.annotation.__args__))
     return ", ".join(out)

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
+from agent.config import field_bounds
 from agent.errors import InputError
 from agent.types import TextInput
 
@@ -41,8 +42,7 @@ def describe_error(e: ValidationError, model: type[BaseModel]) -> str:
     """The first error of `e` as 'field=value is out of range: use LOW to HIGH' or pydantic's words."""
     first = e.errors()[0]
     name = str(first["loc"][0]) if first["loc"] else "options"
-    bounds = {type(m).__name__: getattr(m, next(iter(type(m).__dataclass_fields__)))
-              for m in model.model_fields[name].metadata} if name in model.model_fields else {}
+    bounds = field_bounds(model.model_fields[name]) if name in model.model_fields else {}
     low, high = bounds.get("Ge"), bounds.get("Le")
     if low is not None and high is not None and first["type"] in ("greater_than_equal", "less_than_equal"):
         return f"{name}={first['input']!r} is out of range: use {low} to {high}"

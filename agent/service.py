@@ -178,7 +178,7 @@ def create_app(agent: ChatSessions, api_key: str | None = None) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_, exc: StarletteHTTPException):
-        return error(exc.status_code, "body_too_large" if exc.status_code == 413 else "http_error", str(exc.detail))
+        return error(exc.status_code, "http_error", str(exc.detail))
 
     @app.exception_handler(AgentError)
     async def agent_error(_, exc: AgentError):

@@ -66,15 +66,25 @@ class ItemScorer:
 
     def __init__(self, data: PositiveMatrix):
         self.data = data
+        self._last: tuple[tuple, np.ndarray] | None = None
 
     def all_scores(self, liked: Sequence[str]) -> np.ndarray:
         raise NotImplementedError
+
+    def _scores_for(self, liked: Sequence[str]) -> np.ndarray:
+        """`all_scores`, kept for the last history: a request asks for candidates, then features."""
+        key, last = tuple(liked), self._last
+        if last is not None and last[0] == key:
+            return last[1]
+        s = self.all_scores(liked)
+        self._last = (key, s)
+        return s
 
     def scores(self, liked: Sequence[str], items: Sequence[str]) -> list[float]:
         """Each item's score for the history `liked` (newest first); 0 for items the model does not know."""
         if not self.data.columns(liked):
             return [0.0] * len(items)
-        s = self.all_scores(liked)
+        s = self._scores_for(liked)
         pos = self.data.position
         return [float(s[pos[i]]) if i in pos else 0.0 for i in items]
 
@@ -82,7 +92,7 @@ class ItemScorer:
         """The k best items for `liked`, none of `exclude` (nor the liked items themselves)."""
         if not self.data.columns(liked):
             return []
-        s = self.all_scores(liked).astype(np.float64, copy=True)
+        s = self._scores_for(liked).astype(np.float64, copy=True)
         for i in self.data.columns(list(exclude) + list(liked)):
             s[i] = -np.inf
         best = np.argsort(-s, kind="stable")[:k]
@@ -253,7 +263,7 @@ def _cached_ease(data: PositiveMatrix, lam: float, rows: list[tuple], cache_dir:
         weights = None
     if weights is not None and weights.shape == (len(data), len(data)):
         model = EASE.__new__(EASE)
-        ItemScorer.__init__(model, data)
+        ItemScorer.__init__(model, data)  # the fitted weights are read, not computed
         model.lam, model.kept, model.weights = lam, None, weights
         return model
     model = EASE(data, lam)
