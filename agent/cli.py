@@ -57,7 +57,7 @@ def ingest(
                 tasks[stage] = bar.add_task(stage, total=total or None)
             bar.update(tasks[stage], completed=done, total=total or None)
 
-        summary = run_ingest(source, rec.store, rec.index, progress=progress)
+        summary = run_ingest(source, rec.store, rec.index, progress=progress, scale=rec.settings.rating_scale)
     with err.status("fitting the collaborative models (EASE)…", spinner="dots"):
         rec.classic()  # fitted once here and kept on disk, so the first recommendation does not wait
     if as_json:

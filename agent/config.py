@@ -8,7 +8,7 @@ from pathlib import Path
 import platformdirs
 from typing import Literal
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_EMBEDDED_MODEL = "qwen2.5-coder-0.5b"
@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     fusion_weights: dict[str, float] = Field(
         default_factory=lambda: dict(DEFAULT_FUSION_WEIGHTS),
         description="weights of collaborative, recent, semantic, popularity (candidate_order=fusion)")
+    rating_min: float = Field(0.5, allow_inf_nan=False, description="the lowest valid rating (ingest rows, histories)")
+    rating_max: float = Field(5.0, allow_inf_nan=False, description="the highest valid rating")
     redact_builtin: bool = Field(True, description="replace e-mail addresses and phone numbers in prompts")
     redact_patterns: list[str] = Field(default_factory=list, description="more regular expressions to redact")
     prompt_exclude_fields: list[str] = Field(default_factory=list, description="item fields kept out of prompts: text, tags")
@@ -91,6 +93,18 @@ class Settings(BaseSettings):
         if not any(v.values()):
             raise ValueError("at least one weight must be non-zero")
         return v
+
+    @model_validator(mode="after")
+    def _check_scale(self):
+        if self.rating_min >= self.rating_max:
+            raise ValueError(f"rating_min ({self.rating_min:g}) must be below rating_max ({self.rating_max:g})")
+        return self
+
+    @property
+    def rating_scale(self):
+        from agent.types import RatingScale
+
+        return RatingScale(low=self.rating_min, high=self.rating_max)
 
     @property
     def embedded(self) -> bool:

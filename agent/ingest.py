@@ -13,7 +13,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from agent.errors import InputError
-from agent.types import Interaction, Item, check_item_id
+from agent.types import Interaction, Item, RatingScale, check_item_id
 
 ITEM_FIELDS = ("item_id", "title", "text", "categories")
 INTERACTION_FIELDS = ("user_id", "item_id", "rating", "timestamp")
@@ -34,6 +34,18 @@ class IngestSummary(BaseModel):
 
 
 Row = tuple[int, dict[str, str]]  # (line number in the file, raw fields)
+SPAN = "__last_line__"  # set on a CSV row that runs over several lines
+
+
+def rejections(file: str, line: int, raw: dict, reason: str) -> list[Rejected]:
+    """A bad row's report. A row read over several lines is reported on each of them: when a
+    quote was left open, every line it swallowed is lost, not just the first."""
+    last = raw.get(SPAN, line)
+    if last == line:
+        return [Rejected(file=file, line=line, reason=reason)]
+    reason = (f"{reason}; lines {line}-{last} were read as one row: if a quote on line {line} is "
+              "not closed, close it")
+    return [Rejected(file=file, line=n, reason=reason) for n in range(line, last + 1)]
 
 
 def parse_column_map(pairs: list[str]) -> dict[str, str]:
@@ -75,14 +87,23 @@ def read_rows(path: Path, column_map: dict[str, str] | None = None) -> Iterator[
         except StopIteration:
             return
         line = reader.line_num
-        for values in reader:
+        while True:
+            try:
+                values = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as e:  # e.g. a NUL byte: report the line, read on
+                start, line = line + 1, reader.line_num
+                yield start, {"__error__": f"unreadable CSV: {e}"}
+                continue
             start, line = line + 1, reader.line_num
             if not values or not any(v.strip() for v in values):
                 continue
-            if len(values) != len(header):
-                yield start, {"__error__": f"expected {len(header)} fields, found {len(values)}"}
-                continue
-            yield start, dict(zip(header, values))
+            row = dict(zip(header, values)) if len(values) == len(header) else {
+                "__error__": f"expected {len(header)} fields, found {len(values)}"}
+            if line > start:  # a quoted newline, or a quote left open that swallowed the next lines
+                row[SPAN] = line
+            yield start, row
 
 
 def _text(raw: dict, key: str) -> str:
@@ -118,7 +139,7 @@ def parse_item(raw: dict) -> Item:
                 tags=_split(raw.get("tags")))
 
 
-def parse_interaction(raw: dict) -> Interaction:
+def parse_interaction(raw: dict, scale: RatingScale = RatingScale()) -> Interaction:
     if "__error__" in raw:
         raise ValueError(raw["__error__"])
     user_id, item_id = _text(raw, "user_id"), _text(raw, "item_id")
@@ -131,8 +152,7 @@ def parse_interaction(raw: dict) -> Interaction:
             rating = float(_text(raw, "rating"))
         except ValueError:
             raise ValueError(f"rating {_text(raw, 'rating')!r} is not a number") from None
-        if rating != rating or abs(rating) > 1e6:
-            raise ValueError(f"rating {rating} is out of range")
+        scale.check(rating)
     if _text(raw, "timestamp"):
         try:
             timestamp = int(float(_text(raw, "timestamp")))
@@ -197,7 +217,7 @@ def movielens_title(title: str) -> str:
 
 # -- the ingest run --------------------------------------------------------------------------
 def ingest(source: Source, store, index, progress: Callable[[str, int, int], None] | None = None,
-           batch_size: int = 256) -> IngestSummary:
+           batch_size: int = 256, scale: RatingScale = RatingScale()) -> IngestSummary:
     """Upsert items, then interactions whose item exists. Items whose text changed, or that
     the vector index lacks (an interrupted earlier run), are (re-)embedded."""
     summary = IngestSummary()
@@ -206,7 +226,7 @@ def ingest(source: Source, store, index, progress: Callable[[str, int, int], Non
         try:
             item = parse_item(raw)
         except ValueError as e:
-            summary.rejected.append(Rejected(file=source.items.name, line=line, reason=str(e)))
+            summary.rejected.extend(rejections(source.items.name, line, raw, str(e)))
             continue
         if item.item_id in items:
             first = items[item.item_id][0]
@@ -239,7 +259,7 @@ def ingest(source: Source, store, index, progress: Callable[[str, int, int], Non
         seen: dict[tuple[str, str], int] = {}
         for line, raw in source.interaction_rows():
             try:
-                row = parse_interaction(raw)
+                row = parse_interaction(raw, scale)
                 if row.item_id not in known:
                     raise ValueError(f"item_id {row.item_id!r} is not in the catalog")
                 key = (row.user_id, row.item_id)
@@ -247,7 +267,7 @@ def ingest(source: Source, store, index, progress: Callable[[str, int, int], Non
                     raise ValueError(f"duplicate of line {seen[key]} for the same user and item")
                 seen[key] = line
             except ValueError as e:
-                summary.rejected.append(Rejected(file=source.interactions.name, line=line, reason=str(e)))
+                summary.rejected.extend(rejections(source.interactions.name, line, raw, str(e)))
                 continue
             pending.append(row)
             if len(pending) >= 5000:

@@ -45,7 +45,7 @@ class Recommender(Parts):
         """For a new or anonymous user's inline history; an empty one gets a popular-and-diverse
         cold-start list, unknown item ids are dropped with a warning."""
         options = RecommendOptions.of(options, **changes)
-        events, warnings = checked_history(history, self.store, MAX_HISTORY)
+        events, warnings = checked_history(history, self.store, MAX_HISTORY, self.settings.rating_scale)
         rec = self._run(events, options, on_item)
         rec.warnings = warnings + rec.warnings
         return rec

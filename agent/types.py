@@ -49,6 +49,25 @@ def check_item_id(value: str) -> str:
 ItemId = Annotated[str, AfterValidator(check_item_id)]
 
 
+class RatingScale(BaseModel):
+    """The one rating range, at every entrance (ingest rows, inline histories): a rating of 99
+    or -4 on a 0.5-5 scale is a data error, not a strong opinion. RECAGENT_RATING_MIN/MAX set it."""
+
+    model_config = ConfigDict(frozen=True)
+    low: float = 0.5
+    high: float = 5.0
+
+    def check(self, rating: float | None) -> float | None:
+        if rating is None:
+            return None
+        if rating != rating or rating in (float("inf"), float("-inf")):
+            raise ValueError(f"rating {rating} is not a finite number")
+        if not self.low <= rating <= self.high:
+            raise ValueError(f"rating {rating:g} is outside the rating scale {self.low:g} to {self.high:g} "
+                             "(RECAGENT_RATING_MIN and RECAGENT_RATING_MAX set the scale)")
+        return rating
+
+
 class TextInput(BaseModel):
     """A model whose text fields refuse unpaired surrogates (a clear 422, never a 500 later)."""
 
@@ -79,7 +98,7 @@ class HistoryEvent(Strict):
     """One interaction: an explicit rating, an implicit signal, or both."""
 
     item_id: ItemId
-    rating: float | None = None
+    rating: float | None = Field(None, allow_inf_nan=False)
     signal: Signal | None = None
     timestamp: int | None = None
 

@@ -91,7 +91,7 @@ def load_data(suite: Suite, settings: Settings, console: Console) -> EvalData:
     rows, rejected, pairs = [], 0, set()
     for _, raw in source.interaction_rows():
         try:
-            row = parse_interaction(raw)
+            row = parse_interaction(raw, settings.rating_scale)
         except ValueError:
             rejected += 1
             continue

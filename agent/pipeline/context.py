@@ -15,7 +15,7 @@ from agent.pipeline.profile import LIKE_THRESHOLD, is_positive, newest_first
 from agent.retrieval.classic import ClassicSignals
 from agent.retrieval.collaborative import CooccurrenceIndex
 from agent.store import CatalogStore
-from agent.types import HistoryEvent, Item
+from agent.types import HistoryEvent, Item, RatingScale
 
 PROFILE_EVENTS = 500  # most recent events a profile is built from (all count as seen)
 
@@ -68,8 +68,8 @@ def _memoised(memo: dict, ids: Iterable[str], fetch) -> dict:
     return {i: memo[i] for i in ids if memo[i] is not None}
 
 
-def checked_history(history: Iterable[HistoryEvent | dict], store: CatalogStore,
-                    max_events: int) -> tuple[list[HistoryEvent], list[str]]:
+def checked_history(history: Iterable[HistoryEvent | dict], store: CatalogStore, max_events: int,
+                    scale: RatingScale = RatingScale()) -> tuple[list[HistoryEvent], list[str]]:
     """An inline history's events, validated; unknown item ids dropped with a warning (all
     unknown, or a bad entry, is an InputError that says what to send)."""
     events = []
@@ -81,6 +81,11 @@ def checked_history(history: Iterable[HistoryEvent | dict], store: CatalogStore,
             where = ".".join(str(p) for p in first["loc"]) or "entry"
             raise InputError(f"history entry {n}: {where}: {first['msg']} "
                              "(expected {item_id, rating?, signal?: like|dislike|click|seen, timestamp?})") from None
+    for n, e in enumerate(events):
+        try:
+            scale.check(e.rating)
+        except ValueError as err:
+            raise InputError(f"history entry {n}: {err}") from None
     if len(events) > max_events:
         raise InputError(f"history has {len(events)} events; the limit is {max_events}: send the most recent ones")
     ids = {e.item_id for e in events}

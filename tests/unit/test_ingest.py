@@ -115,3 +115,30 @@ def test_item_ids_follow_one_rule_in_both_files(tmp_path, parts):
     assert set(reasons) == {("items.csv", 3), ("items.csv", 4), ("inter.csv", 3)}, reasons
     assert all("id rule" in r for r in reasons.values())
     assert s.items["added"] == 1 and s.interactions["added"] == 1
+
+
+def test_an_unclosed_quote_reports_every_line_it_swallowed(tmp_path, parts):
+    items = write(tmp_path / "items.csv", "item_id,title\n1,A film\n2,B film\n3,C film\n4,D film\n5,E film\n")
+    inter = write(tmp_path / "inter.csv", 'user_id,item_id,rating\nu1,1,4\nu1,2,"4\nu1,3,4\nu1,4,4\nu1,5,4\n')
+    s = ingest(Source(items=items, interactions=inter), *parts)
+    lines = sorted(r.line for r in s.rejected)
+    assert lines == [3, 4, 5, 6], s.rejected  # the open quote on line 3 ran to the end of the file
+    assert "lines 3-6 were read as one row" in s.rejected[0].reason and s.interactions["added"] == 1
+
+
+@pytest.mark.parametrize("rating", ["99", "-4", "nan", "inf", "1e308"])
+def test_ratings_off_the_scale_are_rejected_with_the_scale_named(tmp_path, parts, rating):
+    items = write(tmp_path / "items.csv", "item_id,title\n1,A film\n")
+    inter = write(tmp_path / "inter.csv", f"user_id,item_id,rating\nu1,1,{rating}\nu2,1,4.5\n")
+    s = ingest(Source(items=items, interactions=inter), *parts)
+    assert [r.line for r in s.rejected] == [2] and s.interactions["added"] == 1
+    assert "rating scale" in s.rejected[0].reason or "finite" in s.rejected[0].reason
+
+
+def test_the_rating_scale_is_configurable(tmp_path, parts):
+    from agent.types import RatingScale
+
+    items = write(tmp_path / "items.csv", "item_id,title\n1,A film\n")
+    inter = write(tmp_path / "inter.csv", "user_id,item_id,rating\nu1,1,9\n")
+    s = ingest(Source(items=items, interactions=inter), *parts, scale=RatingScale(low=1, high=10))
+    assert s.interactions["added"] == 1 and not s.rejected

@@ -168,6 +168,9 @@ def test_bad_options_are_clear_errors(recommender_with):
         r.recommend_for_history(prompt=LISTWISE, history=[{"item_id": "nope"}])
     with pytest.raises(InputError, match="history entry 1: signal"):
         r.recommend_for_history(prompt=LISTWISE, history=[{"item_id": "1"}, {"item_id": "2", "signal": "love"}])
+    for bad in (float("nan"), float("inf"), 1e308, 99, -4):  # one rating scale, as at ingest
+        with pytest.raises(InputError, match="history entry 0: .*(finite|rating scale)"):
+            r.recommend_for_history(prompt=LISTWISE, history=[{"item_id": "1", "rating": bad}])
 
 
 def test_candidates_union_semantic_and_collaborative(recommender_with):
