@@ -70,7 +70,8 @@ def ingest(
     if summary.rejected:
         out.print(f"[yellow]rejected {len(summary.rejected)} row(s):[/yellow]")
         for r in summary.rejected[:50]:
-            out.print(f"  {r.file}:{r.line}: {r.reason}", highlight=False)
+            lines = f"{r.line}-{r.last_line}" if r.last_line else r.line
+            out.print(f"  {r.file}:{lines}: {r.reason}", highlight=False)
         if len(summary.rejected) > 50:
             out.print(f"  … and {len(summary.rejected) - 50} more (use --json for all)")
 

@@ -23,6 +23,7 @@ MAX_FIELD_CHARS = 20_000
 class Rejected(BaseModel):
     file: str
     line: int
+    last_line: int | None = Field(None, description="set when the row ran over several lines")
     reason: str
 
 
@@ -38,14 +39,13 @@ SPAN = "__last_line__"  # set on a CSV row that runs over several lines
 
 
 def rejections(file: str, line: int, raw: dict, reason: str) -> list[Rejected]:
-    """A bad row's report. A row read over several lines is reported on each of them: when a
-    quote was left open, every line it swallowed is lost, not just the first."""
+    """A bad row's report. A row read over several lines names them all: when a quote was
+    left open, every line it swallowed is lost, not just the first."""
     last = raw.get(SPAN, line)
     if last == line:
         return [Rejected(file=file, line=line, reason=reason)]
-    reason = (f"{reason}; lines {line}-{last} were read as one row: if a quote on line {line} is "
-              "not closed, close it")
-    return [Rejected(file=file, line=n, reason=reason) for n in range(line, last + 1)]
+    return [Rejected(file=file, line=line, last_line=last, reason=(
+        f"{reason}; lines {line}-{last} were read as one row: if a quote on line {line} is not closed, close it"))]
 
 
 def parse_column_map(pairs: list[str]) -> dict[str, str]:
