@@ -19,8 +19,10 @@ app = typer.Typer(help="LLM-powered personalized recommendation, offline by defa
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
 prompts_app = typer.Typer(help="List, show and render versioned prompt templates.", no_args_is_help=True)
 model_app = typer.Typer(help="Bundled models: list, pull (join + verify), serve.", no_args_is_help=True)
+users_app = typer.Typer(help="Register users, or delete a user's data.", no_args_is_help=True)
 app.add_typer(prompts_app, name="prompts")
 app.add_typer(model_app, name="model")
+app.add_typer(users_app, name="users")
 app.add_typer(eval_app, name="eval")  # evals/ registers its own command group
 # -- ingest ------------------------------------------------------------------------------------
 @app.command()
@@ -492,26 +494,69 @@ def feedback(user: str = typer.Option(..., "--user"), item: str = typer.Option(.
 @app.command()
 def serve(host: str = typer.Option("127.0.0.1", "--host"), port: int = typer.Option(8000, "--port"),
           api_key: Optional[str] = typer.Option(None, "--api-key", envvar="RECAGENT_SERVICE_KEY",
-                                                help="bearer key required on /v1/* (required beyond loopback)"),
+                                                help="the admin key: every /v1/* call (required beyond loopback "
+                                                     "unless an app key is given)"),
+          app_keys: list[str] = typer.Option([], "--app-key", envvar="RECAGENT_APP_KEYS",
+                                             help="a key that may recommend, chat, send feedback and create users, "
+                                                  "not write the catalog or delete data (repeatable)"),
+          rate_limit: str = typer.Option("300/minute", "--rate-limit", envvar="RECAGENT_RATE_LIMIT",
+                                         help="requests per key (with keys), e.g. 300/minute, or none"),
+          signup_limit: str = typer.Option("60/hour", "--signup-limit", envvar="RECAGENT_SIGNUP_LIMIT",
+                                           help="users a key may create, e.g. 60/hour, or none"),
           no_llm: bool = typer.Option(False, "--no-llm", help="serve without the LLM step"),
           base_url: Optional[str] = BaseUrl, model: Optional[str] = Model, data_dir: Optional[Path] = DataDir,
           chroma_url: Optional[str] = ChromaUrl):
-    """The HTTP API (/docs) and the browser chat page (/)."""
+    """The HTTP API (/docs) and the browser chat page (/). One access-log line per request on
+    stderr (method, route, status, time, key name: no bodies, ids or addresses)."""
+    import logging
+
     import uvicorn
 
     from agent.conversation import ChatSessions
     from agent.service import check_bind, create_app
 
-    check_bind(host, api_key)
+    app_keys = [k for given in app_keys for k in given.split(",")]  # the variable holds a comma-separated list
+    check_bind(host, api_key, app_keys)
     settings = _settings(base_url=base_url, model=model, data_dir=data_dir, chroma_url=chroma_url)
     _require_catalog(settings)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("recagent.access").setLevel(logging.INFO)
     agent = ChatSessions(settings=settings, use_llm=not no_llm)
-    err.print(f"serving on http://{host}:{port} (API docs at /docs){' with a service key' if api_key else ''}",
+    service = create_app(agent, api_key=api_key, app_keys=app_keys, rate_limit=rate_limit, signup_limit=signup_limit)
+    err.print(f"serving on http://{host}:{port} (API docs at /docs){' with service keys' if api_key or app_keys else ''}",
               highlight=False)
     try:
-        uvicorn.run(create_app(agent, api_key=api_key), host=host, port=port, log_level="warning")
+        uvicorn.run(service, host=host, port=port, log_level="warning", access_log=False)
     finally:
         agent.close()
+
+
+# -- users ----------------------------------------------------------------------------------------
+@users_app.command("add")
+def users_add(user: str = typer.Argument(..., help="the new user's id"), data_dir: Optional[Path] = DataDir):
+    """Register a user before their first feedback (feedback for an unknown id is refused)."""
+    from agent.recommender import Recommender
+
+    with Recommender(_settings(data_dir=data_dir)) as rec:
+        created = rec.add_user(user)
+    err.print(f"{'created' if created else 'already known'}: {user}", highlight=False)
+
+
+@users_app.command("delete")
+def users_delete(user: str = typer.Argument(..., help="whose data to delete"),
+                 yes: bool = typer.Option(False, "--yes", help="do not ask"), data_dir: Optional[Path] = DataDir):
+    """Delete a user's interactions (feedback included), registration and chat sessions."""
+    from agent.conversation import ChatSessions
+
+    if not yes and not typer.confirm(f"delete every interaction and chat session of {user!r}?"):
+        raise typer.Exit(1)
+    agent = ChatSessions(settings=_settings(data_dir=data_dir), use_llm=False)
+    try:
+        deleted = agent.delete_user(user)
+    finally:
+        agent.close()
+    err.print(f"deleted {user}: {deleted['interactions']} interactions, {deleted['sessions']} chat sessions",
+              highlight=False)
 
 
 def main() -> None:

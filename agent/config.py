@@ -67,9 +67,18 @@ class Settings(BaseSettings):
     fusion_weights: dict[str, float] = Field(
         default_factory=lambda: dict(DEFAULT_FUSION_WEIGHTS),
         description="weights of collaborative, recent, semantic, popularity (candidate_order=fusion)")
+    trust_after_days: float = Field(
+        7.0, ge=0, description="users registered through the API or chat shape the shared item models (co-liked "
+                               "counts, EASE) only after this many days and trust_min_interactions interactions; "
+                               "ingested users always do (a flood of fresh accounts moves nobody else's list)")
+    trust_min_interactions: int = Field(5, ge=0, description="interactions a registered user needs before they "
+                                                             "shape the shared item models")
     rating_min: float = Field(0.5, allow_inf_nan=False, description="the lowest valid rating (ingest rows, histories)")
     rating_max: float = Field(5.0, allow_inf_nan=False, description="the highest valid rating")
-    redact_builtin: bool = Field(True, description="replace e-mail addresses and phone numbers in prompts")
+    redact_builtin: bool = Field(True, description="replace e-mail addresses, phone, social security and card "
+                                 "numbers in prompts and in stored chat messages")
+    session_retention_days: float | None = Field(
+        30.0, gt=0, description="chat sessions untouched this many days are deleted; unset: kept")
     redact_patterns: list[str] = Field(default_factory=list, description="more regular expressions to redact")
     prompt_exclude_fields: list[str] = Field(default_factory=list, description="item fields kept out of prompts: text, tags")
 

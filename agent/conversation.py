@@ -26,6 +26,7 @@ from agent.types import (Candidate, FeedbackResult, Item, ProfileSummary, Recomm
                          RecommendedItem)
 from prompts.inputs import IntentInputs, as_data
 
+SESSION_USER = "session:"  # the prefix of an anonymous session's own user id
 MAX_MESSAGE = 1000  # characters kept of one chat message
 _YEAR = re.compile(r"\((\d{4})(?:[-–]\d{0,4})?\)\s*$")
 _NEGATION_WORDS = re.compile(r"\b(no|not|without|avoid|skip|except|nothing|none)\b", re.IGNORECASE)
@@ -57,7 +58,9 @@ class ChatSessions:
     def __init__(self, recommender: Recommender | None = None, *, settings: Settings | None = None,
                  sessions: SessionStore | None = None, options: RecommendOptions | None = None, **changes):
         self.recommender = recommender or Recommender(settings)
-        self.sessions = sessions or SessionStore(Path(self.recommender.settings.data_dir) / "sessions.sqlite")
+        settings = self.recommender.settings
+        self.sessions = sessions or SessionStore(Path(settings.data_dir) / "sessions.sqlite",
+                                                 settings.session_retention_days)
         self.options = RecommendOptions.of(options or RecommendOptions(k=5), **changes)
         self._catalog_size = -1
 
@@ -74,7 +77,13 @@ class ChatSessions:
         return self.recommender.recommend_for_history(history or [], options)
 
     def feedback(self, user_id: str, item_id: str, signal: str) -> FeedbackResult:
-        return self.recommender.feedback(user_id, item_id, signal)
+        # a session's anonymous user exists once the session does; any other id must be known
+        return self.recommender.feedback(user_id, item_id, signal, create=user_id.startswith(SESSION_USER))
+
+    def delete_user(self, user_id: str) -> dict[str, int]:
+        """Forget a user: interactions (feedback included), registration and chat sessions."""
+        return {"interactions": self.recommender.delete_user(user_id),
+                "sessions": self.sessions.delete_user(str(user_id))}
 
     def start(self, user_id: str | None = None) -> str:
         """A new session (for a stored user, or anonymous); returns its id."""
@@ -84,7 +93,7 @@ class ChatSessions:
 
     def session_user(self, state: SessionState) -> str:
         """Whose history a session reads and writes: its user, or a per-session anonymous id."""
-        return state.user_id or f"session:{state.session_id}"
+        return state.user_id or f"{SESSION_USER}{state.session_id}"
 
     # -- one chat turn ---------------------------------------------------------------------------
     def chat(self, session_id: str, message: str,
@@ -92,6 +101,8 @@ class ChatSessions:
         """One turn. `on_item` gets each recommended item as soon as its text is written."""
         state = self.sessions.get(session_id)
         notices: list[str] = []
+        # personal data (e-mail, phone, card numbers) is redacted before it is read or stored
+        message = self.recommender.redactor.text(message) if isinstance(message, str) else message
         text = message if isinstance(message, str) else ""
         if not text.strip():
             return self._answer(state, message, "Tell me what you would like: a genre, a decade, a mood, or "

@@ -22,11 +22,11 @@ class NotFoundError(InputError):
 
 
 class UnknownUserError(NotFoundError):
-    def __init__(self, user_id: str):
+    def __init__(self, user_id: str, hint: str | None = None):
         super().__init__(
-            f"unknown user {user_id!r}: no interactions are stored for this id. "
+            f"unknown user {user_id!r}: no interactions are stored for this id. " + (hint or
             "Ingest their interactions first, or call recommend_for_history(history) "
-            "(CLI: pass --history FILE) for a new or anonymous user."
+            "(CLI: pass --history FILE) for a new or anonymous user.")
         )
         self.user_id = user_id
 

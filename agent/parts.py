@@ -19,7 +19,7 @@ from agent.privacy import Redactor
 from agent.retrieval.classic import ClassicSignals
 from agent.retrieval.collaborative import CooccurrenceIndex
 from agent.store import CatalogStore
-from agent.types import FeedbackResult, HistoryEvent, Interaction, Item, check_item_id
+from agent.types import FeedbackResult, HistoryEvent, Interaction, Item, check_item_id, check_user_id
 from prompts.registry import PromptRegistry
 
 REFIT_GROWTH = 0.01  # refit the classic models once interactions grew (or shrank) by 1%
@@ -77,7 +77,7 @@ class Parts:
 
     def _collaborative(self) -> CooccurrenceIndex:
         if not self._collab_fixed and (self._collab is None or self._collab_version != self.store.version):
-            self._collab = CooccurrenceIndex(self.store.all_interactions(), self.like_threshold)
+            self._collab = CooccurrenceIndex(self._trusted(), self.like_threshold)
             self._collab_version = self.store.version
         return self._collab
 
@@ -96,11 +96,15 @@ class Parts:
         if self._classic is None or self._classic_version != self.store.version:
             n = self.store.count_interactions()
             if self._classic is None or abs(n - self._classic_rows) > REFIT_GROWTH * max(self._classic_rows, 1):
-                self._classic = ClassicSignals(self.store.all_interactions(), self.like_threshold,
+                self._classic = ClassicSignals(self._trusted(), self.like_threshold,
                                                cache_dir=Path(self.settings.data_dir) / "fitted")
                 self._classic_rows = n
             self._classic_version = self.store.version
         return self._classic
+
+    def _trusted(self) -> list[tuple]:
+        s = self.settings
+        return self.store.trusted_interactions(s.trust_after_days * 86400, s.trust_min_interactions)
 
     def vocabulary(self) -> Vocabulary:
         """Titles, genres and tags the catalog can name (the claim checker's lexicon)."""
@@ -126,18 +130,43 @@ class Parts:
     def history(self, user_id: str, missing_ok: bool = False) -> list[HistoryEvent]:
         """A stored user's interactions; an unknown user is an UnknownUserError (with `missing_ok`, empty)."""
         rows = self.store.user_interactions(str(user_id))
-        if not rows and not missing_ok:
+        if not rows and not missing_ok and not self.store.has_user(str(user_id)):
             raise UnknownUserError(str(user_id))
         return [HistoryEvent(item_id=r.item_id, rating=r.rating, timestamp=r.timestamp) for r in rows]
 
-    def feedback(self, user_id: str, item_id: str, signal: str) -> FeedbackResult:
-        """Record like / dislike / click / seen now: the next list for this user is built from it."""
+    def add_user(self, user_id: str) -> bool:
+        """Register a user before their first interaction (feedback is refused for unknown ids,
+        so a client cannot conjure users by writing); False when the id was already known."""
+        try:
+            check_user_id(user_id)
+        except ValueError as e:
+            raise InputError(str(e)) from None
+        return self.store.add_user(user_id)
+
+    def delete_user(self, user_id: str) -> int:
+        """Forget a user's interactions (feedback included); the item models are refitted
+        without them on next use. Returns the interactions deleted."""
+        if not self.store.has_user(str(user_id)):
+            raise UnknownUserError(str(user_id))
+        with self._building:
+            n = self.store.delete_user(str(user_id))
+            self._classic = None if not self._collab_fixed else self._classic
+        return n
+
+    def feedback(self, user_id: str, item_id: str, signal: str, create: bool = False) -> FeedbackResult:
+        """Record like / dislike / click / seen now: the next list for this user is built from it.
+        The user must be known (stored interactions, or `add_user`) unless `create`."""
         if signal not in SIGNAL_RATINGS:
             raise InputError(f"unknown signal {signal!r}: use like, dislike, click or seen")
         try:
             check_item_id(item_id)
         except ValueError as e:
             raise InputError(str(e)) from None
+        if create:
+            self.store.add_user(str(user_id))  # registered, so it is trusted only once established
+        elif not self.store.has_user(str(user_id)):
+            raise UnknownUserError(str(user_id), hint="create the user first (POST /v1/users, "
+                                   "`recagent users add`, or add_user) and send feedback again")
         item = self.item(item_id)
         self.store.upsert_interactions([Interaction(user_id=str(user_id), item_id=item.item_id,
                                                     rating=SIGNAL_RATINGS[signal], timestamp=int(time.time()))])

@@ -4,7 +4,9 @@ you configure, and whole item fields you keep out of prompts."""
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 
 from agent.errors import ConfigError
 from agent.types import Item, ItemRef, ProfileSummary
@@ -12,8 +14,25 @@ from agent.types import Item, ItemRef, ProfileSummary
 REDACTED = "[redacted]"
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 PHONE = re.compile(r"(?<![\w.])(?:\+\d{1,3}[ .-]?)?(?:\(\d{2,4}\)[ .-]?)?\d{2,4}(?:[ .-]\d{2,4}){1,3}(?![\w.])")
-PHONE_MIN_DIGITS = 9  # "1995-1996" is a span of years, not a phone number
+PHONE_MIN_DIGITS = 9  # "1995-1996" is a span of years, not a phone number (a US SSN has 9 digits)
+CARD = re.compile(r"(?<!\d)\d(?:[ -]?\d){12,18}(?!\d)")  # a payment card number: 13 to 19 digits
 FIELDS = ("text", "tags")
+
+
+def luhn_valid(number: str) -> bool:
+    """The payment-card check digit: tells a card number from most other long digit runs."""
+    digits = [int(c) for c in number if c.isdigit()][::-1]
+    total = sum(d if i % 2 == 0 else (2 * d - 9 if d > 4 else 2 * d) for i, d in enumerate(digits))
+    return total % 10 == 0
+
+
+def private_file(path: Path) -> Path:
+    """`path`, created if missing, readable and writable by its owner only (0600), in a folder
+    that is created owner-only: the catalog holds interactions, the sessions hold chat text."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    os.chmod(path, 0o600)
+    return path
 
 
 class Redactor:
@@ -36,6 +55,7 @@ class Redactor:
     def text(self, text: str) -> str:
         if self.builtin:
             text = EMAIL.sub(REDACTED, text)
+            text = CARD.sub(lambda m: REDACTED if luhn_valid(m.group()) else m.group(), text)
             text = PHONE.sub(lambda m: REDACTED if sum(c.isdigit() for c in m.group()) >= PHONE_MIN_DIGITS
                              else m.group(), text)
         for p in self.patterns:

@@ -4,29 +4,35 @@ and a browser chat page, behind an optional bearer key, with limits and one erro
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import json
 import re
-import secrets
+import time
 from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import ConfigDict, Field, model_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from agent.access import RateLimits, ServiceKeys, access_log, allowed
 from agent.conversation import ChatReply, ChatSessions
 from agent.options import RecommendOptions
 from agent.errors import AgentError, ConfigError, InputError, NotFoundError
-from agent.types import FeedbackResult, HistoryEvent, Item, ItemId, Recommendation, Signal, TextInput
+from agent.types import FeedbackResult, HistoryEvent, Item, ItemId, Recommendation, Signal, TextInput, UserId
 
 WEB = Path(__file__).parent / "web"
 MAX_BODY = 1_000_000  # bytes
 MAX_HISTORY = 2000
 MAX_ITEMS = 1000
+MAX_HEADERS = 16_384  # bytes of request headers (names and values)
 MAX_LLM_WAITING = 8  # requests waiting for a model slot before the service says 503
 RETRY_AFTER_S = 5
+DEFAULT_RATE = "300/minute"  # per key
+DEFAULT_SIGNUPS = "60/hour"  # users created per key
 
 
 class RecommendRequest(RecommendOptions):
@@ -66,6 +72,11 @@ class FeedbackRequest(TextInput):
 
 class ItemsRequest(TextInput):
     items: list[Item] = Field(max_length=MAX_ITEMS)
+
+
+class UserRequest(TextInput):
+    model_config = ConfigDict(strict=True, extra="forbid")
+    user_id: UserId
 
 
 _URL = re.compile(r"https?://\S+")
@@ -116,6 +127,10 @@ class BusyError(AgentError):
     """Too many requests are already waiting for the language model."""
 
 
+class DeadlineError(AgentError):
+    """The request ran past its deadline."""
+
+
 def is_loopback(host: str) -> bool:
     if host in ("localhost",):
         return True
@@ -125,20 +140,29 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def check_bind(host: str, api_key: str | None) -> None:
-    if not is_loopback(host) and not (api_key or "").strip():
+def check_bind(host: str, api_key: str | None, app_keys: list[str] | tuple[str, ...] = ()) -> None:
+    if not is_loopback(host) and not ServiceKeys(api_key, app_keys):
         raise ConfigError(f"refusing to listen on {host} without a service key: set --api-key or "
                           "RECAGENT_SERVICE_KEY, or bind to 127.0.0.1")
 
 
-def create_app(agent: ChatSessions, api_key: str | None = None) -> FastAPI:
-    api_key = (api_key or "").strip() or None  # a blank key is no key
-    app = FastAPI(title="recagent", version="0.1.0",
-                  description="Grounded, explained recommendations; chat; feedback; catalog upserts.")
+def create_app(agent: ChatSessions, api_key: str | None = None, app_keys: list[str] | tuple[str, ...] = (),
+               rate_limit: str | None = DEFAULT_RATE, signup_limit: str | None = DEFAULT_SIGNUPS,
+               deadline_s: float | None = None) -> FastAPI:
+    """The service. `api_key` is the admin key; `app_keys` may recommend, chat, send feedback
+    and create users, not write the catalog or delete data. With keys, each is rate-limited
+    (`rate_limit`, and `signup_limit` for new users). A request that may call the LLM answers
+    504 past `deadline_s` (default: the LLM timeout plus the explanation budget)."""
+    keys, limits = ServiceKeys(api_key, app_keys), RateLimits(rate_limit, signup_limit)
+    settings = agent.recommender.settings
+    deadline_s = deadline_s or settings.timeout_s + settings.explain_budget_s
+    app = FastAPI(title="recagent", version="0.1.0", docs_url=None, redoc_url=None,
+                  description="Grounded, explained recommendations; chat; feedback; catalog upserts. "
+                              "Send `Authorization: Bearer <key>` on /v1/* when the service has keys.")
     # Generation is the scarce part (one model on a few cores): calls that may ask the LLM take
     # one of its slots, and past MAX_LLM_WAITING waiting ones the service answers 503 with
     # Retry-After. No-LLM recommendations, feedback and catalog writes never wait behind it.
-    llm_slots = asyncio.Semaphore(max(1, agent.recommender.settings.parallel))
+    llm_slots = asyncio.Semaphore(max(1, settings.parallel))
     waiting = 0
 
     async def run(fn, *args, **kwargs):
@@ -154,21 +178,48 @@ def create_app(agent: ChatSessions, api_key: str | None = None) -> FastAPI:
             await llm_slots.acquire()
         finally:
             waiting -= 1
+        work = asyncio.get_running_loop().run_in_executor(None, functools.partial(fn, *args, **kwargs))
+        work.add_done_callback(lambda _: llm_slots.release())  # the slot is held while the work runs
         try:
-            return await asyncio.to_thread(fn, *args, **kwargs)
-        finally:
-            llm_slots.release()
+            return await asyncio.wait_for(asyncio.shield(work), deadline_s)
+        except asyncio.TimeoutError:
+            raise DeadlineError(f"no answer within the {deadline_s:g} s deadline (the language model is slow): "
+                                "ask with use_llm=false for an answer now") from None
 
     @app.middleware("http")
     async def guard(request: Request, call_next):
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
-            return error(413, "body_too_large", f"request body over {MAX_BODY} bytes: send fewer items per call")
-        if api_key and request.url.path.startswith("/v1/"):
-            scheme, _, given = request.headers.get("authorization", "").partition(" ")
-            if scheme.lower() != "bearer" or not secrets.compare_digest(given.strip().encode(), api_key.encode()):
-                return error(401, "unauthorized", "missing or wrong service key: send 'Authorization: Bearer <key>'")
-        return await call_next(request)
+        started = time.perf_counter()
+        caller, response = None, None
+        try:
+            if sum(len(k) + len(v) for k, v in request.scope["headers"]) > MAX_HEADERS:
+                response = error(431, "headers_too_large", f"request headers over {MAX_HEADERS} bytes")
+                return response
+            length = request.headers.get("content-length")
+            if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
+                response = error(413, "body_too_large", f"request body over {MAX_BODY} bytes: send fewer items per call")
+                return response
+            if keys and request.url.path.startswith("/v1/"):
+                caller = keys.caller(request.headers.get("authorization", ""))
+                if caller is None:
+                    response = error(401, "unauthorized", "missing or wrong service key: send 'Authorization: Bearer <key>'")
+                    return response
+                route = _route_of(app, request)
+                if not allowed(caller, request.method, route):
+                    response = error(403, "forbidden", f"{request.method} {route} needs the admin key; this key "
+                                                       "may recommend, chat, send feedback and create users")
+                    return response
+                wait = limits.retry_after(caller.name, signup=(request.method, route) == ("POST", "/v1/users"))
+                if wait is not None:
+                    response = error(429, "rate_limited", f"too many requests with this key: retry in {wait} s",
+                                     headers={"Retry-After": str(wait)})
+                    return response
+            response = await call_next(request)
+            return response
+        finally:  # one line per request: no body, no query, no key, no client address
+            route = request.scope.get("route")
+            access_log.info("%s %s %s %.0fms %s", request.method, getattr(route, "path", None) or "-",
+                            response.status_code if response is not None else 500,
+                            (time.perf_counter() - started) * 1000, caller.name if caller else "-")
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_, exc: RequestValidationError):
@@ -188,6 +239,8 @@ def create_app(agent: ChatSessions, api_key: str | None = None) -> FastAPI:
             return error(400, "bad_input", str(exc))
         if isinstance(exc, BusyError):
             return error(503, "busy", str(exc), headers={"Retry-After": str(RETRY_AFTER_S)})
+        if isinstance(exc, DeadlineError):
+            return error(504, "deadline", str(exc))
         return error(503, "unavailable", str(exc))
 
     @app.exception_handler(Exception)
@@ -246,6 +299,18 @@ def create_app(agent: ChatSessions, api_key: str | None = None) -> FastAPI:
             return {k: len(v) for k, v in outcome.items()}
         return await run(upsert)
 
+    @app.post("/v1/users", status_code=201)
+    async def add_user(body: UserRequest) -> dict:
+        """Register a user before their first feedback (feedback for an unknown id is 404)."""
+        if not await run(agent.recommender.add_user, body.user_id):
+            return JSONResponse({"user_id": body.user_id, "created": False}, status_code=200)
+        return {"user_id": body.user_id, "created": True}
+
+    @app.delete("/v1/users/{user_id}")
+    async def delete_user(user_id: str) -> dict:
+        """Delete a user's interactions (feedback included), registration and chat sessions."""
+        return {"user_id": user_id, "deleted": await run(agent.delete_user, user_id)}
+
     @app.get("/v1/items/{item_id}", response_model=Item)
     async def get_item(item_id: str) -> Item:
         return agent.recommender.item(item_id)
@@ -254,9 +319,46 @@ def create_app(agent: ChatSessions, api_key: str | None = None) -> FastAPI:
     async def page():
         return FileResponse(WEB / "index.html")
 
+    @app.get("/docs", include_in_schema=False)
+    async def docs():  # Swagger UI served from the swagger-ui-bundle package: works offline
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="recagent API",
+                                   swagger_js_url="/docs-static/swagger-ui-bundle.js",
+                                   swagger_css_url="/docs-static/swagger-ui.css",
+                                   swagger_favicon_url="/docs-static/favicon-32x32.png")
+
+    from swagger_ui_bundle import swagger_ui_path
+
     app.mount("/static", StaticFiles(directory=WEB), name="static")
+    app.mount("/docs-static", StaticFiles(directory=swagger_ui_path), name="docs-static")
+    app.openapi = functools.partial(_openapi_with_bearer, app)
     app.add_middleware(BodyLimit, limit=MAX_BODY)
     return app
+
+
+def _route_of(app: FastAPI, request: Request) -> str:
+    """The route template a request will reach ("/v1/users/{user_id}"), before routing runs."""
+    from starlette.routing import Match
+
+    for route in app.router.routes:
+        if route.matches(request.scope)[0] == Match.FULL:
+            return getattr(route, "path", request.url.path)
+    return request.url.path
+
+
+def _openapi_with_bearer(app: FastAPI) -> dict:
+    """The schema, declaring the bearer key on every /v1 path."""
+    if app.openapi_schema is None:
+        from fastapi.openapi.utils import get_openapi
+
+        schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        schema.setdefault("components", {})["securitySchemes"] = {
+            "bearer": {"type": "http", "scheme": "bearer", "description": "the service key (admin or app)"}}
+        for path, operations in schema["paths"].items():
+            if path.startswith("/v1/"):
+                for op in operations.values():
+                    op["security"] = [{"bearer": []}]
+        app.openapi_schema = schema
+    return app.openapi_schema
 
 
 class BodyLimit:

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from agent.errors import NotFoundError
 from agent.intent import Era
+from agent.privacy import private_file
 
 
 class Constraints(BaseModel):
@@ -63,12 +64,13 @@ class UnknownSessionError(NotFoundError):
 
 
 class SessionStore:
-    """One SQLite file; every write is its own transaction, so a crash loses at most the
-    turn being written."""
+    """One SQLite file (owner-only: it holds what people wrote); every write is its own
+    transaction, so a crash loses at most the turn being written. Sessions untouched for
+    `retention_days` are deleted (at open and as new ones start); None keeps them."""
 
-    def __init__(self, path: Path):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False, timeout=30)
+    def __init__(self, path: Path, retention_days: float | None = None):
+        self._db = sqlite3.connect(private_file(path), check_same_thread=False, timeout=30)
+        self.retention_days = retention_days
         self._lock = threading.Lock()
         with self._lock, self._db:
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -76,8 +78,11 @@ class SessionStore:
                              "updated REAL NOT NULL)")
             self._db.execute("CREATE TABLE IF NOT EXISTS turns (session_id TEXT NOT NULL, n INTEGER NOT NULL, "
                              "turn TEXT NOT NULL, PRIMARY KEY (session_id, n))")
+            self._db.execute("CREATE INDEX IF NOT EXISTS sessions_updated ON sessions(updated)")
+        self.expire()
 
     def create(self, user_id: str | None = None) -> SessionState:
+        self.expire()
         state = SessionState(session_id=uuid.uuid4().hex[:12], user_id=user_id)
         self.save(state)
         return state
@@ -105,6 +110,23 @@ class SessionStore:
         with self._lock:
             rows = self._db.execute("SELECT turn FROM turns WHERE session_id = ? ORDER BY n", (session_id,)).fetchall()
         return [Turn.model_validate_json(r[0]) for r in rows]
+
+    def expire(self) -> int:
+        """Delete sessions (and their turns) untouched for longer than the retention period."""
+        if self.retention_days is None:
+            return 0
+        return self._delete("updated < ?", (time.time() - self.retention_days * 86400,))
+
+    def delete_user(self, user_id: str) -> int:
+        """Delete every session of `user_id`, turns included; returns how many sessions."""
+        return self._delete("json_extract(state, '$.user_id') = ?", (user_id,))
+
+    def _delete(self, where: str, args: tuple) -> int:
+        with self._lock, self._db:
+            ids = [r[0] for r in self._db.execute(f"SELECT id FROM sessions WHERE {where}", args)]
+            self._db.executemany("DELETE FROM turns WHERE session_id = ?", [(i,) for i in ids])
+            self._db.executemany("DELETE FROM sessions WHERE id = ?", [(i,) for i in ids])
+        return len(ids)
 
     def close(self) -> None:
         self._db.close()

@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
+from agent.privacy import private_file
 from agent.types import Interaction, Item
 
 _SCHEMA = """
@@ -20,6 +21,7 @@ CREATE TABLE IF NOT EXISTS interactions (
     user_id TEXT NOT NULL, item_id TEXT NOT NULL, rating REAL, timestamp INTEGER,
     PRIMARY KEY (user_id, item_id));
 CREATE INDEX IF NOT EXISTS interactions_item ON interactions(item_id);
+CREATE TABLE IF NOT EXISTS users (user_id TEXT PRIMARY KEY, created REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS kv_cache (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS enrichments (
     item_id TEXT NOT NULL, version TEXT NOT NULL, item_hash TEXT NOT NULL,
@@ -39,8 +41,7 @@ class CatalogStore:
     """Items and interactions with idempotent upserts that report what changed."""
 
     def __init__(self, path: Path):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
+        self.path = private_file(path)  # interactions are personal data: owner-only (SQLite's -wal/-shm follow)
         self._db = sqlite3.connect(path, check_same_thread=False)
         self._lock = threading.Lock()
         with self._lock, self._db:
@@ -150,6 +151,43 @@ class CatalogStore:
                 "SELECT user_id, item_id, rating, timestamp FROM interactions WHERE user_id=? "
                 "ORDER BY timestamp", (user_id,)).fetchall()
         return [Interaction(user_id=r[0], item_id=r[1], rating=r[2], timestamp=r[3]) for r in rows]
+
+    # -- users -----------------------------------------------------------------------------------
+    def add_user(self, user_id: str) -> bool:
+        """Register a user (one with no interactions yet); False when the id is already known."""
+        if self.has_user(user_id):
+            return False
+        with self._lock, self._db:
+            self._db.execute("INSERT OR IGNORE INTO users VALUES (?, ?)", (user_id, time.time()))
+        return True
+
+    def has_user(self, user_id: str) -> bool:
+        with self._lock:
+            return self._db.execute("SELECT 1 FROM users WHERE user_id=? UNION ALL "
+                                    "SELECT 1 FROM interactions WHERE user_id=? LIMIT 1",
+                                    (user_id, user_id)).fetchone() is not None
+
+    def delete_user(self, user_id: str) -> int:
+        """Forget a user: their interactions and registration, and the cached LLM profile summaries
+        (keyed by content, not by user, so all of them go). Returns the interactions deleted."""
+        with self._lock, self._db:
+            n = self._db.execute("DELETE FROM interactions WHERE user_id=?", (user_id,)).rowcount
+            self._db.execute("DELETE FROM users WHERE user_id=?", (user_id,))
+            self._db.execute("DELETE FROM kv_cache WHERE key LIKE 'profile:%'")
+        self.version += 1
+        return n
+
+    def trusted_interactions(self, min_age_s: float, min_count: int) -> list[tuple[str, str, float | None, int | None]]:
+        """The interactions the shared item models learn from: every ingested user's, and those of
+        users registered here (add_user, chat sessions) once the account is `min_age_s` old and
+        has `min_count` interactions. A flood of fresh accounts moves nobody else's list; their
+        own lists use their history at once."""
+        with self._lock:
+            return self._db.execute(
+                "SELECT i.user_id, i.item_id, i.rating, i.timestamp FROM interactions i "
+                "LEFT JOIN users u ON u.user_id = i.user_id WHERE u.user_id IS NULL OR (u.created <= ? AND "
+                "(SELECT COUNT(*) FROM interactions j WHERE j.user_id = i.user_id) >= ?)",
+                (time.time() - min_age_s, min_count)).fetchall()
 
     def all_interactions(self) -> list[tuple[str, str, float | None, int | None]]:
         with self._lock:

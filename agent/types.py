@@ -49,6 +49,17 @@ def check_item_id(value: str) -> str:
 ItemId = Annotated[str, AfterValidator(check_item_id)]
 
 
+def check_user_id(value: str) -> str:
+    """User ids follow the same rule as item ids (they reach URLs and logs)."""
+    if not isinstance(value, str) or not ITEM_ID.fullmatch(value):
+        shown = repr(value[:40]) if isinstance(value, str) else repr(value)
+        raise ValueError(f"user id {shown} breaks the id rule: {ITEM_ID_RULE}")
+    return value
+
+
+UserId = Annotated[str, AfterValidator(check_user_id)]
+
+
 class RatingScale(BaseModel):
     """The one rating range, at every entrance (ingest rows, inline histories): a rating of 99
     or -4 on a 0.5-5 scale is a data error, not a strong opinion. RECAGENT_RATING_MIN/MAX set it."""

@@ -9,7 +9,7 @@ import pytest
 
 from agent.backends.fake import ScriptedFakeBackend, rank_in_order
 from agent.conversation import ChatSessions, item_year
-from agent.errors import InputError
+from agent.errors import InputError, UnknownUserError
 from agent.intent import parse_intent
 from tests.conftest import make_recommender
 
@@ -76,6 +76,10 @@ def test_dislikes_drop_a_category_now_and_after_a_restart(make_agent, data_copy,
     store = agent.recommender.store
     horror = [it.item_id for it in store.all_items() if "Horror" in it.categories][:4]
     comedy = [it.item_id for it in store.all_items() if "Comedy" in it.categories and "Horror" not in it.categories][:2]
+    with pytest.raises(UnknownUserError, match="create the user first"):  # writing does not conjure a user
+        agent.feedback("new-user", comedy[0], "like")
+    assert agent.recommender.add_user("new-user") and not agent.recommender.add_user("new-user")
+    assert agent.recommend(user_id="new-user").cold_start  # known, with no history yet
     for item in comedy:
         agent.feedback("new-user", item, "like")
     before = agent.recommend(user_id="new-user", k=10, diversity=0.0)
@@ -196,3 +200,50 @@ def test_the_llm_reading_cannot_add_titles_or_genres_the_message_does_not_suppor
     assert c.exclude_categories == [] and c.era is None  # no negation, no year in the message
     titles = [agent.recommender.store.get_item(i).title for i in c.more_like]
     assert len(titles) == 1 and "Heat" in titles[0]  # "Heat" was written; "The Godfather" was not
+
+
+def test_chat_text_is_redacted_before_it_is_stored_in_an_owner_only_file(make_agent):
+    agent = make_agent()
+    session = agent.start("user-18")
+    agent.chat(session, "something funny, mail me at ann@example.org or call +1 415 555 0100; "
+                        "ssn 123-45-6789, card 4111 1111 1111 1111")
+    path = agent.recommender.settings.data_dir / "sessions.sqlite"
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert (agent.recommender.settings.data_dir / "catalog.sqlite").stat().st_mode & 0o777 == 0o600
+    stored = path.read_bytes() + b"".join(p.read_bytes() for p in path.parent.glob("sessions.sqlite-*"))
+    for secret in (b"ann@example.org", b"555 0100", b"123-45-6789", b"4111 1111"):
+        assert secret not in stored
+    assert "[redacted]" in agent.sessions.turns(session)[0].text
+    agent.close()
+
+
+def test_deleting_a_user_forgets_interactions_feedback_and_sessions(make_agent):
+    agent = make_agent()
+    assert agent.recommender.add_user("leaving")
+    item = agent.recommender.store.all_items()[0].item_id
+    agent.feedback("leaving", item, "like")
+    session = agent.start("leaving")
+    agent.chat(session, "something funny")
+    other = agent.start("user-18")
+    assert agent.delete_user("leaving") == {"interactions": 1, "sessions": 1}
+    with pytest.raises(UnknownUserError):
+        agent.recommender.history("leaving")
+    with pytest.raises(InputError, match="no session"):
+        agent.sessions.get(session)
+    assert agent.sessions.get(other).user_id == "user-18"  # nobody else's data goes
+    with pytest.raises(UnknownUserError):
+        agent.delete_user("leaving")
+    agent.close()
+
+
+def test_sessions_past_their_retention_are_deleted(tmp_path):
+    from agent.session import SessionStore
+
+    store = SessionStore(tmp_path / "s.sqlite", retention_days=1)
+    old, new = store.create("a"), store.create("b")
+    store._db.execute("UPDATE sessions SET updated = updated - 2 * 86400 WHERE id = ?", (old.session_id,))
+    store._db.commit()
+    assert store.expire() == 1
+    with pytest.raises(InputError):
+        store.get(old.session_id)
+    assert store.get(new.session_id).user_id == "b"

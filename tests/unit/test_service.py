@@ -243,3 +243,102 @@ def test_work_without_the_llm_never_waits_behind_a_slow_generation(ingested, emb
     assert answered < min(finished)  # both answered while the first generation was still running
     assert_error(busy, 503, "busy", "retry")
     assert busy.headers["Retry-After"] == "5"
+
+
+@pytest.fixture(scope="module")
+def keyed(ingested, embedder, tmp_path_factory):
+    """A service with an admin key, an app key, tight limits and a 1.5 s deadline on slow LLM calls."""
+    import time
+
+    from agent.backends.fake import explain_from_facts
+
+    def slow(request):
+        time.sleep(3)
+        return explain_from_facts(request)
+
+    target = tmp_path_factory.mktemp("keyed") / "data"
+    shutil.copytree(ingested.data_dir, target)
+    settings = ingested.model_copy(update={"data_dir": target})
+    agent = ChatSessions(make_recommender(settings, embedder, ScriptedFakeBackend([slow], repeat_last=True)),
+                         use_llm=True, k=3)
+    app = create_app(agent, api_key="admin-key", app_keys=["app-key"], rate_limit="40/minute",
+                     signup_limit="3/hour", deadline_s=1.5)
+    with BackgroundServer(app) as url:
+        admin = httpx.Client(base_url=url, headers={"Authorization": "Bearer admin-key"}, timeout=60)
+        app_client = httpx.Client(base_url=url, headers={"Authorization": "bearer app-key"}, timeout=60)
+        yield admin, app_client, agent
+        admin.close(), app_client.close()
+    agent.sessions.close()
+
+
+def test_an_app_key_serves_people_but_cannot_write_the_catalog_or_delete_data(keyed):
+    admin, app_client, _ = keyed
+    r = app_client.post("/v1/recommend", json={"user_id": "user-18", "k": 3, "use_llm": False})
+    assert r.status_code == 200
+    assert_error(app_client.post("/v1/items", json={"items": [{"item_id": "x1", "title": "X"}]}), 403, "forbidden",
+                 "admin key")
+    assert_error(app_client.delete("/v1/users/user-18"), 403, "forbidden", "admin key")
+    assert admin.post("/v1/items", json={"items": [{"item_id": "x1", "title": "X"}]}).status_code == 200
+
+
+def test_users_are_created_explicitly_and_deleted_with_their_data(keyed):
+    admin, app_client, agent = keyed
+    item = agent.recommender.store.all_items()[0].item_id
+    assert_error(app_client.post("/v1/feedback", json={"user_id": "ghost", "item_id": item, "signal": "like"}),
+                 404, "not_found", "create the user first")
+    assert_error(app_client.post("/v1/users", json={"user_id": "a b"}), 422, "invalid_request", "id rule")
+    made = app_client.post("/v1/users", json={"user_id": "newcomer"})
+    assert made.status_code == 201 and made.json() == {"user_id": "newcomer", "created": True}
+    assert app_client.post("/v1/users", json={"user_id": "newcomer"}).json()["created"] is False
+    assert app_client.post("/v1/feedback", json={"user_id": "newcomer", "item_id": item, "signal": "like"}).status_code == 200
+    gone = admin.delete("/v1/users/newcomer")
+    assert gone.status_code == 200 and gone.json()["deleted"] == {"interactions": 1, "sessions": 0}
+    assert_error(admin.delete("/v1/users/newcomer"), 404, "not_found", "unknown user")
+    # the sign-up limit (3/hour here) is separate from, and lower than, the request rate
+    limited = app_client.post("/v1/users", json={"user_id": "fourth"})
+    assert_error(limited, 429, "rate_limited", "retry in")
+    assert int(limited.headers["Retry-After"]) > 0
+
+
+def test_each_key_has_its_own_rate_limit(keyed):
+    admin, app_client, _ = keyed
+    codes = [app_client.get("/v1/items/1").status_code for _ in range(45)]
+    assert codes.count(429) > 0 and codes.index(429) <= 40
+    assert admin.get("/v1/items/1").status_code == 200  # another key, another budget
+
+
+def test_a_slow_llm_call_ends_at_the_deadline(keyed):
+    admin, *_ = keyed
+    import time
+
+    t0 = time.perf_counter()
+    r = admin.post("/v1/recommend", json={"user_id": "user-18", "k": 3})
+    assert_error(r, 504, "deadline", "use_llm=false")
+    assert time.perf_counter() - t0 < 3
+
+
+def test_oversized_headers_are_refused(service):
+    client, *_ = service
+    assert_error(client.get("/v1/items/1", headers={"X-Big": "a" * 20_000}), 431, "headers_too_large", "headers")
+
+
+def test_docs_work_offline_and_the_schema_declares_the_bearer_key(service):
+    client, *_ = service
+    page = client.get("/docs").text
+    assert "cdn" not in page.lower() and "/docs-static/swagger-ui-bundle.js" in page
+    assert client.get("/docs-static/swagger-ui-bundle.js").status_code == 200
+    schema = client.get("/openapi.json").json()
+    assert schema["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+    assert schema["paths"]["/v1/recommend"]["post"]["security"] == [{"bearer": []}]
+    assert "security" not in schema["paths"]["/healthz"]["get"]
+
+
+def test_the_access_log_has_one_line_per_request_without_personal_data(service, caplog):
+    client, *_ = service
+    with caplog.at_level("INFO", logger="recagent.access"):
+        client.post("/v1/recommend", json={"user_id": "user-18", "k": 2, "use_llm": False})
+        client.get("/v1/items/1")
+    lines = [r.getMessage() for r in caplog.records if r.name == "recagent.access"]
+    assert lines[0].startswith("POST /v1/recommend 200 ") and lines[0].endswith(" admin")
+    assert lines[1].startswith("GET /v1/items/{item_id} 200 ")
+    assert not any("user-18" in line or KEY in line for line in lines)
