@@ -1,5 +1,5 @@
-"""`python -m evals.reliability` (`make reliability`): run the fault, injection, fuzz and
-integrity suites and write docs/reliability.md with what was tried and what happened.
+"""`python -m evals.reliability` (`make reliability`): run the fault, injection, fuzz,
+integrity and service (flood, head-of-line) suites and write docs/reliability.md with what was tried and what happened.
 Parts can be run alone (`--only faults injection`); results are kept as JSON in --work."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 from agent.config import load_settings
 
 REPO = Path(__file__).resolve().parents[2]
-PARTS = ("faults", "injection", "fuzz", "integrity")
+PARTS = ("faults", "injection", "fuzz", "integrity", "service")
 
 
 def run_faults(work: Path, settings) -> dict:
@@ -65,6 +65,14 @@ def run_integrity(work: Path, settings) -> dict:
             "session_crash": integrity.session_crash(scratch)}
 
 
+def run_service(work: Path, settings) -> dict:
+    from evals.reliability import service, workspace
+
+    scratch = Path(tempfile.mkdtemp(dir=work))
+    ws = workspace.build(scratch / "data", cache_dir=settings.cache_dir)
+    return {"flood": service.flood(ws, scratch), "head_of_line": service.head_of_line(ws, scratch)}
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m evals.reliability", description=__doc__)
     p.add_argument("--only", nargs="*", choices=PARTS, default=list(PARTS))
@@ -85,8 +93,10 @@ def main(argv: list[str] | None = None) -> None:
             results[part] = run_injection(a.work, settings, a.injection_users)
         elif part == "fuzz":
             results[part] = run_fuzz(a.work)
-        else:
+        elif part == "integrity":
             results[part] = run_integrity(a.work, settings)
+        else:
+            results[part] = run_service(a.work, settings)
         results[part]["measured_at"] = time.strftime("%Y-%m-%d %H:%M")
         results[part]["part_wall_s"] = round(time.perf_counter() - t0, 1)
         results_path.write_text(json.dumps(results, indent=2) + "\n")
@@ -110,6 +120,9 @@ def passed(part: str, r: dict) -> bool:
                 and c["leaks"] == 0 and c["items_outside_catalog"] == 0 and c["failed_turns"] == 0)
     if part == "fuzz":
         return r["exit"] == 0
+    if part == "service":
+        return (r["head_of_line"]["passed"]
+                and all(run["on"]["in_top_10"] <= run["before"]["in_top_10"] for run in r["flood"]["runs"]))
     return r["killed_ingest"]["passed"] and r["concurrent_feedback"]["passed"] and r["session_crash"]["passed"]
 
 

@@ -40,13 +40,20 @@ def render(r: dict) -> str:
                 "now a 400 naming the available prompts).", ""]
     if "integrity" in r:
         out += _integrity(r["integrity"])
+    if "service" in r:
+        out += _service(r["service"])
     out += ["## Privacy", "",
             "tests/unit/test_privacy.py renders every shipped prompt (every rank and rerank variant, the logprob "
             "scoring prompts pick and judge, the profile prompt and the chat-intent prompt) for a user whose history holds planted personal data, and asserts "
             "that no user id, no e-mail address, no phone number, no configured pattern and no excluded field "
             "reaches the model. Prompts carry titles and categories, never ids. Configure with "
             "`RECAGENT_REDACT_BUILTIN` (e-mail and phone, on by default), `RECAGENT_REDACT_PATTERNS` (JSON list of "
-            "regular expressions) and `RECAGENT_PROMPT_EXCLUDE_FIELDS` (`[\"text\"]`, `[\"tags\"]`).", ""]
+            "regular expressions) and `RECAGENT_PROMPT_EXCLUDE_FIELDS` (`[\"text\"]`, `[\"tags\"]`).", "",
+            "Chat messages are redacted (e-mail, phone and social security numbers, Luhn-valid card numbers, "
+            "configured patterns) before they are read or stored; the catalog and session files are owner-only "
+            "(0600); sessions untouched for `RECAGENT_SESSION_RETENTION_DAYS` (30) are deleted; "
+            "`recagent users delete ID` or `DELETE /v1/users/{id}` (admin key) deletes a user's interactions, "
+            "feedback and chat sessions (tests/unit/test_conversation.py checks the stored bytes).", ""]
     return "\n".join(out) + "\n"
 
 
@@ -155,6 +162,36 @@ def _integrity(g: dict) -> list[str]:
             f"Session store: a process writing chat turns was SIGKILLed (signal {sc['killed_by']}) after reporting "
             f"{sc['committed']} committed turns; {sc['recovered']} turns were read back, in order, and SQLite's "
             f"integrity check says `{sc['integrity_check']}`. {_mark(sc['passed'])}.", ""]
+    return out
+
+
+def _service(r: dict) -> list[str]:
+    f, h = r["flood"], r["head_of_line"]
+    out = ["## The service under attack and under load", "",
+           f"Measured {r['measured_at']} (evals/reliability/service.py), over loopback HTTP with an admin and an app "
+           "key, on the bookshop workspace.", "",
+           f"**Flood.** Made-up accounts, created with the app key, each like the most liked book ({f['book']}) and a "
+           f"hostile item; the hostile item's place is then read from the top {f['depth']} of {f['fans']} real fans "
+           "of that book (no-LLM lists). Same data and attack twice: with the trust rule off, and on (the default: "
+           f"accounts registered through the API shape the shared item models only after {f['trust_after_days']:g} "
+           f"days and {f['trust_min_interactions']} interactions; their own lists use their history at once). "
+           "Rate limits are off here to isolate the rule.", "",
+           f"| fake accounts | attack took (s) | fans with it in their top 10: before / rule off / rule on | "
+           f"in their top {f['depth']}: before / off / on | best rank: before / off / on |",
+           "|---|---|---|---|---|"]
+    key = f"in_top_{f['depth']}"
+    for run in f["runs"]:
+        b, off, on = run["before"], run["off"], run["on"]
+        out.append(f"| {run['fake_accounts']} | {run['attack_s']} | {b['in_top_10']} / {off['in_top_10']} / "
+                   f"**{on['in_top_10']}** | {b[key]} / {off[key]} / {on[key]} | "
+                   f"{_fmt(b['best_rank'])} / {_fmt(off['best_rank'])} / {_fmt(on['best_rank'])} |")
+    out += ["", "What the rule does not stop: accounts that wait out the trust period with enough interactions. "
+            "The per-key sign-up limit (`--signup-limit`, 60 an hour by default) makes 240 accounts take 4 hours "
+            "per key, and they are visible in the access log meanwhile.", "",
+            f"**Head of line.** Both LLM slots held by requests to an LLM that never answers; meanwhile "
+            f"{h['requests']} no-LLM lists and feedback writes, one after another: p50 {h['p50_ms']} ms, "
+            f"p95 **{h['p95_ms']} ms** (goal ≤ 1000 ms; slots held throughout: {h['slots_held_throughout']}). "
+            f"{_mark(h['passed'])}.", ""]
     return out
 
 

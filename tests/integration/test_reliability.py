@@ -1,10 +1,11 @@
 """The fast part of `make reliability`: fault scenarios against a misbehaving server, an eval
 run through faults, ingest killed part-way, concurrent feedback and a crashed session writer,
-all with real processes, a real store and a real Chroma index."""
+a flood of fake accounts and no-LLM answers while the LLM hangs, all with real processes, a
+real store and a real Chroma index."""
 
 import pytest
 
-from evals.reliability import faults, integrity, workspace
+from evals.reliability import faults, integrity, service, workspace
 
 
 @pytest.fixture(scope="module")
@@ -57,3 +58,15 @@ def test_concurrent_feedback_loses_nothing(bookshop, tmp_path):
 def test_a_session_writer_killed_mid_stream_loses_no_committed_turn(tmp_path):
     out = integrity.session_crash(tmp_path, kill_after_turns=100)
     assert out["passed"] and out["committed"] == 100 and out["recovered"] >= 100, out
+
+
+def test_a_flood_of_fresh_accounts_moves_the_hostile_item_only_without_the_trust_rule(bookshop, tmp_path):
+    out = service.flood(bookshop[0], tmp_path, sizes=(40,))
+    run = out["runs"][0]
+    assert run["off"]["in_top_10"] > run["before"]["in_top_10"]  # the attack works on an open model
+    assert run["on"] == run["before"]  # and moves nothing with the rule on
+
+
+def test_no_llm_answers_stay_fast_while_every_model_slot_hangs(bookshop, tmp_path):
+    out = service.head_of_line(bookshop[0], tmp_path, quick_requests=30)
+    assert out["slots_held_throughout"] and out["passed"], out
