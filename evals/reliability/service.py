@@ -93,7 +93,8 @@ def head_of_line(settings: Settings, scratch: Path, quick_requests: int = 60) ->
     user = _attacked_book(settings)[1][0]
     with FaultServer("hang") as llm:
         s = settings.model_copy(update={"data_dir": data, "base_url": llm.url, "model": "fault-model",
-                                        "timeout_s": 10.0, "max_retries": 0, "parallel": 2})
+                                        "timeout_s": 8.0, "explain_budget_s": 8.0, "max_retries": 0,
+                                        "parallel": 2})
         agent = ChatSessions(settings=s, use_llm=True)
         agent.recommender.classic(), agent.recommender.vocabulary()  # built before the clock starts
         with BackgroundServer(create_app(agent, api_key=ADMIN, rate_limit=None)) as url, _client(url, ADMIN) as c:
