@@ -27,7 +27,7 @@ def api_schema(ingested, embedder, tmp_path_factory):
 
 def test_no_request_gets_a_server_error(api_schema):
     operations = [op.ok() for op in api_schema.get_all_operations()]
-    assert len(operations) >= 6  # every endpoint of the OpenAPI document is exercised
+    assert len(operations) >= 8  # every endpoint of the OpenAPI document is exercised
     for operation in operations:
         @given(case=operation.as_strategy())
         @settings(suppress_health_check=list(HealthCheck))
