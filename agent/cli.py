@@ -1,4 +1,4 @@
-"""`recagent`: ingest, recommend, chat, feedback, serve, prompts, model, eval, doctor. Errors print one line, no traceback."""
+"""`recagent`: ingest, recommend, chat, feedback, users, serve, prompts, model, eval, doctor. Errors print one line, no traceback."""
 
 from __future__ import annotations
 
