@@ -43,6 +43,8 @@ class Parts:
         self._collab, self._collab_version = collaborative, -1
         self._collab_fixed = collaborative is not None
         self._classic, self._classic_version, self._classic_rows = classic, -1, 0
+        self._refitting: threading.Thread | None = None
+        self._classic_epoch = 0  # bumped by a deletion: a refit begun before it is discarded
         self._vocab: tuple[int, Vocabulary] | None = None
         self._index_checked = False
         self._building = threading.RLock()  # service threads share the parts: one builds, the others wait
@@ -86,21 +88,40 @@ class Parts:
         the catalog, in data_dir/fitted/); None when the parts were given a collaborative index
         but no classic models.
         Feedback counts at once through the person's own history; the item-item weights are
-        refitted once the interactions have grown by REFIT_GROWTH since the last fit."""
+        refitted once the interactions have grown by REFIT_GROWTH since the last fit, in a
+        background thread: requests keep the models they have until the new ones are ready."""
         if self._collab_fixed:
             return self._classic
         with self._building:
-            return self._fitted_classic()
+            if self._classic is None:  # the first fit (from disk when it was kept) or after a deletion
+                self._classic, self._classic_rows = self._fit_classic(), self.store.count_interactions()
+                self._classic_version = self.store.version
+            elif self._classic_version != self.store.version:
+                n = self.store.count_interactions()
+                if self._refitting is None and abs(n - self._classic_rows) > REFIT_GROWTH * max(self._classic_rows, 1):
+                    self._refitting = threading.Thread(target=self._refit, args=(n, self._classic_epoch),
+                                                       daemon=True, name="recagent-refit")
+                    self._refitting.start()
+                self._classic_version = self.store.version
+            return self._classic
 
-    def _fitted_classic(self) -> ClassicSignals:
-        if self._classic is None or self._classic_version != self.store.version:
-            n = self.store.count_interactions()
-            if self._classic is None or abs(n - self._classic_rows) > REFIT_GROWTH * max(self._classic_rows, 1):
-                self._classic = ClassicSignals(self._trusted(), self.like_threshold,
-                                               cache_dir=Path(self.settings.data_dir) / "fitted")
-                self._classic_rows = n
-            self._classic_version = self.store.version
-        return self._classic
+    def _fit_classic(self) -> ClassicSignals:
+        return ClassicSignals(self._trusted(), self.like_threshold, cache_dir=Path(self.settings.data_dir) / "fitted")
+
+    def _refit(self, rows: int, epoch: int) -> None:
+        try:
+            fitted = self._fit_classic()
+        finally:
+            with self._building:
+                self._refitting = None
+        with self._building:
+            if epoch == self._classic_epoch:  # not when a user's data was deleted meanwhile
+                self._classic, self._classic_rows = fitted, rows
+
+    def wait_for_refit(self, timeout: float | None = None) -> None:
+        """Block until a background refit (if any) is done (tests, benchmarks, shutdown)."""
+        if (t := self._refitting) is not None:
+            t.join(timeout)
 
     def _trusted(self) -> list[tuple]:
         s = self.settings
@@ -150,7 +171,8 @@ class Parts:
             raise UnknownUserError(str(user_id))
         with self._building:
             n = self.store.delete_user(str(user_id))
-            self._classic = None if not self._collab_fixed else self._classic
+            if not self._collab_fixed:
+                self._classic, self._classic_epoch = None, self._classic_epoch + 1
         return n
 
     def feedback(self, user_id: str, item_id: str, signal: str, create: bool = False) -> FeedbackResult:

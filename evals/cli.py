@@ -21,7 +21,9 @@ def eval_run(suite_file: Path = typer.Argument(..., help="suite YAML, e.g. evals
              out_dir: Optional[Path] = typer.Option(None, "--out", help="run folder (default: runs/SUITE-NAME)"),
              users: Optional[int] = typer.Option(None, "--users", help="evaluate this many users (overrides the suite)"),
              variants: Optional[str] = typer.Option(None, "--variants", help="comma-separated variant names to run"),
-             no_cache: bool = typer.Option(False, "--no-cache", help="call the LLM even for answers in the cache")):
+             no_cache: bool = typer.Option(False, "--no-cache", help="call the LLM even for answers in the cache"),
+             shard: Optional[str] = typer.Option(None, "--shard", help="i/N: run every N-th user from the i-th and "
+                                                 "write its rows only; `eval merge` makes the summary")):
     """Run a suite; write results.jsonl, summary.json, report.md and report.html. Rerunning
     the same command continues an interrupted run and reuses cached LLM answers."""
     from evals.report import summary_table
@@ -29,18 +31,48 @@ def eval_run(suite_file: Path = typer.Argument(..., help="suite YAML, e.g. evals
     from evals.suite import load_suite
 
     suite = load_suite(suite_file, users=users, variants=[v.strip() for v in variants.split(",")] if variants else None)
-    folder = out_dir or Path("runs") / suite.name
-    run = SuiteRun(suite, folder, cli_settings(), use_cache=not no_cache, console=err)
+    part = _shard(shard) if shard else None
+    folder = out_dir or Path("runs") / (suite.name + (f"-shard-{part[0]}-of-{part[1]}" if part else ""))
+    run = SuiteRun(suite, folder, cli_settings(), use_cache=not no_cache, console=err, shard=part)
     try:
         summary = run.run()
     except KeyboardInterrupt:
         err.print(f"interrupted: finished cases are saved in {folder}; rerun the same command to continue")
         sys.exit(130)
+    if part:
+        err.print(f"{folder}: shard {shard}, {len(run.users)} users, rows only; when every shard is done: "
+                  f"recagent eval merge {suite_file} SHARD_FOLDERS… --out FOLDER", highlight=False)
+        return
     sys.stdout.write(summary_table(summary) + "\n")
     st = run.stats
     err.print(f"{folder}: {len(run.users)} users × {len(suite.variants)} variants in {st.wall_s} s; "
               f"{st.live_calls} LLM calls, {st.cache_hits} cached answers, {st.reused_rows} rows reused; "
               f"report: {folder / 'report.html'}", highlight=False)
+
+
+def _shard(text: str) -> tuple[int, int]:
+    i, sep, n = text.partition("/")
+    if not (sep and i.isdigit() and n.isdigit() and 1 <= int(i) <= int(n)):
+        raise InputError(f"--shard {text!r}: use i/N with 1 <= i <= N, e.g. --shard 2/4")
+    return int(i), int(n)
+
+
+@eval_app.command("merge")
+def eval_merge(suite_file: Path = typer.Argument(..., help="the suite YAML the shards ran"),
+               shard_dirs: list[Path] = typer.Argument(..., help="the shards' folders, 1/N to N/N"),
+               out_dir: Path = typer.Option(..., "--out", help="folder for the merged run"),
+               users: Optional[int] = typer.Option(None, "--users", help="as given to the shards"),
+               variants: Optional[str] = typer.Option(None, "--variants", help="as given to the shards")):
+    """Merge `eval run --shard i/N` folders into one run: the summary.json and reports an
+    unsharded run would write."""
+    from evals.report import summary_table
+    from evals.runner import merge_shards
+    from evals.suite import load_suite
+
+    suite = load_suite(suite_file, users=users, variants=[v.strip() for v in variants.split(",")] if variants else None)
+    summary = merge_shards(suite, shard_dirs, out_dir, cli_settings(), console=err)
+    sys.stdout.write(summary_table(summary) + "\n")
+    err.print(f"{out_dir}: merged {len(shard_dirs)} shards; report: {out_dir / 'report.html'}", highlight=False)
 
 
 @eval_app.command("fit")

@@ -34,7 +34,45 @@ from evals.rankers import RANKERS
 from evals.split import Case, leave_last_positive_out, sample_users, user_rng
 from evals.suite import Suite, Variant
 
-RESULTS, CANDIDATES, SUMMARY = "results.jsonl", "candidates.jsonl", "summary.json"
+RESULTS, CANDIDATES, SUMMARY, SHARD = "results.jsonl", "candidates.jsonl", "summary.json", "shard.json"
+
+
+def suite_fingerprint(suite: Suite) -> str:
+    """Shards merge only when they ran the same suite (users, split, protocol, variants)."""
+    return hashlib.sha256(suite.model_dump_json().encode()).hexdigest()[:16]
+
+
+def merge_shards(suite: Suite, shard_dirs: list[Path], out: Path, settings: Settings | None = None,
+                 console: Console | None = None) -> dict:
+    """The run of `suite` from its shards' rows (`eval run --shard i/N` in each folder): the same
+    summary.json, reports and results as one unsharded run. Every shard 1..N must be there."""
+    infos = {}
+    for d in shard_dirs:
+        path = Path(d) / SHARD
+        if not path.exists():
+            raise InputError(f"{d} is not a shard folder (no {SHARD}): run `recagent eval run --shard i/N --out {d}`")
+        info = json.loads(path.read_text())
+        if info["suite_fingerprint"] != suite_fingerprint(suite):
+            raise InputError(f"{d} ran another configuration of the suite (or other --users/--variants): "
+                             "merge shards of one command line")
+        infos[tuple(info["shard"])] = (Path(d), info)
+    n = {key[1] for key in infos}
+    expected = {(i, next(iter(n))) for i in range(1, next(iter(n)) + 1)} if len(n) == 1 else set()
+    if set(infos) != expected:
+        have = ", ".join(f"{i}/{m}" for i, m in sorted(infos))
+        raise InputError(f"shards {have} do not make one whole run: give every shard 1/N .. N/N of one N")
+    run = SuiteRun(suite, out, settings, console=console)
+    run.prepare()
+    done = {}
+    for d, _ in infos.values():
+        for line in (d / RESULTS).read_text(encoding="utf-8").splitlines():
+            row = json.loads(line)
+            done[(row["variant"], row["fingerprint"], row["user"])] = row
+    missing = [u for v in suite.variants for u in run.users if run._key(v, u) not in done]
+    if missing:
+        raise InputError(f"{len(missing)} case(s) are missing from the shards (e.g. user {missing[0]}): "
+                         "rerun the shard that was interrupted, then merge again")
+    return run.finish(done)
 
 
 # -- the dataset -------------------------------------------------------------------------------
@@ -164,10 +202,13 @@ class RunStats:
 
 class SuiteRun:
     def __init__(self, suite: Suite, out: Path, settings: Settings | None = None, use_cache: bool = True,
-                 console: Console | None = None, backend_factory=None):
+                 console: Console | None = None, backend_factory=None, shard: tuple[int, int] | None = None):
         """`backend_factory(variant)` replaces the variants' configured endpoints (tests pass
-        a scripted fake); the response cache still applies."""
-        self.suite, self.out = suite, Path(out)
+        a scripted fake); the response cache still applies. `shard=(i, n)` runs every n-th of the
+        suite's users from the i-th (1-based) and writes rows only: `merge_shards` makes the summary."""
+        if shard is not None and not 1 <= shard[0] <= shard[1]:
+            raise InputError(f"shard {shard[0]}/{shard[1]}: use i/N with 1 <= i <= N, e.g. --shard 2/4")
+        self.suite, self.out, self.shard = suite, Path(out), shard
         self.backend_factory = backend_factory
         self.settings = settings or load_settings()
         self.use_cache = use_cache
@@ -185,6 +226,8 @@ class SuiteRun:
                              f"{s.split.min_history} interactions before their last positive one")
         self.split = split
         self.users = sample_users(list(split.cases), s.users.n, s.users.seed)
+        if self.shard is not None:
+            self.users = self.users[self.shard[0] - 1::self.shard[1]]
         self.collab = CooccurrenceIndex(split.train, s.split.positive_rating)
         self.classic = ClassicSignals(split.train, s.split.positive_rating)
         self.enrichment = self._enrich() if s.enrich else None
@@ -253,7 +296,19 @@ class SuiteRun:
         finally:
             writer.close()
             self.stats.wall_s = round(time.perf_counter() - t0, 1)
+        if self.shard is not None:
+            return self._finish_shard(done)
         return self.finish(done)
+
+    def _finish_shard(self, done: dict) -> dict:
+        """A shard's rows and what merging needs to check them: no summary (statistics need all users)."""
+        info = {"suite": self.suite.name, "suite_fingerprint": suite_fingerprint(self.suite),
+                "shard": list(self.shard), "users": self.users, "wall_s": self.stats.wall_s}
+        rows = [done[self._key(v, u)] for v in self.suite.variants for u in self.users if self._key(v, u) in done]
+        with (self.out / RESULTS).open("w", encoding="utf-8") as f:
+            f.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+        (self.out / SHARD).write_text(json.dumps(info, indent=2) + "\n")
+        return info
 
     def _key(self, v: Variant, user: str) -> tuple:
         return (v.name, v.fingerprint(), user)

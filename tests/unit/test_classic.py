@@ -82,3 +82,28 @@ def test_feedback_counts_at_once_without_refitting_the_item_models(ingested, emb
     assert r.classic() is fitted  # one more interaction: the same models
     assert item in r.context(r.history("user-18")).positives  # but the person's history has it now
     r.store.close()
+
+
+def test_a_refit_runs_in_the_background_while_requests_keep_the_old_models(ingested, embedder, tmp_path, monkeypatch):
+    import shutil
+    import threading
+
+    from agent import parts as parts_module
+    from agent.types import Interaction
+    from tests.conftest import make_recommender
+
+    shutil.copytree(ingested.data_dir, tmp_path / "data")
+    r = make_recommender(ingested.model_copy(update={"data_dir": tmp_path / "data", "cache_dir": tmp_path / "cache"}),
+                         embedder)
+    old = r.classic()
+    release = threading.Event()
+    real_fit = parts_module.Parts._fit_classic
+    monkeypatch.setattr(parts_module.Parts, "_fit_classic", lambda self: (release.wait(30), real_fit(self))[1])
+    items = [it.item_id for it in r.store.all_items()]
+    r.store.upsert_interactions([Interaction(user_id="bulk", item_id=i, rating=4.0, timestamp=1)
+                                 for i in items])  # 300 rows: past the refit threshold
+    assert r.classic() is old  # answered at once, with the models it had
+    release.set()
+    r.wait_for_refit(30)
+    assert r.classic() is not old  # the new fit is in use once it is done
+    r.store.close()

@@ -120,3 +120,16 @@ def test_enrich_with_a_dead_endpoint_says_why_and_fails(data_dir):
 def test_enrich_with_an_unknown_prompt_is_one_clear_line(data_dir):
     r = run("enrich", "--prompt", "nope@v1", data_dir=data_dir)
     assert r.returncode != 0 and "prompt 'nope@v1' not found" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_users_are_added_before_feedback_and_deleted_with_their_data(data_dir):
+    unknown = run("feedback", "--user", "walk-in", "--item", "1", "--signal", "like", data_dir=data_dir)
+    assert unknown.returncode != 0 and "recagent users add" in unknown.stderr and "Traceback" not in unknown.stderr
+    assert run("users", "add", "walk-in", data_dir=data_dir).stderr.startswith("created: walk-in")
+    assert run("feedback", "--user", "walk-in", "--item", "1", "--signal", "like", data_dir=data_dir).returncode == 0
+    gone = run("users", "delete", "walk-in", "--yes", data_dir=data_dir)
+    assert gone.returncode == 0 and "1 interactions, 0 chat sessions" in gone.stderr
+    again = run("users", "delete", "walk-in", "--yes", data_dir=data_dir)
+    assert again.returncode != 0 and "unknown user 'walk-in'" in again.stderr
+    bad = run("users", "add", "a/b", data_dir=data_dir)
+    assert bad.returncode != 0 and "id rule" in bad.stderr

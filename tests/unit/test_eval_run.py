@@ -110,3 +110,24 @@ def test_a_narrower_rerun_in_the_same_folder_loses_no_rows(tmp_path):
     _, rows = load_run(tmp_path / "run")
     assert len(rows) == 2 * 3 and {r["variant"] for r in rows} == {"ease", "itemknn", "llm-plain"}
     assert narrow.stats.new_rows == 0  # and nothing was recomputed
+
+
+def test_sharded_runs_merge_into_the_unsharded_summary(tmp_path):
+    from agent.errors import InputError
+    from evals.runner import merge_shards
+
+    settings = load_settings(cache_dir=tmp_path / "cache", data_dir=tmp_path / "data")
+    fake = ScriptedFakeBackend([rank_labels], repeat_last=True)
+    suite = load_suite(SUITE, users=7)
+    whole = SuiteRun(suite, tmp_path / "whole", settings, backend_factory=lambda v: fake).run()
+    shards = []
+    for i in (1, 2, 3):
+        SuiteRun(suite, tmp_path / f"shard{i}", settings, backend_factory=lambda v: fake, shard=(i, 3)).run()
+        shards.append(tmp_path / f"shard{i}")
+    assert not (tmp_path / "shard1" / "summary.json").exists()  # statistics need every user
+    merge_shards(suite, shards, tmp_path / "merged", settings)
+    assert (tmp_path / "merged" / "summary.json").read_text() == (tmp_path / "whole" / "summary.json").read_text()
+    with pytest.raises(InputError, match="do not make one whole run"):
+        merge_shards(suite, shards[:2], tmp_path / "partial", settings)
+    with pytest.raises(InputError, match="another configuration"):
+        merge_shards(load_suite(SUITE, users=6), shards, tmp_path / "other", settings)
