@@ -119,7 +119,7 @@ def test_sharded_runs_merge_into_the_unsharded_summary(tmp_path):
     settings = load_settings(cache_dir=tmp_path / "cache", data_dir=tmp_path / "data")
     fake = ScriptedFakeBackend([rank_labels], repeat_last=True)
     suite = load_suite(SUITE, users=7)
-    whole = SuiteRun(suite, tmp_path / "whole", settings, backend_factory=lambda v: fake).run()
+    SuiteRun(suite, tmp_path / "whole", settings, backend_factory=lambda v: fake).run()
     shards = []
     for i in (1, 2, 3):
         SuiteRun(suite, tmp_path / f"shard{i}", settings, backend_factory=lambda v: fake, shard=(i, 3)).run()
