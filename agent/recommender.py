@@ -20,6 +20,7 @@ from agent.pipeline.order import FusionWeights, order_candidates
 from agent.pipeline.profile import build_profile, llm_narrative
 from agent.pipeline.prompt import PromptBuilder
 from agent.types import Candidate, HistoryEvent, Item, ProfileSummary, PromptInfo, Recommendation, RecommendedItem, Timing
+from prompts.inputs import EXPLANATION_KINDS
 
 MAX_HISTORY = 10_000
 OnItem = Callable[[RecommendedItem], None]
@@ -89,7 +90,7 @@ class Recommender(Parts):
             rec.fallback_reason = "LLM step disabled"
         elif llm and opt.profile_mode == "llm":
             rec.profile = profile = self._with_narrative(rec, profile)
-        explain = llm and self.registry.output_kind(opt.prompt) == "explanation"
+        explain = llm and self.registry.output_kind(opt.prompt) in EXPLANATION_KINDS
         listwise = ListwiseResult()
         if llm and not explain:
             listwise = rerank_listwise(self.backend, PromptBuilder(ctx, self.registry, self.redactor), profile,

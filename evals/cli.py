@@ -115,12 +115,13 @@ def eval_explain(
     specificity, user swap, distinct-2, length, time to first item and to the list."""
     from agent.recommender import Recommender
     from evals.explain import run
+    from prompts.inputs import EXPLANATION_KINDS
 
     settings = cli_settings(base_url=base_url, model=model, data_dir=data_dir)
     require_catalog(settings)
     for ref in prompt:
-        if Recommender(settings).registry.output_kind(ref) != "explanation":
-            raise InputError(f"{ref} is not an explanation prompt: use explain@v1 or explain-terse@v1")
+        if Recommender(settings).registry.output_kind(ref) not in EXPLANATION_KINDS:
+            raise InputError(f"{ref} is not an explanation prompt: use explain@v1, explain-why@v1 or explain-terse@v1")
     with Recommender(settings) as rec, progress() as bar:
         task = bar.add_task("lists", total=users)
         summary = run(rec, prompt, users, k=k, seed=seed, out_dir=out_dir,

@@ -69,7 +69,9 @@ def explain_from_facts(request: ChatRequest) -> str:
     """A script step for explanation calls: the prompt's first fact, restated (true by construction)."""
     facts = [line[2:].strip() for line in request.messages[-1]["content"].splitlines() if line.startswith("- ")]
     why = (facts[0].rstrip(".") + ".") if facts else "It fits what you asked for."
-    return json.dumps({"hook": "Picked from your own ratings", "why": why[0].upper() + why[1:]})
+    answer = {"hook": "Picked from your own ratings", "why": why[0].upper() + why[1:]}
+    wanted = (request.response_schema or {}).get("properties", answer)
+    return json.dumps({k: v for k, v in answer.items() if k in wanted})
 
 
 def _letters(n: int) -> str:

@@ -26,11 +26,13 @@ MAX_TOKENS = 120
 MAX_SAME_OPENING = 2  # explanations of one list that may share an opening (claims.skeleton)
 
 
-def explain_schema() -> dict:
-    return {"type": "object", "properties": {
-        "hook": {"type": "string", "minLength": 6, "maxLength": TITLE_MAX},
-        "why": {"type": "string", "minLength": 20, "maxLength": WHY_MAX}},
-        "required": ["hook", "why"], "additionalProperties": False}
+def explain_schema(hook: bool = True) -> dict:
+    """{"hook", "why"}, or {"why"} alone when the hook comes from the evidence."""
+    fields = {"hook": {"type": "string", "minLength": 6, "maxLength": TITLE_MAX},
+              "why": {"type": "string", "minLength": 20, "maxLength": WHY_MAX}}
+    if not hook:
+        del fields["hook"]
+    return {"type": "object", "properties": fields, "required": list(fields), "additionalProperties": False}
 
 
 @dataclass
@@ -138,6 +140,7 @@ class ExplainStage:
                  workers: int = 1, budget_s: float = 60.0):
         self.backend, self.registry, self.vocab, self.prompt = backend, registry, vocab, prompt
         self.workers, self.budget_s = max(1, workers), budget_s
+        self.model_hooks = registry.output_kind(prompt) == "explanation"  # else: hooks from the evidence
         self._lock = threading.Lock()
         self._openings: dict[str, int] = {}
         self._down: BackendError | None = None  # the endpoint is unreachable: stop asking it
@@ -185,7 +188,8 @@ class ExplainStage:
                                                                      problem=problem))
             ctx = replace(ctx, instructions=rendered.messages[0]["content"])  # an echo of it is junk
             # a retry changes the prompt and the seed: a deterministic failure is not repeated
-            request = ChatRequest(messages=rendered.messages, response_schema=explain_schema(), schema_name="explain",
+            request = ChatRequest(messages=rendered.messages, response_schema=explain_schema(self.model_hooks),
+                                  schema_name="explain",
                                   max_tokens=MAX_TOKENS, seed=attempt - 1, temperature=0.0 if attempt == 1 else 0.4,
                                   timeout_s=remaining)
             try:
@@ -203,13 +207,15 @@ class ExplainStage:
             answers.append(resp.content)
             try:
                 data = json.loads(resp.content)
-                hook, why_text = " ".join(str(data["hook"]).split()), " ".join(str(data["why"]).split())
+                why_text = " ".join(str(data["why"]).split())
+                hook = " ".join(str(data["hook"]).split()) if self.model_hooks else template_texts(ctx.evidence, position)[0]
                 why_text = complete_sentences(why_text, WHY_MAX)[0]  # cut at the bound: keep its full sentences
                 hook = hook.rstrip(" ,;:-")
             except (ValueError, KeyError, TypeError):
                 hook, why_text = "", ""
             violations = check(why_text, ctx, self.vocab) if why_text else [Violation("junk", "the answer was not usable JSON")]
-            hook_violations = check(hook, ctx, self.vocab, kind="hook") if hook else [Violation("junk", "no hook")]
+            hook_violations = ([] if not self.model_hooks else check(hook, ctx, self.vocab, kind="hook") if hook
+                               else [Violation("junk", "no hook")])
             if not violations:
                 violations = self._claim_opening(why_text, ctx)
             if first is None:
@@ -217,9 +223,10 @@ class ExplainStage:
             if not violations:
                 if hook_violations:  # the sentence holds; the hook alone falls back
                     hook_fallback = template_texts(ctx.evidence, position)[0]
-                flags = [f"template hook ({hook_violations[0]})"] if hook_violations else []
+                flags = [f"template hook ({hook_violations[0]})"] if hook_violations and self.model_hooks else []
                 return Explained(hook=hook_fallback or hook, explanation=why_text, source="llm",
-                                 hook_source="template" if hook_violations else "llm", flags=flags, attempts=attempt,
+                                 hook_source="llm" if self.model_hooks and not hook_violations else "template",
+                                 flags=flags, attempts=attempt,
                                  first_violations=first, first_hook_violations=first_hook, usage=usage,
                                  seconds=time.monotonic() - start, answers=answers)
             problem = "; ".join(str(v) for v in violations[:3])

@@ -1,0 +1,80 @@
+"""The explanation stage with a scripted fake LLM (named as such) over the test catalog: the
+model phrases each item's evidence, the checker verifies, one retry is told why, then the
+data template, flagged. The real model runs in tests/integration/test_embedded.py."""
+
+import json
+import time
+
+from agent.backends.fake import ScriptedFakeBackend, explain_from_facts
+from agent.errors import BackendError
+
+USER = "user-18"
+
+
+def false_like(request):
+    return json.dumps({"hook": "A classic for your shelf", "why": "You liked The Lion King (1994), so this Disney "
+                                                                 "film with a twist ending is for you."})
+
+
+def varied(request):
+    """The item's first fact, with a different opening each call (three alike is boilerplate)."""
+    varied.calls = getattr(varied, "calls", 0) + 1
+    fact = json.loads(explain_from_facts(request))
+    openings = ("Worth a look:", "For your list:", "Here is why:", "In short:", "Next up:", "Consider this:")
+    fact["why"] = f"{openings[varied.calls % len(openings)]} {fact['why'][0].lower()}{fact['why'][1:]}"
+    wanted = request.response_schema["properties"]
+    return json.dumps({k: v for k, v in fact.items() if k in wanted})
+
+
+def test_every_item_is_phrased_by_the_model_and_handed_on_in_rank_order(recommender_with):
+    fake = ScriptedFakeBackend([varied], repeat_last=True)
+    seen = []
+    rec = recommender_with(fake).recommend(USER, k=4, on_item=lambda it: seen.append(it.rank))
+    assert seen == [1, 2, 3, 4] and rec.prompt.ref == "explain@v1"
+    assert all(i.explanation_source == "llm" and not i.flags for i in rec.items)
+    assert all(set(r.response_schema["properties"]) == {"hook", "why"} for r in fake.requests)
+    assert all(r.seed == 0 for r in fake.requests)  # one call per item, first attempt
+
+
+def test_a_false_claim_is_retried_once_with_the_reason_and_another_seed(recommender_with):
+    fake = ScriptedFakeBackend([false_like, explain_from_facts], repeat_last=True)
+    rec = recommender_with(fake).recommend(USER, k=1)
+    first, retry = fake.requests[:2]
+    assert rec.items[0].explanation_source == "llm" and "Lion King" not in rec.items[0].explanation
+    assert "rejected" in retry.messages[-1]["content"] and "rejected" not in first.messages[-1]["content"]
+    assert (first.seed, retry.seed) == (0, 1) and retry.temperature > 0
+
+
+def test_two_false_answers_give_the_flagged_data_template(recommender_with):
+    fake = ScriptedFakeBackend([false_like], repeat_last=True)
+    item = recommender_with(fake).recommend(USER, k=1).items[0]
+    assert len(fake.requests) == 2 and item.explanation_source == "template"
+    assert any("failed the checks" in f for f in item.flags) and "Lion King" not in item.explanation
+
+
+def test_the_sentence_only_prompt_takes_its_hook_from_the_evidence(recommender_with):
+    fake = ScriptedFakeBackend([varied], repeat_last=True)
+    rec = recommender_with(fake).recommend(USER, k=3, prompt="explain-why@v1")
+    assert all(set(r.response_schema["properties"]) == {"why"} for r in fake.requests)
+    assert all(i.explanation_source == "llm" and not i.flags for i in rec.items)
+    assert all(i.personalized_title and i.personalized_title != "Picked from your own ratings" for i in rec.items)
+
+
+def test_an_unreachable_model_is_asked_once_per_list(recommender_with):
+    fake = ScriptedFakeBackend([BackendError("connection refused", kind="unavailable")], repeat_last=True)
+    rec = recommender_with(fake).recommend(USER, k=4)
+    assert len(fake.requests) == 1 and all(i.explanation_source == "template" for i in rec.items)
+
+
+def test_past_the_budget_the_rest_of_the_list_gets_templates_at_once(recommender_with, monkeypatch):
+    def slow(request):
+        time.sleep(1.5)
+        return explain_from_facts(request)
+
+    r = recommender_with(ScriptedFakeBackend([slow], repeat_last=True))
+    monkeypatch.setattr(r.settings, "explain_budget_s", 2.0)
+    t0 = time.perf_counter()
+    items = r.recommend(USER, k=5).items
+    assert time.perf_counter() - t0 < 4.5
+    assert items[0].explanation_source == "llm"
+    assert any("too slow" in f or "no time left" in f for i in items[1:] for f in i.flags)
