@@ -1,0 +1,213 @@
+"""How cost grows with the catalog and the interactions: synthetic MovieLens-shaped data
+(evals/synthetic.py) at several sizes, each measured in its own process:
+
+  - ingest: items/s into the store and the vector index (with a hashed stand-in embedder), the
+    real sentence embedder's items/s on a 2,000-item slice (and what the whole catalog would
+    take at that rate), interactions/s;
+  - fitting the item models once after ingest (what `recagent ingest` does at its end);
+  - process start to first answer: `recagent recommend --no-llm` as a fresh process, twice;
+  - retrieval (profile + candidates, fusion order) and `recommend --no-llm` p50/p95 over 200 users;
+  - peak RSS of the measuring process and of a fresh `recommend` process; disk of the data dir;
+and across sizes the growth exponent of each (the log-log slope against interactions).
+
+    uv run python bench/scale.py --sizes 10k:1M 100k:10M 1M:25M --work .recagent/scale
+    uv run python bench/scale.py --report          # the table and plot from the saved results
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+USERS = 200
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    def number(s: str) -> int:
+        s = s.strip().lower()
+        scale = {"k": 1_000, "m": 1_000_000}.get(s[-1], 1)
+        return int(float(s[:-1] if scale > 1 else s) * scale)
+
+    items, _, interactions = text.partition(":")
+    return number(items), number(interactions)
+
+
+def pct(xs: list[float], q: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))]
+
+
+def disk_bytes(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def measure_one(n_items: int, n_interactions: int, work: Path, seed: int = 0) -> dict:
+    """One size, in this process (run it in a fresh one: peak RSS is per process)."""
+    from agent.config import load_settings
+    from agent.ingest import Source, ingest
+    from agent.recommender import Recommender
+    from agent.retrieval.chroma import ChromaRetriever
+    from agent.retrieval.embeddings import MiniLMEmbedder
+    from agent.store import CatalogStore
+    from evals.synthetic import generate, hashed_embedder
+
+    out: dict = {"items": n_items, "target_interactions": n_interactions}
+    folder = work / f"{n_items}-{n_interactions}"
+    data_dir = folder / "data"
+    t = time.perf_counter()
+    synth = generate(folder / "csv", n_items, n_interactions, seed)
+    out.update(generate_s=round(time.perf_counter() - t, 1), users=synth.n_users, interactions=synth.n_interactions)
+
+    store = CatalogStore(data_dir / "catalog.sqlite")
+    index = ChromaRetriever(data_dir / "chroma", hashed_embedder())
+    t = time.perf_counter()
+    ingest(Source(items=synth.items), store, index)
+    items_s = time.perf_counter() - t
+    t = time.perf_counter()
+    summary = ingest(Source(items=synth.items, interactions=synth.interactions), store, index)
+    inter_s = time.perf_counter() - t
+    out.update(ingest_items_s=round(items_s, 1), items_per_s=round(n_items / items_s),
+               ingest_interactions_s=round(inter_s, 1), interactions_per_s=round(synth.n_interactions / inter_s),
+               rejected=len(summary.rejected))
+
+    texts = [it.title + ". " + it.text for it in store.get_items(f"i{i}" for i in range(min(2000, n_items))).values()]
+    embedder = MiniLMEmbedder()
+    embedder(texts[:32])  # load the model before the clock starts
+    t = time.perf_counter()
+    embedder(texts)
+    rate = len(texts) / (time.perf_counter() - t)
+    out.update(embed_items_per_s=round(rate, 1), embed_whole_catalog_s=round(n_items / rate))
+    store.close()
+
+    settings = load_settings(data_dir=data_dir)
+    rec = Recommender(settings, index=index)
+    t = time.perf_counter()
+    rec.collaborative(), rec.classic()
+    out["fit_s"] = round(time.perf_counter() - t, 1)
+
+    starts = []
+    env = {**os.environ, "RECAGENT_DATA_DIR": str(data_dir)}
+    env.pop("RECAGENT_BASE_URL", None)
+    for _ in range(2):
+        t = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-m", "agent.cli", "recommend", "--user", "u0", "--no-llm", "--json"],
+                              env=env, capture_output=True, text=True, cwd=REPO)
+        starts.append(round(time.perf_counter() - t, 2))
+        if proc.returncode != 0:
+            raise SystemExit(f"recommend failed at {n_items}/{n_interactions}: {proc.stderr[-500:]}")
+    out.update(start_to_first_answer_s=starts,
+               start_peak_rss_mb=round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024))
+
+    rng = np.random.default_rng(seed)
+    users = [f"u{u}" for u in rng.choice(synth.n_users, size=min(USERS, synth.n_users), replace=False)]
+    rec.recommend(users[0], k=10, use_llm=False)  # warm
+    retrieval, lists = [], []
+    for u in users:
+        history = rec.history(u)
+        t = time.perf_counter()
+        rec.retrieve(history, 20)
+        retrieval.append((time.perf_counter() - t) * 1000)
+        t = time.perf_counter()
+        rec.recommend(u, k=10, use_llm=False)
+        lists.append((time.perf_counter() - t) * 1000)
+    out.update(retrieval_p50_ms=round(pct(retrieval, .5), 1), retrieval_p95_ms=round(pct(retrieval, .95), 1),
+               recommend_p50_ms=round(pct(lists, .5), 1), recommend_p95_ms=round(pct(lists, .95), 1),
+               peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+               disk_mb=round(disk_bytes(data_dir) / 2**20), csv_mb=round(disk_bytes(folder / "csv") / 2**20))
+    rec.store.close()
+    return out
+
+
+GROWTH = ["ingest_interactions_s", "fit_s", "start_s", "retrieval_p95_ms", "recommend_p95_ms", "peak_rss_mb", "disk_mb"]
+
+
+def growth(results: list[dict]) -> dict[str, float]:
+    """Log-log slope of each measure against interactions (1 = linear, 0 = flat)."""
+    x = np.log([r["interactions"] for r in results])
+    out = {}
+    for key in GROWTH:
+        y = np.log([max(1e-3, r["start_to_first_answer_s"][-1] if key == "start_s" else r[key]) for r in results])
+        out[key] = round(float(np.polyfit(x, y, 1)[0]), 2) if len(results) > 1 else float("nan")
+    return out
+
+
+def report(results: list[dict], plot: Path | None) -> str:
+    rows = ["| items | users | interactions | ingest items/s (hashed vectors) | real embedder items/s (whole catalog) "
+            "| interactions/s | fit after ingest (s) | start → first answer (s), 1st / 2nd | retrieval p50 / p95 (ms) "
+            "| recommend --no-llm p50 / p95 (ms) | peak RSS: bench / fresh process (MB) | disk (MB) |",
+            "|" + "---|" * 12]
+    for r in results:
+        rows.append(f"| {r['items']:,} | {r['users']:,} | {r['interactions']:,} | {r['items_per_s']:,} | "
+                    f"{r['embed_items_per_s']:,} ({r['embed_whole_catalog_s'] / 60:.0f} min) | {r['interactions_per_s']:,} | "
+                    f"{r['fit_s']} | {r['start_to_first_answer_s'][0]} / {r['start_to_first_answer_s'][1]} | "
+                    f"{r['retrieval_p50_ms']} / {r['retrieval_p95_ms']} | {r['recommend_p50_ms']} / {r['recommend_p95_ms']} | "
+                    f"{r['peak_rss_mb']:,} / {r['start_peak_rss_mb']:,} | {r['disk_mb']:,} |")
+    g = growth(results)
+    rows += ["", "Growth exponents (log-log slope against interactions; 1 is linear): " +
+             ", ".join(f"{k} {v}" for k, v in g.items())]
+    if plot is not None and len(results) > 1:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(7, 4.5))
+        x = [r["interactions"] for r in results]
+        series = {"start → first answer (s)": [r["start_to_first_answer_s"][-1] for r in results],
+                  "fit after ingest (s)": [r["fit_s"] for r in results],
+                  "retrieval p95 (ms)": [r["retrieval_p95_ms"] for r in results],
+                  "recommend --no-llm p95 (ms)": [r["recommend_p95_ms"] for r in results],
+                  "peak RSS (100 MB)": [r["peak_rss_mb"] / 100 for r in results]}
+        for name, y in series.items():
+            ax.loglog(x, y, marker="o", label=name)
+        ax.set_xlabel("interactions")
+        ax.set_title("recagent cost by size (2-core CPU, one run)")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        fig.savefig(plot, dpi=110)
+    return "\n".join(rows)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", nargs="*", default=["10k:1M", "100k:10M", "1M:25M"], help="ITEMS:INTERACTIONS")
+    ap.add_argument("--work", type=Path, default=REPO / ".recagent" / "scale")
+    ap.add_argument("--one", help=argparse.SUPPRESS)  # internal: measure one size in this process
+    ap.add_argument("--report", action="store_true", help="print the table (and write the plot) from saved results")
+    ap.add_argument("--plot", type=Path, default=REPO / "docs" / "scale.png")
+    a = ap.parse_args()
+    a.work.mkdir(parents=True, exist_ok=True)
+    saved = a.work / "results.json"
+    if a.one:
+        n_items, n_inter = parse_size(a.one)
+        print(json.dumps(measure_one(n_items, n_inter, a.work)))
+        return
+    results = json.loads(saved.read_text()) if saved.exists() else {}
+    if not a.report:
+        print(f"load average at start: {os.getloadavg()[0]:.2f} (measure on an idle machine)", file=sys.stderr)
+        for size in a.sizes:
+            t = time.perf_counter()
+            proc = subprocess.run([sys.executable, __file__, "--one", size, "--work", str(a.work)],
+                                  capture_output=True, text=True, cwd=REPO)
+            if proc.returncode != 0:
+                raise SystemExit(f"size {size} failed:\n{proc.stderr[-2000:]}")
+            results[size] = {**json.loads(proc.stdout.strip().splitlines()[-1]),
+                             "wall_s": round(time.perf_counter() - t), "measured_at": time.strftime("%Y-%m-%d %H:%M")}
+            saved.write_text(json.dumps(results, indent=2) + "\n")
+            print(f"{size}: done in {results[size]['wall_s']} s", file=sys.stderr)
+    ordered = sorted(results.values(), key=lambda r: r["interactions"])
+    print(report(ordered, a.plot))
+
+
+if __name__ == "__main__":
+    main()
