@@ -61,7 +61,7 @@ def ingest(
 
         summary = run_ingest(source, rec.store, rec.index, progress=progress, scale=rec.settings.rating_scale)
     with err.status("fitting the collaborative models (EASE)…", spinner="dots"):
-        rec.classic()  # fitted once here and kept on disk, so the first recommendation does not wait
+        rec.fit_now()  # fitted once here and kept on disk, so the first recommendation does not wait
     if as_json:
         out.print_json(summary.model_dump_json())
         return

@@ -16,13 +16,14 @@ from agent.errors import InputError, NotFoundError, RetrievalError, UnknownUserE
 from agent.pipeline.claims import Vocabulary
 from agent.pipeline.profile import LIKE_THRESHOLD
 from agent.privacy import Redactor
-from agent.retrieval.classic import ClassicSignals
+from agent.retrieval.classic import EASE_LAMBDA, ClassicSignals
 from agent.retrieval.collaborative import CooccurrenceIndex
+from agent.retrieval.fitted import FittedModels, fit_settings, latest_fit, save_fit
 from agent.store import CatalogStore
 from agent.types import FeedbackResult, HistoryEvent, Interaction, Item, check_item_id, check_user_id
 from prompts.registry import PromptRegistry
 
-REFIT_GROWTH = 0.01  # refit the classic models once interactions grew (or shrank) by 1%
+REFIT_GROWTH = 0.01  # refit the item models once interactions grew (or shrank) by 1%
 # on the 0.5-5 scale (3 = neutral); a click is implicit positive feedback: no rating
 SIGNAL_RATINGS: dict[str, float | None] = {"like": 5.0, "dislike": 1.0, "seen": 3.0, "click": None}
 
@@ -40,11 +41,12 @@ class Parts:
         self.registry = registry or PromptRegistry()
         self.like_threshold = like_threshold
         self.redactor = Redactor.from_settings(self.settings)
-        self._collab, self._collab_version = collaborative, -1
+        self._collab, self._classic = collaborative, classic
         self._collab_fixed = collaborative is not None
-        self._classic, self._classic_version, self._classic_rows = classic, -1, 0
+        self._fit: FittedModels | None = None
+        self._fit_version = -1
         self._refitting: threading.Thread | None = None
-        self._classic_epoch = 0  # bumped by a deletion: a refit begun before it is discarded
+        self._fit_epoch = 0  # bumped by a deletion: a refit begun before it is discarded
         self._vocab: tuple[int, Vocabulary] | None = None
         self._index_checked = False
         self._building = threading.RLock()  # service threads share the parts: one builds, the others wait
@@ -74,49 +76,76 @@ class Parts:
         return self._backend
 
     def collaborative(self) -> CooccurrenceIndex:
-        with self._building:
-            return self._collaborative()
-
-    def _collaborative(self) -> CooccurrenceIndex:
-        if not self._collab_fixed and (self._collab is None or self._collab_version != self.store.version):
-            self._collab = CooccurrenceIndex(self._trusted(), self.like_threshold)
-            self._collab_version = self.store.version
-        return self._collab
+        """The co-occurrence index over the stored interactions (see `fitted`)."""
+        return self._collab if self._collab_fixed else self.fitted().cooccurrence
 
     def classic(self) -> ClassicSignals | None:
-        """EASE and next-item transitions over the stored interactions (EASE's weights kept beside
-        the catalog, in data_dir/fitted/); None when the parts were given a collaborative index
-        but no classic models.
-        Feedback counts at once through the person's own history; the item-item weights are
-        refitted once the interactions have grown by REFIT_GROWTH since the last fit, in a
-        background thread: requests keep the models they have until the new ones are ready."""
-        if self._collab_fixed:
-            return self._classic
+        """EASE and next-item transitions over the stored interactions (see `fitted`); None when
+        the parts were given a collaborative index but no classic models."""
+        return self._classic if self._collab_fixed else self.fitted().classic
+
+    def fitted(self) -> FittedModels:
+        """The item models, fitted on the trusted interactions and kept in data_dir/fitted/: a
+        process start reads them. Feedback counts at once through the person's own history; the
+        shared models are refitted once the interactions have changed by REFIT_GROWTH since the
+        fit, in a background thread (requests keep the models they have until the new ones are
+        ready). A fit on disk from an earlier generation is used meanwhile, never refitted first."""
         with self._building:
-            if self._classic is None:  # the first fit (from disk when it was kept) or after a deletion
-                self._classic, self._classic_rows = self._fit_classic(), self.store.count_interactions()
-                self._classic_version = self.store.version
-            elif self._classic_version != self.store.version:
-                n = self.store.count_interactions()
-                if self._refitting is None and abs(n - self._classic_rows) > REFIT_GROWTH * max(self._classic_rows, 1):
-                    self._refitting = threading.Thread(target=self._refit, args=(n, self._classic_epoch),
-                                                       daemon=True, name="recagent-refit")
-                    self._refitting.start()
-                self._classic_version = self.store.version
-            return self._classic
+            if self._fit is None:
+                self._fit = self._read_fit()
+                self._fit_version = self.store.version
+                self._refit_if_grown()
+            elif self._fit_version != self.store.version:
+                self._refit_if_grown()
+                self._fit_version = self.store.version
+            return self._fit
 
-    def _fit_classic(self) -> ClassicSignals:
-        return ClassicSignals(self._trusted(), self.like_threshold, cache_dir=Path(self.settings.data_dir) / "fitted")
+    def fit_now(self) -> FittedModels:
+        """Make sure the fit on disk is the one for the interactions as they are now (after an
+        ingest): read it if it is there, else fit and save it, in this thread."""
+        if self._collab_fixed:
+            raise ValueError("these parts were given their collaborative models")
+        with self._building:
+            key = f"g{self.store.generation()}-{self._fit_settings()}"
+            fitted = FittedModels.load(Path(self.settings.data_dir) / "fitted" / key)
+            self._fit, self._fit_version = fitted or self._new_fit(), self.store.version
+            return self._fit
 
-    def _refit(self, rows: int, epoch: int) -> None:
+    def _fit_settings(self) -> str:
+        s = self.settings
+        return fit_settings(self.like_threshold, EASE_LAMBDA, (s.trust_after_days, s.trust_min_interactions))
+
+    def _read_fit(self) -> FittedModels:
+        """The current fit from disk, else the latest earlier one, else a new fit (saved)."""
+        root = Path(self.settings.data_dir) / "fitted"
+        found = latest_fit(root, self._fit_settings())
+        if found is not None:
+            return found
+        return self._new_fit()
+
+    def _new_fit(self) -> FittedModels:
+        rows = self.store.count_interactions()
+        key = f"g{self.store.generation()}-{self._fit_settings()}"
+        fitted = FittedModels.fit(self._trusted(), self.like_threshold, counted=rows)
+        save_fit(Path(self.settings.data_dir) / "fitted", key, fitted)
+        return fitted
+
+    def _refit_if_grown(self) -> None:
+        n = self.store.count_interactions()
+        if self._refitting is None and abs(n - self._fit.rows) > REFIT_GROWTH * max(self._fit.rows, 1):
+            self._refitting = threading.Thread(target=self._refit, args=(self._fit_epoch,), daemon=True,
+                                               name="recagent-refit")
+            self._refitting.start()
+
+    def _refit(self, epoch: int) -> None:
         try:
-            fitted = self._fit_classic()
+            fitted = self._new_fit()
         finally:
             with self._building:
                 self._refitting = None
         with self._building:
-            if epoch == self._classic_epoch:  # not when a user's data was deleted meanwhile
-                self._classic, self._classic_rows = fitted, rows
+            if epoch == self._fit_epoch:  # not when a user's data was deleted meanwhile
+                self._fit = fitted
 
     def wait_for_refit(self, timeout: float | None = None) -> None:
         """Block until a background refit (if any) is done (tests, benchmarks, shutdown)."""
@@ -165,14 +194,15 @@ class Parts:
         return self.store.add_user(user_id)
 
     def delete_user(self, user_id: str) -> int:
-        """Forget a user's interactions (feedback included); the item models are refitted
-        without them on next use. Returns the interactions deleted."""
+        """Forget a user's interactions (feedback included); the item models are refitted without
+        them before this returns (older fits on disk are removed). Returns the interactions deleted."""
         if not self.store.has_user(str(user_id)):
             raise UnknownUserError(str(user_id))
         with self._building:
             n = self.store.delete_user(str(user_id))
-            if not self._collab_fixed:
-                self._classic, self._classic_epoch = None, self._classic_epoch + 1
+            if not self._collab_fixed:  # refitted now: no model in memory or on disk keeps their data
+                self._fit_epoch += 1
+                self._fit, self._fit_version = self._new_fit(), self.store.version
         return n
 
     def feedback(self, user_id: str, item_id: str, signal: str, create: bool = False) -> FeedbackResult:

@@ -22,6 +22,7 @@ CREATE TABLE IF NOT EXISTS interactions (
     PRIMARY KEY (user_id, item_id));
 CREATE INDEX IF NOT EXISTS interactions_item ON interactions(item_id);
 CREATE TABLE IF NOT EXISTS users (user_id TEXT PRIMARY KEY, created REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS kv_cache (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS enrichments (
     item_id TEXT NOT NULL, version TEXT NOT NULL, item_hash TEXT NOT NULL,
@@ -141,9 +142,21 @@ class CatalogStore:
                 outcome["added" if old is None else "updated"] += 1
                 writes.append((r.user_id, r.item_id, r.rating, r.timestamp))
             self._db.executemany("INSERT OR REPLACE INTO interactions VALUES (?,?,?,?)", writes)
+            if writes:
+                self._bump_generation()
         if writes:
             self.version += 1
         return outcome
+
+    def _bump_generation(self) -> None:  # inside a write transaction
+        self._db.execute("INSERT INTO meta VALUES ('interactions_generation', 1) ON CONFLICT(key) "
+                         "DO UPDATE SET value = value + 1")
+
+    def generation(self) -> int:
+        """Bumped by every write to the interactions, by any process: fits on disk are keyed by it."""
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key = 'interactions_generation'").fetchone()
+        return row[0] if row else 0
 
     def user_interactions(self, user_id: str) -> list[Interaction]:
         with self._lock:
@@ -173,6 +186,7 @@ class CatalogStore:
         with self._lock, self._db:
             n = self._db.execute("DELETE FROM interactions WHERE user_id=?", (user_id,)).rowcount
             self._db.execute("DELETE FROM users WHERE user_id=?", (user_id,))
+            self._bump_generation()
             self._db.execute("DELETE FROM kv_cache WHERE key LIKE 'profile:%'")
         self.version += 1
         return n

@@ -9,13 +9,9 @@ factorisation models fold a history in; nobody needs to be in the training matri
 
 from __future__ import annotations
 
-import hashlib
-import os
-import threading
 import warnings
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 
 import numpy as np
 from scipy import sparse
@@ -48,6 +44,13 @@ class PositiveMatrix:
         m.data[:] = 1.0
         self.matrix = m
         self.sequences = [[i for _, i in sorted(ev, key=lambda e: e[0])] for _, ev in sorted(events.items())]
+
+    @classmethod
+    def from_parts(cls, item_ids: list[str], matrix: sparse.csr_matrix) -> "PositiveMatrix":
+        """A matrix read back from disk (no per-user sequences: the transitions come fitted)."""
+        data = cls.__new__(cls)
+        data.item_ids, data.position, data.matrix, data.sequences = item_ids, {i: n for n, i in enumerate(item_ids)}, matrix, []
+        return data
 
     def __len__(self) -> int:
         return len(self.item_ids)
@@ -122,6 +125,14 @@ class EASE(ItemScorer):
         b[np.diag_indices_from(b)] = 0.0
         self.lam, self.weights = lam, b.astype(np.float32)
 
+    @classmethod
+    def fitted(cls, data: PositiveMatrix, weights: np.ndarray, kept: np.ndarray | None, lam: float) -> "EASE":
+        """EASE with weights read back (e.g. memory-mapped), not inverted again."""
+        model = cls.__new__(cls)
+        ItemScorer.__init__(model, data)
+        model.lam, model.kept, model.weights = lam, kept, weights
+        return model
+
     def all_scores(self, liked):
         row = self.data.row(liked)
         if self.kept is None:
@@ -149,8 +160,16 @@ class Transitions(ItemScorer):
         t = sparse.csr_matrix((np.asarray(w, dtype=np.float32), (src, dst)), shape=(len(data), len(data)))
         t.sum_duplicates()
         out = np.asarray(t.sum(axis=1)).ravel()
-        self.transitions = sparse.diags(1.0 / np.maximum(out, 1e-12)).astype(np.float32) @ t
+        self.transitions = (sparse.diags(1.0 / np.maximum(out, 1e-12)).astype(np.float32) @ t).tocsr()
         self.recent, self.decay = recent, decay
+
+    @classmethod
+    def fitted(cls, data: PositiveMatrix, transitions: sparse.csr_matrix, recent: int = 5,
+               decay: float = 0.6) -> "Transitions":
+        model = cls.__new__(cls)
+        ItemScorer.__init__(model, data)
+        model.transitions, model.recent, model.decay = transitions, recent, decay
+        return model
 
     def all_scores(self, liked):
         cols = self.data.columns(liked)[: self.recent]
@@ -231,15 +250,20 @@ class Factors(_Implicit):
 
 class ClassicSignals:
     """What the pipeline uses of the classic models: EASE (a fusion signal and a candidate
-    source) and next-item transitions (a fusion signal), fitted on one set of interaction rows.
-    With `cache_dir`, EASE's weights are kept on disk under a digest of the rows and λ, so a
-    process start reads them instead of inverting the item matrix again."""
+    source) and next-item transitions (a fusion signal), fitted on one set of interaction rows
+    (agent/retrieval/fitted.py keeps them on disk beside the catalog)."""
 
-    def __init__(self, rows: list[tuple], like_threshold: float = 4.0, lam: float = EASE_LAMBDA,
-                 cache_dir: Path | None = None):
-        data = PositiveMatrix(rows, like_threshold)
-        self.ease = _cached_ease(data, lam, rows, cache_dir) if len(data) else None
+    def __init__(self, rows: list[tuple] | PositiveMatrix, like_threshold: float = 4.0, lam: float = EASE_LAMBDA):
+        data = rows if isinstance(rows, PositiveMatrix) else PositiveMatrix(rows, like_threshold)
+        self.data = data
+        self.ease = EASE(data, lam) if len(data) else None
         self.sequential = Transitions(data) if len(data) else None
+
+    @classmethod
+    def from_parts(cls, data: PositiveMatrix, ease: EASE | None, sequential: Transitions | None) -> "ClassicSignals":
+        signals = cls.__new__(cls)
+        signals.data, signals.ease, signals.sequential = data, ease, sequential
+        return signals
 
     def scores(self, liked: Sequence[str], items: Sequence[str]) -> dict[str, list[float]]:
         zeros = [0.0] * len(items)
@@ -248,30 +272,3 @@ class ClassicSignals:
 
     def top(self, liked: Sequence[str], k: int, exclude: set[str] = frozenset()) -> list[tuple[str, float]]:
         return self.ease.top(liked, k, exclude) if self.ease else []
-
-
-def _cached_ease(data: PositiveMatrix, lam: float, rows: list[tuple], cache_dir: Path | None) -> EASE:
-    if cache_dir is None or len(data) > EASE_MAX_ITEMS:  # the approximate model is not kept on disk
-        return EASE(data, lam)
-    # the column order is part of the key: weights read back must line up with these columns
-    digest = hashlib.sha256(repr((lam, list(data.position), data.matrix.nnz,
-                                  sorted((str(r[0]), str(r[1]), r[2]) for r in rows))).encode()).hexdigest()[:16]
-    path = Path(cache_dir) / f"ease-{digest}.npy"
-    try:
-        weights = np.load(path, mmap_mode="r")
-    except (OSError, ValueError):  # not there yet (or replaced meanwhile): fit it
-        weights = None
-    if weights is not None and weights.shape == (len(data), len(data)):
-        model = EASE.__new__(EASE)
-        ItemScorer.__init__(model, data)  # the fitted weights are read, not computed
-        model.lam, model.kept, model.weights = lam, None, weights
-        return model
-    model = EASE(data, lam)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.stem}.{os.getpid()}.{threading.get_ident()}.tmp.npy")  # one per writer
-    np.save(tmp, model.weights)
-    tmp.replace(path)  # whole or absent: a killed process leaves no half-written weights
-    for old in path.parent.glob("ease-*.npy"):
-        if old != path and ".tmp" not in old.name:  # another process's half-written file is its own
-            old.unlink(missing_ok=True)
-    return model

@@ -16,7 +16,6 @@ class CooccurrenceIndex:
 
     def __init__(self, rows: Iterable[tuple], like_threshold: float = 4.0, shrinkage: float = 10.0,
                  max_liked: int = 30):
-        self.shrinkage, self.max_liked = shrinkage, max_liked
         users: dict[str, int] = {}
         items: dict[str, int] = {}
         u_idx, i_idx = [], []
@@ -26,14 +25,26 @@ class CooccurrenceIndex:
                 continue
             u_idx.append(users.setdefault(user, len(users)))
             i_idx.append(items.setdefault(item, len(items)))
-        self.item_ids = list(items)
-        self._pos = items
-        data = np.ones(len(u_idx), dtype=np.float32)
-        self._m = sparse.csr_matrix((data, (u_idx, i_idx)), shape=(len(users), len(items)))
-        self._m.sum_duplicates()
-        self._m.data[:] = 1.0
-        self._mt = self._m.T.tocsr()
-        self.popularity = np.asarray(self._m.sum(axis=0)).ravel()
+        m = sparse.csr_matrix((np.ones(len(u_idx), dtype=np.float32), (u_idx, i_idx)), shape=(len(users), len(items)))
+        m.sum_duplicates()
+        m.data[:] = 1.0
+        self._setup(list(items), m, m.T.tocsr(), shrinkage, max_liked)
+
+    @classmethod
+    def from_matrix(cls, item_ids: list[str], matrix: sparse.csr_matrix, transposed: sparse.csr_matrix | None = None,
+                    shrinkage: float = 10.0, max_liked: int = 30) -> "CooccurrenceIndex":
+        """From a users × items 0/1 matrix already built (or read from disk), columns named by `item_ids`."""
+        index = cls.__new__(cls)
+        index._setup(item_ids, matrix, transposed if transposed is not None else matrix.T.tocsr(), shrinkage, max_liked)
+        return index
+
+    def _setup(self, item_ids: list[str], m: sparse.csr_matrix, mt: sparse.csr_matrix, shrinkage: float,
+               max_liked: int) -> None:
+        self.shrinkage, self.max_liked = shrinkage, max_liked
+        self.item_ids = item_ids
+        self._pos = {item: n for n, item in enumerate(item_ids)}
+        self._m, self._mt = m, mt
+        self.popularity = np.diff(mt.indptr).astype(np.float32)  # likers per item
         self._last: tuple | None = None
         self._by_popularity: np.ndarray | None = None  # item positions, most popular first
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from agent.retrieval.classic import EASE, BM25KNN, ClassicSignals, Factors, PositiveMatrix, Transitions
+from agent.retrieval.classic import EASE, BM25KNN, Factors, PositiveMatrix, Transitions
 
 
 def two_tastes(n_users: int = 40) -> list[tuple]:
@@ -55,17 +55,20 @@ def test_transitions_follow_the_order_people_liked_things_in():
     assert model.top(["middle", "start"], 1)[0][0] == "end"
 
 
-def test_ease_weights_are_kept_on_disk_and_refitted_when_the_rows_change(tmp_path):
-    rows = two_tastes()
-    first = ClassicSignals(rows, cache_dir=tmp_path, lam=10.0)
-    saved = list(tmp_path.glob("ease-*.npy"))
-    assert len(saved) == 1
-    again = ClassicSignals(rows, cache_dir=tmp_path, lam=10.0)  # read, not fitted
-    assert isinstance(again.ease.weights, np.memmap)
-    assert again.scores(["a1"], ["a2", "b2"]) == first.scores(["a1"], ["a2", "b2"])
-    ClassicSignals(rows + [("new", "b1", 5.0, 1)], cache_dir=tmp_path, lam=10.0)
-    assert list(tmp_path.glob("ease-*.npy")) != saved and len(list(tmp_path.glob("ease-*.npy"))) == 1
-    assert not list(tmp_path.glob("*.tmp.npy"))
+def test_a_fit_is_kept_on_disk_read_back_memory_mapped_and_scores_the_same(tmp_path):
+    from agent.retrieval.fitted import FittedModels, latest_fit, save_fit
+
+    first = FittedModels.fit(two_tastes(), 4.0, lam=10.0)
+    save_fit(tmp_path, "g1-s", first)
+    again = latest_fit(tmp_path, "s")
+    assert again is not None and isinstance(again.classic.ease.weights, np.memmap)
+    assert again.rows == first.rows
+    for liked in (["a1"], ["b2", "a3"], ["nope"]):
+        assert again.classic.scores(liked, ["a2", "b2", "x1"]) == first.classic.scores(liked, ["a2", "b2", "x1"])
+        assert again.cooccurrence.scores(liked, ["a2", "b2"]) == first.cooccurrence.scores(liked, ["a2", "b2"])
+    save_fit(tmp_path, "g2-s", FittedModels.fit(two_tastes() + [("new", "b1", 5.0, 1)], 4.0, lam=10.0))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g2-s"]  # the stale fit is gone
+    assert latest_fit(tmp_path, "other-settings") is None
 
 
 def test_feedback_counts_at_once_without_refitting_the_item_models(ingested, embedder, tmp_path):
@@ -97,8 +100,8 @@ def test_a_refit_runs_in_the_background_while_requests_keep_the_old_models(inges
                          embedder)
     old = r.classic()
     release = threading.Event()
-    real_fit = parts_module.Parts._fit_classic
-    monkeypatch.setattr(parts_module.Parts, "_fit_classic", lambda self: (release.wait(30), real_fit(self))[1])
+    real_fit = parts_module.Parts._new_fit
+    monkeypatch.setattr(parts_module.Parts, "_new_fit", lambda self: (release.wait(30), real_fit(self))[1])
     items = [it.item_id for it in r.store.all_items()]
     r.store.upsert_interactions([Interaction(user_id="bulk", item_id=i, rating=4.0, timestamp=1)
                                  for i in items])  # 300 rows: past the refit threshold

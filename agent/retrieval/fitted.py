@@ -1,0 +1,133 @@
+"""The collaborative models fitted on one generation of the stored interactions, kept on disk
+so that a process start reads them (memory-mapped) instead of refitting: the co-occurrence
+index, EASE's weights and the next-item transitions, all over one positive matrix.
+
+A folder per fit, `data_dir/fitted/g<generation>-<settings>/`: the store's interactions
+generation (bumped by every interaction write, by any process) and the settings the fit depends
+on. Saving a fit removes the others; the newest one with the right settings is what a process
+start reads."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from scipy import sparse
+
+from agent.retrieval.classic import EASE, EASE_LAMBDA, EASE_MAX_ITEMS, ClassicSignals, PositiveMatrix, Transitions
+from agent.retrieval.collaborative import CooccurrenceIndex
+
+FORMAT = 1  # bump when the files change
+
+
+@dataclass
+class FittedModels:
+    cooccurrence: CooccurrenceIndex
+    classic: ClassicSignals
+    rows: int  # interactions the fit saw (the refit rule compares against it)
+    seconds: float = 0.0  # how long the fit (or the read) took
+
+    @classmethod
+    def fit(cls, rows: list[tuple], like_threshold: float, lam: float = EASE_LAMBDA,
+            counted: int | None = None) -> "FittedModels":
+        """Fit on `rows`; `counted`: the store's interaction count now (default: the rows)."""
+        t0 = time.perf_counter()
+        data = PositiveMatrix(rows, like_threshold)
+        cooc = CooccurrenceIndex.from_matrix(data.item_ids, data.matrix)
+        classic = ClassicSignals(data, lam=lam)
+        return cls(cooc, classic, len(rows) if counted is None else counted, time.perf_counter() - t0)
+
+    # -- on disk ---------------------------------------------------------------------------------
+    def save(self, folder: Path) -> None:
+        """Write all files to a temporary folder, then rename it: a fit on disk is whole or absent."""
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = folder.with_name(f"{folder.name}.{os.getpid()}.tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir()
+        data, c = self.classic.data, self.classic
+        _save_csr(tmp / "positives", data.matrix)
+        _save_csr(tmp / "positives_t", self.cooccurrence._mt)
+        np.save(tmp / "item_ids.npy", np.asarray(data.item_ids, dtype=str))
+        if c.sequential is not None:
+            _save_csr(tmp / "transitions", c.sequential.transitions)
+        if c.ease is not None:
+            np.save(tmp / "ease_weights.npy", c.ease.weights)
+            if c.ease.kept is not None:
+                np.save(tmp / "ease_kept.npy", c.ease.kept)
+        (tmp / "fit.json").write_text(json.dumps({
+            "format": FORMAT, "rows": self.rows, "lam": c.ease.lam if c.ease else None,
+            "fit_seconds": round(self.seconds, 2), "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S")}))
+        try:
+            tmp.rename(folder)
+        except OSError:  # another process saved the same fit first: theirs is as good
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    @classmethod
+    def load(cls, folder: Path) -> "FittedModels | None":
+        """The fit in `folder`, its big arrays memory-mapped; None if absent or unreadable."""
+        t0 = time.perf_counter()
+        try:
+            meta = json.loads((folder / "fit.json").read_text())
+            if meta.get("format") != FORMAT:
+                return None
+            item_ids = np.load(folder / "item_ids.npy").tolist()
+            data = PositiveMatrix.from_parts(item_ids, _load_csr(folder / "positives"))
+            cooc = CooccurrenceIndex.from_matrix(item_ids, data.matrix, _load_csr(folder / "positives_t"))
+            ease = None
+            if (folder / "ease_weights.npy").exists():
+                kept = np.load(folder / "ease_kept.npy") if (folder / "ease_kept.npy").exists() else None
+                ease = EASE.fitted(data, np.load(folder / "ease_weights.npy", mmap_mode="r"), kept, meta["lam"])
+            sequential = (Transitions.fitted(data, _load_csr(folder / "transitions"))
+                          if (folder / "transitions.indptr.npy").exists() else None)
+        except (OSError, ValueError, KeyError):
+            return None
+        return cls(cooc, ClassicSignals.from_parts(data, ease, sequential), meta["rows"], time.perf_counter() - t0)
+
+
+def fit_settings(like_threshold: float, lam: float, trust: tuple) -> str:
+    """What a fit depends on besides the interactions (part of its folder's name)."""
+    return f"like{like_threshold:g}-lam{lam:g}-max{EASE_MAX_ITEMS}-trust{'-'.join(f'{t:g}' for t in trust)}-f{FORMAT}"
+
+
+def latest_fit(root: Path, settings: str) -> FittedModels | None:
+    """The fit with these settings from the newest interactions generation on disk, if any."""
+    if not root.is_dir():
+        return None
+    found = []
+    for folder in root.iterdir():
+        generation, sep, rest = folder.name.partition("-")
+        if sep and rest == settings and generation[1:].isdigit():
+            found.append((int(generation[1:]), folder))
+    for _, folder in sorted(found, reverse=True):
+        if (fitted := FittedModels.load(folder)) is not None:
+            return fitted
+    return None
+
+
+def save_fit(root: Path, key: str, fitted: FittedModels) -> None:
+    """Save `fitted` as `root/key` and remove every other fit there (they are stale)."""
+    fitted.save(root / key)
+    for old in root.iterdir():
+        if old.name != key and old.is_dir() and not old.name.endswith(".tmp"):
+            shutil.rmtree(old, ignore_errors=True)
+    for stale in root.glob("ease-*.npy"):  # weights kept by earlier versions
+        stale.unlink(missing_ok=True)
+
+
+def _save_csr(stem: Path, m: sparse.csr_matrix) -> None:
+    m = m.tocsr()
+    np.save(f"{stem}.indptr.npy", m.indptr)
+    np.save(f"{stem}.indices.npy", m.indices)
+    np.save(f"{stem}.data.npy", m.data)
+    np.save(f"{stem}.shape.npy", np.asarray(m.shape))
+
+
+def _load_csr(stem: Path) -> sparse.csr_matrix:
+    shape = tuple(np.load(f"{stem}.shape.npy"))
+    return sparse.csr_matrix((np.load(f"{stem}.data.npy", mmap_mode="r"), np.load(f"{stem}.indices.npy", mmap_mode="r"),
+                              np.load(f"{stem}.indptr.npy", mmap_mode="r")), shape=shape)
