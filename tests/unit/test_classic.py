@@ -110,3 +110,34 @@ def test_a_refit_runs_in_the_background_while_requests_keep_the_old_models(inges
     r.wait_for_refit(30)
     assert r.classic() is not old  # the new fit is in use once it is done
     r.store.close()
+
+
+def test_a_process_start_reads_the_fit_and_refits_only_when_the_interactions_changed(ingested, embedder, tmp_path,
+                                                                                      monkeypatch):
+    import shutil
+
+    from agent.retrieval import fitted as fitted_module
+    from agent.types import Interaction
+    from tests.conftest import make_recommender
+
+    shutil.copytree(ingested.data_dir, tmp_path / "data")
+    settings = ingested.model_copy(update={"data_dir": tmp_path / "data"})
+    make_recommender(settings, embedder).fit_now()
+    fits = []
+    real_fit = fitted_module.FittedModels.fit.__func__
+    monkeypatch.setattr(fitted_module.FittedModels, "fit",
+                        classmethod(lambda cls, *a, **k: (fits.append(1), real_fit(cls, *a, **k))[1]))
+
+    fresh = make_recommender(settings, embedder)  # a new process: the fit is read, not refitted
+    assert fresh.classic() is not None and fits == []
+    fresh.feedback("user-18", fresh.store.all_items()[-1].item_id, "like")  # under 1%: still no refit
+    fresh.classic()
+    assert fits == []
+    items = [it.item_id for it in fresh.store.all_items()]
+    fresh.store.upsert_interactions([Interaction(user_id="bulk", item_id=i, rating=5.0, timestamp=1) for i in items])
+    later = make_recommender(settings, embedder)  # stale on disk: read at once, refitted in the background
+    assert later.classic() is not None
+    later.wait_for_refit(60)
+    assert fits == [1] and len(list((tmp_path / "data" / "fitted").iterdir())) == 1
+    assert make_recommender(settings, embedder).fitted().rows == fresh.store.count_interactions()
+    assert fits == [1]  # and the next start reads the new fit
