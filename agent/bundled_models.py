@@ -145,14 +145,19 @@ def pull(model: BundledModel, cache_dir: Path, progress=None) -> Path:
 
 
 def vllm_command(model: str, host: str = "127.0.0.1", port: int = 8000, max_model_len: int = 8192,
-                 api_key: str | None = None) -> list[str]:
+                 api_key: str | None = None, tensor_parallel: int = 1, data_parallel: int = 1) -> list[str]:
     """`vllm serve` with what the pipeline relies on: the OpenAI chat API with `response_format`
     JSON schemas (structured outputs are on by default; xgrammar handles enums and patterns),
     `/tokenize` for prompt budgets, logprobs, and the model served under its own name so
-    RECAGENT_MODEL matches. Tool calling (hermes parser) serves the LangChain agent."""
+    RECAGENT_MODEL matches. Tool calling (hermes parser) serves the LangChain agent. Past one GPU:
+    `tensor_parallel` splits the model over GPUs, `data_parallel` runs replicas behind one port."""
     cmd = ["vllm", "serve", model, "--host", host, "--port", str(port), "--served-model-name", model,
            "--max-model-len", str(max_model_len), "--generation-config", "vllm", "--max-logprobs", "20",
            "--enable-auto-tool-choice", "--tool-call-parser", "hermes"]
+    if tensor_parallel > 1:
+        cmd += ["--tensor-parallel-size", str(tensor_parallel)]
+    if data_parallel > 1:
+        cmd += ["--data-parallel-size", str(data_parallel)]
     if api_key:
         cmd += ["--api-key", api_key]
     return cmd

@@ -324,6 +324,8 @@ def model_serve(name: Optional[str] = typer.Argument(None, help="bundled model n
                 parallel: int = typer.Option(1, "--parallel", help="llama.cpp: concurrent request slots"),
                 max_model_len: int = typer.Option(8192, "--max-model-len", help="vllm: context length"),
                 api_key: Optional[str] = typer.Option(None, "--api-key", help="vllm: require this key"),
+                tensor_parallel: int = typer.Option(1, "--tensor-parallel", min=1, help="vllm: GPUs one model is split over"),
+                data_parallel: int = typer.Option(1, "--data-parallel", min=1, help="vllm: model replicas behind this port"),
                 dry_run: bool = typer.Option(False, "--dry-run", help="vllm: print the command, do not run it")):
     """Serve a model over the OpenAI API: the bundled weights with llama.cpp, or any model with vLLM."""
     if engine == "vllm":
@@ -335,7 +337,8 @@ def model_serve(name: Optional[str] = typer.Argument(None, help="bundled model n
 
         if not model:
             raise AgentError("--engine vllm needs --model (e.g. Qwen/Qwen2.5-1.5B-Instruct)")
-        cmd = vllm_command(model, host=host, port=port, max_model_len=max_model_len, api_key=api_key)
+        cmd = vllm_command(model, host=host, port=port, max_model_len=max_model_len, api_key=api_key,
+                           tensor_parallel=tensor_parallel, data_parallel=data_parallel)
         out.print(shlex.join(cmd), highlight=False, soft_wrap=True)
         if dry_run:
             return

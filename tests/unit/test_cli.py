@@ -108,6 +108,10 @@ def test_vllm_serve_command_has_what_the_pipeline_needs():
     assert cmd[cmd.index("--served-model-name") + 1] == "Qwen/Qwen2.5-1.5B-Instruct"  # = RECAGENT_MODEL
     r = run("model", "serve", "--engine", "vllm")
     assert r.returncode == 2 and "needs --model" in r.stderr
+    r = run("model", "serve", "--engine", "vllm", "--model", "m", "--tensor-parallel", "4", "--data-parallel", "2",
+            "--dry-run")
+    cmd = r.stdout.split()
+    assert cmd[cmd.index("--tensor-parallel-size") + 1] == "4" and cmd[cmd.index("--data-parallel-size") + 1] == "2"
 
 
 def test_enrich_with_a_dead_endpoint_says_why_and_fails(data_dir):
