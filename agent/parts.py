@@ -124,11 +124,15 @@ class Parts:
         return self._new_fit()
 
     def _new_fit(self) -> FittedModels:
-        rows = self.store.count_interactions()
-        key = f"g{self.store.generation()}-{self._fit_settings()}"
-        fitted = FittedModels.fit(self._trusted(), self.like_threshold, counted=rows)
+        key, fitted = self._fit_rows()
         save_fit(Path(self.settings.data_dir) / "fitted", key, fitted)
         return fitted
+
+    def _fit_rows(self) -> tuple[str, FittedModels]:
+        """A fit of the trusted interactions as they are now, and the key to save it under."""
+        key = f"g{self.store.generation()}-{self._fit_settings()}"
+        rows = self.store.count_interactions()
+        return key, FittedModels.fit(self._trusted(), self.like_threshold, counted=rows)
 
     def _refit_if_grown(self) -> None:
         n = self.store.count_interactions()
@@ -139,13 +143,14 @@ class Parts:
 
     def _refit(self, epoch: int) -> None:
         try:
-            fitted = self._new_fit()
+            key, fitted = self._fit_rows()  # the long part, outside the lock
+            with self._building:
+                if epoch == self._fit_epoch:  # a user's data deleted meanwhile: this fit still has it
+                    save_fit(Path(self.settings.data_dir) / "fitted", key, fitted)
+                    self._fit = fitted
         finally:
             with self._building:
                 self._refitting = None
-        with self._building:
-            if epoch == self._fit_epoch:  # not when a user's data was deleted meanwhile
-                self._fit = fitted
 
     def wait_for_refit(self, timeout: float | None = None) -> None:
         """Block until a background refit (if any) is done (tests, benchmarks, shutdown)."""

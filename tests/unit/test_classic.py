@@ -100,8 +100,8 @@ def test_a_refit_runs_in_the_background_while_requests_keep_the_old_models(inges
                          embedder)
     old = r.classic()
     release = threading.Event()
-    real_fit = parts_module.Parts._new_fit
-    monkeypatch.setattr(parts_module.Parts, "_new_fit", lambda self: (release.wait(30), real_fit(self))[1])
+    real_fit = parts_module.Parts._fit_rows
+    monkeypatch.setattr(parts_module.Parts, "_fit_rows", lambda self: (release.wait(30), real_fit(self))[1])
     items = [it.item_id for it in r.store.all_items()]
     r.store.upsert_interactions([Interaction(user_id="bulk", item_id=i, rating=4.0, timestamp=1)
                                  for i in items])  # 300 rows: past the refit threshold
@@ -141,3 +141,38 @@ def test_a_process_start_reads_the_fit_and_refits_only_when_the_interactions_cha
     assert fits == [1] and len(list((tmp_path / "data" / "fitted").iterdir())) == 1
     assert make_recommender(settings, embedder).fitted().rows == fresh.store.count_interactions()
     assert fits == [1]  # and the next start reads the new fit
+
+
+def test_a_refit_begun_before_a_deletion_is_dropped_not_saved(ingested, embedder, tmp_path, monkeypatch):
+    import shutil
+    import threading
+
+    from agent import parts as parts_module
+    from agent.types import Interaction
+    from tests.conftest import make_recommender
+
+    shutil.copytree(ingested.data_dir, tmp_path / "data")
+    r = make_recommender(ingested.model_copy(update={"data_dir": tmp_path / "data"}), embedder)
+    r.fit_now()
+    items = [it.item_id for it in r.store.all_items()]
+    r.store.upsert_interactions([Interaction(user_id="leaving", item_id=i, rating=5.0, timestamp=1) for i in items])
+    release, started, real_fit = threading.Event(), threading.Event(), parts_module.Parts._fit_rows
+
+    def fit_rows(self):
+        out = real_fit(self)
+        if threading.current_thread().name == "recagent-refit":  # it read the rows with "leaving" in them
+            started.set()
+            release.wait(30)
+        return out
+
+    monkeypatch.setattr(parts_module.Parts, "_fit_rows", fit_rows)
+    r.classic()  # starts the background refit
+    assert started.wait(30)
+    r.delete_user("leaving")  # refits at once, without them
+    clean = r.fitted()
+    release.set()
+    r.wait_for_refit(30)
+    assert r.fitted() is clean
+    fits = list((tmp_path / "data" / "fitted").iterdir())
+    assert len(fits) == 1 and f"g{r.store.generation()}-" in fits[0].name
+    assert "leaving" not in {u for u, *_ in r.store.all_interactions()}
