@@ -47,6 +47,9 @@ class CatalogStore:
         self._lock = threading.Lock()
         with self._lock, self._db:
             self._db.executescript(_SCHEMA)
+            if self._meta("interactions_count") is None:  # a store from before the counter: count once
+                n = self._db.execute("SELECT COUNT(*) FROM interactions").fetchone()[0]
+                self._db.execute("INSERT INTO meta VALUES ('interactions_count', ?)", (n,))
         self.version = 0  # bumped on every write, so derived indexes know to rebuild
         self._items: dict[str, Item] = {}  # read cache; upserts evict what they change
 
@@ -143,20 +146,24 @@ class CatalogStore:
                 writes.append((r.user_id, r.item_id, r.rating, r.timestamp))
             self._db.executemany("INSERT OR REPLACE INTO interactions VALUES (?,?,?,?)", writes)
             if writes:
-                self._bump_generation()
+                self._bump_generation(outcome["added"])
         if writes:
             self.version += 1
         return outcome
 
-    def _bump_generation(self) -> None:  # inside a write transaction
+    def _bump_generation(self, added: int) -> None:  # inside a write transaction
         self._db.execute("INSERT INTO meta VALUES ('interactions_generation', 1) ON CONFLICT(key) "
                          "DO UPDATE SET value = value + 1")
+        self._db.execute("UPDATE meta SET value = value + ? WHERE key = 'interactions_count'", (added,))
+
+    def _meta(self, key: str) -> int | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
 
     def generation(self) -> int:
         """Bumped by every write to the interactions, by any process: fits on disk are keyed by it."""
         with self._lock:
-            row = self._db.execute("SELECT value FROM meta WHERE key = 'interactions_generation'").fetchone()
-        return row[0] if row else 0
+            return self._meta("interactions_generation") or 0
 
     def user_interactions(self, user_id: str) -> list[Interaction]:
         with self._lock:
@@ -186,7 +193,7 @@ class CatalogStore:
         with self._lock, self._db:
             n = self._db.execute("DELETE FROM interactions WHERE user_id=?", (user_id,)).rowcount
             self._db.execute("DELETE FROM users WHERE user_id=?", (user_id,))
-            self._bump_generation()
+            self._bump_generation(-n)
             self._db.execute("DELETE FROM kv_cache WHERE key LIKE 'profile:%'")
         self.version += 1
         return n
@@ -208,8 +215,9 @@ class CatalogStore:
             return self._db.execute("SELECT user_id, item_id, rating, timestamp FROM interactions").fetchall()
 
     def count_interactions(self) -> int:
+        """Kept in the same transaction as every write, so reading it is one row, at any size."""
         with self._lock:
-            return self._db.execute("SELECT COUNT(*) FROM interactions").fetchone()[0]
+            return self._meta("interactions_count") or 0
 
     # -- LLM-written item text (recagent enrich) -----------------------------------------------
     def put_enrichment(self, item: Item, version: str, description: str, tags: list[str]) -> None:

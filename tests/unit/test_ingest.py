@@ -141,3 +141,22 @@ def test_the_rating_scale_is_configurable(tmp_path, parts):
     inter = write(tmp_path / "inter.csv", "user_id,item_id,rating\nu1,1,9\n")
     s = ingest(Source(items=items, interactions=inter), *parts, scale=RatingScale(low=1, high=10))
     assert s.interactions["added"] == 1 and not s.rejected
+
+
+def test_the_interaction_count_and_generation_follow_every_write(tmp_path):
+    from agent.store import CatalogStore
+    from agent.types import Interaction
+
+    store = CatalogStore(tmp_path / "db.sqlite")
+    rows = [Interaction(user_id=u, item_id=i, rating=4.0) for u in ("a", "b") for i in ("1", "2", "3")]
+    store.upsert_interactions(rows)
+    g = store.generation()
+    store.upsert_interactions(rows[:2])  # unchanged: no write
+    assert store.generation() == g and store.count_interactions() == 6
+    store.upsert_interactions([rows[0].model_copy(update={"rating": 2.0})])  # an update: same count
+    assert store.generation() == g + 1 and store.count_interactions() == 6
+    assert store.delete_user("a") == 3 and store.count_interactions() == 3 and store.generation() == g + 2
+    store.close()
+    again = CatalogStore(tmp_path / "db.sqlite")  # another process sees the same
+    n = again._db.execute("SELECT COUNT(*) FROM interactions").fetchone()[0]
+    assert again.count_interactions() == n == 3 and again.generation() == g + 2
