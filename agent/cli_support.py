@@ -6,7 +6,8 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeRemainingColumn
+from rich.text import Text
 
 from agent.config import Settings, load_settings
 from agent.errors import ConfigError
@@ -27,8 +28,16 @@ def settings(**kw) -> Settings:
     return load_settings(**kw)
 
 
+class RateColumn(ProgressColumn):
+    """Items (or interactions, or lists) per second."""
+
+    def render(self, task) -> Text:
+        return Text(f"{task.speed:,.0f}/s" if task.speed else "", style="progress.data.speed")
+
+
 def progress() -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+    """A bar with done/total, the rate and the time left."""
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), RateColumn(),
                     TimeRemainingColumn(), console=err)
 
 
