@@ -83,7 +83,8 @@ def main(argv: list[str] | None = None) -> None:
     settings = load_settings()
     a.work.mkdir(parents=True, exist_ok=True)
     results_path = a.work / "results.json"
-    results = json.loads(results_path.read_text()) if results_path.exists() else {}
+    # this run's parts only; the page keeps the other parts' sections as they were measured
+    results = {}
     for part in a.only:
         t0 = time.perf_counter()
         print(f"reliability: {part} …", file=sys.stderr, flush=True)
@@ -103,7 +104,7 @@ def main(argv: list[str] | None = None) -> None:
     from evals.reliability.doc import render
 
     a.out.parent.mkdir(parents=True, exist_ok=True)
-    a.out.write_text(render(results))
+    a.out.write_text(render(results, a.out.read_text() if a.out.exists() else ""))
     print(f"wrote {a.out} (results in {results_path})", file=sys.stderr)
     failed = [part for part in PARTS if part in results and not passed(part, results[part])]
     if failed:
