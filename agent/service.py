@@ -1,5 +1,6 @@
-"""The HTTP service: recommend, chat (optionally streamed), feedback, items, a health check
-and a browser chat page, behind an optional bearer key, with limits and one error shape."""
+"""The HTTP service: recommend, chat (optionally streamed), feedback, users, items, a health
+check and a browser chat page, behind admin and app keys (agent/access.py) with per-key rate
+limits, size limits, a deadline for LLM calls, an access log and one error shape."""
 
 from __future__ import annotations
 
