@@ -54,6 +54,8 @@ def flood(settings: Settings, scratch: Path, sizes: tuple[int, ...] = (60, 240))
                         client.post("/v1/feedback", json={"user_id": f"fake-{i}", "item_id": item,
                                                           "signal": "like"}).raise_for_status()
                 row["attack_s"] = round(time.perf_counter() - t0, 1)
+                agent.recommender.fitted()  # the item models are refitted in the background after the
+                agent.recommender.wait_for_refit(300)  # flood: read the lists once the new fit is in use
                 row[defence] = _places(client, fans)
             agent.close()
         runs.append(row)
