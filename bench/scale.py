@@ -29,6 +29,11 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 USERS = 200
+# `recagent ARGS…` in a fresh interpreter that reports its own peak RSS when it exits (a forked
+# child's RUSAGE_CHILDREN figure would count the parent's pages it was forked with)
+FRESH_PROCESS = ("import resource, runpy, sys\nsys.argv = ['recagent'] + sys.argv[1:]\ntry:\n"
+                 "    runpy.run_module('agent.cli', run_name='__main__')\nfinally:\n"
+                 "    print('peak-rss-kb', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)")
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -94,18 +99,18 @@ def measure_one(n_items: int, n_interactions: int, work: Path, seed: int = 0) ->
     rec.collaborative(), rec.classic()
     out["fit_s"] = round(time.perf_counter() - t, 1)
 
-    starts = []
+    starts, rss = [], []
     env = {**os.environ, "RECAGENT_DATA_DIR": str(data_dir)}
     env.pop("RECAGENT_BASE_URL", None)
     for _ in range(2):
         t = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-m", "agent.cli", "recommend", "--user", "u0", "--no-llm", "--json"],
+        proc = subprocess.run([sys.executable, "-c", FRESH_PROCESS, "recommend", "--user", "u0", "--no-llm", "--json"],
                               env=env, capture_output=True, text=True, cwd=REPO)
         starts.append(round(time.perf_counter() - t, 2))
         if proc.returncode != 0:
             raise SystemExit(f"recommend failed at {n_items}/{n_interactions}: {proc.stderr[-500:]}")
-    out.update(start_to_first_answer_s=starts,
-               start_peak_rss_mb=round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024))
+        rss.append(int(proc.stderr.rsplit("peak-rss-kb ", 1)[1].split()[0]) // 1024)
+    out.update(start_to_first_answer_s=starts, start_peak_rss_mb=max(rss))
 
     rng = np.random.default_rng(seed)
     users = [f"u{u}" for u in rng.choice(synth.n_users, size=min(USERS, synth.n_users), replace=False)]
