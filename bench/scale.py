@@ -12,6 +12,7 @@ and across sizes the growth exponent of each (the log-log slope against interact
 
     uv run python bench/scale.py --sizes 10k:1M 100k:10M 1M:25M --work .recagent/scale
     uv run python bench/scale.py --report          # the table and plot from the saved results
+    uv run python bench/scale.py --restart 10k:1M  # re-measure process start over data already built
 """
 
 from __future__ import annotations
@@ -29,11 +30,12 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 USERS = 200
-# `recagent ARGS…` in a fresh interpreter that reports its own peak RSS when it exits (a forked
-# child's RUSAGE_CHILDREN figure would count the parent's pages it was forked with)
-FRESH_PROCESS = ("import resource, runpy, sys\nsys.argv = ['recagent'] + sys.argv[1:]\ntry:\n"
+# `recagent ARGS…` in a fresh interpreter that reports its own peak RSS (VmHWM) when it exits:
+# getrusage's maxrss survives exec, so it would count the pages of the parent it was forked from
+FRESH_PROCESS = ("import runpy, sys\nsys.argv = ['recagent'] + sys.argv[1:]\ntry:\n"
                  "    runpy.run_module('agent.cli', run_name='__main__')\nfinally:\n"
-                 "    print('peak-rss-kb', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)")
+                 "    hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM:')][0].split()[1]\n"
+                 "    print('peak-rss-kb', hwm, file=sys.stderr)")
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -99,18 +101,7 @@ def measure_one(n_items: int, n_interactions: int, work: Path, seed: int = 0) ->
     rec.collaborative(), rec.classic()
     out["fit_s"] = round(time.perf_counter() - t, 1)
 
-    starts, rss = [], []
-    env = {**os.environ, "RECAGENT_DATA_DIR": str(data_dir)}
-    env.pop("RECAGENT_BASE_URL", None)
-    for _ in range(2):
-        t = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-c", FRESH_PROCESS, "recommend", "--user", "u0", "--no-llm", "--json"],
-                              env=env, capture_output=True, text=True, cwd=REPO)
-        starts.append(round(time.perf_counter() - t, 2))
-        if proc.returncode != 0:
-            raise SystemExit(f"recommend failed at {n_items}/{n_interactions}: {proc.stderr[-500:]}")
-        rss.append(int(proc.stderr.rsplit("peak-rss-kb ", 1)[1].split()[0]) // 1024)
-    out.update(start_to_first_answer_s=starts, start_peak_rss_mb=max(rss))
+    out.update(fresh_starts(data_dir))
 
     rng = np.random.default_rng(seed)
     users = [f"u{u}" for u in rng.choice(synth.n_users, size=min(USERS, synth.n_users), replace=False)]
@@ -130,6 +121,23 @@ def measure_one(n_items: int, n_interactions: int, work: Path, seed: int = 0) ->
                disk_mb=round(disk_bytes(data_dir) / 2**20), csv_mb=round(disk_bytes(folder / "csv") / 2**20))
     rec.store.close()
     return out
+
+
+def fresh_starts(data_dir: Path, runs: int = 2) -> dict:
+    """`recagent recommend --no-llm` as fresh processes over `data_dir`: seconds to the answer, and
+    the process's own peak RSS (VmHWM; getrusage's figure would include the forking parent's)."""
+    starts, rss = [], []
+    env = {**os.environ, "RECAGENT_DATA_DIR": str(data_dir)}
+    env.pop("RECAGENT_BASE_URL", None)
+    for _ in range(runs):
+        t = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-c", FRESH_PROCESS, "recommend", "--user", "u0", "--no-llm", "--json"],
+                              env=env, capture_output=True, text=True, cwd=REPO)
+        starts.append(round(time.perf_counter() - t, 2))
+        if proc.returncode != 0:
+            raise SystemExit(f"recommend failed over {data_dir}: {proc.stderr[-500:]}")
+        rss.append(int(proc.stderr.rsplit("peak-rss-kb ", 1)[1].split()[0]) // 1024)
+    return {"start_to_first_answer_s": starts, "start_peak_rss_mb": max(rss)}
 
 
 GROWTH = ["ingest_interactions_s", "fit_s", "start_s", "retrieval_p95_ms", "recommend_p95_ms", "peak_rss_mb", "disk_mb"]
@@ -189,6 +197,8 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=REPO / ".recagent" / "scale")
     ap.add_argument("--one", help=argparse.SUPPRESS)  # internal: measure one size in this process
     ap.add_argument("--report", action="store_true", help="print the table (and write the plot) from saved results")
+    ap.add_argument("--restart", nargs="*", default=None, metavar="SIZE",
+                    help="re-measure only the fresh-process start (time and peak RSS) of sizes already built")
     ap.add_argument("--plot", type=Path, default=REPO / "docs" / "scale.png")
     a = ap.parse_args()
     a.work.mkdir(parents=True, exist_ok=True)
@@ -198,7 +208,12 @@ def main() -> None:
         print(json.dumps(measure_one(n_items, n_inter, a.work)))
         return
     results = json.loads(saved.read_text()) if saved.exists() else {}
-    if not a.report:
+    if a.restart is not None:
+        for size in a.restart:
+            n_items, n_inter = parse_size(size)
+            results[size].update(fresh_starts(a.work / f"{n_items}-{n_inter}" / "data"))
+        saved.write_text(json.dumps(results, indent=2) + "\n")
+    elif not a.report:
         print(f"load average at start: {os.getloadavg()[0]:.2f} (measure on an idle machine)", file=sys.stderr)
         for size in a.sizes:
             t = time.perf_counter()
