@@ -78,7 +78,7 @@ class ChatSessions:
 
     def feedback(self, user_id: str, item_id: str, signal: str) -> FeedbackResult:
         # a session's anonymous user exists once the session does; any other id must be known
-        return self.recommender.feedback(user_id, item_id, signal, create=user_id.startswith(SESSION_USER))
+        return self.recommender.feedback(user_id, item_id, signal, create=str(user_id).startswith(SESSION_USER))
 
     def delete_user(self, user_id: str) -> dict[str, int]:
         """Forget a user: interactions (feedback included), registration and chat sessions."""
