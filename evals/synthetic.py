@@ -1,7 +1,7 @@
 """A seeded synthetic catalog and interactions shaped like MovieLens, at any size (bench/scale.py).
 
 - item popularity is long-tailed: item r (by rank) is drawn with weight 1 / (r + 10)^0.9, which
-  in ML-latest-small puts about 40% of ratings on the top 5% of items;
+  gives the top 5% of items about 40% of the ratings (ML-latest-small: 43%);
 - user activity is log-normal (median about 70 interactions, a long right tail), as in MovieLens;
 - ratings follow ML-latest-small's distribution over 0.5..5 in half stars (mean about 3.5);
 - each user's timestamps increase; each item has a title, two genres and a 30-word text made
