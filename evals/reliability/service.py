@@ -95,7 +95,7 @@ def head_of_line(settings: Settings, scratch: Path, quick_requests: int = 60) ->
     user = _attacked_book(settings)[1][0]
     with FaultServer("hang") as llm:
         s = settings.model_copy(update={"data_dir": data, "base_url": llm.url, "model": "fault-model",
-                                        "timeout_s": 8.0, "explain_budget_s": 8.0, "max_retries": 0,
+                                        "timeout_s": 20.0, "explain_budget_s": 20.0, "max_retries": 0,
                                         "parallel": 2})
         agent = ChatSessions(settings=s, use_llm=True)
         agent.recommender.classic(), agent.recommender.vocabulary()  # built before the clock starts
@@ -107,6 +107,7 @@ def head_of_line(settings: Settings, scratch: Path, quick_requests: int = 60) ->
                     own.post("/v1/recommend", json={"user_id": user, "k": 5})
                 hung_done.append(time.perf_counter())
 
+            c.post("/v1/recommend", json={"user_id": user, "k": 10, "use_llm": False}).raise_for_status()  # warm
             hung = [threading.Thread(target=hang, daemon=True) for _ in range(s.parallel)]
             for t in hung:
                 t.start()

@@ -3,6 +3,8 @@ run through faults, ingest killed part-way, concurrent feedback and a crashed se
 a flood of fake accounts and no-LLM answers while the LLM hangs, all with real processes, a
 real store and a real Chroma index."""
 
+import json
+
 import pytest
 
 from evals.reliability import faults, integrity, service, workspace
@@ -69,4 +71,4 @@ def test_a_flood_of_fresh_accounts_moves_the_hostile_item_only_without_the_trust
 
 def test_no_llm_answers_stay_fast_while_every_model_slot_hangs(bookshop, tmp_path):
     out = service.head_of_line(bookshop[0], tmp_path, quick_requests=30)
-    assert out["slots_held_throughout"] and out["passed"], out
+    assert out["slots_held_throughout"] and out["passed"], json.dumps(out)
