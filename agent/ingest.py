@@ -38,14 +38,14 @@ Row = tuple[int, dict[str, str]]  # (line number in the file, raw fields)
 SPAN = "__last_line__"  # set on a CSV row that runs over several lines
 
 
-def rejections(file: str, line: int, raw: dict, reason: str) -> list[Rejected]:
+def rejection(file: str, line: int, raw: dict, reason: str) -> Rejected:
     """A bad row's report. A row read over several lines names them all: when a quote was
     left open, every line it swallowed is lost, not just the first."""
     last = raw.get(SPAN, line)
     if last == line:
-        return [Rejected(file=file, line=line, reason=reason)]
-    return [Rejected(file=file, line=line, last_line=last, reason=(
-        f"{reason}; lines {line}-{last} were read as one row: if a quote on line {line} is not closed, close it"))]
+        return Rejected(file=file, line=line, reason=reason)
+    return Rejected(file=file, line=line, last_line=last, reason=(
+        f"{reason}; lines {line}-{last} were read as one row: if a quote on line {line} is not closed, close it"))
 
 
 def parse_column_map(pairs: list[str]) -> dict[str, str]:
@@ -226,7 +226,7 @@ def ingest(source: Source, store, index, progress: Callable[[str, int, int], Non
         try:
             item = parse_item(raw)
         except ValueError as e:
-            summary.rejected.extend(rejections(source.items.name, line, raw, str(e)))
+            summary.rejected.append(rejection(source.items.name, line, raw, str(e)))
             continue
         if item.item_id in items:
             first = items[item.item_id][0]
@@ -267,7 +267,7 @@ def ingest(source: Source, store, index, progress: Callable[[str, int, int], Non
                     raise ValueError(f"duplicate of line {seen[key]} for the same user and item")
                 seen[key] = line
             except ValueError as e:
-                summary.rejected.extend(rejections(source.interactions.name, line, raw, str(e)))
+                summary.rejected.append(rejection(source.interactions.name, line, raw, str(e)))
                 continue
             pending.append(row)
             if len(pending) >= 5000:

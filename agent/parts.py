@@ -18,7 +18,7 @@ from agent.pipeline.profile import LIKE_THRESHOLD
 from agent.privacy import Redactor
 from agent.retrieval.classic import EASE_LAMBDA, ClassicSignals
 from agent.retrieval.collaborative import CooccurrenceIndex
-from agent.retrieval.fitted import FittedModels, fit_settings, latest_fit, save_fit
+from agent.retrieval.fitted import FittedModels, fit_key, fit_settings, latest_fit, save_fit
 from agent.store import CatalogStore
 from agent.types import FeedbackResult, HistoryEvent, Interaction, Item, check_item_id, check_user_id
 from prompts.registry import PromptRegistry
@@ -106,10 +106,13 @@ class Parts:
         if self._collab_fixed:
             raise ValueError("these parts were given their collaborative models")
         with self._building:
-            key = f"g{self.store.generation()}-{self._fit_settings()}"
-            fitted = FittedModels.load(Path(self.settings.data_dir) / "fitted" / key)
+            fitted = FittedModels.load(self._fit_root / fit_key(self.store.generation(), self._fit_settings()))
             self._fit, self._fit_version = fitted or self._new_fit(), self.store.version
             return self._fit
+
+    @property
+    def _fit_root(self) -> Path:
+        return Path(self.settings.data_dir) / "fitted"
 
     def _fit_settings(self) -> str:
         s = self.settings
@@ -117,20 +120,16 @@ class Parts:
 
     def _read_fit(self) -> FittedModels:
         """The current fit from disk, else the latest earlier one, else a new fit (saved)."""
-        root = Path(self.settings.data_dir) / "fitted"
-        found = latest_fit(root, self._fit_settings())
-        if found is not None:
-            return found
-        return self._new_fit()
+        return latest_fit(self._fit_root, self._fit_settings()) or self._new_fit()
 
     def _new_fit(self) -> FittedModels:
         key, fitted = self._fit_rows()
-        save_fit(Path(self.settings.data_dir) / "fitted", key, fitted)
+        save_fit(self._fit_root, key, fitted)
         return fitted
 
     def _fit_rows(self) -> tuple[str, FittedModels]:
         """A fit of the trusted interactions as they are now, and the key to save it under."""
-        key = f"g{self.store.generation()}-{self._fit_settings()}"
+        key = fit_key(self.store.generation(), self._fit_settings())
         rows = self.store.count_interactions()
         return key, FittedModels.fit(self._trusted(), self.like_threshold, counted=rows)
 
@@ -146,7 +145,7 @@ class Parts:
             key, fitted = self._fit_rows()  # the long part, outside the lock
             with self._building:
                 if epoch == self._fit_epoch:  # a user's data deleted meanwhile: this fit still has it
-                    save_fit(Path(self.settings.data_dir) / "fitted", key, fitted)
+                    save_fit(self._fit_root, key, fitted)
                     self._fit = fitted
         finally:
             with self._building:

@@ -124,6 +124,10 @@ def error(status: int, code: str, message: str, headers: dict | None = None) -> 
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
 
 
+def body_too_large(limit: int) -> JSONResponse:
+    return error(413, "body_too_large", f"request body over {limit} bytes: send fewer items per call")
+
+
 class BusyError(AgentError):
     """Too many requests are already waiting for the language model."""
 
@@ -197,7 +201,7 @@ def create_app(agent: ChatSessions, api_key: str | None = None, app_keys: list[s
                 return response
             length = request.headers.get("content-length")
             if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
-                response = error(413, "body_too_large", f"request body over {MAX_BODY} bytes: send fewer items per call")
+                response = body_too_large(MAX_BODY)
                 return response
             if keys and request.url.path.startswith("/v1/"):
                 caller = keys.caller(request.headers.get("authorization", ""))
@@ -388,8 +392,7 @@ class BodyLimit:
                 return await send(message)
             if not state["answered"]:  # the app's own answer is dropped
                 state["answered"] = True
-                await error(413, "body_too_large", f"request body over {self.limit} bytes: send fewer items "
-                                                   "per call")(scope, receive, send)
+                await body_too_large(self.limit)(scope, receive, send)
 
         try:
             await self.app(scope, counted, answer)

@@ -146,12 +146,13 @@ class CatalogStore:
                 writes.append((r.user_id, r.item_id, r.rating, r.timestamp))
             self._db.executemany("INSERT OR REPLACE INTO interactions VALUES (?,?,?,?)", writes)
             if writes:
-                self._bump_generation(outcome["added"])
+                self._interactions_written(outcome["added"])
         if writes:
             self.version += 1
         return outcome
 
-    def _bump_generation(self, added: int) -> None:  # inside a write transaction
+    def _interactions_written(self, added: int) -> None:
+        """Inside a write transaction: a new generation, and the count moved by `added`."""
         self._db.execute("INSERT INTO meta VALUES ('interactions_generation', 1) ON CONFLICT(key) "
                          "DO UPDATE SET value = value + 1")
         self._db.execute("UPDATE meta SET value = value + ? WHERE key = 'interactions_count'", (added,))
@@ -175,17 +176,19 @@ class CatalogStore:
     # -- users -----------------------------------------------------------------------------------
     def add_user(self, user_id: str) -> bool:
         """Register a user (one with no interactions yet); False when the id is already known."""
-        if self.has_user(user_id):
-            return False
         with self._lock, self._db:
-            self._db.execute("INSERT OR IGNORE INTO users VALUES (?, ?)", (user_id, time.time()))
+            if self._known(user_id):
+                return False
+            self._db.execute("INSERT INTO users VALUES (?, ?)", (user_id, time.time()))
         return True
 
     def has_user(self, user_id: str) -> bool:
         with self._lock:
-            return self._db.execute("SELECT 1 FROM users WHERE user_id=? UNION ALL "
-                                    "SELECT 1 FROM interactions WHERE user_id=? LIMIT 1",
-                                    (user_id, user_id)).fetchone() is not None
+            return self._known(user_id)
+
+    def _known(self, user_id: str) -> bool:
+        return self._db.execute("SELECT 1 FROM users WHERE user_id=? UNION ALL "
+                                "SELECT 1 FROM interactions WHERE user_id=? LIMIT 1", (user_id, user_id)).fetchone() is not None
 
     def delete_user(self, user_id: str) -> int:
         """Forget a user: their interactions and registration, and the cached LLM profile summaries
@@ -193,7 +196,7 @@ class CatalogStore:
         with self._lock, self._db:
             n = self._db.execute("DELETE FROM interactions WHERE user_id=?", (user_id,)).rowcount
             self._db.execute("DELETE FROM users WHERE user_id=?", (user_id,))
-            self._bump_generation(-n)
+            self._interactions_written(-n)
             self._db.execute("DELETE FROM kv_cache WHERE key LIKE 'profile:%'")
         self.version += 1
         return n
@@ -204,10 +207,11 @@ class CatalogStore:
         has `min_count` interactions. A flood of fresh accounts moves nobody else's list; their
         own lists use their history at once."""
         with self._lock:
-            return self._db.execute(
-                "SELECT i.user_id, i.item_id, i.rating, i.timestamp FROM interactions i "
-                "LEFT JOIN users u ON u.user_id = i.user_id WHERE u.user_id IS NULL OR (u.created <= ? AND "
-                "(SELECT COUNT(*) FROM interactions j WHERE j.user_id = i.user_id) >= ?)",
+            return self._db.execute(  # the registered users' counts are taken once, not per row
+                "SELECT user_id, item_id, rating, timestamp FROM interactions "
+                "WHERE user_id NOT IN (SELECT user_id FROM users) OR user_id IN ("
+                "SELECT u.user_id FROM users u JOIN interactions j ON j.user_id = u.user_id "
+                "WHERE u.created <= ? GROUP BY u.user_id HAVING COUNT(*) >= ?)",
                 (time.time() - min_age_s, min_count)).fetchall()
 
     def all_interactions(self) -> list[tuple[str, str, float | None, int | None]]:

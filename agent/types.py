@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Annotated, Literal
 
@@ -37,13 +38,17 @@ ITEM_ID = re.compile(r"[\w.:@+-]{1,128}")
 ITEM_ID_RULE = "1 to 128 letters, digits or . _ : @ + -"
 
 
+def _check_id(value: str, what: str) -> str:
+    if not isinstance(value, str) or not ITEM_ID.fullmatch(value):
+        shown = repr(value[:40] + ("…" if len(value) > 40 else "")) if isinstance(value, str) else repr(value)
+        raise ValueError(f"{what} {shown} breaks the id rule: {ITEM_ID_RULE}")
+    return value
+
+
 def check_item_id(value: str) -> str:
     """The one item id rule, at every entrance (ingest, /v1/items, histories, feedback): ids
     reach prompts, schemas and URLs, so no spaces, slashes, quotes or control characters."""
-    if not isinstance(value, str) or not ITEM_ID.fullmatch(value):
-        shown = repr(value[:40] + ("…" if len(value) > 40 else "")) if isinstance(value, str) else repr(value)
-        raise ValueError(f"item id {shown} breaks the id rule: {ITEM_ID_RULE}")
-    return value
+    return _check_id(value, "item id")
 
 
 ItemId = Annotated[str, AfterValidator(check_item_id)]
@@ -51,10 +56,7 @@ ItemId = Annotated[str, AfterValidator(check_item_id)]
 
 def check_user_id(value: str) -> str:
     """User ids follow the same rule as item ids (they reach URLs and logs)."""
-    if not isinstance(value, str) or not ITEM_ID.fullmatch(value):
-        shown = repr(value[:40]) if isinstance(value, str) else repr(value)
-        raise ValueError(f"user id {shown} breaks the id rule: {ITEM_ID_RULE}")
-    return value
+    return _check_id(value, "user id")
 
 
 UserId = Annotated[str, AfterValidator(check_user_id)]
@@ -71,7 +73,7 @@ class RatingScale(BaseModel):
     def check(self, rating: float | None) -> float | None:
         if rating is None:
             return None
-        if rating != rating or rating in (float("inf"), float("-inf")):
+        if not math.isfinite(rating):
             raise ValueError(f"rating {rating} is not a finite number")
         if not self.low <= rating <= self.high:
             raise ValueError(f"rating {rating:g} is outside the rating scale {self.low:g} to {self.high:g} "

@@ -25,7 +25,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from agent.pipeline.order import FEATURES, RECENT_LIKES, FusionWeights, fused_order, fused_scores, raw_features, standardise
-from agent.retrieval.classic import ClassicSignals
+from agent.retrieval.classic import ClassicSignals, PositiveMatrix
 from agent.retrieval.collaborative import CooccurrenceIndex
 from agent.types import Candidate
 from evals.llm_scoring import score_candidates
@@ -161,8 +161,8 @@ class FusionRanker:
     def validation_world(self) -> World:
         s = self.suite
         split = validation_split(self.run.split, s.split.positive_rating, s.split.min_history)
-        return World(CooccurrenceIndex(split.train, s.split.positive_rating), split.cases,
-                     ClassicSignals(split.train, s.split.positive_rating))
+        data = PositiveMatrix(split.train, s.split.positive_rating)  # parsed once for both models
+        return World(CooccurrenceIndex(data), split.cases, ClassicSignals(data))
 
     def fit(self, progress=None) -> tuple[FittedWeights, FittedWeights | None]:
         """Stage 1 (no LLM) weights, and stage 2 (with LLM, over each list's head) weights."""

@@ -25,7 +25,7 @@ from agent.config import Settings, load_settings
 from agent.errors import AgentError, ConfigError, InputError
 from agent.ingest import Source, ingest, movielens_source, parse_interaction, reindex
 from agent.recommender import Recommender
-from agent.retrieval.classic import ClassicSignals
+from agent.retrieval.classic import ClassicSignals, PositiveMatrix
 from agent.retrieval.collaborative import CooccurrenceIndex
 from agent.store import CatalogStore
 from agent.types import Candidate, Interaction
@@ -42,11 +42,16 @@ def suite_fingerprint(suite: Suite) -> str:
     return hashlib.sha256(suite.model_dump_json().encode()).hexdigest()[:16]
 
 
+def row_key(row: dict) -> tuple:
+    """Which case a results row is: (variant, its configuration's fingerprint, user)."""
+    return (row["variant"], row["fingerprint"], row["user"])
+
+
 def merge_shards(suite: Suite, shard_dirs: list[Path], out: Path, settings: Settings | None = None,
                  console: Console | None = None) -> dict:
     """The run of `suite` from its shards' rows (`eval run --shard i/N` in each folder): the same
     summary.json, reports and results as one unsharded run. Every shard 1..N must be there."""
-    infos = {}
+    dirs: dict[tuple[int, int], Path] = {}
     for d in shard_dirs:
         path = Path(d) / SHARD
         if not path.exists():
@@ -55,19 +60,19 @@ def merge_shards(suite: Suite, shard_dirs: list[Path], out: Path, settings: Sett
         if info["suite_fingerprint"] != suite_fingerprint(suite):
             raise InputError(f"{d} ran another configuration of the suite (or other --users/--variants): "
                              "merge shards of one command line")
-        infos[tuple(info["shard"])] = (Path(d), info)
-    n = {key[1] for key in infos}
-    expected = {(i, next(iter(n))) for i in range(1, next(iter(n)) + 1)} if len(n) == 1 else set()
-    if set(infos) != expected:
-        have = ", ".join(f"{i}/{m}" for i, m in sorted(infos))
+        dirs[tuple(info["shard"])] = Path(d)
+    sizes = {n for _, n in dirs}
+    n = sizes.pop() if len(sizes) == 1 else 0
+    if set(dirs) != {(i, n) for i in range(1, n + 1)}:
+        have = ", ".join(f"{i}/{m}" for i, m in sorted(dirs))
         raise InputError(f"shards {have} do not make one whole run: give every shard 1/N .. N/N of one N")
     run = SuiteRun(suite, out, settings, console=console)
     run.prepare()
     done = {}
-    for d, _ in infos.values():
+    for d in dirs.values():
         for line in (d / RESULTS).read_text(encoding="utf-8").splitlines():
             row = json.loads(line)
-            done[(row["variant"], row["fingerprint"], row["user"])] = row
+            done[row_key(row)] = row
     missing = [u for v in suite.variants for u in run.users if run._key(v, u) not in done]
     if missing:
         raise InputError(f"{len(missing)} case(s) are missing from the shards (e.g. user {missing[0]}): "
@@ -228,8 +233,8 @@ class SuiteRun:
         self.users = sample_users(list(split.cases), s.users.n, s.users.seed)
         if self.shard is not None:
             self.users = self.users[self.shard[0] - 1::self.shard[1]]
-        self.collab = CooccurrenceIndex(split.train, s.split.positive_rating)
-        self.classic = ClassicSignals(split.train, s.split.positive_rating)
+        positives = PositiveMatrix(split.train, s.split.positive_rating)  # parsed once for both models
+        self.collab, self.classic = CooccurrenceIndex(positives), ClassicSignals(positives)
         self.enrichment = self._enrich() if s.enrich else None
         self.rec = Recommender(self.settings, store=self.data.store, index=self.data.index,
                                collaborative=self.collab, classic=self.classic, like_threshold=s.split.positive_rating)
@@ -320,7 +325,7 @@ class SuiteRun:
             for line in path.read_text(encoding="utf-8").splitlines():
                 try:
                     row = json.loads(line)
-                    done[(row["variant"], row["fingerprint"], row["user"])] = row
+                    done[row_key(row)] = row
                 except (ValueError, KeyError):
                     continue  # a line cut by a crash: that case runs again
         self.stats.reused_rows = sum(1 for v in self.suite.variants for u in self.users if self._key(v, u) in done)
@@ -336,7 +341,7 @@ class SuiteRun:
         return row
 
     def _record(self, row: dict, done: dict, writer) -> None:
-        done[(row["variant"], row["fingerprint"], row["user"])] = row
+        done[row_key(row)] = row
         writer.write(json.dumps(row, ensure_ascii=False) + "\n")
         writer.flush()
         self.stats.new_rows += 1

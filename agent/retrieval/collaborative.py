@@ -7,6 +7,8 @@ from collections.abc import Iterable
 import numpy as np
 from scipy import sparse
 
+from agent.retrieval.classic import PositiveMatrix
+
 
 class CooccurrenceIndex:
     """Built from (user, item, rating) rows; ratings at or above `like_threshold`, or with no
@@ -14,37 +16,16 @@ class CooccurrenceIndex:
     sum_l cos(l, j) * c_lj / (c_lj + shrinkage), with cos = c_lj / sqrt(n_l n_j): the shrinkage
     keeps one lucky co-rating of two rare items from outranking well-supported pairs."""
 
-    def __init__(self, rows: Iterable[tuple], like_threshold: float = 4.0, shrinkage: float = 10.0,
-                 max_liked: int = 30):
-        users: dict[str, int] = {}
-        items: dict[str, int] = {}
-        u_idx, i_idx = [], []
-        for row in rows:
-            user, item, rating = row[0], row[1], row[2]
-            if rating is not None and rating < like_threshold:
-                continue
-            u_idx.append(users.setdefault(user, len(users)))
-            i_idx.append(items.setdefault(item, len(items)))
-        m = sparse.csr_matrix((np.ones(len(u_idx), dtype=np.float32), (u_idx, i_idx)), shape=(len(users), len(items)))
-        m.sum_duplicates()
-        m.data[:] = 1.0
-        self._setup(list(items), m, m.T.tocsr(), shrinkage, max_liked)
-
-    @classmethod
-    def from_matrix(cls, item_ids: list[str], matrix: sparse.csr_matrix, transposed: sparse.csr_matrix | None = None,
-                    shrinkage: float = 10.0, max_liked: int = 30) -> "CooccurrenceIndex":
-        """From a users × items 0/1 matrix already built (or read from disk), columns named by `item_ids`."""
-        index = cls.__new__(cls)
-        index._setup(item_ids, matrix, transposed if transposed is not None else matrix.T.tocsr(), shrinkage, max_liked)
-        return index
-
-    def _setup(self, item_ids: list[str], m: sparse.csr_matrix, mt: sparse.csr_matrix, shrinkage: float,
-               max_liked: int) -> None:
+    def __init__(self, rows: Iterable[tuple] | PositiveMatrix, like_threshold: float = 4.0,
+                 shrinkage: float = 10.0, max_liked: int = 30, transposed: sparse.csr_matrix | None = None):
+        """From interaction rows, or from a PositiveMatrix already built (shared with the classic
+        models, or read from disk with its `transposed` items × users matrix)."""
+        data = rows if isinstance(rows, PositiveMatrix) else PositiveMatrix(rows, like_threshold)
         self.shrinkage, self.max_liked = shrinkage, max_liked
-        self.item_ids = item_ids
-        self._pos = {item: n for n, item in enumerate(item_ids)}
-        self._m, self._mt = m, mt
-        self.popularity = np.diff(mt.indptr).astype(np.float32)  # likers per item
+        self.item_ids, self._pos = data.item_ids, data.position
+        self._m = data.matrix
+        self.transposed = transposed if transposed is not None else data.matrix.T.tocsr()  # items × users
+        self.popularity = np.diff(self.transposed.indptr).astype(np.float32)  # likers per item
         self._last: tuple | None = None
         self._by_popularity: np.ndarray | None = None  # item positions, most popular first
 
@@ -78,7 +59,7 @@ class CooccurrenceIndex:
         cols = np.array([self._pos[i] for i in liked if i in self._pos], dtype=np.int64)
         if len(cols) == 0:
             return cols, None, None
-        counts = (self._mt[cols] @ self._m).tocoo()  # |liked| x items co-occurrence counts
+        counts = (self.transposed[cols] @ self._m).tocoo()  # |liked| x items co-occurrence counts
         pop = np.maximum(self.popularity, 1.0)
         c = counts.data
         weight = c / np.sqrt(pop[cols[counts.row]] * pop[counts.col]) * (c / (c + self.shrinkage))
@@ -121,7 +102,7 @@ class CooccurrenceIndex:
         if j is None or not known:
             return []
         cols = np.array([self._pos[i] for i in known], dtype=np.int64)
-        counts = np.asarray((self._mt[cols] @ self._mt[j].T).todense()).ravel()
+        counts = np.asarray((self.transposed[cols] @ self.transposed[j].T).todense()).ravel()
         pop = np.maximum(self.popularity, 1.0)
         weight = counts / np.sqrt(pop[cols] * pop[j]) * (counts / (counts + self.shrinkage))
         order = np.argsort(-weight, kind="stable")

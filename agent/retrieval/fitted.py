@@ -30,17 +30,15 @@ class FittedModels:
     cooccurrence: CooccurrenceIndex
     classic: ClassicSignals
     rows: int  # interactions the fit saw (the refit rule compares against it)
-    seconds: float = 0.0  # how long the fit (or the read) took
 
     @classmethod
     def fit(cls, rows: list[tuple], like_threshold: float, lam: float = EASE_LAMBDA,
             counted: int | None = None) -> "FittedModels":
         """Fit on `rows`; `counted`: the store's interaction count now (default: the rows)."""
-        t0 = time.perf_counter()
-        data = PositiveMatrix(rows, like_threshold)
-        cooc = CooccurrenceIndex.from_matrix(data.item_ids, data.matrix)
+        data = PositiveMatrix(rows, like_threshold)  # one matrix under all three models
+        cooc = CooccurrenceIndex(data)
         classic = ClassicSignals(data, lam=lam)
-        return cls(cooc, classic, len(rows) if counted is None else counted, time.perf_counter() - t0)
+        return cls(cooc, classic, len(rows) if counted is None else counted)
 
     # -- on disk ---------------------------------------------------------------------------------
     def save(self, folder: Path) -> None:
@@ -51,7 +49,7 @@ class FittedModels:
         tmp.mkdir()
         data, c = self.classic.data, self.classic
         _save_csr(tmp / "positives", data.matrix)
-        _save_csr(tmp / "positives_t", self.cooccurrence._mt)
+        _save_csr(tmp / "positives_t", self.cooccurrence.transposed)
         np.save(tmp / "item_ids.npy", np.asarray(data.item_ids, dtype=str))
         if c.sequential is not None:
             _save_csr(tmp / "transitions", c.sequential.transitions)
@@ -60,8 +58,7 @@ class FittedModels:
             if c.ease.kept is not None:
                 np.save(tmp / "ease_kept.npy", c.ease.kept)
         (tmp / "fit.json").write_text(json.dumps({
-            "format": FORMAT, "rows": self.rows, "lam": c.ease.lam if c.ease else None,
-            "fit_seconds": round(self.seconds, 2), "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S")}))
+            "rows": self.rows, "lam": c.ease.lam if c.ease else None, "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S")}))
         try:
             tmp.rename(folder)
         except OSError:  # another process saved the same fit first: theirs is as good
@@ -70,14 +67,11 @@ class FittedModels:
     @classmethod
     def load(cls, folder: Path) -> "FittedModels | None":
         """The fit in `folder`, its big arrays memory-mapped; None if absent or unreadable."""
-        t0 = time.perf_counter()
-        try:
+        try:  # the folder's name carries the format (fit_settings), so its files are this format's
             meta = json.loads((folder / "fit.json").read_text())
-            if meta.get("format") != FORMAT:
-                return None
             item_ids = np.load(folder / "item_ids.npy").tolist()
             data = PositiveMatrix.from_parts(item_ids, _load_csr(folder / "positives"))
-            cooc = CooccurrenceIndex.from_matrix(item_ids, data.matrix, _load_csr(folder / "positives_t"))
+            cooc = CooccurrenceIndex(data, transposed=_load_csr(folder / "positives_t"))
             ease = None
             if (folder / "ease_weights.npy").exists():
                 kept = np.load(folder / "ease_kept.npy") if (folder / "ease_kept.npy").exists() else None
@@ -86,12 +80,17 @@ class FittedModels:
                           if (folder / "transitions.indptr.npy").exists() else None)
         except (OSError, ValueError, KeyError):
             return None
-        return cls(cooc, ClassicSignals.from_parts(data, ease, sequential), meta["rows"], time.perf_counter() - t0)
+        return cls(cooc, ClassicSignals.from_parts(data, ease, sequential), meta["rows"])
 
 
 def fit_settings(like_threshold: float, lam: float, trust: tuple) -> str:
     """What a fit depends on besides the interactions (part of its folder's name)."""
     return f"like{like_threshold:g}-lam{lam:g}-max{EASE_MAX_ITEMS}-trust{'-'.join(f'{t:g}' for t in trust)}-f{FORMAT}"
+
+
+def fit_key(generation: int, settings: str) -> str:
+    """A fit's folder name: the interactions generation it saw, then its settings."""
+    return f"g{generation}-{settings}"
 
 
 def latest_fit(root: Path, settings: str) -> FittedModels | None:
