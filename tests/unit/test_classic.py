@@ -36,6 +36,16 @@ def test_each_model_recommends_from_the_persons_own_taste(make):
     assert not {i for i, _ in model.top(["a1"], 5, exclude={"a2", "a3"})} & {"a1", "a2", "a3"}
 
 
+def test_ease_matches_its_closed_form_worked_by_hand_on_four_items():
+    # u1 likes i1 and i2, u2 likes i3 and i4: XᵀX + λI (λ = 1) is two blocks [[2, 1], [1, 2]],
+    # whose inverse is ⅓·[[2, −1], [−1, 2]]; B_ij = −P_ij / P_jj = ½ inside a block, 0 across
+    rows = [("u1", "i1", 5.0, 1), ("u1", "i2", 5.0, 2), ("u2", "i3", 5.0, 3), ("u2", "i4", 5.0, 4)]
+    model = EASE(PositiveMatrix(rows), lam=1.0)
+    half = 0.5
+    assert np.allclose(model.weights, [[0, half, 0, 0], [half, 0, 0, 0], [0, 0, 0, half], [0, 0, half, 0]])
+    assert model.scores(["i1"], ["i2", "i3", "i4"]) == pytest.approx([0.5, 0.0, 0.0])
+
+
 def test_ease_weights_have_a_zero_diagonal_and_past_the_size_limit_keep_the_most_liked_items():
     data = PositiveMatrix(two_tastes() + [("u0", "rare", 5.0, 1)])
     model = EASE(data, lam=10.0)
