@@ -120,9 +120,11 @@ def eval_explain(
 
     settings = cli_settings(base_url=base_url, model=model, data_dir=data_dir)
     require_catalog(settings)
+    registry = Recommender(settings).registry
+    explaining = [r for r in registry.list() if registry.output_kind(r) in EXPLANATION_KINDS]
     for ref in prompt:
-        if Recommender(settings).registry.output_kind(ref) not in EXPLANATION_KINDS:
-            raise InputError(f"{ref} is not an explanation prompt: use explain@v1, explain-why@v1 or explain-terse@v1")
+        if ref not in explaining:
+            raise InputError(f"{ref} is not an explanation prompt: use one of {', '.join(explaining)}")
     with Recommender(settings) as rec, progress() as bar:
         task = bar.add_task("lists", total=users)
         summary = run(rec, prompt, users, k=k, seed=seed, out_dir=out_dir,

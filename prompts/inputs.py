@@ -154,15 +154,17 @@ class ExplainInputs(Strict):
 INPUT_MODELS: dict[str, type[Strict]] = {"rerank": RerankInputs, "profile": ProfileInputs, "intent": IntentInputs,
                                          "enrich": EnrichInputs, "explain": ExplainInputs,
                                          "explain-terse": ExplainInputs, "explain-why": ExplainInputs,
+                                         "explain-short": ExplainInputs,
                                          "rank": RankInputs, "rank-recency": RankInputs, "rank-demos": RankInputs,
                                          "pick": ScoreInputs, "pick-recency": ScoreInputs, "pick-demos": ScoreInputs,
                                          "pick-compact": ScoreInputs, "judge": ScoreInputs}
 # What a family's answer looks like: items with texts, a hook and a sentence per item (or the
-# sentence only: the hook then comes from the evidence), a label ranking, or free text.
+# sentence only, in JSON or as plain text: the hook then comes from the evidence), a label
+# ranking, or free text.
 OUTPUT_KINDS: dict[str, str] = {"rerank": "explained", "explain": "explanation", "explain-terse": "explanation",
-                                "explain-why": "explanation_sentence", "profile": "text", "intent": "json", "enrich": "json",
+                                "explain-why": "explanation_sentence", "explain-short": "explanation_text", "profile": "text", "intent": "json", "enrich": "json",
                                 "rank": "ranking", "rank-recency": "ranking", "rank-demos": "ranking",
                                 "pick": "label_logprobs", "pick-recency": "label_logprobs",
                                 "pick-demos": "label_logprobs", "pick-compact": "label_logprobs",
                                 "judge": "yes_no_logprobs"}
-EXPLANATION_KINDS = ("explanation", "explanation_sentence")
+EXPLANATION_KINDS = ("explanation", "explanation_sentence", "explanation_text")

@@ -16,6 +16,7 @@ class ChatRequest(BaseModel):
     max_tokens: int = 512
     temperature: float = 0.0
     seed: int | None = 0
+    stop: list[str] | None = Field(None, description="generation ends before any of these strings")
     top_logprobs: int | None = Field(None, ge=1, description="also return the first answer token's N most likely tokens")
     timeout_s: float | None = Field(None, gt=0, description="this call's own time limit (never part of a cache key)")
 

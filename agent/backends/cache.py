@@ -18,8 +18,9 @@ def request_key(request: ChatRequest, model: str) -> str:
     """sha256 over everything that decides the answer: the rendered messages, the model id,
     the sampling parameters and the response schema."""
     payload = {"model": model, **request.model_dump(exclude={"timeout_s"})}
-    if payload["top_logprobs"] is None:  # keys of requests made before the field existed stay valid
-        del payload["top_logprobs"]
+    for added in ("top_logprobs", "stop"):  # keys of requests made before these fields existed stay valid
+        if payload[added] is None:
+            del payload[added]
     return _sha256(payload)
 
 

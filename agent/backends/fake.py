@@ -66,11 +66,14 @@ def rank_in_order(request: ChatRequest) -> str:
 
 
 def explain_from_facts(request: ChatRequest) -> str:
-    """A script step for explanation calls: the prompt's first fact, restated (true by construction)."""
+    """A script step for explanation calls: the prompt's first fact, restated (true by construction),
+    as the JSON the request's schema asks for, or as plain text when it has none."""
     facts = [line[2:].strip() for line in request.messages[-1]["content"].splitlines() if line.startswith("- ")]
     why = (facts[0].rstrip(".") + ".") if facts else "It fits what you asked for."
     answer = {"hook": "Picked from your own ratings", "why": why[0].upper() + why[1:]}
-    wanted = (request.response_schema or {}).get("properties", answer)
+    if request.response_schema is None:  # a plain-text prompt: the sentence alone
+        return answer["why"]
+    wanted = request.response_schema.get("properties", answer)
     return json.dumps({k: v for k, v in answer.items() if k in wanted})
 
 

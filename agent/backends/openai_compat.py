@@ -121,6 +121,8 @@ class OpenAICompatBackend:
                                       max_tokens=request.max_tokens, temperature=request.temperature)
         if request.seed is not None and not self.is_openai:
             kwargs["seed"] = request.seed
+        if request.stop:
+            kwargs["stop"] = request.stop
         if request.top_logprobs:
             kwargs.update(logprobs=True, top_logprobs=min(request.top_logprobs, OPENAI_MAX_TOP_LOGPROBS)
                           if self.is_openai else request.top_logprobs)

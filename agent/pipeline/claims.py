@@ -7,7 +7,7 @@ Rules (one `Violation.kind` each):
   positive rating (liked_item when X is the recommended item itself);
 - wrong_category / wrong_tag: a genre or catalog tag the item and its evidence do not have;
 - wrong_year / wrong_number: a year or count the evidence does not state;
-- unsupported: plot, cast, reception or superlatives (no evidence covers them);
+- unsupported: plot, cast, makers, reviews, awards or superlatives (no evidence covers them);
 - echo: a run of the prompt's instructions; junk: repetition, too few words, cut off;
 - title_as_hook: a hook that is just the item's title;
 - repeated_skeleton: a list-level rule, the same opening as two other explanations.
@@ -61,9 +61,22 @@ _CLAIM = re.compile(
 _CLAIM_END = re.compile(r",|\b(?:and|but|so|which|because|since|as|then|now|this|here|it's|its|is|are|were|will|you|also)\b",
                         re.IGNORECASE)
 # Plot, cast and reception: nothing in the evidence covers them, so any such statement is invented.
-_UNSUPPORTED = re.compile(r"\b(?:praised|acclaimed|award|awards|oscars?|critics?|performances?|cast|starring|stars? "
-                          r"\w+ \w+|directed|director|plot|characters?|storyline|soundtrack|box office|"
+_UNSUPPORTED = re.compile(r"\b(?:prais\w*|acclaimed|award|awards|oscars?|critics?|critically|reviews?|reviewed|reviewers?|"
+                          r"performances?|cast|starring|stars? \w+ \w+|directed|director|plot|characters?|storyline|"
+                          r"soundtrack|box office|classics?|masterpieces?|iconic|legendary|timeless|cult|"
+                          r"must[- ](?:see|watch)|won|winning|nominated|"
                           r"most (?:popular|acclaimed|beloved|famous|iconic)|greatest|best)\b", re.IGNORECASE)
+# the model speaking of itself or the task instead of the movie
+_META = re.compile(r"\b(?:as an ai|language model|i'm sorry|i am sorry|i can(?:no|')t|i'm not able|"
+                   r"here(?:'s| is) (?:a|the|your|my) (?:new )?(?:sentence|note|explanation|recommendation))\b",
+                   re.IGNORECASE)
+# "by James Cameron" after the titles are masked: a maker the facts never name
+_BY_PERSON = re.compile(r"\bby (?:[A-Z][a-z]+ ){1,2}[A-Z][a-z]+\b")
+# the person's own rating of this movie ("including you", "earned you a 4/5"): they have not rated it
+_YOU_RATED_ITEM = re.compile(r"\bincluding you(?:rself)?\b|\b(?:earned|won|got) (?:you|your)\b", re.IGNORECASE)
+# a rating out of 5 is the person's own rating of a liked title: "you rated it 4/5", never the item's
+_RATING = re.compile(r"(\d(?:\.\d)?)\s*(?:/|out of)\s*5\b", re.IGNORECASE)
+_RATER = re.compile(r"\b(?:you|your|you've|you’ve)\b", re.IGNORECASE)
 _QUOTED = re.compile(r"[\"“‘']([^\"”’']{3,80})[\"”’']")
 _YEARS = re.compile(r"(?<![\d.])(?:'|’)?((?:19|20)?\d0)s\b|(?<![\d.])((?:19|20)\d\d)(?![\d.])")
 _NUMBER = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)(?![\w])")
@@ -129,6 +142,8 @@ def check(text: str, ctx: ClaimContext, vocab: Vocabulary, kind: str = "explanat
         return [Violation("junk", "it stops mid-sentence; write one short sentence")]
     if re.search(r"[\[\]{}<>|]", text):
         return [Violation("junk", "it contains placeholders or markup")]
+    if _META.search(text):
+        return [Violation("junk", "it talks about the task, not the movie; write the sentence itself")]
     unnamed = text.lower()
     for t in ctx.evidence.titles():  # a long title is not a repetition of itself
         unnamed = unnamed.replace(bare_title(t), " T ")
@@ -153,6 +168,12 @@ def check(text: str, ctx: ClaimContext, vocab: Vocabulary, kind: str = "explanat
             out.append(Violation("unknown_title", f"it names {quoted!r}, which is not in the facts"))
     if m := _UNSUPPORTED.search(text):
         out.append(Violation("unsupported", f"it says {m.group(0)!r}: plot, cast and reception are not in the facts"))
+    if _YOU_RATED_ITEM.search(text):
+        out.append(Violation("liked_item", "it says the person rated this movie, which they have not"))
+    for m in _RATING.finditer(text):
+        if not _RATER.search(text[max(0, m.start() - 60): m.start()]):
+            out.append(Violation("wrong_number", f"it gives {m.group(0)} as the movie's rating; that rating is the "
+                                                 "person's own, of a liked title"))
     masked, claim_violations = _taste_claims(text, ctx, vocab)
     out += claim_violations
     # what is left is said about the item: mask the allowed titles (they carry years) and the
@@ -161,6 +182,8 @@ def check(text: str, ctx: ClaimContext, vocab: Vocabulary, kind: str = "explanat
         masked = re.sub(re.escape(ev.constraint), " C ", masked, flags=re.IGNORECASE)
     for t in sorted(ev.titles(), key=len, reverse=True):
         masked = re.sub(re.escape(bare_title(t)) + r"(?:\s*\(\d{4}\))?", " T ", masked, flags=re.IGNORECASE)
+    if m := _BY_PERSON.search(masked):
+        out.append(Violation("unsupported", f"it says {m.group(0)!r}: who made it is not in the facts"))
     low = masked.lower()
     for form, genre in vocab.genre_forms.items():
         if genre not in ctx.evidence_categories and _has_word(low, form):

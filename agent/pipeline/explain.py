@@ -23,6 +23,7 @@ from prompts.registry import PromptRegistry
 
 WHY_MAX = 160
 MAX_TOKENS = 120
+PLAIN_MAX_TOKENS = 48  # a plain sentence of up to 16 words is about 25 tokens; a longer one is cut to its full sentences
 MAX_SAME_OPENING = 2  # explanations of one list that may share an opening (claims.skeleton)
 
 
@@ -140,7 +141,9 @@ class ExplainStage:
                  workers: int = 1, budget_s: float = 60.0):
         self.backend, self.registry, self.vocab, self.prompt = backend, registry, vocab, prompt
         self.workers, self.budget_s = max(1, workers), budget_s
-        self.model_hooks = registry.output_kind(prompt) == "explanation"  # else: hooks from the evidence
+        self.output = registry.output_kind(prompt)
+        self.model_hooks = self.output == "explanation"  # else: hooks from the evidence
+        self.plain = self.output == "explanation_text"  # the sentence as plain text, no JSON around it
         self._lock = threading.Lock()
         self._openings: dict[str, int] = {}
         self._down: BackendError | None = None  # the endpoint is unreachable: stop asking it
@@ -188,10 +191,11 @@ class ExplainStage:
                                                                      problem=problem))
             ctx = replace(ctx, instructions=rendered.messages[0]["content"])  # an echo of it is junk
             # a retry changes the prompt and the seed: a deterministic failure is not repeated
-            request = ChatRequest(messages=rendered.messages, response_schema=explain_schema(self.model_hooks),
-                                  schema_name="explain",
-                                  max_tokens=MAX_TOKENS, seed=attempt - 1, temperature=0.0 if attempt == 1 else 0.4,
-                                  timeout_s=remaining)
+            request = ChatRequest(messages=rendered.messages, schema_name="explain",
+                                  response_schema=None if self.plain else explain_schema(self.model_hooks),
+                                  stop=["\n"] if self.plain else None,
+                                  max_tokens=PLAIN_MAX_TOKENS if self.plain else MAX_TOKENS, seed=attempt - 1,
+                                  temperature=0.0 if attempt == 1 else 0.4, timeout_s=remaining)
             try:
                 resp = self.backend.complete(request)
             except BackendError as e:
@@ -206,14 +210,14 @@ class ExplainStage:
             usage = usage + resp.usage
             answers.append(resp.content)
             try:
-                data = json.loads(resp.content)
+                data = {"why": resp.content.strip().strip('"“”')} if self.plain else json.loads(resp.content)
                 why_text = " ".join(str(data["why"]).split())
                 hook = " ".join(str(data["hook"]).split()) if self.model_hooks else template_texts(ctx.evidence, position)[0]
                 why_text = complete_sentences(why_text, WHY_MAX)[0]  # cut at the bound: keep its full sentences
                 hook = hook.rstrip(" ,;:-")
             except (ValueError, KeyError, TypeError):
                 hook, why_text = "", ""
-            violations = check(why_text, ctx, self.vocab) if why_text else [Violation("junk", "the answer was not usable JSON")]
+            violations = check(why_text, ctx, self.vocab) if why_text else [Violation("junk", "the answer was not usable")]
             hook_violations = ([] if not self.model_hooks else check(hook, ctx, self.vocab, kind="hook") if hook
                                else [Violation("junk", "no hook")])
             if not violations:

@@ -58,6 +58,8 @@ def kinds(text, ctx=None, kind="explanation"):
     "You love Crime movies, and 120 people rated this highly.",
     "26 people who liked Back to the Future Part III (1990) (you rated it 4/5) also liked this.",
     "2 of the movies you liked are Adventure, and so is this.",
+    "Liked by Back to the Future Part III fans: 26 of them, and you gave it 4/5.",
+    "You rated Back to the Future Part III 4 out of 5, and 26 of its fans liked this.",
 ])
 def test_true_explanations_pass(text):
     assert kinds(text) == set(), text
@@ -87,6 +89,16 @@ def test_true_explanations_pass(text):
     ("Over 500 people rated it highly this year.", "wrong_number"),
     # plot, cast and reception; a genre of the linked title is no genre of this item
     ("Praised for its strong performances and clever plot.", "unsupported"),
+    # what the default model wrote for users 1 and 414 once the JSON wrapper was gone (all passed then)
+    ("Back to the Future Part II is a highly rated adventure that has earned you a 4/5 rating.", "liked_item"),
+    ("It is highly rated by many people, including you.", "liked_item"),
+    ("Back to the Future Part II is a highly rated adventure that has received positive reviews.", "unsupported"),
+    ("Back to the Future Part II is a classic that has been highly rated by many people.", "unsupported"),
+    ("Back to the Future Part II by Robert Zemeckis is highly rated, with 120 people liking it.", "unsupported"),
+    ("It has received a 4/5 rating from 26 people who liked Back to the Future Part III.", "wrong_number"),
+    ("A must-see Adventure that 120 people rated highly.", "unsupported"),
+    ("I'm sorry, but I can't assist with that request.", "junk"),
+    ("As an AI language model, I do not have personal preferences, but here's a new sentence:", "junk"),
     ("One of the most popular comedies ever made.", "unsupported"),
     ("Like Twelve Monkeys, it is a mystery thriller.", "wrong_category"),
     # echoes and junk

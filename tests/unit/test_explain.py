@@ -60,6 +60,15 @@ def test_the_sentence_only_prompt_takes_its_hook_from_the_evidence(recommender_w
     assert all(i.personalized_title and i.personalized_title != "Picked from your own ratings" for i in rec.items)
 
 
+def test_the_plain_text_prompt_asks_for_one_line_without_json(recommender_with):
+    fake = ScriptedFakeBackend([explain_from_facts, "I'm sorry, but I can't assist with that request."],
+                               repeat_last=True)
+    rec = recommender_with(fake).recommend(USER, k=2, prompt="explain-short@v1")
+    assert all(r.response_schema is None and r.stop == ["\n"] for r in fake.requests)
+    assert [i.explanation_source for i in rec.items] == ["llm", "template"]  # a refusal is no sentence, twice
+    assert rec.items[0].explanation.endswith(".") and not rec.items[0].explanation.startswith(("{", '"'))
+
+
 def test_an_unreachable_model_is_asked_once_per_list(recommender_with):
     fake = ScriptedFakeBackend([BackendError("connection refused", kind="unavailable")], repeat_last=True)
     rec = recommender_with(fake).recommend(USER, k=4)
