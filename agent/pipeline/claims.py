@@ -170,8 +170,11 @@ def check(text: str, ctx: ClaimContext, vocab: Vocabulary, kind: str = "explanat
         out.append(Violation("unsupported", f"it says {m.group(0)!r}: plot, cast and reception are not in the facts"))
     if _YOU_RATED_ITEM.search(text):
         out.append(Violation("liked_item", "it says the person rated this movie, which they have not"))
-    for m in _RATING.finditer(text):
-        if not _RATER.search(text[max(0, m.start() - 60): m.start()]):
+    short = text  # titles as one letter, so a long title does not part a rating from its "you"
+    for t in sorted(ev.titles(), key=len, reverse=True):
+        short = re.sub(re.escape(bare_title(t)) + r"(?:\s*\(\d{4}\))?", "T", short, flags=re.IGNORECASE)
+    for m in _RATING.finditer(short):
+        if not _RATER.search(short[max(0, m.start() - 40): m.start()]):
             out.append(Violation("wrong_number", f"it gives {m.group(0)} as the movie's rating; that rating is the "
                                                  "person's own, of a liked title"))
     masked, claim_violations = _taste_claims(text, ctx, vocab)

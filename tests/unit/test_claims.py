@@ -25,6 +25,8 @@ CATALOG = [
          tags=["twist ending", "dark comedy"]),
     Item(item_id="10", title="The Usual Suspects (1995)", categories=["Crime", "Mystery", "Thriller"],
          tags=["twist ending", "mafia", "dark comedy", "disney"]),
+    Item(item_id="11", title="Dr. Strangelove or: How I Learned to Stop Worrying and Love the Bomb (1964)",
+         categories=["Comedy", "War"]),
 ]
 VOCAB = Vocabulary.from_items(CATALOG, min_tag_items=2)
 BY_ID = {it.item_id: it for it in CATALOG}
@@ -109,6 +111,14 @@ def test_true_explanations_pass(text):
 ])
 def test_false_explanations_are_caught(text, kind):
     assert kind in kinds(text), (text, kinds(text))
+
+
+def test_a_rating_stays_the_persons_own_past_a_long_title():
+    ctx = context("1", because=("11",))
+    text = ("You gave Dr. Strangelove or: How I Learned to Stop Worrying and Love the Bomb (1964) 4/5; "
+            "26 of its fans rated this highly too.")
+    assert kinds(text, ctx) == set()
+    assert kinds("Back to the Future Part II has a 4/5 rating from 26 fans of Dr. Strangelove.", ctx) == {"wrong_number"}
 
 
 def test_shortened_title_of_a_liked_item_is_a_true_like():
