@@ -5,6 +5,7 @@ then the data template. Items are handed to `on_item` in rank order as they are 
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -110,6 +111,23 @@ def template_texts(ev: Evidence, position: int = 0) -> tuple[str, str]:
     else:
         hook = "A crowd favourite" if ev.fans else "Something new to try"
     return hook, " ".join(parts)
+
+
+# The end of a sentence: a stop after a word of three or more letters, a digit or a bracket
+# ("Dr. Strangelove" and "Mrs. Doubtfire" are not two sentences).
+_SENTENCE_END = re.compile(r"(?:(?<=[a-z]{3}[.!?])|(?<=[\d)][.!?]))\s+(?=[A-Z0-9\"'“])")
+
+
+def passing_lead(text: str, ctx: ClaimContext, vocab: Vocabulary) -> str:
+    """The longest run of the text's leading full sentences that passes the checker, shorter
+    than the whole ("" if none): a model's true first sentence is kept when a later one
+    invents something."""
+    sentences = _SENTENCE_END.split(text)
+    for n in range(len(sentences) - 1, 0, -1):
+        lead = " ".join(sentences[:n])
+        if not check(lead, ctx, vocab):
+            return lead
+    return ""
 
 
 # -- prompt inputs -------------------------------------------------------------------------------
@@ -218,12 +236,15 @@ class ExplainStage:
             except (ValueError, KeyError, TypeError):
                 hook, why_text = "", ""
             violations = check(why_text, ctx, self.vocab) if why_text else [Violation("junk", "the answer was not usable")]
+            whole = violations  # the whole answer's, before a failing sentence is dropped
+            if violations and (kept := passing_lead(why_text, ctx, self.vocab)):
+                why_text, violations = kept, []
             hook_violations = ([] if not self.model_hooks else check(hook, ctx, self.vocab, kind="hook") if hook
                                else [Violation("junk", "no hook")])
             if not violations:
                 violations = self._claim_opening(why_text, ctx)
-            if first is None:
-                first, first_hook = violations, hook_violations
+            if first is None:  # the first answer as the model wrote it, for evals
+                first, first_hook = whole or violations, hook_violations
             if not violations:
                 if hook_violations:  # the sentence holds; the hook alone falls back
                     hook_fallback = template_texts(ctx.evidence, position)[0]

@@ -87,3 +87,17 @@ def test_past_the_budget_the_rest_of_the_list_gets_templates_at_once(recommender
     assert time.perf_counter() - t0 < 4.5
     assert items[0].explanation_source == "llm"
     assert any("too slow" in f or "no time left" in f for i in items[1:] for f in i.flags)
+
+
+def test_a_true_first_sentence_is_kept_when_a_later_one_invents(recommender_with):
+    def invents_after(request):
+        true = json.loads(explain_from_facts(request))["why"]
+        return json.dumps({"why": f"{true} It won three Oscars and critics adored it."})
+
+    fake = ScriptedFakeBackend([invents_after], repeat_last=True)
+    r = recommender_with(fake)
+    rec = r.recommend(USER, k=2, prompt="explain-why@v1")
+    assert len(fake.requests) == 2  # no retry: the first sentence holds
+    for item in rec.items:
+        assert item.explanation_source == "llm" and "Oscar" not in item.explanation
+    assert all(x.first_violations for x in r.last_explanations)  # the eval still sees what the model wrote
