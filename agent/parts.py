@@ -84,6 +84,14 @@ class Parts:
         the parts were given a collaborative index but no classic models."""
         return self._classic if self._collab_fixed else self.fitted().classic
 
+    def item_models(self) -> tuple[CooccurrenceIndex, ClassicSignals | None]:
+        """`collaborative()` and `classic()` from one fit, with one look at the store's version
+        (a request never mixes an old fit's index with a new fit's EASE)."""
+        if self._collab_fixed:
+            return self._collab, self._classic
+        fit = self.fitted()
+        return fit.cooccurrence, fit.classic
+
     def fitted(self) -> FittedModels:
         """The item models, fitted on the trusted interactions and kept in data_dir/fitted/: a
         process start reads them. Feedback counts at once through the person's own history; the

@@ -146,7 +146,8 @@ class Recommender(Parts):
 
     # -- per-request views ------------------------------------------------------------------------
     def context(self, history: list[HistoryEvent]) -> RequestContext:
-        return RequestContext(history, self.store, self.index, self.collaborative(), self.like_threshold, self.classic())
+        collaborative, classic = self.item_models()
+        return RequestContext(history, self.store, self.index, collaborative, self.like_threshold, classic)
 
     def profile_of(self, history: list[HistoryEvent], ctx: RequestContext | None = None) -> ProfileSummary:
         ctx = ctx or self.context(history)

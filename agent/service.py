@@ -222,8 +222,8 @@ def create_app(agent: ChatSessions, api_key: str | None = None, app_keys: list[s
             return response
         finally:  # one line per request: no body, no query, no key, no client address
             route = request.scope.get("route")
-            access_log.info("%s %s %s %.0fms %s", request.method, getattr(route, "path", None) or "-",
-                            response.status_code if response is not None else 500,
+            status = (413 if request.scope.get(BODY_OVER) else response.status_code if response is not None else 500)
+            access_log.info("%s %s %s %.0fms %s", request.method, getattr(route, "path", None) or "-", status,
                             (time.perf_counter() - started) * 1000, caller.name if caller else "-")
 
     @app.exception_handler(RequestValidationError)
@@ -366,6 +366,9 @@ def _openapi_with_bearer(app: FastAPI) -> dict:
     return app.openapi_schema
 
 
+BODY_OVER = "recagent.body_over"  # set in the request scope once a body went past the limit
+
+
 class BodyLimit:
     """Counts the bytes actually read, so a body without Content-Length (chunked) is held to
     the same limit: past it, the app reads a disconnect (nothing is parsed or written) and the
@@ -383,7 +386,7 @@ class BodyLimit:
             message = await receive()
             state["read"] += len(message.get("body", b""))
             if state["read"] > self.limit:
-                state["over"] = True
+                state["over"] = scope[BODY_OVER] = True  # the access log reports the 413 sent, not the app's answer
                 return {"type": "http.disconnect"}
             return message
 
