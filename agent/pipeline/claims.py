@@ -70,6 +70,8 @@ _UNSUPPORTED = re.compile(r"\b(?:prais\w*|acclaimed|award|awards|oscars?|critics
 _META = re.compile(r"\b(?:as an ai|language model|i'm sorry|i am sorry|i can(?:no|')t|i'm not able|"
                    r"here(?:'s| is) (?:a|the|your|my) (?:new )?(?:sentence|note|explanation|recommendation))\b",
                    re.IGNORECASE)
+# words run together, as in "highlyRated" (a title's own spelling, such as "eXistenZ", is left alone)
+_RUN_TOGETHER = re.compile(r"\b[a-z]+[A-Z][a-z]+\b")
 # "by James Cameron" after the titles are masked: a maker the facts never name
 _BY_PERSON = re.compile(r"\bby (?:[A-Z][a-z]+ ){1,2}[A-Z][a-z]+\b")
 # the person's own rating of this movie ("including you", "earned you a 4/5"): they have not rated it
@@ -144,6 +146,9 @@ def check(text: str, ctx: ClaimContext, vocab: Vocabulary, kind: str = "explanat
         return [Violation("junk", "it contains placeholders or markup")]
     if _META.search(text):
         return [Violation("junk", "it talks about the task, not the movie; write the sentence itself")]
+    titles_low = " ".join(ctx.evidence.titles()).lower()
+    if any(m.group(0).lower() not in titles_low for m in _RUN_TOGETHER.finditer(text)):
+        return [Violation("junk", "it runs words together (like 'highlyRated')")]
     unnamed = text.lower()
     for t in ctx.evidence.titles():  # a long title is not a repetition of itself
         unnamed = unnamed.replace(bare_title(t), " T ")

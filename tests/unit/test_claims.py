@@ -100,6 +100,7 @@ def test_true_explanations_pass(text):
     ("It has received a 4/5 rating from 26 people who liked Back to the Future Part III.", "wrong_number"),
     ("A must-see Adventure that 120 people rated highly.", "unsupported"),
     ("I'm sorry, but I can't assist with that request.", "junk"),
+    ("It is a comedy that is highlyRated, like 2 of the movies you liked.", "junk"),
     ("As an AI language model, I do not have personal preferences, but here's a new sentence:", "junk"),
     ("One of the most popular comedies ever made.", "unsupported"),
     ("Like Twelve Monkeys, it is a mystery thriller.", "wrong_category"),
