@@ -101,16 +101,28 @@ def template_texts(ev: Evidence, position: int = 0) -> tuple[str, str]:
                                                             else "."))
     if ev.constraint:
         parts.append(f"It fits your request: {ev.constraint}.")
+    return template_hook(ev, position), " ".join(parts)
+
+
+# Hook forms, rotated down the list like the sentences: a list of "Fans of X loved this" ×10 reads
+# as boilerplate even when every line is true.
+CO_LIKED_HOOKS = ("Fans of {short} loved this", "{short} fans rate this highly", "Next after {short}",
+                  "Loved by {short} fans", "A favourite of {short} fans")
+SIMILAR_HOOKS = ("In the spirit of {short}", "Close in theme to {short}", "For a {short} mood")
+CATEGORY_HOOKS = ("More {category} for you", "Another {category} pick", "{Category}, the way you like it")
+
+
+def template_hook(ev: Evidence, position: int = 0) -> str:
+    """A short line from the strongest piece of evidence; `position` picks the form."""
     if ev.because:
         short = ev.because[0].title.rsplit(" (", 1)[0]
-        hook = (f"Fans of {short} loved this" if ev.because[0].signal == "co-liked" else f"In the spirit of {short}")
-        if len(hook) > TITLE_MAX:
-            hook = "More of what you liked"
-    elif ev.shared_categories:
-        hook = f"More {ev.shared_categories[0].category.lower()} for you"
-    else:
-        hook = "A crowd favourite" if ev.fans else "Something new to try"
-    return hook, " ".join(parts)
+        forms = CO_LIKED_HOOKS if ev.because[0].signal == "co-liked" else SIMILAR_HOOKS
+        hook = forms[position % len(forms)].format(short=short)
+        return hook if len(hook) <= TITLE_MAX else "More of what you liked"
+    if ev.shared_categories:
+        category = ev.shared_categories[0].category
+        return CATEGORY_HOOKS[position % len(CATEGORY_HOOKS)].format(category=category.lower(), Category=category)
+    return "A crowd favourite" if ev.fans else "Something new to try"
 
 
 # The end of a sentence: a stop after a word of three or more letters, a digit or a bracket
@@ -230,7 +242,7 @@ class ExplainStage:
             try:
                 data = {"why": resp.content.strip().strip('"“”')} if self.plain else json.loads(resp.content)
                 why_text = " ".join(str(data["why"]).split())
-                hook = " ".join(str(data["hook"]).split()) if self.model_hooks else template_texts(ctx.evidence, position)[0]
+                hook = " ".join(str(data["hook"]).split()) if self.model_hooks else template_hook(ctx.evidence, position)
                 why_text = complete_sentences(why_text, WHY_MAX)[0]  # cut at the bound: keep its full sentences
                 hook = hook.rstrip(" ,;:-")
             except (ValueError, KeyError, TypeError):
@@ -247,7 +259,7 @@ class ExplainStage:
                 first, first_hook = whole or violations, hook_violations
             if not violations:
                 if hook_violations:  # the sentence holds; the hook alone falls back
-                    hook_fallback = template_texts(ctx.evidence, position)[0]
+                    hook_fallback = template_hook(ctx.evidence, position)
                 flags = [f"template hook ({hook_violations[0]})"] if hook_violations and self.model_hooks else []
                 return Explained(hook=hook_fallback or hook, explanation=why_text, source="llm",
                                  hook_source="llm" if self.model_hooks and not hook_violations else "template",

@@ -176,3 +176,16 @@ def test_every_template_form_passes_the_checker(position, signal):
     hook, text = template_texts(ctx.evidence, position)
     assert check(text, ctx, VOCAB) == [], text
     assert check(hook, ctx, VOCAB, kind="hook") == [], hook
+
+
+@pytest.mark.parametrize("signal", ["co-liked", "similar", None])
+def test_template_hooks_vary_down_a_list(signal):
+    from agent.pipeline.explain import template_hook
+
+    ctx = context(because=("2",) if signal else ())
+    if signal == "similar":
+        ctx.evidence.because[0].signal = "similar"
+    hooks = [template_hook(ctx.evidence, position) for position in range(10)]
+    openings = [" ".join(h.split()[:2]) for h in hooks]
+    assert max(openings.count(o) for o in openings) <= 4, hooks  # no form more than every third item
+    assert all(check(h, ctx, VOCAB, kind="hook") == [] for h in hooks), hooks
