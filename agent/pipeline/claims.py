@@ -64,7 +64,7 @@ _CLAIM_END = re.compile(r",|\b(?:and|but|so|which|because|since|as|then|now|this
 _UNSUPPORTED = re.compile(r"\b(?:prais\w*|acclaimed|award|awards|oscars?|critics?|critically|reviews?|reviewed|reviewers?|"
                           r"performances?|cast|starring|stars? \w+ \w+|directed|director|plot|characters?|storyline|"
                           r"soundtrack|box office|classics?|masterpieces?|iconic|legendary|timeless|cult|"
-                          r"must[- ](?:see|watch)|won|winning|nominated|"
+                          r"must[- ](?:see|watch)|won(?![’']t)|winning|nominated|"
                           r"most (?:popular|acclaimed|beloved|famous|iconic)|greatest|best)\b", re.IGNORECASE)
 # the model speaking of itself or the task instead of the movie
 _META = re.compile(r"\b(?:as an ai|language model|i'm sorry|i am sorry|i can(?:no|')t|i'm not able|"
@@ -75,7 +75,7 @@ _RUN_TOGETHER = re.compile(r"\b[a-z]+[A-Z][a-z]+\b")
 # "by James Cameron" after the titles are masked: a maker the facts never name
 _BY_PERSON = re.compile(r"\bby (?:[A-Z][a-z]+ ){1,2}[A-Z][a-z]+\b")
 # the person's own rating of this movie ("including you", "earned you a 4/5"): they have not rated it
-_YOU_RATED_ITEM = re.compile(r"\bincluding you(?:rself)?\b|\b(?:earned|won|got) (?:you|your)\b", re.IGNORECASE)
+_YOU_RATED_ITEM = re.compile(r"\bincluding you(?:rself)?\b|\bearned (?:you|your)\b", re.IGNORECASE)
 # a rating out of 5 is the person's own rating of a liked title: "you rated it 4/5", never the item's
 _RATING = re.compile(r"(\d(?:\.\d)?)\s*(?:/|out of)\s*5\b", re.IGNORECASE)
 _RATER = re.compile(r"\b(?:you|your|you've|you’ve)\b", re.IGNORECASE)

@@ -62,6 +62,7 @@ def kinds(text, ctx=None, kind="explanation"):
     "2 of the movies you liked are Adventure, and so is this.",
     "Liked by Back to the Future Part III fans: 26 of them, and you gave it 4/5.",
     "You rated Back to the Future Part III 4 out of 5, and 26 of its fans liked this.",
+    "You won't regret it: 26 people who liked Back to the Future Part III also liked this.",
 ])
 def test_true_explanations_pass(text):
     assert kinds(text) == set(), text
