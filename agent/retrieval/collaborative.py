@@ -9,6 +9,40 @@ from scipy import sparse
 
 from agent.retrieval.classic import PositiveMatrix
 
+SHRINKAGE = 10.0
+NEIGHBOURS_ABOVE = 20_000  # liked items past which the fit keeps each item's strongest neighbours
+NEIGHBOURS = 200  # neighbours kept per item then
+
+
+def strongest_neighbours(data: PositiveMatrix, n: int = NEIGHBOURS, shrinkage: float = SHRINKAGE,
+                         block: int = 512) -> sparse.csr_matrix:
+    """Items × items: each item's `n` strongest co-liked items, weighted as `CooccurrenceIndex`
+    weighs a pair. Computed a block of items at a time, so the whole co-occurrence matrix is
+    never held; a request then reads |liked| rows of `n` instead of every fan's likes."""
+    m = data.matrix
+    t = m.T.tocsr()  # items × users
+    pop = np.maximum(np.diff(t.indptr), 1).astype(np.float64)
+    rows, cols, weights = [], [], []
+    for start in range(0, t.shape[0], block):
+        counts = (t[start:start + block] @ m).tocsr()
+        for r in range(counts.shape[0]):
+            i = start + r
+            lo, hi = counts.indptr[r], counts.indptr[r + 1]
+            j, c = counts.indices[lo:hi], counts.data[lo:hi].astype(np.float64)
+            keep = j != i
+            j, c = j[keep], c[keep]
+            w = c / np.sqrt(pop[i] * pop[j]) * (c / (c + shrinkage))
+            if len(w) > n:
+                top = np.argpartition(-w, n)[:n]
+                j, w = j[top], w[top]
+            rows.append(np.full(len(j), i, dtype=np.int32))
+            cols.append(j.astype(np.int32))
+            weights.append(w.astype(np.float32))
+    if not rows:
+        return sparse.csr_matrix((len(data), len(data)), dtype=np.float32)
+    return sparse.csr_matrix((np.concatenate(weights), (np.concatenate(rows), np.concatenate(cols))),
+                             shape=(len(data), len(data)))
+
 
 class CooccurrenceIndex:
     """Built from (user, item, rating) rows; ratings at or above `like_threshold`, or with no
@@ -17,15 +51,18 @@ class CooccurrenceIndex:
     keeps one lucky co-rating of two rare items from outranking well-supported pairs."""
 
     def __init__(self, rows: Iterable[tuple] | PositiveMatrix, like_threshold: float = 4.0,
-                 shrinkage: float = 10.0, max_liked: int = 30, transposed: sparse.csr_matrix | None = None):
+                 shrinkage: float = SHRINKAGE, max_liked: int = 30, transposed: sparse.csr_matrix | None = None,
+                 neighbours: sparse.csr_matrix | None = None):
         """From interaction rows, or from a PositiveMatrix already built (shared with the classic
-        models, or read from disk with its `transposed` items × users matrix)."""
+        models, or read from disk with its `transposed` items × users matrix). `neighbours`
+        (`strongest_neighbours`): score from each liked item's kept neighbours, not exactly."""
         data = rows if isinstance(rows, PositiveMatrix) else PositiveMatrix(rows, like_threshold)
         self.shrinkage, self.max_liked = shrinkage, max_liked
         self.item_ids, self._pos = data.item_ids, data.position
         self._m = data.matrix
         self.transposed = transposed if transposed is not None else data.matrix.T.tocsr()  # items × users
         self.popularity = np.diff(self.transposed.indptr).astype(np.float32)  # likers per item
+        self.neighbours = neighbours
         self._last: tuple | None = None
         self._by_popularity: np.ndarray | None = None  # item positions, most popular first
 
@@ -59,6 +96,9 @@ class CooccurrenceIndex:
         cols = np.array([self._pos[i] for i in liked if i in self._pos], dtype=np.int64)
         if len(cols) == 0:
             return cols, None, None
+        if self.neighbours is not None:  # the kept pairs, already weighted
+            pairs = self.neighbours[cols].tocoo()
+            return cols, pairs, pairs.data.astype(np.float64)
         counts = (self.transposed[cols] @ self._m).tocoo()  # |liked| x items co-occurrence counts
         pop = np.maximum(self.popularity, 1.0)
         c = counts.data

@@ -1,6 +1,7 @@
 """The collaborative models fitted on one generation of the stored interactions, kept on disk
 so that a process start reads them (memory-mapped) instead of refitting: the co-occurrence
-index, EASE's weights and the next-item transitions, all over one positive matrix.
+index (with each item's strongest neighbours on large catalogs), EASE's weights and the
+next-item transitions, all over one positive matrix.
 
 A folder per fit, `data_dir/fitted/g<generation>-<settings>/`: the store's interactions
 generation (bumped by every interaction write, by any process) and the settings the fit depends
@@ -20,7 +21,7 @@ import numpy as np
 from scipy import sparse
 
 from agent.retrieval.classic import EASE, EASE_LAMBDA, EASE_MAX_ITEMS, ClassicSignals, PositiveMatrix, Transitions
-from agent.retrieval.collaborative import CooccurrenceIndex
+from agent.retrieval.collaborative import NEIGHBOURS, NEIGHBOURS_ABOVE, CooccurrenceIndex, strongest_neighbours
 
 FORMAT = 1  # bump when the files change
 
@@ -33,10 +34,12 @@ class FittedModels:
 
     @classmethod
     def fit(cls, rows: list[tuple], like_threshold: float, lam: float = EASE_LAMBDA,
-            counted: int | None = None) -> "FittedModels":
-        """Fit on `rows`; `counted`: the store's interaction count now (default: the rows)."""
+            counted: int | None = None, neighbours_above: int = NEIGHBOURS_ABOVE) -> "FittedModels":
+        """Fit on `rows`; `counted`: the store's interaction count now (default: the rows). Past
+        `neighbours_above` liked items the co-occurrence index keeps each item's strongest
+        neighbours (retrieval then costs the same at any number of interactions); below, it is exact."""
         data = PositiveMatrix(rows, like_threshold)  # one matrix under all three models
-        cooc = CooccurrenceIndex(data)
+        cooc = CooccurrenceIndex(data, neighbours=strongest_neighbours(data) if len(data) > neighbours_above else None)
         classic = ClassicSignals(data, lam=lam)
         return cls(cooc, classic, len(rows) if counted is None else counted)
 
@@ -50,6 +53,8 @@ class FittedModels:
         data, c = self.classic.data, self.classic
         _save_csr(tmp / "positives", data.matrix)
         _save_csr(tmp / "positives_t", self.cooccurrence.transposed)
+        if self.cooccurrence.neighbours is not None:
+            _save_csr(tmp / "neighbours", self.cooccurrence.neighbours)
         np.save(tmp / "item_ids.npy", np.asarray(data.item_ids, dtype=str))
         if c.sequential is not None:
             _save_csr(tmp / "transitions", c.sequential.transitions)
@@ -71,7 +76,8 @@ class FittedModels:
             meta = json.loads((folder / "fit.json").read_text())
             item_ids = np.load(folder / "item_ids.npy").tolist()
             data = PositiveMatrix.from_parts(item_ids, _load_csr(folder / "positives"))
-            cooc = CooccurrenceIndex(data, transposed=_load_csr(folder / "positives_t"))
+            neighbours = _load_csr(folder / "neighbours") if (folder / "neighbours.indptr.npy").exists() else None
+            cooc = CooccurrenceIndex(data, transposed=_load_csr(folder / "positives_t"), neighbours=neighbours)
             ease = None
             if (folder / "ease_weights.npy").exists():
                 kept = np.load(folder / "ease_kept.npy") if (folder / "ease_kept.npy").exists() else None
@@ -85,7 +91,8 @@ class FittedModels:
 
 def fit_settings(like_threshold: float, lam: float, trust: tuple) -> str:
     """What a fit depends on besides the interactions (part of its folder's name)."""
-    return f"like{like_threshold:g}-lam{lam:g}-max{EASE_MAX_ITEMS}-trust{'-'.join(f'{t:g}' for t in trust)}-f{FORMAT}"
+    return (f"like{like_threshold:g}-lam{lam:g}-max{EASE_MAX_ITEMS}-nb{NEIGHBOURS}above{NEIGHBOURS_ABOVE}"
+            f"-trust{'-'.join(f'{t:g}' for t in trust)}-f{FORMAT}")
 
 
 def fit_key(generation: int, settings: str) -> str:

@@ -81,6 +81,20 @@ def test_a_fit_is_kept_on_disk_read_back_memory_mapped_and_scores_the_same(tmp_p
     assert latest_fit(tmp_path, "other-settings") is None
 
 
+def test_a_large_catalogs_fit_keeps_neighbours_on_disk_and_scores_from_them(tmp_path):
+    from agent.retrieval.fitted import FittedModels, latest_fit, save_fit
+
+    fit = FittedModels.fit(two_tastes(), 4.0, lam=10.0, neighbours_above=0)  # "large" from one item on
+    assert fit.cooccurrence.neighbours is not None
+    assert FittedModels.fit(two_tastes(), 4.0, lam=10.0).cooccurrence.neighbours is None  # small: exact
+    save_fit(tmp_path, "g1-s", fit)
+    again = latest_fit(tmp_path, "s")
+    assert again.cooccurrence.neighbours is not None
+    assert again.cooccurrence.scores(["a1", "a2"], ["a3", "b3"]) == fit.cooccurrence.scores(["a1", "a2"], ["a3", "b3"])
+    assert [i for i, _, _ in again.cooccurrence.similar(["a1", "a2"], k=2)] and \
+        {i for i, _, _ in again.cooccurrence.similar(["a1", "a2"], k=2)} <= {"a3", "a4"}
+
+
 def test_feedback_counts_at_once_without_refitting_the_item_models(ingested, embedder, tmp_path):
     import shutil
 

@@ -48,3 +48,39 @@ def test_scores_with_recent_equal_two_separate_score_calls():
         full, recent = idx.scores_with_recent(liked, 3, items)
         assert full == pytest.approx(idx.scores(liked, items))
         assert recent == pytest.approx(idx.scores(liked[:3], items))
+
+
+def _random_rows(seed: int = 3, users: int = 60, items: int = 40):
+    import random
+
+    rng = random.Random(seed)
+    return [(f"u{u}", f"i{rng.randrange(items)}", 5.0, n) for u in range(users) for n in range(rng.randrange(2, 12))]
+
+
+def test_kept_neighbours_score_exactly_when_every_neighbour_is_kept():
+    from agent.retrieval.classic import PositiveMatrix
+    from agent.retrieval.collaborative import strongest_neighbours
+
+    data = PositiveMatrix(_random_rows())
+    exact = CooccurrenceIndex(data)
+    kept = CooccurrenceIndex(data, neighbours=strongest_neighbours(data, n=len(data), block=7))
+    items = list(data.item_ids)
+    for liked in (["i1", "i2"], ["i5"], ["i3", "i9", "i11", "i30"]):
+        assert kept.scores(liked, items) == pytest.approx(exact.scores(liked, items), rel=1e-5)
+        assert kept.scores_with_recent(liked, 1, items)[1] == pytest.approx(
+            exact.scores_with_recent(liked, 1, items)[1], rel=1e-5)
+
+
+def test_each_item_keeps_only_its_strongest_neighbours():
+    import numpy as np
+
+    from agent.retrieval.classic import PositiveMatrix
+    from agent.retrieval.collaborative import strongest_neighbours
+
+    data = PositiveMatrix(_random_rows())
+    full = strongest_neighbours(data, n=len(data)).toarray()
+    top3 = strongest_neighbours(data, n=3).toarray()
+    for i in range(len(data)):
+        assert np.count_nonzero(top3[i]) <= 3 and top3[i, i] == 0
+        if np.count_nonzero(full[i]) >= 3:  # the three kept are the three largest
+            assert sorted(top3[i][top3[i] > 0]) == pytest.approx(sorted(full[i])[-3:])
