@@ -24,6 +24,7 @@ from agent.config import load_settings
 from agent.retrieval.classic import BM25KNN, EASE, Factors, PositiveMatrix, Transitions
 from agent.retrieval.collaborative import CooccurrenceIndex
 from agent.store import CatalogStore
+from bench.model_footprint import status_kb
 
 # The settings each model is measured at (the middle of evals/classic.py's grids; EASE's λ is
 # the one MovieLens' validation split chose).
@@ -38,11 +39,10 @@ MODELS = {
 
 
 def rss_kb(field: str) -> int:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    raise SystemExit(f"no {field} in /proc/self/status (this bench reads Linux's process status)")
+    kb = status_kb(field)
+    if kb is None:
+        raise SystemExit(f"no {field} in /proc/self/status (this bench reads Linux's process status)")
+    return kb
 
 
 def kept_bytes(model) -> int:
@@ -57,9 +57,8 @@ def kept_bytes(model) -> int:
 
 
 def top_100(model, liked: list[str], seen: set[str]) -> list:
-    if isinstance(model, CooccurrenceIndex):  # scores every item, as the eval's item-kNN ranks them
-        scores = np.asarray(model.scores(liked, model.item_ids))
-        return [model.item_ids[j] for j in np.argsort(-scores)[:100 + len(seen)] if model.item_ids[j] not in seen][:100]
+    if isinstance(model, CooccurrenceIndex):  # its top-k, as retrieval asks for it
+        return model.similar(liked, 100, exclude=seen)
     return model.top(liked, 100, exclude=seen)
 
 

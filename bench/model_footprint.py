@@ -28,15 +28,23 @@ LIKED = ["Toy Story (1995)", "Heat (1995)", "Fargo (1996)", "Alien (1979)", "AmÃ
 GENRES = ["Comedy", "Drama", "Thriller", "Animation", "Sci-Fi", "Romance", "Crime", "Horror"]
 
 
+def status_kb(field: str) -> int | None:
+    """A memory field of this process's /proc status (VmRSS, VmHWM â€¦) in kB; None off Linux."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
 def peak_rss_mib() -> float:
     """This process's resident high-water mark. /proc's VmHWM starts afresh at exec;
     getrusage's ru_maxrss (the fallback) can carry over the parent's peak."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024  # kB
-    except OSError:
-        pass
+    hwm = status_kb("VmHWM")
+    if hwm is not None:
+        return hwm / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 

@@ -175,9 +175,7 @@ def check(text: str, ctx: ClaimContext, vocab: Vocabulary, kind: str = "explanat
         out.append(Violation("unsupported", f"it says {m.group(0)!r}: plot, cast and reception are not in the facts"))
     if _YOU_RATED_ITEM.search(text):
         out.append(Violation("liked_item", "it says the person rated this movie, which they have not"))
-    short = text  # titles as one letter, so a long title does not part a rating from its "you"
-    for t in sorted(ev.titles(), key=len, reverse=True):
-        short = re.sub(re.escape(bare_title(t)) + r"(?:\s*\(\d{4}\))?", "T", short, flags=re.IGNORECASE)
+    short = _mask_titles(text, ev, "T")  # so a long title does not part a rating from its "you"
     for m in _RATING.finditer(short):
         if not _RATER.search(short[max(0, m.start() - 40): m.start()]):
             out.append(Violation("wrong_number", f"it gives {m.group(0)} as the movie's rating; that rating is the "
@@ -188,8 +186,7 @@ def check(text: str, ctx: ClaimContext, vocab: Vocabulary, kind: str = "explanat
     # chat request it satisfies ("no Horror" names a genre the item rightly lacks)
     if ev.constraint:
         masked = re.sub(re.escape(ev.constraint), " C ", masked, flags=re.IGNORECASE)
-    for t in sorted(ev.titles(), key=len, reverse=True):
-        masked = re.sub(re.escape(bare_title(t)) + r"(?:\s*\(\d{4}\))?", " T ", masked, flags=re.IGNORECASE)
+    masked = _mask_titles(masked, ev, " T ")
     if m := _BY_PERSON.search(masked):
         out.append(Violation("unsupported", f"it says {m.group(0)!r}: who made it is not in the facts"))
     low = masked.lower()
@@ -213,6 +210,13 @@ def check(text: str, ctx: ClaimContext, vocab: Vocabulary, kind: str = "explanat
         if value not in ratings and not (value.is_integer() and int(value) in numbers):
             out.append(Violation("wrong_number", f"it states the number {raw}, which is not in the facts"))
     return list(dict.fromkeys(out))
+
+
+def _mask_titles(text: str, ev: Evidence, mark: str) -> str:
+    """`text` with the item's and its evidence's titles (and a year after them) replaced by `mark`."""
+    for t in sorted(ev.titles(), key=len, reverse=True):
+        text = re.sub(re.escape(bare_title(t)) + r"(?:\s*\(\d{4}\))?", mark, text, flags=re.IGNORECASE)
+    return text
 
 
 def _taste_claims(text: str, ctx: ClaimContext, vocab: Vocabulary) -> tuple[str, list[Violation]]:

@@ -171,9 +171,9 @@ class ExplainStage:
                  workers: int = 1, budget_s: float = 60.0):
         self.backend, self.registry, self.vocab, self.prompt = backend, registry, vocab, prompt
         self.workers, self.budget_s = max(1, workers), budget_s
-        self.output = registry.output_kind(prompt)
-        self.model_hooks = self.output == "explanation"  # else: hooks from the evidence
-        self.plain = self.output == "explanation_text"  # the sentence as plain text, no JSON around it
+        output = registry.output_kind(prompt)
+        self.model_hooks = output == "explanation"  # else: hooks from the evidence
+        self.plain = output == "explanation_text"  # the sentence as plain text, no JSON around it
         self._lock = threading.Lock()
         self._openings: dict[str, int] = {}
         self._down: BackendError | None = None  # the endpoint is unreachable: stop asking it

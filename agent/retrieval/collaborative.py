@@ -14,10 +14,15 @@ NEIGHBOURS_ABOVE = 20_000  # liked items past which the fit keeps each item's st
 NEIGHBOURS = 200  # neighbours kept per item then
 
 
+def pair_weight(c, likers_a, likers_b, shrinkage: float):
+    """How strongly two items go together: cosine of their fans, c / sqrt(n_a n_b), shrunk by
+    c / (c + shrinkage) so that one lucky co-rating of two rare items counts little."""
+    return c / np.sqrt(likers_a * likers_b) * (c / (c + shrinkage))
+
+
 def strongest_neighbours(data: PositiveMatrix, n: int = NEIGHBOURS, shrinkage: float = SHRINKAGE,
                          block: int = 512) -> sparse.csr_matrix:
-    """Items × items: each item's `n` strongest co-liked items, weighted as `CooccurrenceIndex`
-    weighs a pair. Computed a block of items at a time, so the whole co-occurrence matrix is
+    """Items × items: each item's `n` strongest co-liked items, by `pair_weight`. Computed a block of items at a time, so the whole co-occurrence matrix is
     never held; a request then reads |liked| rows of `n` instead of every fan's likes."""
     m = data.matrix
     t = m.T.tocsr()  # items × users
@@ -31,7 +36,7 @@ def strongest_neighbours(data: PositiveMatrix, n: int = NEIGHBOURS, shrinkage: f
             j, c = counts.indices[lo:hi], counts.data[lo:hi].astype(np.float64)
             keep = j != i
             j, c = j[keep], c[keep]
-            w = c / np.sqrt(pop[i] * pop[j]) * (c / (c + shrinkage))
+            w = pair_weight(c, pop[i], pop[j], shrinkage)
             if len(w) > n:
                 top = np.argpartition(-w, n)[:n]
                 j, w = j[top], w[top]
@@ -102,7 +107,7 @@ class CooccurrenceIndex:
         counts = (self.transposed[cols] @ self._m).tocoo()  # |liked| x items co-occurrence counts
         pop = np.maximum(self.popularity, 1.0)
         c = counts.data
-        weight = c / np.sqrt(pop[cols[counts.row]] * pop[counts.col]) * (c / (c + self.shrinkage))
+        weight = pair_weight(c, pop[cols[counts.row]], pop[counts.col], self.shrinkage)
         return cols, counts, weight
 
     def scores(self, liked: list[str], items: list[str]) -> list[float]:
@@ -144,7 +149,7 @@ class CooccurrenceIndex:
         cols = np.array([self._pos[i] for i in known], dtype=np.int64)
         counts = np.asarray((self.transposed[cols] @ self.transposed[j].T).todense()).ravel()
         pop = np.maximum(self.popularity, 1.0)
-        weight = counts / np.sqrt(pop[cols] * pop[j]) * (counts / (counts + self.shrinkage))
+        weight = pair_weight(counts, pop[cols], pop[j], self.shrinkage)
         order = np.argsort(-weight, kind="stable")
         return [(known[o], int(counts[o]), float(weight[o])) for o in order if counts[o] > 0]
 
