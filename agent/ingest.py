@@ -13,7 +13,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from agent.errors import InputError
-from agent.types import Interaction, Item, RatingScale, check_item_id
+from agent.types import Interaction, Item, RatingScale, check_item_id, has_lone_surrogate
 
 ITEM_FIELDS = ("item_id", "title", "text", "categories")
 INTERACTION_FIELDS = ("user_id", "item_id", "rating", "timestamp")
@@ -97,7 +97,7 @@ def read_rows(path: Path, column_map: dict[str, str] | None = None) -> Iterator[
                 yield start, {"__error__": f"unreadable CSV: {e}"}
                 continue
             start, line = line + 1, reader.line_num
-            if not values or not any(v.strip() for v in values):
+            if not "".join(values).strip():  # no fields, or only blank ones
                 continue
             row = dict(zip(header, values)) if len(values) == len(header) else {
                 "__error__": f"expected {len(header)} fields, found {len(values)}"}
@@ -146,6 +146,8 @@ def parse_interaction(raw: dict, scale: RatingScale = RatingScale()) -> Interact
     if not user_id or not item_id:
         raise ValueError("missing user_id" if not user_id else "missing item_id")
     check_item_id(item_id)
+    if has_lone_surrogate(user_id):  # a JSON "\ud800" escape
+        raise ValueError("user_id contains an unpaired surrogate (invalid Unicode)")
     rating = timestamp = None
     if _text(raw, "rating"):
         try:
@@ -158,7 +160,8 @@ def parse_interaction(raw: dict, scale: RatingScale = RatingScale()) -> Interact
             timestamp = int(float(_text(raw, "timestamp")))
         except ValueError:
             raise ValueError(f"timestamp {_text(raw, 'timestamp')!r} is not a unix time") from None
-    return Interaction(user_id=user_id, item_id=item_id, rating=rating, timestamp=timestamp)
+    # every field is checked above, so ingest's hot loop skips a second validation pass
+    return Interaction.model_construct(user_id=user_id, item_id=item_id, rating=rating, timestamp=timestamp)
 
 
 # -- sources ---------------------------------------------------------------------------------

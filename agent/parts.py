@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from agent.backends.base import ChatBackend
@@ -164,7 +164,7 @@ class Parts:
         if (t := self._refitting) is not None:
             t.join(timeout)
 
-    def _trusted(self) -> list[tuple]:
+    def _trusted(self) -> Iterator[tuple]:
         s = self.settings
         return self.store.trusted_interactions(s.trust_after_days * 86400, s.trust_min_interactions)
 

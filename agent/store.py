@@ -7,7 +7,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from agent.privacy import private_file
@@ -133,13 +133,11 @@ class CatalogStore:
         if not rows:
             return outcome
         with self._lock, self._db:
+            stored = self._stored_interactions(rows)
             writes = []
             for r in rows:
-                old = self._db.execute(
-                    "SELECT rating, timestamp FROM interactions WHERE user_id=? AND item_id=?",
-                    (r.user_id, r.item_id),
-                ).fetchone()
-                if old is not None and (old[0], old[1]) == (r.rating, r.timestamp):
+                old = stored.get((r.user_id, r.item_id))
+                if old is not None and old == (r.rating, r.timestamp):
                     outcome["unchanged"] += 1
                     continue
                 outcome["added" if old is None else "updated"] += 1
@@ -150,6 +148,21 @@ class CatalogStore:
         if writes:
             self.version += 1
         return outcome
+
+    def _stored_interactions(self, rows: list[Interaction]) -> dict[tuple[str, str], tuple]:
+        """(rating, timestamp) of each of `rows` already stored: one query per user and 900 items,
+        not one per row (an ingest file lists a user's rows together)."""
+        by_user: dict[str, list[str]] = {}
+        for r in rows:
+            by_user.setdefault(r.user_id, []).append(r.item_id)
+        out = {}
+        for user, items in by_user.items():
+            for chunk in _chunks(list(dict.fromkeys(items)), 900):
+                q = ("SELECT item_id, rating, timestamp FROM interactions WHERE user_id=? "
+                     f"AND item_id IN ({','.join('?' * len(chunk))})")
+                for item, rating, timestamp in self._db.execute(q, [user, *chunk]):
+                    out[(user, item)] = (rating, timestamp)
+        return out
 
     def _interactions_written(self, added: int) -> None:
         """Inside a write transaction: a new generation, and the count moved by `added`."""
@@ -201,18 +214,28 @@ class CatalogStore:
         self.version += 1
         return n
 
-    def trusted_interactions(self, min_age_s: float, min_count: int) -> list[tuple[str, str, float | None, int | None]]:
+    def trusted_interactions(self, min_age_s: float, min_count: int, chunk: int = 100_000
+                             ) -> Iterator[tuple[str, str, float | None, int | None]]:
         """The interactions the shared item models learn from: every ingested user's, and those of
         users registered here (add_user, chat sessions) once the account is `min_age_s` old and
         has `min_count` interactions. A flood of fresh accounts moves nobody else's list; their
-        own lists use their history at once."""
-        with self._lock:
-            return self._db.execute(  # the registered users' counts are taken once, not per row
-                "SELECT user_id, item_id, rating, timestamp FROM interactions "
-                "WHERE user_id NOT IN (SELECT user_id FROM users) OR user_id IN ("
-                "SELECT u.user_id FROM users u JOIN interactions j ON j.user_id = u.user_id "
-                "WHERE u.created <= ? GROUP BY u.user_id HAVING COUNT(*) >= ?)",
-                (time.time() - min_age_s, min_count)).fetchall()
+        own lists use their history at once. Read `chunk` rows at a time in rowid order, the lock
+        held per chunk: a fit over 25M rows neither holds them all as tuples nor stalls the store."""
+        created_by = time.time() - min_age_s
+        after = 0
+        while True:
+            with self._lock:
+                rows = self._db.execute(  # the registered users' counts are taken once per chunk, not per row
+                    "SELECT rowid, user_id, item_id, rating, timestamp FROM interactions WHERE rowid > ? AND ("
+                    "user_id NOT IN (SELECT user_id FROM users) OR user_id IN ("
+                    "SELECT u.user_id FROM users u JOIN interactions j ON j.user_id = u.user_id "
+                    "WHERE u.created <= ? GROUP BY u.user_id HAVING COUNT(*) >= ?)) ORDER BY rowid LIMIT ?",
+                    (after, created_by, min_count, chunk)).fetchall()
+            for row in rows:
+                yield row[1:]
+            if len(rows) < chunk:
+                return
+            after = rows[-1][0]
 
     def all_interactions(self) -> list[tuple[str, str, float | None, int | None]]:
         with self._lock:

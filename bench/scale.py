@@ -21,6 +21,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import time
@@ -70,6 +71,7 @@ def measure_one(n_items: int, n_interactions: int, work: Path, seed: int = 0) ->
     out: dict = {"items": n_items, "target_interactions": n_interactions}
     folder = work / f"{n_items}-{n_interactions}"
     data_dir = folder / "data"
+    shutil.rmtree(data_dir, ignore_errors=True)  # ingest measured into an empty data dir
     t = time.perf_counter()
     synth = generate(folder / "csv", n_items, n_interactions, seed)
     out.update(generate_s=round(time.perf_counter() - t, 1), users=synth.n_users, interactions=synth.n_interactions)

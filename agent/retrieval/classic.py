@@ -10,7 +10,7 @@ factorisation models fold a history in; nobody needs to be in the training matri
 from __future__ import annotations
 
 import warnings
-from collections import defaultdict
+from array import array
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -27,29 +27,36 @@ class PositiveMatrix:
     def __init__(self, rows: Iterable[tuple], like_threshold: float = 4.0):
         users: dict[str, int] = {}
         items: dict[str, int] = {}
-        events: dict[int, list[tuple[int, int]]] = defaultdict(list)
-        u_idx, i_idx = [], []
+        u_idx, i_idx, times = array("i"), array("i"), array("d")  # compact: 25M rows are 400 MB here
         for row in rows:
             user, item, rating = row[0], row[1], row[2]
             if rating is not None and rating < like_threshold:
                 continue
-            u, i = users.setdefault(user, len(users)), items.setdefault(item, len(items))
-            u_idx.append(u)
-            i_idx.append(i)
-            events[u].append((row[3] if len(row) > 3 and row[3] is not None else 0, i))
+            u_idx.append(users.setdefault(user, len(users)))
+            i_idx.append(items.setdefault(item, len(items)))
+            times.append(row[3] if len(row) > 3 and row[3] is not None else 0)
+        u, i = np.frombuffer(u_idx, dtype=np.intc), np.frombuffer(i_idx, dtype=np.intc)
+        t = np.frombuffer(times, dtype=np.float64)
+        if len(u):  # a (user, item) pair twice (a row rewritten while a chunked read went on): the first counts
+            _, first = np.unique(u.astype(np.int64) * len(items) + i, return_index=True)
+            if len(first) < len(u):
+                first.sort()
+                u, i, t = u[first], i[first], t[first]
         self.item_ids = list(items)
         self.position = items
-        m = sparse.csr_matrix((np.ones(len(u_idx), dtype=np.float32), (u_idx, i_idx)), shape=(len(users), len(items)))
-        m.sum_duplicates()
-        m.data[:] = 1.0
+        m = sparse.csr_matrix((np.ones(len(u), dtype=np.float32), (u, i)), shape=(len(users), len(items)))
+        m.sum_duplicates()  # canonical: sorted column indices
         self.matrix = m
-        self.sequences = [[i for _, i in sorted(ev, key=lambda e: e[0])] for _, ev in sorted(events.items())]
+        # every user's liked items in time order (ties in row order), users in order, as one flat array
+        order = np.lexsort((t, u))
+        self.sequence_items, self.sequence_users = i[order], u[order]
 
     @classmethod
     def from_parts(cls, item_ids: list[str], matrix: sparse.csr_matrix) -> "PositiveMatrix":
         """A matrix read back from disk (no per-user sequences: the transitions come fitted)."""
         data = cls.__new__(cls)
-        data.item_ids, data.position, data.matrix, data.sequences = item_ids, {i: n for n, i in enumerate(item_ids)}, matrix, []
+        data.item_ids, data.position, data.matrix = item_ids, {i: n for n, i in enumerate(item_ids)}, matrix
+        data.sequence_items = data.sequence_users = np.zeros(0, dtype=np.int32)
         return data
 
     def __len__(self) -> int:
@@ -61,6 +68,19 @@ class PositiveMatrix:
     def row(self, liked: Sequence[str]) -> sparse.csr_matrix:
         cols = sorted(set(self.columns(liked)))
         return sparse.csr_matrix((np.ones(len(cols), dtype=np.float32), ([0] * len(cols), cols)), shape=(1, len(self)))
+
+
+def top_positions(scores: np.ndarray, k: int) -> np.ndarray:
+    """The positions of the k largest scores, largest first, ties by position: what a stable
+    argsort of -scores starts with, without sorting a million-item catalog per request."""
+    if k >= len(scores):
+        return np.argsort(-scores, kind="stable")
+    if k <= 0:
+        return np.zeros(0, dtype=np.int64)
+    kth = scores[np.argpartition(-scores, k - 1)[k - 1]]
+    above = np.flatnonzero(scores > kth)
+    chosen = np.concatenate([above, np.flatnonzero(scores == kth)[: k - len(above)]])
+    return chosen[np.argsort(-scores[chosen], kind="stable")]
 
 
 class ItemScorer:
@@ -98,7 +118,7 @@ class ItemScorer:
         s = self._scores_for(liked).astype(np.float64, copy=True)
         for i in self.data.columns(list(exclude) + list(liked)):
             s[i] = -np.inf
-        best = np.argsort(-s, kind="stable")[:k]
+        best = top_positions(s, k)
         return [(self.data.item_ids[j], float(s[j])) for j in best if np.isfinite(s[j])]
 
 
@@ -150,14 +170,17 @@ class Transitions(ItemScorer):
 
     def __init__(self, data: PositiveMatrix, window: int = 3, recent: int = 5, decay: float = 0.6):
         super().__init__(data)
-        src, dst, w = [], [], []
-        for seq in data.sequences:
-            for n, a in enumerate(seq):
-                for step, b in enumerate(seq[n + 1:n + 1 + window], start=1):
-                    src.append(a)
-                    dst.append(b)
-                    w.append(1.0 / step)
-        t = sparse.csr_matrix((np.asarray(w, dtype=np.float32), (src, dst)), shape=(len(data), len(data)))
+        flat, owner = data.sequence_items, data.sequence_users
+        at, src, dst, w = [], [], [], []
+        for step in range(1, window + 1):  # each liked item and the one `step` later by the same user
+            same = np.flatnonzero(owner[:-step] == owner[step:]) if len(flat) > step else np.zeros(0, dtype=np.int64)
+            at.append(same * window + (step - 1))  # the pairs in (item, step) order, as one loop over them would be
+            src.append(flat[same])
+            dst.append(flat[same + step])
+            w.append(np.full(len(same), 1.0 / step, dtype=np.float32))
+        order = np.argsort(np.concatenate(at), kind="stable")
+        src, dst, w = (np.concatenate(a)[order] for a in (src, dst, w))
+        t = sparse.csr_matrix((w, (src, dst)), shape=(len(data), len(data)))
         t.sum_duplicates()
         out = np.asarray(t.sum(axis=1)).ravel()
         self.transitions = (sparse.diags(1.0 / np.maximum(out, 1e-12)).astype(np.float32) @ t).tocsr()

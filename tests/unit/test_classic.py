@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from agent.retrieval.classic import EASE, BM25KNN, Factors, PositiveMatrix, Transitions
+from agent.retrieval.classic import EASE, BM25KNN, Factors, PositiveMatrix, Transitions, top_positions
 
 
 def two_tastes(n_users: int = 40) -> list[tuple]:
@@ -63,6 +63,52 @@ def test_transitions_follow_the_order_people_liked_things_in():
     assert model.top(["middle"], 1)[0][0] == "end"
     # the newest liked item decides (liked lists are newest first)
     assert model.top(["middle", "start"], 1)[0][0] == "end"
+
+
+def transitions_by_loop(rows, like_threshold=4.0, window=3):
+    """The transition counts as a loop over each person's liked items in time order would sum them."""
+    liked = {}
+    for user, item, rating, t in rows:
+        if rating >= like_threshold:
+            liked.setdefault(user, []).append((t, item))
+    pairs = {}
+    for events in liked.values():
+        seq = [item for _, item in sorted(events, key=lambda e: e[0])]
+        for n, a in enumerate(seq):
+            for step, b in enumerate(seq[n + 1:n + 1 + window], start=1):
+                pairs[(a, b)] = pairs.get((a, b), 0.0) + 1.0 / step
+    return pairs
+
+
+def test_transitions_built_from_arrays_equal_a_loop_over_each_persons_sequence():
+    rng = np.random.default_rng(3)  # ties in time, dislikes and people with one liked item included
+    rows = [(f"u{u}", f"i{rng.integers(40)}", float(rng.choice([2.0, 4.0, 5.0])), int(rng.integers(6)))
+            for u in range(60) for _ in range(rng.integers(1, 12))]
+    rows = list({(u, i): (u, i, r, t) for u, i, r, t in rows}.values())  # one row per (user, item), as stored
+    data = PositiveMatrix(rows)
+    model = Transitions(data)
+    expected = transitions_by_loop(rows)
+    assert model.transitions.nnz == len(expected)
+    for a in {a for a, _ in expected}:
+        out = sum(w for (x, _), w in expected.items() if x == a)
+        for (x, b), w in expected.items():
+            if x == a:
+                got = model.transitions[data.position[a], data.position[b]]
+                assert got == pytest.approx(w / out, rel=1e-6)
+
+
+def test_a_pair_read_twice_counts_once():
+    data = PositiveMatrix([("u", "a", 5.0, 1), ("u", "b", 5.0, 2), ("u", "a", 5.0, 1)])
+    assert data.matrix.nnz == 2 and data.sequence_items.tolist() == [data.position["a"], data.position["b"]]
+
+
+def test_top_positions_pick_what_a_stable_sort_picks():
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        scores = rng.integers(0, 5, size=rng.integers(1, 60)).astype(np.float64)  # many ties
+        scores[rng.random(len(scores)) < 0.2] = -np.inf
+        k = int(rng.integers(0, len(scores) + 3))
+        assert top_positions(scores, k).tolist() == np.argsort(-scores, kind="stable")[:k].tolist()
 
 
 def test_a_fit_is_kept_on_disk_read_back_memory_mapped_and_scores_the_same(tmp_path):

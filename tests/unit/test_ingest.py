@@ -160,3 +160,35 @@ def test_the_interaction_count_and_generation_follow_every_write(tmp_path):
     again = CatalogStore(tmp_path / "db.sqlite")  # another process sees the same
     n = again._db.execute("SELECT COUNT(*) FROM interactions").fetchone()[0]
     assert again.count_interactions() == n == 3 and again.generation() == g + 2
+
+
+def test_the_trusted_rows_read_in_chunks_are_every_row_once(tmp_path):
+    from agent.store import CatalogStore
+    from agent.types import Interaction
+
+    store = CatalogStore(tmp_path / "db.sqlite")
+    rows = [Interaction(user_id=f"u{u}", item_id=f"i{i}", rating=4.0, timestamp=i) for u in range(7) for i in range(5)]
+    store.upsert_interactions(rows)
+    store.upsert_interactions([rows[3].model_copy(update={"rating": 2.0})])  # rewritten: a new rowid
+    read = list(store.trusted_interactions(min_age_s=0, min_count=0, chunk=4))
+    assert len(read) == len(set((u, i) for u, i, *_ in read)) == 35
+    assert ("u0", "i3", 2.0, 3) in read
+
+
+def test_an_ingest_reports_added_updated_and_unchanged_rows_for_users_spread_over_a_batch(tmp_path):
+    from agent.store import CatalogStore
+    from agent.types import Interaction
+
+    store = CatalogStore(tmp_path / "db.sqlite")
+    store.upsert_interactions([Interaction(user_id="a", item_id="1", rating=4.0), Interaction(user_id="b", item_id="1", rating=3.0)])
+    again = [Interaction(user_id="a", item_id="1", rating=4.0), Interaction(user_id="b", item_id="2", rating=5.0),
+             Interaction(user_id="a", item_id="2", rating=1.0), Interaction(user_id="b", item_id="1", rating=3.5)]
+    assert store.upsert_interactions(again) == {"added": 2, "updated": 1, "unchanged": 1}
+
+
+def test_a_json_user_id_with_an_unpaired_surrogate_is_rejected_with_its_line(tmp_path, parts):
+    items = write(tmp_path / "items.jsonl", '{"item_id": "1", "title": "A film"}\n')
+    inter = write(tmp_path / "inter.jsonl", '{"user_id": "ok", "item_id": "1"}\n{"user_id": "bad\\ud800", "item_id": "1"}\n')
+    s = ingest(Source(items=items, interactions=inter), *parts)
+    assert s.interactions["added"] == 1
+    assert [(r.line, "unpaired surrogate" in r.reason) for r in s.rejected] == [(2, True)]
