@@ -31,8 +31,6 @@ class Recommender(Parts):
     are a RecommendOptions or its fields as keywords (e.g. k=5); `on_item` gets each item in
     rank order as soon as its text is written."""
 
-    last_explanations: tuple = ()  # how the latest list's texts came about (Explained records), for evals
-
     # -- recommendations -------------------------------------------------------------------------
     def recommend(self, user_id: str, options: RecommendOptions | None = None, *, on_item: OnItem | None = None,
                   **changes) -> Recommendation:
@@ -106,7 +104,7 @@ class Recommender(Parts):
         vocab = self.vocabulary() if explain or listwise.entries else None  # checks model text only
         done = assemble(ctx, candidates, listwise, opt, vocab, explainer, constraint,
                         rec.fallback_reason if opt.use_llm else None, _first_timed(first, on_item))
-        self.last_explanations = done.explanations
+        rec._explained = done.explanations
         rec.items, rec.usage, rec.warnings = done.items, rec.usage + done.usage, rec.warnings + done.warnings
         rec.fallback_reason = rec.fallback_reason or done.fallback_reason
         t_end = time.perf_counter()

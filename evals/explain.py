@@ -49,7 +49,7 @@ def list_row(rec: Recommender, user: str, prompt: str, k: int) -> dict:
     start = time.perf_counter()
     r = rec.recommend(user, k=k, prompt=prompt)
     seconds = time.perf_counter() - start
-    records = rec.last_explanations
+    records = r.explained
     history = rec.history(user)
     contexts = rec.evidence_for(history, [rec.item(i.item_id) for i in r.items]).contexts
     vocab = rec.vocabulary()

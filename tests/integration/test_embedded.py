@@ -58,7 +58,7 @@ def test_default_explanations_with_the_real_model(recommender_with, embedded_ser
     assert streamed == [1, 2, 3, 4] and rec.prompt.ref == "explain@v1"
     assert rec.usage.completion_tokens > 0 and rec.fallback_reason is None
     assert rec.timing.first_item_ms <= rec.timing.total_ms
-    records = r.last_explanations
+    records = rec.explained
     assert len(records) == 4 and all(x.answers for x in records)  # the model was asked for every item
     contexts = r.evidence_for(r.history("user-18"), r.items(i.item_id for i in rec.items).values()).contexts
     for item, ctx in zip(rec.items, contexts):

@@ -100,4 +100,4 @@ def test_a_true_first_sentence_is_kept_when_a_later_one_invents(recommender_with
     assert len(fake.requests) == 2  # no retry: the first sentence holds
     for item in rec.items:
         assert item.explanation_source == "llm" and "Oscar" not in item.explanation
-    assert all(x.first_violations for x in r.last_explanations)  # the eval still sees what the model wrote
+    assert all(x.first_violations for x in rec.explained)  # the eval still sees what the model wrote
