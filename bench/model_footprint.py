@@ -28,10 +28,10 @@ LIKED = ["Toy Story (1995)", "Heat (1995)", "Fargo (1996)", "Alien (1979)", "Am�
 GENRES = ["Comedy", "Drama", "Thriller", "Animation", "Sci-Fi", "Romance", "Crime", "Horror"]
 
 
-def status_kb(field: str) -> int | None:
-    """A memory field of this process's /proc status (VmRSS, VmHWM …) in kB; None off Linux."""
+def status_kb(field: str, pid: int | str = "self") -> int | None:
+    """A memory field of a process's /proc status (VmRSS, VmHWM …; default this one's) in kB; None off Linux."""
     try:
-        for line in Path("/proc/self/status").read_text().splitlines():
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith(field + ":"):
                 return int(line.split()[1])
     except OSError:

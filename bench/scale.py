@@ -105,8 +105,7 @@ def measure_one(n_items: int, n_interactions: int, work: Path, seed: int = 0) ->
 
     out.update(fresh_starts(data_dir))
 
-    rng = np.random.default_rng(seed)
-    users = [f"u{u}" for u in rng.choice(synth.n_users, size=min(USERS, synth.n_users), replace=False)]
+    users = sample_users(synth.n_users, seed)
     rec.recommend(users[0], k=10, use_llm=False)  # warm
     retrieval, lists = [], []
     for u in users:
@@ -123,6 +122,12 @@ def measure_one(n_items: int, n_interactions: int, work: Path, seed: int = 0) ->
                disk_mb=round(disk_bytes(data_dir) / 2**20), csv_mb=round(disk_bytes(folder / "csv") / 2**20))
     rec.store.close()
     return out
+
+
+def sample_users(n_users: int, seed: int = 0) -> list[str]:
+    """The USERS synthetic users every measure of a size is taken over."""
+    rng = np.random.default_rng(seed)
+    return [f"u{u}" for u in rng.choice(n_users, size=min(USERS, n_users), replace=False)]
 
 
 def fresh_starts(data_dir: Path, runs: int = 2) -> dict:
