@@ -83,6 +83,31 @@ def top_positions(scores: np.ndarray, k: int) -> np.ndarray:
     return chosen[np.argsort(-scores[chosen], kind="stable")]
 
 
+def spd_inverse_in_place(a: np.ndarray, block: int = 1024) -> np.ndarray:
+    """The inverse of a symmetric positive-definite float64 matrix, written over `a` (LAPACK's
+    Cholesky potrf + potri): one n² array at a time, where an LU inverse holds three (at EASE's
+    20k items, 3.2 GB instead of 9.6), and half the flops."""
+    from scipy.linalg import lapack
+
+    if not a.flags.c_contiguous:
+        raise ValueError("spd_inverse_in_place needs a C-ordered array")
+    f = a.T  # Fortran order over the same memory (a is symmetric), so LAPACK needs no copy
+    c, info = lapack.dpotrf(f, lower=False, clean=False, overwrite_a=True)
+    if info == 0:
+        c, info = lapack.dpotri(c, lower=False, overwrite_c=True)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"matrix is not positive definite (LAPACK info {info})")
+    if not np.shares_memory(c, a):  # LAPACK worked on a copy after all
+        f[...] = c
+    # potri wrote the upper triangle of f, which is a's lower one: mirror it, a block of rows at a time
+    for start in range(0, a.shape[0], block):
+        stop = min(start + block, a.shape[0])
+        a[start:stop, stop:] = a[stop:, start:stop].T
+        d = a[start:stop, start:stop]
+        d[np.triu_indices(stop - start, 1)] = d.T[np.triu_indices(stop - start, 1)]
+    return a
+
+
 class ItemScorer:
     """Scores every item of the matrix for a history; `scores` and `top` read from that."""
     name = "scorer"
@@ -138,10 +163,10 @@ class EASE(ItemScorer):
             popularity = np.asarray(x.sum(axis=0)).ravel()
             self.kept = np.sort(np.argsort(-popularity, kind="stable")[:limit])
             x = x[:, self.kept]
-        gram = (x.T @ x).toarray().astype(np.float64)
+        gram = (x.T @ x).astype(np.float64).toarray(order="C")  # float64 straight away: no float32 copy beside it
         gram[np.diag_indices_from(gram)] += lam
-        p = np.linalg.inv(gram)
-        b = -p / np.diag(p)
+        b = spd_inverse_in_place(gram)  # P, in the Gram matrix's own memory
+        b /= -np.diag(b).copy()  # B = −P·diag(1/diag(P)), in place
         b[np.diag_indices_from(b)] = 0.0
         self.lam, self.weights = lam, b.astype(np.float32)
 

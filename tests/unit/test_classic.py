@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from agent.retrieval.classic import EASE, BM25KNN, Factors, PositiveMatrix, Transitions, top_positions
+from agent.retrieval.classic import EASE, BM25KNN, Factors, PositiveMatrix, Transitions, spd_inverse_in_place, top_positions
 
 
 def two_tastes(n_users: int = 40) -> list[tuple]:
@@ -100,6 +100,18 @@ def test_transitions_built_from_arrays_equal_a_loop_over_each_persons_sequence()
 def test_a_pair_read_twice_counts_once():
     data = PositiveMatrix([("u", "a", 5.0, 1), ("u", "b", 5.0, 2), ("u", "a", 5.0, 1)])
     assert data.matrix.nnz == 2 and data.sequence_items.tolist() == [data.position["a"], data.position["b"]]
+
+
+def test_the_in_place_inverse_equals_numpys_and_reuses_the_matrix_memory():
+    rng = np.random.default_rng(1)
+    x = rng.random((60, 37))
+    gram = x.T @ x + 5.0 * np.eye(37)
+    expected = np.linalg.inv(gram)
+    out = spd_inverse_in_place(gram, block=8)  # several row blocks and a ragged last one
+    assert out is gram and np.allclose(out, expected, rtol=1e-10, atol=1e-12) and np.array_equal(out, out.T)
+    assert EASE(PositiveMatrix(two_tastes()), lam=10.0).weights.flags.c_contiguous  # rows read fast at scoring
+    with pytest.raises(np.linalg.LinAlgError):
+        spd_inverse_in_place(-np.eye(3))
 
 
 def test_top_positions_pick_what_a_stable_sort_picks():
