@@ -29,23 +29,25 @@ from bench.scale import parse_size, pct, sample_users
 from evals.synthetic import hashed_embedder
 
 
-def start_server(path: Path) -> tuple[subprocess.Popen, str, float]:
+def start_server(path: Path, timeout_s: float = 600) -> tuple[subprocess.Popen, str, float]:
+    """`chroma run` over `path` on a free loopback port: (process, URL, seconds to its first
+    heartbeat). The integration tests start their server with this too."""
     chroma = shutil.which("chroma", path=str(Path(sys.executable).parent)) or shutil.which("chroma")
     if not chroma:
-        raise SystemExit("no chroma CLI: it ships with the chromadb package (`make setup`)")
+        raise RuntimeError("no chroma CLI: it ships with the chromadb package (`make setup`)")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     t = time.perf_counter()
     proc = subprocess.Popen([chroma, "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    while time.perf_counter() - t < 600:
+    while time.perf_counter() - t < timeout_s:
         try:
             if httpx.get(url + "/api/v2/heartbeat", timeout=2).status_code == 200:
                 return proc, url, time.perf_counter() - t
         except httpx.HTTPError:
             time.sleep(0.2)
     proc.kill()
-    raise SystemExit(f"chroma run over {path} did not answer within 600 s")
+    raise RuntimeError(f"chroma run over {path} did not answer within {timeout_s:.0f} s")
 
 
 def retrieval_ms(rec: Recommender, users: list[str]) -> list[float]:
@@ -71,7 +73,10 @@ def main() -> None:
     users = sample_users(results[a.size]["users"])
     settings = load_settings(data_dir=data_dir)
     embedded = Recommender(settings, index=ChromaRetriever(data_dir / "chroma", hashed_embedder()))
-    proc, url, up_s = start_server(data_dir / "chroma")
+    try:
+        proc, url, up_s = start_server(data_dir / "chroma")
+    except RuntimeError as e:
+        raise SystemExit(str(e)) from None
     try:
         served = Recommender(settings, index=ChromaRetriever(None, hashed_embedder(), url=url))
         for rec in (embedded, served):

@@ -21,11 +21,13 @@ def pair_weight(c, likers_a, likers_b, shrinkage: float):
 
 
 def strongest_neighbours(data: PositiveMatrix, n: int = NEIGHBOURS, shrinkage: float = SHRINKAGE,
-                         block: int = 512) -> sparse.csr_matrix:
-    """Items × items: each item's `n` strongest co-liked items, by `pair_weight`. Computed a block of items at a time, so the whole co-occurrence matrix is
-    never held; a request then reads |liked| rows of `n` instead of every fan's likes."""
+                         block: int = 512, transposed: sparse.csr_matrix | None = None) -> sparse.csr_matrix:
+    """Items × items: each item's `n` strongest co-liked items, by `pair_weight`. Computed a block
+    of items at a time, so the whole co-occurrence matrix is never held; a request then reads
+    |liked| rows of `n` instead of every fan's likes. `transposed`: the items × users matrix, if
+    already built."""
     m = data.matrix
-    t = m.T.tocsr()  # items × users
+    t = transposed if transposed is not None else m.T.tocsr()
     pop = np.maximum(np.diff(t.indptr), 1).astype(np.float64)
     rows, cols, weights = [], [], []
     for start in range(0, t.shape[0], block):

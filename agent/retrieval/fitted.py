@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,13 +34,16 @@ class FittedModels:
     rows: int  # interactions the fit saw (the refit rule compares against it)
 
     @classmethod
-    def fit(cls, rows: list[tuple], like_threshold: float, lam: float = EASE_LAMBDA,
+    def fit(cls, rows: Iterable[tuple], like_threshold: float, lam: float = EASE_LAMBDA,
             counted: int | None = None, neighbours_above: int = NEIGHBOURS_ABOVE) -> "FittedModels":
-        """Fit on `rows`; `counted`: the store's interaction count now (default: the rows). Past
-        `neighbours_above` liked items the co-occurrence index keeps each item's strongest
-        neighbours (retrieval then costs the same at any number of interactions); below, it is exact."""
+        """Fit on `rows`; `counted`: the store's interaction count now (default: len(rows), so an
+        iterator of rows needs it). Past `neighbours_above` liked items the co-occurrence index
+        keeps each item's strongest neighbours (retrieval then costs the same at any number of
+        interactions); below, it is exact."""
         data = PositiveMatrix(rows, like_threshold)  # one matrix under all three models
-        cooc = CooccurrenceIndex(data, neighbours=strongest_neighbours(data) if len(data) > neighbours_above else None)
+        transposed = data.matrix.T.tocsr()  # items × users: the index's, and the neighbours' input
+        neighbours = strongest_neighbours(data, transposed=transposed) if len(data) > neighbours_above else None
+        cooc = CooccurrenceIndex(data, transposed=transposed, neighbours=neighbours)
         classic = ClassicSignals(data, lam=lam)
         return cls(cooc, classic, len(rows) if counted is None else counted)
 

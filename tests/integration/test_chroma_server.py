@@ -3,38 +3,21 @@ ingest and recommend through the CLI with --chroma-url; then stop it."""
 
 import json
 import os
-import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 from agent.backends.embedded import free_port
+from bench.chroma_server import start_server
 
 DATA = Path(__file__).parents[1] / "data"
 
 
 @pytest.fixture
 def chroma_url(tmp_path):
-    chroma = shutil.which("chroma", path=str(Path(sys.executable).parent)) or shutil.which("chroma")
-    assert chroma, "the chroma CLI ships with the chromadb package"
-    port = free_port()
-    proc = subprocess.Popen([chroma, "run", "--path", str(tmp_path / "server"), "--host", "127.0.0.1",
-                             "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url + "/api/v2/heartbeat", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("chroma run did not come up")
+    proc, url, _ = start_server(tmp_path / "server", timeout_s=60)
     yield url
     proc.terminate()
     proc.wait(20)

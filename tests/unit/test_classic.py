@@ -103,11 +103,17 @@ def test_a_pair_read_twice_counts_once():
 
 
 def test_the_in_place_inverse_equals_numpys_and_reuses_the_matrix_memory():
+    import tracemalloc
+
     rng = np.random.default_rng(1)
-    x = rng.random((60, 37))
-    gram = x.T @ x + 5.0 * np.eye(37)
+    x = rng.random((300, 200))
+    gram = x.T @ x + 5.0 * np.eye(200)
     expected = np.linalg.inv(gram)
-    out = spd_inverse_in_place(gram, block=8)  # several row blocks and a ragged last one
+    tracemalloc.start()
+    out = spd_inverse_in_place(gram, block=64)  # several row blocks and a ragged last one
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < gram.nbytes / 4  # no copy of the matrix was made (numpy reports its buffers here)
     assert out is gram and np.allclose(out, expected, rtol=1e-10, atol=1e-12) and np.array_equal(out, out.T)
     assert EASE(PositiveMatrix(two_tastes()), lam=10.0).weights.flags.c_contiguous  # rows read fast at scoring
     with pytest.raises(np.linalg.LinAlgError):
