@@ -274,8 +274,9 @@ class CatalogStore:
 
 
 def _item(row) -> Item:
-    return Item(item_id=row[0], title=row[1], text=row[2], categories=json.loads(row[3]),
-                tags=json.loads(row[4]))
+    # rows were validated as Items when they were written: not checked again at every read
+    return Item.model_construct(item_id=row[0], title=row[1], text=row[2], categories=json.loads(row[3]),
+                                tags=json.loads(row[4]))
 
 
 def _chunks(seq: list, n: int):

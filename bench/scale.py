@@ -5,14 +5,15 @@
     real sentence embedder's items/s on a 2,000-item slice (and what the whole catalog would
     take at that rate), interactions/s;
   - fitting the item models once after ingest (what `recagent ingest` does at its end);
-  - process start to first answer: `recagent recommend --no-llm` as a fresh process, twice;
+  - process start to first answer: `recagent recommend --no-llm` as a fresh process, once with
+    the page cache dropped first (where the bench may: root), then twice;
   - retrieval (profile + candidates, fusion order) and `recommend --no-llm` p50/p95 over 200 users;
   - peak RSS of the measuring process and of a fresh `recommend` process; disk of the data dir;
 and across sizes the growth exponent of each (the log-log slope against interactions).
 
     uv run python bench/scale.py --sizes 10k:1M 100k:10M 1M:25M --work .recagent/scale
     uv run python bench/scale.py --report          # the table and plot from the saved results
-    uv run python bench/scale.py --restart 10k:1M  # re-measure process start over data already built
+    uv run python bench/scale.py --serving 10k:1M 100k:10M 1M:25M --work /tmp/scale  # all but ingest, over built data
 """
 
 from __future__ import annotations
@@ -60,9 +61,7 @@ def disk_bytes(path: Path) -> int:
 
 def measure_one(n_items: int, n_interactions: int, work: Path, seed: int = 0) -> dict:
     """One size, in this process (run it in a fresh one: peak RSS is per process)."""
-    from agent.config import load_settings
     from agent.ingest import Source, ingest
-    from agent.recommender import Recommender
     from agent.retrieval.chroma import ChromaRetriever
     from agent.retrieval.embeddings import MiniLMEmbedder
     from agent.store import CatalogStore
@@ -96,16 +95,27 @@ def measure_one(n_items: int, n_interactions: int, work: Path, seed: int = 0) ->
     rate = len(texts) / (time.perf_counter() - t)
     out.update(embed_items_per_s=round(rate, 1), embed_whole_catalog_s=round(n_items / rate))
     store.close()
+    return {**out, **measure_serving(data_dir, synth.n_users, seed, index)}
 
+
+def measure_serving(data_dir: Path, n_users: int, seed: int = 0, index=None) -> dict:
+    """Over one size's ingested data, in this process: the fit, fresh-process starts (one with
+    the page cache dropped first, where this process may), retrieval and `recommend --no-llm`
+    p50/p95 over USERS users, peak RSS, disk."""
+    from agent.config import load_settings
+    from agent.recommender import Recommender
+
+    out: dict = {}
     settings = load_settings(data_dir=data_dir)
     rec = Recommender(settings, index=index)
     t = time.perf_counter()
     rec.fit_now()
     out["fit_s"] = round(time.perf_counter() - t, 1)
+    out["fit_peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
     out.update(fresh_starts(data_dir))
 
-    users = sample_users(synth.n_users, seed)
+    users = sample_users(n_users, seed)
     rec.recommend(users[0], k=10, use_llm=False)  # warm
     retrieval, lists = [], []
     for u in users:
@@ -119,7 +129,7 @@ def measure_one(n_items: int, n_interactions: int, work: Path, seed: int = 0) ->
     out.update(retrieval_p50_ms=round(pct(retrieval, .5), 1), retrieval_p95_ms=round(pct(retrieval, .95), 1),
                recommend_p50_ms=round(pct(lists, .5), 1), recommend_p95_ms=round(pct(lists, .95), 1),
                peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-               disk_mb=round(disk_bytes(data_dir) / 2**20), csv_mb=round(disk_bytes(folder / "csv") / 2**20))
+               disk_mb=round(disk_bytes(data_dir) / 2**20), csv_mb=round(disk_bytes(data_dir.parent / "csv") / 2**20))
     rec.store.close()
     return out
 
@@ -130,21 +140,38 @@ def sample_users(n_users: int, seed: int = 0) -> list[str]:
     return [f"u{u}" for u in rng.choice(n_users, size=min(USERS, n_users), replace=False)]
 
 
+def drop_page_cache() -> bool:
+    """Empty the kernel's page cache (as after a reboot), if this process may (root on Linux)."""
+    try:
+        os.sync()
+        Path("/proc/sys/vm/drop_caches").write_text("3\n")
+        return True
+    except OSError:
+        return False
+
+
 def fresh_starts(data_dir: Path, runs: int = 2) -> dict:
     """`recagent recommend --no-llm` as fresh processes over `data_dir`: seconds to the answer, and
-    the process's own peak RSS (VmHWM; getrusage's figure would include the forking parent's)."""
-    starts, rss = [], []
+    the process's own peak RSS (VmHWM; getrusage's figure would include the forking parent's).
+    First once with the page cache dropped (nothing of the data, the index or Python's own
+    files in memory: a start after a reboot), where this process may; then `runs` times."""
     env = {**os.environ, "RECAGENT_DATA_DIR": str(data_dir)}
     env.pop("RECAGENT_BASE_URL", None)
-    for _ in range(runs):
+    env.pop("RECAGENT_CHROMA_URL", None)
+
+    def start() -> tuple[float, int]:
         t = time.perf_counter()
         proc = subprocess.run([sys.executable, "-c", FRESH_PROCESS, "recommend", "--user", "u0", "--no-llm", "--json"],
                               env=env, capture_output=True, text=True, cwd=REPO)
-        starts.append(round(time.perf_counter() - t, 2))
+        seconds = round(time.perf_counter() - t, 2)
         if proc.returncode != 0:
             raise SystemExit(f"recommend failed over {data_dir}: {proc.stderr[-500:]}")
-        rss.append(int(proc.stderr.rsplit("peak-rss-kb ", 1)[1].split()[0]) // 1024)
-    return {"start_to_first_answer_s": starts, "start_peak_rss_mb": max(rss)}
+        return seconds, int(proc.stderr.rsplit("peak-rss-kb ", 1)[1].split()[0]) // 1024
+
+    cold = start()[0] if drop_page_cache() else None
+    warm = [start() for _ in range(runs)]
+    return {"start_cold_s": cold, "start_to_first_answer_s": [s for s, _ in warm],
+            "start_peak_rss_mb": max(r for _, r in warm)}
 
 
 GROWTH = ["ingest_interactions_s", "fit_s", "start_s", "retrieval_p95_ms", "recommend_p95_ms", "peak_rss_mb", "disk_mb"]
@@ -162,13 +189,15 @@ def growth(results: list[dict]) -> dict[str, float]:
 
 def report(results: list[dict], plot: Path | None) -> str:
     rows = ["| items | users | interactions | ingest items/s (hashed vectors) | real embedder items/s (whole catalog) "
-            "| interactions/s | fit after ingest (s) | start → first answer (s), 1st / 2nd | retrieval p50 / p95 (ms) "
+            "| interactions/s | fit after ingest (s) | start → first answer (s): page cache dropped / 1st / 2nd "
+            "| retrieval p50 / p95 (ms) "
             "| recommend --no-llm p50 / p95 (ms) | peak RSS: bench / fresh process (MB) | disk (MB) |",
             "|" + "---|" * 12]
     for r in results:
         rows.append(f"| {r['items']:,} | {r['users']:,} | {r['interactions']:,} | {r['items_per_s']:,} | "
                     f"{r['embed_items_per_s']:,} ({r['embed_whole_catalog_s'] / 60:.0f} min) | {r['interactions_per_s']:,} | "
-                    f"{r['fit_s']} | {r['start_to_first_answer_s'][0]} / {r['start_to_first_answer_s'][1]} | "
+                    f"{r['fit_s']} | {r.get('start_cold_s') or '–'} / {r['start_to_first_answer_s'][0]} / "
+                    f"{r['start_to_first_answer_s'][1]} | "
                     f"{r['retrieval_p50_ms']} / {r['retrieval_p95_ms']} | {r['recommend_p50_ms']} / {r['recommend_p95_ms']} | "
                     f"{r['peak_rss_mb']:,} / {r['start_peak_rss_mb']:,} | {r['disk_mb']:,} |")
     g = growth(results)
@@ -203,9 +232,11 @@ def main() -> None:
     ap.add_argument("--sizes", nargs="*", default=["10k:1M", "100k:10M", "1M:25M"], help="ITEMS:INTERACTIONS")
     ap.add_argument("--work", type=Path, default=REPO / ".recagent" / "scale")
     ap.add_argument("--one", help=argparse.SUPPRESS)  # internal: measure one size in this process
+    ap.add_argument("--serving-one", help=argparse.SUPPRESS)  # internal: re-measure one built size's serving
+    ap.add_argument("--users", help=argparse.SUPPRESS)
     ap.add_argument("--report", action="store_true", help="print the table (and write the plot) from saved results")
-    ap.add_argument("--restart", nargs="*", default=None, metavar="SIZE",
-                    help="re-measure only the fresh-process start (time and peak RSS) of sizes already built")
+    ap.add_argument("--serving", nargs="*", default=None, metavar="SIZE",
+                    help="re-measure the fit, starts, latency and memory over sizes already built (ingest kept)")
     ap.add_argument("--plot", type=Path, default=REPO / "docs" / "scale.png")
     a = ap.parse_args()
     a.work.mkdir(parents=True, exist_ok=True)
@@ -214,24 +245,28 @@ def main() -> None:
         n_items, n_inter = parse_size(a.one)
         print(json.dumps(measure_one(n_items, n_inter, a.work)))
         return
+    if a.serving_one:
+        n_items, n_inter = parse_size(a.serving_one)
+        print(json.dumps(measure_serving(a.work / f"{n_items}-{n_inter}" / "data", int(a.users))))
+        return
     results = json.loads(saved.read_text()) if saved.exists() else {}
-    if a.restart is not None:
-        for size in a.restart:
-            n_items, n_inter = parse_size(size)
-            results[size].update(fresh_starts(a.work / f"{n_items}-{n_inter}" / "data"))
-        saved.write_text(json.dumps(results, indent=2) + "\n")
-    elif not a.report:
+    if not a.report:
         print(f"load average at start: {os.getloadavg()[0]:.2f} (measure on an idle machine)", file=sys.stderr)
-        for size in a.sizes:
+        for size in a.sizes if a.serving is None else a.serving:
             t = time.perf_counter()
-            proc = subprocess.run([sys.executable, __file__, "--one", size, "--work", str(a.work)],
+            one = ["--one", size] if a.serving is None else ["--serving-one", size, "--users", str(results[size]["users"])]
+            proc = subprocess.run([sys.executable, __file__, *one, "--work", str(a.work)],
                                   capture_output=True, text=True, cwd=REPO)
             if proc.returncode != 0:
                 raise SystemExit(f"size {size} failed:\n{proc.stderr[-2000:]}")
-            results[size] = {**json.loads(proc.stdout.strip().splitlines()[-1]),
-                             "wall_s": round(time.perf_counter() - t), "measured_at": time.strftime("%Y-%m-%d %H:%M")}
+            measured = {**json.loads(proc.stdout.strip().splitlines()[-1]), "measured_at": time.strftime("%Y-%m-%d %H:%M")}
+            if a.serving is None:
+                results[size] = {**measured, "wall_s": round(time.perf_counter() - t)}
+            else:  # the build's ingest figures stay; when the rest was measured is kept beside them
+                results[size] = {**results[size], **measured, "serving_wall_s": round(time.perf_counter() - t),
+                                 "built_at": results[size].get("built_at", results[size]["measured_at"])}
             saved.write_text(json.dumps(results, indent=2) + "\n")
-            print(f"{size}: done in {results[size]['wall_s']} s", file=sys.stderr)
+            print(f"{size}: done in {round(time.perf_counter() - t)} s", file=sys.stderr)
     ordered = sorted(results.values(), key=lambda r: r["interactions"])
     print(report(ordered, a.plot))
 

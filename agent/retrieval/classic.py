@@ -178,13 +178,54 @@ class EASE(ItemScorer):
         model.lam, model.kept, model.weights = lam, kept, weights
         return model
 
-    def all_scores(self, liked):
-        row = self.data.row(liked)
+    def _weight_positions(self, columns: Iterable[int]) -> np.ndarray:
+        """The weights' rows (= columns) of catalog columns, those EASE does not keep left out."""
+        cols = np.asarray(sorted(set(columns)), dtype=np.int64)
         if self.kept is None:
-            return np.asarray(row @ self.weights).ravel()
+            return cols
+        at = np.searchsorted(self.kept, cols)
+        inside = at < len(self.kept)
+        at, cols = at[inside], cols[inside]
+        return at[self.kept[at] == cols]
+
+    def weight_scores(self, liked: Sequence[str]) -> np.ndarray:
+        """A history's scores over the weights' columns only (the kept items): the sum of its
+        liked items' rows of B, in column order, so the same float32 sums as `row @ B`."""
+        key, last = ("kept",) + tuple(liked), self._last
+        if last is not None and last[0] == key:
+            return last[1]
+        rows = self._weight_positions(self.data.columns(liked))
+        s = np.zeros(self.weights.shape[1], dtype=np.float32)
+        for r in rows:  # one row at a time: no (liked × kept) copy of a memory-mapped matrix
+            s += self.weights[r]
+        self._last = (key, s)
+        return s
+
+    def all_scores(self, liked):
+        s = self.weight_scores(liked)
+        if self.kept is None:
+            return s
         out = np.zeros(len(self.data), dtype=np.float32)
-        out[self.kept] = np.asarray(row[:, self.kept] @ self.weights).ravel()
+        out[self.kept] = s
         return out
+
+    def scores(self, liked: Sequence[str], items: Sequence[str]) -> list[float]:
+        if not self.data.columns(liked):
+            return [0.0] * len(items)
+        s, pos = self.weight_scores(liked), self.data.position
+        at = self._weight_positions(pos[i] for i in items if i in pos)
+        by_column = dict(zip((int(c) for c in (at if self.kept is None else self.kept[at])), s[at].tolist()))
+        return [by_column.get(pos[i], 0.0) if i in pos else 0.0 for i in items]
+
+    def top(self, liked: Sequence[str], k: int, exclude: set[str] = frozenset()) -> list[tuple[str, float]]:
+        """`ItemScorer.top` over the kept items only (the rest score 0 and never come from EASE)."""
+        if not self.data.columns(liked):
+            return []
+        s = self.weight_scores(liked).astype(np.float64, copy=True)
+        s[self._weight_positions(self.data.columns(list(exclude) + list(liked)))] = -np.inf
+        best = top_positions(s, k)
+        columns = best if self.kept is None else self.kept[best]
+        return [(self.data.item_ids[c], float(s[j])) for j, c in zip(best, columns) if np.isfinite(s[j])]
 
 
 class Transitions(ItemScorer):
@@ -219,13 +260,34 @@ class Transitions(ItemScorer):
         model.transitions, model.recent, model.decay = transitions, recent, decay
         return model
 
+    def _recent_rows(self, liked: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """The recent liked items' rows of the transitions (sorted) and each one's weight."""
+        weight: dict[int, np.float32] = {}
+        for n, c in enumerate(self.data.columns(liked)[: self.recent]):
+            weight[c] = weight.get(c, np.float32(0)) + np.float32(self.decay ** n)
+        rows = np.asarray(sorted(weight), dtype=np.int64)
+        return rows, np.asarray([weight[r] for r in rows], dtype=np.float32)
+
     def all_scores(self, liked):
-        cols = self.data.columns(liked)[: self.recent]
-        weights = np.zeros(len(self.data), dtype=np.float32)
-        for n, c in enumerate(cols):
-            weights[c] += self.decay ** n
-        at = np.flatnonzero(weights)  # only the recent items' rows: the same sums, not a pass over every row
-        return np.asarray(self.transitions[at].T @ weights[at]).ravel()
+        rows, w = self._recent_rows(liked)  # only the recent items' rows: the same sums, not a pass over every row
+        return np.asarray(self.transitions[rows].T @ w).ravel()
+
+    def scores(self, liked: Sequence[str], items: Sequence[str]) -> list[float]:
+        """Only the asked items' columns of the recent rows: the sums `all_scores` makes, in its
+        order, without a catalog-long vector."""
+        pos = self.data.position
+        asked = [pos[i] for i in items if i in pos]
+        rows, w = self._recent_rows(liked)
+        if not len(rows) or not asked:
+            return [0.0] * len(items)
+        sub = self.transitions[rows]
+        columns = np.unique(asked)
+        at = np.minimum(np.searchsorted(columns, sub.indices), len(columns) - 1)
+        hit = columns[at] == sub.indices
+        sums = np.zeros(len(columns), dtype=np.float32)  # float32 sums in row order, as the product makes them
+        np.add.at(sums, at[hit], (sub.data * np.repeat(w, np.diff(sub.indptr)))[hit])
+        by_column = dict(zip(columns.tolist(), sums.tolist()))
+        return [by_column[pos[i]] if i in pos else 0.0 for i in items]
 
 
 class _Implicit(ItemScorer):

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
 
-from agent.retrieval.classic import PositiveMatrix
+from agent.retrieval.classic import PositiveMatrix, top_positions
 
 SHRINKAGE = 10.0
 NEIGHBOURS_ABOVE = 20_000  # liked items past which the fit keeps each item's strongest neighbours
@@ -51,6 +52,37 @@ def strongest_neighbours(data: PositiveMatrix, n: int = NEIGHBOURS, shrinkage: f
                              shape=(len(data), len(data)))
 
 
+@dataclass(frozen=True)
+class Pairs:
+    """A history's co-occurrence pairs (liked item, co-liked item, weight), summed per co-liked
+    item over only the items the pairs reach: at a million items, no catalog-long vector."""
+    cols: np.ndarray  # the liked items' columns, in liked order
+    row: np.ndarray  # each pair's liked item, as an index into `cols`
+    weight: np.ndarray  # each pair's weight (float64)
+    columns: np.ndarray  # the co-liked items' columns, sorted, once each
+    at: np.ndarray  # each pair's co-liked item, as an index into `columns`
+
+    @classmethod
+    def of(cls, cols, row, col, weight) -> "Pairs":
+        columns, at = np.unique(col, return_inverse=True)
+        return cls(cols, np.asarray(row), np.asarray(weight), columns, at.ravel())
+
+    def sums_without(self, dropped: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+        """Each co-liked item's summed weight (over the pairs in `mask`, in pair order: the sums
+        a catalog-long bincount makes), 0 for the `dropped` columns."""
+        at, weight = (self.at, self.weight) if mask is None else (self.at[mask], self.weight[mask])
+        sums = np.bincount(at, weights=weight, minlength=len(self.columns))
+        sums[np.isin(self.columns, dropped)] = 0.0
+        return sums
+
+    def lookup(self, sums: np.ndarray, positions: list[int | None]) -> list[float]:
+        """`sums` at catalog positions (0 where no pair reaches, or the position is None)."""
+        known = [p for p in positions if p is not None]
+        at = np.minimum(np.searchsorted(self.columns, known), max(len(self.columns) - 1, 0))
+        found = dict(zip(known, np.where(self.columns[at] == known, sums[at], 0.0).tolist())) if len(self.columns) else {}
+        return [found.get(p, 0.0) if p is not None else 0.0 for p in positions]
+
+
 class CooccurrenceIndex:
     """Built from (user, item, rating) rows; ratings at or above `like_threshold`, or with no
     rating (implicit feedback), count as positive. An item j is scored for liked items L by
@@ -88,8 +120,8 @@ class CooccurrenceIndex:
                     break
         return out
 
-    def _contributions(self, liked: list[str]):
-        """(liked columns, co-occurrence pairs, each pair's weight) for the liked items known here.
+    def _contributions(self, liked: list[str]) -> Pairs | None:
+        """The co-occurrence pairs of the liked items known here (None if none is known).
         The last result is kept: retrieval asks for the same liked list twice in a row."""
         key = tuple(liked[: self.max_liked])
         last = self._last
@@ -99,44 +131,35 @@ class CooccurrenceIndex:
         self._last = (key, result)  # one assignment: threads see the old pair or the new one
         return result
 
-    def _compute_contributions(self, liked: tuple[str, ...]):
+    def _compute_contributions(self, liked: tuple[str, ...]) -> Pairs | None:
         cols = np.array([self._pos[i] for i in liked if i in self._pos], dtype=np.int64)
         if len(cols) == 0:
-            return cols, None, None
+            return None
         if self.neighbours is not None:  # the kept pairs, already weighted
             pairs = self.neighbours[cols].tocoo()
-            return cols, pairs, pairs.data.astype(np.float64)
+            return Pairs.of(cols, pairs.row, pairs.col, pairs.data.astype(np.float64))
         counts = (self.transposed[cols] @ self._m).tocoo()  # |liked| x items co-occurrence counts
         pop = np.maximum(self.popularity, 1.0)
-        c = counts.data
-        weight = pair_weight(c, pop[cols[counts.row]], pop[counts.col], self.shrinkage)
-        return cols, counts, weight
+        weight = pair_weight(counts.data, pop[cols[counts.row]], pop[counts.col], self.shrinkage)
+        return Pairs.of(cols, counts.row, counts.col, weight)
 
     def scores(self, liked: list[str], items: list[str]) -> list[float]:
         """The item-kNN score of each of `items` for `liked` (0 for unknown items)."""
-        cols, counts, weight = self._contributions(liked)
-        if counts is None:
-            return [0.0] * len(items)
-        scores = np.bincount(counts.col, weights=weight, minlength=len(self.item_ids))
-        scores[cols] = 0.0
-        return [float(scores[self._pos[i]]) if i in self._pos else 0.0 for i in items]
+        return self.scores_with_recent(liked, 0, items)[0]
 
     def scores_with_recent(self, liked: list[str], n_recent: int, items: list[str]
                            ) -> tuple[list[float], list[float]]:
         """`scores(liked, items)` and `scores(liked[:n_recent], items)` from one pass."""
-        cols, counts, weight = self._contributions(liked)
-        if counts is None:
+        pairs = self._contributions(liked)
+        if pairs is None:
             return [0.0] * len(items), [0.0] * len(items)
         known = [i for i in liked[: self.max_liked] if i in self._pos]
         recent = set(liked[:n_recent])
-        in_recent = np.array([i in recent for i in known])[counts.row]
-        full = np.bincount(counts.col, weights=weight, minlength=len(self.item_ids))
-        full[cols] = 0.0
-        near = np.bincount(counts.col[in_recent], weights=weight[in_recent], minlength=len(self.item_ids))
-        near[cols[: int(np.sum([i in recent for i in known]))]] = 0.0  # the recent liked items themselves
+        in_recent = np.array([i in recent for i in known], dtype=bool)
+        full = pairs.sums_without(pairs.cols)
+        near = pairs.sums_without(pairs.cols[in_recent], in_recent[pairs.row])  # the recent liked items themselves
         at = [self._pos.get(i) for i in items]
-        return ([float(full[j]) if j is not None else 0.0 for j in at],
-                [float(near[j]) if j is not None else 0.0 for j in at])
+        return pairs.lookup(full, at), pairs.lookup(near, at)
 
     def popularity_of(self, items: list[str]) -> list[float]:
         return [float(self.popularity[self._pos[i]]) if i in self._pos else 0.0 for i in items]
@@ -157,27 +180,24 @@ class CooccurrenceIndex:
 
     def similar(self, liked: list[str], k: int, exclude: set[str] = frozenset()
                 ) -> list[tuple[str, float, str]]:
-        """Top-k (item_id, score, the liked item that contributed most)."""
-        cols, counts, weight = self._contributions(liked)
-        if counts is None:
+        """Top-k (item_id, score, the liked item that contributed most); ties by catalog order."""
+        pairs = self._contributions(liked)
+        if pairs is None:
             return []
-        scores = np.bincount(counts.col, weights=weight, minlength=len(self.item_ids))
-        drop = [self._pos[i] for i in exclude if i in self._pos]
-        scores[drop] = 0.0
-        scores[cols] = 0.0
-        k = min(k, len(scores))
-        top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.argsort(-scores[top], kind="stable")]
+        drop = np.array([self._pos[i] for i in exclude if i in self._pos], dtype=np.int64)
+        scores = pairs.sums_without(np.concatenate([drop, pairs.cols]))
+        top = top_positions(scores, k)
         top = top[scores[top] > 0]
         if len(top) == 0:
             return []
-        # the liked item with the largest contribution to each result
-        rank_of = np.full(len(self.item_ids), -1)
+        # the liked item with the largest contribution to each result (the first one on a tie)
+        rank_of = np.full(len(pairs.columns), -1)
         rank_of[top] = np.arange(len(top))
-        mask = rank_of[counts.col] >= 0
+        mask = rank_of[pairs.at] >= 0
         best_weight = np.full(len(top), -1.0)
         best_row = np.zeros(len(top), dtype=np.int64)
-        for r, j, w in zip(counts.row[mask], rank_of[counts.col[mask]], weight[mask]):
+        for r, j, w in zip(pairs.row[mask], rank_of[pairs.at[mask]], pairs.weight[mask]):
             if w > best_weight[j]:
                 best_weight[j], best_row[j] = w, r
-        return [(self.item_ids[j], float(scores[j]), self.item_ids[cols[b]]) for j, b in zip(top, best_row)]
+        return [(self.item_ids[pairs.columns[j]], float(scores[j]), self.item_ids[pairs.cols[b]])
+                for j, b in zip(top, best_row)]
