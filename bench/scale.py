@@ -99,13 +99,16 @@ def measure_one(n_items: int, n_interactions: int, work: Path, seed: int = 0) ->
 
 
 def measure_serving(data_dir: Path, n_users: int, seed: int = 0, index=None) -> dict:
-    """Over one size's ingested data, in this process: the fit, fresh-process starts (one with
-    the page cache dropped first, where this process may), retrieval and `recommend --no-llm`
-    p50/p95 over USERS users, peak RSS, disk."""
+    """Over one size's ingested data, in this process: a fit from scratch, fresh-process starts
+    (one with the page cache dropped first, where this process may), then retrieval and
+    `recommend --no-llm` p50/p95 over USERS users, after the same calls for USERS other users
+    (a running service has its files in the page cache: the drop emptied this process's too),
+    peak RSS, disk."""
     from agent.config import load_settings
     from agent.recommender import Recommender
 
     out: dict = {}
+    shutil.rmtree(data_dir / "fitted", ignore_errors=True)  # timed from scratch, also when re-measured
     settings = load_settings(data_dir=data_dir)
     rec = Recommender(settings, index=index)
     t = time.perf_counter()
@@ -116,7 +119,9 @@ def measure_serving(data_dir: Path, n_users: int, seed: int = 0, index=None) -> 
     out.update(fresh_starts(data_dir))
 
     users = sample_users(n_users, seed)
-    rec.recommend(users[0], k=10, use_llm=False)  # warm
+    others = [u for u in sample_users(n_users, seed + 1) if u not in set(users)]
+    for u in others:  # warm-up, not measured
+        rec.recommend(u, k=10, use_llm=False)
     retrieval, lists = [], []
     for u in users:
         history = rec.history(u)

@@ -88,11 +88,15 @@ def spd_inverse_in_place(a: np.ndarray, block: int = 1024) -> np.ndarray:
     Cholesky potrf + potri): one n² array at a time, where an LU inverse holds three (at EASE's
     20k items, 3.2 GB instead of 9.6), and half the flops."""
     from scipy.linalg import lapack
+    from threadpoolctl import threadpool_limits
 
     if not a.flags.c_contiguous:
         raise ValueError("spd_inverse_in_place needs a C-ordered array")
     f = a.T  # Fortran order over the same memory (a is symmetric), so LAPACK needs no copy
-    c, info = lapack.dpotrf(f, lower=False, clean=False, overwrite_a=True)
+    # OpenBLAS's threaded Cholesky (0.3.29 in numpy, 0.3.30 in scipy) dies with SIGSEGV from
+    # about n = 16,000 on 2 threads (EASE fits 20,000 past 20k items): factor on one thread
+    with threadpool_limits(1, "blas"):
+        c, info = lapack.dpotrf(f, lower=False, clean=False, overwrite_a=True)
     if info == 0:
         c, info = lapack.dpotri(c, lower=False, overwrite_c=True)
     if info != 0:

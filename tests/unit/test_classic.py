@@ -129,9 +129,10 @@ def test_the_in_place_inverse_equals_numpys_and_reuses_the_matrix_memory():
     import tracemalloc
 
     rng = np.random.default_rng(1)
-    x = rng.random((300, 200))
-    gram = x.T @ x + 5.0 * np.eye(200)
+    x = rng.random((700, 600))  # large enough that a copy would stand out of threadpoolctl's bookkeeping
+    gram = x.T @ x + 5.0 * np.eye(600)
     expected = np.linalg.inv(gram)
+    spd_inverse_in_place(np.eye(3))  # threadpoolctl's one-time scan of the loaded BLAS libraries, untraced
     tracemalloc.start()
     out = spd_inverse_in_place(gram, block=64)  # several row blocks and a ragged last one
     _, peak = tracemalloc.get_traced_memory()
@@ -141,6 +142,24 @@ def test_the_in_place_inverse_equals_numpys_and_reuses_the_matrix_memory():
     assert EASE(PositiveMatrix(two_tastes()), lam=10.0).weights.flags.c_contiguous  # rows read fast at scoring
     with pytest.raises(np.linalg.LinAlgError):
         spd_inverse_in_place(-np.eye(3))
+
+
+def test_the_cholesky_factor_runs_on_one_blas_thread(monkeypatch):
+    """OpenBLAS's threaded dpotrf crashes the process (SIGSEGV) from about 16,000 items on 2
+    threads, a size EASE reaches at 20,000 kept items: the factor must run on one thread."""
+    from scipy.linalg import lapack
+    from threadpoolctl import threadpool_info
+
+    seen = []
+    real = lapack.dpotrf
+
+    def recording(*args, **kwargs):
+        seen.append({i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"})
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(lapack, "dpotrf", recording)
+    spd_inverse_in_place(np.eye(50) * 2.0)
+    assert seen == [{1}]
 
 
 def test_top_positions_pick_what_a_stable_sort_picks():
