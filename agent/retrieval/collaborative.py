@@ -13,6 +13,7 @@ from agent.retrieval.classic import PositiveMatrix, top_positions
 SHRINKAGE = 10.0
 NEIGHBOURS_ABOVE = 20_000  # liked items past which the fit keeps each item's strongest neighbours
 NEIGHBOURS = 200  # neighbours kept per item then
+DENSE_PAIRS = 1 / 16  # a history's pairs per catalog item past which its sums are catalog-long
 
 
 def pair_weight(c, likers_a, likers_b, shrinkage: float):
@@ -59,12 +60,15 @@ class Pairs:
     cols: np.ndarray  # the liked items' columns, in liked order
     row: np.ndarray  # each pair's liked item, as an index into `cols`
     weight: np.ndarray  # each pair's weight (float64)
-    columns: np.ndarray  # the co-liked items' columns, sorted, once each
+    columns: np.ndarray  # the co-liked items' columns, sorted, once each (or every column)
     at: np.ndarray  # each pair's co-liked item, as an index into `columns`
 
     @classmethod
-    def of(cls, cols, row, col, weight) -> "Pairs":
-        columns, at = np.unique(col, return_inverse=True)
+    def of(cls, cols, row, col, weight, n_items: int) -> "Pairs":
+        if len(col) > DENSE_PAIRS * n_items:  # sorting that many pairs costs more than a catalog-long sum
+            columns, at = np.arange(n_items), np.asarray(col)
+        else:
+            columns, at = np.unique(col, return_inverse=True)
         return cls(cols, np.asarray(row), np.asarray(weight), columns, at.ravel())
 
     def sums_without(self, dropped: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
@@ -78,9 +82,11 @@ class Pairs:
     def lookup(self, sums: np.ndarray, positions: list[int | None]) -> list[float]:
         """`sums` at catalog positions (0 where no pair reaches, or the position is None)."""
         known = [p for p in positions if p is not None]
-        at = np.minimum(np.searchsorted(self.columns, known), max(len(self.columns) - 1, 0))
-        found = dict(zip(known, np.where(self.columns[at] == known, sums[at], 0.0).tolist())) if len(self.columns) else {}
-        return [found.get(p, 0.0) if p is not None else 0.0 for p in positions]
+        if not len(self.columns) or not known:
+            return [0.0] * len(positions)
+        at = np.minimum(np.searchsorted(self.columns, known), len(self.columns) - 1)
+        found = dict(zip(known, np.where(self.columns[at] == known, sums[at], 0.0).tolist()))
+        return [found[p] if p is not None else 0.0 for p in positions]
 
 
 class CooccurrenceIndex:
@@ -137,11 +143,11 @@ class CooccurrenceIndex:
             return None
         if self.neighbours is not None:  # the kept pairs, already weighted
             pairs = self.neighbours[cols].tocoo()
-            return Pairs.of(cols, pairs.row, pairs.col, pairs.data.astype(np.float64))
+            return Pairs.of(cols, pairs.row, pairs.col, pairs.data.astype(np.float64), len(self))
         counts = (self.transposed[cols] @ self._m).tocoo()  # |liked| x items co-occurrence counts
         pop = np.maximum(self.popularity, 1.0)
         weight = pair_weight(counts.data, pop[cols[counts.row]], pop[counts.col], self.shrinkage)
-        return Pairs.of(cols, counts.row, counts.col, weight)
+        return Pairs.of(cols, counts.row, counts.col, weight, len(self))
 
     def scores(self, liked: list[str], items: list[str]) -> list[float]:
         """The item-kNN score of each of `items` for `liked` (0 for unknown items)."""

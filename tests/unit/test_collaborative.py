@@ -86,14 +86,17 @@ def test_each_item_keeps_only_its_strongest_neighbours():
             assert sorted(top3[i][top3[i] > 0]) == pytest.approx(sorted(full[i])[-3:])
 
 
-def test_scores_and_top_k_equal_a_catalog_long_sum_exactly():
+@pytest.mark.parametrize("dense_pairs", [1 / 16, 1e9], ids=["catalog-long", "reached-items-only"])
+def test_scores_and_top_k_equal_a_catalog_long_sum_exactly(dense_pairs, monkeypatch):
     """Scores are summed over only the items a history's pairs reach (a million-item catalog
     makes a catalog-long vector cost milliseconds per request); they must be the catalog-long
     bincount's sums bit for bit, and the top k its stable order."""
     import numpy as np
 
+    from agent.retrieval import collaborative
     from agent.retrieval.collaborative import pair_weight
 
+    monkeypatch.setattr(collaborative, "DENSE_PAIRS", dense_pairs)
     idx = CooccurrenceIndex(_random_rows(seed=8, users=90, items=70), shrinkage=2.0)
     rng = np.random.default_rng(0)
     for _ in range(25):
