@@ -2,7 +2,8 @@
 `chroma run` (from the chromadb package) serves the same index folder on a free loopback port,
 and one process measures retrieval (profile + candidates, fusion order) for the same 200 users
 through each, alternating embedded / server / embedded (the last pass is the noise check), plus
-the server's time to its first heartbeat and its peak RSS.
+the server's time to its first heartbeat and its peak RSS, and a fresh `recagent recommend`
+process's start against the running server (a new service replica).
 
     uv run python bench/scale.py --sizes 1M:25M --work /tmp/scale   # builds the size first
     uv run python bench/chroma_server.py --size 1M:25M --work /tmp/scale
@@ -25,7 +26,7 @@ from agent.config import load_settings
 from agent.recommender import Recommender
 from agent.retrieval.chroma import ChromaRetriever
 from bench.model_footprint import status_kb
-from bench.scale import parse_size, pct, sample_users
+from bench.scale import fresh_starts, parse_size, pct, sample_users
 from evals.synthetic import hashed_embedder
 
 
@@ -84,11 +85,15 @@ def main() -> None:
         passes = [("embedded", retrieval_ms(embedded, users)), ("server", retrieval_ms(served, users)),
                   ("embedded again (noise check)", retrieval_ms(embedded, users))]
         server_mb = (status_kb("VmHWM", proc.pid) or 0) // 1024
+        client_starts = fresh_starts(data_dir, chroma_url=url)  # a new replica against the running server
     finally:
         proc.terminate()
         proc.wait(60)
     print(f"{a.size}: {results[a.size]['items']:,} items, {results[a.size]['interactions']:,} interactions; "
           f"chroma run answered after {up_s:.1f} s, peak RSS {server_mb:,} MB")
+    print(f"a fresh `recommend --no-llm` through the server: {client_starts['start_cold_s'] or '–'} s with the page "
+          f"cache dropped, then {' / '.join(map(str, client_starts['start_to_first_answer_s']))} s; "
+          f"peak RSS {client_starts['start_peak_rss_mb']:,} MB")
     print("| vector store | retrieval p50 (ms) | p95 (ms) |\n|---|---|---|")
     for name, ms in passes:
         print(f"| {name} | {pct(ms, .5):.1f} | {pct(ms, .95):.1f} |")

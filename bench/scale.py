@@ -172,14 +172,17 @@ def drop_page_cache() -> bool:
         return False
 
 
-def fresh_starts(data_dir: Path, runs: int = 2) -> dict:
-    """`recagent recommend --no-llm` as fresh processes over `data_dir`: seconds to the answer, and
-    the process's own peak RSS (VmHWM; getrusage's figure would include the forking parent's).
-    First once with the page cache dropped (nothing of the data, the index or Python's own
-    files in memory: a start after a reboot), where this process may; then `runs` times."""
+def fresh_starts(data_dir: Path, runs: int = 2, chroma_url: str | None = None) -> dict:
+    """`recagent recommend --no-llm` as fresh processes over `data_dir` (and a Chroma server, if
+    given): seconds to the answer, and the process's own peak RSS (VmHWM; getrusage's figure
+    would include the forking parent's). First once with the page cache dropped (nothing of the
+    data, the index or Python's own files in memory: a start after a reboot), where this process
+    may; then `runs` times."""
     env = {**os.environ, "RECAGENT_DATA_DIR": str(data_dir)}
     env.pop("RECAGENT_BASE_URL", None)
     env.pop("RECAGENT_CHROMA_URL", None)
+    if chroma_url:
+        env["RECAGENT_CHROMA_URL"] = chroma_url
 
     def start() -> tuple[float, int]:
         t = time.perf_counter()
