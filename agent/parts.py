@@ -194,7 +194,8 @@ class Parts:
         rows = self.store.user_interactions(str(user_id))
         if not rows and not missing_ok and not self.store.has_user(str(user_id)):
             raise UnknownUserError(str(user_id))
-        return [HistoryEvent(item_id=r.item_id, rating=r.rating, timestamp=r.timestamp) for r in rows]
+        # stored rows were validated when written: not checked again at every request
+        return [HistoryEvent.model_construct(item_id=r.item_id, rating=r.rating, timestamp=r.timestamp) for r in rows]
 
     def add_user(self, user_id: str) -> bool:
         """Register a user before their first interaction (feedback is refused for unknown ids,

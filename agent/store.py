@@ -184,7 +184,8 @@ class CatalogStore:
             rows = self._db.execute(
                 "SELECT user_id, item_id, rating, timestamp FROM interactions WHERE user_id=? "
                 "ORDER BY timestamp", (user_id,)).fetchall()
-        return [Interaction(user_id=r[0], item_id=r[1], rating=r[2], timestamp=r[3]) for r in rows]
+        # validated when written (ingest, feedback): not checked again at every read
+        return [Interaction.model_construct(user_id=r[0], item_id=r[1], rating=r[2], timestamp=r[3]) for r in rows]
 
     # -- users -----------------------------------------------------------------------------------
     def add_user(self, user_id: str) -> bool:

@@ -109,6 +109,7 @@ class CooccurrenceIndex:
         self.popularity = np.diff(self.transposed.indptr).astype(np.float32)  # likers per item
         self.neighbours = neighbours
         self._last: tuple | None = None
+        self._last_fans: tuple | None = None
         self._by_popularity: np.ndarray | None = None  # item positions, most popular first
 
     def __len__(self) -> int:
@@ -178,11 +179,26 @@ class CooccurrenceIndex:
         if j is None or not known:
             return []
         cols = np.array([self._pos[i] for i in known], dtype=np.int64)
-        counts = np.asarray((self.transposed[cols] @ self.transposed[j].T).todense()).ravel()
-        pop = np.maximum(self.popularity, 1.0)
-        weight = pair_weight(counts, pop[cols], pop[j], self.shrinkage)
+        t = self.transposed
+        is_fan = np.zeros(t.shape[1], dtype=bool)  # the item's fans, as a mask over people
+        is_fan[t.indices[t.indptr[j]:t.indptr[j + 1]]] = True
+        fans_of_liked, owner = self._fans_of(cols)
+        counts = np.bincount(owner[is_fan[fans_of_liked]], minlength=len(cols)).astype(np.float32)
+        weight = pair_weight(counts, np.maximum(self.popularity[cols], 1.0), max(float(self.popularity[j]), 1.0),
+                             self.shrinkage)
         order = np.argsort(-weight, kind="stable")
         return [(known[o], int(counts[o]), float(weight[o])) for o in order if counts[o] > 0]
+
+    def _fans_of(self, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The liked items' fans, one array, and which liked item each entry belongs to. The last
+        result is kept: a list's evidence asks for the same liked items once per item."""
+        key, last = cols.tobytes(), self._last_fans
+        if last is not None and last[0] == key:
+            return last[1]
+        rows = self.transposed[cols]
+        result = rows.indices, np.repeat(np.arange(len(cols)), np.diff(rows.indptr))
+        self._last_fans = (key, result)
+        return result
 
     def similar(self, liked: list[str], k: int, exclude: set[str] = frozenset()
                 ) -> list[tuple[str, float, str]]:

@@ -115,3 +115,22 @@ def test_scores_and_top_k_equal_a_catalog_long_sum_exactly(dense_pairs, monkeypa
         wide[[idx._pos[i] for i in exclude if i in idx._pos]] = 0.0
         order = [j for j in np.argsort(-wide, kind="stable")[:8] if wide[j] > 0]
         assert [(i, s) for i, s, _ in idx.similar(liked, 8, exclude)] == [(idx.item_ids[j], float(wide[j])) for j in order]
+
+
+def test_co_liked_counts_the_people_who_liked_both_as_the_sparse_product_does():
+    import numpy as np
+
+    from agent.retrieval.collaborative import pair_weight
+
+    idx = CooccurrenceIndex(_random_rows(seed=4, users=90, items=30), shrinkage=2.0)
+    for item in ("i0", "i7", "i19"):
+        liked = [f"i{n}" for n in range(0, 30, 3)] + ["unknown", "i3"]  # the item itself, an unknown id, a repeat
+        j = idx._pos[item]
+        known = [i for i in dict.fromkeys(liked) if i in idx._pos and i != item]
+        cols = [idx._pos[i] for i in known]
+        product = np.asarray((idx.transposed[cols] @ idx.transposed[j].T).todense()).ravel()
+        pop = np.maximum(idx.popularity, 1.0)
+        weight = pair_weight(product, pop[cols], pop[j], 2.0)
+        expected = sorted(((known[o], int(product[o]), float(weight[o])) for o in range(len(known)) if product[o] > 0),
+                          key=lambda t: -t[2])
+        assert idx.co_liked(item, liked) == expected and expected
