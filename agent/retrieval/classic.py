@@ -199,9 +199,9 @@ class EASE(ItemScorer):
         if last is not None and last[0] == key:
             return last[1]
         rows = self._weight_positions(self.data.columns(liked))
-        s = np.zeros(self.weights.shape[1], dtype=np.float32)
-        for r in rows:  # one row at a time: no (liked × kept) copy of a memory-mapped matrix
-            s += self.weights[r]
+        n = self.weights.shape[0]  # a 1 × kept indicator row: scipy adds B's rows in C, no catalog-long row
+        row = sparse.csr_matrix((np.ones(len(rows), dtype=np.float32), rows, [0, len(rows)]), shape=(1, n))
+        s = np.asarray(row @ self.weights).ravel()
         self._last = (key, s)
         return s
 
