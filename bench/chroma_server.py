@@ -26,7 +26,7 @@ from agent.config import load_settings
 from agent.recommender import Recommender
 from agent.retrieval.chroma import ChromaRetriever
 from bench.model_footprint import status_kb
-from bench.scale import fresh_starts, parse_size, pct, sample_users
+from bench.scale import fresh_starts, parse_size, pct, sample_users, timed_requests
 from evals.synthetic import hashed_embedder
 
 
@@ -52,13 +52,7 @@ def start_server(path: Path, timeout_s: float = 600) -> tuple[subprocess.Popen, 
 
 
 def retrieval_ms(rec: Recommender, users: list[str]) -> list[float]:
-    out = []
-    for u in users:
-        history = rec.history(u)
-        t = time.perf_counter()
-        rec.retrieve(history, 20)
-        out.append((time.perf_counter() - t) * 1000)
-    return out
+    return timed_requests(rec, users, lists=False)[0]
 
 
 def main() -> None:
