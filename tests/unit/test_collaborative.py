@@ -114,7 +114,10 @@ def test_scores_and_top_k_equal_a_catalog_long_sum_exactly(dense_pairs, monkeypa
         assert idx.scores(liked, asked) == [float(wide[idx._pos[i]]) if i in idx._pos else 0.0 for i in asked]
         wide[[idx._pos[i] for i in exclude if i in idx._pos]] = 0.0
         order = [j for j in np.argsort(-wide, kind="stable")[:8] if wide[j] > 0]
-        assert [(i, s) for i, s, _ in idx.similar(liked, 8, exclude)] == [(idx.item_ids[j], float(wide[j])) for j in order]
+        per_pair = np.zeros((len(cols), len(idx)))
+        per_pair[counts.row, counts.col] = weight
+        because = [idx.item_ids[cols[np.argmax(per_pair[:, j])]] for j in order]  # the first liked item on a tie
+        assert idx.similar(liked, 8, exclude) == [(idx.item_ids[j], float(wide[j]), b) for j, b in zip(order, because)]
 
 
 def test_co_liked_counts_the_people_who_liked_both_as_the_sparse_product_does():
