@@ -51,10 +51,6 @@ def start_server(path: Path, timeout_s: float = 600) -> tuple[subprocess.Popen, 
     raise RuntimeError(f"chroma run over {path} did not answer within {timeout_s:.0f} s")
 
 
-def retrieval_ms(rec: Recommender, users: list[str]) -> list[float]:
-    return timed_requests(rec, users, lists=False)[0]
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--size", default="1M:25M", help="ITEMS:INTERACTIONS, as bench/scale.py built it")
@@ -76,8 +72,8 @@ def main() -> None:
         served = Recommender(settings, index=ChromaRetriever(None, hashed_embedder(), url=url))
         for rec in (embedded, served):
             rec.retrieve(rec.history(users[0]), 20)  # warm: fit read, index opened
-        passes = [("embedded", retrieval_ms(embedded, users)), ("server", retrieval_ms(served, users)),
-                  ("embedded again (noise check)", retrieval_ms(embedded, users))]
+        passes = [(name, timed_requests(rec, users, lists=False)[0]) for name, rec in
+                  (("embedded", embedded), ("server", served), ("embedded again (noise check)", embedded))]
         server_mb = (status_kb("VmHWM", proc.pid) or 0) // 1024
         client_starts = fresh_starts(data_dir, chroma_url=url)  # a new replica against the running server
     finally:

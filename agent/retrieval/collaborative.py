@@ -152,7 +152,10 @@ class CooccurrenceIndex:
 
     def scores(self, liked: list[str], items: list[str]) -> list[float]:
         """The item-kNN score of each of `items` for `liked` (0 for unknown items)."""
-        return self.scores_with_recent(liked, 0, items)[0]
+        pairs = self._contributions(liked)
+        if pairs is None:
+            return [0.0] * len(items)
+        return pairs.lookup(pairs.sums_without(pairs.cols), [self._pos.get(i) for i in items])
 
     def scores_with_recent(self, liked: list[str], n_recent: int, items: list[str]
                            ) -> tuple[list[float], list[float]]:

@@ -148,7 +148,7 @@ def test_the_cholesky_factor_runs_on_one_blas_thread(monkeypatch):
     """OpenBLAS's threaded dpotrf crashes the process (SIGSEGV) from about 16,000 items on 2
     threads, a size EASE reaches at 20,000 kept items: the factor must run on one thread."""
     from scipy.linalg import lapack
-    from threadpoolctl import threadpool_info
+    from threadpoolctl import threadpool_info, threadpool_limits
 
     seen = []
     real = lapack.dpotrf
@@ -158,7 +158,8 @@ def test_the_cholesky_factor_runs_on_one_blas_thread(monkeypatch):
         return real(*args, **kwargs)
 
     monkeypatch.setattr(lapack, "dpotrf", recording)
-    spd_inverse_in_place(np.eye(50) * 2.0)
+    with threadpool_limits(2, "blas"):  # two threads around the call, on any machine: the guard must bring it to one
+        spd_inverse_in_place(np.eye(50) * 2.0)
     assert seen == [{1}]
 
 
