@@ -17,6 +17,10 @@ class ChatRequest(BaseModel):
     temperature: float = 0.0
     seed: int | None = 0
     stop: list[str] | None = Field(None, description="generation ends before any of these strings")
+    prefix: str | None = Field(None, description="the answer's opening, continued by the server (only for a backend "
+                                                 "whose `continues_answers` is true); the response holds what follows it")
+    banned: list[str] | None = Field(None, description="words the answer may not contain: llama.cpp bans their tokens "
+                                                      "while decoding; other servers ignore this")
     top_logprobs: int | None = Field(None, ge=1, description="also return the first answer token's N most likely tokens")
     timeout_s: float | None = Field(None, gt=0, description="this call's own time limit (never part of a cache key)")
 
@@ -43,3 +47,9 @@ class ChatBackend(Protocol):
 
     @property
     def context_window(self) -> int: ...
+
+
+def continues_answers(backend: ChatBackend) -> bool:
+    """Whether the backend continues an answer's given opening (`ChatRequest.prefix`): then a
+    JSON frame costs no generated tokens and no grammar. Backends without the attribute do not."""
+    return bool(getattr(backend, "continues_answers", False))

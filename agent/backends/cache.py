@@ -11,14 +11,14 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from agent.backends.base import ChatBackend, ChatRequest, ChatResponse
+from agent.backends.base import ChatBackend, ChatRequest, ChatResponse, continues_answers
 
 
 def request_key(request: ChatRequest, model: str) -> str:
     """sha256 over everything that decides the answer: the rendered messages, the model id,
     the sampling parameters and the response schema."""
     payload = {"model": model, **request.model_dump(exclude={"timeout_s"})}
-    for added in ("top_logprobs", "stop"):  # keys of requests made before these fields existed stay valid
+    for added in ("top_logprobs", "stop", "prefix", "banned"):  # keys of requests made before these fields existed stay valid
         if payload[added] is None:
             del payload[added]
     return _sha256(payload)
@@ -62,6 +62,10 @@ class CachingBackend:
     @property
     def context_window(self) -> int:
         return self._window or self.inner.context_window
+
+    @property
+    def continues_answers(self) -> bool:
+        return continues_answers(self.inner)
 
     def count_tokens(self, messages: list[dict[str, str]]) -> int:
         key = _sha256({"model": self.model, "messages": messages})

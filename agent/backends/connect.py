@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agent.backends.base import ChatBackend
+from agent.backends.base import ChatBackend, continues_answers
 from agent.config import Settings
 
 
@@ -18,6 +18,10 @@ class OwnedBackend:
     @property
     def context_window(self) -> int:
         return self.backend.context_window
+
+    @property
+    def continues_answers(self) -> bool:
+        return continues_answers(self.backend)
 
     def count_tokens(self, messages):
         return self.backend.count_tokens(messages)

@@ -22,8 +22,10 @@ class ScriptedFakeBackend:
     model = "scripted-fake"
     endpoint = "fake://scripted"
 
-    def __init__(self, script: list[Step], context_window: int = 8192, repeat_last: bool = False):
+    def __init__(self, script: list[Step], context_window: int = 8192, repeat_last: bool = False,
+                 continues_answers: bool = False):
         self.script = list(script)
+        self.continues_answers = continues_answers  # answers then hold what follows `request.prefix`
         self.requests: list[ChatRequest] = []
         self._window = context_window
         self._repeat_last = repeat_last

@@ -78,6 +78,16 @@ class OpenAICompatBackend:
             self._context_window = int(window or (128_000 if self.is_openai else 8192))
         return self._context_window
 
+    @functools.cached_property
+    def is_llamacpp(self) -> bool:
+        return any(m.get("owned_by") == "llamacpp" for m in self._models().get("data") or [])
+
+    @property
+    def continues_answers(self) -> bool:
+        """llama.cpp's server continues a final assistant message. vLLM can too, with its own
+        request flags, and OpenAI cannot: both get the JSON schema instead (not verified on vLLM)."""
+        return self.is_llamacpp
+
     # -- tokens ------------------------------------------------------------------------------
     def count_tokens(self, messages: list[dict[str, str]]) -> int:
         """The server's own tokenizer where it has one (llama.cpp, vLLM), else tiktoken."""
@@ -117,12 +127,15 @@ class OpenAICompatBackend:
         return retrying(self._complete_once, request)
 
     def _complete_once(self, request: ChatRequest) -> ChatResponse:
-        kwargs: dict[str, Any] = dict(model=self.model, messages=request.messages,
+        messages = request.messages + ([{"role": "assistant", "content": request.prefix}] if request.prefix else [])
+        kwargs: dict[str, Any] = dict(model=self.model, messages=messages,
                                       max_tokens=request.max_tokens, temperature=request.temperature)
         if request.seed is not None and not self.is_openai:
             kwargs["seed"] = request.seed
         if request.stop:
             kwargs["stop"] = request.stop
+        if request.banned and self.is_llamacpp:  # llama.cpp tokenizes string keys; others take token ids only
+            kwargs["logit_bias"] = {f" {w}": -100 for word in request.banned for w in (word, word.capitalize())}
         if request.top_logprobs:
             kwargs.update(logprobs=True, top_logprobs=min(request.top_logprobs, OPENAI_MAX_TOP_LOGPROBS)
                           if self.is_openai else request.top_logprobs)
@@ -170,7 +183,10 @@ class OpenAICompatBackend:
         choice = resp.choices[0]
         usage = Usage(prompt_tokens=getattr(resp.usage, "prompt_tokens", 0) or 0,
                       completion_tokens=getattr(resp.usage, "completion_tokens", 0) or 0)
-        return ChatResponse(content=choice.message.content or "", finish_reason=choice.finish_reason,
+        content = choice.message.content or ""
+        if request.prefix and content.startswith(request.prefix):  # llama.cpp repeats the opening it continued
+            content = content[len(request.prefix):]
+        return ChatResponse(content=content, finish_reason=choice.finish_reason,
                             usage=usage, model=resp.model or self.model, latency_ms=latency,
                             first_token_logprobs=_first_token_logprobs(choice) if request.top_logprobs else None)
 

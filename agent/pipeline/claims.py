@@ -8,6 +8,7 @@ Rules (one `Violation.kind` each):
 - wrong_category / wrong_tag: a genre or catalog tag the item and its evidence do not have;
 - wrong_year / wrong_number: a year or count the evidence does not state;
 - unsupported: plot, cast, makers, reviews, awards or superlatives (no evidence covers them);
+- wrong_subject: a liked title described as if it were the movie ("Kingsman is a comedy that…");
 - echo: a run of the prompt's instructions; junk: repetition, too few words, cut off;
 - title_as_hook: a hook that is just the item's title;
 - repeated_skeleton: a list-level rule, the same opening as two other explanations.
@@ -65,11 +66,22 @@ _UNSUPPORTED = re.compile(r"\b(?:prais\w*|acclaimed|award|awards|oscars?|critics
                           r"performances?|cast|starring|stars? \w+ \w+|directed|director|plot|characters?|storyline|"
                           r"soundtrack|box office|classics?|masterpieces?|iconic|legendary|timeless|cult|"
                           r"must[- ](?:see|watch)|won(?![’']t)|winning|nominated|"
-                          r"most (?:popular|acclaimed|beloved|famous|iconic)|greatest|best)\b", re.IGNORECASE)
+                          r"most (?:popular|acclaimed|beloved|famous|iconic|highly)|greatest|best|anticipated|of the year|"
+                          r"(?:a|the) (?:story|tale) (?:of|about))\b", re.IGNORECASE)
+# Words of those claims the model may not write at all: a server that can (llama.cpp) bans their
+# tokens while decoding, so a sentence is not spent on "positive reviews" only to be rejected.
+UNSUPPORTED_WORDS = ("review", "reviews", "reviewed", "praised", "praise", "acclaimed", "critically", "critics",
+                     "award", "awards", "Oscar", "Oscars", "classic", "classics", "masterpiece", "iconic",
+                     "legendary", "timeless", "plot", "storyline", "starring", "directed", "director",
+                     "performances", "characters", "soundtrack", "greatest", "best")
 # the model speaking of itself or the task instead of the movie
 _META = re.compile(r"\b(?:as an ai|language model|i'm sorry|i am sorry|i can(?:no|')t|i'm not able|"
-                   r"here(?:'s| is) (?:a|the|your|my) (?:new )?(?:sentence|note|explanation|recommendation))\b",
+                   r"here(?:'s| is) (?:a|the|your|my) (?:new )?(?:sentence|note|explanation|recommendation)|"
+                   r"rejected|the facts|last note|other notes)\b",
                    re.IGNORECASE)
+# the person has seen the recommended movie ("You probably enjoyed this movie"): they have not
+_YOU_SAW_ITEM = re.compile(r"\byou(?:'ve|’ve| have)?\s+(?:already\s+|\w+ly\s+)?(?:liked|loved|enjoyed|watched|saw|seen|"
+                           r"adored|read)\s+(?:this|it\b|the (?:movie|film)\b(?! like))", re.IGNORECASE)
 # words run together, as in "highlyRated" (a title's own spelling, such as "eXistenZ", is left alone)
 _RUN_TOGETHER = re.compile(r"\b[a-z]+[A-Z][a-z]+\b")
 # "by James Cameron" after the titles are masked: a maker the facts never name
@@ -175,6 +187,10 @@ def check(text: str, ctx: ClaimContext, vocab: Vocabulary, kind: str = "explanat
         out.append(Violation("unsupported", f"it says {m.group(0)!r}: plot, cast and reception are not in the facts"))
     if _YOU_RATED_ITEM.search(text):
         out.append(Violation("liked_item", "it says the person rated this movie, which they have not"))
+    if _YOU_SAW_ITEM.search(text):
+        out.append(Violation("liked_item", "it says the person has seen this movie, which they have not"))
+    if other := _described_title(text, ev):
+        out.append(Violation("wrong_subject", f"it describes {other!r} as if it were the movie recommended"))
     short = _mask_titles(text, ev, "T")  # so a long title does not part a rating from its "you"
     for m in _RATING.finditer(short):
         if not _RATER.search(short[max(0, m.start() - 40): m.start()]):
@@ -210,6 +226,17 @@ def check(text: str, ctx: ClaimContext, vocab: Vocabulary, kind: str = "explanat
         if value not in ratings and not (value.is_integer() and int(value) in numbers):
             out.append(Violation("wrong_number", f"it states the number {raw}, which is not in the facts"))
     return list(dict.fromkeys(out))
+
+
+def _described_title(text: str, ev: Evidence) -> str | None:
+    """The liked title a sentence opens by describing ("Kingsman is a comedy that…" under
+    21 Jump Street): the model took it for the movie explained."""
+    opening = re.sub(r"^(?:the (?:movie|film)\s+)", "", text.strip(), flags=re.IGNORECASE).lower()
+    for b in sorted(ev.because, key=lambda b: len(b.title), reverse=True):
+        name = bare_title(b.title)
+        if opening.startswith(name) and re.match(r"(?:\s*\(\d{4}\))?\s+(?:is|was)\s+an?\s", opening[len(name):]):
+            return b.title
+    return None
 
 
 def _mask_titles(text: str, ev: Evidence, mark: str) -> str:

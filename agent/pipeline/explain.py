@@ -13,8 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field, replace
 
-from agent.backends.base import ChatBackend, ChatRequest
-from agent.pipeline.claims import ClaimContext, Violation, Vocabulary, check, skeleton
+from agent.backends.base import ChatBackend, ChatRequest, continues_answers
+from agent.pipeline.claims import UNSUPPORTED_WORDS, ClaimContext, Violation, Vocabulary, check, skeleton
 from agent.errors import BackendError
 from agent.pipeline.evidence import Evidence, TasteSummary
 from agent.pipeline.grounding import TITLE_MAX, complete_sentences
@@ -23,6 +23,8 @@ from prompts.inputs import (ExplainInputs, PromptCategory, PromptEvidence, Promp
 from prompts.registry import PromptRegistry
 
 WHY_MAX = 160
+SENTENCE_PREFIX = '{"why": "'  # where the server continues an answer's opening: the JSON frame is given
+SENTENCE_STOPS = ['"', "\n", ". "]  # ... and the answer ends with its string or its first sentence
 MAX_TOKENS = 120
 PLAIN_MAX_TOKENS = 48  # a plain sentence of up to 16 words is about 25 tokens; a longer one is cut to its full sentences
 MAX_SAME_OPENING = 2  # explanations of one list that may share an opening (claims.skeleton)
@@ -142,6 +144,30 @@ def passing_lead(text: str, ctx: ClaimContext, vocab: Vocabulary) -> str:
     return ""
 
 
+def banned_words(ev: Evidence) -> list[str]:
+    """The checker's unsupported words, less any the item's facts use ("Best in Show")."""
+    facts = set(re.findall(r"\w+", " ".join(ev.titles() + ev.tags).lower()))
+    return [w for w in UNSUPPORTED_WORDS if w.lower() not in facts]
+
+
+def _stopped_sentence(resp) -> str:
+    """A bare sentence ended by a stop string (which the server leaves out): its final stop
+    restored. One cut at the token limit stays unfinished, for the checker to reject."""
+    text = resp.content.strip().strip('"“”').rstrip()
+    if resp.finish_reason == "stop" and text and not text.endswith((".", "!", "?")):
+        text += "."
+    return text
+
+
+_DATA_SECTIONS = re.compile(r"<(catalog_data|examples)>.*?</\1>", re.S)
+
+
+def instruction_text(messages: list[dict[str, str]]) -> str:
+    """The prompt's own words (instructions, the reason a last answer was rejected), without its
+    data and worked examples: the facts and the examples' form may be restated, the rest not."""
+    return "\n".join(_DATA_SECTIONS.sub(" ", m["content"]) for m in messages)
+
+
 # -- prompt inputs -------------------------------------------------------------------------------
 def prompt_taste(taste: TasteSummary) -> PromptTaste:
     return PromptTaste(n_liked=taste.n_liked,
@@ -174,6 +200,7 @@ class ExplainStage:
         output = registry.output_kind(prompt)
         self.model_hooks = output == "explanation"  # else: hooks from the evidence
         self.plain = output == "explanation_text"  # the sentence as plain text, no JSON around it
+        self._continued: bool | None = None  # the sentence continues SENTENCE_PREFIX (asked once)
         self._lock = threading.Lock()
         self._openings: dict[str, int] = {}
         self._down: BackendError | None = None  # the endpoint is unreachable: stop asking it
@@ -182,6 +209,8 @@ class ExplainStage:
             on_item: Callable[[int, Explained], None] | None = None) -> list[Explained]:
         deadline = time.monotonic() + self.budget_s
         self._openings, self._down = {}, None
+        if self._continued is None:
+            self._continued = not self.model_hooks and not self.plain and continues_answers(self.backend)
         prefix = prompt_taste(taste)
         out: list[Explained] = []
         pool = ThreadPoolExecutor(self.workers, thread_name_prefix="explain")
@@ -219,12 +248,14 @@ class ExplainStage:
                 return self._template(ctx, position, "no time left for the model", first, attempt - 1, usage)
             rendered = self.registry.render(self.prompt, ExplainInputs(taste=prefix, item=prompt_evidence(ctx.evidence),
                                                                      problem=problem))
-            ctx = replace(ctx, instructions=rendered.messages[0]["content"])  # an echo of it is junk
+            ctx = replace(ctx, instructions=instruction_text(rendered.messages))  # an echo of it is junk
             # a retry changes the prompt and the seed: a deterministic failure is not repeated
+            short = self.plain or self._continued  # a bare sentence, ended by a stop string
             request = ChatRequest(messages=rendered.messages, schema_name="explain",
-                                  response_schema=None if self.plain else explain_schema(self.model_hooks),
-                                  stop=["\n"] if self.plain else None,
-                                  max_tokens=PLAIN_MAX_TOKENS if self.plain else MAX_TOKENS, seed=attempt - 1,
+                                  response_schema=None if short else explain_schema(self.model_hooks),
+                                  prefix=SENTENCE_PREFIX if self._continued else None, banned=banned_words(ctx.evidence),
+                                  stop=(["\n"] if self.plain else SENTENCE_STOPS) if short else None,
+                                  max_tokens=PLAIN_MAX_TOKENS if short else MAX_TOKENS, seed=attempt - 1,
                                   temperature=0.0 if attempt == 1 else 0.4, timeout_s=remaining)
             try:
                 resp = self.backend.complete(request)
@@ -240,7 +271,8 @@ class ExplainStage:
             usage = usage + resp.usage
             answers.append(resp.content)
             try:
-                data = {"why": resp.content.strip().strip('"“”')} if self.plain else json.loads(resp.content)
+                data = ({"why": resp.content.strip().strip('"“”')} if self.plain
+                        else {"why": _stopped_sentence(resp)} if self._continued else json.loads(resp.content))
                 why_text = " ".join(str(data["why"]).split())
                 hook = " ".join(str(data["hook"]).split()) if self.model_hooks else template_hook(ctx.evidence, position)
                 why_text = complete_sentences(why_text, WHY_MAX)[0]  # cut at the bound: keep its full sentences

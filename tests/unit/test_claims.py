@@ -63,6 +63,10 @@ def kinds(text, ctx=None, kind="explanation"):
     "Liked by Back to the Future Part III fans: 26 of them, and you gave it 4/5.",
     "You rated Back to the Future Part III 4 out of 5, and 26 of its fans liked this.",
     "You won't regret it: 26 people who liked Back to the Future Part III also liked this.",
+    # near misses of the rules below: a liked title as the subject of a true sentence, "the story"
+    "Back to the Future Part III is one you rated 4/5, and 26 of its fans liked this.",
+    "If you liked Back to the Future Part III, you will like this one: 26 of its fans did.",
+    "You rated Back to the Future Part III 4/5; the time travel story goes on here.",
 ])
 def test_true_explanations_pass(text):
     assert kinds(text) == set(), text
@@ -105,14 +109,31 @@ def test_true_explanations_pass(text):
     ("As an AI language model, I do not have personal preferences, but here's a new sentence:", "junk"),
     ("One of the most popular comedies ever made.", "unsupported"),
     ("Like Twelve Monkeys, it is a mystery thriller.", "wrong_category"),
+    # what the sentence-only prompt wrote for users 1 and 414 (all passed then)
+    ("Back to the Future Part III is a highly rated comedy that 26 people liked.", "wrong_subject"),
+    ("The movie Back to the Future Part III (1990) is an adventure with 26 fans.", "wrong_subject"),
+    ("You probably enjoyed this movie because it was highly rated.", "liked_item"),
+    ("You've already read the movie Back to the Future Part II, an Adventure.", "liked_item"),
+    ("It is a story about a family who travels through time.", "unsupported"),
+    ("A highly anticipated Adventure that 120 people rated highly.", "unsupported"),
+    ("It is Adventure, unlike the other notes you mentioned.", "junk"),
+    ("Your last note was rejected: it repeats the instructions instead of explaining.", "junk"),
+    ("Ratings are accepted, but this follows the facts: 120 people rated it highly.", "junk"),
     # echoes and junk
-    ("Use only the facts given: no plot, actors or awards.", "echo"),
+    ("Everything given: no plot, actors or awards.", "echo"),
     ("It is Adventure, like many of the movies. It is Adventure, like many of the movies.", "junk"),
     ("Fans of [liked movie] loved this one too.", "junk"),
     ("It is a great movie that you will surely enjoy because it is really", "junk"),
 ])
 def test_false_explanations_are_caught(text, kind):
     assert kind in kinds(text), (text, kinds(text))
+
+
+def test_words_banned_while_decoding_are_words_the_checker_rejects():
+    from agent.pipeline.claims import UNSUPPORTED_WORDS
+
+    for word in UNSUPPORTED_WORDS:
+        assert "unsupported" in kinds(f"It has {word} written all over it, say 120 people."), word
 
 
 def test_a_rating_stays_the_persons_own_past_a_long_title():
