@@ -124,18 +124,60 @@ def summarise(rows: list[dict], swaps: list[dict]) -> dict:
     return out
 
 
+def _row_line(row: dict) -> str:
+    return json.dumps({**row, "first_violations": dict(row["first_violations"]),
+                       "delivered_violations": dict(row["delivered_violations"])}, default=str)
+
+
+def _read_row(line: str) -> dict:
+    row = json.loads(line)
+    row["first_violations"], row["delivered_violations"] = (Counter(row["first_violations"]),
+                                                            Counter(row["delivered_violations"]))
+    row["first_llm"] = tuple(row["first_llm"]) if row["first_llm"] else None
+    return row
+
+
+def _done_before(out_dir: Path | None) -> tuple[dict, dict]:
+    """Rows and swaps an interrupted run of the same folder already wrote, by (user, prompt)."""
+    rows, swaps = {}, {}
+    if out_dir is not None and (out_dir / "lists.jsonl").exists():
+        for line in (out_dir / "lists.jsonl").read_text().splitlines():
+            row = _read_row(line)
+            rows[row["user"], row["prompt"]] = row
+        for line in (out_dir / "swaps.jsonl").read_text().splitlines() if (out_dir / "swaps.jsonl").exists() else []:
+            swap = json.loads(line)
+            swaps[swap.pop("user"), swap.pop("prompt")] = swap
+    return rows, swaps
+
+
 def run(rec: Recommender, prompts: list[str], n_users: int, k: int = 10, seed: int = 42,
         out_dir: Path | None = None, progress=None) -> dict:
+    """Writes each list to `out_dir`/lists.jsonl as it is scored; the same command on the same
+    folder continues an interrupted run (a long one is an hour per prompt on 2 cores)."""
     users = sample_users(sorted({r[0] for r in rec.store.all_interactions()}), n_users, seed)
     rows: dict[str, list[dict]] = {p: [] for p in prompts}
     swaps: dict[str, list[dict]] = {p: [] for p in prompts}
-    rec.backend  # start the model before the clock runs
+    done_rows, done_swaps = _done_before(out_dir)
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    started = False
     for n, user in enumerate(users):
         for p in prompts:
-            rows[p].append(list_row(rec, user, p, k))
+            row = done_rows.get((user, p))
+            if row is None:
+                if not started:
+                    rec.backend  # start the model before the clock runs
+                    started = True
+                row = list_row(rec, user, p, k)
+                _append(out_dir, "lists.jsonl", _row_line(row))
+            rows[p].append(row)
             if n % 2 == 1:  # pairs (0, 1), (2, 3), …: the earlier user's text against the later user
-                s = user_swap(rec, rows[p][-2], user, p)
-                if s is not None:
+                if (user, p) in done_swaps:
+                    s = done_swaps[user, p] or None
+                else:
+                    s = user_swap(rec, rows[p][-2], user, p)
+                    _append(out_dir, "swaps.jsonl", json.dumps({"user": user, "prompt": p, **(s or {})}))
+                if s:
                     swaps[p].append(s)
         if progress:
             progress(n + 1, len(users))
@@ -149,11 +191,11 @@ def run(rec: Recommender, prompts: list[str], n_users: int, k: int = 10, seed: i
                              for p in prompts[1:]}
         summary["paired_baseline"] = base
     if out_dir is not None:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        with open(out_dir / "lists.jsonl", "w") as f:
-            for p in prompts:
-                for r in rows[p]:
-                    f.write(json.dumps({**r, "first_violations": dict(r["first_violations"]),
-                                        "delivered_violations": dict(r["delivered_violations"])}, default=str) + "\n")
         (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
     return summary
+
+
+def _append(out_dir: Path | None, name: str, line: str) -> None:
+    if out_dir is not None:
+        with open(out_dir / name, "a") as f:
+            f.write(line + "\n")

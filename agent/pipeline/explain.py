@@ -159,13 +159,13 @@ def _stopped_sentence(resp) -> str:
     return text
 
 
-_DATA_SECTIONS = re.compile(r"<(catalog_data|examples)>.*?</\1>", re.S)
+_DATA_SECTION = re.compile(r"<catalog_data>.*?</catalog_data>", re.S)
 
 
 def instruction_text(messages: list[dict[str, str]]) -> str:
-    """The prompt's own words (instructions, the reason a last answer was rejected), without its
-    data and worked examples: the facts and the examples' form may be restated, the rest not."""
-    return "\n".join(_DATA_SECTIONS.sub(" ", m["content"]) for m in messages)
+    """The prompt's own words (instructions, the reason a last answer was rejected) without its
+    data: the facts may be restated, the rest not."""
+    return "\n".join(_DATA_SECTION.sub(" ", m["content"]) for m in messages)
 
 
 # -- prompt inputs -------------------------------------------------------------------------------

@@ -36,6 +36,31 @@ def test_every_item_is_phrased_by_the_model_and_handed_on_in_rank_order(recommen
     assert all(r.seed == 0 for r in fake.requests)  # one call per item, first attempt
 
 
+def test_a_server_that_continues_answers_writes_the_sentence_alone(recommender_with):
+    from agent.pipeline.explain import SENTENCE_PREFIX
+
+    def cut_at_its_stop(request):  # the server leaves out the ". " that ended the sentence
+        return explain_from_facts(request).rstrip(".")
+
+    fake = ScriptedFakeBackend([cut_at_its_stop], repeat_last=True, continues_answers=True)
+    rec = recommender_with(fake).recommend(USER, k=2, prompt="explain-why@v2")  # a third would repeat an opening
+    assert all(r.prefix == SENTENCE_PREFIX and r.response_schema is None and ". " in r.stop for r in fake.requests)
+    assert all("review" in r.banned for r in fake.requests)
+    assert all(i.explanation_source == "llm" and i.explanation.endswith(".") for i in rec.items)
+    # a server that cannot continue an answer (OpenAI) gets the JSON schema, as before
+    fake = ScriptedFakeBackend([explain_from_facts], repeat_last=True)
+    recommender_with(fake).recommend(USER, k=1, prompt="explain-why@v2")
+    assert fake.requests[0].prefix is None and set(fake.requests[0].response_schema["properties"]) == {"why"}
+
+
+def test_an_answer_that_repeats_the_retry_reason_is_not_delivered(recommender_with):
+    fake = ScriptedFakeBackend([false_like, lambda r: json.dumps({
+        "hook": "Your kind of movie", "why": "Your last note was rejected: it says the person liked a movie."})],
+        repeat_last=True)
+    item = recommender_with(fake).recommend(USER, k=1).items[0]
+    assert item.explanation_source == "template" and "rejected" not in item.explanation
+
+
 def test_a_false_claim_is_retried_once_with_the_reason_and_another_seed(recommender_with):
     fake = ScriptedFakeBackend([false_like, explain_from_facts], repeat_last=True)
     rec = recommender_with(fake).recommend(USER, k=1)

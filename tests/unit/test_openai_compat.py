@@ -119,6 +119,32 @@ def test_model_and_context_are_discovered_from_the_server():
     srv.shutdown()
 
 
+@pytest.mark.parametrize("owner", ["llamacpp", "vllm"])
+def test_an_answer_opening_and_banned_words_go_to_llama_cpp_only(owner):
+    got = []
+
+    def handler(path, body):
+        if path.endswith("/models"):
+            return 200, {"data": [{"id": "m", "owned_by": owner}]}, 0
+        got.append(body)
+        return 200, completion('{"why": "Fans of Fight Club liked it'), 0
+
+    srv = serve(handler)
+    b = OpenAICompatBackend(f"http://127.0.0.1:{srv.server_port}", "m", timeout_s=5)
+    request = ChatRequest(messages=[{"role": "user", "content": "hi"}], prefix='{"why": "', banned=["review"])
+    if owner == "llamacpp":
+        assert b.continues_answers
+        resp = b.complete(request)
+        assert got[0]["messages"][-1] == {"role": "assistant", "content": '{"why": "'}
+        assert got[0]["logit_bias"] == {" review": -100, " Review": -100}
+        assert resp.content == "Fans of Fight Club liked it"  # llama.cpp repeats the opening; it is cut off
+    else:
+        assert not b.continues_answers  # the stage then asks for the JSON schema instead
+        b.complete(request.model_copy(update={"prefix": None}))
+        assert "logit_bias" not in got[0]  # vLLM and OpenAI take token ids, not words
+    srv.shutdown()
+
+
 @pytest.mark.parametrize("mode", ["garbage", "badjson"])
 def test_a_200_that_is_not_a_chat_completion_is_a_bad_response_however_it_is_labelled(mode):
     from evals.reliability.fault_server import FaultServer
