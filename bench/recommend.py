@@ -20,6 +20,7 @@ import httpx
 
 from agent.backends.embedded import EmbeddedLlamaServer
 from agent.backends.openai_compat import OpenAICompatBackend
+from agent.options import DEFAULT_PROMPT
 from agent.config import load_settings
 from agent.bundled_models import get_model, pull
 from agent.recommender import Recommender
@@ -38,7 +39,7 @@ def main() -> None:
     ap.add_argument("--k", type=int, default=10)
     ap.add_argument("--model", default=None)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--prompt", default="explain@v1")
+    ap.add_argument("--prompt", default=DEFAULT_PROMPT)
     args = ap.parse_args()
     settings = load_settings(model=args.model)
     spec = get_model(settings.model_name)

@@ -12,6 +12,7 @@ import typer
 from agent.cli_support import BaseUrl, DataDir, Model, err, out, progress, require_catalog
 from agent.cli_support import settings as cli_settings
 from agent.errors import InputError
+from agent.options import DEFAULT_PROMPT
 
 eval_app = typer.Typer(help="Prompt A/B evaluation on held-out interactions.", no_args_is_help=True)
 
@@ -107,7 +108,7 @@ def eval_fit(suite_file: Path = typer.Argument(..., help="suite YAML with a fusi
 def eval_explain(
     users: int = typer.Option(20, "--users", help="how many stored users (seeded sample)"),
     k: int = typer.Option(10, "--k", help="items per list"),
-    prompt: list[str] = typer.Option(["explain@v1"], "--prompt", help="explanation prompt(s); the first is the baseline"),
+    prompt: list[str] = typer.Option([DEFAULT_PROMPT], "--prompt", help="explanation prompt(s); the first is the baseline"),
     seed: int = typer.Option(42, "--seed"),
     out_dir: Optional[Path] = typer.Option(None, "--out", help="folder for lists.jsonl and summary.json"),
     base_url: Optional[str] = BaseUrl, model: Optional[str] = Model, data_dir: Optional[Path] = DataDir,

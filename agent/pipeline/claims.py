@@ -56,7 +56,7 @@ GENERIC_OBJECTS = {"movie", "movies", "film", "films", "story", "stories", "this
                    "anything", "something", "everything", "watching", "seeing"}
 _CLAIM = re.compile(
     r"\b(?:you(?:'ve|’ve| have| had|'re|’re| are)?\s+(?:already\s+|also\s+|\w+ly\s+)?"
-    r"(?:like|liked|love|loved|enjoy|enjoyed|watched|saw|seen|rated|adore|adored|fan of|a fan of|big fan of"
+    r"(?:like|liked|love|loved|enjoy|enjoyed|watched|saw|seen|rated|gave|adore|adored|fan of|a fan of|big fan of"
     r"|a big fan of|into)|your (?:favou?rites?|love of|taste for|liking for))\s+(?P<obj>[^.;!?:—–()]+)",
     re.IGNORECASE)
 _CLAIM_END = re.compile(r",|\b(?:and|but|so|which|because|since|as|then|now|this|here|it's|its|is|are|were|will|you|also)\b",
@@ -253,6 +253,9 @@ def _taste_claims(text: str, ctx: ClaimContext, vocab: Vocabulary) -> tuple[str,
     liked = ctx.liked_titles
     item_bare = bare_title(ctx.evidence.title)
     for m in _CLAIM.finditer(text):
+        after = text[m.start("obj"):].lower()
+        if any(after.startswith(t) for t in liked if len(t) >= 4):  # in full: a title with "." or ":" in it
+            continue
         obj = _CLAIM_END.split(m.group("obj"), maxsplit=1)[0]
         obj_low = bare_title(obj.strip(" \"'“”‘’")).strip(" \"'“”‘’")
         obj_low = re.sub(r"^(?:the (?:movie|film)s?|movies like|films like)\s+", "", obj_low)

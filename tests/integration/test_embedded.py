@@ -49,13 +49,15 @@ def test_whole_pipeline_with_the_real_model(recommender_with, backend):
 def test_default_explanations_with_the_real_model(recommender_with, embedded_server, cache_dir):
     """Per-item explanations from the real model: every delivered text passes the claim
     checker (model-written or the evidence template), items stream in rank order."""
+    from agent.options import DEFAULT_PROMPT
     from agent.pipeline.claims import check
 
     r = recommender_with(OpenAICompatBackend(embedded_server.base_url, embedded_server.alias, timeout_s=120,
                                              context_window=embedded_server.n_ctx, cache_dir=cache_dir))
     streamed = []
     rec = r.recommend("user-18", k=4, n_candidates=10, on_item=lambda it: streamed.append(it.rank))
-    assert streamed == [1, 2, 3, 4] and rec.prompt.ref == "explain@v1"
+    assert streamed == [1, 2, 3, 4] and rec.prompt.ref == DEFAULT_PROMPT
+    assert r.backend.continues_answers  # llama.cpp continues the sentence's JSON opening
     assert rec.usage.completion_tokens > 0 and rec.fallback_reason is None
     assert rec.timing.first_item_ms <= rec.timing.total_ms
     records = rec.explained

@@ -67,6 +67,7 @@ def kinds(text, ctx=None, kind="explanation"):
     "Back to the Future Part III is one you rated 4/5, and 26 of its fans liked this.",
     "If you liked Back to the Future Part III, you will like this one: 26 of its fans did.",
     "You rated Back to the Future Part III 4/5; the time travel story goes on here.",
+    "You gave Back to the Future Part III a 4/5 rating, and 26 of its fans liked this.",
 ])
 def test_true_explanations_pass(text):
     assert kinds(text) == set(), text
@@ -113,6 +114,7 @@ def test_true_explanations_pass(text):
     ("Back to the Future Part III is a highly rated comedy that 26 people liked.", "wrong_subject"),
     ("The movie Back to the Future Part III (1990) is an adventure with 26 fans.", "wrong_subject"),
     ("You probably enjoyed this movie because it was highly rated.", "liked_item"),
+    ("You gave Back to the Future Part II a 5/5 rating, and 26 people liked it.", "liked_item"),
     ("You've already read the movie Back to the Future Part II, an Adventure.", "liked_item"),
     ("It is a story about a family who travels through time.", "unsupported"),
     ("A highly anticipated Adventure that 120 people rated highly.", "unsupported"),
@@ -138,6 +140,7 @@ def test_words_banned_while_decoding_are_words_the_checker_rejects():
 
 def test_a_rating_stays_the_persons_own_past_a_long_title():
     ctx = context("1", because=("11",))
+    ctx.liked_titles["dr. strangelove or: how i learned to stop worrying and love the bomb"] = 4.0  # behind the item
     text = ("You gave Dr. Strangelove or: How I Learned to Stop Worrying and Love the Bomb (1964) 4/5; "
             "26 of its fans rated this highly too.")
     assert kinds(text, ctx) == set()

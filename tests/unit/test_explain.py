@@ -29,7 +29,7 @@ def varied(request):
 def test_every_item_is_phrased_by_the_model_and_handed_on_in_rank_order(recommender_with):
     fake = ScriptedFakeBackend([varied], repeat_last=True)
     seen = []
-    rec = recommender_with(fake).recommend(USER, k=4, on_item=lambda it: seen.append(it.rank))
+    rec = recommender_with(fake).recommend(USER, k=4, prompt="explain@v1", on_item=lambda it: seen.append(it.rank))
     assert seen == [1, 2, 3, 4] and rec.prompt.ref == "explain@v1"
     assert all(i.explanation_source == "llm" and not i.flags for i in rec.items)
     assert all(set(r.response_schema["properties"]) == {"hook", "why"} for r in fake.requests)
