@@ -80,8 +80,10 @@ _META = re.compile(r"\b(?:as an ai|language model|i'm sorry|i am sorry|i can(?:n
                    r"rejected|the facts|last note|other notes)\b",
                    re.IGNORECASE)
 # the person has seen the recommended movie ("You probably enjoyed this movie"): they have not
+# ("it" may be a liked title, as in the templates' "(you liked it)"; "this kind of movie" is a taste)
 _YOU_SAW_ITEM = re.compile(r"\byou(?:'ve|’ve| have)?\s+(?:already\s+|\w+ly\s+)?(?:liked|loved|enjoyed|watched|saw|seen|"
-                           r"adored|read)\s+(?:this|it\b|the (?:movie|film)\b(?! like))", re.IGNORECASE)
+                           r"adored|read)\s+(?:this\b(?!\s+(?:kind|sort|type|genre|style))|the (?:movie|film)\b(?! like))",
+                           re.IGNORECASE)
 # words run together, as in "highlyRated" (a title's own spelling, such as "eXistenZ", is left alone)
 _RUN_TOGETHER = re.compile(r"\b[a-z]+[A-Z][a-z]+\b")
 # "by James Cameron" after the titles are masked: a maker the facts never name

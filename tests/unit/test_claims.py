@@ -68,6 +68,8 @@ def kinds(text, ctx=None, kind="explanation"):
     "If you liked Back to the Future Part III, you will like this one: 26 of its fans did.",
     "You rated Back to the Future Part III 4/5; the time travel story goes on here.",
     "You gave Back to the Future Part III a 4/5 rating, and 26 of its fans liked this.",
+    "26 people who liked Back to the Future Part III (you liked it) also liked this.",
+    "Since you enjoyed this kind of movie, 26 fans of Back to the Future Part III did too.",
 ])
 def test_true_explanations_pass(text):
     assert kinds(text) == set(), text
@@ -189,14 +191,17 @@ def test_evidence_from_data():
     assert lion.because == []  # one shared fan is below the support threshold
 
 
+@pytest.mark.parametrize("rating", [4.0, None])  # None: a like without a rating ("you liked it")
 @pytest.mark.parametrize("position", range(5))
 @pytest.mark.parametrize("signal", ["co-liked", "similar", None])
-def test_every_template_form_passes_the_checker(position, signal):
+def test_every_template_form_passes_the_checker(position, signal, rating):
     from agent.pipeline.explain import template_texts
 
     ctx = context(because=("2",) if signal else ())
     if signal == "similar":
         ctx.evidence.because[0].signal = "similar"
+    if signal:
+        ctx.evidence.because[0].rating = rating
     ctx.evidence.constraint = "without Horror"
     hook, text = template_texts(ctx.evidence, position)
     assert check(text, ctx, VOCAB) == [], text
