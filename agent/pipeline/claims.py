@@ -62,18 +62,20 @@ _CLAIM = re.compile(
 _CLAIM_END = re.compile(r",|\b(?:and|but|so|which|because|since|as|then|now|this|here|it's|its|is|are|were|will|you|also)\b",
                         re.IGNORECASE)
 # Plot, cast and reception: nothing in the evidence covers them, so any such statement is invented.
-_UNSUPPORTED = re.compile(r"\b(?:prais\w*|acclaimed|award|awards|oscars?|critics?|critically|reviews?|reviewed|reviewers?|"
-                          r"performances?|cast|starring|stars? \w+ \w+|directed|director|plot|characters?|storyline|"
+_UNSUPPORTED = re.compile(r"\b(?:prais\w*|acclaim\w*|award|awards|oscars?|critics?|critically|reviews?|reviewed|reviewers?|"
+                          r"performances?|cast|starring|actors?|actress(?:es)?|well[- ]known|famous|successful|"
+                          r"highly recommended|stars? \w+ \w+|directed|director|plot|characters?|storyline|"
                           r"soundtrack|box office|classics?|masterpieces?|iconic|legendary|timeless|cult|"
                           r"must[- ](?:see|watch)|won(?![’']t)|winning|nominated|"
                           r"most (?:popular|acclaimed|beloved|famous|iconic|highly)|greatest|best|anticipated|of the year|"
                           r"(?:a|the) (?:story|tale) (?:of|about))\b", re.IGNORECASE)
 # Words of those claims the model may not write at all: a server that can (llama.cpp) bans their
 # tokens while decoding, so a sentence is not spent on "positive reviews" only to be rejected.
-UNSUPPORTED_WORDS = ("review", "reviews", "reviewed", "praised", "praise", "acclaimed", "critically", "critics",
+UNSUPPORTED_WORDS = ("review", "reviews", "reviewed", "praised", "praise", "acclaimed", "acclaim", "critically", "critics",
                      "award", "awards", "Oscar", "Oscars", "classic", "classics", "masterpiece", "iconic",
                      "legendary", "timeless", "plot", "storyline", "starring", "directed", "director",
-                     "performances", "characters", "soundtrack", "greatest", "best")
+                     "performances", "characters", "soundtrack", "greatest", "best", "actor", "actors", "famous",
+                     "successful")
 # the model speaking of itself or the task instead of the movie
 _META = re.compile(r"\b(?:as an ai|language model|i'm sorry|i am sorry|i can(?:no|')t|i'm not able|"
                    r"here(?:'s| is) (?:a|the|your|my) (?:new )?(?:sentence|note|explanation|recommendation)|"
@@ -84,6 +86,10 @@ _META = re.compile(r"\b(?:as an ai|language model|i'm sorry|i am sorry|i can(?:n
 _YOU_SAW_ITEM = re.compile(r"\byou(?:'ve|’ve| have)?\s+(?:already\s+|\w+ly\s+)?(?:liked|loved|enjoyed|watched|saw|seen|"
                            r"adored|read)\s+(?:this\b(?!\s+(?:kind|sort|type|genre|style))|the (?:movie|film)\b(?! like))",
                            re.IGNORECASE)
+# a movie named as the one who rated ("highly rated by American Beauty", "ratings from Jurassic Park")
+_TITLE_AS_RATER = re.compile(r"\b(?:rat\w*|viewers|people)\b[^.;]{0,30}?\b(?:by|from|including)\s+T\b"
+                             r"(?!\s*(?:'s\s+)?(?:fans|viewers|lovers))", re.IGNORECASE)
+_ORDINAL = re.compile(r"\b\d+(?:st|nd|rd|th)\b", re.IGNORECASE)  # "the 5th movie you liked"
 # words run together, as in "highlyRated" (a title's own spelling, such as "eXistenZ", is left alone)
 _RUN_TOGETHER = re.compile(r"\b[a-z]+[A-Z][a-z]+\b")
 # "by James Cameron" after the titles are masked: a maker the facts never name
@@ -193,6 +199,11 @@ def check(text: str, ctx: ClaimContext, vocab: Vocabulary, kind: str = "explanat
         out.append(Violation("liked_item", "it says the person has seen this movie, which they have not"))
     if other := _described_title(text, ev):
         out.append(Violation("wrong_subject", f"it describes {other!r} as if it were the movie recommended"))
+    if m := _TITLE_AS_RATER.search(_mask_titles(text, ev, "T")):
+        out.append(Violation("wrong_subject", f"it says {m.group(0)!r}: a movie does not rate; name the people who "
+                                              "liked it"))
+    if m := _ORDINAL.search(text):
+        out.append(Violation("wrong_number", f"it says {m.group(0)!r}; the facts give no such place"))
     short = _mask_titles(text, ev, "T")  # so a long title does not part a rating from its "you"
     for m in _RATING.finditer(short):
         if not _RATER.search(short[max(0, m.start() - 40): m.start()]):

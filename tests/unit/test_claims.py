@@ -70,6 +70,8 @@ def kinds(text, ctx=None, kind="explanation"):
     "You gave Back to the Future Part III a 4/5 rating, and 26 of its fans liked this.",
     "26 people who liked Back to the Future Part III (you liked it) also liked this.",
     "Since you enjoyed this kind of movie, 26 fans of Back to the Future Part III did too.",
+    "It is highly rated by Back to the Future Part III fans: 26 of them liked it.",
+    "It has positive ratings from fans of Back to the Future Part III, 26 of them.",
 ])
 def test_true_explanations_pass(text):
     assert kinds(text) == set(), text
@@ -123,6 +125,14 @@ def test_true_explanations_pass(text):
     ("It is Adventure, unlike the other notes you mentioned.", "junk"),
     ("Your last note was rejected: it repeats the instructions instead of explaining.", "junk"),
     ("Ratings are accepted, but this follows the facts: 120 people rated it highly.", "junk"),
+    # from the 100-user run of explain-why@v2, read by hand (all passed then)
+    ("It has received positive ratings from Back to the Future Part III and other fans alike.", "wrong_subject"),
+    ("It has been highly rated by Back to the Future Part III, a popular choice.", "wrong_subject"),
+    ("It is highly rated by viewers, including Back to the Future Part III, and tagged time travel.", "wrong_subject"),
+    ("It is an Adventure that is often associated with the 5th movie you liked.", "wrong_number"),
+    ("It is an Adventure that has received widespread acclaim.", "unsupported"),
+    ("It is tagged time travel, with a well-known actor in it.", "unsupported"),
+    ("A highly successful Adventure with a significant following.", "unsupported"),
     # echoes and junk
     ("Everything given: no plot, actors or awards.", "echo"),
     ("It is Adventure, like many of the movies. It is Adventure, like many of the movies.", "junk"),
