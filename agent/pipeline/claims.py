@@ -199,12 +199,12 @@ def check(text: str, ctx: ClaimContext, vocab: Vocabulary, kind: str = "explanat
         out.append(Violation("liked_item", "it says the person has seen this movie, which they have not"))
     if other := _described_title(text, ev):
         out.append(Violation("wrong_subject", f"it describes {other!r} as if it were the movie recommended"))
-    if m := _TITLE_AS_RATER.search(_mask_titles(text, ev, "T")):
+    short = _mask_titles(text, ev, "T")  # so a long title does not part a rating from its "you"
+    if m := _TITLE_AS_RATER.search(short):
         out.append(Violation("wrong_subject", f"it says {m.group(0)!r}: a movie does not rate; name the people who "
                                               "liked it"))
     if m := _ORDINAL.search(text):
         out.append(Violation("wrong_number", f"it says {m.group(0)!r}; the facts give no such place"))
-    short = _mask_titles(text, ev, "T")  # so a long title does not part a rating from its "you"
     for m in _RATING.finditer(short):
         if not _RATER.search(short[max(0, m.start() - 40): m.start()]):
             out.append(Violation("wrong_number", f"it gives {m.group(0)} as the movie's rating; that rating is the "

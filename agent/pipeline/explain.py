@@ -150,11 +150,12 @@ def banned_words(ev: Evidence) -> list[str]:
     return [w for w in UNSUPPORTED_WORDS if w.lower() not in facts]
 
 
-def _stopped_sentence(resp) -> str:
-    """A bare sentence ended by a stop string (which the server leaves out): its final stop
-    restored. One cut at the token limit stays unfinished, for the checker to reject."""
+def bare_sentence(resp, restore_stop: bool) -> str:
+    """A sentence answered without JSON around it. `restore_stop`: it ended at a stop string
+    (which the server leaves out), so its final stop is put back; one cut at the token limit
+    stays unfinished, for the checker to reject."""
     text = resp.content.strip().strip('"“”').rstrip()
-    if resp.finish_reason == "stop" and text and not text.endswith((".", "!", "?")):
+    if restore_stop and resp.finish_reason == "stop" and text and not text.endswith((".", "!", "?")):
         text += "."
     return text
 
@@ -200,7 +201,8 @@ class ExplainStage:
         output = registry.output_kind(prompt)
         self.model_hooks = output == "explanation"  # else: hooks from the evidence
         self.plain = output == "explanation_text"  # the sentence as plain text, no JSON around it
-        self._continued: bool | None = None  # the sentence continues SENTENCE_PREFIX (asked once)
+        # the sentence continues SENTENCE_PREFIX where the server can (the stage runs only once it is connected)
+        self._continued = not self.model_hooks and not self.plain and continues_answers(backend)
         self._lock = threading.Lock()
         self._openings: dict[str, int] = {}
         self._down: BackendError | None = None  # the endpoint is unreachable: stop asking it
@@ -209,8 +211,6 @@ class ExplainStage:
             on_item: Callable[[int, Explained], None] | None = None) -> list[Explained]:
         deadline = time.monotonic() + self.budget_s
         self._openings, self._down = {}, None
-        if self._continued is None:
-            self._continued = not self.model_hooks and not self.plain and continues_answers(self.backend)
         prefix = prompt_taste(taste)
         out: list[Explained] = []
         pool = ThreadPoolExecutor(self.workers, thread_name_prefix="explain")
@@ -271,8 +271,8 @@ class ExplainStage:
             usage = usage + resp.usage
             answers.append(resp.content)
             try:
-                data = ({"why": resp.content.strip().strip('"“”')} if self.plain
-                        else {"why": _stopped_sentence(resp)} if self._continued else json.loads(resp.content))
+                data = ({"why": bare_sentence(resp, restore_stop=self._continued)} if short
+                        else json.loads(resp.content))
                 why_text = " ".join(str(data["why"]).split())
                 hook = " ".join(str(data["hook"]).split()) if self.model_hooks else template_hook(ctx.evidence, position)
                 why_text = complete_sentences(why_text, WHY_MAX)[0]  # cut at the bound: keep its full sentences
