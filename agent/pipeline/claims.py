@@ -33,7 +33,7 @@ GENRE_SYNONYMS = {
     "Film-Noir": ("noir", "film noir"),
     "Comedy": ("comedic", "comedies", "funny", "hilarious", "humorous", "witty"),
     "Horror": ("scary", "creepy", "terrifying"),
-    "Thriller": ("thrillers", "suspenseful", "suspense"),
+    "Thriller": ("thrillers", "suspenseful", "suspense", "thrilling"),
     "Mystery": ("mysteries",),
     "Documentary": ("documentaries",),
     "Adventure": ("adventures", "adventurous"),
@@ -65,7 +65,8 @@ _CLAIM_END = re.compile(r",|\b(?:and|but|so|which|because|since|as|then|now|this
 _UNSUPPORTED = re.compile(r"\b(?:prais\w*|acclaim\w*|award|awards|oscars?|critics?|critically|reviews?|reviewed|reviewers?|"
                           r"performances?|cast|starring|actors?|actress(?:es)?|well[- ]known|famous|successful|"
                           r"highly recommended|stars? \w+ \w+|directed|director|plot|characters?|storyline|"
-                          r"soundtrack|box office|classics?|masterpieces?|iconic|legendary|timeless|cult|"
+                          r"soundtrack|box office|classics?|masterpieces?|iconic|legendary|timeless|cult|franchises?|enjoyable|"
+                          r"(?:highly|well)[- ]regarded|"
                           r"must[- ](?:see|watch)|won(?![’']t)|winning|nominated|"
                           r"most (?:popular|acclaimed|beloved|famous|iconic|highly)|greatest|best|anticipated|of the year|"
                           r"(?:a|the) (?:story|tale) (?:of|about))\b", re.IGNORECASE)
@@ -75,11 +76,13 @@ UNSUPPORTED_WORDS = ("review", "reviews", "reviewed", "praised", "praise", "accl
                      "award", "awards", "Oscar", "Oscars", "classic", "classics", "masterpiece", "iconic",
                      "legendary", "timeless", "plot", "storyline", "starring", "directed", "director",
                      "performances", "characters", "soundtrack", "greatest", "best", "actor", "actors", "famous",
-                     "successful")
+                     "successful", "franchise", "enjoyable")
 # the model speaking of itself or the task instead of the movie
 _META = re.compile(r"\b(?:as an ai|language model|i'm sorry|i am sorry|i can(?:no|')t|i'm not able|"
                    r"here(?:'s| is) (?:a|the|your|my) (?:new )?(?:sentence|note|explanation|recommendation)|"
-                   r"rejected|the facts|last note|other notes)\b",
+                   r"rejected|the facts|last note|other notes|your (?:last |previous |new |first )?(?:sentence|answer|note)|"
+                   r"placeholders?|markup|rewrite|reword|the note|the description|(?:does|did) not rate|misunderstood|"
+                   r"you (?:suggested|recommended))\b",
                    re.IGNORECASE)
 # the person has seen the recommended movie ("You probably enjoyed this movie"): they have not
 # ("it" may be a liked title, as in the templates' "(you liked it)"; "this kind of movie" is a taste)
@@ -197,12 +200,11 @@ def check(text: str, ctx: ClaimContext, vocab: Vocabulary, kind: str = "explanat
         out.append(Violation("liked_item", "it says the person rated this movie, which they have not"))
     if _YOU_SAW_ITEM.search(text):
         out.append(Violation("liked_item", "it says the person has seen this movie, which they have not"))
-    if other := _described_title(text, ev):
+    if other := _described_title(text, ev, vocab):
         out.append(Violation("wrong_subject", f"it describes {other!r} as if it were the movie recommended"))
     short = _mask_titles(text, ev, "T")  # so a long title does not part a rating from its "you"
     if m := _TITLE_AS_RATER.search(short):
-        out.append(Violation("wrong_subject", f"it says {m.group(0)!r}: a movie does not rate; name the people who "
-                                              "liked it"))
+        out.append(Violation("wrong_subject", "it names a movie as the one who rated; name the people who liked it"))
     if m := _ORDINAL.search(text):
         out.append(Violation("wrong_number", f"it says {m.group(0)!r}; the facts give no such place"))
     for m in _RATING.finditer(short):
@@ -241,14 +243,22 @@ def check(text: str, ctx: ClaimContext, vocab: Vocabulary, kind: str = "explanat
     return list(dict.fromkeys(out))
 
 
-def _described_title(text: str, ev: Evidence) -> str | None:
-    """The liked title a sentence opens by describing ("Kingsman is a comedy that…" under
-    21 Jump Street): the model took it for the movie explained."""
+def _described_title(text: str, ev: Evidence, vocab: Vocabulary) -> str | None:
+    """The liked title a sentence opens by describing ("Kingsman is a comedy that…", "The
+    Avengers (2012) is Action" under 21 Jump Street): the model took it for the movie explained.
+    A title counts by its part before or after a colon too ("The Secret Service"), unless that
+    part also names the item."""
     opening = re.sub(r"^(?:the (?:movie|film)\s+)", "", text.strip(), flags=re.IGNORECASE).lower()
+    item = bare_title(ev.title)
+    genres = "|".join(re.escape(f) for f in sorted(vocab.genre_forms, key=len, reverse=True))
+    described = re.compile(r"(?:\s*\(\d{4}\))?\s+(?:(?:is|was)\s+(?:an?\s|(?:" + genres + r")\b)|"
+                           r"(?:has been|has received|received)\b)")
     for b in sorted(ev.because, key=lambda b: len(b.title), reverse=True):
         name = bare_title(b.title)
-        if opening.startswith(name) and re.match(r"(?:\s*\(\d{4}\))?\s+(?:is|was)\s+an?\s", opening[len(name):]):
-            return b.title
+        parts = [p.strip() for p in name.split(":") if len(p.strip()) >= 4] if ":" in name else []
+        for form in [name] + [p for p in parts if not item.startswith(p)]:
+            if opening.startswith(form) and described.match(opening[len(form):]):
+                return b.title
     return None
 
 

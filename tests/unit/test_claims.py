@@ -133,6 +133,18 @@ def test_true_explanations_pass(text):
     ("It is an Adventure that has received widespread acclaim.", "unsupported"),
     ("It is tagged time travel, with a well-known actor in it.", "unsupported"),
     ("A highly successful Adventure with a significant following.", "unsupported"),
+    # from a smaller model and a reworded-note prompt, read by hand (all passed then)
+    ("Your last sentence contained placeholders or markup.", "junk"),
+    ("Your answer should not contain any extra information about this Adventure.", "junk"),
+    ("You've already found a similar movie, so you don't need to rewrite the note again.", "junk"),
+    ("You asked for people to rate it, but the movie did not rate.", "junk"),
+    ("You suggested Back to the Future Part II because it is Adventure.", "junk"),
+    ("Back to the Future Part III (1990) is Adventure, like 2 of the movies you liked.", "wrong_subject"),
+    ("Back to the Future Part III has received positive ratings from 26 people.", "wrong_subject"),
+    ("Back to the Future Part II is a thrilling adventure through time.", "wrong_category"),
+    ("It is an enjoyable Adventure, and 26 people liked it.", "unsupported"),
+    ("It is a highly regarded Adventure that 120 people rated highly.", "unsupported"),
+    ("It continues a strong and well-regarded franchise.", "unsupported"),
     # echoes and junk
     ("Everything given: no plot, actors or awards.", "echo"),
     ("It is Adventure, like many of the movies. It is Adventure, like many of the movies.", "junk"),
@@ -141,6 +153,18 @@ def test_true_explanations_pass(text):
 ])
 def test_false_explanations_are_caught(text, kind):
     assert kind in kinds(text), (text, kinds(text))
+
+
+@pytest.mark.parametrize("text,caught", [
+    # a liked title named by the part after its colon, described as the movie
+    ("Infinity War - Part I is an Action movie that 26 people liked.", True),
+    ("Avengers is a Sci-Fi movie that 26 people liked.", True),
+    # ... and true sentences about the item itself, with the liked title later on
+    ("Captain America: Civil War is Action, and 26 fans of Avengers: Infinity War - Part I liked it.", False),
+    ("Civil War is an Action movie, and 26 fans of Avengers: Infinity War - Part I liked it.", False),
+])
+def test_a_liked_title_described_as_the_movie_by_part_of_its_name(text, caught):
+    assert ("wrong_subject" in kinds(text, context("6", because=("5",)))) is caught, text
 
 
 def test_words_banned_while_decoding_are_words_the_checker_rejects():
