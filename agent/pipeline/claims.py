@@ -92,6 +92,10 @@ _YOU_SAW_ITEM = re.compile(r"\byou(?:'ve|’ve| have)?\s+(?:already\s+|\w+ly\s+)
 # a movie named as the one who rated ("highly rated by American Beauty", "ratings from Jurassic Park")
 _TITLE_AS_RATER = re.compile(r"\b(?:rat\w*|viewers|people)\b[^.;]{0,30}?\b(?:by|from|including)\s+T\b"
                              r"(?!\s*(?:'s\s+)?(?:fans|viewers|lovers))", re.IGNORECASE)
+# two movies where there is one: "They are both Action", "Inception and The Departed are both …"
+_TWO_SUBJECTS = re.compile(r"^(?:they|both)\b|\b(?:are|were) both\b", re.IGNORECASE)
+# a count with no sense left in it: "It's a 124 of the movies you liked", "a high 11 people"
+_GARBLED_COUNT = re.compile(r"\b(?:an?|high)\s+\d+\s+(?:of|people)\b", re.IGNORECASE)
 _ORDINAL = re.compile(r"\b\d+(?:st|nd|rd|th)\b", re.IGNORECASE)  # "the 5th movie you liked"
 # words run together, as in "highlyRated" (a title's own spelling, such as "eXistenZ", is left alone)
 _RUN_TOGETHER = re.compile(r"\b[a-z]+[A-Z][a-z]+\b")
@@ -205,6 +209,10 @@ def check(text: str, ctx: ClaimContext, vocab: Vocabulary, kind: str = "explanat
     short = _mask_titles(text, ev, "T")  # so a long title does not part a rating from its "you"
     if m := _TITLE_AS_RATER.search(short):
         out.append(Violation("wrong_subject", "it names a movie as the one who rated; name the people who liked it"))
+    if _TWO_SUBJECTS.search(text):
+        out.append(Violation("wrong_subject", "it speaks of two movies; write about this one"))
+    if m := _GARBLED_COUNT.search(text):
+        out.append(Violation("junk", f"it says {m.group(0)!r}, which does not read; say what the number counts"))
     if m := _ORDINAL.search(text):
         out.append(Violation("wrong_number", f"it says {m.group(0)!r}; the facts give no such place"))
     for m in _RATING.finditer(short):

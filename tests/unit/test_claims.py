@@ -72,6 +72,8 @@ def kinds(text, ctx=None, kind="explanation"):
     "Since you enjoyed this kind of movie, 26 fans of Back to the Future Part III did too.",
     "It is highly rated by Back to the Future Part III fans: 26 of them liked it.",
     "It has positive ratings from fans of Back to the Future Part III, 26 of them.",
+    "It is both Adventure and Comedy, and 26 fans of Back to the Future Part III liked it.",
+    "It is an Adventure, and 26 people who liked Back to the Future Part III liked it too.",
 ])
 def test_true_explanations_pass(text):
     assert kinds(text) == set(), text
@@ -145,6 +147,10 @@ def test_true_explanations_pass(text):
     ("It is an enjoyable Adventure, and 26 people liked it.", "unsupported"),
     ("It is a highly regarded Adventure that 120 people rated highly.", "unsupported"),
     ("It continues a strong and well-regarded franchise.", "unsupported"),
+    ("They are both Adventure, like 2 of the movies you liked.", "wrong_subject"),
+    ("Back to the Future Part II and Back to the Future Part III are both highly rated.", "wrong_subject"),
+    ("It's a 2 of the movies you liked, and it is Adventure.", "junk"),
+    ("It is an Adventure that has received a high 26 people rating it highly.", "junk"),
     # echoes and junk
     ("Everything given: no plot, actors or awards.", "echo"),
     ("It is Adventure, like many of the movies. It is Adventure, like many of the movies.", "junk"),
