@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field, replace
 
-from agent.backends.base import ChatBackend, ChatRequest, continues_answers
+from agent.backends.base import ChatBackend, ChatRequest, ChatResponse, continues_answers
 from agent.pipeline.claims import UNSUPPORTED_WORDS, ClaimContext, Violation, Vocabulary, check, skeleton
 from agent.errors import BackendError
 from agent.pipeline.evidence import Evidence, TasteSummary
@@ -25,6 +25,9 @@ from prompts.registry import PromptRegistry
 WHY_MAX = 160
 SENTENCE_PREFIX = '{"why": "'  # where the server continues an answer's opening: the JSON frame is given
 SENTENCE_STOPS = ['"', "\n", ". "]  # ... and the answer ends with its string or its first sentence
+# a ". " stop that ended a title's abbreviation, not the sentence ("Dr. Strangelove", "Kill Bill: Vol. 1")
+_ABBREVIATION_END = re.compile(r"(?:^|[\s(:])(?:Dr|Mr|Mrs|Ms|St|Jr|Sr|Vol|Pt|No|Mt|Ft|Lt|vs|[A-Z])$")
+MAX_CONTINUATIONS = 2
 MAX_TOKENS = 120
 PLAIN_MAX_TOKENS = 48  # a plain sentence of up to 16 words is about 25 tokens; a longer one is cut to its full sentences
 MAX_SAME_OPENING = 2  # explanations of one list that may share an opening (claims.skeleton)
@@ -259,6 +262,8 @@ class ExplainStage:
                                   temperature=0.0 if attempt == 1 else 0.4, timeout_s=remaining)
             try:
                 resp = self.backend.complete(request)
+                if self._continued:
+                    resp = self._past_abbreviations(request, resp)
             except BackendError as e:
                 if e.kind in ("unavailable", "auth"):
                     self._down = e
@@ -302,6 +307,18 @@ class ExplainStage:
         done = self._template(ctx, position, f"the model's text failed the checks: {problem}", first, 2, usage)
         done.answers, done.first_hook_violations = answers, first_hook
         return done
+
+    def _past_abbreviations(self, request: ChatRequest, resp: ChatResponse) -> ChatResponse:
+        """The sentence continued past a ". " stop that ended an abbreviation ("Dr."), not the
+        sentence: the server continues from the text so far (its prompt is cached)."""
+        for _ in range(MAX_CONTINUATIONS):
+            text = resp.content.rstrip('"')
+            if resp.finish_reason != "stop" or not _ABBREVIATION_END.search(text):
+                break
+            so_far = text + ". "
+            more = self.backend.complete(request.model_copy(update={"prefix": request.prefix + so_far}))
+            resp = more.model_copy(update={"content": so_far + more.content, "usage": resp.usage + more.usage})
+        return resp
 
     def _claim_opening(self, text: str, ctx: ClaimContext) -> list[Violation]:
         """Reserve this explanation's opening; a third use in one list is boilerplate."""

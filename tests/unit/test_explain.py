@@ -53,6 +53,22 @@ def test_a_server_that_continues_answers_writes_the_sentence_alone(recommender_w
     assert fake.requests[0].prefix is None and set(fake.requests[0].response_schema["properties"]) == {"why"}
 
 
+def test_a_stop_after_an_abbreviation_is_continued_not_taken_for_the_sentence_end(recommender_with):
+    from agent.pipeline.explain import SENTENCE_PREFIX
+
+    def server(request):
+        """Writes the whole sentence, as far as a llama.cpp server would: what follows the
+        given opening, up to its first ". " stop."""
+        fact = explain_from_facts(request)
+        whole = SENTENCE_PREFIX + "As Dr. Who fans would say, " + fact[0].lower() + fact[1:]
+        return whole[len(request.prefix):].split(". ")[0].rstrip(".")
+
+    fake = ScriptedFakeBackend([server], repeat_last=True, continues_answers=True)
+    item = recommender_with(fake).recommend(USER, k=1, prompt="explain-why@v2").items[0]
+    assert item.explanation_source == "llm" and item.explanation.startswith("As Dr. Who fans would say, ")
+    assert [r.prefix for r in fake.requests] == [SENTENCE_PREFIX, SENTENCE_PREFIX + "As Dr. "]
+
+
 def test_an_answer_that_repeats_the_retry_reason_is_not_delivered(recommender_with):
     fake = ScriptedFakeBackend([false_like, lambda r: json.dumps({
         "hook": "Your kind of movie", "why": "Your last note was rejected: it says the person liked a movie."})],
