@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from agent.errors import InputError
 from agent.pipeline.claims import check, skeleton
 from agent.pipeline.explain import ExplainStage
 from agent.pipeline.grounding import bare_title
@@ -150,6 +151,14 @@ def _done_before(out_dir: Path | None) -> tuple[dict, dict]:
     return rows, swaps
 
 
+def _same_model(rows, model: str, out_dir: Path | None) -> None:
+    """A run continues only lists of its own model: one folder never mixes two models' texts."""
+    other = sorted({r["model"] for r in rows if r.get("model") and r["model"] != model})
+    if other:
+        raise InputError(f"{out_dir} holds lists written by {', '.join(other)}, not {model}: "
+                         "continue it with that model, or give another --out folder")
+
+
 def run(rec: Recommender, prompts: list[str], n_users: int, k: int = 10, seed: int = 42,
         out_dir: Path | None = None, progress=None) -> dict:
     """Writes each list to `out_dir`/lists.jsonl as it is scored; the same command on the same
@@ -160,15 +169,15 @@ def run(rec: Recommender, prompts: list[str], n_users: int, k: int = 10, seed: i
     done_rows, done_swaps = _done_before(out_dir)
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
-    started = False
+    model = None  # the model answering this run, once a list needs it (a finished run needs none)
     for n, user in enumerate(users):
         for p in prompts:
             row = done_rows.get((user, p))
             if row is None:
-                if not started:
-                    rec.backend  # start the model before the clock runs
-                    started = True
-                row = list_row(rec, user, p, k)
+                if model is None:
+                    model = rec.backend.model  # start the model before the clock runs
+                    _same_model(done_rows.values(), model, out_dir)
+                row = list_row(rec, user, p, k) | {"model": model}
                 _append(out_dir, "lists.jsonl", _row_line(row))
             rows[p].append(row)
             if n % 2 == 1:  # pairs (0, 1), (2, 3), …: the earlier user's text against the later user
@@ -181,7 +190,9 @@ def run(rec: Recommender, prompts: list[str], n_users: int, k: int = 10, seed: i
                     swaps[p].append(s)
         if progress:
             progress(n + 1, len(users))
-    summary = {"users": len(users), "k": k, "seed": seed, "model": rec.backend.model,
+    stored = {r.get("model") for r in done_rows.values()} - {None}
+    summary = {"users": len(users), "k": k, "seed": seed,
+               "model": model or (stored.pop() if len(stored) == 1 else rec.backend.model),
                "variants": {p: summarise(rows[p], swaps[p]) for p in prompts}}
     if len(prompts) > 1:
         base = prompts[0]

@@ -28,3 +28,22 @@ def test_rows_are_written_as_scored_and_an_interrupted_run_continues(recommender
     for p in PROMPTS:
         assert resumed["variants"][p]["llm_share"] == summary["variants"][p]["llm_share"]
         assert resumed["variants"][p]["lists"] == 4
+
+
+def test_a_folder_is_continued_only_by_the_model_that_wrote_it(recommender_with, tmp_path):
+    import pytest
+
+    from agent.errors import InputError
+
+    run(recommender_with(ScriptedFakeBackend([explain_from_facts], repeat_last=True)), PROMPTS[:1], n_users=2, k=2,
+        out_dir=tmp_path)
+    other = ScriptedFakeBackend([explain_from_facts], repeat_last=True)
+    other.model = "another-fake"
+    # finished: nothing is asked, and the summary names the model that wrote the lists
+    assert run(recommender_with(other), PROMPTS[:1], n_users=2, k=2, out_dir=tmp_path)["model"] == "scripted-fake"
+    assert other.requests == []
+    lines = (tmp_path / "lists.jsonl").read_text().splitlines()
+    (tmp_path / "lists.jsonl").write_text(lines[0] + "\n")
+    with pytest.raises(InputError, match="scripted-fake"):
+        run(recommender_with(other), PROMPTS[:1], n_users=2, k=2, out_dir=tmp_path)
+    assert (tmp_path / "lists.jsonl").read_text().splitlines() == lines[:1]  # nothing lost, nothing mixed
