@@ -25,8 +25,9 @@ from prompts.registry import PromptRegistry
 WHY_MAX = 160
 SENTENCE_PREFIX = '{"why": "'  # where the server continues an answer's opening: the JSON frame is given
 SENTENCE_STOPS = ['"', "\n", ". "]  # ... and the answer ends with its string or its first sentence
-# a ". " stop that ended a title's abbreviation, not the sentence ("Dr. Strangelove", "Kill Bill: Vol. 1")
-_ABBREVIATION_END = re.compile(r"(?:^|[\s(:])(?:Dr|Mr|Mrs|Ms|St|Jr|Sr|Vol|Pt|No|Mt|Ft|Lt|vs|[A-Z])$")
+# a ". " stop that ended a title's abbreviation, not the sentence ("Dr. Strangelove", "Kill Bill: Vol. 1");
+# not a lone capital ("Part I." ends sentences) nor "No" ("Dr. No.")
+_ABBREVIATION_END = re.compile(r"(?:^|[\s(:])(?:Dr|Mr|Mrs|Ms|St|Jr|Sr|Vol|Pt|Mt|Ft|Lt|vs)$")
 MAX_CONTINUATIONS = 2
 MAX_TOKENS = 120
 PLAIN_MAX_TOKENS = 48  # a plain sentence of up to 16 words is about 25 tokens; a longer one is cut to its full sentences
