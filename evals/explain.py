@@ -18,14 +18,16 @@ import numpy as np
 
 from agent.errors import InputError
 from agent.pipeline.claims import check, skeleton
-from agent.pipeline.explain import ExplainStage
+from agent.pipeline.explain import ExplainStage, data_text, prompt_evidence, prompt_taste
 from agent.pipeline.grounding import bare_title
 from agent.recommender import Recommender
 from evals.split import sample_users
+from prompts.inputs import ExplainInputs
 from evals.stats import mean_ci, paired_comparison
 
-PER_USER = ("llm_share", "first_pass", "false_claims_delivered", "specific", "distinct_2", "words",
+PER_USER = ("llm_share", "first_pass", "false_claims_delivered", "specific", "restated", "distinct_2", "words",
             "completion_tokens", "first_item_s", "list_s")
+RESTATE_RUN = 5  # words in a row taken from the prompt's facts that count as restating them
 
 
 def distinct_n(texts: list[str], n: int = 2) -> float:
@@ -45,6 +47,24 @@ def is_specific(text: str, ev) -> bool:
     return any(str(n) in re.findall(r"\d+", low) for n in ev.numbers() if n > 1)
 
 
+def restated_share(facts: str, text: str, n: int = RESTATE_RUN) -> float:
+    """The share of `text`'s words that sit in a run of `n` or more words copied from `facts`:
+    1.0 is a fact restated word for word, which says no more than the data template."""
+    src, out = re.findall(r"[a-z0-9']+", facts.lower()), re.findall(r"[a-z0-9']+", text.lower())
+    grams = {tuple(src[i:i + n]) for i in range(len(src) - n + 1)}
+    covered = [False] * len(out)
+    for i in range(len(out) - n + 1):
+        if tuple(out[i:i + n]) in grams:
+            covered[i:i + n] = [True] * n
+    return sum(covered) / len(out) if out else 0.0
+
+
+def prompt_facts(rec: Recommender, prompt: str, taste, ev) -> str:
+    """The facts `prompt` gives the model for one item (its first attempt's data section)."""
+    return data_text(rec.registry.render(prompt, ExplainInputs(taste=prompt_taste(taste), item=prompt_evidence(ev),
+                                                               problem="")).messages)
+
+
 def list_row(rec: Recommender, user: str, prompt: str, k: int) -> dict:
     """One user's list with one prompt, scored."""
     start = time.perf_counter()
@@ -52,12 +72,15 @@ def list_row(rec: Recommender, user: str, prompt: str, k: int) -> dict:
     seconds = time.perf_counter() - start
     records = r.explained
     history = rec.history(user)
-    contexts = rec.evidence_for(history, [rec.item(i.item_id) for i in r.items]).contexts
+    evidence = rec.evidence_for(history, [rec.item(i.item_id) for i in r.items])
+    contexts = evidence.contexts
     vocab = rec.vocabulary()
     delivered = [i.explanation for i in r.items]
     delivered_bad = [[v.kind for v in check(t, c, vocab)] for t, c in zip(delivered, contexts)]
     openings = Counter(skeleton(t, c, vocab) for t, c in zip(delivered, contexts))
     answered = [x for x in records if x.answers]
+    restated = [restated_share(prompt_facts(rec, prompt, evidence.taste, c.evidence), i.explanation)
+                for i, c in zip(r.items, contexts) if i.explanation_source == "llm"]
     return {
         "user": user, "prompt": prompt, "items": len(r.items),
         "llm_share": sum(i.explanation_source == "llm" for i in r.items) / max(len(r.items), 1),
@@ -68,6 +91,7 @@ def list_row(rec: Recommender, user: str, prompt: str, k: int) -> dict:
         "delivered_violations": Counter(k for b in delivered_bad for k in b),
         "max_same_opening": max(openings.values(), default=0),
         "specific": sum(is_specific(t, c.evidence) for t, c in zip(delivered, contexts)) / max(len(delivered), 1),
+        "restated": float(np.mean(restated)) if restated else float("nan"),
         "distinct_2": distinct_n(delivered),
         "words": float(np.mean([len(t.split()) for t in delivered])) if delivered else 0.0,
         "completion_tokens": r.usage.completion_tokens, "prompt_tokens": r.usage.prompt_tokens,
@@ -102,7 +126,7 @@ def user_swap(rec: Recommender, a: dict, b_user: str, prompt: str) -> dict | Non
 def summarise(rows: list[dict], swaps: list[dict]) -> dict:
     out = {"lists": len(rows), "items": sum(r["items"] for r in rows)}
     for key in PER_USER + ("hook_llm_share", "max_same_opening"):
-        values = np.array([r[key] for r in rows], dtype=float)
+        values = np.array([r.get(key, np.nan) for r in rows], dtype=float)  # rows of older runs lack newer keys
         low, high = mean_ci(values[~np.isnan(values)]) if np.any(~np.isnan(values)) else (None, None)
         out[key] = {"mean": round(float(np.nanmean(values)), 4) if len(values) else None,
                     "ci": [round(low, 4), round(high, 4)] if low is not None else None}
@@ -196,8 +220,8 @@ def run(rec: Recommender, prompts: list[str], n_users: int, k: int = 10, seed: i
                "variants": {p: summarise(rows[p], swaps[p]) for p in prompts}}
     if len(prompts) > 1:
         base = prompts[0]
-        summary["paired"] = {p: {key: paired_comparison(np.array([r[key] for r in rows[p]], dtype=float),
-                                                        np.array([r[key] for r in rows[base]], dtype=float))
+        summary["paired"] = {p: {key: paired_comparison(np.array([r.get(key, np.nan) for r in rows[p]], dtype=float),
+                                                        np.array([r.get(key, np.nan) for r in rows[base]], dtype=float))
                                  for key in PER_USER}
                              for p in prompts[1:]}
         summary["paired_baseline"] = base

@@ -167,6 +167,11 @@ def bare_sentence(resp, restore_stop: bool) -> str:
 _DATA_SECTION = re.compile(r"<catalog_data>.*?</catalog_data>", re.S)
 
 
+def data_text(messages: list[dict[str, str]]) -> str:
+    """The prompt's data sections (the facts given), without its instructions."""
+    return "\n".join(m.group(0) for msg in messages for m in _DATA_SECTION.finditer(msg["content"]))
+
+
 def instruction_text(messages: list[dict[str, str]]) -> str:
     """The prompt's own words (instructions, the reason a last answer was rejected) without its
     data: the facts may be restated, the rest not."""

@@ -5,7 +5,7 @@ run continued without asking the model again for lists already scored."""
 import json
 
 from agent.backends.fake import ScriptedFakeBackend, explain_from_facts
-from evals.explain import run
+from evals.explain import restated_share, run
 
 PROMPTS = ["explain@v1", "explain-why@v2"]
 
@@ -19,6 +19,7 @@ def test_rows_are_written_as_scored_and_an_interrupted_run_continues(recommender
     v1 = summary["variants"]["explain@v1"]
     assert v1["lists"] == 4 and 0 < v1["llm_share"]["mean"] <= 1 and v1["false_claims_delivered_total"] == 0
     calls = len(fake.requests)
+    assert v1["restated"]["mean"] == 1.0  # the fake restates the first fact word for word
 
     (tmp_path / "lists.jsonl").write_text("\n".join(lines[:5]) + "\n")  # stopped after five lists
     again = ScriptedFakeBackend([explain_from_facts], repeat_last=True)
@@ -47,3 +48,11 @@ def test_a_folder_is_continued_only_by_the_model_that_wrote_it(recommender_with,
     with pytest.raises(InputError, match="scripted-fake"):
         run(recommender_with(other), PROMPTS[:1], n_users=2, k=2, out_dir=tmp_path)
     assert (tmp_path / "lists.jsonl").read_text().splitlines() == lines[:1]  # nothing lost, nothing mixed
+
+
+def test_restated_share_counts_words_copied_in_runs_from_the_facts():
+    facts = "You rated Heat (1995) 5/5, and 40 people who liked it also liked this movie."
+    assert restated_share(facts, "You rated Heat (1995) 5/5, and 40 people who liked it also liked this movie.") == 1.0
+    # "40 people who liked it" is a five-word run; the rest is the model's own
+    assert restated_share(facts, "A tense night in: 40 people who liked it say so.") == 5 / 11
+    assert restated_share(facts, "Heat fans rate this one highly.") == 0.0
