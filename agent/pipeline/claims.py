@@ -93,7 +93,7 @@ _YOU_SAW_ITEM = re.compile(r"\byou(?:'ve|’ve| have)?\s+(?:already\s+|\w+ly\s+)
 _TITLE_AS_RATER = re.compile(r"\b(?:rat\w*|viewers|people)\b[^.;]{0,30}?\b(?:by|from|including)\s+T\b"
                              r"(?!\s*(?:'s\s+)?(?:fans|viewers|lovers))", re.IGNORECASE)
 # two movies where there is one: "They are both Action", "Inception and The Departed are both …"
-_TWO_SUBJECTS = re.compile(r"^(?:they|both)\b|\b(?:are|were) both\b", re.IGNORECASE)
+_TWO_SUBJECTS = re.compile(r"^they\b|^both (?:are|were|movies|films)\b|\b(?:are|were) both\b", re.IGNORECASE)
 # a count with no sense left in it: "It's a 124 of the movies you liked", "a high 11 people"
 _GARBLED_COUNT = re.compile(r"\b(?:an?|high)\s+\d+\s+(?:of|people)\b", re.IGNORECASE)
 _ORDINAL = re.compile(r"\b\d+(?:st|nd|rd|th)\b", re.IGNORECASE)  # "the 5th movie you liked"

@@ -73,6 +73,7 @@ def kinds(text, ctx=None, kind="explanation"):
     "It is highly rated by Back to the Future Part III fans: 26 of them liked it.",
     "It has positive ratings from fans of Back to the Future Part III, 26 of them.",
     "It is both Adventure and Comedy, and 26 fans of Back to the Future Part III liked it.",
+    "Both Adventure and Comedy, it drew 26 fans of Back to the Future Part III.",
     "It is an Adventure, and 26 people who liked Back to the Future Part III liked it too.",
 ])
 def test_true_explanations_pass(text):
@@ -148,6 +149,7 @@ def test_true_explanations_pass(text):
     ("It is a highly regarded Adventure that 120 people rated highly.", "unsupported"),
     ("It continues a strong and well-regarded franchise.", "unsupported"),
     ("They are both Adventure, like 2 of the movies you liked.", "wrong_subject"),
+    ("Both movies are Adventure, and 26 people liked them.", "wrong_subject"),
     ("Back to the Future Part II and Back to the Future Part III are both highly rated.", "wrong_subject"),
     ("It's a 2 of the movies you liked, and it is Adventure.", "junk"),
     ("It is an Adventure that has received a high 26 people rating it highly.", "junk"),
