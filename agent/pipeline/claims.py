@@ -95,17 +95,20 @@ _TITLE_AS_RATER = re.compile(r"\b(?:rat\w*|viewers|people)\b[^.;]{0,30}?\b(?:by|
 # two movies where there is one: "They are both Action", "Inception and The Departed are both …"
 _TWO_SUBJECTS = re.compile(r"^they\b|^both (?:are|were|movies|films)\b|\b(?:are|were) both\b", re.IGNORECASE)
 # a count with no sense left in it: "It's a 124 of the movies you liked", "a high 11 people"
-_GARBLED_COUNT = re.compile(r"\b(?:an?|high)\s+\d+\s+(?:of|people)\b", re.IGNORECASE)
+_GARBLED_COUNT = re.compile(r"\b(?:an?|high|been)\s+\d+\s+(?:of|people)\b", re.IGNORECASE)
 _ORDINAL = re.compile(r"\b\d+(?:st|nd|rd|th)\b", re.IGNORECASE)  # "the 5th movie you liked"
 # words run together, as in "highlyRated" (a title's own spelling, such as "eXistenZ", is left alone)
-_RUN_TOGETHER = re.compile(r"\b[a-z]+[A-Z][a-z]+\b")
+_RUN_TOGETHER = re.compile(r"\b[a-z]+[A-Z][a-z]+\b|\b[A-Z][a-z]+[A-Z]{2,}\b")  # ... or cased at random ("SpotLESS")
 # "by James Cameron" after the titles are masked: a maker the facts never name
 _BY_PERSON = re.compile(r"\bby (?:[A-Z][a-z]+ ){1,2}[A-Z][a-z]+\b")
 # the person's own rating of this movie ("including you", "earned you a 4/5"): they have not rated it
 _YOU_RATED_ITEM = re.compile(r"\bincluding you(?:rself)?\b|\bearned (?:you|your)\b", re.IGNORECASE)
 # a rating out of 5 is the person's own rating of a liked title: "you rated it 4/5", never the item's
 _RATING = re.compile(r"(\d(?:\.\d)?)\s*(?:/|out of)\s*5\b", re.IGNORECASE)
-_RATER = re.compile(r"\b(?:you|your|you've|you’ve)\b", re.IGNORECASE)
+# ... said with its rater ("you rated it", "You gave T", "your rating") or right after the title ("T (4/5)");
+# "like 3 of the movies you liked, and it's a 5/5 rating" gives it to the movie
+_RATER = re.compile(r"\byou(?:'ve|’ve| have)?\s+(?:\w+ly\s+)?(?:rated|gave|give|scored)\b|\byour (?:own )?(?:rating|score)\b|"
+                    r"\bT\s*[(,:]?\s*(?:a\s+)?$", re.IGNORECASE)
 _QUOTED = re.compile(r"[\"“‘']([^\"”’']{3,80})[\"”’']")
 _YEARS = re.compile(r"(?<![\d.])(?:'|’)?((?:19|20)?\d0)s\b|(?<![\d.])((?:19|20)\d\d)(?![\d.])")
 _NUMBER = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)(?![\w])")

@@ -74,6 +74,9 @@ def kinds(text, ctx=None, kind="explanation"):
     "It has positive ratings from fans of Back to the Future Part III, 26 of them.",
     "It is both Adventure and Comedy, and 26 fans of Back to the Future Part III liked it.",
     "Both Adventure and Comedy, it drew 26 fans of Back to the Future Part III.",
+    "Since you liked Back to the Future Part III (4/5), note that 26 of its fans liked this.",
+    "Back to the Future Part III, which you have rated 4/5, shares 26 fans with it.",
+    "With your rating of 4/5 for Back to the Future Part III, this is next: 26 of its fans agree.",
     "It is an Adventure, and 26 people who liked Back to the Future Part III liked it too.",
 ])
 def test_true_explanations_pass(text):
@@ -153,6 +156,10 @@ def test_true_explanations_pass(text):
     ("Back to the Future Part II and Back to the Future Part III are both highly rated.", "wrong_subject"),
     ("It's a 2 of the movies you liked, and it is Adventure.", "junk"),
     ("It is an Adventure that has received a high 26 people rating it highly.", "junk"),
+    # from the 100-user run of explain@v1, read by hand (all passed then)
+    ("It is Adventure, like 2 of the movies you liked, and it's a 4/5 rating, which is high.", "wrong_number"),
+    ("It is a highly rated Adventure that has been 26 people rated it highly.", "junk"),
+    ("It is an Adventure with the Back to the Future Part III and the SpotLESS Mind.", "junk"),
     # echoes and junk
     ("Everything given: no plot, actors or awards.", "echo"),
     ("It is Adventure, like many of the movies. It is Adventure, like many of the movies.", "junk"),
