@@ -290,6 +290,9 @@ def _taste_claims(text: str, ctx: ClaimContext, vocab: Vocabulary) -> tuple[str,
         after = text[m.start("obj"):].lower()
         if any(after.startswith(t) for t in liked if len(t) >= 4):  # in full: a title with "." or ":" in it
             continue
+        if item_bare not in liked and re.match(re.escape(item_bare) + r"(?!\w)", after):  # in full: "… and …" in it
+            out.append(Violation("liked_item", "it says the person already likes this movie"))
+            continue
         obj = _CLAIM_END.split(m.group("obj"), maxsplit=1)[0]
         obj_low = bare_title(obj.strip(" \"'“”‘’")).strip(" \"'“”‘’")
         obj_low = re.sub(r"^(?:the (?:movie|film)s?|movies like|films like)\s+", "", obj_low)

@@ -182,6 +182,15 @@ def test_a_liked_title_described_as_the_movie_by_part_of_its_name(text, caught):
     assert ("wrong_subject" in kinds(text, context("6", because=("5",)))) is caught, text
 
 
+def test_the_item_named_in_full_as_rated_is_caught_though_its_title_holds_and():
+    """"and" ends a claim's object, so "You rated Harry Potter and the Half-Blood Prince 5/5"
+    (SmolLM2, under that very movie) once read as a claim about "Harry Potter", a liked series."""
+    ctx = context("11", because=("4",))
+    text = "You rated Dr. Strangelove or: How I Learned to Stop Worrying and Love the Bomb 5/5, and 26 people liked it."
+    assert "liked_item" in kinds(text, ctx)
+    assert kinds("You rated The Godfather 4/5, and 26 people who liked it also liked this.", ctx) == set()
+
+
 def test_words_banned_while_decoding_are_words_the_checker_rejects():
     from agent.pipeline.claims import UNSUPPORTED_WORDS
 
