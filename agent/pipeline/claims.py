@@ -82,7 +82,7 @@ _META = re.compile(r"\b(?:as an ai|language model|i'm sorry|i am sorry|i can(?:n
                    r"here(?:'s| is) (?:a|the|your|my) (?:new )?(?:sentence|note|explanation|recommendation)|"
                    r"rejected|the facts|last note|other notes|your (?:last |previous |new |first )?(?:sentence|answer|note)|"
                    r"placeholders?|markup|rewrite|reword|the note|the description|(?:does|did) not rate|misunderstood|"
-                   r"you (?:suggested|recommended))\b",
+                   r"you (?:suggested|recommended)|(?:is|as) a tag)\b",
                    re.IGNORECASE)
 # the person has seen the recommended movie ("You probably enjoyed this movie"): they have not
 # ("it" may be a liked title, as in the templates' "(you liked it)"; "this kind of movie" is a taste)
@@ -95,6 +95,8 @@ _TITLE_AS_RATER = re.compile(r"\b(?:rat\w*|viewers|people)\b[^.;]{0,30}?\b(?:by|
 # two movies where there is one: "They are both Action", "Inception and The Departed are both …"
 _TWO_SUBJECTS = re.compile(r"^they\b|^both (?:are|were|movies|films)\b|\b(?:are|were) both\b", re.IGNORECASE)
 # a count with no sense left in it: "It's a 124 of the movies you liked", "a high 11 people"
+# a movie named by its year alone: "fans of the 1996 film"
+_YEAR_AS_TITLE = re.compile(r"\bthe (?:19|20)\d\d (?:film|movie)\b", re.IGNORECASE)
 _GARBLED_COUNT = re.compile(r"\b(?:an?|high|been)\s+\d+\s+(?:of|people)\b", re.IGNORECASE)
 _ORDINAL = re.compile(r"\b\d+(?:st|nd|rd|th)\b", re.IGNORECASE)  # "the 5th movie you liked"
 # words run together, as in "highlyRated" (a title's own spelling, such as "eXistenZ", is left alone)
@@ -214,6 +216,8 @@ def check(text: str, ctx: ClaimContext, vocab: Vocabulary, kind: str = "explanat
         out.append(Violation("wrong_subject", "it names a movie as the one who rated; name the people who liked it"))
     if _TWO_SUBJECTS.search(text):
         out.append(Violation("wrong_subject", "it speaks of two movies; write about this one"))
+    if m := _YEAR_AS_TITLE.search(text):
+        out.append(Violation("junk", f"it says {m.group(0)!r}; name the movie by its title"))
     if m := _GARBLED_COUNT.search(text):
         out.append(Violation("junk", f"it says {m.group(0)!r}, which does not read; say what the number counts"))
     if m := _ORDINAL.search(text):

@@ -74,6 +74,7 @@ def kinds(text, ctx=None, kind="explanation"):
     "It has positive ratings from fans of Back to the Future Part III, 26 of them.",
     "It is both Adventure and Comedy, and 26 fans of Back to the Future Part III liked it.",
     "Both Adventure and Comedy, it drew 26 fans of Back to the Future Part III.",
+    "A 1989 film that 26 fans of Back to the Future Part III liked too.",
     "Since you liked Back to the Future Part III (4/5), note that 26 of its fans liked this.",
     "Back to the Future Part III, which you have rated 4/5, shares 26 fans with it.",
     "With your rating of 4/5 for Back to the Future Part III, this is next: 26 of its fans agree.",
@@ -160,6 +161,9 @@ def test_true_explanations_pass(text):
     ("It is Adventure, like 2 of the movies you liked, and it's a 4/5 rating, which is high.", "wrong_number"),
     ("It is a highly rated Adventure that has been 26 people rated it highly.", "junk"),
     ("It is an Adventure with the Back to the Future Part III and the SpotLESS Mind.", "junk"),
+    # what `make demo` showed for user 1 with explain-why@v2 as the default (both passed then)
+    ("It is an Adventure that has received positive ratings from fans of the 1990 film.", "junk"),
+    ("It is tagged time travel, which is a tag that many people like.", "junk"),
     # echoes and junk
     ("Everything given: no plot, actors or awards.", "echo"),
     ("It is Adventure, like many of the movies. It is Adventure, like many of the movies.", "junk"),
