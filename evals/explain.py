@@ -19,11 +19,11 @@ import numpy as np
 from agent.errors import InputError
 from agent.pipeline.claims import check, skeleton
 from agent.pipeline.explain import ExplainStage, data_text, prompt_evidence, prompt_taste
-from agent.pipeline.grounding import bare_title
+from agent.pipeline.grounding import bare_title, word_runs
 from agent.recommender import Recommender
 from evals.split import sample_users
-from prompts.inputs import ExplainInputs
 from evals.stats import mean_ci, paired_comparison
+from prompts.inputs import ExplainInputs
 
 PER_USER = ("llm_share", "first_pass", "false_claims_delivered", "specific", "restated", "distinct_2", "words",
             "completion_tokens", "first_item_s", "list_s")
@@ -50,13 +50,13 @@ def is_specific(text: str, ev) -> bool:
 def restated_share(facts: str, text: str, n: int = RESTATE_RUN) -> float:
     """The share of `text`'s words that sit in a run of `n` or more words copied from `facts`:
     1.0 is a fact restated word for word, which says no more than the data template."""
-    src, out = re.findall(r"[a-z0-9']+", facts.lower()), re.findall(r"[a-z0-9']+", text.lower())
-    grams = {tuple(src[i:i + n]) for i in range(len(src) - n + 1)}
-    covered = [False] * len(out)
-    for i in range(len(out) - n + 1):
-        if tuple(out[i:i + n]) in grams:
+    given = set(word_runs(facts, n))
+    words = word_runs(text, 1)
+    covered = [False] * len(words)
+    for i, run in enumerate(word_runs(text, n)):
+        if run in given:
             covered[i:i + n] = [True] * n
-    return sum(covered) / len(out) if out else 0.0
+    return sum(covered) / len(words) if words else 0.0
 
 
 def prompt_facts(rec: Recommender, prompt: str, taste, ev) -> str:

@@ -20,6 +20,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from agent.pipeline.grounding import TitleIndex, bare_title, copies_text, is_degenerate
 from agent.types import Evidence, item_year
@@ -94,9 +95,9 @@ _TITLE_AS_RATER = re.compile(r"\b(?:rat\w*|viewers|people)\b[^.;]{0,30}?\b(?:by|
                              r"(?!\s*(?:'s\s+)?(?:fans|viewers|lovers))", re.IGNORECASE)
 # two movies where there is one: "They are both Action", "Inception and The Departed are both …"
 _TWO_SUBJECTS = re.compile(r"^they\b|^both (?:are|were|movies|films)\b|\b(?:are|were) both\b", re.IGNORECASE)
-# a count with no sense left in it: "It's a 124 of the movies you liked", "a high 11 people"
 # a movie named by its year alone: "fans of the 1996 film"
 _YEAR_AS_TITLE = re.compile(r"\bthe (?:19|20)\d\d (?:film|movie)\b", re.IGNORECASE)
+# a count with no sense left in it: "It's a 124 of the movies you liked", "a high 11 people"
 _GARBLED_COUNT = re.compile(r"\b(?:an?|high|been)\s+\d+\s+(?:of|people)\b", re.IGNORECASE)
 _ORDINAL = re.compile(r"\b\d+(?:st|nd|rd|th)\b", re.IGNORECASE)  # "the 5th movie you liked"
 # words run together, as in "highlyRated" (a title's own spelling, such as "eXistenZ", is left alone)
@@ -151,6 +152,11 @@ class Vocabulary:
         tags = {t for t, n in uses.items()
                 if n >= min_tag_items and len(t) >= 4 and t not in forms and t not in GENERIC_TAGS}
         return cls(titles=TitleIndex([it.title for it in items], genres=genres), genre_forms=forms, tags=tags)
+
+    @cached_property
+    def genre_alternation(self) -> str:
+        """The genre forms as one regex alternation, longest first ("science fiction" before "fiction")."""
+        return "|".join(re.escape(f) for f in sorted(self.genre_forms, key=len, reverse=True))
 
 
 @dataclass
@@ -212,7 +218,7 @@ def check(text: str, ctx: ClaimContext, vocab: Vocabulary, kind: str = "explanat
     if other := _described_title(text, ev, vocab):
         out.append(Violation("wrong_subject", f"it describes {other!r} as if it were the movie recommended"))
     short = _mask_titles(text, ev, "T")  # so a long title does not part a rating from its "you"
-    if m := _TITLE_AS_RATER.search(short):
+    if _TITLE_AS_RATER.search(short):
         out.append(Violation("wrong_subject", "it names a movie as the one who rated; name the people who liked it"))
     if _TWO_SUBJECTS.search(text):
         out.append(Violation("wrong_subject", "it speaks of two movies; write about this one"))
@@ -265,8 +271,7 @@ def _described_title(text: str, ev: Evidence, vocab: Vocabulary) -> str | None:
     part also names the item."""
     opening = re.sub(r"^(?:the (?:movie|film)\s+)", "", text.strip(), flags=re.IGNORECASE).lower()
     item = bare_title(ev.title)
-    genres = "|".join(re.escape(f) for f in sorted(vocab.genre_forms, key=len, reverse=True))
-    described = re.compile(r"(?:\s*\(\d{4}\))?\s+(?:(?:is|was)\s+(?:an?\s|(?:" + genres + r")\b)|"
+    described = re.compile(r"(?:\s*\(\d{4}\))?\s+(?:(?:is|was)\s+(?:an?\s|(?:" + vocab.genre_alternation + r")\b)|"
                            r"(?:has been|has received|received)\b)")
     for b in sorted(ev.because, key=lambda b: len(b.title), reverse=True):
         name = bare_title(b.title)

@@ -232,13 +232,15 @@ def complete_sentences(text: str, limit: int) -> tuple[str, bool]:
     return (text[: end + 1], True) if end > 20 else (text, True)
 
 
+def word_runs(text: str, n: int) -> list[tuple[str, ...]]:
+    """Every run of `n` consecutive words of `text` (lower-case), in order."""
+    words = re.findall(r"[a-z0-9']+", text.lower())
+    return [tuple(words[i:i + n]) for i in range(len(words) - n + 1)]
+
+
 def copies_text(source: str, output: str, n: int = 6) -> bool:
     """Whether `output` repeats a run of `n` words of `source` (e.g. the prompt's instructions)."""
-    def runs(text: str) -> set[tuple[str, ...]]:
-        words = re.findall(r"[a-z0-9']+", text.lower())
-        return {tuple(words[i:i + n]) for i in range(len(words) - n + 1)}
-
-    return bool(runs(source) & runs(output))
+    return not set(word_runs(source, n)).isdisjoint(word_runs(output, n))
 
 
 def drop_shared_sentences(texts: list[str]) -> list[str]:

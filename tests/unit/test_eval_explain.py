@@ -4,7 +4,10 @@ run continued without asking the model again for lists already scored."""
 
 import json
 
+import pytest
+
 from agent.backends.fake import ScriptedFakeBackend, explain_from_facts
+from agent.errors import InputError
 from evals.explain import restated_share, run
 
 PROMPTS = ["explain@v1", "explain-why@v2"]
@@ -32,10 +35,6 @@ def test_rows_are_written_as_scored_and_an_interrupted_run_continues(recommender
 
 
 def test_a_folder_is_continued_only_by_the_model_that_wrote_it(recommender_with, tmp_path):
-    import pytest
-
-    from agent.errors import InputError
-
     run(recommender_with(ScriptedFakeBackend([explain_from_facts], repeat_last=True)), PROMPTS[:1], n_users=2, k=2,
         out_dir=tmp_path)
     other = ScriptedFakeBackend([explain_from_facts], repeat_last=True)
