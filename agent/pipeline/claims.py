@@ -58,7 +58,7 @@ GENERIC_OBJECTS = {"movie", "movies", "film", "films", "story", "stories", "this
 _CLAIM = re.compile(
     r"\b(?:you(?:'ve|’ve| have| had|'re|’re| are)?\s+(?:already\s+|also\s+|\w+ly\s+)?"
     r"(?:like|liked|love|loved|enjoy|enjoyed|watched|saw|seen|rated|gave|adore|adored|fan of|a fan of|big fan of"
-    r"|a big fan of|into)|your (?:favou?rites?|love of|taste for|liking for))\s+(?P<obj>[^.;!?:—–()]+)",
+    r"|a big fan of|into)|your (?:favou?rites?|love of|taste for|liking for))\s+(?P<obj>(?:(?!,\s*you\b)[^.;!?:—–()])+)",
     re.IGNORECASE)
 _CLAIM_END = re.compile(r",|\b(?:and|but|so|which|because|since|as|then|now|this|here|it's|its|is|are|were|will|you|also)\b",
                         re.IGNORECASE)
@@ -67,6 +67,7 @@ _UNSUPPORTED = re.compile(r"\b(?:prais\w*|acclaim\w*|award|awards|oscars?|critic
                           r"performances?|cast|starring|actors?|actress(?:es)?|well[- ]known|famous|successful|"
                           r"highly recommended|stars? \w+ \w+|directed|director|plot|characters?|storyline|"
                           r"soundtrack|box office|classics?|masterpieces?|iconic|legendary|timeless|cult|franchises?|enjoyable|"
+                          r"feedback|stand-?outs?|"
                           r"(?:highly|well)[- ]regarded|"
                           r"must[- ](?:see|watch)|won(?![’']t)|winning|nominated|"
                           r"most (?:popular|acclaimed|beloved|famous|iconic|highly)|greatest|best|anticipated|of the year|"
@@ -77,7 +78,7 @@ UNSUPPORTED_WORDS = ("review", "reviews", "reviewed", "praised", "praise", "accl
                      "award", "awards", "Oscar", "Oscars", "classic", "classics", "masterpiece", "iconic",
                      "legendary", "timeless", "plot", "storyline", "starring", "directed", "director",
                      "performances", "characters", "soundtrack", "greatest", "best", "actor", "actors", "famous",
-                     "successful", "franchise", "enjoyable")
+                     "successful", "franchise", "enjoyable", "feedback", "standout")
 # the model speaking of itself or the task instead of the movie
 _META = re.compile(r"\b(?:as an ai|language model|i'm sorry|i am sorry|i can(?:no|')t|i'm not able|"
                    r"here(?:'s| is) (?:a|the|your|my) (?:new )?(?:sentence|note|explanation|recommendation)|"
@@ -90,6 +91,19 @@ _META = re.compile(r"\b(?:as an ai|language model|i'm sorry|i am sorry|i can(?:n
 _YOU_SAW_ITEM = re.compile(r"\byou(?:'ve|’ve| have)?\s+(?:already\s+|\w+ly\s+)?(?:liked|loved|enjoyed|watched|saw|seen|"
                            r"adored|read)\s+(?:this\b(?!\s+(?:kind|sort|type|genre|style))|the (?:movie|film)\b(?! like))",
                            re.IGNORECASE)
+# a verb of the person's taste with no object of its own ("an adventure that you liked", "…, which you
+# rated 4/5"): it is said of what was named before it
+_OBJECTLESS_LIKE = re.compile(
+    r"\byou(?:'ve|’ve| have| had)?\s+(?:already\s+|also\s+|\w+ly\s+)?(?:liked|loved|enjoyed|watched|saw|seen|rated|"
+    r"gave|adored)(?=\s*(?:$|[,.;!?)—–]|\d(?:\.\d)?\s*(?:/|out of)\s*5|(?:too|before|already|so much|a lot|and|but|"
+    r"with|so|because|as|from|in|on|at|for)\b))", re.IGNORECASE)
+# ... unless what it refers to is a kind of movie ("the Adventure movies you liked", "the kind of film you loved")
+_TASTE_REFERENT = re.compile(r"(?:\b(?:movies|films|ones|titles|those|them|stories|picks|kinds|many|something|"
+                             r"anything|everything)|\b(?:kind|sort|type|style)s? of(?: \S+){0,2}|\b(?!(?:this|thus|was|his|its|is)\b)\w+s)"
+                             r"(?:\s*,)?(?:\s+(?:that|which|whom))?\s*$", re.IGNORECASE)
+# the person told they might like a movie that is not the one recommended ("you might like: Big (1988)")
+_YOU_MIGHT_LIKE = re.compile(r"\byou(?:'ll|’ll)?\s+(?:might|may|will|would|could|should)?\s*(?:also\s+)?"
+                             r"(?:like|love|enjoy|watch)\b\s*[:,-]?\s*(?P<obj>.+)", re.IGNORECASE)
 # a movie named as the one who rated ("highly rated by American Beauty", "ratings from Jurassic Park")
 _TITLE_AS_RATER = re.compile(r"\b(?:rat\w*|viewers|people)\b[^.;]{0,30}?\b(?:by|from|including)\s+T\b"
                              r"(?!\s*(?:'s\s+)?(?:fans|viewers|lovers))", re.IGNORECASE)
@@ -215,6 +229,11 @@ def check(text: str, ctx: ClaimContext, vocab: Vocabulary, kind: str = "explanat
         out.append(Violation("liked_item", "it says the person rated this movie, which they have not"))
     if _YOU_SAW_ITEM.search(text):
         out.append(Violation("liked_item", "it says the person has seen this movie, which they have not"))
+    if _taste_said_of_item(text, ctx):
+        out.append(Violation("liked_item", "it says the person liked or rated this movie, which they have not"))
+    if other := _recommends_liked_title(text, ctx):
+        out.append(Violation("wrong_subject", f"it recommends {other!r}, which the person has seen; "
+                                              "write about the movie recommended"))
     if other := _described_title(text, ev, vocab):
         out.append(Violation("wrong_subject", f"it describes {other!r} as if it were the movie recommended"))
     short = _mask_titles(text, ev, "T")  # so a long title does not part a rating from its "you"
@@ -282,6 +301,47 @@ def _described_title(text: str, ev: Evidence, vocab: Vocabulary) -> str | None:
     return None
 
 
+def _title_spans(text: str, titles: Iterable[str]) -> list[tuple[int, str]]:
+    """(end, title) of each mention of a bare title in `text`, in full or by its part before a colon."""
+    low = text.lower()
+    out = []
+    for t in titles:
+        name = bare_title(t)
+        for form in {name, name.split(":")[0].strip()}:
+            if len(form) >= 3:
+                out += [(m.end(), name) for m in re.finditer(r"(?<!\w)" + re.escape(form) + r"(?!\w)", low)]
+    return out
+
+
+def _taste_said_of_item(text: str, ctx: ClaimContext) -> bool:
+    """"Back to the Future Part II is an adventure that you liked": a liking or rating with no
+    object names what came before it; unless that is a liked title or a kind of movie, it is
+    the recommended movie, which the person has not rated."""
+    item = bare_title(ctx.evidence.title)
+    for m in _OBJECTLESS_LIKE.finditer(text):
+        before = text[: m.start()]
+        if _TASTE_REFERENT.search(before):
+            continue
+        spans = _title_spans(before, [ctx.evidence.title] + [b.title for b in ctx.evidence.because]
+                             + list(ctx.liked_titles))
+        nearest = max(spans, default=(0, item), key=lambda s: (s[0], s[1] != item))[1]
+        if nearest == item:
+            return True
+    return False
+
+
+def _recommends_liked_title(text: str, ctx: ClaimContext) -> str | None:
+    """The liked title a sentence tells the person they might like ("you might like: Big (1988)")."""
+    item = bare_title(ctx.evidence.title)
+    for m in _YOU_MIGHT_LIKE.finditer(text):
+        obj = m.group("obj").lower()
+        for t in sorted([b.title for b in ctx.evidence.because] + list(ctx.liked_titles), key=len, reverse=True):
+            name = bare_title(t)
+            if name != item and not item.startswith(name) and re.match(re.escape(name) + r"(?!\w)", obj):
+                return t
+    return None
+
+
 def _mask_titles(text: str, ev: Evidence, mark: str) -> str:
     """`text` with the item's and its evidence's titles (and a year after them) replaced by `mark`."""
     for t in sorted(ev.titles(), key=len, reverse=True):
@@ -301,6 +361,13 @@ def _taste_claims(text: str, ctx: ClaimContext, vocab: Vocabulary) -> tuple[str,
             continue
         if item_bare not in liked and re.match(re.escape(item_bare) + r"(?!\w)", after):  # in full: "… and …" in it
             out.append(Violation("liked_item", "it says the person already likes this movie"))
+            continue
+        if owned := re.match(r"\s*(?:its|their)\s+(.*)", m.group("obj"), re.IGNORECASE):
+            # "you probably enjoyed its sci-fi story", of a liked title: the facts hold only the rating
+            what = _CLAIM_END.split(owned.group(1), maxsplit=1)[0].lower()
+            if any(_has_word(what, f) for f in vocab.genre_forms) or any(_has_word(what, t) for t in vocab.tags):
+                out.append(Violation("false_like", f"it says what the person liked about a movie ({what.strip()!r}); "
+                                                   "the facts give only their rating"))
             continue
         obj = _CLAIM_END.split(m.group("obj"), maxsplit=1)[0]
         obj_low = bare_title(obj.strip(" \"'“”‘’")).strip(" \"'“”‘’")

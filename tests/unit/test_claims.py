@@ -79,6 +79,13 @@ def kinds(text, ctx=None, kind="explanation"):
     "Back to the Future Part III, which you have rated 4/5, shares 26 fans with it.",
     "With your rating of 4/5 for Back to the Future Part III, this is next: 26 of its fans agree.",
     "It is an Adventure, and 26 people who liked Back to the Future Part III liked it too.",
+    # near misses of a liking said of what came before it, and of a liked title recommended
+    "It is the kind of Adventure you loved, and 26 fans of Back to the Future Part III liked it.",
+    "26 fans of Back to the Future Part III, a movie you rated 4/5, liked this.",
+    "Like the Sci-Fi movies you enjoyed, it is a time travel Adventure.",
+    "If Back to the Future Part III was your kind of movie, you will like this one too.",
+    "You might like this one: 26 fans of Back to the Future Part III did.",
+    "You rated Back to the Future Part III 4/5 and liked its pace, so try this.",
 ])
 def test_true_explanations_pass(text):
     assert kinds(text) == set(), text
@@ -164,6 +171,13 @@ def test_true_explanations_pass(text):
     # what `make demo` showed for user 1 with explain-why@v2 as the default (both passed then)
     ("It is an Adventure that has received positive ratings from fans of the 1990 film.", "junk"),
     ("It is tagged time travel, which is a tag that many people like.", "junk"),
+    # from few-shot lab prompts and explain-why@v2 on users 1 and 414, read by hand (all passed then)
+    ("Back to the Future Part II is a time travel adventure that you liked, which you rated 4/5.", "liked_item"),
+    ("Back to the Future Part II is an Adventure you liked.", "liked_item"),
+    ("It is a Sci-Fi comedy that you rated 4/5, with 26 fans of Back to the Future Part III.", "liked_item"),
+    ("Here's an Adventure that you might like: Back to the Future Part III (1990).", "wrong_subject"),
+    ("When you watched Back to the Future Part III, you probably enjoyed its Sci-Fi story.", "false_like"),
+    ("It is an Adventure that has received positive feedback from 26 people.", "unsupported"),
     # echoes and junk
     ("Everything given: no plot, actors or awards.", "echo"),
     ("It is Adventure, like many of the movies. It is Adventure, like many of the movies.", "junk"),
