@@ -71,6 +71,7 @@ _UNSUPPORTED = re.compile(r"\b(?:prais\w*|acclaim\w*|award|awards|oscars?|critic
                           r"(?:highly|well)[- ]regarded|"
                           r"must[- ](?:see|watch)|won(?![’']t)|winning|nominated|"
                           r"most (?:popular|acclaimed|beloved|famous|iconic|highly)|greatest|best|anticipated|of the year|"
+                          r"(?:great|amazing|excellent|fantastic|wonderful|brilliant) (?:movie|film)s?|"
                           r"(?:a|the) (?:story|tale) (?:of|about))\b", re.IGNORECASE)
 # Words of those claims the model may not write at all: a server that can (llama.cpp) bans their
 # tokens while decoding, so a sentence is not spent on "positive reviews" only to be rejected.
@@ -83,7 +84,7 @@ UNSUPPORTED_WORDS = ("review", "reviews", "reviewed", "praised", "praise", "accl
 _META = re.compile(r"\b(?:as an ai|language model|i'm sorry|i am sorry|i can(?:no|')t|i'm not able|"
                    r"here(?:'s| is) (?:a|the|your|my) (?:new )?(?:sentence|note|explanation|recommendation)|"
                    r"rejected|the facts|last note|other notes|your (?:last |previous |new |first )?(?:sentence|answer|note)|"
-                   r"placeholders?|markup|rewrite|reword|the note|the description|(?:does|did) not rate|misunderstood|"
+                   r"placeholders?|markup|rewrite|reword|the note|(?:the|its|movie) description|(?:does|did) not rate|misunderstood|"
                    r"you (?:suggested|recommended)|(?:is|as) a tag)\b",
                    re.IGNORECASE)
 # the person has seen the recommended movie ("You probably enjoyed this movie"): they have not
@@ -104,6 +105,9 @@ _TASTE_REFERENT = re.compile(r"(?:\b(?:movies|films|ones|titles|those|them|stori
 # the person told they might like a movie that is not the one recommended ("you might like: Big (1988)")
 _YOU_MIGHT_LIKE = re.compile(r"\byou(?:'ll|’ll)?\s+(?:might|may|will|would|could|should)?\s*(?:also\s+)?"
                              r"(?:like|love|enjoy|watch)\b\s*[:,-]?\s*(?P<obj>.+)", re.IGNORECASE)
+# what a sentence about the person refers to this movie by ("You found Avengers a great movie" under
+# another title is about neither)
+_ABOUT_ITEM = re.compile(r"\b(?:it|its|it's|it’s|this|here|one)\b", re.IGNORECASE)
 # a movie named as the one who rated ("highly rated by American Beauty", "ratings from Jurassic Park")
 _TITLE_AS_RATER = re.compile(r"\b(?:rat\w*|viewers|people)\b[^.;]{0,30}?\b(?:by|from|including)\s+T\b"
                              r"(?!\s*(?:'s\s+)?(?:fans|viewers|lovers))", re.IGNORECASE)
@@ -229,6 +233,9 @@ def check(text: str, ctx: ClaimContext, vocab: Vocabulary, kind: str = "explanat
         out.append(Violation("liked_item", "it says the person rated this movie, which they have not"))
     if _YOU_SAW_ITEM.search(text):
         out.append(Violation("liked_item", "it says the person has seen this movie, which they have not"))
+    if (kind == "explanation" and re.match(r"you\b", text, re.IGNORECASE) and not _ABOUT_ITEM.search(text)
+            and not _has_words(text.lower(), item_bare.split(":")[0])):
+        out.append(Violation("wrong_subject", "it says nothing about the movie recommended; write about it"))
     if _taste_said_of_item(text, ctx):
         out.append(Violation("liked_item", "it says the person liked or rated this movie, which they have not"))
     if other := _recommends_liked_title(text, ctx):

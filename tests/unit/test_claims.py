@@ -178,6 +178,9 @@ def test_true_explanations_pass(text):
     ("Here's an Adventure that you might like: Back to the Future Part III (1990).", "wrong_subject"),
     ("When you watched Back to the Future Part III, you probably enjoyed its Sci-Fi story.", "false_like"),
     ("It is an Adventure that has received positive feedback from 26 people.", "unsupported"),
+    ("You found Back to the Future Part III to be a fun ride, rated 4/5.", "wrong_subject"),
+    ("In the movie description, Back to the Future Part III is an Adventure as well.", "junk"),
+    ("Back to the Future Part II is a great movie, and 26 fans of Back to the Future Part III agree.", "unsupported"),
     # echoes and junk
     ("Everything given: no plot, actors or awards.", "echo"),
     ("It is Adventure, like many of the movies. It is Adventure, like many of the movies.", "junk"),
