@@ -114,7 +114,7 @@ _TITLE_AS_RATER = re.compile(r"\b(?:rat\w*|viewers|people)\b[^.;]{0,30}?\b(?:by|
 # two movies where there is one: "They are both Action", "Inception and The Departed are both …"
 _TWO_SUBJECTS = re.compile(r"^they\b|^both (?:are|were|movies|films)\b|\b(?:are|were) both\b", re.IGNORECASE)
 # a movie named by its year alone: "fans of the 1996 film"
-_YEAR_AS_TITLE = re.compile(r"\bthe (?:19|20)\d\d (?:film|movie)\b", re.IGNORECASE)
+_YEAR_AS_TITLE = re.compile(r"\bthe (?:19|20)\d\d(?: and (?:19|20)\d\d)? (?:film|movie)s?\b", re.IGNORECASE)
 # a count with no sense left in it: "It's a 124 of the movies you liked", "a high 11 people"
 _GARBLED_COUNT = re.compile(r"\b(?:an?|high|been)\s+\d+\s+(?:of|people)\b", re.IGNORECASE)
 _ORDINAL = re.compile(r"\b\d+(?:st|nd|rd|th)\b", re.IGNORECASE)  # "the 5th movie you liked"
@@ -187,6 +187,7 @@ class ClaimContext:
     liked_tags: set[str] = field(default_factory=set)  # lower-case
     evidence_categories: set[str] = field(default_factory=set)  # the item's own
     evidence_tags: set[str] = field(default_factory=set)  # lower-case, the item's and its linked titles'
+    linked_categories: dict[str, set[str]] = field(default_factory=dict)  # bare linked title → its genres
     instructions: str = ""
 
 
@@ -202,8 +203,8 @@ def check(text: str, ctx: ClaimContext, vocab: Vocabulary, kind: str = "explanat
         return [Violation("junk", "it contains placeholders or markup")]
     if _META.search(text):
         return [Violation("junk", "it talks about the task, not the movie; write the sentence itself")]
-    titles_low = " ".join(ctx.evidence.titles()).lower()
-    if any(m.group(0).lower() not in titles_low for m in _RUN_TOGETHER.finditer(text)):
+    titles = " ".join(ctx.evidence.titles())  # a title's own casing ("eXistenZ"), not "the SpotLESS Mind"
+    if any(m.group(0) not in titles for m in _RUN_TOGETHER.finditer(text)):
         return [Violation("junk", "it runs words together (like 'highlyRated')")]
     unnamed = text.lower()
     for t in ctx.evidence.titles():  # a long title is not a repetition of itself
@@ -238,6 +239,10 @@ def check(text: str, ctx: ClaimContext, vocab: Vocabulary, kind: str = "explanat
         out.append(Violation("wrong_subject", "it says nothing about the movie recommended; write about it"))
     if _taste_said_of_item(text, ctx):
         out.append(Violation("liked_item", "it says the person liked or rated this movie, which they have not"))
+    linked_phrases, linked_wrong = _linked_genres(text, ctx, vocab)
+    for title, form, genre in linked_wrong:
+        out.append(Violation("wrong_category", f"it calls {title.title()!r} {form!r}, but the data does not list "
+                                               f"{genre} for it"))
     if other := _recommends_liked_title(text, ctx):
         out.append(Violation("wrong_subject", f"it recommends {other!r}, which the person has seen; "
                                               "write about the movie recommended"))
@@ -268,6 +273,8 @@ def check(text: str, ctx: ClaimContext, vocab: Vocabulary, kind: str = "explanat
     if m := _BY_PERSON.search(masked):
         out.append(Violation("unsupported", f"it says {m.group(0)!r}: who made it is not in the facts"))
     low = masked.lower()
+    for phrase in linked_phrases:  # checked against the linked title's genres above
+        low = low.replace(phrase, " ")
     for form, genre in vocab.genre_forms.items():
         if genre not in ctx.evidence_categories and _has_word(low, form):
             out.append(Violation("wrong_category", f"it calls this {form!r}, but the data does not list {genre}"))
@@ -335,6 +342,19 @@ def _taste_said_of_item(text: str, ctx: ClaimContext) -> bool:
         if nearest == item:
             return True
     return False
+
+
+def _linked_genres(text: str, ctx: ClaimContext, vocab: Vocabulary) -> tuple[list[str], list[tuple[str, str, str]]]:
+    """What is said of a linked title ("The Godfather, which is a Crime drama": no claim about the
+    item), and (title, form, genre) for each genre it lacks ("Monty Python and the Holy Grail,
+    which is a children's film")."""
+    phrases, wrong, low = [], [], text.lower()
+    for name, genres in ctx.linked_categories.items():
+        for m in re.finditer(re.escape(name) + r"(?:\s*\(\d{4}\))?,?\s+(?:which|that)\s+(?:is|was)\s+([^.,;]*)", low):
+            phrases.append(m.group(1))
+            wrong += [(name, form, genre) for form, genre in vocab.genre_forms.items()
+                      if genre not in genres and _has_word(m.group(1), form)]
+    return phrases, wrong
 
 
 def _recommends_liked_title(text: str, ctx: ClaimContext) -> str | None:
@@ -482,5 +502,6 @@ def claim_contexts(evidence: list[Evidence], liked: list, catalog: dict, instruc
             evidence=ev, liked_titles=liked_titles, liked_categories=liked_categories, liked_tags=liked_tags,
             evidence_categories=set(ev.categories),
             evidence_tags={t.lower() for t in ev.tags} | {t.lower() for it in linked for t in it.tags},
+            linked_categories={bare_title(it.title): set(it.categories) for it in linked},
             instructions=instructions))
     return out

@@ -181,6 +181,9 @@ def test_true_explanations_pass(text):
     ("You found Back to the Future Part III to be a fun ride, rated 4/5.", "wrong_subject"),
     ("In the movie description, Back to the Future Part III is an Adventure as well.", "junk"),
     ("Back to the Future Part II is a great movie, and 26 fans of Back to the Future Part III agree.", "unsupported"),
+    # from the paired run 4 (explain-why@v2 and @v3), read by hand (all passed then)
+    ("Back to the Future Part II is an Adventure liked by fans of the 1985 and 1990 movies.", "junk"),
+    ("Fans of Back to the FutURE Part III liked this too, 26 of them.", "junk"),  # a title's words, cased at random
     # echoes and junk
     ("Everything given: no plot, actors or awards.", "echo"),
     ("It is Adventure, like many of the movies. It is Adventure, like many of the movies.", "junk"),
@@ -201,6 +204,17 @@ def test_false_explanations_are_caught(text, kind):
 ])
 def test_a_liked_title_described_as_the_movie_by_part_of_its_name(text, caught):
     assert ("wrong_subject" in kinds(text, context("6", because=("5",)))) is caught, text
+
+
+@pytest.mark.parametrize("text,caught", [
+    # the item's genre said of its linked title (run 4: "Shrek … fits Monty Python and the Holy Grail, which is a
+    # children's film")
+    ("It is a Comedy that fits The Godfather, which is a children's film.", True),
+    ("It is a Musical for fans of The Godfather (1972), which was a Comedy too.", True),
+    ("It is a Comedy for fans of The Godfather, which is a Crime drama.", False),
+])
+def test_a_genre_said_of_the_linked_title_is_its_own(text, caught):
+    assert ("wrong_category" in kinds(text, context("7", because=("4",)))) is caught, text
 
 
 def test_the_item_named_in_full_as_rated_is_caught_though_its_title_holds_and():
