@@ -100,7 +100,29 @@ def list_row(rec: Recommender, user: str, prompt: str, k: int) -> dict:
         "examples": [{"title": i.title, "hook": i.personalized_title, "why": i.explanation,
                       "source": i.explanation_source} for i in r.items[:3]],
         "first_llm": next(((i.item_id, i.explanation) for i in r.items if i.explanation_source == "llm"), None),
+        # every delivered text, so a later checker can re-check the run without the model (`recheck`)
+        "delivered": [[i.item_id, i.explanation, i.explanation_source] for i in r.items],
     }
+
+
+def recheck(rec: Recommender, rows: list[dict]) -> dict | None:
+    """The delivered texts of stored lists checked again by today's checker (the run's own
+    re-check used the checker of its day): how many it would reject, model-written or not, by
+    kind. None when the rows predate stored texts."""
+    stored = [r for r in rows if r.get("delivered")]
+    if not stored:
+        return None
+    vocab, kinds, failing, llm_failing, texts = rec.vocabulary(), Counter(), 0, 0, 0
+    for r in stored:
+        ids = [d[0] for d in r["delivered"]]
+        contexts = rec.evidence_for(rec.history(r["user"]), [rec.item(i) for i in ids]).contexts
+        for (_, text, source), ctx in zip(r["delivered"], contexts):
+            texts += 1
+            if bad := check(text, ctx, vocab):
+                failing, llm_failing = failing + 1, llm_failing + (source == "llm")
+                kinds.update(v.kind for v in bad)
+    return {"lists": len(stored), "texts": texts, "failing": failing, "llm_written_failing": llm_failing,
+            "by_kind": dict(kinds.most_common())}
 
 
 def user_swap(rec: Recommender, a: dict, b_user: str, prompt: str) -> dict | None:
@@ -217,7 +239,8 @@ def run(rec: Recommender, prompts: list[str], n_users: int, k: int = 10, seed: i
     stored = {r.get("model") for r in done_rows.values()} - {None}
     summary = {"users": len(users), "k": k, "seed": seed,
                "model": model or (stored.pop() if len(stored) == 1 else rec.backend.model),
-               "variants": {p: summarise(rows[p], swaps[p]) for p in prompts}}
+               "variants": {p: summarise(rows[p], swaps[p]) | {"recheck_today": recheck(rec, rows[p])}
+                            for p in prompts}}
     if len(prompts) > 1:
         base = prompts[0]
         summary["paired"] = {p: {key: paired_comparison(np.array([r.get(key, np.nan) for r in rows[p]], dtype=float),

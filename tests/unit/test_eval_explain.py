@@ -8,7 +8,7 @@ import pytest
 
 from agent.backends.fake import ScriptedFakeBackend, explain_from_facts
 from agent.errors import InputError
-from evals.explain import restated_share, run
+from evals.explain import recheck, restated_share, run
 
 PROMPTS = ["explain@v1", "explain-why@v2"]
 
@@ -23,6 +23,9 @@ def test_rows_are_written_as_scored_and_an_interrupted_run_continues(recommender
     assert v1["lists"] == 4 and 0 < v1["llm_share"]["mean"] <= 1 and v1["false_claims_delivered_total"] == 0
     calls = len(fake.requests)
     assert v1["restated"]["mean"] == 1.0  # the fake restates the first fact word for word
+    # every delivered text is stored, and today's checker passes them all again
+    assert all(len(json.loads(x)["delivered"]) == 3 for x in lines)
+    assert v1["recheck_today"] == {"lists": 4, "texts": 12, "failing": 0, "llm_written_failing": 0, "by_kind": {}}
 
     (tmp_path / "lists.jsonl").write_text("\n".join(lines[:5]) + "\n")  # stopped after five lists
     again = ScriptedFakeBackend([explain_from_facts], repeat_last=True)
@@ -55,3 +58,15 @@ def test_restated_share_counts_words_copied_in_runs_from_the_facts():
     # "40 people who liked it" is a five-word run; the rest is the model's own
     assert restated_share(facts, "A tense night in: 40 people who liked it say so.") == 5 / 11
     assert restated_share(facts, "Heat fans rate this one highly.") == 0.0
+
+
+def test_a_stored_run_is_rechecked_by_todays_checker(recommender_with, tmp_path):
+    """A text the checker of its day passed, and a newer rule rejects, is counted by kind."""
+    rec = recommender_with(ScriptedFakeBackend([explain_from_facts], repeat_last=True))
+    run(rec, PROMPTS[:1], n_users=2, k=2, out_dir=tmp_path)
+    rows = [json.loads(x) for x in (tmp_path / "lists.jsonl").read_text().splitlines()]
+    rows[0]["delivered"][0][1:] = ["I'm sorry, but I can't help with that.", "llm"]
+    got = recheck(rec, rows)
+    assert got["texts"] == 4 and got["failing"] == 1 and got["llm_written_failing"] == 1
+    assert got["by_kind"] == {"junk": 1}
+    assert recheck(rec, [{k: v for k, v in r.items() if k != "delivered"} for r in rows]) is None
