@@ -100,7 +100,7 @@ _OBJECTLESS_LIKE = re.compile(
     r"with|so|because|as|from|in|on|at|for)\b))", re.IGNORECASE)
 # ... unless what it refers to is a kind of movie ("the Adventure movies you liked", "the kind of film you loved")
 _TASTE_REFERENT = re.compile(r"(?:\b(?:movies|films|ones|titles|those|them|stories|picks|kinds|many|something|"
-                             r"anything|everything)|\b(?:kind|sort|type|style)s? of(?: \S+){0,2}|\b(?!(?:this|thus|was|his|its|is)\b)\w+s)"
+                             r"anything|everything|what|whatever)|\b(?:kind|sort|type|style)s? of(?: \S+){0,2}|\b(?!(?:this|thus|was|his|its|is)\b)\w+s)"
                              r"(?:\s*,)?(?:\s+(?:that|which|whom))?\s*$", re.IGNORECASE)
 # the person told they might like a movie that is not the one recommended ("you might like: Big (1988)")
 _YOU_MIGHT_LIKE = re.compile(r"\byou(?:'ll|’ll)?\s+(?:might|may|will|would|could|should)?\s*(?:also\s+)?"
@@ -322,7 +322,7 @@ def _title_spans(text: str, titles: Iterable[str]) -> list[tuple[int, str]]:
     for t in titles:
         name = bare_title(t)
         for form in {name, name.split(":")[0].strip()}:
-            if len(form) >= 3:
+            if len(form) >= 3 and form in low:  # a person's liked titles can be hundreds: most are not named
                 out += [(m.end(), name) for m in re.finditer(r"(?<!\w)" + re.escape(form) + r"(?!\w)", low)]
     return out
 
@@ -364,7 +364,8 @@ def _recommends_liked_title(text: str, ctx: ClaimContext) -> str | None:
         obj = m.group("obj").lower()
         for t in sorted([b.title for b in ctx.evidence.because] + list(ctx.liked_titles), key=len, reverse=True):
             name = bare_title(t)
-            if name != item and not item.startswith(name) and re.match(re.escape(name) + r"(?!\w)", obj):
+            if (obj.startswith(name) and name != item and not item.startswith(name)
+                    and re.match(re.escape(name) + r"(?!\w)", obj)):
                 return t
     return None
 

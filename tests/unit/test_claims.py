@@ -85,6 +85,7 @@ def kinds(text, ctx=None, kind="explanation"):
     "Like the Sci-Fi movies you enjoyed, it is a time travel Adventure.",
     "If Back to the Future Part III was your kind of movie, you will like this one too.",
     "You might like this one: 26 fans of Back to the Future Part III did.",
+    "More of what you loved: 26 fans of Back to the Future Part III liked it.",
     "You rated Back to the Future Part III 4/5 and liked its pace, so try this.",
 ])
 def test_true_explanations_pass(text):
