@@ -20,7 +20,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from agent.pipeline.grounding import TitleIndex, bare_title, copies_text, is_degenerate
 from agent.types import Evidence, item_year
@@ -458,7 +458,13 @@ def _has_words(text: str, phrase: str) -> bool:
 
 
 def _has_word(text: str, word: str) -> bool:
-    return re.search(r"(?<![\w-])" + re.escape(word) + r"(?![\w-])", text) is not None
+    return word in text and _word_pattern(word).search(text) is not None  # most words are not there
+
+
+@lru_cache(maxsize=None)
+def _word_pattern(word: str) -> re.Pattern:
+    """A word standing alone: the genre forms and tags are hundreds, more than re's own cache holds."""
+    return re.compile(r"(?<![\w-])" + re.escape(word) + r"(?![\w-])")
 
 
 def skeleton(text: str, ctx: ClaimContext, vocab: Vocabulary) -> str:

@@ -203,8 +203,8 @@ class TitleIndex:
         words = set(re.findall(r"[\w'’&.:-]+", low))
         found = set()
         for w in words:
-            for name in self._first_words.get(w, ()):
-                if re.search(r"(?<!\w)" + re.escape(name) + r"(?!\w)", low):
+            for name in self._first_words.get(w, ()):  # "the" begins a thousand titles: most are not here
+                if name in low and re.search(r"(?<!\w)" + re.escape(name) + r"(?!\w)", low):
                     found.add(name)
         return found
 
