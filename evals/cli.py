@@ -133,6 +133,33 @@ def eval_explain(
     out.print_json(json.dumps(summary, default=str))
 
 
+@eval_app.command("judge")
+def eval_judge(
+    run_dir: Path = typer.Argument(..., help="the --out folder of a `recagent eval explain` run"),
+    pairs: int = typer.Option(20, "--pairs", help="pairs judged per kind (a seeded sample)"),
+    criterion: list[str] = typer.Option(list(("informativeness", "persuasiveness", "helpfulness")), "--criterion",
+                                        help="informativeness, persuasiveness, helpfulness"),
+    seed: int = typer.Option(0, "--seed"),
+    base_url: Optional[str] = BaseUrl, model: Optional[str] = Model, data_dir: Optional[Path] = DataDir,
+):
+    """Pairwise LLM judge of a stored run's explanations, both orders per pair: the model's text
+    against its template, the checker's passed text against a rejected one (the judge's agreement
+    with the checker: trust the rest only if it is high), and prompt variants. Writes judge.json."""
+    from agent.recommender import Recommender
+    from evals.judge import CRITERIA, run
+
+    unknown = sorted(set(criterion) - set(CRITERIA))
+    if unknown:
+        raise InputError(f"unknown criterion {', '.join(unknown)}: use {', '.join(CRITERIA)}")
+    settings = cli_settings(base_url=base_url, model=model, data_dir=data_dir)
+    require_catalog(settings)
+    with Recommender(settings) as rec, progress() as bar:
+        task = bar.add_task("judgements", total=None)
+        summary = run(rec, run_dir, pairs_per_kind=pairs, criteria=tuple(criterion), seed=seed,
+                      progress=lambda done, total: bar.update(task, completed=done, total=total))
+    out.print_json(json.dumps(summary, default=str))
+
+
 @eval_app.command("chat")
 def eval_chat(suite_file: Path = typer.Argument(..., help="chat suite YAML, e.g. evals/suites/chat-simulated.yaml"),
               out_dir: Optional[Path] = typer.Option(None, "--out", help="run folder (default: runs/SUITE-NAME)"),

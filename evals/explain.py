@@ -100,9 +100,21 @@ def list_row(rec: Recommender, user: str, prompt: str, k: int) -> dict:
         "examples": [{"title": i.title, "hook": i.personalized_title, "why": i.explanation,
                       "source": i.explanation_source} for i in r.items[:3]],
         "first_llm": next(((i.item_id, i.explanation) for i in r.items if i.explanation_source == "llm"), None),
-        # every delivered text, so a later checker can re-check the run without the model (`recheck`)
+        # every delivered text, so a later checker can re-check the run without the model (`recheck`),
+        # and each first answer the checker rejected, with why (for the judge's agreement: evals/judge.py)
         "delivered": [[i.item_id, i.explanation, i.explanation_source] for i in r.items],
+        "rejected": [[i.item_id, answer_text(x.answers[0]), sorted({v.kind for v in x.first_violations})]
+                     for i, x in zip(r.items, records) if x.answers and x.first_violations],
     }
+
+
+def answer_text(raw: str) -> str:
+    """The sentence of a raw answer: its "why" when the answer is JSON, else the text itself."""
+    try:
+        data = json.loads(raw)
+        return " ".join(str(data.get("why", "")).split()) if isinstance(data, dict) else raw.strip()
+    except ValueError:
+        return " ".join(raw.strip().strip('"').split())
 
 
 def recheck(rec: Recommender, rows: list[dict]) -> dict | None:

@@ -151,13 +151,24 @@ class ExplainInputs(Strict):
     problem: str = ""
 
 
+class JudgeExplainInputs(Strict):
+    """A pairwise judgement of two explanations of one recommended item, by one of RecLM-eval's
+    criteria. Titles only: no ratings or other personal data."""
+    criterion: str = Field(description="informativeness | persuasiveness | helpfulness")
+    liked: list[str] = Field(description="titles the viewer liked")
+    item: str = Field(description="the recommended movie: title | genres")
+    first: str
+    second: str
+
+
 INPUT_MODELS: dict[str, type[Strict]] = {"rerank": RerankInputs, "profile": ProfileInputs, "intent": IntentInputs,
                                          "enrich": EnrichInputs, "explain": ExplainInputs,
                                          "explain-terse": ExplainInputs, "explain-why": ExplainInputs,
                                          "explain-short": ExplainInputs,
                                          "rank": RankInputs, "rank-recency": RankInputs, "rank-demos": RankInputs,
                                          "pick": ScoreInputs, "pick-recency": ScoreInputs, "pick-demos": ScoreInputs,
-                                         "pick-compact": ScoreInputs, "judge": ScoreInputs}
+                                         "pick-compact": ScoreInputs, "judge": ScoreInputs,
+                                         "explain-judge": JudgeExplainInputs}
 # What a family's answer looks like: items with texts, a hook and a sentence per item (or the
 # sentence only, in JSON or as plain text: the hook then comes from the evidence), a label
 # ranking, or free text.
@@ -166,5 +177,5 @@ OUTPUT_KINDS: dict[str, str] = {"rerank": "explained", "explain": "explanation",
                                 "rank": "ranking", "rank-recency": "ranking", "rank-demos": "ranking",
                                 "pick": "label_logprobs", "pick-recency": "label_logprobs",
                                 "pick-demos": "label_logprobs", "pick-compact": "label_logprobs",
-                                "judge": "yes_no_logprobs"}
+                                "judge": "yes_no_logprobs", "explain-judge": "json"}
 EXPLANATION_KINDS = ("explanation", "explanation_sentence", "explanation_text")

@@ -70,3 +70,33 @@ def test_a_stored_run_is_rechecked_by_todays_checker(recommender_with, tmp_path)
     assert got["texts"] == 4 and got["failing"] == 1 and got["llm_written_failing"] == 1
     assert got["by_kind"] == {"junk": 1}
     assert recheck(rec, [{k: v for k, v in r.items() if k != "delivered"} for r in rows]) is None
+
+
+def test_the_judge_asks_both_orders_and_counts_agreement_with_the_checker(recommender_with, tmp_path):
+    """A scripted fake judge (named as such) that always answers "A" follows the position, not
+    the text: every pair is a tie. One that prefers the text without "sorry" agrees with the
+    checker on every passed-vs-rejected pair."""
+    from evals.judge import run as judge
+
+    def sometimes_rejected(request):
+        text = explain_from_facts(request)
+        return "I'm sorry, but I can't help with that." if "rejected" not in request.messages[-1]["content"] else text
+
+    rec = recommender_with(ScriptedFakeBackend([sometimes_rejected], repeat_last=True))
+    run(rec, PROMPTS[:1], n_users=2, k=2, out_dir=tmp_path)
+    rows = [json.loads(x) for x in (tmp_path / "lists.jsonl").read_text().splitlines()]
+    assert all(r["rejected"] and r["rejected"][0][2] == ["junk"] for r in rows)  # the first answers, with why
+
+    position = ScriptedFakeBackend(['{"better": "A"}'], repeat_last=True)
+    got = judge(recommender_with(position), tmp_path, pairs_per_kind=2, criteria=("helpfulness",))
+    assert got["kinds"]["passed_vs_rejected"]["helpfulness"] == {"pairs": 2, "first": 0, "second": 0, "tie": 2}
+    assert len(position.requests) == 2 * 2 * len(got["kinds"])  # both orders of every pair
+
+    def prefers_no_sorry(request):
+        a = request.messages[-1]["content"].split("\nA: ")[1].split("\nB: ")[0]
+        return json.dumps({"better": "B" if "sorry" in a else "A"})
+
+    fair = judge(recommender_with(ScriptedFakeBackend([prefers_no_sorry], repeat_last=True)), tmp_path,
+                 pairs_per_kind=2, criteria=("helpfulness",))
+    assert fair["checker_agreement"] == {"helpfulness": 1.0}
+    assert json.loads((tmp_path / "judge.json").read_text())["checker_agreement"] == {"helpfulness": 1.0}
