@@ -62,10 +62,12 @@ def pairs_from_run(rec: Recommender, rows: list[dict]) -> list[Pair]:
         for item_id, rejected, _kinds in row.get("rejected", []):
             if rejected and item_id in delivered:
                 out.append(Pair("passed_vs_rejected", row["user"], item_id, delivered[item_id], rejected))
+    prompts = list(dict.fromkeys(r["prompt"] for r in rows))  # the run's order: its baseline first
     for user, user_rows in by_user.items():
-        if len(user_rows) < 2:
+        texts = {r["prompt"]: {d[0]: d[1] for d in r["delivered"]} for r in user_rows}
+        if len(prompts) < 2 or not {prompts[0], prompts[1]} <= set(texts):
             continue
-        base, variant = ({d[0]: d[1] for d in r["delivered"]} for r in user_rows[:2])
+        base, variant = texts[prompts[0]], texts[prompts[1]]
         out += [Pair("variant_vs_baseline", user, i, variant[i], base[i])
                 for i in base if i in variant and variant[i] != base[i]]
     return out

@@ -100,3 +100,16 @@ def test_the_judge_asks_both_orders_and_counts_agreement_with_the_checker(recomm
                  pairs_per_kind=2, criteria=("helpfulness",))
     assert fair["checker_agreement"] == {"helpfulness": 1.0}
     assert json.loads((tmp_path / "judge.json").read_text())["checker_agreement"] == {"helpfulness": 1.0}
+
+
+def test_prompt_variants_are_paired_item_by_item_in_the_runs_order(recommender_with, tmp_path):
+    from evals.judge import pairs_from_run
+
+    rec = recommender_with(ScriptedFakeBackend([explain_from_facts], repeat_last=True))
+    run(rec, PROMPTS, n_users=2, k=3, out_dir=tmp_path)
+    rows = [json.loads(x) for x in (tmp_path / "lists.jsonl").read_text().splitlines()]
+    variants = [p for p in pairs_from_run(rec, rows) if p.kind == "variant_vs_baseline"]
+    assert variants and all(p.first != p.second for p in variants)
+    by_prompt = {(r["user"], r["prompt"]): {d[0]: d[1] for d in r["delivered"]} for r in rows}
+    for p in variants:  # first: the variant's text (explain-why@v2), second: the baseline's (explain@v1)
+        assert (p.first, p.second) == (by_prompt[p.user, PROMPTS[1]][p.item_id], by_prompt[p.user, PROMPTS[0]][p.item_id])
