@@ -64,7 +64,7 @@ _CLAIM_END = re.compile(r",|\b(?:and|but|so|which|because|since|as|then|now|this
                         re.IGNORECASE)
 # Plot, cast and reception: nothing in the evidence covers them, so any such statement is invented.
 _UNSUPPORTED = re.compile(r"\b(?:prais\w*|acclaim\w*|award|awards|oscars?|critics?|critically|reviews?|reviewed|reviewers?|"
-                          r"performances?|cast|starring|actors?|actress(?:es)?|well[- ]known|famous|successful|"
+                          r"performances?|cast|starring|actors?|actress(?:es)?|well[- ]known|famous|successful|your (?:friends|family)|"
                           r"highly recommended|stars? \w+ \w+|directed|director|plot|characters?|storyline|"
                           r"soundtrack|box office|classics?|masterpieces?|iconic|legendary|timeless|cult|franchises?|enjoyable|"
                           r"feedback|stand-?outs?|"
@@ -85,7 +85,8 @@ _META = re.compile(r"\b(?:as an ai|language model|i'm sorry|i am sorry|i can(?:n
                    r"here(?:'s| is) (?:a|the|your|my) (?:new )?(?:sentence|note|explanation|recommendation)|"
                    r"rejected|the facts|last note|other notes|your (?:last |previous |new |first )?(?:sentence|answer|note)|"
                    r"placeholders?|markup|rewrite|reword|the note|(?:the|its|movie) description|(?:does|did) not rate|misunderstood|"
-                   r"you (?:suggested|recommended)|(?:is|as) a tag)\b",
+                   r"you (?:suggested|recommended)|(?:is|as) (?:\w+ )?a tag|tags? for the movie|a liked title|in the data|"
+                   r"(?:have|has) not rated|haven't rated|not (?:listed|rated) (?:it|for))\b",
                    re.IGNORECASE)
 # the person has seen the recommended movie ("You probably enjoyed this movie"): they have not
 # ("it" may be a liked title, as in the templates' "(you liked it)"; "this kind of movie" is a taste)
@@ -120,12 +121,14 @@ _GARBLED_COUNT = re.compile(r"\b(?:an?|high|been)\s+\d+\s+(?:of|people)\b", re.I
 _ORDINAL = re.compile(r"\b\d+(?:st|nd|rd|th)\b", re.IGNORECASE)  # "the 5th movie you liked"
 # words run together, as in "highlyRated" (a title's own spelling, such as "eXistenZ", is left alone)
 _RUN_TOGETHER = re.compile(r"\b[a-z]+[A-Z][a-z]+\b|\b[A-Z][a-z]+[A-Z]{2,}\b")  # ... or cased at random ("SpotLESS")
+# a stray letter after the titles are masked ("is a g that is a thriller"): garbled text
+_STRAY_LETTER = re.compile(r"(?<![\w'’.-])[b-hj-z](?![\w'’.-])")
 # "by James Cameron" after the titles are masked: a maker the facts never name
 _BY_PERSON = re.compile(r"\bby (?:[A-Z][a-z]+ ){1,2}[A-Z][a-z]+\b")
 # the person's own rating of this movie ("including you", "earned you a 4/5"): they have not rated it
 _YOU_RATED_ITEM = re.compile(r"\bincluding you(?:rself)?\b|\bearned (?:you|your)\b", re.IGNORECASE)
 # a rating out of 5 is the person's own rating of a liked title: "you rated it 4/5", never the item's
-_RATING = re.compile(r"(\d(?:\.\d)?)\s*(?:/|out of)\s*5\b", re.IGNORECASE)
+_RATING = re.compile(r"(\d(?:\.\d)?)\s*(?:/|out of)\s*5\b|\b(\d(?:\.\d)?)[- ]stars?\b", re.IGNORECASE)  # "a 5-star rating" too
 # ... said with its rater ("you rated it", "You gave T", "your rating") or right after the title ("T (4/5)");
 # "like 3 of the movies you liked, and it's a 5/5 rating" gives it to the movie
 _RATER = re.compile(r"\byou(?:'ve|’ve| have)?\s+(?:\w+ly\s+)?(?:rated|gave|give|scored)\b|\byour (?:own )?(?:rating|score)\b|"
@@ -270,6 +273,10 @@ def check(text: str, ctx: ClaimContext, vocab: Vocabulary, kind: str = "explanat
     if ev.constraint:
         masked = re.sub(re.escape(ev.constraint), " C ", masked, flags=re.IGNORECASE)
     masked = _mask_titles(masked, ev, " T ")
+    if m := _STRAY_LETTER.search(masked):
+        out.append(Violation("junk", f"it has a stray {m.group(0)!r}, which does not read"))
+    if re.match(r"(?:" + vocab.genre_alternation + r")\s+(?:is|was)\b", text, re.IGNORECASE):
+        out.append(Violation("wrong_subject", "it makes a genre the subject; write about the movie"))
     if m := _BY_PERSON.search(masked):
         out.append(Violation("unsupported", f"it says {m.group(0)!r}: who made it is not in the facts"))
     low = masked.lower()
@@ -417,7 +424,7 @@ def _taste_claims(text: str, ctx: ClaimContext, vocab: Vocabulary) -> tuple[str,
             out.append(Violation("liked_item", "it says the person already likes this movie"))
             continue
         if any(_names_title(head, t) for t in liked):
-            masked = masked.replace(obj, " T ")
+            masked = _replace_words(masked, obj, " T ")
             continue
         titles = vocab.titles.mentioned(obj_low)
         if titles:
@@ -435,8 +442,14 @@ def _taste_claims(text: str, ctx: ClaimContext, vocab: Vocabulary) -> tuple[str,
             out.append(Violation("false_like", f"it says the person likes {obj.strip()!r}; "
                                                "name only titles or genres from the facts"))
         else:
-            masked = masked.replace(obj, " G ")
+            masked = _replace_words(masked, obj, " G ")
     return masked, out
+
+
+def _replace_words(text: str, phrase: str, mark: str) -> str:
+    """`text` with `phrase` replaced where it stands as words ("it" is not in "fits")."""
+    phrase = phrase.strip()
+    return re.sub(r"(?<!\w)" + re.escape(phrase) + r"(?!\w)", mark, text) if phrase else text
 
 
 def _names_title(phrase: str, title: str) -> bool:

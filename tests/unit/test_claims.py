@@ -185,6 +185,14 @@ def test_true_explanations_pass(text):
     # from the paired run 4 (explain-why@v2 and @v3), read by hand (all passed then)
     ("Back to the Future Part II is an Adventure liked by fans of the 1985 and 1990 movies.", "junk"),
     ("Fans of Back to the FutURE Part III liked this too, 26 of them.", "junk"),  # a title's words, cased at random
+    # from the 100-user paired run of explain-why@v2 and @v3, read by hand (all passed then)
+    ("In 1989, Back to the Future Part II received a 4-star rating from 26 people who liked it.", "wrong_number"),
+    ("It is a Sci-Fi comedy that you and your friends really liked.", "unsupported"),
+    ("Adventure is indeed a tag for the movie, and it's not listed for Back to the Future Part III.", "junk"),
+    ("This movie is Adventure, and is a part of Back to the Future Part III, which is a liked title.", "junk"),
+    ("It fits you because you liked it and have not rated it.", "junk"),
+    ("Back to the Future Part II, an adventure, is a g that is a comedy.", "junk"),
+    ("Adventure is similar to 2 of the movies you liked, and it is tagged time travel.", "wrong_subject"),
     # echoes and junk
     ("Everything given: no plot, actors or awards.", "echo"),
     ("It is Adventure, like many of the movies. It is Adventure, like many of the movies.", "junk"),
