@@ -86,7 +86,8 @@ _META = re.compile(r"\b(?:as an ai|language model|i'm sorry|i am sorry|i can(?:n
                    r"rejected|the facts|last note|other notes|your (?:last |previous |new |first )?(?:sentence|answer|note)|"
                    r"placeholders?|markup|rewrite|reword|the note|(?:the|its|movie) description|(?:does|did) not rate|misunderstood|"
                    r"you (?:suggested|recommended)|(?:is|as) (?:\w+ )?a tag|tags? for the movie|a liked title|in the data|"
-                   r"(?:have|has) not rated|haven't rated|not (?:listed|rated) (?:it|for))\b",
+                   r"(?:have|has) not rated|haven't rated|not (?:listed|rated) (?:it|for)|first fact|aligns? with|"
+                   r"the one who rated|if you had (?:watched|seen))\b",
                    re.IGNORECASE)
 # the person has seen the recommended movie ("You probably enjoyed this movie"): they have not
 # ("it" may be a liked title, as in the templates' "(you liked it)"; "this kind of movie" is a taste)
@@ -121,6 +122,10 @@ _GARBLED_COUNT = re.compile(r"\b(?:an?|high|been)\s+\d+\s+(?:of|people)\b", re.I
 _ORDINAL = re.compile(r"\b\d+(?:st|nd|rd|th)\b", re.IGNORECASE)  # "the 5th movie you liked"
 # words run together, as in "highlyRated" (a title's own spelling, such as "eXistenZ", is left alone)
 _RUN_TOGETHER = re.compile(r"\b[a-z]+[A-Z][a-z]+\b|\b[A-Z][a-z]+[A-Z]{2,}\b")  # ... or cased at random ("SpotLESS")
+# a word said twice in one hyphenated run ("a comedy-drama-drama Thriller")
+_HYPHEN_REPEAT = re.compile(r"\b(\w+)(?:-\w+)*-\1\b", re.IGNORECASE)
+# someone named among those who rated ("positive ratings from viewers, including Stephen King")
+_NAMED_RATER = re.compile(r"\bincluding\s+(?!(?:\d|people|fans|viewers|those|many|some|you|T\b))[A-Z]\w+")
 # a stray letter after the titles are masked ("is a g that is a thriller"): garbled text
 _STRAY_LETTER = re.compile(r"(?<![\w'’.-])[b-hj-z](?![\w'’.-])")
 # "by James Cameron" after the titles are masked: a maker the facts never name
@@ -273,6 +278,10 @@ def check(text: str, ctx: ClaimContext, vocab: Vocabulary, kind: str = "explanat
     if ev.constraint:
         masked = re.sub(re.escape(ev.constraint), " C ", masked, flags=re.IGNORECASE)
     masked = _mask_titles(masked, ev, " T ")
+    if m := _HYPHEN_REPEAT.search(text):
+        out.append(Violation("junk", f"it says {m.group(0)!r}, which repeats itself"))
+    if m := _NAMED_RATER.search(_mask_titles(text, ev, "T")):
+        out.append(Violation("wrong_subject", f"it says {m.group(0)!r}: the facts count people, they name no one"))
     if m := _STRAY_LETTER.search(masked):
         out.append(Violation("junk", f"it has a stray {m.group(0)!r}, which does not read"))
     if re.match(r"(?:" + vocab.genre_alternation + r")\s+(?:is|was)\b", text, re.IGNORECASE):
@@ -339,6 +348,10 @@ def _taste_said_of_item(text: str, ctx: ClaimContext) -> bool:
     object names what came before it; unless that is a liked title or a kind of movie, it is
     the recommended movie, which the person has not rated."""
     item = bare_title(ctx.evidence.title)
+    low = text.lower()
+    for m in re.finditer(r"\b(?:liked|enjoyed|loved|watched|rated|seen|saw)\s+" + re.escape(item) + r"(?!\w)", low):
+        if "who" not in low[max(0, m.start() - 16): m.start()]:  # "… and enjoyed Speed (1994) as well"
+            return True
     for m in _OBJECTLESS_LIKE.finditer(text):
         before = text[: m.start()]
         if _TASTE_REFERENT.search(before):

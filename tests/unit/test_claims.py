@@ -86,6 +86,8 @@ def kinds(text, ctx=None, kind="explanation"):
     "If Back to the Future Part III was your kind of movie, you will like this one too.",
     "You might like this one: 26 fans of Back to the Future Part III did.",
     "More of what you loved: 26 fans of Back to the Future Part III liked it.",
+    "It is a Sci-Fi comedy-adventure, and 26 people who liked Back to the Future Part III also liked it.",
+    "It is an Adventure with positive ratings from viewers, including 26 who liked Back to the Future Part III.",
     "You rated Back to the Future Part III 4/5 and liked its pace, so try this.",
 ])
 def test_true_explanations_pass(text):
@@ -193,6 +195,13 @@ def test_true_explanations_pass(text):
     ("It fits you because you liked it and have not rated it.", "junk"),
     ("Back to the Future Part II, an adventure, is a g that is a comedy.", "junk"),
     ("Adventure is similar to 2 of the movies you liked, and it is tagged time travel.", "wrong_subject"),
+    ("You've already enjoyed Back to the Future Part III and enjoyed Back to the Future Part II as well.",
+     "liked_item"),
+    ("It is known for its Adventure, which aligns with the first fact of the recommendation.", "junk"),
+    ("This movie is not the one who rated.", "junk"),
+    ("It is a comedy-drama-comedy Adventure that 26 people liked.", "junk"),
+    ("It is an Adventure with positive ratings from viewers, including Robert Zemeckis.", "wrong_subject"),
+    ("You could have liked Back to the Future Part III if you had watched it, and it is Adventure.", "junk"),
     # echoes and junk
     ("Everything given: no plot, actors or awards.", "echo"),
     ("It is Adventure, like many of the movies. It is Adventure, like many of the movies.", "junk"),
