@@ -126,8 +126,8 @@ _RUN_TOGETHER = re.compile(r"\b[a-z]+[A-Z][a-z]+\b|\b[A-Z][a-z]+[A-Z]{2,}\b")  #
 _HYPHEN_REPEAT = re.compile(r"\b(\w+)(?:-\w+)*-\1\b", re.IGNORECASE)
 # someone named among those who rated ("positive ratings from viewers, including Stephen King")
 _NAMED_RATER = re.compile(r"\bincluding\s+(?!(?:\d|people|fans|viewers|those|many|some|you|T\b))[A-Z]\w+")
-# a stray letter after the titles are masked ("is a g that is a thriller"): garbled text
-_STRAY_LETTER = re.compile(r"(?<![\w'’.-])[b-hj-z](?![\w'’.-])")
+# a stray letter between words after the titles are masked ("is a g that is a thriller"): garbled text
+_STRAY_LETTER = re.compile(r"(?<=[a-z] )[b-hj-z](?= [a-z])")
 # "by James Cameron" after the titles are masked: a maker the facts never name
 _BY_PERSON = re.compile(r"\bby (?:[A-Z][a-z]+ ){1,2}[A-Z][a-z]+\b")
 # the person's own rating of this movie ("including you", "earned you a 4/5"): they have not rated it
