@@ -125,7 +125,7 @@ _RUN_TOGETHER = re.compile(r"\b[a-z]+[A-Z][a-z]+\b|\b[A-Z][a-z]+[A-Z]{2,}\b")  #
 # a word said twice in one hyphenated run ("a comedy-drama-drama Thriller")
 _HYPHEN_REPEAT = re.compile(r"\b(\w+)(?:-\w+)*-\1\b", re.IGNORECASE)
 # someone named among those who rated ("positive ratings from viewers, including Stephen King")
-_NAMED_RATER = re.compile(r"\bincluding\s+(?!(?:\d|people|fans|viewers|those|many|some|you|T\b))[A-Z]\w+")
+_NAMED_RATER = re.compile(r"\bincluding\s+(?!T\b|You\b)[A-Z]\w+\b(?!\s+(?:fans|lovers|viewers|movies|films))")
 # a stray letter between words after the titles are masked ("is a g that is a thriller"): garbled text
 _STRAY_LETTER = re.compile(r"(?<=[a-z] )[b-hj-z](?= [a-z])")
 # "by James Cameron" after the titles are masked: a maker the facts never name

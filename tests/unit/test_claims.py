@@ -88,6 +88,7 @@ def kinds(text, ctx=None, kind="explanation"):
     "More of what you loved: 26 fans of Back to the Future Part III liked it.",
     "It is a Sci-Fi comedy-adventure, and 26 people who liked Back to the Future Part III also liked it.",
     "It is an Adventure with positive ratings from viewers, including 26 who liked Back to the Future Part III.",
+    "It has positive ratings from viewers, including Adventure fans: 26 liked Back to the Future Part III.",
     "You rated Back to the Future Part III 4/5 and liked its pace, so try this.",
 ])
 def test_true_explanations_pass(text):
