@@ -13,6 +13,7 @@ from agent.cli_support import BaseUrl, DataDir, Model, err, out, progress, requi
 from agent.cli_support import settings as cli_settings
 from agent.errors import InputError
 from agent.options import DEFAULT_PROMPT
+from prompts.inputs import JUDGE_CRITERIA
 
 eval_app = typer.Typer(help="Prompt A/B evaluation on held-out interactions.", no_args_is_help=True)
 
@@ -137,8 +138,7 @@ def eval_explain(
 def eval_judge(
     run_dir: Path = typer.Argument(..., help="the --out folder of a `recagent eval explain` run"),
     pairs: int = typer.Option(20, "--pairs", help="pairs judged per kind (a seeded sample)"),
-    criterion: list[str] = typer.Option(list(("informativeness", "persuasiveness", "helpfulness")), "--criterion",
-                                        help="informativeness, persuasiveness, helpfulness"),
+    criterion: list[str] = typer.Option(list(JUDGE_CRITERIA), "--criterion", help=", ".join(JUDGE_CRITERIA)),
     seed: int = typer.Option(0, "--seed"),
     base_url: Optional[str] = BaseUrl, model: Optional[str] = Model, data_dir: Optional[Path] = DataDir,
 ):
@@ -146,11 +146,11 @@ def eval_judge(
     against its template, the checker's passed text against a rejected one (the judge's agreement
     with the checker: trust the rest only if it is high), and prompt variants. Writes judge.json."""
     from agent.recommender import Recommender
-    from evals.judge import CRITERIA, run
+    from evals.judge import run
 
-    unknown = sorted(set(criterion) - set(CRITERIA))
+    unknown = sorted(set(criterion) - set(JUDGE_CRITERIA))
     if unknown:
-        raise InputError(f"unknown criterion {', '.join(unknown)}: use {', '.join(CRITERIA)}")
+        raise InputError(f"unknown criterion {', '.join(unknown)}: use {', '.join(JUDGE_CRITERIA)}")
     settings = cli_settings(base_url=base_url, model=model, data_dir=data_dir)
     require_catalog(settings)
     with Recommender(settings) as rec, progress() as bar:

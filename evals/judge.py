@@ -27,9 +27,8 @@ from agent.backends.base import ChatRequest
 from agent.errors import BackendError, InputError
 from agent.pipeline.explain import template_texts
 from agent.recommender import Recommender
-from prompts.inputs import JudgeExplainInputs
+from prompts.inputs import JUDGE_CRITERIA, JudgeExplainInputs
 
-CRITERIA = ("informativeness", "persuasiveness", "helpfulness")
 PROMPT = "explain-judge@v1"
 VERDICT_SCHEMA = {"type": "object", "properties": {"better": {"type": "string", "enum": ["A", "B"]}},
                   "required": ["better"], "additionalProperties": False}
@@ -73,11 +72,14 @@ def pairs_from_run(rec: Recommender, rows: list[dict]) -> list[Pair]:
     return out
 
 
-def verdict(rec: Recommender, pair: Pair, criterion: str) -> str:
+def liked_titles(rec: Recommender, user: str) -> list[str]:
+    """The titles of the viewer's latest liked items, as the judge sees them."""
+    return [rec.item(i).title for i in rec.context(rec.history(user)).positives[:LIKED_SHOWN]]
+
+
+def verdict(rec: Recommender, pair: Pair, criterion: str, liked: list[str]) -> str:
     """"first", "second" or "tie" (the two orders disagree)."""
     item = rec.item(pair.item_id)
-    ctx = rec.context(rec.history(pair.user))
-    liked = [rec.item(i).title for i in ctx.positives[:LIKED_SHOWN]]
     picks = []
     for a, b in ((pair.first, pair.second), (pair.second, pair.first)):
         rendered = rec.registry.render(PROMPT, JudgeExplainInputs(
@@ -105,7 +107,7 @@ def tally(verdicts: list[str]) -> dict:
     return out
 
 
-def run(rec: Recommender, run_dir: Path, pairs_per_kind: int = 20, criteria: tuple[str, ...] = CRITERIA,
+def run(rec: Recommender, run_dir: Path, pairs_per_kind: int = 20, criteria: tuple[str, ...] = JUDGE_CRITERIA,
         seed: int = 0, progress=None) -> dict:
     """Judges up to `pairs_per_kind` pairs of each kind (a seeded sample) by each criterion;
     writes run_dir/judge.json."""
@@ -120,6 +122,7 @@ def run(rec: Recommender, run_dir: Path, pairs_per_kind: int = 20, criteria: tup
     chosen = {kind: rng.sample(group, min(pairs_per_kind, len(group)))
               for kind in sorted({p.kind for p in pairs}) for group in [[p for p in pairs if p.kind == kind]]}
     total, done = sum(len(g) for g in chosen.values()) * len(criteria), 0
+    liked = {user: liked_titles(rec, user) for user in {p.user for g in chosen.values() for p in g}}
     summary: dict = {"judge_model": rec.backend.model, "prompt": PROMPT, "run": str(run_dir), "criteria": list(criteria),
                      "available": dict(Counter(p.kind for p in pairs)), "kinds": {}}
     for kind, group in chosen.items():
@@ -128,7 +131,7 @@ def run(rec: Recommender, run_dir: Path, pairs_per_kind: int = 20, criteria: tup
             verdicts = []
             for pair in group:
                 try:
-                    verdicts.append(verdict(rec, pair, criterion))
+                    verdicts.append(verdict(rec, pair, criterion, liked[pair.user]))
                 except BackendError as e:
                     raise InputError(f"the judge's endpoint failed ({e.kind}): {e}") from None
                 done += 1

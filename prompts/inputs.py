@@ -4,6 +4,7 @@ model's fields (a contract test checks this)."""
 from __future__ import annotations
 
 import re
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -151,10 +152,14 @@ class ExplainInputs(Strict):
     problem: str = ""
 
 
+JudgeCriterion = Literal["informativeness", "persuasiveness", "helpfulness"]  # RecLM-eval's
+JUDGE_CRITERIA: tuple[str, ...] = get_args(JudgeCriterion)
+
+
 class JudgeExplainInputs(Strict):
     """A pairwise judgement of two explanations of one recommended item, by one of RecLM-eval's
     criteria. Titles only: no ratings or other personal data."""
-    criterion: str = Field(description="informativeness | persuasiveness | helpfulness")
+    criterion: JudgeCriterion
     liked: list[str] = Field(description="titles the viewer liked")
     item: str = Field(description="the recommended movie: title | genres")
     first: str

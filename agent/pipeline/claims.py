@@ -280,7 +280,7 @@ def check(text: str, ctx: ClaimContext, vocab: Vocabulary, kind: str = "explanat
     masked = _mask_titles(masked, ev, " T ")
     if m := _HYPHEN_REPEAT.search(text):
         out.append(Violation("junk", f"it says {m.group(0)!r}, which repeats itself"))
-    if m := _NAMED_RATER.search(_mask_titles(text, ev, "T")):
+    if m := _NAMED_RATER.search(short):
         out.append(Violation("wrong_subject", f"it says {m.group(0)!r}: the facts count people, they name no one"))
     if m := _STRAY_LETTER.search(masked):
         out.append(Violation("junk", f"it has a stray {m.group(0)!r}, which does not read"))
@@ -344,9 +344,10 @@ def _title_spans(text: str, titles: Iterable[str]) -> list[tuple[int, str]]:
 
 
 def _taste_said_of_item(text: str, ctx: ClaimContext) -> bool:
-    """"Back to the Future Part II is an adventure that you liked": a liking or rating with no
-    object names what came before it; unless that is a liked title or a kind of movie, it is
-    the recommended movie, which the person has not rated."""
+    """Whether a liking or rating is said of the recommended movie, which the person has not
+    rated: with the movie as its object ("… and enjoyed Speed (1994) as well", not "people who
+    liked Speed"), or with no object of its own ("Back to the Future Part II is an adventure that
+    you liked"), which names what came before it unless that is a liked title or a kind of movie."""
     item = bare_title(ctx.evidence.title)
     low = text.lower()
     for m in re.finditer(r"\b(?:liked|enjoyed|loved|watched|rated|seen|saw)\s+" + re.escape(item) + r"(?!\w)", low):
