@@ -27,12 +27,13 @@ from agent.backends.base import ChatRequest
 from agent.errors import BackendError, InputError
 from agent.pipeline.explain import template_texts
 from agent.recommender import Recommender
-from prompts.inputs import JUDGE_CRITERIA, JudgeExplainInputs
+from prompts.inputs import JUDGE_CRITERIA, JudgeExplainInputs, as_data
 
 PROMPT = "explain-judge@v1"
 VERDICT_SCHEMA = {"type": "object", "properties": {"better": {"type": "string", "enum": ["A", "B"]}},
                   "required": ["better"], "additionalProperties": False}
 LIKED_SHOWN = 10  # the viewer's liked titles the judge sees
+TEXT_MAX = 400  # characters of an explanation shown to the judge
 
 
 @dataclass
@@ -74,16 +75,19 @@ def pairs_from_run(rec: Recommender, rows: list[dict]) -> list[Pair]:
 
 def liked_titles(rec: Recommender, user: str) -> list[str]:
     """The titles of the viewer's latest liked items, as the judge sees them."""
-    return [rec.item(i).title for i in rec.context(rec.history(user)).positives[:LIKED_SHOWN]]
+    return [as_data(rec.item(i).title, 120) for i in rec.context(rec.history(user)).positives[:LIKED_SHOWN]]
 
 
 def verdict(rec: Recommender, pair: Pair, criterion: str, liked: list[str]) -> str:
     """"first", "second" or "tie" (the two orders disagree)."""
     item = rec.item(pair.item_id)
+    movie = as_data(f"{item.title} | {', '.join(item.categories)}", 200)
+    # catalog titles and model answers are untrusted: made safe to sit inside the data fence
+    first, second = as_data(pair.first, TEXT_MAX), as_data(pair.second, TEXT_MAX)
     picks = []
-    for a, b in ((pair.first, pair.second), (pair.second, pair.first)):
-        rendered = rec.registry.render(PROMPT, JudgeExplainInputs(
-            criterion=criterion, liked=liked, item=f"{item.title} | {', '.join(item.categories)}", first=a, second=b))
+    for a, b in ((first, second), (second, first)):
+        rendered = rec.registry.render(PROMPT, JudgeExplainInputs(criterion=criterion, liked=liked, item=movie,
+                                                                   first=a, second=b))
         resp = rec.backend.complete(ChatRequest(messages=rendered.messages, response_schema=VERDICT_SCHEMA,
                                                 schema_name="verdict", max_tokens=16))
         try:
