@@ -72,7 +72,9 @@ _UNSUPPORTED = re.compile(r"\b(?:prais\w*|acclaim\w*|award|awards|oscars?|critic
                           r"must[- ](?:see|watch)|won(?![’']t)|winning|nominated|"
                           r"most (?:popular|acclaimed|beloved|famous|iconic|highly)|greatest|best|anticipated|of the year|"
                           r"(?:great|amazing|excellent|fantastic|wonderful|brilliant) (?:movie|film)s?|"
-                          r"(?:a|the) (?:story|tale) (?:of|about))\b", re.IGNORECASE)
+                          r"(?:a|the) (?:story|tale) (?:of|about)|(?:is|was|widely) considered|popular media|"
+                          r"media (?:channels|outlets)|audiences? alike|(?:young|younger|older|wide|broad|general) audiences?)\b",
+                          re.IGNORECASE)
 # Words of those claims the model may not write at all: a server that can (llama.cpp) bans their
 # tokens while decoding, so a sentence is not spent on "positive reviews" only to be rejected.
 UNSUPPORTED_WORDS = ("review", "reviews", "reviewed", "praised", "praise", "acclaimed", "acclaim", "critically", "critics",
@@ -120,6 +122,12 @@ _YEAR_AS_TITLE = re.compile(r"\bthe (?:19|20)\d\d(?: and (?:19|20)\d\d)? (?:film
 # a count with no sense left in it: "It's a 124 of the movies you liked", "a high 11 people"
 _GARBLED_COUNT = re.compile(r"\b(?:an?|high|been)\s+\d+\s+(?:of|people)\b", re.IGNORECASE)
 _ORDINAL = re.compile(r"\b\d+(?:st|nd|rd|th)\b", re.IGNORECASE)  # "the 5th movie you liked"
+# a movie said to fit another movie, or a title given a rating of its own ("Speed fits Jurassic Park",
+# "matches Jurassic Park's 1993 rating"; titles masked as T)
+_TITLE_AS_PERSON = re.compile(r"\b(?i:fits|suits|matches)\s+T\b(?!\s+(?:fans|viewers|lovers))|"
+                              r"\bT(?:'s|’s)\s+(?:\w+\s+){0,2}(?:ratings?|scores?|votes?)\b")
+# the movie's worth denied ("it is not a highly-rated or positive movie"): no fact says so
+_DENIED_WORTH = re.compile(r"\bnot (?:an? |the )?(?:highly|well|positive|popular|good|great)\b", re.IGNORECASE)
 # words run together, as in "highlyRated" (a title's own spelling, such as "eXistenZ", is left alone)
 _RUN_TOGETHER = re.compile(r"\b[a-z]+[A-Z][a-z]+\b|\b[A-Z][a-z]+[A-Z]{2,}\b")  # ... or cased at random ("SpotLESS")
 # a word said twice in one hyphenated run ("a comedy-drama-drama Thriller")
@@ -236,7 +244,8 @@ def check(text: str, ctx: ClaimContext, vocab: Vocabulary, kind: str = "explanat
         if len(q.split()) >= 2 and vocab.titles.mentioned(quoted) and not any(
                 q in a or a in q for a in allowed_titles):
             out.append(Violation("unknown_title", f"it names {quoted!r}, which is not in the facts"))
-    if m := _UNSUPPORTED.search(text):
+    short = _mask_titles(text, ev, "T")  # so a long title does not part a rating from its "you"
+    if m := _UNSUPPORTED.search(short):  # ... and "Best in Show" is a title, not a claim
         out.append(Violation("unsupported", f"it says {m.group(0)!r}: plot, cast and reception are not in the facts"))
     if _YOU_RATED_ITEM.search(text):
         out.append(Violation("liked_item", "it says the person rated this movie, which they have not"))
@@ -256,9 +265,12 @@ def check(text: str, ctx: ClaimContext, vocab: Vocabulary, kind: str = "explanat
                                               "write about the movie recommended"))
     if other := _described_title(text, ev, vocab):
         out.append(Violation("wrong_subject", f"it describes {other!r} as if it were the movie recommended"))
-    short = _mask_titles(text, ev, "T")  # so a long title does not part a rating from its "you"
     if _TITLE_AS_RATER.search(short):
         out.append(Violation("wrong_subject", "it names a movie as the one who rated; name the people who liked it"))
+    if m := _TITLE_AS_PERSON.search(short):
+        out.append(Violation("wrong_subject", f"it says {m.group(0)!r}: a movie fits you, not another movie"))
+    if m := _DENIED_WORTH.search(text):
+        out.append(Violation("junk", f"it says {m.group(0)!r}, which no fact says; say why it fits you"))
     if _TWO_SUBJECTS.search(text):
         out.append(Violation("wrong_subject", "it speaks of two movies; write about this one"))
     if m := _YEAR_AS_TITLE.search(text):

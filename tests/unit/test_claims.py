@@ -27,6 +27,7 @@ CATALOG = [
          tags=["twist ending", "mafia", "dark comedy", "disney"]),
     Item(item_id="11", title="Dr. Strangelove or: How I Learned to Stop Worrying and Love the Bomb (1964)",
          categories=["Comedy", "War"]),
+    Item(item_id="12", title="Best in Show (2000)", categories=["Comedy"]),
 ]
 VOCAB = Vocabulary.from_items(CATALOG, min_tag_items=2)
 BY_ID = {it.item_id: it for it in CATALOG}
@@ -90,6 +91,11 @@ def kinds(text, ctx=None, kind="explanation"):
     "It is an Adventure with positive ratings from viewers, including 26 who liked Back to the Future Part III.",
     "It has positive ratings from viewers, including Adventure fans: 26 liked Back to the Future Part III.",
     "You rated Back to the Future Part III 4/5 and liked its pace, so try this.",
+    # near misses of a movie that fits another movie, and of worth denied
+    "It fits you: 26 fans of Back to the Future Part III liked it.",
+    "It fits Back to the Future Part III fans: 26 of them liked it.",
+    "It fits well with Back to the Future Part III, which you rated 4/5: 26 of its fans liked this.",
+    "You rated Back to the Future Part III 4/5, not a low score, and 26 of its fans liked this.",
 ])
 def test_true_explanations_pass(text):
     assert kinds(text) == set(), text
@@ -203,6 +209,15 @@ def test_true_explanations_pass(text):
     ("It is a comedy-drama-comedy Adventure that 26 people liked.", "junk"),
     ("It is an Adventure with positive ratings from viewers, including Robert Zemeckis.", "wrong_subject"),
     ("You could have liked Back to the Future Part III if you had watched it, and it is Adventure.", "junk"),
+    # passed the checker in a lab run that continued failing answers (2026-12-02, hand read)
+    ("It is an Adventure that fits Back to the Future Part III because of its time travel.", "wrong_subject"),
+    ("It matches Back to the Future Part III's 1990 rating, and 26 people liked it.", "wrong_subject"),
+    ("It is considered one of the first Adventure films, and 26 fans of Back to the Future Part III liked it.",
+     "unsupported"),
+    ("It has high ratings on popular media channels, and 26 fans of Back to the Future Part III liked it.",
+     "unsupported"),
+    ("It is an Adventure that can appeal to both young audiences and experienced viewers alike.", "unsupported"),
+    ("It is a Comedy, and it is not a highly-rated or positive movie.", "junk"),
     # echoes and junk
     ("Everything given: no plot, actors or awards.", "echo"),
     ("It is Adventure, like many of the movies. It is Adventure, like many of the movies.", "junk"),
@@ -234,6 +249,12 @@ def test_a_liked_title_described_as_the_movie_by_part_of_its_name(text, caught):
 ])
 def test_a_genre_said_of_the_linked_title_is_its_own(text, caught):
     assert ("wrong_category" in kinds(text, context("7", because=("4",)))) is caught, text
+
+
+def test_a_title_that_holds_a_reception_word_is_no_claim():
+    ctx = context("12", because=("2",))
+    assert kinds("Best in Show is a Comedy, and 26 fans of Back to the Future Part III liked it.", ctx) == set()
+    assert "unsupported" in kinds("Best in Show is the best Comedy of 2000.", ctx)
 
 
 def test_the_item_named_in_full_as_rated_is_caught_though_its_title_holds_and():
