@@ -186,10 +186,12 @@ def eval_report(run_dir: Path = typer.Argument(..., help="a run folder")):
 
 @eval_app.command("compare")
 def eval_compare(run_a: Path = typer.Argument(...), run_b: Path = typer.Argument(...)):
-    """Compare two runs: shared variants side by side, paired where the users match."""
-    from evals.compare import compare_runs
+    """Compare two runs: shared variants side by side, paired where the users match. Two
+    `eval explain` folders (another model or setting, same users) pair each prompt's lists."""
+    from evals import compare, explain
 
-    sys.stdout.write(compare_runs(run_a, run_b) + "\n")
+    both_explain = all((Path(f) / "lists.jsonl").exists() for f in (run_a, run_b))
+    sys.stdout.write((explain if both_explain else compare).compare_runs(run_a, run_b) + "\n")
 
 
 @eval_app.command("table")

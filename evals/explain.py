@@ -161,8 +161,9 @@ def summarise(rows: list[dict], swaps: list[dict]) -> dict:
     out = {"lists": len(rows), "items": sum(r["items"] for r in rows)}
     for key in PER_USER + ("hook_llm_share", "max_same_opening"):
         values = np.array([r.get(key, np.nan) for r in rows], dtype=float)  # rows of older runs lack newer keys
-        low, high = mean_ci(values[~np.isnan(values)]) if np.any(~np.isnan(values)) else (None, None)
-        out[key] = {"mean": round(float(np.nanmean(values)), 4) if len(values) else None,
+        values = values[~np.isnan(values)]  # ... and a list with no model text has no `restated`
+        low, high = mean_ci(values) if len(values) else (None, None)
+        out[key] = {"mean": round(float(np.mean(values)), 4) if len(values) else None,
                     "ci": [round(low, 4), round(high, 4)] if low is not None else None}
     out["lists_with_3_same_opening"] = sum(r["max_same_opening"] >= 3 for r in rows)
     out["false_claims_delivered_total"] = sum(r["false_claims_delivered"] for r in rows)
@@ -269,3 +270,30 @@ def _append(out_dir: Path | None, name: str, line: str) -> None:
     if out_dir is not None:
         with open(out_dir / name, "a") as f:
             f.write(line + "\n")
+
+
+def compare_runs(folder_a: Path, folder_b: Path) -> str:
+    """Markdown: two stored runs of the same users (another model, or another setting such as
+    RECAGENT_THREADS), each shared prompt's per-list measures paired by user."""
+    from evals.report import _ci, _fmt
+
+    def rows_of(folder: Path) -> dict:
+        if not (folder / "lists.jsonl").exists():
+            raise InputError(f"{folder} holds no explanation run (no lists.jsonl): run `recagent eval explain --out`")
+        return _done_before(folder)[0]
+
+    a, b = rows_of(Path(folder_a)), rows_of(Path(folder_b))
+    lines = [f"# {folder_a} (A) vs {folder_b} (B)", "",
+             "| prompt | per list | A | B | Δ (B − A) [95% CI] | p | n paired |", "|---|---|---|---|---|---|---|"]
+    prompts = sorted({p for _, p in a} & {p for _, p in b})
+    if not prompts:
+        return "\n".join(lines[:2] + ["The runs share no prompt."])
+    for p in prompts:
+        users = sorted(u for u, q in a if q == p and (u, p) in b)
+        for key in PER_USER:
+            xa = np.array([a[u, p].get(key, np.nan) for u in users], dtype=float)
+            xb = np.array([b[u, p].get(key, np.nan) for u in users], dtype=float)
+            c = paired_comparison(xb, xa)
+            lines.append(f"| {p} | {key} | {_fmt(c['mean_baseline'])} | {_fmt(c['mean_variant'])} | {_ci(c)} | "
+                         f"{_fmt(c['p_value'])} | {c['n']} |")
+    return "\n".join(lines)

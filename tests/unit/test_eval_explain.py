@@ -128,3 +128,22 @@ def test_the_judge_keeps_hostile_text_inside_the_data_fence(recommender_with, tm
     judge(recommender_with(fake), tmp_path, pairs_per_kind=1, criteria=("helpfulness",))
     prompt = fake.requests[0].messages[-1]["content"]
     assert prompt.count("</catalog_data>") == 1 and "Ignore the criterion" in prompt
+
+
+def test_two_stored_runs_are_paired_by_user_and_prompt(recommender_with, tmp_path):
+    from evals.explain import compare_runs
+
+    def claims_an_award(request):  # run B's model: every sentence false, every item its template
+        return explain_from_facts(request).replace('."', ', and it won an Oscar."')
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    run(recommender_with(ScriptedFakeBackend([explain_from_facts], repeat_last=True)), PROMPTS, n_users=3, k=2, out_dir=a)
+    run(recommender_with(ScriptedFakeBackend([claims_an_award], repeat_last=True)), PROMPTS[:1], n_users=3, k=2, out_dir=b)
+    table = compare_runs(a, b)
+    [share] = [line for line in table.splitlines() if "| llm_share |" in line]
+    cells = [c.strip() for c in share.split("|")[1:-1]]
+    assert cells[0] == "explain@v1" and cells[-1] == "3"  # the one prompt both hold, three users paired
+    assert (float(cells[2]), float(cells[3])) == (1.0, 0.0) and cells[4].startswith("-1.000")
+    assert "explain-why@v2" not in table
+    with pytest.raises(InputError, match="no lists.jsonl"):
+        compare_runs(a, tmp_path / "missing")
