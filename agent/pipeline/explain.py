@@ -17,7 +17,7 @@ from agent.backends.base import ChatBackend, ChatRequest, ChatResponse, continue
 from agent.pipeline.claims import UNSUPPORTED_WORDS, ClaimContext, Violation, Vocabulary, check, skeleton
 from agent.errors import BackendError
 from agent.pipeline.evidence import Evidence, TasteSummary
-from agent.pipeline.grounding import TITLE_MAX, complete_sentences
+from agent.pipeline.grounding import TITLE_MAX, bare_title, complete_sentences
 from agent.types import Usage
 from prompts.inputs import (ExplainInputs, PromptCategory, PromptEvidence, PromptLink, PromptTaste, as_data)
 from prompts.registry import PromptRegistry
@@ -27,8 +27,12 @@ SENTENCE_PREFIX = '{"why": "'  # where the server continues an answer's opening:
 SENTENCE_STOPS = ['"', "\n", ". "]  # ... and the answer ends with its string or its first sentence
 # a ". " stop that ended a title's abbreviation, not the sentence ("Dr. Strangelove", "Kill Bill: Vol. 1");
 # not a lone capital ("Part I." ends sentences) nor "No" ("Dr. No.")
-_ABBREVIATION_END = re.compile(r"(?:^|[\s(:])(?:Dr|Mr|Mrs|Ms|St|Jr|Sr|Vol|Pt|Mt|Ft|Lt|vs)$")
-MAX_CONTINUATIONS = 2
+_ABBREVIATION_END = re.compile(r"(?:^|[\s(:])(?:Dr|Mr|Mrs|Ms|St|Jr|Sr|Vol|Pt|Mt|Ft|Lt|vs|Inc|Co|Ltd)$")
+# a '"' stop that opened a quoted title ("The movie \"Heat\" is …"), not the answer's string: the
+# space before it stays in the answer (a ". " stop takes the full stop with it)
+_BEFORE_QUOTE = re.compile(r"\b(?:movie|film|title)\s$", re.IGNORECASE)
+ESCAPED_QUOTE = '\\"'
+MAX_CONTINUATIONS = 3
 MAX_TOKENS = 120
 PLAIN_MAX_TOKENS = 48  # a plain sentence of up to 16 words is about 25 tokens; a longer one is cut to its full sentences
 MAX_SAME_OPENING = 2  # explanations of one list that may share an opening (claims.skeleton)
@@ -154,11 +158,17 @@ def banned_words(ev: Evidence) -> list[str]:
     return [w for w in UNSUPPORTED_WORDS if w.lower() not in facts]
 
 
+def _title_goes_on(text: str, titles: list[str]) -> bool:
+    """`text` ends inside one of `titles`, just before a full stop of the title's own."""
+    words = text.split()
+    return bool(words) and any(f"{words[-1].lower()}. " in bare + " " for bare in map(bare_title, titles))
+
+
 def bare_sentence(resp, restore_stop: bool) -> str:
     """A sentence answered without JSON around it. `restore_stop`: it ended at a stop string
     (which the server leaves out), so its final stop is put back; one cut at the token limit
     stays unfinished, for the checker to reject."""
-    text = resp.content.strip().strip('"“”').rstrip()
+    text = resp.content.replace(ESCAPED_QUOTE, '"').strip().strip('"“”').rstrip()  # a quoted title's quotes
     if restore_stop and resp.finish_reason == "stop" and text and not text.endswith((".", "!", "?")):
         text += "."
     return text
@@ -269,7 +279,7 @@ class ExplainStage:
             try:
                 resp = self.backend.complete(request)
                 if self._continued:
-                    resp = self._past_abbreviations(request, resp)
+                    resp = self._past_inner_stops(request, resp, ctx.evidence.titles())
             except BackendError as e:
                 if e.kind in ("unavailable", "auth"):
                     self._down = e
@@ -314,14 +324,22 @@ class ExplainStage:
         done.answers, done.first_hook_violations = answers, first_hook
         return done
 
-    def _past_abbreviations(self, request: ChatRequest, resp: ChatResponse) -> ChatResponse:
-        """The sentence continued past a ". " stop that ended an abbreviation ("Dr."), not the
-        sentence: the server continues from the text so far (its prompt is cached)."""
+    def _past_inner_stops(self, request: ChatRequest, resp: ChatResponse, titles: list[str]) -> ChatResponse:
+        """The sentence continued past a stop inside it: a ". " that ended an abbreviation ("Dr.")
+        or a title's own full stop ("Monsters, Inc."), or a '"' around a quoted title. The server
+        continues from the text so far (its prompt is cached)."""
         for _ in range(MAX_CONTINUATIONS):
-            text = resp.content.rstrip('"')
-            if resp.finish_reason != "stop" or not _ABBREVIATION_END.search(text):
+            text = resp.content
+            if resp.finish_reason != "stop":
                 break
-            so_far = text + ". "
+            opens_quote = text.endswith("\\") or _BEFORE_QUOTE.search(text)  # an escaped quote, or a bare one
+            closes_quote = text.count(ESCAPED_QUOTE) % 2 == 1
+            if _ABBREVIATION_END.search(text) or _title_goes_on(text, titles):
+                so_far = text + ". "
+            elif opens_quote or closes_quote:
+                so_far = text.rstrip("\\") + ESCAPED_QUOTE
+            else:
+                break
             more = self.backend.complete(request.model_copy(update={"prefix": request.prefix + so_far}))
             resp = more.model_copy(update={"content": so_far + more.content, "usage": resp.usage + more.usage})
         return resp

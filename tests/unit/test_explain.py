@@ -69,6 +69,43 @@ def test_a_stop_after_an_abbreviation_is_continued_not_taken_for_the_sentence_en
     assert [r.prefix for r in fake.requests] == [SENTENCE_PREFIX, SENTENCE_PREFIX + "As Dr. "]
 
 
+def _server_writing(whole_answer):
+    """A llama.cpp server whose model writes `whole_answer(request)` after the JSON opening: it
+    answers what follows the request's opening, up to its first stop string."""
+    import re
+
+    from agent.pipeline.explain import SENTENCE_PREFIX
+
+    def server(request):
+        rest = (SENTENCE_PREFIX + whole_answer(request))[len(request.prefix):]
+        return re.split("|".join(map(re.escape, request.stop)), rest)[0]
+    return server
+
+
+def test_a_quoted_title_is_continued_past_its_quotes(recommender_with):
+    from agent.pipeline.explain import SENTENCE_PREFIX
+
+    def quotes_the_title(request):
+        title = request.messages[-1]["content"].split("Movie: ")[1].split(" (")[0]
+        fact = explain_from_facts(request)
+        return f'The movie \\"{title}\\" fits: {fact[0].lower()}{fact[1:]}'
+
+    fake = ScriptedFakeBackend([_server_writing(quotes_the_title)], repeat_last=True, continues_answers=True)
+    item = recommender_with(fake).recommend(USER, k=1, prompt="explain-why@v3").items[0]
+    title = item.title.split(" (")[0]
+    assert item.explanation_source == "llm" and item.explanation.startswith(f'The movie "{title}" fits: ')
+    assert [r.prefix for r in fake.requests] == [SENTENCE_PREFIX, SENTENCE_PREFIX + 'The movie \\"',
+                                                 SENTENCE_PREFIX + f'The movie \\"{title}\\"']
+
+
+def test_a_titles_own_full_stop_is_not_the_sentence_end():
+    from agent.pipeline.explain import _title_goes_on
+
+    titles = ["Monsters, Inc. (2001)", "L.A. Confidential (1997)", "Heat (1995)"]
+    assert _title_goes_on("You liked Monsters, Inc", titles) and _title_goes_on("Like L.A", titles)
+    assert not _title_goes_on("It is Heat", titles) and not _title_goes_on("", titles)
+
+
 def test_an_answer_that_repeats_the_retry_reason_is_not_delivered(recommender_with):
     fake = ScriptedFakeBackend([false_like, lambda r: json.dumps({
         "hook": "Your kind of movie", "why": "Your last note was rejected: it says the person liked a movie."})],
