@@ -18,7 +18,7 @@ import numpy as np
 
 from agent.errors import InputError
 from agent.pipeline.claims import check, skeleton
-from agent.pipeline.explain import ExplainStage, data_text, prompt_evidence, prompt_taste
+from agent.pipeline.explain import ESCAPED_QUOTE, ExplainStage, data_text, prompt_evidence, prompt_taste
 from agent.pipeline.grounding import bare_title, word_runs
 from agent.recommender import Recommender
 from evals.split import sample_users
@@ -114,7 +114,7 @@ def answer_text(raw: str) -> str:
         data = json.loads(raw)
         return " ".join(str(data.get("why", "")).split()) if isinstance(data, dict) else raw.strip()
     except ValueError:
-        return " ".join(raw.strip().strip('"').split())
+        return " ".join(raw.replace(ESCAPED_QUOTE, '"').strip().strip('"').split())
 
 
 def recheck(rec: Recommender, rows: list[dict]) -> dict | None:

@@ -27,11 +27,12 @@ SENTENCE_PREFIX = '{"why": "'  # where the server continues an answer's opening:
 SENTENCE_STOPS = ['"', "\n", ". "]  # ... and the answer ends with its string or its first sentence
 # a ". " stop that ended a title's abbreviation, not the sentence ("Dr. Strangelove", "Kill Bill: Vol. 1");
 # not a lone capital ("Part I." ends sentences) nor "No" ("Dr. No.")
-_ABBREVIATION_END = re.compile(r"(?:^|[\s(:])(?:Dr|Mr|Mrs|Ms|St|Jr|Sr|Vol|Pt|Mt|Ft|Lt|vs|Inc|Co|Ltd)$")
+_ABBREVIATION_END = re.compile(r"(?:^|[\s(:\"“'])(?:Dr|Mr|Mrs|Ms|St|Jr|Sr|Vol|Pt|Mt|Ft|Lt|vs|Inc|Co|Ltd)$")
 # a '"' stop that opened a quoted title ("The movie \"Heat\" is …"), not the answer's string: the
 # space before it stays in the answer (a ". " stop takes the full stop with it)
 _BEFORE_QUOTE = re.compile(r"\b(?:movie|film|title)\s$", re.IGNORECASE)
 ESCAPED_QUOTE = '\\"'
+_QUOTE_MARKS = '"“”\'‘’('
 MAX_CONTINUATIONS = 3
 MAX_TOKENS = 120
 PLAIN_MAX_TOKENS = 48  # a plain sentence of up to 16 words is about 25 tokens; a longer one is cut to its full sentences
@@ -160,8 +161,8 @@ def banned_words(ev: Evidence) -> list[str]:
 
 def _title_goes_on(text: str, titles: list[str]) -> bool:
     """`text` ends inside one of `titles`, just before a full stop of the title's own."""
-    words = text.split()
-    return bool(words) and any(f"{words[-1].lower()}. " in bare + " " for bare in map(bare_title, titles))
+    words = text.replace(ESCAPED_QUOTE, " ").split()
+    return bool(words) and any(f"{words[-1].lower().lstrip(_QUOTE_MARKS)}. " in bare + " " for bare in map(bare_title, titles))
 
 
 def bare_sentence(resp, restore_stop: bool) -> str:

@@ -97,12 +97,20 @@ def test_a_quoted_title_is_continued_past_its_quotes(recommender_with):
     assert [r.prefix for r in fake.requests] == [SENTENCE_PREFIX, SENTENCE_PREFIX + 'The movie \\"',
                                                  SENTENCE_PREFIX + f'The movie \\"{title}\\"']
 
+    def quotes_an_abbreviation(request):  # the ". " after "Dr" inside the quotes is no end either
+        return 'The movie \\"Dr. Who\\" fits: ' + explain_from_facts(request)
+
+    fake = ScriptedFakeBackend([_server_writing(quotes_an_abbreviation)], repeat_last=True, continues_answers=True)
+    item = recommender_with(fake).recommend(USER, k=1, prompt="explain-why@v3").items[0]
+    assert item.explanation.startswith('The movie "Dr. Who" fits: '), item.explanation
+
 
 def test_a_titles_own_full_stop_is_not_the_sentence_end():
     from agent.pipeline.explain import _title_goes_on
 
     titles = ["Monsters, Inc. (2001)", "L.A. Confidential (1997)", "Heat (1995)"]
     assert _title_goes_on("You liked Monsters, Inc", titles) and _title_goes_on("Like L.A", titles)
+    assert _title_goes_on('The movie \\"Monsters, Inc', titles)  # inside a quoted title
     assert not _title_goes_on("It is Heat", titles) and not _title_goes_on("", titles)
 
 
