@@ -73,7 +73,8 @@ _UNSUPPORTED = re.compile(r"\b(?:prais\w*|acclaim\w*|award|awards|oscars?|critic
                           r"most (?:popular|acclaimed|beloved|famous|iconic|highly)|greatest|best|anticipated|of the year|"
                           r"(?:great|amazing|excellent|fantastic|wonderful|brilliant) (?:movie|film)s?|"
                           r"(?:a|the) (?:story|tale) (?:of|about)|(?:is|was|widely) considered|popular media|"
-                          r"media (?:channels|outlets)|audiences? alike|(?:young|younger|older|wide|broad|general) audiences?)\b",
+                          r"media (?:channels|outlets)|audiences? alike|(?:young|younger|older|wide|broad|general) audiences?|"
+                          r"explor\w* (?:the )?themes?|human condition|pop culture)\b",
                           re.IGNORECASE)
 # Words of those claims the model may not write at all: a server that can (llama.cpp) bans their
 # tokens while decoding, so a sentence is not spent on "positive reviews" only to be rejected.
@@ -88,7 +89,7 @@ _META = re.compile(r"\b(?:as an ai|language model|i'm sorry|i am sorry|i can(?:n
                    r"rejected|the facts|last note|other notes|your (?:last |previous |new |first )?(?:sentence|answer|note)|"
                    r"placeholders?|markup|rewrite|reword|the note|(?:the|its|movie) description|(?:does|did) not rate|misunderstood|"
                    r"you (?:suggested|recommended)|(?:is|as) (?:\w+ )?a tag|tags? for the movie|a liked title|in the data|"
-                   r"(?:have|has) not rated|haven't rated|not (?:listed|rated) (?:it|for)|first fact|aligns? with|"
+                   r"(?:have|has) not (?:yet )?rated|haven't (?:yet )?rated|not (?:listed|rated) (?:it|for)|first fact|aligns? with|"
                    r"the one who rated|if you had (?:watched|seen))\b",
                    re.IGNORECASE)
 # the person has seen the recommended movie ("You probably enjoyed this movie"): they have not
@@ -126,8 +127,15 @@ _ORDINAL = re.compile(r"\b\d+(?:st|nd|rd|th)\b", re.IGNORECASE)  # "the 5th movi
 # "matches Jurassic Park's 1993 rating"; titles masked as T)
 _TITLE_AS_PERSON = re.compile(r"\b(?i:fits|suits|matches)\s+T\b(?!\s+(?:fans|viewers|lovers))|"
                               r"\bT(?:'s|’s)\s+(?:\w+\s+){0,2}(?:ratings?|scores?|votes?)\b")
-# the movie's worth denied ("it is not a highly-rated or positive movie"): no fact says so
-_DENIED_WORTH = re.compile(r"\bnot (?:an? |the )?(?:highly|well|positive|popular|good|great)\b", re.IGNORECASE)
+# the movie's worth denied ("it is not a highly-rated or positive movie", "You may not enjoy the movie",
+# "despite its lack of …"): no fact says so, and a recommendation does not argue against itself
+_DENIED_WORTH = re.compile(r"\bnot (?:an? |the )?(?:highly|well|positive|popular|good|great)\b|"
+                           r"\b(?:may|might|would|will) not (?:enjoy|like)\b|\b(?:does|do)(?:n't|n’t| not) fit\b|"
+                           r"\bcan(?:'|’|no)?t recommend\b|\bnot (?:be )?recommended\b|\black of\b", re.IGNORECASE)
+# a rating out of 5 put right after the recommended movie's title ("You would likely rate Forrest Gump 4/5"),
+# or a sentence that opens with a title and its rating and never says whose it is (titles masked as I and T)
+_ITEM_RATED = re.compile(r"\bI\s*[(,:]?\s*(?:a\s+)?\d(?:\.\d)?\s*(?:/|out of)\s*5\b")
+_RATING_WITHOUT_RATER = re.compile(r"^\s*T\s*[(,:]?\s*\d(?:\.\d)?\s*(?:/|out of)\s*5\b")
 # words run together, as in "highlyRated" (a title's own spelling, such as "eXistenZ", is left alone)
 _RUN_TOGETHER = re.compile(r"\b[a-z]+[A-Z][a-z]+\b|\b[A-Z][a-z]+[A-Z]{2,}\b")  # ... or cased at random ("SpotLESS")
 # a word said twice in one hyphenated run ("a comedy-drama-drama Thriller")
@@ -271,6 +279,10 @@ def check(text: str, ctx: ClaimContext, vocab: Vocabulary, kind: str = "explanat
         out.append(Violation("wrong_subject", f"it says {m.group(0)!r}: a movie fits you, not another movie"))
     if m := _DENIED_WORTH.search(text):
         out.append(Violation("junk", f"it says {m.group(0)!r}, which no fact says; say why it fits you"))
+    if _ITEM_RATED.search(_mask_title(text, ev.title, " I ", whole=True)):
+        out.append(Violation("liked_item", "it gives this movie a rating; the ratings are the person's, of liked titles"))
+    if _RATING_WITHOUT_RATER.search(short):
+        out.append(Violation("junk", "it gives a title and a rating without saying who rated it"))
     if _TWO_SUBJECTS.search(text):
         out.append(Violation("wrong_subject", "it speaks of two movies; write about this one"))
     if m := _YEAR_AS_TITLE.search(text):
@@ -406,8 +418,14 @@ def _recommends_liked_title(text: str, ctx: ClaimContext) -> str | None:
 def _mask_titles(text: str, ev: Evidence, mark: str) -> str:
     """`text` with the item's and its evidence's titles (and a year after them) replaced by `mark`."""
     for t in sorted(ev.titles(), key=len, reverse=True):
-        text = re.sub(re.escape(bare_title(t)) + r"(?:\s*\(\d{4}\))?", mark, text, flags=re.IGNORECASE)
+        text = _mask_title(text, t, mark)
     return text
+
+
+def _mask_title(text: str, title: str, mark: str, whole: bool = False) -> str:
+    """... one title; `whole`: only where it ends a word ("Part II" is not the start of "Part III")."""
+    return re.sub(re.escape(bare_title(title)) + r"(?:\s*\(\d{4}\))?" + (r"(?!\w)" if whole else ""), mark, text,
+                  flags=re.IGNORECASE)
 
 
 def _taste_claims(text: str, ctx: ClaimContext, vocab: Vocabulary) -> tuple[str, list[Violation]]:

@@ -96,6 +96,7 @@ def kinds(text, ctx=None, kind="explanation"):
     "It fits Back to the Future Part III fans: 26 of them liked it.",
     "It fits well with Back to the Future Part III, which you rated 4/5: 26 of its fans liked this.",
     "You rated Back to the Future Part III 4/5, not a low score, and 26 of its fans liked this.",
+    "Back to the Future Part II is next: you rated Back to the Future Part III 4/5, and 26 of its fans liked this.",
 ])
 def test_true_explanations_pass(text):
     assert kinds(text) == set(), text
@@ -218,6 +219,15 @@ def test_true_explanations_pass(text):
      "unsupported"),
     ("It is an Adventure that can appeal to both young audiences and experienced viewers alike.", "unsupported"),
     ("It is a Comedy, and it is not a highly-rated or positive movie.", "junk"),
+    # delivered in the 100-user run of explain-why@v3 with the checker of f22cad2, read by hand (all passed then)
+    ("You would likely rate Back to the Future Part II (1989) 4/5, and 26 people who liked it also liked this.",
+     "liked_item"),
+    ("Back to the Future Part III (1990) 4/5, and 26 people who liked it also liked this movie.", "junk"),
+    ("It's a stunning Adventure that explores themes of love, redemption, and the human condition.", "unsupported"),
+    ("You may not enjoy the movie because it does not fit you as well as Back to the Future Part III.", "junk"),
+    ("You've already found Back to the Future Part III 4/5, so you can't recommend it as a movie.", "junk"),
+    ("You would likely consider it a hit, despite its lack of a strong pop culture appeal.", "unsupported"),
+    ("It fits you, as you have not yet rated this movie.", "junk"),
     # echoes and junk
     ("Everything given: no plot, actors or awards.", "echo"),
     ("It is Adventure, like many of the movies. It is Adventure, like many of the movies.", "junk"),
