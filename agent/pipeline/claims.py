@@ -133,8 +133,9 @@ _DENIED_WORTH = re.compile(r"\bnot (?:an? |the )?(?:highly|well|positive|popular
                            r"\b(?:may|might|would|will) not (?:enjoy|like)\b|\b(?:does|do)(?:n't|n’t| not) fit\b|"
                            r"\bcan(?:'|’|no)?t recommend\b|\bnot (?:be )?recommended\b|\black of\b", re.IGNORECASE)
 # a rating out of 5 put right after the recommended movie's title ("You would likely rate Forrest Gump 4/5"),
-# or a sentence that opens with a title and its rating and never says whose it is (titles masked as I and T)
-_ITEM_RATED = re.compile(r"\bI\s*[(,:]?\s*(?:a\s+)?\d(?:\.\d)?\s*(?:/|out of)\s*5\b")
+# or a sentence that opens with a title and its rating and never says whose it is (the item's title masked
+# as {I}: braces never reach the rules, so no word of a text is taken for it; all titles masked as T)
+_ITEM_RATED = re.compile(r"\{I\}\s*[(,:]?\s*(?:a\s+)?\d(?:\.\d)?\s*(?:/|out of)\s*5\b")
 _RATING_WITHOUT_RATER = re.compile(r"^\s*T\s*[(,:]?\s*\d(?:\.\d)?\s*(?:/|out of)\s*5\b")
 # words run together, as in "highlyRated" (a title's own spelling, such as "eXistenZ", is left alone)
 _RUN_TOGETHER = re.compile(r"\b[a-z]+[A-Z][a-z]+\b|\b[A-Z][a-z]+[A-Z]{2,}\b")  # ... or cased at random ("SpotLESS")
@@ -279,7 +280,7 @@ def check(text: str, ctx: ClaimContext, vocab: Vocabulary, kind: str = "explanat
         out.append(Violation("wrong_subject", f"it says {m.group(0)!r}: a movie fits you, not another movie"))
     if m := _DENIED_WORTH.search(text):
         out.append(Violation("junk", f"it says {m.group(0)!r}, which no fact says; say why it fits you"))
-    if _ITEM_RATED.search(_mask_title(text, ev.title, " I ", whole=True)):
+    if _ITEM_RATED.search(_mask_title(text, ev.title, " {I} ", whole=True)):
         out.append(Violation("liked_item", "it gives this movie a rating; the ratings are the person's, of liked titles"))
     if _RATING_WITHOUT_RATER.search(short):
         out.append(Violation("junk", "it gives a title and a rating without saying who rated it"))

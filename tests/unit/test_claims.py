@@ -261,6 +261,12 @@ def test_a_genre_said_of_the_linked_title_is_its_own(text, caught):
     assert ("wrong_category" in kinds(text, context("7", because=("4",)))) is caught, text
 
 
+def test_a_rating_after_a_liked_title_ending_in_i_is_not_given_to_the_item():
+    text = "You rated Avengers: Infinity War - Part I 4/5, and 26 of its fans liked this."
+    assert "liked_item" not in kinds(text, context("6", because=("5",)))
+    assert "liked_item" in kinds("You would rate Captain America: Civil War 4/5.", context("6", because=("5",)))
+
+
 def test_a_title_that_holds_a_reception_word_is_no_claim():
     ctx = context("12", because=("2",))
     assert kinds("Best in Show is a Comedy, and 26 fans of Back to the Future Part III liked it.", ctx) == set()
