@@ -280,7 +280,7 @@ class ExplainStage:
             try:
                 resp = self.backend.complete(request)
                 if self._continued:
-                    resp = self._past_inner_stops(request, resp, ctx.evidence.titles())
+                    resp = self._past_inner_stops(request, resp, ctx.evidence.titles(), deadline)
             except BackendError as e:
                 if e.kind in ("unavailable", "auth"):
                     self._down = e
@@ -325,13 +325,14 @@ class ExplainStage:
         done.answers, done.first_hook_violations = answers, first_hook
         return done
 
-    def _past_inner_stops(self, request: ChatRequest, resp: ChatResponse, titles: list[str]) -> ChatResponse:
+    def _past_inner_stops(self, request: ChatRequest, resp: ChatResponse, titles: list[str],
+                          deadline: float) -> ChatResponse:
         """The sentence continued past a stop inside it: a ". " that ended an abbreviation ("Dr.")
         or a title's own full stop ("Monsters, Inc."), or a '"' around a quoted title. The server
-        continues from the text so far (its prompt is cached)."""
+        continues from the text so far (its prompt is cached), within the list's time budget."""
         for _ in range(MAX_CONTINUATIONS):
-            text = resp.content
-            if resp.finish_reason != "stop":
+            text, left = resp.content, deadline - time.monotonic()
+            if resp.finish_reason != "stop" or left <= 1:
                 break
             opens_quote = text.endswith("\\") or _BEFORE_QUOTE.search(text)  # an escaped quote, or a bare one
             closes_quote = text.count(ESCAPED_QUOTE) % 2 == 1
@@ -341,7 +342,7 @@ class ExplainStage:
                 so_far = text.rstrip("\\") + ESCAPED_QUOTE
             else:
                 break
-            more = self.backend.complete(request.model_copy(update={"prefix": request.prefix + so_far}))
+            more = self.backend.complete(request.model_copy(update={"prefix": request.prefix + so_far, "timeout_s": left}))
             resp = more.model_copy(update={"content": so_far + more.content, "usage": resp.usage + more.usage})
         return resp
 

@@ -105,6 +105,26 @@ def test_a_quoted_title_is_continued_past_its_quotes(recommender_with):
     assert item.explanation.startswith('The movie "Dr. Who" fits: '), item.explanation
 
 
+def test_a_continuation_keeps_to_the_lists_budget(recommender_with, monkeypatch):
+    from agent.pipeline.explain import SENTENCE_PREFIX
+
+    def slow_abbreviation(request):
+        time.sleep(1.2)
+        return _server_writing(lambda r: "As Dr. Who fans would say, " + explain_from_facts(r))(request)
+
+    fake = ScriptedFakeBackend([slow_abbreviation], repeat_last=True, continues_answers=True)
+    r = recommender_with(fake)
+    monkeypatch.setattr(r.settings, "explain_budget_s", 2.0)
+    item = r.recommend(USER, k=1, prompt="explain-why@v3").items[0]
+    assert [q.prefix for q in fake.requests] == [SENTENCE_PREFIX]  # under a second left: no continuation
+    assert item.explanation_source == "template"
+    fake = ScriptedFakeBackend([slow_abbreviation], repeat_last=True, continues_answers=True)
+    r = recommender_with(fake)
+    monkeypatch.setattr(r.settings, "explain_budget_s", 10.0)
+    r.recommend(USER, k=1, prompt="explain-why@v3")
+    assert 7.0 < fake.requests[1].timeout_s < 8.8  # the continuation gets what is left, not the first call's
+
+
 def test_a_titles_own_full_stop_is_not_the_sentence_end():
     from agent.pipeline.explain import _title_goes_on
 
