@@ -274,24 +274,8 @@ def check(text: str, ctx: ClaimContext, vocab: Vocabulary, kind: str = "explanat
                                               "write about the movie recommended"))
     if other := _described_title(text, ev, vocab):
         out.append(Violation("wrong_subject", f"it describes {other!r} as if it were the movie recommended"))
-    if _TITLE_AS_RATER.search(short):
-        out.append(Violation("wrong_subject", "it names a movie as the one who rated; name the people who liked it"))
-    if m := _TITLE_AS_PERSON.search(short):
-        out.append(Violation("wrong_subject", f"it says {m.group(0)!r}: a movie fits you, not another movie"))
-    if m := _DENIED_WORTH.search(text):
-        out.append(Violation("junk", f"it says {m.group(0)!r}, which no fact says; say why it fits you"))
-    if _ITEM_RATED.search(_mask_title(text, ev.title, " {I} ", whole=True)):
-        out.append(Violation("liked_item", "it gives this movie a rating; the ratings are the person's, of liked titles"))
-    if _RATING_WITHOUT_RATER.search(short):
-        out.append(Violation("junk", "it gives a title and a rating without saying who rated it"))
-    if _TWO_SUBJECTS.search(text):
-        out.append(Violation("wrong_subject", "it speaks of two movies; write about this one"))
-    if m := _YEAR_AS_TITLE.search(text):
-        out.append(Violation("junk", f"it says {m.group(0)!r}; name the movie by its title"))
-    if m := _GARBLED_COUNT.search(text):
-        out.append(Violation("junk", f"it says {m.group(0)!r}, which does not read; say what the number counts"))
-    if m := _ORDINAL.search(text):
-        out.append(Violation("wrong_number", f"it says {m.group(0)!r}; the facts give no such place"))
+    forms = {"text": text, "short": short, "item": _mask_title(text, ev.title, " {I} ", whole=True)}
+    out += _rules_broken(_SUBJECT_AND_FORM_RULES, forms)
     for m in _RATING.finditer(short):
         if not _RATER.search(short[max(0, m.start() - 40): m.start()]):
             out.append(Violation("wrong_number", f"it gives {m.group(0)} as the movie's rating; that rating is the "
@@ -303,12 +287,7 @@ def check(text: str, ctx: ClaimContext, vocab: Vocabulary, kind: str = "explanat
     if ev.constraint:
         masked = re.sub(re.escape(ev.constraint), " C ", masked, flags=re.IGNORECASE)
     masked = _mask_titles(masked, ev, " T ")
-    if m := _HYPHEN_REPEAT.search(text):
-        out.append(Violation("junk", f"it says {m.group(0)!r}, which repeats itself"))
-    if m := _NAMED_RATER.search(short):
-        out.append(Violation("wrong_subject", f"it says {m.group(0)!r}: the facts count people, they name no one"))
-    if m := _STRAY_LETTER.search(masked):
-        out.append(Violation("junk", f"it has a stray {m.group(0)!r}, which does not read"))
+    out += _rules_broken(_GARBLE_RULES, forms | {"masked": masked})
     if re.match(r"(?:" + vocab.genre_alternation + r")\s+(?:is|was)\b", text, re.IGNORECASE):
         out.append(Violation("wrong_subject", "it makes a genre the subject; write about the movie"))
     if m := _BY_PERSON.search(masked):
@@ -336,6 +315,34 @@ def check(text: str, ctx: ClaimContext, vocab: Vocabulary, kind: str = "explanat
         if value not in ratings and not (value.is_integer() and int(value) in numbers):
             out.append(Violation("wrong_number", f"it states the number {raw}, which is not in the facts"))
     return list(dict.fromkeys(out))
+
+
+# Rules that are one pattern over one form of the text: (pattern, form, kind, message with {m} for
+# what matched). Forms: "text" as written; "short", every evidence title as T; "item", the item's
+# title as {I}; "masked", also the person's true likings and the chat request masked. In each
+# table, the order is the order of the reasons a retry is told.
+Rule = tuple[re.Pattern, str, str, str]
+_SUBJECT_AND_FORM_RULES: tuple[Rule, ...] = (
+    (_TITLE_AS_RATER, "short", "wrong_subject", "it names a movie as the one who rated; name the people who liked it"),
+    (_TITLE_AS_PERSON, "short", "wrong_subject", "it says {m!r}: a movie fits you, not another movie"),
+    (_DENIED_WORTH, "text", "junk", "it says {m!r}, which no fact says; say why it fits you"),
+    (_ITEM_RATED, "item", "liked_item", "it gives this movie a rating; the ratings are the person's, of liked titles"),
+    (_RATING_WITHOUT_RATER, "short", "junk", "it gives a title and a rating without saying who rated it"),
+    (_TWO_SUBJECTS, "text", "wrong_subject", "it speaks of two movies; write about this one"),
+    (_YEAR_AS_TITLE, "text", "junk", "it says {m!r}; name the movie by its title"),
+    (_GARBLED_COUNT, "text", "junk", "it says {m!r}, which does not read; say what the number counts"),
+    (_ORDINAL, "text", "wrong_number", "it says {m!r}; the facts give no such place"),
+)
+_GARBLE_RULES: tuple[Rule, ...] = (
+    (_HYPHEN_REPEAT, "text", "junk", "it says {m!r}, which repeats itself"),
+    (_NAMED_RATER, "short", "wrong_subject", "it says {m!r}: the facts count people, they name no one"),
+    (_STRAY_LETTER, "masked", "junk", "it has a stray {m!r}, which does not read"),
+)
+
+
+def _rules_broken(rules: tuple[Rule, ...], forms: dict[str, str]) -> list[Violation]:
+    return [Violation(kind, message.format(m=m.group(0))) for pattern, form, kind, message in rules
+            if (m := pattern.search(forms[form]))]
 
 
 def _described_title(text: str, ev: Evidence, vocab: Vocabulary) -> str | None:
