@@ -185,7 +185,7 @@ class Vocabulary:
         items = list(items)
         genres = {c for it in items for c in it.categories if c and not c.startswith("(")}
         forms: dict[str, str] = {}
-        for g in genres:
+        for g in sorted(genres):  # not set order, which changes between runs: a form two genres share maps alike
             low = g.lower()
             for f in (low, low + "s", low[:-1] + "ies" if low.endswith("y") else low + "s"):
                 forms[f] = g
@@ -195,6 +195,12 @@ class Vocabulary:
         tags = {t for t, n in uses.items()
                 if n >= min_tag_items and len(t) >= 4 and t not in forms and t not in GENERIC_TAGS}
         return cls(titles=TitleIndex([it.title for it in items], genres=genres), genre_forms=forms, tags=tags)
+
+    @cached_property
+    def tag_order(self) -> tuple[str, ...]:
+        """The tags sorted: the checker reports them, and a retry is told its first reasons, in one order
+        in every run."""
+        return tuple(sorted(self.tags))
 
     @cached_property
     def genre_alternation(self) -> str:
@@ -298,7 +304,7 @@ def check(text: str, ctx: ClaimContext, vocab: Vocabulary, kind: str = "explanat
     for form, genre in vocab.genre_forms.items():
         if genre not in ctx.evidence_categories and _has_word(low, form):
             out.append(Violation("wrong_category", f"it calls this {form!r}, but the data does not list {genre}"))
-    for tag in vocab.tags:
+    for tag in vocab.tag_order:
         if tag not in ctx.evidence_tags and _has_word(low, tag):
             out.append(Violation("wrong_tag", f"it says {tag!r}, which the data does not say about this movie"))
     years = {ev.year} | {item_year(b.title) for b in ev.because}

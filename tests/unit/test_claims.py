@@ -267,6 +267,16 @@ def test_a_rating_after_a_liked_title_ending_in_i_is_not_given_to_the_item():
     assert "liked_item" in kinds("You would rate Captain America: Civil War 4/5.", context("6", because=("5",)))
 
 
+def test_reasons_come_in_one_order_in_every_run():
+    """Tags and genres were walked in set order, which changes with each process's hash seed: so
+    did the order of reasons, and with it the retry's prompt."""
+    text = "It is a Disney Musical with a twist ending and dark comedy, like 2 of the movies you liked."
+    tags = [v.detail.split("'")[1] for v in check(text, context("4"), VOCAB) if v.kind == "wrong_tag"]
+    assert tags == ["dark comedy", "disney", "twist ending"]
+    genres = list(dict.fromkeys(VOCAB.genre_forms.values()))
+    assert genres == sorted(genres)
+
+
 def test_a_title_that_holds_a_reception_word_is_no_claim():
     ctx = context("12", because=("2",))
     assert kinds("Best in Show is a Comedy, and 26 fans of Back to the Future Part III liked it.", ctx) == set()
