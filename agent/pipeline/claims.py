@@ -76,13 +76,56 @@ _UNSUPPORTED = re.compile(r"\b(?:prais\w*|acclaim\w*|award|awards|oscars?|critic
                           r"media (?:channels|outlets)|audiences? alike|(?:young|younger|older|wide|broad|general) audiences?|"
                           r"explor\w* (?:the )?themes?|human condition|pop culture)\b",
                           re.IGNORECASE)
+# Words a sentence may use besides the facts' own (titles, the item's genres and tags, numbers): the
+# words that join facts and say how they bear on the person. Anything else ("popular", "Disney",
+# "adaptation", "watched by") is a claim no fact holds; a new false form is rejected by default
+# instead of waiting for its own rule.
+FUNCTION_WORDS = frozenset("""
+a an the and or but nor as at by for from in into of on onto to with without this that these those it its itself is are
+was were be been being has have had having which who whom whose so too also both either more than just even one ones
+s t ve re ll d you your yours yourself if then there here what when where how all any each other another same such very
+well much many some not no do does did can could will would should may might must up out about because since while
+only yet still again already over between among after before through way lot lots others someone anyone them they
+their including try new something say says said dr mr mrs ms st jr sr vol vs own why look list short
+consider picked reason reasons
+""".split())
+# contractions whose first part is no word of its own ("won't"); the others pass by their first part ("it's")
+CONTRACTIONS = frozenset({"won't", "can't", "don't", "doesn't", "isn't", "aren't", "wasn't", "didn't", "haven't"})
+LINKING_WORDS = frozenset("""
+movie movies film films pick picks choice choices fit fits fitting fitted suit suits suited match matches matching
+like liked likes enjoy enjoys enjoyed love loved loves favorite favorites favourite favourites taste tastes people
+viewers fans fan fellow rated rate rates rating ratings gave give tagged tag tags genre genres similar close closer
+theme themes themed share shares shared sharing common kind kinds sort type types next together mix blend highly high
+positive positively received sure worth keep note far spirit request asked wanted want mood crowd favourite agree
+agrees drew draw draws land lands regret released release score scores scored low way making makes make made watch
+good great likely indeed liking
+""".split())
+# the model speaking as itself ("I didn't understand the movie recommendation"; titles masked)
+_I_SPEAKING = re.compile(r"(?<![\w'’-])(?:I|I'm|I’m|I've|I’ve|I'd|I’d|I'll|(?i:me|my))(?![\w'’-])")
+# a count said of people must be a count of people, and one said of the person's liked movies a
+# count of those: "positive ratings from 76 people" where 76 of their liked movies are Action is false
+_PEOPLE_COUNT = re.compile(r"(?<![\d.])(\d+)\s+(?:other\s+|more\s+)?(?:people|viewers|fans|others|users|of (?:its|their) fans)\b",
+                           re.IGNORECASE)
+_LIKED_COUNT = re.compile(r"(?<![\d.])(\d+)\s+of\s+(?:the\s+|your\s+)?(?:\w+\s+)?(?:movies|films)\b", re.IGNORECASE)
+# the item said to be among what the person liked ("it is one of the movies you liked", "a movie that you
+# like"; "like 23 of the movies you liked" is a count, and "a movie you'd like" a guess)
+# ... or "it" ("you liked it as well as The Two Towers", of the item: the templates' "(you liked it)" is said
+# of the title before it)
+_YOU_LIKED_IT_TOO = re.compile(r"\byou(?:'ve|’ve| have)?\s+(?:also\s+)?(?:liked|loved|enjoyed|rated|watched)\s+it,?\s+"
+                               r"(?:as well as|just like|along with|and also)\b", re.IGNORECASE)
+_ITEM_AMONG_LIKED = re.compile(r"\b(?:is|was|it's|it’s)\s+(?:(?:also|already)\s+)?(?:one of the|one of your|among the|a|an)\s+"
+                               r"(?:\w+\s+)?(?:movies?|films?)\s+(?:that\s+|which\s+)?you(?:'ve|’ve| have)?\s+"
+                               r"(?:already\s+)?(?:like|liked|love|loved|enjoy|enjoyed|rated|watched)\b", re.IGNORECASE)
 # Words of those claims the model may not write at all: a server that can (llama.cpp) bans their
 # tokens while decoding, so a sentence is not spent on "positive reviews" only to be rejected.
 UNSUPPORTED_WORDS = ("review", "reviews", "reviewed", "praised", "praise", "acclaimed", "acclaim", "critically", "critics",
                      "award", "awards", "Oscar", "Oscars", "classic", "classics", "masterpiece", "iconic",
                      "legendary", "timeless", "plot", "storyline", "starring", "directed", "director",
                      "performances", "characters", "soundtrack", "greatest", "best", "actor", "actors", "famous",
-                     "successful", "franchise", "enjoyable", "feedback", "standout")
+                     "successful", "franchise", "enjoyable", "feedback", "standout",
+                     # ... and the words outside the facts the model wrote most (stored runs, `eval explain`)
+                     "popular", "popularity", "widespread", "widely", "watched", "excellent", "votes", "known",
+                     "beloved", "recommended")
 # the model speaking of itself or the task instead of the movie
 _META = re.compile(r"\b(?:as an ai|language model|i'm sorry|i am sorry|i can(?:no|')t|i'm not able|"
                    r"here(?:'s| is) (?:a|the|your|my) (?:new )?(?:sentence|note|explanation|recommendation)|"
@@ -90,7 +133,7 @@ _META = re.compile(r"\b(?:as an ai|language model|i'm sorry|i am sorry|i can(?:n
                    r"placeholders?|markup|rewrite|reword|the note|(?:the|its|movie) description|(?:does|did) not rate|misunderstood|"
                    r"you (?:suggested|recommended)|(?:is|as) (?:\w+ )?a tag|tags? for the movie|a liked title|in the data|"
                    r"(?:have|has) not (?:yet )?rated|haven't (?:yet )?rated|not (?:listed|rated) (?:it|for)|first fact|aligns? with|"
-                   r"the one who rated|if you had (?:watched|seen))\b",
+                   r"the one who rated|if you had (?:watched|seen)|which they have not)\b",
                    re.IGNORECASE)
 # the person has seen the recommended movie ("You probably enjoyed this movie"): they have not
 # ("it" may be a liked title, as in the templates' "(you liked it)"; "this kind of movie" is a taste)
@@ -115,7 +158,9 @@ _YOU_MIGHT_LIKE = re.compile(r"\byou(?:'ll|’ll)?\s+(?:might|may|will|would|cou
 _ABOUT_ITEM = re.compile(r"\b(?:it|its|it's|it’s|this|here|one)\b", re.IGNORECASE)
 # a movie named as the one who rated ("highly rated by American Beauty", "ratings from Jurassic Park")
 _TITLE_AS_RATER = re.compile(r"\b(?:rat\w*|viewers|people)\b[^.;]{0,30}?\b(?:by|from|including)\s+T\b"
-                             r"(?!\s*(?:'s\s+)?(?:fans|viewers|lovers))", re.IGNORECASE)
+                             r"(?!\s*(?:'s\s+)?(?:fans|viewers|lovers))|"
+                             r"\bthat\s+T\b(?:\s*,[^,.;]{0,40},)?\s+(?:also\s+)?(?:liked|loved|enjoyed|rated)\b",
+                             re.IGNORECASE)
 # two movies where there is one: "They are both Action", "Inception and The Departed are both …"
 _TWO_SUBJECTS = re.compile(r"^they\b|^both (?:are|were|movies|films)\b|\b(?:are|were) both\b", re.IGNORECASE)
 # a movie named by its year alone: "fans of the 1996 film"
@@ -131,7 +176,10 @@ _TITLE_AS_PERSON = re.compile(r"\b(?i:fits|suits|matches)\s+T\b(?!\s+(?:fans|vie
 # "despite its lack of …"): no fact says so, and a recommendation does not argue against itself
 _DENIED_WORTH = re.compile(r"\bnot (?:an? |the )?(?:highly|well|positive|popular|good|great)\b|"
                            r"\b(?:may|might|would|will) not (?:enjoy|like)\b|\b(?:does|do)(?:n't|n’t| not) fit\b|"
-                           r"\bcan(?:'|’|no)?t recommend\b|\bnot (?:be )?recommended\b|\black of\b", re.IGNORECASE)
+                           r"\bcan(?:'|’|no)?t recommend\b|\bnot (?:be )?recommended\b|\black of\b|"
+                           r"\bnot as (?:good|great|strong|fun|highly rated) as\b", re.IGNORECASE)
+# a tag given an owner ("fits Quentin Tarantino's tag"): tags describe movies, they belong to no one
+_OWNED_TAG = re.compile(r"\b\w+(?:'s|’s) tags?\b", re.IGNORECASE)
 # a rating out of 5 put right after the recommended movie's title ("You would likely rate Forrest Gump 4/5"),
 # or a sentence that opens with a title and its rating and never says whose it is (the item's title masked
 # as {I}: braces never reach the rules, so no word of a text is taken for it; all titles masked as T)
@@ -201,6 +249,11 @@ class Vocabulary:
         """The tags sorted: the checker reports them, and a retry is told its first reasons, in one order
         in every run."""
         return tuple(sorted(self.tags))
+
+    @cached_property
+    def genre_words(self) -> frozenset[str]:
+        """Every word of a genre form ("science", "fiction", "children")."""
+        return frozenset(w for f in self.genre_forms for w in re.findall(r"[a-z0-9]+", f))
 
     @cached_property
     def genre_alternation(self) -> str:
@@ -304,9 +357,14 @@ def check(text: str, ctx: ClaimContext, vocab: Vocabulary, kind: str = "explanat
     for form, genre in vocab.genre_forms.items():
         if genre not in ctx.evidence_categories and _has_word(low, form):
             out.append(Violation("wrong_category", f"it calls this {form!r}, but the data does not list {genre}"))
-    for tag in vocab.tag_order:
-        if tag not in ctx.evidence_tags and _has_word(low, tag):
-            out.append(Violation("wrong_tag", f"it says {tag!r}, which the data does not say about this movie"))
+        elif genre in ctx.evidence_categories and re.search(r"\bnot (?:an? |the )?" + re.escape(form) + r"\b", low):
+            out.append(Violation("junk", f"it says it is not {form!r}, but the data lists {genre} for it"))
+    wrong_tags = [tag for tag in vocab.tag_order if tag not in ctx.evidence_tags and _has_word(low, tag)]
+    out += [Violation("wrong_tag", f"it says {tag!r}, which the data does not say about this movie")
+            for tag in wrong_tags]
+    if outside := _words_outside_facts(low, ctx, vocab, reported=wrong_tags):
+        out.append(Violation("unsupported", f"it says {', '.join(map(repr, outside[:2]))}, which no fact says; "
+                                            "use only the facts and plain words"))
     years = {ev.year} | {item_year(b.title) for b in ev.because}
     decades = {y // 10 * 10 for y in years if y}
     for decade, year in _YEARS.findall(low):
@@ -320,7 +378,34 @@ def check(text: str, ctx: ClaimContext, vocab: Vocabulary, kind: str = "explanat
         value = float(raw)
         if value not in ratings and not (value.is_integer() and int(value) in numbers):
             out.append(Violation("wrong_number", f"it states the number {raw}, which is not in the facts"))
+    out += _miscounted(low, ev)
     return list(dict.fromkeys(out))
+
+
+def _miscounted(low: str, ev: Evidence) -> list[Violation]:
+    """Counts given the wrong unit: a number of people that is not one the facts give people, or a
+    number of the person's liked movies that the facts give as something else."""
+    people = {b.people for b in ev.because if b.people} | {ev.fans}
+    liked = {c.liked for c in ev.shared_categories}
+    out = [Violation("wrong_number", f"it says {m.group(0)!r}, but no fact counts {m.group(1)} people")
+           for m in _PEOPLE_COUNT.finditer(low) if int(m.group(1)) not in people]
+    out += [Violation("wrong_number", f"it says {m.group(0)!r}, but no fact counts {m.group(1)} of the movies liked")
+            for m in _LIKED_COUNT.finditer(low) if int(m.group(1)) not in liked]
+    return out
+
+
+def _words_outside_facts(low: str, ctx: ClaimContext, vocab: Vocabulary, reported: list[str]) -> list[str]:
+    """The words of `low` (lower-case, titles and true likings masked) that are neither plain joining
+    words nor the facts' own: the titles' words, genres (any: a wrong one is `wrong_category`), the
+    item's and linked titles' tags, and tags already reported as wrong."""
+    text = re.sub(r"(?<![\w'’])[tgc](?![\w'’])", " ", low)  # the masks: T (titles), G (likings), C (the request)
+    allowed = FUNCTION_WORDS | LINKING_WORDS | vocab.genre_words | {  # a title's words: it may be shortened
+        w for phrase in ctx.evidence_tags | set(reported) | set(map(bare_title, ctx.evidence.titles()))
+        for w in re.findall(r"[a-z0-9]+", phrase)}
+    words = re.findall(r"[a-z0-9]+(?:'[a-z]+)?", text.replace("’", "'"))
+    return list(dict.fromkeys(w for w in words if w not in allowed and w not in CONTRACTIONS and len(w) > 1
+                              and w.split("'")[0] not in allowed and not re.fullmatch(r"\d+s?", w)))
+    # (numbers and stray letters have rules of their own)
 
 
 # Rules that are one pattern over one form of the text: (pattern, form, kind, message with {m} for
@@ -338,11 +423,15 @@ _SUBJECT_AND_FORM_RULES: tuple[Rule, ...] = (
     (_YEAR_AS_TITLE, "text", "junk", "it says {m!r}; name the movie by its title"),
     (_GARBLED_COUNT, "text", "junk", "it says {m!r}, which does not read; say what the number counts"),
     (_ORDINAL, "text", "wrong_number", "it says {m!r}; the facts give no such place"),
+    (_ITEM_AMONG_LIKED, "text", "liked_item", "it says {m!r} of this movie, which the person has not rated"),
+    (_YOU_LIKED_IT_TOO, "text", "liked_item", "it says {m!r} of this movie, which the person has not rated"),
 )
 _GARBLE_RULES: tuple[Rule, ...] = (
     (_HYPHEN_REPEAT, "text", "junk", "it says {m!r}, which repeats itself"),
     (_NAMED_RATER, "short", "wrong_subject", "it says {m!r}: the facts count people, they name no one"),
     (_STRAY_LETTER, "masked", "junk", "it has a stray {m!r}, which does not read"),
+    (_I_SPEAKING, "short", "junk", "it speaks as {m!r}; write to the person about the movie"),
+    (_OWNED_TAG, "short", "junk", "it says {m!r}, which does not read; a tag describes the movie"),
 )
 
 
@@ -351,12 +440,18 @@ def _rules_broken(rules: tuple[Rule, ...], forms: dict[str, str]) -> list[Violat
             if (m := pattern.search(forms[form]))]
 
 
+_UNQUOTED = re.compile(r"(?:(?<=^)|(?<=\s))[\"'“‘]|[\"'”’](?=\s|$|[,.;:])")  # quotes, not apostrophes
+_BECAUSE = re.compile(r"\b(?:because|since)\s+")
+
+
 def _described_title(text: str, ev: Evidence, vocab: Vocabulary) -> str | None:
     """The liked title a sentence opens by describing ("Kingsman is a comedy that…", "The
-    Avengers (2012) is Action" under 21 Jump Street): the model took it for the movie explained.
+    Avengers (2012) is Action" under 21 Jump Street), or gives as the reason ("… because Blade
+    Runner (1982) is a good movie"): the model took it for the movie explained.
     A title counts by its part before or after a colon too ("The Secret Service"), unless that
     part also names the item."""
-    opening = re.sub(r"^(?:the (?:movie|film)\s+)", "", text.strip(), flags=re.IGNORECASE).lower()
+    low = _UNQUOTED.sub("", text.strip().lower())  # "The movie 'Spider-Man 2 (2004)' is a movie…"
+    openings = [re.sub(r"^(?:the (?:movie|film)\s+)", "", part) for part in [low] + _BECAUSE.split(low)[1:]]
     item = bare_title(ev.title)
     described = re.compile(r"(?:\s*\(\d{4}\))?\s+(?:(?:is|was)\s+(?:an?\s|(?:" + vocab.genre_alternation + r")\b)|"
                            r"(?:has been|has received|received)\b)")
@@ -364,7 +459,7 @@ def _described_title(text: str, ev: Evidence, vocab: Vocabulary) -> str | None:
         name = bare_title(b.title)
         parts = [p.strip() for p in name.split(":") if len(p.strip()) >= 4] if ":" in name else []
         for form in [name] + [p for p in parts if not item.startswith(p)]:
-            if opening.startswith(form) and described.match(opening[len(form):]):
+            if any(o.startswith(form) and described.match(o[len(form):]) for o in openings):
                 return b.title
     return None
 

@@ -141,14 +141,27 @@ def template_hook(ev: Evidence, position: int = 0) -> str:
 _SENTENCE_END = re.compile(r"(?:(?<=[a-z]{3}[.!?])|(?<=[\d)][.!?]))\s+(?=[A-Z0-9\"'“])")
 
 
+# ... and the start of a trailing clause ("…, making it a popular choice among viewers"): cut there, the
+# sentence before it still reads
+_CLAUSE_START = re.compile(r",\s+(?=(?:making|which|and|but|as|with|while|so|including|especially|where)\b)")
+MIN_LEAD_WORDS = 6
+
+
 def passing_lead(text: str, ctx: ClaimContext, vocab: Vocabulary) -> str:
-    """The longest run of the text's leading full sentences that passes the checker, shorter
-    than the whole ("" if none): a model's true first sentence is kept when a later one
-    invents something."""
+    """The longest lead of the text that passes the checker, shorter than the whole ("" if none):
+    its leading full sentences, or those and the next sentence up to a trailing clause. A model's
+    true first sentence is kept when a later one invents something, and so is a true main clause
+    when what trails it does."""
     sentences = _SENTENCE_END.split(text)
-    for n in range(len(sentences) - 1, 0, -1):
-        lead = " ".join(sentences[:n])
-        if not check(lead, ctx, vocab):
+    leads = []
+    for n in range(len(sentences), 0, -1):
+        done = " ".join(sentences[:n - 1])
+        cuts = [m.start() for m in _CLAUSE_START.finditer(sentences[n - 1])]
+        leads += [f"{done} {sentences[n - 1][:cut].rstrip()}.".strip() for cut in reversed(cuts)]
+        if done:
+            leads.append(done)
+    for lead in leads:
+        if len(lead.split()) >= MIN_LEAD_WORDS and not check(lead, ctx, vocab):
             return lead
     return ""
 

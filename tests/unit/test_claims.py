@@ -53,7 +53,6 @@ def kinds(text, ctx=None, kind="explanation"):
 
 @pytest.mark.parametrize("text", [
     "26 people who liked Back to the Future Part III (1990), which you rated 4/5, also liked this.",
-    "Fans of Back to the Future Part III loved this sequel too.",
     "Another time travel adventure, like many of the Adventure movies you liked.",
     "It is a Sci-Fi comedy, and you enjoy comedies.",
     "You liked Back to the Future Part III, so this 1989 adventure should land.",
@@ -67,7 +66,6 @@ def kinds(text, ctx=None, kind="explanation"):
     # near misses of the rules below: a liked title as the subject of a true sentence, "the story"
     "Back to the Future Part III is one you rated 4/5, and 26 of its fans liked this.",
     "If you liked Back to the Future Part III, you will like this one: 26 of its fans did.",
-    "You rated Back to the Future Part III 4/5; the time travel story goes on here.",
     "You gave Back to the Future Part III a 4/5 rating, and 26 of its fans liked this.",
     "26 people who liked Back to the Future Part III (you liked it) also liked this.",
     "Since you enjoyed this kind of movie, 26 fans of Back to the Future Part III did too.",
@@ -90,7 +88,6 @@ def kinds(text, ctx=None, kind="explanation"):
     "It is a Sci-Fi comedy-adventure, and 26 people who liked Back to the Future Part III also liked it.",
     "It is an Adventure with positive ratings from viewers, including 26 who liked Back to the Future Part III.",
     "It has positive ratings from viewers, including Adventure fans: 26 liked Back to the Future Part III.",
-    "You rated Back to the Future Part III 4/5 and liked its pace, so try this.",
     # near misses of a movie that fits another movie, and of worth denied
     "It fits you: 26 fans of Back to the Future Part III liked it.",
     "It fits Back to the Future Part III fans: 26 of them liked it.",
@@ -228,6 +225,24 @@ def test_true_explanations_pass(text):
     ("You've already found Back to the Future Part III 4/5, so you can't recommend it as a movie.", "junk"),
     ("You would likely consider it a hit, despite its lack of a strong pop culture appeal.", "unsupported"),
     ("It fits you, as you have not yet rated this movie.", "junk"),
+    # seen in a lab run under the allowlist of words (2026-12-02)
+    ("The Matrix is a Thriller that Back to the Future Part III, a 1990 Adventure, also liked.", "wrong_subject"),
+    ("This movie is like 2 of the movies you liked, which they have not.", "junk"),
+    ("It is a Comedy, and you liked it as well as Back to the Future Part III.", "liked_item"),
+    ("It is an Adventure, and it is one of the movies you liked.", "liked_item"),
+    ("The movie 'Back to the Future Part III (1990)' is a movie that fits you because it is Adventure.",
+     "wrong_subject"),
+    ("You should watch it because Back to the Future Part III (1990) is a good movie that 26 people liked.",
+     "wrong_subject"),
+    ("It is an Adventure that is not as good as Back to the Future Part III.", "junk"),
+    ("It is an Adventure that fits Robert Zemeckis's tag.", "junk"),
+    ("It fits you because it is an Adventure, which is not an Adventure movie.", "junk"),
+    # counts given the wrong unit: 26 people liked both, 2 of the person's liked movies are Adventure
+    ("It has positive ratings from 2 people who liked Back to the Future Part III.", "wrong_number"),
+    ("It is an Adventure, like 26 of the movies you liked.", "wrong_number"),
+    # the model speaking as itself, or of the task
+    ("I didn't understand the movie recommendation.", "junk"),
+    ("This is a friendly sentence to the viewer.", "unsupported"),
     # echoes and junk
     ("Everything given: no plot, actors or awards.", "echo"),
     ("It is Adventure, like many of the movies. It is Adventure, like many of the movies.", "junk"),
@@ -310,7 +325,20 @@ def test_a_rating_stays_the_persons_own_past_a_long_title():
 
 def test_shortened_title_of_a_liked_item_is_a_true_like():
     # "Back to the Future" names Part III, which the person rated 4: a true claim
-    assert kinds("You liked Back to the Future, and the sequel story continues here.") == set()
+    assert kinds("You liked Back to the Future, and this one is next.") == set()
+
+
+@pytest.mark.parametrize("text", [
+    # true of the movie perhaps, but no fact holds it: rejected by default, with no rule of their own
+    "Fans of Back to the Future Part III loved this sequel too.",
+    "You rated Back to the Future Part III 4/5; the time travel story goes on here.",
+    "You rated Back to the Future Part III 4/5 and liked its pace, so try this.",
+    "It is a popular Adventure: 26 people who liked Back to the Future Part III also liked it.",
+    "26 people who liked Back to the Future Part III also liked this Spielberg Adventure.",
+    "It is an Adventure that has been watched by 26 people who liked Back to the Future Part III.",
+])
+def test_words_no_fact_holds_are_unsupported(text):
+    assert "unsupported" in kinds(text), text
 
 
 def test_the_chat_request_it_satisfies_may_be_restated():
@@ -323,7 +351,8 @@ def test_the_chat_request_it_satisfies_may_be_restated():
 def test_hook_rules():
     assert "title_as_hook" in kinds("Back to the Future Part II", kind="hook")
     assert "unknown_title" in kinds("Like The Lion King, but wilder", kind="hook")
-    assert kinds("More time travel mischief", kind="hook") == set()
+    assert kinds("More time travel for you", kind="hook") == set()
+    assert kinds("More time travel mischief", kind="hook") == {"unsupported"}  # no fact says mischief
 
 
 def test_repeated_openings_across_a_list_are_caught():

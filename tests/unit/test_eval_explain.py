@@ -134,7 +134,7 @@ def test_two_stored_runs_are_paired_by_user_and_prompt(recommender_with, tmp_pat
     from evals.explain import compare_runs
 
     def claims_an_award(request):  # run B's model: every sentence false, every item its template
-        return explain_from_facts(request).replace('."', ', and it won an Oscar."')
+        return explain_from_facts(request).replace('"why": "', '"why": "An Oscar winner: ')
 
     a, b = tmp_path / "a", tmp_path / "b"
     run(recommender_with(ScriptedFakeBackend([explain_from_facts], repeat_last=True)), PROMPTS, n_users=3, k=2, out_dir=a)

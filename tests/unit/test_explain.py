@@ -208,3 +208,17 @@ def test_a_true_first_sentence_is_kept_when_a_later_one_invents(recommender_with
     for item in rec.items:
         assert item.explanation_source == "llm" and "Oscar" not in item.explanation
     assert all(x.first_violations for x in rec.explained)  # the eval still sees what the model wrote
+
+
+def test_a_true_main_clause_is_kept_when_a_trailing_clause_invents(recommender_with):
+    def invents_at_the_end(request):
+        true = json.loads(explain_from_facts(request))["why"].rstrip(".")
+        return json.dumps({"why": f"{true}, making it a popular choice among viewers."})
+
+    fake = ScriptedFakeBackend([invents_at_the_end], repeat_last=True)
+    rec = recommender_with(fake).recommend(USER, k=2, prompt="explain-why@v1")
+    assert len(fake.requests) == 2  # no retry: the sentence before the clause holds
+    for item in rec.items:
+        assert item.explanation_source == "llm" and item.explanation.endswith(".")
+        assert "popular" not in item.explanation and "making" not in item.explanation
+    assert all(x.first_violations for x in rec.explained)
