@@ -166,7 +166,8 @@ _TWO_SUBJECTS = re.compile(r"^they\b|^both (?:are|were|movies|films)\b|\b(?:are|
 # a movie named by its year alone: "fans of the 1996 film"
 _YEAR_AS_TITLE = re.compile(r"\bthe (?:19|20)\d\d(?: and (?:19|20)\d\d)? (?:film|movie)s?\b", re.IGNORECASE)
 # a count with no sense left in it: "It's a 124 of the movies you liked", "a high 11 people"
-_GARBLED_COUNT = re.compile(r"\b(?:an?|high|been)\s+\d+\s+(?:of|people)\b", re.IGNORECASE)
+_GARBLED_COUNT = re.compile(r"\b(?:an?|high|been)\s+\d+\s+(?:of|people)\b|"  # ... or a year counted: "from 1999 and 72 people"
+                            r"\b(?:19|20)\d\d\s+(?:and\s+\d+\s+)?(?:people|viewers|fans|users)\b", re.IGNORECASE)
 _ORDINAL = re.compile(r"\b\d+(?:st|nd|rd|th)\b", re.IGNORECASE)  # "the 5th movie you liked"
 # a movie said to fit another movie, or a title given a rating of its own ("Speed fits Jurassic Park",
 # "matches Jurassic Park's 1993 rating"; titles masked as T)
@@ -313,6 +314,8 @@ def check(text: str, ctx: ClaimContext, vocab: Vocabulary, kind: str = "explanat
                 q in a or a in q for a in allowed_titles):
             out.append(Violation("unknown_title", f"it names {quoted!r}, which is not in the facts"))
     short = _mask_titles(text, ev, "T")  # so a long title does not part a rating from its "you"
+    if kind == "explanation" and len(_WORDS.findall(re.sub(r"\bT\b", " ", short).lower())) < 3:
+        return [Violation("junk", "it only names a movie; say why it fits you")]
     if m := _UNSUPPORTED.search(short):  # ... and "Best in Show" is a title, not a claim
         out.append(Violation("unsupported", f"it says {m.group(0)!r}: plot, cast and reception are not in the facts"))
     if _YOU_RATED_ITEM.search(text):
@@ -440,6 +443,7 @@ def _rules_broken(rules: tuple[Rule, ...], forms: dict[str, str]) -> list[Violat
             if (m := pattern.search(forms[form]))]
 
 
+_ALTERNATE_TITLE = re.compile(r"\s*\([^()]*\)$")  # "(a.k.a. se7en)", "(sen to chihiro no kamikakushi)"
 _UNQUOTED = re.compile(r"(?:(?<=^)|(?<=\s))[\"'“‘]|[\"'”’](?=\s|$|[,.;:])")  # quotes, not apostrophes
 _BECAUSE = re.compile(r"\b(?:because|since)\s+")
 
@@ -457,6 +461,8 @@ def _described_title(text: str, ev: Evidence, vocab: Vocabulary) -> str | None:
                            r"(?:has been|has received|received)\b)")
     for b in sorted(ev.because, key=lambda b: len(b.title), reverse=True):
         name = bare_title(b.title)
+        if re.search(r"\b(?:it|this(?: movie| film)?)\s+(?:is|was)\s+" + re.escape(name) + r"(?!\w)", low):
+            return b.title  # "… because it is Jurassic Park, which you liked"
         parts = [p.strip() for p in name.split(":") if len(p.strip()) >= 4] if ":" in name else []
         for form in [name] + [p for p in parts if not item.startswith(p)]:
             if any(o.startswith(form) and described.match(o[len(form):]) for o in openings):
@@ -525,9 +531,13 @@ def _recommends_liked_title(text: str, ctx: ClaimContext) -> str | None:
 
 
 def _mask_titles(text: str, ev: Evidence, mark: str) -> str:
-    """`text` with the item's and its evidence's titles (and a year after them) replaced by `mark`."""
-    for t in sorted(ev.titles(), key=len, reverse=True):
-        text = _mask_title(text, t, mark)
+    """`text` with the item's and its evidence's titles (and a year after them) replaced by `mark`,
+    by their full name or the one before an alternate title ("Raiders of the Lost Ark (Indiana Jones
+    and the Raiders of the Lost Ark)")."""
+    forms = {bare_title(t) for t in ev.titles()}
+    forms |= {main for f in forms if (main := _ALTERNATE_TITLE.sub("", f)) != f and len(main) >= 8}
+    for form in sorted(forms, key=len, reverse=True):
+        text = _mask_title(text, form, mark)
     return text
 
 

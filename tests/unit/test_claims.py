@@ -237,6 +237,10 @@ def test_true_explanations_pass(text):
     ("It is an Adventure that is not as good as Back to the Future Part III.", "junk"),
     ("It is an Adventure that fits Robert Zemeckis's tag.", "junk"),
     ("It fits you because it is an Adventure, which is not an Adventure movie.", "junk"),
+    # delivered in a 100-user run under the allowlist (2026-12-02), read by hand
+    ("It is an Adventure that has positive ratings from 1990 and 26 people who liked it.", "junk"),
+    ("Back to the Future Part II.", "junk"),
+    ("It fits you because it is Back to the Future Part III, which you liked.", "wrong_subject"),
     # counts given the wrong unit: 26 people liked both, 2 of the person's liked movies are Adventure
     ("It has positive ratings from 2 people who liked Back to the Future Part III.", "wrong_number"),
     ("It is an Adventure, like 26 of the movies you liked.", "wrong_number"),
@@ -346,6 +350,16 @@ def test_the_chat_request_it_satisfies_may_be_restated():
     ctx.evidence.constraint = "without Horror, from the 1980s"
     assert kinds("It fits your request: without Horror, from the 1980s.", ctx) == set()
     assert "wrong_category" in kinds("A Mystery classic for your night.", ctx)
+
+
+def test_a_title_is_known_by_its_name_before_an_alternate_title():
+    raiders = Item(item_id="13", title="Raiders of the Lost Ark (Indiana Jones and the Raiders of the Lost Ark) (1981)",
+                   categories=["Action", "Adventure"])
+    ev = Evidence(item_id="1", title=BY_ID["1"].title, year=1989, categories=BY_ID["1"].categories, fans=120,
+                  because=[LikedLink(item_id="13", title=raiders.title, rating=4.5, signal="co-liked", people=85)])
+    ctx = claim_contexts([ev], LIKED + [HistoryEvent(item_id="13", rating=4.5)], BY_ID | {"13": raiders})[0]
+    assert "wrong_subject" in kinds("It is an Adventure that fits Raiders of the Lost Ark.", ctx)
+    assert kinds("It is an Adventure that fits Raiders of the Lost Ark fans: 85 of them liked it.", ctx) == set()
 
 
 def test_hook_rules():
