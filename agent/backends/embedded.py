@@ -47,7 +47,7 @@ class EmbeddedLlamaServer:
         p.cpuparams.n_threads = self.threads
         p.cpuparams_batch.n_threads = self.threads
         p.use_jinja = True
-        p.warmup = False
+        p.warmup = True  # llama.cpp touches the weights at start, not in the first request (demo: first item 8.7 s → 6.6 s)
         p.cache_prompt = self.cache_prompt
         if not self.verbose:
             p.verbosity = -1

@@ -316,6 +316,8 @@ def check(text: str, ctx: ClaimContext, vocab: Vocabulary, kind: str = "explanat
     short = _mask_titles(text, ev, "T")  # so a long title does not part a rating from its "you"
     if kind == "explanation" and len(_WORDS.findall(re.sub(r"\bT\b", " ", short).lower())) < 3:
         return [Violation("junk", "it only names a movie; say why it fits you")]
+    if not item_bare.startswith("the ") and re.match(r"the\s+" + re.escape(item_bare) + r"(?!\w)", text.lower()):
+        out.append(Violation("junk", f"it misnames the movie ('The {ev.title.rsplit(' (', 1)[0]}')"))
     if m := _UNSUPPORTED.search(short):  # ... and "Best in Show" is a title, not a claim
         out.append(Violation("unsupported", f"it says {m.group(0)!r}: plot, cast and reception are not in the facts"))
     if _YOU_RATED_ITEM.search(text):

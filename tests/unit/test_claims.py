@@ -240,6 +240,7 @@ def test_true_explanations_pass(text):
     # delivered in a 100-user run under the allowlist (2026-12-02), read by hand
     ("It is an Adventure that has positive ratings from 1990 and 26 people who liked it.", "junk"),
     ("Back to the Future Part II.", "junk"),
+    ("The Back to the Future Part II is an Adventure that 26 people who liked Back to the Future Part III liked.", "junk"),
     ("It fits you because it is Back to the Future Part III, which you liked.", "wrong_subject"),
     # counts given the wrong unit: 26 people liked both, 2 of the person's liked movies are Adventure
     ("It has positive ratings from 2 people who liked Back to the Future Part III.", "wrong_number"),
