@@ -109,13 +109,13 @@ _PEOPLE_COUNT = re.compile(r"(?<![\d.])(\d+)\s+(?:other\s+|more\s+)?(?:people|vi
 _LIKED_COUNT = re.compile(r"(?<![\d.])(\d+)\s+of\s+(?:the\s+|your\s+)?(?:\w+\s+)?(?:movies|films)\b", re.IGNORECASE)
 # the item said to be among what the person liked ("it is one of the movies you liked", "a movie that you
 # like"; "like 23 of the movies you liked" is a count, and "a movie you'd like" a guess)
-# ... or "it" ("you liked it as well as The Two Towers", of the item: the templates' "(you liked it)" is said
-# of the title before it)
-_YOU_LIKED_IT_TOO = re.compile(r"\byou(?:'ve|’ve| have)?\s+(?:also\s+)?(?:liked|loved|enjoyed|rated|watched)\s+it,?\s+"
-                               r"(?:as well as|just like|along with|and also)\b", re.IGNORECASE)
 _ITEM_AMONG_LIKED = re.compile(r"\b(?:is|was|it's|it’s)\s+(?:(?:also|already)\s+)?(?:one of the|one of your|among the|a|an)\s+"
                                r"(?:\w+\s+)?(?:movies?|films?)\s+(?:that\s+|which\s+)?you(?:'ve|’ve| have)?\s+"
                                r"(?:already\s+)?(?:like|liked|love|loved|enjoy|enjoyed|rated|watched)\b", re.IGNORECASE)
+# ... or as "it" ("you liked it as well as The Two Towers"; the templates' "(you liked it)" is said of the
+# title before it)
+_YOU_LIKED_IT_TOO = re.compile(r"\byou(?:'ve|’ve| have)?\s+(?:also\s+)?(?:liked|loved|enjoyed|rated|watched)\s+it,?\s+"
+                               r"(?:as well as|just like|along with|and also)\b", re.IGNORECASE)
 # Words of those claims the model may not write at all: a server that can (llama.cpp) bans their
 # tokens while decoding, so a sentence is not spent on "positive reviews" only to be rejected.
 UNSUPPORTED_WORDS = ("review", "reviews", "reviewed", "praised", "praise", "acclaimed", "acclaim", "critically", "critics",
@@ -402,7 +402,8 @@ def _miscounted(low: str, ev: Evidence) -> list[Violation]:
 def _words_outside_facts(low: str, ctx: ClaimContext, vocab: Vocabulary, reported: list[str]) -> list[str]:
     """The words of `low` (lower-case, titles and true likings masked) that are neither plain joining
     words nor the facts' own: the titles' words, genres (any: a wrong one is `wrong_category`), the
-    item's and linked titles' tags, and tags already reported as wrong."""
+    item's and linked titles' tags, and tags already reported as wrong. Numbers and stray letters
+    have rules of their own."""
     text = re.sub(r"(?<![\w'’])[tgc](?![\w'’])", " ", low)  # the masks: T (titles), G (likings), C (the request)
     allowed = FUNCTION_WORDS | LINKING_WORDS | vocab.genre_words | {  # a title's words: it may be shortened
         w for phrase in ctx.evidence_tags | set(reported) | set(map(bare_title, ctx.evidence.titles()))
@@ -410,7 +411,6 @@ def _words_outside_facts(low: str, ctx: ClaimContext, vocab: Vocabulary, reporte
     words = re.findall(r"[a-z0-9]+(?:'[a-z]+)?", text.replace("’", "'"))
     return list(dict.fromkeys(w for w in words if w not in allowed and w not in CONTRACTIONS and len(w) > 1
                               and w.split("'")[0] not in allowed and not re.fullmatch(r"\d+s?", w)))
-    # (numbers and stray letters have rules of their own)
 
 
 # Rules that are one pattern over one form of the text: (pattern, form, kind, message with {m} for
