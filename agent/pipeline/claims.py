@@ -169,6 +169,7 @@ _YEAR_AS_TITLE = re.compile(r"\bthe (?:19|20)\d\d(?: and (?:19|20)\d\d)? (?:film
 _GARBLED_COUNT = re.compile(r"\b(?:an?|high|been)\s+\d+\s+(?:of|people)\b|"  # ... or a year counted: "from 1999 and 72 people"
                             r"\b(?:19|20)\d\d\s+(?:and\s+\d+\s+)?(?:people|viewers|fans|users)\b", re.IGNORECASE)
 _ORDINAL = re.compile(r"\b\d+(?:st|nd|rd|th)\b", re.IGNORECASE)  # "the 5th movie you liked"
+_OUT_OF_TEN = re.compile(r"\b\d+(?:\.\d+)?\s*(?:/|out of)\s*10\b", re.IGNORECASE)  # the facts rate out of 5
 # a movie said to fit another movie, or a title given a rating of its own ("Speed fits Jurassic Park",
 # "matches Jurassic Park's 1993 rating"; titles masked as T)
 _TITLE_AS_PERSON = re.compile(r"\b(?i:fits|suits|matches)\s+T\b(?!\s+(?:fans|viewers|lovers))|"
@@ -188,8 +189,13 @@ _ITEM_RATED = re.compile(r"\{I\}\s*[(,:]?\s*(?:a\s+)?\d(?:\.\d)?\s*(?:/|out of)\
 _RATING_WITHOUT_RATER = re.compile(r"^\s*T\s*[(,:]?\s*\d(?:\.\d)?\s*(?:/|out of)\s*5\b")
 # words run together, as in "highlyRated" (a title's own spelling, such as "eXistenZ", is left alone)
 _RUN_TOGETHER = re.compile(r"\b[a-z]+[A-Z][a-z]+\b|\b[A-Z][a-z]+[A-Z]{2,}\b")  # ... or cased at random ("SpotLESS")
-# a word said twice in one hyphenated run ("a comedy-drama-drama Thriller")
-_HYPHEN_REPEAT = re.compile(r"\b(\w+)(?:-\w+)*-\1\b", re.IGNORECASE)
+# a word said twice in one hyphenated run ("a comedy-drama-drama Thriller"), or two words twice over
+# ("a highly rated and highly rated movie")
+_HYPHEN_REPEAT = re.compile(r"\b(\w+)(?:-\w+)*-\1\b|\b(\w+ \w+),? (?:and|or) \2\b", re.IGNORECASE)
+# the person said to have received a rating, or the movie said to be part of another ("You've already
+# received a positive rating for The Lion King", "is a part of Chinatown"): no fact reads so
+_GARBLED_RELATION = re.compile(r"\byou(?:'ve|’ve| have)?\s+(?:already\s+)?received\b|\b(?:a\s+)?part of T\b",
+                               re.IGNORECASE)
 # someone named among those who rated ("positive ratings from viewers, including Stephen King")
 _NAMED_RATER = re.compile(r"\bincluding\s+(?!T\b|You\b)[A-Z]\w+\b(?!\s+(?:fans|lovers|viewers|movies|films))")
 # a stray letter between words after the titles are masked ("is a g that is a thriller"): garbled text
@@ -428,6 +434,7 @@ _SUBJECT_AND_FORM_RULES: tuple[Rule, ...] = (
     (_YEAR_AS_TITLE, "text", "junk", "it says {m!r}; name the movie by its title"),
     (_GARBLED_COUNT, "text", "junk", "it says {m!r}, which does not read; say what the number counts"),
     (_ORDINAL, "text", "wrong_number", "it says {m!r}; the facts give no such place"),
+    (_OUT_OF_TEN, "text", "wrong_number", "it says {m!r}; the facts give only the person's ratings, out of 5"),
     (_ITEM_AMONG_LIKED, "text", "liked_item", "it says {m!r} of this movie, which the person has not rated"),
     (_YOU_LIKED_IT_TOO, "text", "liked_item", "it says {m!r} of this movie, which the person has not rated"),
 )
@@ -437,6 +444,8 @@ _GARBLE_RULES: tuple[Rule, ...] = (
     (_STRAY_LETTER, "masked", "junk", "it has a stray {m!r}, which does not read"),
     (_I_SPEAKING, "short", "junk", "it speaks as {m!r}; write to the person about the movie"),
     (_OWNED_TAG, "short", "junk", "it says {m!r}, which does not read; a tag describes the movie"),
+    (_GARBLED_RELATION, "short", "junk", "it says the person received a rating, or the movie is part of another; "
+                                         "no fact says so"),
 )
 
 

@@ -242,6 +242,10 @@ def test_true_explanations_pass(text):
     ("Back to the Future Part II.", "junk"),
     ("The Back to the Future Part II is an Adventure that 26 people who liked Back to the Future Part III liked.", "junk"),
     ("It fits you because it is Back to the Future Part III, which you liked.", "wrong_subject"),
+    ("It is a highly rated and highly rated Adventure, like 2 of the movies you liked.", "junk"),
+    ("You've already received a positive rating for Back to the Future Part III, and it's an Adventure.", "junk"),
+    ("This movie is Adventure, and is a part of Back to the Future Part III.", "junk"),
+    ("It fits you because it is an Adventure and has a 9 out of 10 rating.", "wrong_number"),
     # counts given the wrong unit: 26 people liked both, 2 of the person's liked movies are Adventure
     ("It has positive ratings from 2 people who liked Back to the Future Part III.", "wrong_number"),
     ("It is an Adventure, like 26 of the movies you liked.", "wrong_number"),
