@@ -258,9 +258,10 @@ class Vocabulary:
         return tuple(sorted(self.tags))
 
     @cached_property
-    def genre_words(self) -> frozenset[str]:
-        """Every word of a genre form ("science", "fiction", "children")."""
-        return frozenset(w for f in self.genre_forms for w in re.findall(r"[a-z0-9]+", f))
+    def plain_words(self) -> frozenset[str]:
+        """The words any explanation may use: the joining words, and every word of a genre form
+        ("science", "fiction", "children"; a wrong genre is `wrong_category`'s to report)."""
+        return FUNCTION_WORDS | LINKING_WORDS | {w for f in self.genre_forms for w in re.findall(r"[a-z0-9]+", f)}
 
     @cached_property
     def genre_alternation(self) -> str:
@@ -410,13 +411,16 @@ def _words_outside_facts(low: str, ctx: ClaimContext, vocab: Vocabulary, reporte
     words nor the facts' own: the titles' words, genres (any: a wrong one is `wrong_category`), the
     item's and linked titles' tags, and tags already reported as wrong. Numbers and stray letters
     have rules of their own."""
-    text = re.sub(r"(?<![\w'’])[tgc](?![\w'’])", " ", low)  # the masks: T (titles), G (likings), C (the request)
-    allowed = FUNCTION_WORDS | LINKING_WORDS | vocab.genre_words | {  # a title's words: it may be shortened
-        w for phrase in ctx.evidence_tags | set(reported) | set(map(bare_title, ctx.evidence.titles()))
-        for w in re.findall(r"[a-z0-9]+", phrase)}
-    words = re.findall(r"[a-z0-9]+(?:'[a-z]+)?", text.replace("’", "'"))
-    return list(dict.fromkeys(w for w in words if w not in allowed and w not in CONTRACTIONS and len(w) > 1
-                              and w.split("'")[0] not in allowed and not re.fullmatch(r"\d+s?", w)))
+    facts = {w for phrase in ctx.evidence_tags | set(reported) | set(map(bare_title, ctx.evidence.titles()))
+             for w in re.findall(r"[a-z0-9]+", phrase)}  # a title's words: it may be shortened
+
+    def known(word: str) -> bool:
+        return word in vocab.plain_words or word in facts
+
+    words = re.findall(r"[a-z0-9]+(?:'[a-z]+)?", low.replace("’", "'"))
+    return list(dict.fromkeys(w for w in words if len(w) > 1  # the masks (T, G, C) and stray letters too
+                              and not known(w) and w not in CONTRACTIONS and not known(w.split("'")[0])
+                              and not re.fullmatch(r"\d+s?", w)))
 
 
 # Rules that are one pattern over one form of the text: (pattern, form, kind, message with {m} for
