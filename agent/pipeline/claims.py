@@ -664,13 +664,18 @@ def skeleton(text: str, ctx: ClaimContext, vocab: Vocabulary) -> str:
     low = " " + re.sub(r"\(\d{4}\)", " ", text.lower()) + " "
     for t in sorted(ctx.evidence.titles() + list(ctx.liked_titles), key=len, reverse=True):
         low = low.replace(bare_title(t), " T ")
-    words = []
+    words: list[str] = []
     for w in _WORDS.findall(low):
-        if w in vocab.genre_forms:
-            w = "g"
+        if w in vocab.genre_forms or all(part in vocab.genre_forms for part in w.split("-")):
+            w = "g"  # "crime-drama" reads as a genre as "crime" does
         elif w.replace(".", "").isdigit():
             w = "n"
-        words.append(w)
+        elif w == "an":
+            w = "a"
+        if w == "g" and words[-2:] == ["g", "and"]:
+            words.pop()  # "action and adventure" is one genre slot: the skeleton is the sentence's form
+        if not (w == "g" and words[-1:] == ["g"]):  # ... and so are "romantic drama" and "drama"
+            words.append(w)
     return " ".join(words[:OPENING_WORDS])
 
 

@@ -385,6 +385,20 @@ def test_repeated_openings_across_a_list_are_caught():
     assert check_list(openings) == [2]
 
 
+
+def test_openings_differing_only_in_the_genre_words_are_one_skeleton():
+    # 27 of the 100-user run 8's lists held three or more "<T> is a <genre> that …": the genre slot took
+    # "crime-drama", "romantic drama" and "drama" for different openings, so the boilerplate went uncounted
+    ctxs = [context(i) for i in ("4", "9", "1", "3")]
+    texts = ["The Godfather is a crime-drama that has received positive ratings from viewers who like it.",
+             "Fight Club is a crime thriller that has received high ratings from viewers.",
+             "Back to the Future Part II is an Adventure and Comedy that fits you.",
+             "The Lion King is a Musical movie that fits you."]
+    openings = [skeleton(t, c, VOCAB) for t, c in zip(texts, ctxs)]
+    assert openings[:3] == ["is a g that"] * 3 and openings[3] == "is a g movie"
+    assert check_list(openings) == [2]
+    assert skeleton("It is Action, like 76 of the movies you liked.", ctxs[0], VOCAB) == "it is g like"
+
 def test_evidence_from_data():
     rows = [(u, i, 5.0) for u in range(6) for i in ("2", "1")] + [(9, "3", 5.0), (9, "2", 5.0)]
     collab = CooccurrenceIndex(rows)
