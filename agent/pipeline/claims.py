@@ -11,6 +11,7 @@ Rules (one `Violation.kind` each):
 - wrong_subject: a liked title described as if it were the movie ("Kingsman is a comedy that…");
 - echo: a run of the prompt's instructions; junk: repetition, too few words, cut off;
 - title_as_hook: a hook that is just the item's title;
+- generic: an explanation that names nothing of the person's (no liked title, shared tag or taste);
 - repeated_skeleton: a list-level rule, the same opening as two other explanations.
 """
 
@@ -60,6 +61,9 @@ _CLAIM = re.compile(
     r"(?:like|liked|love|loved|enjoy|enjoyed|watched|saw|seen|rated|gave|adore|adored|fan of|a fan of|big fan of"
     r"|a big fan of|into)|your (?:favou?rites?|love of|taste for|liking for))\s+(?P<obj>(?:(?!,\s*you\b)[^.;!?:—–()])+)",
     re.IGNORECASE)
+# the person's own taste named ("the Adventure movies you liked", "you love Crime movies"; checked as claims)
+_YOUR_TASTE = re.compile(r"\byou(?:'ve|’ve| have)?\s+(?:\w+ly\s+)?(?:like|liked|love|loved|enjoy|enjoyed|rated|gave)\b",
+                         re.IGNORECASE)
 _CLAIM_END = re.compile(r",|\b(?:and|but|so|which|because|since|as|then|now|this|here|it's|its|is|are|were|will|you|also)\b",
                         re.IGNORECASE)
 # Plot, cast and reception: nothing in the evidence covers them, so any such statement is invented.
@@ -391,7 +395,24 @@ def check(text: str, ctx: ClaimContext, vocab: Vocabulary, kind: str = "explanat
         if value not in ratings and not (value.is_integer() and int(value) in numbers):
             out.append(Violation("wrong_number", f"it states the number {raw}, which is not in the facts"))
     out += _miscounted(low, ev)
+    if kind == "explanation" and not out and not names_personal_evidence(text, ev):
+        out.append(Violation("generic", "it could be said to anyone; say why it fits you: name the liked title "
+                                        "or the movies you liked"))
     return list(dict.fromkeys(out))
+
+
+def names_personal_evidence(text: str, ev: Evidence) -> bool:
+    """Whether the text names what ties the item to this person: a liked title behind it, a
+    shared tag, or their taste ("like 76 of the movies you liked", "you rated it 5/5"). A genre
+    alone, or a count of people with nothing of the person's ("a drama that has received positive
+    ratings from 37 people who liked it"), could be said to anyone. Evidence with nothing of the
+    person's, or a chat request the item meets, asks for none."""
+    if ev.constraint or not (ev.because or ev.shared_tags or ev.shared_categories):
+        return True
+    low = text.lower()
+    return bool(_YOUR_TASTE.search(text) or any(_has_words(low, form.split(":")[0])
+                                                for form in _title_forms(b.title for b in ev.because))
+                or any(_has_word(low, t.lower()) for t in ev.shared_tags))
 
 
 def _miscounted(low: str, ev: Evidence) -> list[Violation]:
@@ -549,11 +570,15 @@ def _mask_titles(text: str, ev: Evidence, mark: str) -> str:
     """`text` with the item's and its evidence's titles (and a year after them) replaced by `mark`,
     by their full name or the one before an alternate title ("Raiders of the Lost Ark (Indiana Jones
     and the Raiders of the Lost Ark)")."""
-    forms = {bare_title(t) for t in ev.titles()}
-    forms |= {main for f in forms if (main := _ALTERNATE_TITLE.sub("", f)) != f and len(main) >= 8}
-    for form in sorted(forms, key=len, reverse=True):
+    for form in sorted(_title_forms(ev.titles()), key=len, reverse=True):
         text = _mask_title(text, form, mark)
     return text
+
+
+def _title_forms(titles: Iterable[str]) -> set[str]:
+    """The names `titles` go by: in full, and by the name before an alternate title."""
+    forms = {bare_title(t) for t in titles}
+    return forms | {main for f in forms if (main := _ALTERNATE_TITLE.sub("", f)) != f and len(main) >= 8}
 
 
 def _mask_title(text: str, title: str, mark: str, whole: bool = False) -> str:

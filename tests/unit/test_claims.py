@@ -262,6 +262,26 @@ def test_false_explanations_are_caught(text, kind):
     assert kind in kinds(text), (text, kinds(text))
 
 
+@pytest.mark.parametrize("text,generic", [
+    # true, and could be said to anyone: about a third of run 8's delivered model texts
+    ("Back to the Future Part II is an Adventure that has received positive ratings from viewers.", True),
+    ("Back to the Future Part II is a Sci-Fi comedy that fits you because it is an Adventure.", True),
+    ("It is an Adventure that has received positive ratings from 120 people.", True),  # its fans: not this person's
+    ("It is an Adventure that has received positive ratings from 26 people who liked it.", True),  # liked what?
+    # ... and what ties it to this person: a liked title, their taste (and counts of theirs), a shared tag
+    ("Back to the Future Part II is an Adventure that fans of Back to the Future Part III liked.", False),
+    ("Back to the Future Part II is an Adventure, like 2 of the movies you liked.", False),
+    ("It is an Adventure that 26 people who liked the film you rated 4/5 also liked.", False),
+    ("It is a Sci-Fi Adventure, the kind of movie you enjoy.", False),
+])
+def test_an_explanation_must_name_something_about_the_person(text, generic):
+    assert ("generic" in kinds(text)) is generic, kinds(text)
+    assert "generic" not in kinds(text, kind="hook")
+    shared_tag = context()
+    shared_tag.evidence.shared_tags.append("time travel")
+    assert kinds("Back to the Future Part II is a time travel Adventure.", shared_tag) == set()
+
+
 @pytest.mark.parametrize("text,caught", [
     # a liked title named by the part after its colon, described as the movie
     ("Infinity War - Part I is an Action movie that 26 people liked.", True),
