@@ -194,8 +194,9 @@ _RATING_WITHOUT_RATER = re.compile(r"^\s*T\s*[(,:]?\s*\d(?:\.\d)?\s*(?:/|out of)
 # words run together, as in "highlyRated" (a title's own spelling, such as "eXistenZ", is left alone)
 _RUN_TOGETHER = re.compile(r"\b[a-z]+[A-Z][a-z]+\b|\b[A-Z][a-z]+[A-Z]{2,}\b")  # ... or cased at random ("SpotLESS")
 # a word said twice in one hyphenated run ("a comedy-drama-drama Thriller"), or two words twice over
-# ("a highly rated and highly rated movie")
-_HYPHEN_REPEAT = re.compile(r"\b(\w+)(?:-\w+)*-\1\b|\b(\w+ \w+),? (?:and|or) \2\b", re.IGNORECASE)
+# ("a highly rated and highly rated movie", "tagged robots, sci-fi, and robots, sci-fi")
+_HYPHEN_REPEAT = re.compile(r"\b(\w+)(?:-\w+)*-\1\b|\b((?:[\w-]+,? ){1,2}[\w-]+),? (?:and|or) \2(?![\w-])",
+                            re.IGNORECASE)
 # the person said to have received a rating, or the movie said to be part of another ("You've already
 # received a positive rating for The Lion King", "is a part of Chinatown"): no fact reads so
 _GARBLED_RELATION = re.compile(r"\byou(?:'ve|’ve| have)?\s+(?:already\s+)?received\b|\b(?:a\s+)?part of T\b",
@@ -319,6 +320,8 @@ def check(text: str, ctx: ClaimContext, vocab: Vocabulary, kind: str = "explanat
     for name in sorted(vocab.titles.mentioned(text)):
         if not any(name in a or a in name for a in allowed_titles):
             out.append(Violation("unknown_title", f"it names {name.title()!r}, which is not in the facts"))
+    for name in _short_liked_titles_named(text, ctx, allowed_titles):
+        out.append(Violation("unknown_title", f"it names {name.title()!r}, which is not in the facts"))
     for quoted in _QUOTED.findall(text):
         q = bare_title(quoted)
         if len(q.split()) >= 2 and vocab.titles.mentioned(quoted) and not any(
@@ -396,9 +399,23 @@ def check(text: str, ctx: ClaimContext, vocab: Vocabulary, kind: str = "explanat
             out.append(Violation("wrong_number", f"it states the number {raw}, which is not in the facts"))
     out += _miscounted(low, ev)
     if kind == "explanation" and not out and not names_personal_evidence(text, ev):
-        out.append(Violation("generic", "it could be said to anyone; say why it fits you: name the liked title "
-                                        "or the movies you liked"))
+        out.append(Violation("generic", "it is generic; name the liked title behind it or the movies you liked"))
     return list(dict.fromkeys(out))
+
+
+def _short_liked_titles_named(text: str, ctx: ClaimContext, allowed: set[str]) -> list[str]:
+    """The person's liked titles too short for the title index ('Alien', 'Heat'), named with a
+    capital inside a sentence (not at its start: "It", "More") though the facts do not hold them ("similar to Alien, which you
+    already liked", where Alien is no link of this movie's)."""
+    out, low = [], text.lower()
+    for name in ctx.liked_titles:
+        if name not in low or (" " in name and len(name) >= 8) or any(name in a for a in allowed):
+            continue
+        for m in re.finditer(r"(?<![\w'’])" + re.escape(name) + r"(?![\w'’])", text, re.IGNORECASE):
+            if text[m.start()].isupper() and not re.search(r"(?:^|[.!?:;]\s*)$", text[:m.start()]):  # "It is …"
+                out.append(name)
+                break
+    return out
 
 
 def names_personal_evidence(text: str, ev: Evidence) -> bool:

@@ -246,6 +246,9 @@ def test_true_explanations_pass(text):
     ("You've already received a positive rating for Back to the Future Part III, and it's an Adventure.", "junk"),
     ("This movie is Adventure, and is a part of Back to the Future Part III.", "junk"),
     ("It fits you because it is an Adventure and has a 9 out of 10 rating.", "wrong_number"),
+    # delivered in the 100-user run 9 (2026-12-02), read by hand: a pair said twice over, the retry's reason echoed
+    ("It is an Adventure that is tagged time travel, sci-fi, and time travel, sci-fi, like movies you liked.", "junk"),
+    ("It is generic; it is an Adventure, like 2 of the movies you liked.", "unsupported"),
     # counts given the wrong unit: 26 people liked both, 2 of the person's liked movies are Adventure
     ("It has positive ratings from 2 people who liked Back to the Future Part III.", "wrong_number"),
     ("It is an Adventure, like 26 of the movies you liked.", "wrong_number"),
@@ -263,7 +266,7 @@ def test_false_explanations_are_caught(text, kind):
 
 
 @pytest.mark.parametrize("text,generic", [
-    # true, and could be said to anyone: about a third of run 8's delivered model texts
+    # true, and could be said to anyone: 227 of run 8's 494 delivered model texts
     ("Back to the Future Part II is an Adventure that has received positive ratings from viewers.", True),
     ("Back to the Future Part II is a Sci-Fi comedy that fits you because it is an Adventure.", True),
     ("It is an Adventure that has received positive ratings from 120 people.", True),  # its fans: not this person's
@@ -385,6 +388,22 @@ def test_a_title_is_known_by_its_name_before_an_alternate_title():
     ctx = claim_contexts([ev], LIKED + [HistoryEvent(item_id="13", rating=4.5)], BY_ID | {"13": raiders})[0]
     assert "wrong_subject" in kinds("It is an Adventure that fits Raiders of the Lost Ark.", ctx)
     assert kinds("It is an Adventure that fits Raiders of the Lost Ark fans: 85 of them liked it.", ctx) == set()
+
+
+def test_a_short_liked_title_outside_the_facts_is_caught():
+    # the title index skips one-word titles (too often common words), so "close to Alien" went unchecked
+    # where the person liked Alien but no fact links it to this movie (run 9 named Alien where one did)
+    alien = Item(item_id="20", title="Alien (1979)", categories=["Horror", "Sci-Fi"])
+    ctx = claim_contexts([context().evidence], LIKED + [HistoryEvent(item_id="20", rating=4.0)],
+                         BY_ID | {"20": alien})[0]
+    assert "unknown_title" in kinds("It is an Adventure, like 2 of the movies you liked, and close to Alien.", ctx)
+    assert "unknown_title" not in kinds("Alien fans: it is an Adventure, like 2 of the movies you liked.", context())
+    assert "unknown_title" not in kinds("It is an Adventure with an alien, like 2 of the movies you liked.", ctx)
+    # a liked "It" or "More" at a sentence's start is a word (run 9's templates: "… 4.5/5). It is Adventure")
+    it = Item(item_id="21", title="It (2017)", categories=["Horror"])
+    ctx = claim_contexts([context().evidence], LIKED + [HistoryEvent(item_id="21", rating=4.0)], BY_ID | {"21": it})[0]
+    assert kinds("26 fans of Back to the Future Part III liked this. It is Adventure, like 2 of the movies you liked.",
+                 ctx) == set()
 
 
 def test_hook_rules():
