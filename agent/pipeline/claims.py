@@ -62,7 +62,7 @@ _CLAIM = re.compile(
     r"|a big fan of|into)|your (?:favou?rites?|love of|taste for|liking for))\s+(?P<obj>(?:(?!,\s*you\b)[^.;!?:—–()])+)",
     re.IGNORECASE)
 # the person's own taste named ("the Adventure movies you liked", "you love Crime movies"; checked as claims)
-_YOUR_TASTE = re.compile(r"\byou(?:'ve|’ve| have)?\s+(?:\w+ly\s+)?(?:like|liked|love|loved|enjoy|enjoyed|rated|gave)\b",
+_YOUR_TASTE = re.compile(r"\byou(?:'ve|’ve| have)?\s+(?:\w+ly\s+)?(?:like|liked|love|loved|enjoy|enjoyed|rate|rated|gave)\b",
                          re.IGNORECASE)
 _CLAIM_END = re.compile(r",|\b(?:and|but|so|which|because|since|as|then|now|this|here|it's|its|is|are|were|will|you|also)\b",
                         re.IGNORECASE)
@@ -137,7 +137,7 @@ _META = re.compile(r"\b(?:as an ai|language model|i'm sorry|i am sorry|i can(?:n
                    r"placeholders?|markup|rewrite|reword|the note|(?:the|its|movie) description|(?:does|did) not rate|misunderstood|"
                    r"you (?:suggested|recommended)|(?:is|as) (?:\w+ )?a tag|tags? for the movie|a liked title|in the data|"
                    r"(?:have|has) not (?:yet )?rated|haven't (?:yet )?rated|not (?:listed|rated) (?:it|for)|first fact|aligns? with|"
-                   r"the one who rated|if you had (?:watched|seen)|which they have not)\b",
+                   r"the one who rated|if you had (?:watched|seen)|which they have not|(?:said|say \w+ \w+) to anyone)\b",
                    re.IGNORECASE)
 # the person has seen the recommended movie ("You probably enjoyed this movie"): they have not
 # ("it" may be a liked title, as in the templates' "(you liked it)"; "this kind of movie" is a taste)

@@ -249,6 +249,8 @@ def test_true_explanations_pass(text):
     # delivered in the 100-user run 9 (2026-12-02), read by hand: a pair said twice over, the retry's reason echoed
     ("It is an Adventure that is tagged time travel, sci-fi, and time travel, sci-fi, like movies you liked.", "junk"),
     ("It is generic; it is an Adventure, like 2 of the movies you liked.", "unsupported"),
+    ("You can say this movie to anyone; it's an Adventure, like 2 of the movies you liked.", "junk"),
+    ("You could be said to anyone; it is an Adventure that you like.", "junk"),
     # counts given the wrong unit: 26 people liked both, 2 of the person's liked movies are Adventure
     ("It has positive ratings from 2 people who liked Back to the Future Part III.", "wrong_number"),
     ("It is an Adventure, like 26 of the movies you liked.", "wrong_number"),
