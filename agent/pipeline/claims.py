@@ -405,11 +405,12 @@ def check(text: str, ctx: ClaimContext, vocab: Vocabulary, kind: str = "explanat
 
 def _short_liked_titles_named(text: str, ctx: ClaimContext, allowed: set[str]) -> list[str]:
     """The person's liked titles too short for the title index ('Alien', 'Heat'), named with a
-    capital inside a sentence (not at its start: "It", "More") though the facts do not hold them ("similar to Alien, which you
-    already liked", where Alien is no link of this movie's)."""
+    capital inside a sentence (not at its start: "It", "More") though the facts do not hold them
+    ("close to Alien", where Alien is no link of this movie's)."""
     out, low = [], text.lower()
     for name in ctx.liked_titles:
-        if name not in low or (" " in name and len(name) >= 8) or any(name in a for a in allowed):
+        indexed = " " in name and len(name) >= 8  # TitleIndex's own bound: those are checked as catalog titles
+        if name not in low or indexed or any(name in a for a in allowed):
             continue
         for m in re.finditer(r"(?<![\w'’])" + re.escape(name) + r"(?![\w'’])", text, re.IGNORECASE):
             if text[m.start()].isupper() and not re.search(r"(?:^|[.!?:;]\s*)$", text[:m.start()]):  # "It is …"
