@@ -426,7 +426,6 @@ def test_repeated_openings_across_a_list_are_caught():
     assert check_list(openings) == [2]
 
 
-
 def test_openings_differing_only_in_the_genre_words_are_one_skeleton():
     # 27 of the 100-user run 8's lists held three or more "<T> is a <genre> that …": the genre slot took
     # "crime-drama", "romantic drama" and "drama" for different openings, so the boilerplate went uncounted
