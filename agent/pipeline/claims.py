@@ -320,7 +320,7 @@ def check(text: str, ctx: ClaimContext, vocab: Vocabulary, kind: str = "explanat
     for name in sorted(vocab.titles.mentioned(text)):
         if not any(name in a or a in name for a in allowed_titles):
             out.append(Violation("unknown_title", f"it names {name.title()!r}, which is not in the facts"))
-    for name in _short_liked_titles_named(text, ctx, allowed_titles):
+    for name in _short_liked_titles_named(text, ctx, vocab.titles, allowed_titles):
         out.append(Violation("unknown_title", f"it names {name.title()!r}, which is not in the facts"))
     for quoted in _QUOTED.findall(text):
         q = bare_title(quoted)
@@ -403,14 +403,13 @@ def check(text: str, ctx: ClaimContext, vocab: Vocabulary, kind: str = "explanat
     return list(dict.fromkeys(out))
 
 
-def _short_liked_titles_named(text: str, ctx: ClaimContext, allowed: set[str]) -> list[str]:
-    """The person's liked titles too short for the title index ('Alien', 'Heat'), named with a
-    capital inside a sentence (not at its start: "It", "More") though the facts do not hold them
-    ("close to Alien", where Alien is no link of this movie's)."""
+def _short_liked_titles_named(text: str, ctx: ClaimContext, index: TitleIndex, allowed: set[str]) -> list[str]:
+    """The person's liked titles the title index skips ('Alien', 'Heat'), named with a capital
+    inside a sentence (not at its start: "It", "More") though the facts do not hold them ("close
+    to Alien", where Alien is no link of this movie's)."""
     out, low = [], text.lower()
     for name in ctx.liked_titles:
-        indexed = " " in name and len(name) >= 8  # TitleIndex's own bound: those are checked as catalog titles
-        if name not in low or indexed or any(name in a for a in allowed):
+        if name not in low or index.covers(name) or any(name in a for a in allowed):
             continue
         for m in re.finditer(r"(?<![\w'’])" + re.escape(name) + r"(?![\w'’])", text, re.IGNORECASE):
             if text[m.start()].isupper() and not re.search(r"(?:^|[.!?:;]\s*)$", text[:m.start()]):  # "It is …"

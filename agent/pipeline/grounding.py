@@ -198,6 +198,10 @@ class TitleIndex:
         for n in names:
             self._first_words.setdefault(n.split()[0], []).append(n)
 
+    def covers(self, name: str) -> bool:
+        """Whether `mentioned` can find this (bare) title; short and one-word titles it skips."""
+        return name in self._names
+
     def mentioned(self, text: str) -> set[str]:
         low = text.lower()
         words = set(re.findall(r"[\w'’&.:-]+", low))

@@ -399,7 +399,7 @@ def test_a_short_liked_title_outside_the_facts_is_caught():
     ctx = claim_contexts([context().evidence], LIKED + [HistoryEvent(item_id="20", rating=4.0)],
                          BY_ID | {"20": alien})[0]
     assert "unknown_title" in kinds("It is an Adventure, like 2 of the movies you liked, and close to Alien.", ctx)
-    assert "unknown_title" not in kinds("Alien fans: it is an Adventure, like 2 of the movies you liked.", context())
+    assert "unknown_title" not in kinds("Alien fans: it is an Adventure, like 2 of the movies you liked.", ctx)
     assert "unknown_title" not in kinds("It is an Adventure with an alien, like 2 of the movies you liked.", ctx)
     # a liked "It" or "More" at a sentence's start is a word (run 9's templates: "… 4.5/5). It is Adventure")
     it = Item(item_id="21", title="It (2017)", categories=["Horror"])
