@@ -25,9 +25,10 @@ from evals.split import sample_users
 from evals.stats import mean_ci, paired_comparison
 from prompts.inputs import ExplainInputs
 
-PER_USER = ("llm_share", "first_pass", "false_claims_delivered", "specific", "restated", "distinct_2", "words",
+PER_USER = ("llm_share", "own_share", "first_pass", "false_claims_delivered", "specific", "restated", "distinct_2", "words",
             "completion_tokens", "first_item_s", "list_s")
 RESTATE_RUN = 5  # words in a row taken from the prompt's facts that count as restating them
+COPIED = 0.9  # a model text this much restated is a fact copied: it says no more than the template
 
 
 def distinct_n(texts: list[str], n: int = 2) -> float:
@@ -84,6 +85,7 @@ def list_row(rec: Recommender, user: str, prompt: str, k: int) -> dict:
     return {
         "user": user, "prompt": prompt, "items": len(r.items),
         "llm_share": sum(i.explanation_source == "llm" for i in r.items) / max(len(r.items), 1),
+        "own_share": sum(share < COPIED for share in restated) / max(len(r.items), 1),  # ... less facts copied
         "hook_llm_share": sum(x.hook_source == "llm" for x in records) / max(len(records), 1),
         "first_pass": sum(not x.first_violations for x in answered) / len(answered) if answered else float("nan"),
         "first_violations": Counter(v.kind for x in answered for v in x.first_violations),

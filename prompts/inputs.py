@@ -150,6 +150,7 @@ class ExplainInputs(Strict):
                                description="optional: a prompt that shows the taste line risks it being copied")
     item: PromptEvidence
     problem: str = ""
+    position: int = Field(0, description="the item's place in the list (0 first): a template may vary its form with it")
 
 
 JudgeCriterion = Literal["informativeness", "persuasiveness", "helpfulness"]  # RecLM-eval's

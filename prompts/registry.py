@@ -1,6 +1,8 @@
 """Versioned Jinja prompt files: `family/vN.j2`, referred to as `family@vN`.
 
-Each template defines a `system` and a `user` block; `render` returns chat messages.
+Each template defines a `system` and a `user` block; `render` returns chat messages. An
+explanation template may also define an `opening` block: the first words of the answer, which
+the server continues where it can (`RenderedPrompt.opening`).
 Rendering is sandboxed and strict: a missing variable fails with the template's name."""
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel
 
 from agent.errors import PromptError
+from agent.pipeline.grounding import main_title
 from prompts.inputs import INPUT_MODELS, OUTPUT_KINDS
 
 PROMPTS_DIR = Path(__file__).parent
@@ -25,14 +28,17 @@ class RenderedPrompt:
     ref: str
     template_sha256: str
     messages: list[dict[str, str]]
+    opening: str = ""  # the answer's given first words, or ""
 
 
 def _env(directory: Path) -> SandboxedEnvironment:
     from jinja2 import FileSystemLoader
 
-    return SandboxedEnvironment(loader=FileSystemLoader(directory), undefined=StrictUndefined,
-                                autoescape=False, trim_blocks=True, lstrip_blocks=True,
-                                keep_trailing_newline=False)
+    env = SandboxedEnvironment(loader=FileSystemLoader(directory), undefined=StrictUndefined,
+                               autoescape=False, trim_blocks=True, lstrip_blocks=True,
+                               keep_trailing_newline=False)
+    env.filters["main_title"] = main_title  # "Alien (1979)" -> "Alien", as a sentence names it
+    return env
 
 
 class PromptRegistry:
@@ -93,8 +99,9 @@ class PromptRegistry:
                     text = "".join(template.blocks[role](ctx)).strip()
                     if text:
                         messages.append({"role": role, "content": text})
+            opening = " ".join("".join(template.blocks["opening"](ctx)).split()) if "opening" in template.blocks else ""
         except TemplateError as e:
             raise PromptError(f"prompt {ref} ({rel}) failed to render: {e}") from None
         if not messages:
             raise PromptError(f"prompt {ref} defines no system or user block")
-        return RenderedPrompt(ref=ref, template_sha256=self.sha256(ref), messages=messages)
+        return RenderedPrompt(ref=ref, template_sha256=self.sha256(ref), messages=messages, opening=opening)

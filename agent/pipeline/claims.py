@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
-from agent.pipeline.grounding import TitleIndex, bare_title, copies_text, is_degenerate
+from agent.pipeline.grounding import ALTERNATE_TITLE, MIN_MAIN_TITLE, TitleIndex, bare_title, copies_text, is_degenerate
 from agent.types import Evidence, item_year
 
 # Genre words beyond the catalog's own names, and adjectives that only fit some genres.
@@ -171,7 +171,16 @@ _TWO_SUBJECTS = re.compile(r"^they\b|^both (?:are|were|movies|films)\b|\b(?:are|
 _YEAR_AS_TITLE = re.compile(r"\bthe (?:19|20)\d\d(?: and (?:19|20)\d\d)? (?:film|movie)s?\b", re.IGNORECASE)
 # a count with no sense left in it: "It's a 124 of the movies you liked", "a high 11 people"
 _GARBLED_COUNT = re.compile(r"\b(?:an?|high|been)\s+\d+\s+(?:of|people)\b|"  # ... or a year counted: "from 1999 and 72 people"
-                            r"\b(?:19|20)\d\d\s+(?:and\s+\d+\s+)?(?:people|viewers|fans|users)\b", re.IGNORECASE)
+                            r"\b(?:19|20)\d\d\s+(?:and\s+\d+\s+)?(?:people|viewers|fans|users)\b|"
+                            # ... or movies that like: "153 of the movies you liked also liked this movie"
+                            r"\b\d+\s+of the (?:movies|films) you (?:liked|rated)\s+(?:also\s+)?(?:liked|rated|loved|enjoyed)\b",
+                            re.IGNORECASE)
+_PERCENT = re.compile(r"(?<![\w.])\d+(?:\.\d+)?\s*(?:%|percent\b)", re.IGNORECASE)  # "76% of the movies you liked"
+# a sentence that is only a leading clause ("Since you rated The Matrix 5/5."), or a title and what
+# the person rated ("Fans of Forrest Gump, which you rated 4/5.")
+_FRAGMENT = re.compile(r"^(?:since|because|if|as|although|while)\b[^,;]*[.!?]$|"
+                       r"^(?:fans|people|viewers) (?:of|who liked) [^;]*?,? (?:which|that) you (?:rated|liked)\b[^,;]*[.!?]$",
+                       re.IGNORECASE)
 _ORDINAL = re.compile(r"\b\d+(?:st|nd|rd|th)\b", re.IGNORECASE)  # "the 5th movie you liked"
 _OUT_OF_TEN = re.compile(r"\b\d+(?:\.\d+)?\s*(?:/|out of)\s*10\b", re.IGNORECASE)  # the facts rate out of 5
 # a movie said to fit another movie, or a title given a rating of its own ("Speed fits Jurassic Park",
@@ -180,7 +189,7 @@ _TITLE_AS_PERSON = re.compile(r"\b(?i:fits|suits|matches)\s+T\b(?!\s+(?:fans|vie
                               r"\bT(?:'s|’s)\s+(?:\w+\s+){0,2}(?:ratings?|scores?|votes?)\b")
 # the movie's worth denied ("it is not a highly-rated or positive movie", "You may not enjoy the movie",
 # "despite its lack of …"): no fact says so, and a recommendation does not argue against itself
-_DENIED_WORTH = re.compile(r"\bnot (?:an? |the )?(?:highly|well|positive|popular|good|great)\b|"
+_DENIED_WORTH = re.compile(r"\bnot (?:an? |the )?(?:very |so |that |really )?(?:highly|well|positive|popular|good|great)\b|"
                            r"\b(?:may|might|would|will) not (?:enjoy|like)\b|\b(?:does|do)(?:n't|n’t| not) fit\b|"
                            r"\bcan(?:'|’|no)?t recommend\b|\bnot (?:be )?recommended\b|\black of\b|"
                            r"\bnot as (?:good|great|strong|fun|highly rated) as\b", re.IGNORECASE)
@@ -476,6 +485,8 @@ _SUBJECT_AND_FORM_RULES: tuple[Rule, ...] = (
     (_YEAR_AS_TITLE, "text", "junk", "it says {m!r}; name the movie by its title"),
     (_GARBLED_COUNT, "text", "junk", "it says {m!r}, which does not read; say what the number counts"),
     (_ORDINAL, "text", "wrong_number", "it says {m!r}; the facts give no such place"),
+    (_PERCENT, "text", "wrong_number", "it says {m!r}; the facts count movies and people, not percentages"),
+    (_FRAGMENT, "text", "junk", "it is not a whole sentence; say what this movie is and why it fits you"),
     (_OUT_OF_TEN, "text", "wrong_number", "it says {m!r}; the facts give only the person's ratings, out of 5"),
     (_ITEM_AMONG_LIKED, "text", "liked_item", "it says {m!r} of this movie, which the person has not rated"),
     (_YOU_LIKED_IT_TOO, "text", "liked_item", "it says {m!r} of this movie, which the person has not rated"),
@@ -496,7 +507,6 @@ def _rules_broken(rules: tuple[Rule, ...], forms: dict[str, str]) -> list[Violat
             if (m := pattern.search(forms[form]))]
 
 
-_ALTERNATE_TITLE = re.compile(r"\s*\([^()]*\)$")  # "(a.k.a. se7en)", "(sen to chihiro no kamikakushi)"
 _UNQUOTED = re.compile(r"(?:(?<=^)|(?<=\s))[\"'“‘]|[\"'”’](?=\s|$|[,.;:])")  # quotes, not apostrophes
 _BECAUSE = re.compile(r"\b(?:because|since)\s+")
 
@@ -595,7 +605,7 @@ def _mask_titles(text: str, ev: Evidence, mark: str) -> str:
 def _title_forms(titles: Iterable[str]) -> set[str]:
     """The names `titles` go by: in full, and by the name before an alternate title."""
     forms = {bare_title(t) for t in titles}
-    return forms | {main for f in forms if (main := _ALTERNATE_TITLE.sub("", f)) != f and len(main) >= 8}
+    return forms | {main for f in forms if (main := ALTERNATE_TITLE.sub("", f)) != f and len(main) >= MIN_MAIN_TITLE}
 
 
 def _mask_title(text: str, title: str, mark: str, whole: bool = False) -> str:

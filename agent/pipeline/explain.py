@@ -37,6 +37,7 @@ MAX_CONTINUATIONS = 3
 MAX_TOKENS = 120
 PLAIN_MAX_TOKENS = 48  # a plain sentence of up to 16 words is about 25 tokens; a longer one is cut to its full sentences
 RETRY_TEMPERATURE = 0.4  # 20 users: 0.47 written and passing, against 0.39 at 0 and 0.41 at 0.8 (docs/explanations.md)
+MIN_OWN_WORDS = 4  # words the model adds to a prompt's given opening
 MAX_SAME_OPENING = 2  # explanations of one list that may share an opening (claims.skeleton)
 OPENING_SHOWN = 7  # words of a repeated opening quoted back to the model
 
@@ -282,13 +283,15 @@ class ExplainStage:
             if remaining <= 1:
                 return self._template(ctx, position, "no time left for the model", first, attempt - 1, usage)
             rendered = self.registry.render(self.prompt, ExplainInputs(taste=prefix, item=prompt_evidence(ctx.evidence),
-                                                                     problem=problem))
+                                                                     problem=problem, position=position))
+            # the prompt's given first words, continued by the model (a server that cannot continue writes it all)
+            opening = json.dumps(rendered.opening)[1:-1] if self._continued else ""
             ctx = replace(ctx, instructions=instruction_text(rendered.messages))  # an echo of it is junk
             # a retry changes the prompt and the seed: a deterministic failure is not repeated
             short = self.plain or self._continued  # a bare sentence, ended by a stop string
             request = ChatRequest(messages=rendered.messages, schema_name="explain",
                                   response_schema=None if short else explain_schema(self.model_hooks),
-                                  prefix=SENTENCE_PREFIX if self._continued else None, banned=banned_words(ctx.evidence),
+                                  prefix=SENTENCE_PREFIX + opening if self._continued else None, banned=banned_words(ctx.evidence),
                                   stop=(["\n"] if self.plain else SENTENCE_STOPS) if short else None,
                                   max_tokens=PLAIN_MAX_TOKENS if short else MAX_TOKENS, seed=attempt - 1,
                                   temperature=0.0 if attempt == 1 else RETRY_TEMPERATURE, timeout_s=remaining)
@@ -296,6 +299,7 @@ class ExplainStage:
                 resp = self.backend.complete(request)
                 if self._continued:
                     resp = self._past_inner_stops(request, resp, ctx.evidence.titles(), deadline)
+                    resp = resp.model_copy(update={"content": opening + resp.content})
             except BackendError as e:
                 if e.kind in ("unavailable", "auth"):
                     self._down = e
@@ -322,6 +326,8 @@ class ExplainStage:
                 why_text, violations = kept, []
             hook_violations = ([] if not self.model_hooks else check(hook, ctx, self.vocab, kind="hook") if hook
                                else [Violation("junk", "no hook")])
+            if not violations and len(why_text.split()) < len(rendered.opening.split()) + MIN_OWN_WORDS:
+                violations = [Violation("junk", "it stops after its first words; finish the sentence with why this movie fits")]
             if not violations:
                 violations = self._claim_opening(why_text, ctx)
             if first is None:  # the first answer as the model wrote it, for evals

@@ -94,6 +94,13 @@ def kinds(text, ctx=None, kind="explanation"):
     "It fits well with Back to the Future Part III, which you rated 4/5: 26 of its fans liked this.",
     "You rated Back to the Future Part III 4/5, not a low score, and 26 of its fans liked this.",
     "Back to the Future Part II is next: you rated Back to the Future Part III 4/5, and 26 of its fans liked this.",
+    # explain-why@v6's given openings, finished the way the model finished them; near misses of a fragment
+    "If you liked Back to the Future Part III, you might also enjoy Back to the Future Part II.",
+    "Since you rated Back to the Future Part III 4/5, and 26 people who liked it also liked this movie, it fits you "
+    "as an Adventure.",
+    "Because you liked Back to the Future Part III, this movie is an Adventure, like 2 of the movies you liked.",
+    "As a fan of Back to the Future Part III, you might enjoy this Adventure.",
+    "Since you rated Back to the Future Part III 4/5, this Adventure fits you.",
 ])
 def test_true_explanations_pass(text):
     assert kinds(text) == set(), text
@@ -251,6 +258,13 @@ def test_true_explanations_pass(text):
     ("It is generic; it is an Adventure, like 2 of the movies you liked.", "unsupported"),
     ("You can say this movie to anyone; it's an Adventure, like 2 of the movies you liked.", "junk"),
     ("You could be said to anyone; it is an Adventure that you like.", "junk"),
+    # explain-why@v6's given openings, finished badly in a lab run (2026-12-02): a leading clause alone,
+    # percentages, worth denied, movies that like
+    ("Since you rated Back to the Future Part III 4/5.", "junk"),
+    ("Fans of Back to the Future Part III, which you rated 4/5.", "junk"),
+    ("Because you liked Back to the Future Part III, it is like 2% of the movies you liked.", "wrong_number"),
+    ("Since you rated Back to the Future Part III 4/5, it's not very good, but it fits you as an Adventure.", "junk"),
+    ("26 people who liked Back to the Future Part III, and 2 of the movies you liked also liked this movie.", "junk"),
     # counts given the wrong unit: 26 people liked both, 2 of the person's liked movies are Adventure
     ("It has positive ratings from 2 people who liked Back to the Future Part III.", "wrong_number"),
     ("It is an Adventure, like 26 of the movies you liked.", "wrong_number"),

@@ -22,7 +22,8 @@ def test_rows_are_written_as_scored_and_an_interrupted_run_continues(recommender
     v1 = summary["variants"]["explain@v1"]
     assert v1["lists"] == 4 and 0 < v1["llm_share"]["mean"] <= 1 and v1["false_claims_delivered_total"] == 0
     calls = len(fake.requests)
-    assert v1["restated"]["mean"] == 1.0  # the fake restates the first fact word for word
+    assert v1["restated"]["mean"] == 1.0  # the fake restates the first fact word for word ...
+    assert v1["own_share"]["mean"] == 0.0  # ... so none of what it wrote is its own
     # every delivered text is stored, and today's checker passes them all again
     assert all(len(json.loads(x)["delivered"]) == 3 for x in lines)
     assert v1["recheck_today"] == {"lists": 4, "texts": 12, "failing": 0, "llm_written_failing": 0, "by_kind": {}}

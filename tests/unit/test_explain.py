@@ -105,6 +105,31 @@ def test_a_quoted_title_is_continued_past_its_quotes(recommender_with):
     assert item.explanation.startswith('The movie "Dr. Who" fits: '), item.explanation
 
 
+def test_a_prompts_given_opening_is_continued_by_the_model(recommender_with):
+    from agent.pipeline.explain import SENTENCE_PREFIX
+
+    def finishes_the_opening(request):  # the opening, then the first fact
+        fact = explain_from_facts(request)
+        return request.prefix[len(SENTENCE_PREFIX):] + " and " + fact[0].lower() + fact[1:]
+
+    fake = ScriptedFakeBackend([_server_writing(finishes_the_opening)], repeat_last=True, continues_answers=True)
+    rec = recommender_with(fake).recommend(USER, k=3, prompt="explain-why@v6")
+    openings = [r.prefix[len(SENTENCE_PREFIX):] for r in fake.requests]
+    assert len(fake.requests) == 3 and len(set(openings)) == 3 and all(openings)  # one form per place in the list
+    assert all(i.explanation_source == "llm" and i.explanation.startswith(o) for i, o in zip(rec.items, openings))
+
+    def stops_at_once(request):  # nothing of its own after the given words
+        return ""
+
+    fake = ScriptedFakeBackend([stops_at_once], repeat_last=True, continues_answers=True)
+    item = recommender_with(fake).recommend(USER, k=1, prompt="explain-why@v6").items[0]
+    assert item.explanation_source == "template" and len(fake.requests) == 2  # retried once, then the template
+    # a server that cannot continue an answer writes it all: no opening is given
+    fake = ScriptedFakeBackend([explain_from_facts], repeat_last=True)
+    item = recommender_with(fake).recommend(USER, k=1, prompt="explain-why@v6").items[0]
+    assert fake.requests[0].prefix is None and item.explanation_source == "llm"
+
+
 def test_a_continuation_keeps_to_the_lists_budget(recommender_with, monkeypatch):
     from agent.pipeline.explain import SENTENCE_PREFIX
 

@@ -71,10 +71,26 @@ def test_template_variables_match_its_input_model(ref):
 def test_rendering_matches_golden_file(ref):
     rendered = registry.render(ref, fixed_inputs(ref))
     text = "\n".join(f"--- {m['role']} ---\n{m['content']}" for m in rendered.messages) + "\n"
+    if rendered.opening:
+        text += f"--- opening ---\n{rendered.opening}\n"
     golden = GOLDEN / f"{ref.replace('@', '_')}.txt"
     if os.environ.get("UPDATE_GOLDEN"):
         golden.write_text(text)
     assert text == golden.read_text(), f"{ref} changed: make a new version, or UPDATE_GOLDEN=1 on purpose"
+
+
+def test_an_explanation_prompt_may_give_the_answers_first_words():
+    inputs = fixed_inputs("explain-why@v6")
+    openings = [registry.render("explain-why@v6", inputs.model_copy(update={"position": p})).opening for p in range(6)]
+    assert openings[0] == "Since you rated Toy Story 5/5,"  # the liked title without its year
+    assert len(set(openings[:5])) == 5 and openings[5] == openings[0]  # five forms, rotated down the list
+    assert all("Toy Story" in o and "\n" not in o for o in openings)
+    similar = inputs.item.model_copy(update={"because": inputs.item.because[1:]})  # a like without a rating
+    assert registry.render("explain-why@v6", inputs.model_copy(update={"item": similar})).opening == "If you liked Up,"
+    genre_only = inputs.item.model_copy(update={"because": []})
+    assert (registry.render("explain-why@v6", inputs.model_copy(update={"item": genre_only})).opening
+            == "Like 9 of the movies you liked,")
+    assert registry.render("explain-why@v3", inputs).opening == ""  # no opening block: the model writes it all
 
 
 def test_render_reports_template_and_sha():
