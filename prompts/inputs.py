@@ -115,6 +115,7 @@ class IntentInputs(Strict):
 class PromptLink(Strict):
     """A title the person rated highly that leads to the item, and the signal that links them."""
     title: str
+    name: str = Field("", description="the title as a sentence names it (no year, no alternate title); empty: `title`")
     rating: str = Field("", description="the person's rating as text, e.g. 4.5/5; empty for a like")
     signal: str = Field(description="co-liked or similar")
     people: int = 0

@@ -16,7 +16,6 @@ from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel
 
 from agent.errors import PromptError
-from agent.pipeline.grounding import main_title
 from prompts.inputs import INPUT_MODELS, OUTPUT_KINDS
 
 PROMPTS_DIR = Path(__file__).parent
@@ -37,7 +36,6 @@ def _env(directory: Path) -> SandboxedEnvironment:
     env = SandboxedEnvironment(loader=FileSystemLoader(directory), undefined=StrictUndefined,
                                autoescape=False, trim_blocks=True, lstrip_blocks=True,
                                keep_trailing_newline=False)
-    env.filters["main_title"] = main_title  # "Alien (1979)" -> "Alien", as a sentence names it
     return env
 
 

@@ -208,8 +208,11 @@ _HYPHEN_REPEAT = re.compile(r"\b(\w+)(?:-\w+)*-\1\b|\b((?:[\w-]+,? ){1,2}[\w-]+)
                             re.IGNORECASE)
 # the person said to have received a rating, or the movie said to be part of another ("You've already
 # received a positive rating for The Lion King", "is a part of Chinatown"): no fact reads so
-_GARBLED_RELATION = re.compile(r"\byou(?:'ve|’ve| have)?\s+(?:already\s+)?received\b|\b(?:a\s+)?part of T\b",
-                               re.IGNORECASE)
+_GARBLED_RELATION = re.compile(r"\byou(?:'ve|’ve| have)?\s+(?:already\s+)?received\b|\b(?:a\s+)?part of T\b|"
+                               r"\byou (?:had|have|got) an? (?:\w+ ){0,2}rating\b", re.IGNORECASE)
+# a sentence that ends on a word that leads on ("… tagged with."), or that turns to a third person ("fits them")
+_UNFINISHED = re.compile(r"\b(?:with|of|and|or|by|to|for|the|a|an|as|like|is|are)[.!?]$", re.IGNORECASE)
+_THIRD_PERSON = re.compile(r"\b(?:fits|suits|for) them\b(?! all)", re.IGNORECASE)
 # someone named among those who rated ("positive ratings from viewers, including Stephen King")
 _NAMED_RATER = re.compile(r"\bincluding\s+(?!T\b|You\b)[A-Z]\w+\b(?!\s+(?:fans|lovers|viewers|movies|films))")
 # a stray letter between words after the titles are masked ("is a g that is a thriller"): garbled text
@@ -482,6 +485,8 @@ _SUBJECT_AND_FORM_RULES: tuple[Rule, ...] = (
     (_ITEM_RATED, "item", "liked_item", "it gives this movie a rating; the ratings are the person's, of liked titles"),
     (_RATING_WITHOUT_RATER, "short", "junk", "it gives a title and a rating without saying who rated it"),
     (_TWO_SUBJECTS, "text", "wrong_subject", "it speaks of two movies; write about this one"),
+    (_UNFINISHED, "text", "junk", "it stops mid-phrase; finish the sentence"),
+    (_THIRD_PERSON, "text", "junk", "it says {m!r}; speak to the person as \"you\""),
     (_YEAR_AS_TITLE, "text", "junk", "it says {m!r}; name the movie by its title"),
     (_GARBLED_COUNT, "text", "junk", "it says {m!r}, which does not read; say what the number counts"),
     (_ORDINAL, "text", "wrong_number", "it says {m!r}; the facts give no such place"),

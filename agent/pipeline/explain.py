@@ -17,7 +17,7 @@ from agent.backends.base import ChatBackend, ChatRequest, ChatResponse, continue
 from agent.pipeline.claims import UNSUPPORTED_WORDS, ClaimContext, Violation, Vocabulary, check, skeleton
 from agent.errors import BackendError
 from agent.pipeline.evidence import Evidence, TasteSummary
-from agent.pipeline.grounding import TITLE_MAX, bare_title, complete_sentences
+from agent.pipeline.grounding import TITLE_MAX, bare_title, complete_sentences, main_title
 from agent.types import Usage
 from prompts.inputs import (ExplainInputs, PromptCategory, PromptEvidence, PromptLink, PromptTaste, as_data)
 from prompts.registry import PromptRegistry
@@ -217,7 +217,8 @@ def prompt_evidence(ev: Evidence) -> PromptEvidence:
     return PromptEvidence(
         title=as_data(ev.title, 120), categories=[as_data(c, 40) for c in ev.categories[:4]],
         tags=[as_data(t, 40) for t in ev.tags[:4]],
-        because=[PromptLink(title=as_data(b.title, 120), rating=_rating_text(b.rating), signal=b.signal,
+        because=[PromptLink(title=as_data(b.title, 120), name=as_data(main_title(b.title), 120),
+                            rating=_rating_text(b.rating), signal=b.signal,
                             people=b.people) for b in ev.because],
         shared_categories=[PromptCategory(category=as_data(c.category, 40), liked=c.liked)
                            for c in ev.shared_categories],

@@ -265,6 +265,9 @@ def test_true_explanations_pass(text):
     ("Because you liked Back to the Future Part III, it is like 2% of the movies you liked.", "wrong_number"),
     ("Since you rated Back to the Future Part III 4/5, it's not very good, but it fits you as an Adventure.", "junk"),
     ("26 people who liked Back to the Future Part III, and 2 of the movies you liked also liked this movie.", "junk"),
+    ("If you liked Back to the Future Part III, it's likely that you had a very high rating.", "junk"),
+    ("As a fan of Back to the Future Part III, you would likely enjoy this Adventure that is tagged with.", "junk"),
+    ("For someone who rated Back to the Future Part III 4/5, this movie is an Adventure that fits them well.", "junk"),
     # counts given the wrong unit: 26 people liked both, 2 of the person's liked movies are Adventure
     ("It has positive ratings from 2 people who liked Back to the Future Part III.", "wrong_number"),
     ("It is an Adventure, like 26 of the movies you liked.", "wrong_number"),

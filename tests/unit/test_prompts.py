@@ -32,8 +32,8 @@ def fixed_inputs(ref: str):
         return ExplainInputs(
             taste=PromptTaste(n_liked=12, categories=[PromptCategory(category="Animation", liked=9)], tags=["pixar"]),
             item=PromptEvidence(title="Toy Story 2 (1999)", categories=["Animation", "Comedy"], tags=["pixar"],
-                                because=[PromptLink(title="Toy Story (1995)", rating="5/5", signal="co-liked", people=41),
-                                         PromptLink(title="Up (2009)", signal="similar")],
+                                because=[PromptLink(title="Toy Story (1995)", name="Toy Story", rating="5/5", signal="co-liked", people=41),
+                                         PromptLink(title="Up (2009)", name="Up", signal="similar")],
                                 shared_categories=[PromptCategory(category="Animation", liked=9)], shared_tags=["pixar"],
                                 fans=120, constraint="no horror"),
             problem="it names 'Alien', which is not in the facts" if "terse" in ref else "")
