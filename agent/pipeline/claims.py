@@ -212,7 +212,8 @@ _GARBLED_RELATION = re.compile(r"\byou(?:'ve|’ve| have)?\s+(?:already\s+)?rece
                                r"\byou (?:had|have|got) an? (?:\w+ ){0,2}rating\b", re.IGNORECASE)
 # a sentence that ends on a word that leads on ("… tagged with."), or that turns to a third person ("fits them")
 _UNFINISHED = re.compile(r"\b(?:with|of|and|or|by|to|for|the|a|an|as|like|is|are)[.!?]$", re.IGNORECASE)
-_THIRD_PERSON = re.compile(r"\b(?:fits|suits|for) them\b(?! all)", re.IGNORECASE)
+_THIRD_PERSON = re.compile(r"\b(?:fits|suits|for) them\b(?! all)|\b(?:movies|films|ones) (?:they|he|she) "
+                           r"(?:liked|rated|loved|enjoyed)\b", re.IGNORECASE)
 # someone named among those who rated ("positive ratings from viewers, including Stephen King")
 _NAMED_RATER = re.compile(r"\bincluding\s+(?!T\b|You\b)[A-Z]\w+\b(?!\s+(?:fans|lovers|viewers|movies|films))")
 # a stray letter between words after the titles are masked ("is a g that is a thriller"): garbled text
@@ -428,6 +429,16 @@ def _short_liked_titles_named(text: str, ctx: ClaimContext, index: TitleIndex, a
                 out.append(name)
                 break
     return out
+
+
+def names_item_fact(text: str, ev: Evidence, vocab: Vocabulary) -> bool:
+    """Whether the text says something of the movie from its facts: one of its genres, a tag, or
+    a number the evidence states. "… so this movie fits you well" says nothing a template would
+    not say better."""
+    low = text.lower()
+    return bool(any(genre in ev.categories and _has_word(low, form) for form, genre in vocab.genre_forms.items())
+                or any(_has_word(low, t.lower()) for t in ev.tags + ev.shared_tags)
+                or any(int(n) in ev.numbers() for n in _NUMBER.findall(low) if "." not in n))
 
 
 def names_personal_evidence(text: str, ev: Evidence) -> bool:

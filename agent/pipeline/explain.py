@@ -14,7 +14,8 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field, replace
 
 from agent.backends.base import ChatBackend, ChatRequest, ChatResponse, continues_answers
-from agent.pipeline.claims import UNSUPPORTED_WORDS, ClaimContext, Violation, Vocabulary, check, skeleton
+from agent.pipeline.claims import (UNSUPPORTED_WORDS, ClaimContext, Violation, Vocabulary, check, names_item_fact,
+                                   skeleton)
 from agent.errors import BackendError
 from agent.pipeline.evidence import Evidence, TasteSummary
 from agent.pipeline.grounding import TITLE_MAX, bare_title, complete_sentences, main_title
@@ -267,7 +268,9 @@ class ExplainStage:
 
     def _template(self, ctx: ClaimContext, position: int, why: str, first: list[Violation] | None = None,
                   attempts: int = 0, usage: Usage | None = None) -> Explained:
-        hook, text = template_texts(ctx.evidence, position)
+        # the template's form rotates with the position, past forms whose opening the list already has twice
+        shifts = [template_texts(ctx.evidence, position + shift) for shift in range(len(CO_LIKED_FORMS))]
+        hook, text = next(((h, t) for h, t in shifts if self._reserve_opening(t, ctx)), shifts[0])
         return Explained(hook=hook, explanation=text, source="template", hook_source="template",
                          flags=[f"template explanation ({why})"], attempts=attempts,
                          first_violations=first or [], usage=usage or Usage())
@@ -327,8 +330,8 @@ class ExplainStage:
                 why_text, violations = kept, []
             hook_violations = ([] if not self.model_hooks else check(hook, ctx, self.vocab, kind="hook") if hook
                                else [Violation("junk", "no hook")])
-            if not violations and len(why_text.split()) < len(rendered.opening.split()) + MIN_OWN_WORDS:
-                violations = [Violation("junk", "it stops after its first words; finish the sentence with why this movie fits")]
+            if not violations and rendered.opening and self._continued:
+                violations = self._own_words(why_text, rendered.opening, ctx)
             if not violations:
                 violations = self._claim_opening(why_text, ctx)
             if first is None:  # the first answer as the model wrote it, for evals
@@ -368,14 +371,30 @@ class ExplainStage:
             resp = more.model_copy(update={"content": so_far + more.content, "usage": resp.usage + more.usage})
         return resp
 
-    def _claim_opening(self, text: str, ctx: ClaimContext) -> list[Violation]:
-        """Reserve this explanation's opening; a third use in one list is boilerplate."""
+    def _own_words(self, text: str, opening: str, ctx: ClaimContext) -> list[Violation]:
+        """What the model wrote after a given opening must say something of the movie from its
+        facts: the opening alone, or "… so this movie fits you well", says less than the template."""
+        own = text[len(opening):] if text.startswith(opening) else text
+        if len(own.split()) < MIN_OWN_WORDS:
+            return [Violation("junk", "it stops after its first words; finish the sentence with why this movie fits")]
+        if not names_item_fact(own, ctx.evidence, self.vocab):
+            return [Violation("generic", "it says nothing of this movie; name its genre or a tag from the facts")]
+        return []
+
+    def _reserve_opening(self, text: str, ctx: ClaimContext) -> bool:
+        """Reserve this explanation's opening for the list, unless two above already have it."""
         opening = skeleton(text, ctx, self.vocab)
         with self._lock:
             if self._openings.get(opening, 0) >= MAX_SAME_OPENING:
-                said = " ".join(text.split()[:OPENING_SHOWN])  # the words, not the masked form ("is a g that")
-                return [Violation("repeated_skeleton", f"two notes above already open like it (\"{said} …\"); "
-                                                       "open another way, with the first fact")]
+                return False
             self._openings[opening] = self._openings.get(opening, 0) + 1
-        return []
+        return True
+
+    def _claim_opening(self, text: str, ctx: ClaimContext) -> list[Violation]:
+        """Reserve the model text's opening; a third use in one list is boilerplate."""
+        if self._reserve_opening(text, ctx):
+            return []
+        said = " ".join(text.split()[:OPENING_SHOWN])  # the words, not the masked form ("is a g that")
+        return [Violation("repeated_skeleton", f"two notes above already open like it (\"{said} …\"); "
+                                               "open another way, with the first fact")]
 

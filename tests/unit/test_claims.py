@@ -268,6 +268,8 @@ def test_true_explanations_pass(text):
     ("If you liked Back to the Future Part III, it's likely that you had a very high rating.", "junk"),
     ("As a fan of Back to the Future Part III, you would likely enjoy this Adventure that is tagged with.", "junk"),
     ("For someone who rated Back to the Future Part III 4/5, this movie is an Adventure that fits them well.", "junk"),
+    ("For someone who rated Back to the Future Part III 4/5, this is an Adventure, like 2 of the movies they liked.",
+     "junk"),
     # counts given the wrong unit: 26 people liked both, 2 of the person's liked movies are Adventure
     ("It has positive ratings from 2 people who liked Back to the Future Part III.", "wrong_number"),
     ("It is an Adventure, like 26 of the movies you liked.", "wrong_number"),
@@ -302,6 +304,19 @@ def test_an_explanation_must_name_something_about_the_person(text, generic):
     shared_tag = context()
     shared_tag.evidence.shared_tags.append("time travel")
     assert kinds("Back to the Future Part II is a time travel Adventure.", shared_tag) == set()
+
+
+@pytest.mark.parametrize("text,says", [
+    ("so this movie fits you well.", False),
+    ("you would likely enjoy Back to the Future Part II.", False),  # the item's title is no fact about it
+    ("this movie is an Adventure.", True),
+    ("it is a comedy that fits you.", True),  # a genre of the item's, by a synonym
+    ("this movie is a Horror film.", False),  # ... not a genre it lacks
+    ("26 of its fans liked this.", True),
+])
+def test_what_the_model_adds_to_a_given_opening_names_a_fact_of_the_movie(text, says):
+    from agent.pipeline.claims import names_item_fact
+    assert names_item_fact(text, context().evidence, VOCAB) is says, text
 
 
 @pytest.mark.parametrize("text,caught", [

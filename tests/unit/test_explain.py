@@ -124,10 +124,28 @@ def test_a_prompts_given_opening_is_continued_by_the_model(recommender_with):
     fake = ScriptedFakeBackend([stops_at_once], repeat_last=True, continues_answers=True)
     item = recommender_with(fake).recommend(USER, k=1, prompt="explain-why@v6").items[0]
     assert item.explanation_source == "template" and len(fake.requests) == 2  # retried once, then the template
+
+    def says_nothing_of_the_movie(request):  # true, and less than the template says
+        return _server_writing(lambda r: r.prefix[len(SENTENCE_PREFIX):] + " movie fits you well")(request)
+
+    fake = ScriptedFakeBackend([says_nothing_of_the_movie], repeat_last=True, continues_answers=True)
+    item = recommender_with(fake).recommend(USER, k=1, prompt="explain-why@v6").items[0]
+    assert item.explanation_source == "template" and "nothing of this movie" in item.flags[0]
     # a server that cannot continue an answer writes it all: no opening is given
     fake = ScriptedFakeBackend([explain_from_facts], repeat_last=True)
     item = recommender_with(fake).recommend(USER, k=1, prompt="explain-why@v6").items[0]
     assert fake.requests[0].prefix is None and item.explanation_source == "llm"
+
+
+def test_a_template_takes_a_form_whose_opening_the_list_has_not_used_twice(recommender_with):
+    def you_gave(request):  # opens the way a template form does ("You gave <title> 4/5; …")
+        fact = explain_from_facts(request)
+        return fact.replace("You rated", "You gave", 1)
+
+    fake = ScriptedFakeBackend([you_gave], repeat_last=True)
+    items = recommender_with(fake).recommend(USER, k=7, prompt="explain-why@v3").items
+    assert sum(i.explanation_source == "llm" for i in items) == 2  # a third model text alike is rejected ...
+    assert sum(i.explanation.startswith("You gave") for i in items) == 2  # ... and no template is the third
 
 
 def test_a_continuation_keeps_to_the_lists_budget(recommender_with, monkeypatch):
