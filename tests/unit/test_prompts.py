@@ -93,6 +93,14 @@ def test_an_explanation_prompt_may_give_the_answers_first_words():
     assert registry.render("explain-why@v3", inputs).opening == ""  # no opening block: the model writes it all
 
 
+@pytest.mark.parametrize("ref", [r for r in registry.list() if r.startswith("explain-why@")])
+def test_a_like_without_a_rating_keeps_its_signal(ref):
+    link = PromptLink(title="Toy Story (1995)", name="Toy Story", signal="co-liked", people=41)  # a "like" signal
+    item = PromptEvidence(title="Toy Story 2 (1999)", categories=["Animation"], because=[link])
+    text = registry.render(ref, ExplainInputs(item=item)).messages[-1]["content"]
+    assert "41 people who liked" in text and "close in theme" not in text
+
+
 def test_render_reports_template_and_sha():
     rendered = registry.render("rerank@v1", fixed_inputs("rerank@v1"))
     assert rendered.ref == "rerank@v1"
