@@ -436,7 +436,9 @@ def names_item_fact(text: str, ev: Evidence, vocab: Vocabulary) -> bool:
     a number the evidence states. "… so this movie fits you well" says nothing a template would
     not say better."""
     low = text.lower()
-    return bool(any(genre in ev.categories and _has_word(low, form) for form, genre in vocab.genre_forms.items())
+    parts = low.replace("-", " ")  # "an adventure-comedy" names Comedy, as the opening skeleton reads it
+    return bool(any(genre in ev.categories and (_has_word(low, form) or _has_word(parts, form))
+                    for form, genre in vocab.genre_forms.items())
                 or any(_has_word(low, t.lower()) for t in ev.tags + ev.shared_tags)
                 or any(int(n) in ev.numbers() for n in _NUMBER.findall(low) if "." not in n))
 

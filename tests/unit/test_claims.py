@@ -312,6 +312,7 @@ def test_an_explanation_must_name_something_about_the_person(text, generic):
     ("this movie is an Adventure.", True),
     ("it is a comedy that fits you.", True),  # a genre of the item's, by a synonym
     ("this movie is a Horror film.", False),  # ... not a genre it lacks
+    ("this movie is an adventure-comedy.", True),  # ... and one in a compound
     ("26 of its fans liked this.", True),
 ])
 def test_what_the_model_adds_to_a_given_opening_names_a_fact_of_the_movie(text, says):
