@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
-from agent.pipeline.grounding import ALTERNATE_TITLE, MIN_MAIN_TITLE, TitleIndex, bare_title, copies_text, is_degenerate
+from agent.pipeline.grounding import TitleIndex, bare_title, copies_text, is_degenerate, main_title
 from agent.types import Evidence, item_year
 
 # Genre words beyond the catalog's own names, and adjectives that only fit some genres.
@@ -622,8 +622,7 @@ def _mask_titles(text: str, ev: Evidence, mark: str) -> str:
 
 def _title_forms(titles: Iterable[str]) -> set[str]:
     """The names `titles` go by: in full, and by the name before an alternate title."""
-    forms = {bare_title(t) for t in titles}
-    return forms | {main for f in forms if (main := ALTERNATE_TITLE.sub("", f)) != f and len(main) >= MIN_MAIN_TITLE}
+    return {form for t in titles for form in (bare_title(t), main_title(t).lower())}
 
 
 def _mask_title(text: str, title: str, mark: str, whole: bool = False) -> str:

@@ -330,7 +330,7 @@ class ExplainStage:
                 why_text, violations = kept, []
             hook_violations = ([] if not self.model_hooks else check(hook, ctx, self.vocab, kind="hook") if hook
                                else [Violation("junk", "no hook")])
-            if not violations and rendered.opening and self._continued:
+            if not violations and opening:  # given first words: the model's own must say something
                 violations = self._own_words(why_text, rendered.opening, ctx)
             if not violations:
                 violations = self._claim_opening(why_text, ctx)

@@ -185,8 +185,8 @@ def bare_title(title: str) -> str:
     return _YEAR.sub("", title).strip().lower()
 
 
-ALTERNATE_TITLE = re.compile(r"\s*\([^()]*\)$")  # "(a.k.a. Se7en)", "(Sen to Chihiro no kamikakushi)"
-MIN_MAIN_TITLE = 8  # characters of the name before an alternate title, before a title is known by it
+_ALTERNATE_TITLE = re.compile(r"\s*\([^()]*\)$")  # "(a.k.a. Se7en)", "(Sen to Chihiro no kamikakushi)"
+_MIN_MAIN_TITLE = 8  # characters of the name before an alternate title, before a title is known by it
 
 
 def main_title(title: str) -> str:
@@ -194,8 +194,8 @@ def main_title(title: str) -> str:
     name before it is long enough to go by ("Twelve Monkeys (a.k.a. 12 Monkeys) (1995)" ->
     "Twelve Monkeys"; "Se7en (a.k.a. Seven)" stays whole)."""
     name = _YEAR.sub("", title).strip()
-    main = ALTERNATE_TITLE.sub("", name)
-    return main if main != name and len(main) >= MIN_MAIN_TITLE else name
+    main = _ALTERNATE_TITLE.sub("", name)
+    return main if main != name and len(main) >= _MIN_MAIN_TITLE else name
 
 
 class TitleIndex:
