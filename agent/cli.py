@@ -238,7 +238,9 @@ def _print_footer(r) -> None:
         out.print(f"[yellow]fallback: {r.fallback_reason}[/yellow]", highlight=False)
     out.print(f"[dim]{written}/{len(r.items)} explanations written by the model and checked · "
               f"tokens: {r.usage.prompt_tokens} prompt + {r.usage.completion_tokens} completion · "
-              f"retrieval {r.timing.retrieval_ms:.0f} ms · first item {r.timing.first_item_ms / 1000:.1f} s · "
+              f"retrieval {r.timing.retrieval_ms:.0f} ms · "
+              + (f"model start {r.timing.model_start_ms / 1000:.1f} s · " if r.timing.model_start_ms >= 100 else "")
+              + f"first item {r.timing.first_item_ms / 1000:.1f} s · "
               f"total {r.timing.total_ms / 1000:.1f} s"
               + (f" · prompt {r.prompt.ref}" if r.prompt else "") + "[/dim]")
 

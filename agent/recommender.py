@@ -84,6 +84,7 @@ class Recommender(Parts):
         t_llm, ctx = time.perf_counter(), ctx or self.context(history)
         rec = Recommendation(user_id=None, items=[], profile=profile)
         llm = opt.use_llm and self._connected(rec)
+        t_connected = time.perf_counter()
         if not opt.use_llm:
             rec.fallback_reason = "LLM step disabled"
         elif llm and opt.profile_mode == "llm":
@@ -108,7 +109,7 @@ class Recommender(Parts):
         rec.items, rec.usage, rec.warnings = done.items, rec.usage + done.usage, rec.warnings + done.warnings
         rec.fallback_reason = rec.fallback_reason or done.fallback_reason
         t_end = time.perf_counter()
-        rec.timing = Timing(retrieval_ms=_ms(t0, t_llm), llm_ms=_ms(t_llm, t_end),
+        rec.timing = Timing(retrieval_ms=_ms(t0, t_llm), llm_ms=_ms(t_llm, t_end), model_start_ms=_ms(t_llm, t_connected),
                             first_item_ms=_ms(t0, first[0] if first else t_end), total_ms=_ms(t0, t_end))
         return rec
 

@@ -163,6 +163,7 @@ class Usage(Strict):
 class Timing(Strict):
     retrieval_ms: float = 0.0
     llm_ms: float = 0.0
+    model_start_ms: float = 0.0  # of llm_ms: starting the embedded model (the process's first LLM request only)
     first_item_ms: float = 0.0  # until the first item was ready to show
     total_ms: float = 0.0
 

@@ -129,6 +129,7 @@ class PromptCategory(Strict):
 class PromptEvidence(Strict):
     """One recommended item with the facts behind it (agent/pipeline/evidence.py), sanitised."""
     title: str
+    name: str = Field("", description="the title as a sentence names it (no year, no alternate title); empty: `title`")
     categories: list[str]
     tags: list[str] = Field(default_factory=list)
     because: list[PromptLink] = Field(default_factory=list)

@@ -102,7 +102,7 @@ viewers fans fan fellow rated rate rates rating ratings gave give tagged tag tag
 theme themes themed share shares shared sharing common kind kinds sort type types next together mix blend highly high
 positive positively received sure worth keep note far spirit request asked wanted want mood crowd favourite agree
 agrees drew draw draws land lands regret released release score scores scored low way making makes make made watch
-good great likely indeed liking
+good great likely indeed liking given
 """.split())
 # the model speaking as itself ("I didn't understand the movie recommendation"; titles masked)
 _I_SPEAKING = re.compile(r"(?<![\w'’-])(?:I|I'm|I’m|I've|I’ve|I'd|I’d|I'll|(?i:me|my))(?![\w'’-])")
@@ -224,9 +224,9 @@ _BY_PERSON = re.compile(r"\bby (?:[A-Z][a-z]+ ){1,2}[A-Z][a-z]+\b")
 _YOU_RATED_ITEM = re.compile(r"\bincluding you(?:rself)?\b|\bearned (?:you|your)\b", re.IGNORECASE)
 # a rating out of 5 is the person's own rating of a liked title: "you rated it 4/5", never the item's
 _RATING = re.compile(r"(\d(?:\.\d)?)\s*(?:/|out of)\s*5\b|\b(\d(?:\.\d)?)[- ]stars?\b", re.IGNORECASE)  # "a 5-star rating" too
-# ... said with its rater ("you rated it", "You gave T", "your rating") or right after the title ("T (4/5)");
+# ... said with its rater ("you rated it", "You gave T", "your rating", "your 4/5 for T") or right after the title ("T (4/5)");
 # "like 3 of the movies you liked, and it's a 5/5 rating" gives it to the movie
-_RATER = re.compile(r"\byou(?:'ve|’ve| have)?\s+(?:\w+ly\s+)?(?:rated|gave|give|scored)\b|\byour (?:own )?(?:rating|score)\b|"
+_RATER = re.compile(r"\byou(?:'ve|’ve| have)?\s+(?:\w+ly\s+)?(?:rated|gave|give|scored)\b|\byour (?:own )?(?:rating|score)\b|\byour\s*$|"
                     r"\bT\s*[(,:]?\s*(?:a\s+)?$", re.IGNORECASE)
 _QUOTED = re.compile(r"[\"“‘']([^\"”’']{3,80})[\"”’']")
 _YEARS = re.compile(r"(?<![\d.])(?:'|’)?((?:19|20)?\d0)s\b|(?<![\d.])((?:19|20)\d\d)(?![\d.])")

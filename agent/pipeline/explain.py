@@ -216,7 +216,7 @@ def prompt_taste(taste: TasteSummary) -> PromptTaste:
 
 def prompt_evidence(ev: Evidence) -> PromptEvidence:
     return PromptEvidence(
-        title=as_data(ev.title, 120), categories=[as_data(c, 40) for c in ev.categories[:4]],
+        title=as_data(ev.title, 120), name=as_data(main_title(ev.title), 120), categories=[as_data(c, 40) for c in ev.categories[:4]],
         tags=[as_data(t, 40) for t in ev.tags[:4]],
         because=[PromptLink(title=as_data(b.title, 120), name=as_data(main_title(b.title), 120),
                             rating=_rating_text(b.rating), signal=b.signal,

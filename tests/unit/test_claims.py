@@ -101,6 +101,7 @@ def kinds(text, ctx=None, kind="explanation"):
     "Because you liked Back to the Future Part III, this movie is an Adventure, like 2 of the movies you liked.",
     "As a fan of Back to the Future Part III, you might enjoy this Adventure.",
     "Since you rated Back to the Future Part III 4/5, this Adventure fits you.",
+    "Given your 4/5 for Back to the Future Part III, this movie is an Adventure, like 2 of the movies you liked.",
 ])
 def test_true_explanations_pass(text):
     assert kinds(text) == set(), text
@@ -268,6 +269,8 @@ def test_true_explanations_pass(text):
     ("If you liked Back to the Future Part III, it's likely that you had a very high rating.", "junk"),
     ("As a fan of Back to the Future Part III, you would likely enjoy this Adventure that is tagged with.", "junk"),
     ("For someone who rated Back to the Future Part III 4/5, this movie is an Adventure that fits them well.", "junk"),
+    ("Given your 5/5 for Back to the Future Part III, this movie is an Adventure, like 2 of the movies you liked.",
+     "wrong_number"),  # the person rated it 4/5
     ("For someone who rated Back to the Future Part III 4/5, this is an Adventure, like 2 of the movies they liked.",
      "junk"),
     # counts given the wrong unit: 26 people liked both, 2 of the person's liked movies are Adventure

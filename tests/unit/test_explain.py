@@ -265,3 +265,21 @@ def test_a_true_main_clause_is_kept_when_a_trailing_clause_invents(recommender_w
         assert item.explanation_source == "llm" and item.explanation.endswith(".")
         assert "popular" not in item.explanation and "making" not in item.explanation
     assert all(x.first_violations for x in rec.explained)
+
+
+def test_starting_the_model_is_timed_apart_from_retrieval(recommender_with):
+    class SlowToStart(ScriptedFakeBackend):
+        """Its first look at `model` takes as long as an embedded server's start."""
+        started = False
+
+        @property
+        def model(self):
+            if not self.started:
+                time.sleep(0.3)
+                self.started = True
+            return "scripted-fake"
+
+    r = recommender_with(SlowToStart([explain_from_facts], repeat_last=True))
+    first, again = r.recommend(USER, k=2, prompt="explain-why@v2"), r.recommend(USER, k=2, prompt="explain-why@v2")
+    assert first.timing.model_start_ms >= 300 and first.timing.first_item_ms >= first.timing.model_start_ms
+    assert first.timing.llm_ms >= first.timing.model_start_ms and again.timing.model_start_ms < 300

@@ -31,7 +31,7 @@ def fixed_inputs(ref: str):
     if registry.input_model(ref) is ExplainInputs:
         return ExplainInputs(
             taste=PromptTaste(n_liked=12, categories=[PromptCategory(category="Animation", liked=9)], tags=["pixar"]),
-            item=PromptEvidence(title="Toy Story 2 (1999)", categories=["Animation", "Comedy"], tags=["pixar"],
+            item=PromptEvidence(title="Toy Story 2 (1999)", name="Toy Story 2", categories=["Animation", "Comedy"], tags=["pixar"],
                                 because=[PromptLink(title="Toy Story (1995)", name="Toy Story", rating="5/5", signal="co-liked", people=41),
                                          PromptLink(title="Up (2009)", name="Up", signal="similar")],
                                 shared_categories=[PromptCategory(category="Animation", liked=9)], shared_tags=["pixar"],
@@ -91,6 +91,14 @@ def test_an_explanation_prompt_may_give_the_answers_first_words():
     assert (registry.render("explain-why@v6", inputs.model_copy(update={"item": genre_only})).opening
             == "Like 9 of the movies you liked,")
     assert registry.render("explain-why@v3", inputs).opening == ""  # no opening block: the model writes it all
+
+
+def test_explain_why_v9_opens_in_the_second_person_with_the_movie_next():
+    inputs = fixed_inputs("explain-why@v9")
+    openings = [registry.render("explain-why@v9", inputs.model_copy(update={"position": p})).opening for p in range(5)]
+    assert openings[3] == "Given your 5/5 for Toy Story, this"
+    assert all(o.endswith("this") and "someone" not in o for o in openings)
+    assert "Movie: Toy Story 2 | Animation" in registry.render("explain-why@v9", inputs).messages[-1]["content"]
 
 
 @pytest.mark.parametrize("ref", [r for r in registry.list() if r.startswith("explain-why@")])
