@@ -21,7 +21,7 @@ from agent.pipeline.evidence import Evidence, TasteSummary
 from agent.pipeline.grounding import TITLE_MAX, bare_title, complete_sentences, main_title
 from agent.types import Usage
 from prompts.inputs import (ExplainInputs, PromptCategory, PromptEvidence, PromptLink, PromptTaste, as_data)
-from prompts.registry import PromptRegistry, RenderedPrompt
+from prompts.registry import PromptRegistry
 
 WHY_MAX = 160
 SENTENCE_PREFIX = '{"why": "'  # where the server continues an answer's opening: the JSON frame is given
@@ -40,7 +40,6 @@ PLAIN_MAX_TOKENS = 48  # a plain sentence of up to 16 words is about 25 tokens; 
 RETRY_TEMPERATURE = 0.4  # 20 users: 0.47 written and passing, against 0.39 at 0 and 0.41 at 0.8 (docs/explanations.md)
 MIN_OWN_WORDS = 4  # words the model adds to a prompt's given opening
 MAX_SAME_OPENING = 2  # explanations of one list that may share an opening (claims.skeleton)
-MAX_OPENING_FORMS = 8  # forms of given words a prompt may rotate through (explain-why@v9: five)
 OPENING_SHOWN = 7  # words of a repeated opening quoted back to the model
 
 
@@ -287,10 +286,8 @@ class ExplainStage:
             remaining = deadline - time.monotonic()
             if remaining <= 1:
                 return self._template(ctx, position, "no time left for the model", first, attempt - 1, usage)
-            inputs = ExplainInputs(taste=prefix, item=prompt_evidence(ctx.evidence), problem=problem, position=position)
-            rendered = self.registry.render(self.prompt, inputs)
-            if attempt == 2 and rendered.opening and self._continued:
-                rendered = self._another_opening(inputs, rendered, ctx)
+            rendered = self.registry.render(self.prompt, ExplainInputs(taste=prefix, item=prompt_evidence(ctx.evidence),
+                                                                     problem=problem, position=position))
             # the prompt's given first words, continued by the model (a server that cannot continue writes it all)
             opening = json.dumps(rendered.opening)[1:-1] if self._continued else ""
             ctx = replace(ctx, instructions=instruction_text(rendered.messages))  # an echo of it is junk
@@ -373,20 +370,6 @@ class ExplainStage:
             more = self.backend.complete(request.model_copy(update={"prefix": request.prefix + so_far, "timeout_s": left}))
             resp = more.model_copy(update={"content": so_far + more.content, "usage": resp.usage + more.usage})
         return resp
-
-    def _another_opening(self, inputs: ExplainInputs, first: RenderedPrompt, ctx: ClaimContext) -> RenderedPrompt:
-        """The retry's prompt with the next form of given words whose opening the list can still
-        take: a first answer that went wrong after its opening mostly goes wrong after it again
-        (run 10: 15 of 128 retries of one form passed, 51 of 111 of another)."""
-        for shift in range(1, MAX_OPENING_FORMS):
-            other = self.registry.render(self.prompt, inputs.model_copy(update={"position": inputs.position + shift}))
-            if other.opening == first.opening:
-                break  # the forms came round
-            with self._lock:
-                free = self._openings.get(skeleton(other.opening, ctx, self.vocab), 0) < MAX_SAME_OPENING
-            if free:
-                return other
-        return first
 
     def _own_words(self, text: str, opening: str, ctx: ClaimContext) -> list[Violation]:
         """What the model wrote after a given opening must say something of the movie from its

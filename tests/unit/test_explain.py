@@ -137,22 +137,6 @@ def test_a_prompts_given_opening_is_continued_by_the_model(recommender_with):
     assert fake.requests[0].prefix is None and item.explanation_source == "llm"
 
 
-def test_a_retry_is_given_another_form_of_first_words(recommender_with):
-    from agent.pipeline.explain import SENTENCE_PREFIX
-
-    def third_person_first(request):  # the first answer goes wrong after its given words, the retry not
-        prompt = request.messages[-1]["content"]
-        genre = next(line for line in prompt.splitlines() if line.startswith("- It is "))[len("- It is "):]
-        own = " movie fits them well" if "rejected" not in prompt else " movie is " + genre.rstrip(".")
-        return request.prefix[len(SENTENCE_PREFIX):] + own
-
-    fake = ScriptedFakeBackend([_server_writing(third_person_first)], repeat_last=True, continues_answers=True)
-    item = recommender_with(fake).recommend(USER, k=1, prompt="explain-why@v9").items[0]
-    first, retry = (r.prefix[len(SENTENCE_PREFIX):] for r in fake.requests)
-    assert first != retry and first.split()[:2] != retry.split()[:2]  # the next form, not the same words again
-    assert item.explanation_source == "llm" and item.explanation.startswith(retry)
-
-
 def test_a_template_takes_a_form_whose_opening_the_list_has_not_used_twice(recommender_with):
     def you_gave(request):  # opens the way a template form does ("You gave <title> 4/5; …")
         fact = explain_from_facts(request)
