@@ -386,6 +386,8 @@ def check(text: str, ctx: ClaimContext, vocab: Vocabulary, kind: str = "explanat
     low = masked.lower()
     for phrase in linked_phrases:  # checked against the linked title's genres above
         low = low.replace(phrase, " ")
+    for tag in sorted((t.lower() for t in ev.tags if len(t.split()) > 1), key=len, reverse=True):
+        low = _word_pattern(tag).sub(" ", low)  # the movie's tag "dark comedy" does not call it a Comedy
     for form, genre in vocab.genre_forms.items():
         if genre not in ctx.evidence_categories and _has_word(low, form):
             out.append(Violation("wrong_category", f"it calls this {form!r}, but the data does not list {genre}"))

@@ -516,3 +516,12 @@ def test_template_hooks_vary_down_a_list(signal):
     openings = [" ".join(h.split()[:2]) for h in hooks]
     assert max(openings.count(o) for o in openings) <= 4, hooks  # no form more than every third item
     assert all(check(h, ctx, VOCAB, kind="hook") == [] for h in hooks), hooks
+
+
+def test_a_genre_word_inside_the_movies_own_tag_is_the_tag():
+    ctx = context("9", because=("4",))  # Fight Club: tagged "dark comedy", not a Comedy
+    tagged = "Since you rated The Godfather 4/5, this movie is Action, like 2 of the movies you liked, and it is tagged {}."
+    assert kinds(tagged.format("dark comedy"), ctx) == set()
+    assert kinds("Since you rated The Godfather 4/5, this movie is a comedy, like 2 of the movies you liked.", ctx) == {
+        "wrong_category"}
+    assert "wrong_category" in kinds(tagged.format("romantic comedy"), ctx)  # not its tag
