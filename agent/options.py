@@ -11,7 +11,7 @@ from agent.config import field_bounds
 from agent.errors import InputError
 from agent.types import TextInput
 
-DEFAULT_PROMPT = "explain-why@v8"  # per-item sentences of the pipeline's order after given first words, hooks from the evidence (docs/explanations.md); rerank@v1 is listwise
+DEFAULT_PROMPT = "explain-why@v9"  # per-item sentences of the pipeline's order after given first words, hooks from the evidence (docs/explanations.md); rerank@v1 is listwise
 
 
 class RecommendOptions(TextInput):
