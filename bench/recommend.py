@@ -2,7 +2,8 @@
   - `recommend` with the default per-item explanations: time to the first item and to the
     whole list (goals: 3 s and 12 s for 10 items), beside the server's own decode speed in the
     same run: the floor is the list's generated tokens at that speed, and the ratio says how
-    much of the list time is generation at all;
+    much of the list time is generation at all; llama.cpp's own counters split each list's
+    time into reading prompts (prefill), generating, and the rest (retrieval, checks, Python);
   - retrieval (profile + candidates) over the full catalog, p50/p95 (goal: p95 <= 20 ms).
     uv run python bench/recommend.py --users 5 --model qwen2.5-coder-0.5b
 """
@@ -44,7 +45,7 @@ def main() -> None:
     settings = load_settings(model=args.model)
     spec = get_model(settings.model_name)
     server = EmbeddedLlamaServer(pull(spec, Path(settings.cache_dir)), alias=spec.name, n_ctx=spec.n_ctx,
-                                 threads=settings.threads, parallel=settings.parallel)
+                                 threads=settings.threads, parallel=settings.parallel, metrics=True)
     server.start()
     backend = OpenAICompatBackend(server.base_url, spec.name, timeout_s=600, context_window=spec.n_ctx,
                                   cache_dir=Path(settings.cache_dir))
@@ -71,16 +72,22 @@ def main() -> None:
         return
 
     decode_tps = server_decode_speed(server.base_url)
-    first, whole, floor = [], [], []
+    first, whole, floor, prefill, decode = [], [], [], [], []
     for u in rng.sample(users, args.users):
+        before = server_counters(server.base_url)
         t = time.perf_counter()
         result = rec.recommend(u, k=args.k, prompt=args.prompt)
         whole.append(time.perf_counter() - t)
+        spent = {k: v - before[k] for k, v in server_counters(server.base_url).items()}
+        prefill.append(spent["prompt_seconds_total"])
+        decode.append(spent["tokens_predicted_seconds_total"])
         first.append(result.timing.first_item_ms / 1000)
         floor.append(result.usage.completion_tokens / decode_tps)
         written = sum(i.explanation_source == "llm" for i in result.items)
         print(f"user {u}: first item {first[-1]:.2f} s, list {whole[-1]:.2f} s, {written}/{len(result.items)} "
-              f"model-written, {result.usage.prompt_tokens}+{result.usage.completion_tokens} tokens"
+              f"model-written, {result.usage.prompt_tokens}+{result.usage.completion_tokens} tokens; "
+              f"prefill {prefill[-1]:.2f} s ({spent['prompt_tokens_total']:.0f} tokens not cached), "
+              f"generation {decode[-1]:.2f} s"
               + (f", fallback: {result.fallback_reason}" if result.fallback_reason else ""), flush=True)
     server.stop()
 
@@ -92,7 +99,12 @@ def main() -> None:
     print(f"| whole list (s, goal <= 12) | {pct(whole, .5):.2f} | {pct(whole, .95):.2f} |")
     print(f"| generation floor: list tokens / decode speed (s) | {pct(floor, .5):.2f} | {pct(floor, .95):.2f} |")
     print(f"| ratio list / floor | {pct(whole, .5) / pct(floor, .5):.2f} | {pct(whole, .95) / pct(floor, .95):.2f} |")
+    rest = [w - p - d for w, p, d in zip(whole, prefill, decode)]
+    parts = (("reading prompts (prefill)", prefill), ("generating", decode), ("the rest: retrieval, checks, Python", rest))
+    for name, xs in parts:
+        print(f"| list: {name} (s) | {pct(xs, .5):.2f} | {pct(xs, .95):.2f} |")
     print_retrieval(rec, retrieval)
+    print("\nshare of all lists' time: " + ", ".join(f"{name.split(':')[0]} {sum(xs) / sum(whole):.0%}" for name, xs in parts))
 
 
 def server_decode_speed(base_url: str, tokens: int = 64) -> float:
@@ -104,6 +116,20 @@ def server_decode_speed(base_url: str, tokens: int = 64) -> float:
     if "predicted_per_second" in timings:
         return float(timings["predicted_per_second"])
     raise SystemExit(f"the server reported no timings: {json.dumps(r)[:200]}")
+
+
+def server_counters(base_url: str) -> dict[str, float]:
+    """llama.cpp's running totals (/metrics): prompt tokens read and generated, and the seconds of each."""
+    text = httpx.get(base_url + "/metrics", timeout=30).text
+    wanted = ("prompt_tokens_total", "prompt_seconds_total", "tokens_predicted_total", "tokens_predicted_seconds_total")
+    found = {}
+    for line in text.splitlines():
+        name, _, value = line.partition(" ")
+        if name.startswith("llamacpp:") and name[len("llamacpp:"):] in wanted:
+            found[name[len("llamacpp:"):]] = float(value)
+    if set(found) != set(wanted):
+        raise SystemExit(f"the server's /metrics lacks {sorted(set(wanted) - set(found))}")
+    return found
 
 
 def print_retrieval(rec, retrieval: dict[str, list[float]]) -> None:
