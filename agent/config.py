@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 from pathlib import Path
 
 import platformdirs
+import psutil
 from typing import Literal
 
 from pydantic import AliasChoices, Field, field_validator, model_validator
@@ -18,13 +20,18 @@ DEFAULT_FUSION_WEIGHTS = {"collaborative": 0.25, "recent": 0.1, "semantic": 0.25
                           "sequential": 0.1}
 
 
-def free_cores() -> int:
-    """Cores not busy with other work, from the 1-minute load average (at least one)."""
+@lru_cache(maxsize=1)
+def free_cores(sample_s: float = 0.25) -> int:
+    """Cores not busy with other work when the process starts (at least one): the larger of the
+    1-minute load average and the cores in use over `sample_s` now. The load average alone missed
+    a process started seconds before (its share had not risen yet): llama.cpp then took both cores,
+    fought it for one and wrote a list in 47 s instead of 28 (docs/explanations.md)."""
     cores = os.cpu_count() or 2
     try:
         busy = os.getloadavg()[0]
     except OSError:  # no load average on this platform
         busy = 0.0
+    busy = max(busy, psutil.cpu_percent(interval=sample_s) / 100 * cores)
     return max(1, min(cores, cores - int(busy)))  # a core counts as busy once a whole one is used
 
 

@@ -37,3 +37,21 @@ def test_the_configuration_reference_is_current():
 
     doc = Path(__file__).parents[2] / "docs" / "configuration.md"
     assert doc.read_text() == configuration_markdown(), "regenerate: recagent config --markdown > docs/configuration.md"
+
+
+def test_the_embedded_servers_threads_leave_out_a_core_busy_now(monkeypatch):
+    """A process started seconds ago is not in the 1-minute load average yet; the CPU sampled
+    at start sees it."""
+    import agent.config as config
+
+    monkeypatch.setattr(config.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(config.os, "getloadavg", lambda: (0.3, 0.2, 0.1))
+    for used_percent, free in ((2.0, 2), (55.0, 1), (100.0, 1)):
+        monkeypatch.setattr(config.psutil, "cpu_percent", lambda interval, p=used_percent: p)
+        config.free_cores.cache_clear()
+        assert config.free_cores() == free
+    monkeypatch.setattr(config.os, "getloadavg", lambda: (1.4, 1.0, 0.5))  # a core busy for a minute
+    monkeypatch.setattr(config.psutil, "cpu_percent", lambda interval: 3.0)
+    config.free_cores.cache_clear()
+    assert config.free_cores() == 1
+    config.free_cores.cache_clear()
