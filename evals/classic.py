@@ -36,8 +36,8 @@ def build(kind: str, data: PositiveMatrix, params: dict, threads: int = 1) -> It
         return BM25KNN(data, threads=threads, **params)
     if kind == "sequential":
         return Transitions(data, **params)
-    if kind in ("als", "bpr"):
-        return Factors(data, kind=kind, threads=threads, **params)
+    if kind in ("als", "bpr"):  # BPR on one thread: its updates race across threads (two fits differ), and a rerun must reproduce the summary
+        return Factors(data, kind=kind, threads=1 if kind == "bpr" else threads, **params)
     raise ValueError(f"unknown classic model {kind!r}")
 
 

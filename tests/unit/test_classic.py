@@ -307,3 +307,13 @@ def test_a_refit_begun_before_a_deletion_is_dropped_not_saved(ingested, embedder
     fits = list((tmp_path / "data" / "fitted").iterdir())
     assert len(fits) == 1 and f"g{r.store.generation()}-" in fits[0].name
     assert "leaving" not in {u for u, *_ in r.store.all_interactions()}
+
+
+def test_an_eval_builds_bpr_the_same_twice_whatever_the_thread_setting():
+    """BPR's updates race across threads, so two fits on two threads differ; an eval's rerun must
+    reproduce its summary, so the eval fits BPR on one."""
+    from evals.classic import build
+
+    data = PositiveMatrix(two_tastes())
+    a, b = (build("bpr", data, {"factors": 8, "learning_rate": 0.05}, threads=2) for _ in range(2))
+    assert np.array_equal(a.model.item_factors, b.model.item_factors)
