@@ -386,7 +386,7 @@ def check(text: str, ctx: ClaimContext, vocab: Vocabulary, kind: str = "explanat
     low = masked.lower()
     for phrase in linked_phrases:  # checked against the linked title's genres above
         low = low.replace(phrase, " ")
-    for tag in sorted((t.lower() for t in ev.tags if len(t.split()) > 1), key=len, reverse=True):
+    for tag in sorted({t.lower() for t in ev.tags + ev.shared_tags if len(t.split()) > 1}, key=len, reverse=True):
         low = _word_pattern(tag).sub(" ", low)  # the movie's tag "dark comedy" does not call it a Comedy
     for form, genre in vocab.genre_forms.items():
         if genre not in ctx.evidence_categories and _has_word(low, form):
@@ -775,7 +775,8 @@ def claim_contexts(evidence: list[Evidence], liked: list, catalog: dict, instruc
         out.append(ClaimContext(
             evidence=ev, liked_titles=liked_titles, liked_categories=liked_categories, liked_tags=liked_tags,
             evidence_categories=set(ev.categories),
-            evidence_tags={t.lower() for t in ev.tags} | {t.lower() for it in linked for t in it.tags},
+            # the shared tags too: they come from all the item's tags, `ev.tags` holds its first five
+            evidence_tags={t.lower() for t in ev.tags + ev.shared_tags} | {t.lower() for it in linked for t in it.tags},
             linked_categories={bare_title(it.title): set(it.categories) for it in linked},
             instructions=instructions))
     return out

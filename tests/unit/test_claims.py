@@ -525,3 +525,14 @@ def test_a_genre_word_inside_the_movies_own_tag_is_the_tag():
     assert kinds("Since you rated The Godfather 4/5, this movie is a comedy, like 2 of the movies you liked.", ctx) == {
         "wrong_category"}
     assert "wrong_category" in kinds(tagged.format("romantic comedy"), ctx)  # not its tag
+
+
+def test_a_shared_tag_past_the_items_first_tags_is_in_the_facts():
+    it = BY_ID["10"]  # The Usual Suspects: its fourth tag is "disney"; the evidence keeps its first two
+    ev = Evidence(item_id=it.item_id, title=it.title, year=1995, categories=it.categories, tags=it.tags[:2],
+                  because=[LikedLink(item_id="4", title=BY_ID["4"].title, rating=5.0, signal="co-liked", people=26)],
+                  shared_tags=["disney"], shared_categories=[CategoryShare(category="Crime", liked=2)])
+    text = "Since you rated The Godfather 5/5, this movie is Crime, and it is tagged disney, like movies you liked."
+    assert kinds(text, claim_contexts([ev], LIKED, BY_ID)[0]) == set()
+    no_share = ev.model_copy(update={"shared_tags": []})
+    assert "wrong_tag" in kinds(text, claim_contexts([no_share], LIKED, BY_ID)[0])
