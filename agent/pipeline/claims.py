@@ -386,7 +386,7 @@ def check(text: str, ctx: ClaimContext, vocab: Vocabulary, kind: str = "explanat
     low = masked.lower()
     for phrase in linked_phrases:  # checked against the linked title's genres above
         low = low.replace(phrase, " ")
-    for tag in sorted({t.lower() for t in ev.tags + ev.shared_tags if len(t.split()) > 1}, key=len, reverse=True):
+    for tag in sorted((t for t in _movie_tags(ev) if len(t.split()) > 1), key=len, reverse=True):
         low = _word_pattern(tag).sub(" ", low)  # the movie's tag "dark comedy" does not call it a Comedy
     for form, genre in vocab.genre_forms.items():
         if genre not in ctx.evidence_categories and _has_word(low, form):
@@ -433,6 +433,12 @@ def _short_liked_titles_named(text: str, ctx: ClaimContext, index: TitleIndex, a
     return out
 
 
+def _movie_tags(ev: Evidence) -> set[str]:
+    """The item's tags the facts may name, lower-case: its first ones and those it shares with the
+    person's liked movies (taken from all its tags, so some are past the first ones)."""
+    return {t.lower() for t in ev.tags + ev.shared_tags}
+
+
 def names_item_fact(text: str, ev: Evidence, vocab: Vocabulary) -> bool:
     """Whether the text says something of the movie from its facts: one of its genres, a tag, or
     a number the evidence states. "… so this movie fits you well" says nothing a template would
@@ -441,7 +447,7 @@ def names_item_fact(text: str, ev: Evidence, vocab: Vocabulary) -> bool:
     parts = low.replace("-", " ")  # "an adventure-comedy" names Comedy, as the opening skeleton reads it
     return bool(any(genre in ev.categories and (_has_word(low, form) or _has_word(parts, form))
                     for form, genre in vocab.genre_forms.items())
-                or any(_has_word(low, t.lower()) for t in ev.tags + ev.shared_tags)
+                or any(_has_word(low, t) for t in _movie_tags(ev))
                 or any(int(n) in ev.numbers() for n in _NUMBER.findall(low) if "." not in n))
 
 
@@ -775,8 +781,7 @@ def claim_contexts(evidence: list[Evidence], liked: list, catalog: dict, instruc
         out.append(ClaimContext(
             evidence=ev, liked_titles=liked_titles, liked_categories=liked_categories, liked_tags=liked_tags,
             evidence_categories=set(ev.categories),
-            # the shared tags too: they come from all the item's tags, `ev.tags` holds its first five
-            evidence_tags={t.lower() for t in ev.tags + ev.shared_tags} | {t.lower() for it in linked for t in it.tags},
+            evidence_tags=_movie_tags(ev) | {t.lower() for it in linked for t in it.tags},
             linked_categories={bare_title(it.title): set(it.categories) for it in linked},
             instructions=instructions))
     return out
