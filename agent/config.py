@@ -66,6 +66,10 @@ class Settings(BaseSettings):
         "(spinning threads that fight another process for a core run ten times slower)"))
     parallel: int = Field(1, ge=1, le=64, description="requests the embedded server runs at once (its slots), "
                           "and explanation calls in flight")
+    explain_mode: Literal["auto", "constrained", "open"] = Field(
+        "auto", description="how the model explains: constrained (given openings, a word whitelist; for small "
+                            "models) or open (it writes hook and sentence freely, each claim checked); auto: "
+                            "constrained for a bundled model, open for any endpoint at base_url")
     explain_budget_s: float = Field(
         45.0, gt=0, description="seconds the model may spend writing one list's explanations; items not written "
                                 "by then get their data template, flagged")

@@ -11,14 +11,20 @@ from agent.config import field_bounds
 from agent.errors import InputError
 from agent.types import TextInput
 
-DEFAULT_PROMPT = "explain-why@v9"  # per-item sentences of the pipeline's order after given first words, hooks from the evidence (docs/explanations.md); rerank@v1 is listwise
+DEFAULT_PROMPT = "explain-why@v11"  # constrained: per-item sentences after given first words, then a hook (docs/explanations.md)
+OPEN_PROMPT = "explain-open@v1"  # open: hook and sentence written freely, every claim checked; rerank@v1 is listwise
+DEFAULT_PROMPTS = {"constrained": DEFAULT_PROMPT, "open": OPEN_PROMPT}
 
 
 class RecommendOptions(TextInput):
     k: int = Field(10, ge=1, le=50, description="how many items")
     n_candidates: int = Field(20, ge=1, le=100, description="candidates retrieved for ordering and the LLM step")
-    prompt: str = Field(DEFAULT_PROMPT, min_length=1, max_length=60,
-                        description="prompt ref, see `recagent prompts list`")
+    prompt: str | None = Field(None, min_length=1, max_length=60,
+                               description=f"prompt ref, see `recagent prompts list`; default: the explain mode's "
+                                           f"({DEFAULT_PROMPT} constrained, {OPEN_PROMPT} open)")
+    explain_mode: Literal["auto", "constrained", "open"] = Field(
+        "auto", description="constrained (small models) or open (capable ones); auto: the server's setting, which "
+                            "by default follows the model (bundled: constrained)")
     diversity: float = Field(0.2, ge=0, le=1, description="0 = the ranking as is … 1 = most diverse (MMR)")
     use_llm: bool = Field(True, description="false: the pipeline's order with template explanations, no LLM call")
     profile_mode: Literal["deterministic", "llm"] = Field(

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Iterable
 
 from agent.errors import BackendError, InputError, PromptError
-from agent.options import RecommendOptions
+from agent.options import DEFAULT_PROMPTS, RecommendOptions
 from agent.parts import Parts
 from agent.pipeline import candidates as candidate_stage
 from agent.pipeline.assemble import assemble
@@ -20,7 +20,6 @@ from agent.pipeline.order import FusionWeights, order_candidates
 from agent.pipeline.profile import build_profile, llm_narrative
 from agent.pipeline.prompt import PromptBuilder
 from agent.types import Candidate, HistoryEvent, Item, ProfileSummary, PromptInfo, Recommendation, RecommendedItem, Timing
-from prompts.inputs import EXPLANATION_KINDS
 
 MAX_HISTORY = 10_000
 OnItem = Callable[[RecommendedItem], None]
@@ -49,11 +48,27 @@ class Recommender(Parts):
         rec.warnings = warnings + rec.warnings
         return rec
 
-    def _run(self, history: list[HistoryEvent], opt: RecommendOptions, on_item: OnItem | None) -> Recommendation:
+    def prompt_for(self, opt: RecommendOptions) -> str:
+        """The request's prompt: as given, else its explain mode's default. The mode is the
+        request's, else the setting's, else the model's: constrained for a bundled model, open
+        for an endpoint at base_url (a capable model)."""
+        mode = opt.explain_mode if opt.explain_mode != "auto" else self.settings.explain_mode
+        if mode == "auto":
+            mode = "constrained" if self.settings.base_url is None else "open"
+        if opt.prompt is None:
+            return DEFAULT_PROMPTS[mode]
         try:
+            family = self.registry.family(opt.prompt)
             self.registry.path(opt.prompt)
         except PromptError as e:  # an unknown prompt is the caller's error, not the server's
             raise InputError(str(e)) from None
+        if opt.explain_mode != "auto" and family.explains and family.mode != opt.explain_mode:
+            raise InputError(f"{opt.prompt} explains in {family.mode} mode, not {opt.explain_mode}: "
+                             f"leave out the prompt or the mode")
+        return opt.prompt
+
+    def _run(self, history: list[HistoryEvent], opt: RecommendOptions, on_item: OnItem | None) -> Recommendation:
+        opt = opt.model_copy(update={"prompt": self.prompt_for(opt)})
         t0 = time.perf_counter()
         if not history:
             return self._cold_start(opt.k, t0, on_item)
@@ -80,6 +95,7 @@ class Recommender(Parts):
         order and has the LLM phrase each item's evidence; a listwise prompt (rerank@v1) lets it
         reorder them first (`sampling`: its temperature and seed; default greedy, seed 0)."""
         opt = RecommendOptions.of(options, **changes)
+        opt = opt.model_copy(update={"prompt": self.prompt_for(opt)})
         t0 = started if started is not None else time.perf_counter()
         t_llm, ctx = time.perf_counter(), ctx or self.context(history)
         rec = Recommendation(user_id=None, items=[], profile=profile)
@@ -89,7 +105,7 @@ class Recommender(Parts):
             rec.fallback_reason = "LLM step disabled"
         elif llm and opt.profile_mode == "llm":
             rec.profile = profile = self._with_narrative(rec, profile)
-        explain = llm and self.registry.output_kind(opt.prompt) in EXPLANATION_KINDS
+        explain = llm and self.registry.family(opt.prompt).explains
         listwise = ListwiseResult()
         if llm and not explain:
             listwise = rerank_listwise(self.backend, PromptBuilder(ctx, self.registry, self.redactor), profile,
@@ -99,6 +115,7 @@ class Recommender(Parts):
             rec.usage, rec.warnings = rec.usage + listwise.usage, rec.warnings + listwise.warnings
         elif explain:
             rec.prompt = PromptInfo(ref=opt.prompt, template_sha256=self.registry.sha256(opt.prompt))
+            rec.explain_mode = self.registry.family(opt.prompt).mode
         explainer = ExplainStage(self.backend, self.registry, self.vocabulary(), opt.prompt,
                                  workers=self.settings.parallel, budget_s=self.settings.explain_budget_s) if explain else None
         first: list[float] = []

@@ -201,6 +201,16 @@ class LikedLink(Strict):
     recent: bool = Field(False, description="among the person's latest likes")
 
 
+class SeriesLink(Strict):
+    """A title the person rated highly from the same series as the recommended item, as the catalog's
+    titles show it ("Terminator 2: Judgment Day" after "The Terminator")."""
+
+    item_id: str
+    title: str
+    rating: float | None = None
+    relation: Literal["sequel", "earlier"] = Field(description="sequel: the item came after the liked title")
+
+
 class CategoryShare(Strict):
     category: str
     liked: int = Field(description="how many of the person's liked items have this category")
@@ -217,19 +227,24 @@ class Evidence(Strict):
     because: list[LikedLink] = Field(default_factory=list)
     shared_categories: list[CategoryShare] = Field(default_factory=list)
     shared_tags: list[str] = Field(default_factory=list, description="item tags the person's liked items carry too")
+    shared_tag_counts: list[int] = Field(default_factory=list, description="liked items with each shared tag")
+    series: list[SeriesLink] = Field(default_factory=list, description="liked titles of the item's series")
     fans: int = Field(0, description="people who rated it highly")
     constraint: str | None = Field(None, description="the chat request it satisfies")
 
     def titles(self) -> list[str]:
         """Every title this evidence names: the item and the liked items behind it."""
-        return [self.title] + [b.title for b in self.because]
+        return [self.title] + [b.title for b in self.because] + [s.title for s in self.series
+                                                                 if s.item_id not in {b.item_id for b in self.because}]
 
     def numbers(self) -> set[int]:
         """Every whole number this evidence states (counts, ratings, years)."""
         out = {self.fans, len(self.because)} | {c.liked for c in self.shared_categories}
         out |= {b.people for b in self.because if b.people}
-        out |= {int(b.rating) for b in self.because if b.rating is not None and b.rating == int(b.rating)}
-        out |= {y for y in [self.year] + [item_year(b.title) for b in self.because] if y}
+        out |= set(self.shared_tag_counts)
+        rated = [b.rating for b in self.because + self.series if b.rating is not None]
+        out |= {int(r) for r in rated if r == int(r)}
+        out |= {y for y in map(item_year, self.titles()) if y}
         return out
 
 
@@ -249,6 +264,7 @@ class RecommendedItem(Strict):
     explanation: str
     source: Literal["llm", "pipeline", "fallback"]  # who ranked it: the LLM, the pipeline by design, or the pipeline after the LLM failed
     explanation_source: Literal["llm", "template"]
+    hook_source: Literal["llm", "template"] = Field("template", description="who wrote personalized_title")
     categories: list[str] = Field(default_factory=list)
     scores: dict[str, float] = Field(default_factory=dict)
     flags: list[str] = Field(default_factory=list)
@@ -262,6 +278,9 @@ class Recommendation(Strict):
     fallback_reason: str | None = None
     warnings: list[str] = Field(default_factory=list)
     prompt: PromptInfo | None = None
+    explain_mode: Literal["constrained", "open"] | None = Field(
+        None, description="how the model explained: constrained (given openings, word whitelist; small models) or "
+                          "open (free text, every claim checked); None without the model")
     model: str | None = None
     endpoint: str | None = None
     usage: Usage = Field(default_factory=Usage)

@@ -118,12 +118,11 @@ def eval_explain(
     specificity, user swap, distinct-2, length, time to first item and to the list."""
     from agent.recommender import Recommender
     from evals.explain import run
-    from prompts.inputs import EXPLANATION_KINDS
 
     settings = cli_settings(base_url=base_url, model=model, data_dir=data_dir)
     require_catalog(settings)
     registry = Recommender(settings).registry
-    explaining = [r for r in registry.list() if registry.output_kind(r) in EXPLANATION_KINDS]
+    explaining = [r for r in registry.list() if registry.family(r).explains]
     for ref in prompt:
         if ref not in explaining:
             raise InputError(f"{ref} is not an explanation prompt: use one of {', '.join(explaining)}")

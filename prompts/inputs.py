@@ -121,6 +121,14 @@ class PromptLink(Strict):
     people: int = 0
 
 
+class PromptSeries(Strict):
+    """A title the person rated highly from the item's series; `relation`: sequel (the item came
+    after it) or earlier."""
+    name: str
+    rating: str = ""
+    relation: str
+
+
 class PromptCategory(Strict):
     category: str
     liked: int
@@ -135,6 +143,8 @@ class PromptEvidence(Strict):
     because: list[PromptLink] = Field(default_factory=list)
     shared_categories: list[PromptCategory] = Field(default_factory=list)
     shared_tags: list[str] = Field(default_factory=list)
+    shared_tag_counts: list[int] = Field(default_factory=list, description="the person's liked items with each shared tag")
+    series: list[PromptSeries] = Field(default_factory=list)
     fans: int = 0
     constraint: str = ""
 
@@ -167,23 +177,3 @@ class JudgeExplainInputs(Strict):
     item: str = Field(description="the recommended movie: title | genres")
     first: str
     second: str
-
-
-INPUT_MODELS: dict[str, type[Strict]] = {"rerank": RerankInputs, "profile": ProfileInputs, "intent": IntentInputs,
-                                         "enrich": EnrichInputs, "explain": ExplainInputs,
-                                         "explain-terse": ExplainInputs, "explain-why": ExplainInputs,
-                                         "explain-short": ExplainInputs,
-                                         "rank": RankInputs, "rank-recency": RankInputs, "rank-demos": RankInputs,
-                                         "pick": ScoreInputs, "pick-recency": ScoreInputs, "pick-demos": ScoreInputs,
-                                         "pick-compact": ScoreInputs, "judge": ScoreInputs,
-                                         "explain-judge": JudgeExplainInputs}
-# What a family's answer looks like: items with texts, a hook and a sentence per item (or the
-# sentence only, in JSON or as plain text: the hook then comes from the evidence), a label
-# ranking, or free text.
-OUTPUT_KINDS: dict[str, str] = {"rerank": "explained", "explain": "explanation", "explain-terse": "explanation",
-                                "explain-why": "explanation_sentence", "explain-short": "explanation_text", "profile": "text", "intent": "json", "enrich": "json",
-                                "rank": "ranking", "rank-recency": "ranking", "rank-demos": "ranking",
-                                "pick": "label_logprobs", "pick-recency": "label_logprobs",
-                                "pick-demos": "label_logprobs", "pick-compact": "label_logprobs",
-                                "judge": "yes_no_logprobs", "explain-judge": "json"}
-EXPLANATION_KINDS = ("explanation", "explanation_sentence", "explanation_text")

@@ -2,7 +2,8 @@
 
 Each template defines a `system` and a `user` block; `render` returns chat messages. An
 explanation template may also define an `opening` block: the first words of the answer, which
-the server continues where it can (`RenderedPrompt.opening`).
+the server continues where it can (`RenderedPrompt.opening`), and a `hook` block: the model then
+writes a hook after the sentence, from the block's words (`RenderedPrompt.hook`).
 Rendering is sandboxed and strict: a missing variable fails with the template's name."""
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel
 
 from agent.errors import PromptError
-from prompts.inputs import INPUT_MODELS, OUTPUT_KINDS
+from prompts.families import FAMILIES, Family
 
 PROMPTS_DIR = Path(__file__).parent
 ROLES = ("system", "user")
@@ -28,6 +29,7 @@ class RenderedPrompt:
     template_sha256: str
     messages: list[dict[str, str]]
     opening: str = ""  # the answer's given first words, or ""
+    hook: str | None = None  # a `hook` block: the model writes a hook after the sentence, from these first words
 
 
 def _env(directory: Path) -> SandboxedEnvironment:
@@ -64,15 +66,20 @@ class PromptRegistry:
     def sha256(self, ref: str) -> str:
         return hashlib.sha256(self.source(ref).encode()).hexdigest()
 
+    def family(self, ref: str) -> Family:
+        """The adapter of the prompt's family (prompts/families.py)."""
+        name = ref.partition("@")[0]
+        if name not in FAMILIES:
+            raise PromptError(f"no adapter for prompt family {name!r} (prompts/families.py)")
+        return FAMILIES[name]
+
     def input_model(self, ref: str) -> type[BaseModel]:
-        family = ref.partition("@")[0]
-        if family not in INPUT_MODELS:
-            raise PromptError(f"no input model for prompt family {family!r}")
-        return INPUT_MODELS[family]
+        return self.family(ref).inputs
 
     def output_kind(self, ref: str) -> str:
-        """"explained" (items with hook and explanation), "ranking" (labels) or "text"."""
-        return OUTPUT_KINDS.get(ref.partition("@")[0], "text")
+        """What the family's answer is: "explanation", "explained" (a listwise list with texts),
+        "ranking" (labels), "label_logprobs", "yes_no_logprobs", "text" or "json"."""
+        return self.family(ref).output
 
     def variables(self, ref: str) -> set[str]:
         """Top-level variables the template reads: contract tests check them, and the
@@ -81,6 +88,10 @@ class PromptRegistry:
         if source not in self._variables:
             self._variables[source] = frozenset(meta.find_undeclared_variables(self.env.parse(source)))
         return set(self._variables[source])
+
+    def blocks(self, ref: str) -> set[str]:
+        """The blocks the template defines (system, user, opening, hook)."""
+        return set(self.env.get_template(self.path(ref).relative_to(self.directory).as_posix()).blocks)
 
     def render(self, ref: str, inputs: BaseModel) -> RenderedPrompt:
         expected = self.input_model(ref)
@@ -97,9 +108,11 @@ class PromptRegistry:
                     text = "".join(template.blocks[role](ctx)).strip()
                     if text:
                         messages.append({"role": role, "content": text})
-            opening = " ".join("".join(template.blocks["opening"](ctx)).split()) if "opening" in template.blocks else ""
+            opening, hook = (" ".join("".join(template.blocks[b](ctx)).split()) if b in template.blocks else None
+                             for b in ("opening", "hook"))
         except TemplateError as e:
             raise PromptError(f"prompt {ref} ({rel}) failed to render: {e}") from None
         if not messages:
             raise PromptError(f"prompt {ref} defines no system or user block")
-        return RenderedPrompt(ref=ref, template_sha256=self.sha256(ref), messages=messages, opening=opening)
+        return RenderedPrompt(ref=ref, template_sha256=self.sha256(ref), messages=messages, opening=opening or "",
+                              hook=hook)

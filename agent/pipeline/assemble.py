@@ -47,7 +47,8 @@ def assemble(ctx: RequestContext, candidates: list[Candidate], listwise: Listwis
         source = "llm" if ev.item_id in from_llm else (
             "fallback" if from_llm or not pipeline_order or out.fallback_reason else "pipeline")
         return RecommendedItem(rank=rank, item_id=ev.item_id, title=cand.item.title, personalized_title=x.hook,
-                               explanation=x.explanation, explanation_source=x.source, source=source,
+                               explanation=x.explanation, explanation_source=x.source, hook_source=x.hook_source,
+                               source=source,
                                categories=cand.item.categories, scores=cand.scores, flags=x.flags, evidence=ev)
 
     if explainer is None:

@@ -53,9 +53,14 @@ class RequestContext:
         return [e.item_id for e in self.recent if self.is_positive(e) and e.item_id in known]
 
     @cached_property
+    def all_liked_events(self) -> list[HistoryEvent]:
+        """Every positive event, newest first: what counts of the person's likes are taken over."""
+        return [e for e in self.history if self.is_positive(e)]
+
+    @cached_property
     def liked_events(self) -> list[HistoryEvent]:
-        """The latest PROFILE_EVENTS positive events: what explanations may cite."""
-        return [e for e in self.history if self.is_positive(e)][:PROFILE_EVENTS]
+        """The latest PROFILE_EVENTS positive events: the titles explanations link items to."""
+        return self.all_liked_events[:PROFILE_EVENTS]
 
 
 def _memoised(memo: dict, ids: Iterable[str], fetch) -> dict:

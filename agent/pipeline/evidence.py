@@ -13,7 +13,8 @@ from agent.pipeline.candidates import PROFILE_VECTOR_ITEMS
 from agent.pipeline.claims import ClaimContext, claim_contexts
 from agent.pipeline.context import RequestContext
 from agent.retrieval.collaborative import CooccurrenceIndex
-from agent.types import CategoryShare, Evidence, HistoryEvent, Item, LikedLink, TasteSummary, item_year
+from agent.pipeline.grounding import same_series
+from agent.types import CategoryShare, Evidence, HistoryEvent, Item, LikedLink, SeriesLink, TasteSummary, item_year
 
 MAX_LINKS = 2  # liked items named per recommendation
 MAX_NAMED = 2  # items of one list that lead with the same liked item, before another one leads
@@ -33,13 +34,13 @@ class EvidenceSet:
 
 def evidence_for(ctx: RequestContext, items: list[Item], constraint: str | None = None,
                  instructions: str = "") -> EvidenceSet:
-    """The evidence for `items`, drawn from the person's latest liked events."""
-    liked = ctx.liked_events
-    catalog = ctx.items(e.item_id for e in liked) | {it.item_id: it for it in items}
+    """The evidence for `items`: links to the person's latest liked events, counts over all of them."""
+    liked, every_like = ctx.liked_events, ctx.all_liked_events
+    catalog = ctx.items(e.item_id for e in every_like) | {it.item_id: it for it in items}
     vectors = ctx.vectors([it.item_id for it in items] + [e.item_id for e in liked[:PROFILE_VECTOR_ITEMS]])
-    evidence = build_evidence(items, liked, catalog, ctx.collab, vectors, constraint)
-    return EvidenceSet(evidence, claim_contexts(evidence, liked, catalog, instructions),
-                       taste_summary([catalog[e.item_id] for e in liked if e.item_id in catalog]))
+    evidence = build_evidence(items, liked, catalog, ctx.collab, vectors, constraint, every_like)
+    return EvidenceSet(evidence, claim_contexts(evidence, every_like, catalog, instructions),
+                       taste_summary([catalog[e.item_id] for e in every_like if e.item_id in catalog]))
 
 
 def taste_summary(liked: list[Item], n_categories: int = 5, n_tags: int = 6) -> TasteSummary:
@@ -52,16 +53,19 @@ def taste_summary(liked: list[Item], n_categories: int = 5, n_tags: int = 6) -> 
 
 def build_evidence(items: list[Item], liked: list[HistoryEvent], catalog: dict[str, Item],
                    collab: CooccurrenceIndex, vectors: dict[str, np.ndarray],
-                   constraint: str | None = None) -> list[Evidence]:
-    """Evidence for each of `items`. `liked`: the person's positive events, newest first;
-    `catalog`: at least those items; `vectors`: embeddings of the items and liked items
+                   constraint: str | None = None, every_like: list[HistoryEvent] | None = None) -> list[Evidence]:
+    """Evidence for each of `items`. `liked`: the person's positive events the links come from,
+    newest first; `every_like`: all of them, which counts and series are taken over (default
+    `liked`); `catalog`: at least those items; `vectors`: embeddings of the items and liked items
     (any missing one just gives no "similar" link)."""
     liked = [e for e in liked if e.item_id in catalog]
+    every_like = [e for e in (every_like if every_like is not None else liked) if e.item_id in catalog]
     liked_ids = [e.item_id for e in liked]
-    rating = {e.item_id: e.rating for e in liked}
+    rating = {e.item_id: e.rating for e in every_like}
     recent = set(liked_ids[:RECENT_LIKES])
-    cat_counts = Counter(c for i in liked_ids for c in catalog[i].categories)
-    tag_counts = Counter(t for i in liked_ids for t in catalog[i].tags)
+    all_ids = list(dict.fromkeys(e.item_id for e in every_like))
+    cat_counts = Counter(c for i in all_ids for c in catalog[i].categories)
+    tag_counts = Counter(t for i in all_ids for t in catalog[i].tags)
     fans = dict(zip((it.item_id for it in items), collab.popularity_of([it.item_id for it in items])))
     liked_vecs = [(i, vectors[i]) for i in liked_ids if i in vectors]
 
@@ -82,11 +86,23 @@ def build_evidence(items: list[Item], liked: list[HistoryEvent], catalog: dict[s
             named = {b.item_id for b in because}
             sims = sorted(((float(v @ lv), l) for l, lv in liked_vecs if l not in named), reverse=True)
             because += [link(l, "similar", similarity=round(s, 3)) for s, l in sims[:1] if s >= MIN_SIMILARITY]
+        shared_tags = [t for t in it.tags if tag_counts[t]][:3]
         out.append(Evidence(
             item_id=it.item_id, title=it.title, year=item_year(it.title), categories=list(it.categories),
             tags=list(it.tags[:5]), because=because,
             shared_categories=sorted((CategoryShare(category=c, liked=cat_counts[c]) for c in it.categories
                                       if cat_counts[c]), key=lambda s: -s.liked)[:3],
-            shared_tags=[t for t in it.tags if tag_counts[t]][:3],
+            shared_tags=shared_tags, shared_tag_counts=[tag_counts[t] for t in shared_tags],
+            series=series_links(it, all_ids, catalog, rating),
             fans=int(fans.get(it.item_id, 0)), constraint=constraint))
     return out
+
+
+def series_links(item: Item, liked_ids: list[str], catalog: dict[str, Item], rating: dict[str, float | None],
+                 limit: int = 2) -> list[SeriesLink]:
+    """The liked titles of the item's series, the closest in time first."""
+    year = item_year(item.title) or 0
+    parts = [catalog[i] for i in liked_ids if i != item.item_id and same_series(item.title, catalog[i].title)]
+    parts.sort(key=lambda p: abs((item_year(p.title) or 0) - year))
+    return [SeriesLink(item_id=p.item_id, title=p.title, rating=rating.get(p.item_id),
+                       relation="sequel" if year > (item_year(p.title) or 0) else "earlier") for p in parts[:limit]]

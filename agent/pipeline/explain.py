@@ -14,18 +14,18 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field, replace
 
 from agent.backends.base import ChatBackend, ChatRequest, ChatResponse, continues_answers
-from agent.pipeline.claims import (UNSUPPORTED_WORDS, ClaimContext, Violation, Vocabulary, check, names_item_fact,
-                                   skeleton)
-from agent.errors import BackendError
+from agent.pipeline.claims import (UNSUPPORTED_WORDS, ClaimContext, Violation, Vocabulary, check, checker_for,
+                                   masked_words, names_item_fact, skeleton)
+from agent.errors import BackendError, PromptError
 from agent.pipeline.evidence import Evidence, TasteSummary
 from agent.pipeline.grounding import TITLE_MAX, bare_title, complete_sentences, main_title
 from agent.types import Usage
-from prompts.inputs import (ExplainInputs, PromptCategory, PromptEvidence, PromptLink, PromptTaste, as_data)
-from prompts.registry import PromptRegistry
+from prompts.inputs import (ExplainInputs, PromptCategory, PromptEvidence, PromptLink, PromptSeries, PromptTaste, as_data)
+from prompts.families import (HOOK_JOIN, HOOK_MAX_TOKENS, HOOK_STOPS, JSON_PREFIX, ExplainFamily, Shape,
+                               explain_schema)
+from prompts.registry import PromptRegistry, RenderedPrompt
 
-WHY_MAX = 160
-SENTENCE_PREFIX = '{"why": "'  # where the server continues an answer's opening: the JSON frame is given
-SENTENCE_STOPS = ['"', "\n", ". "]  # ... and the answer ends with its string or its first sentence
+SENTENCE_PREFIX = JSON_PREFIX
 # a ". " stop that ended a title's abbreviation, not the sentence ("Dr. Strangelove", "Kill Bill: Vol. 1");
 # not a lone capital ("Part I." ends sentences) nor "No" ("Dr. No.")
 _ABBREVIATION_END = re.compile(r"(?:^|[\s(:\"“'])(?:Dr|Mr|Mrs|Ms|St|Jr|Sr|Vol|Pt|Mt|Ft|Lt|vs|Inc|Co|Ltd)$")
@@ -35,21 +35,12 @@ _BEFORE_QUOTE = re.compile(r"\b(?:movie|film|title)\s$", re.IGNORECASE)
 ESCAPED_QUOTE = '\\"'
 _QUOTE_MARKS = '"“”\'‘’('
 MAX_CONTINUATIONS = 3
-MAX_TOKENS = 120
-PLAIN_MAX_TOKENS = 48  # a plain sentence of up to 16 words is about 25 tokens; a longer one is cut to its full sentences
 RETRY_TEMPERATURE = 0.4  # 20 users: 0.47 written and passing, against 0.39 at 0 and 0.41 at 0.8 (docs/explanations.md)
 MIN_OWN_WORDS = 4  # words the model adds to a prompt's given opening
 MAX_SAME_OPENING = 2  # explanations of one list that may share an opening (claims.skeleton)
+MAX_SAME_TAIL = 2  # ... or the same words after their opening (titles, genres and numbers masked)
+TAIL_WORDS = 6  # the masked words that make a tail
 OPENING_SHOWN = 7  # words of a repeated opening quoted back to the model
-
-
-def explain_schema(hook: bool = True) -> dict:
-    """{"hook", "why"}, or {"why"} alone when the hook comes from the evidence."""
-    fields = {"hook": {"type": "string", "minLength": 6, "maxLength": TITLE_MAX},
-              "why": {"type": "string", "minLength": 20, "maxLength": WHY_MAX}}
-    if not hook:
-        del fields["hook"]
-    return {"type": "object", "properties": fields, "required": list(fields), "additionalProperties": False}
 
 
 @dataclass
@@ -60,6 +51,7 @@ class Explained:
     explanation: str
     source: str  # "llm" | "template"
     hook_source: str
+    mode: str = "constrained"  # the explanation mode of the prompt family that wrote it
     flags: list[str] = field(default_factory=list)
     attempts: int = 0
     first_violations: list[Violation] = field(default_factory=list)  # the first answer's explanation's, for evals
@@ -151,7 +143,7 @@ _CLAUSE_START = re.compile(r",\s+(?=(?:making|which|and|but|as|with|while|so|inc
 MIN_LEAD_WORDS = 6
 
 
-def passing_lead(text: str, ctx: ClaimContext, vocab: Vocabulary) -> str:
+def passing_lead(text: str, ctx: ClaimContext, vocab: Vocabulary, check=check) -> str:
     """The longest lead of the text that passes the checker, shorter than the whole ("" if none):
     its leading full sentences, or those and the next sentence up to a trailing clause. A model's
     true first sentence is kept when a later one invents something, and so is a true main clause
@@ -223,32 +215,43 @@ def prompt_evidence(ev: Evidence) -> PromptEvidence:
                             people=b.people) for b in ev.because],
         shared_categories=[PromptCategory(category=as_data(c.category, 40), liked=c.liked)
                            for c in ev.shared_categories],
-        shared_tags=[as_data(t, 40) for t in ev.shared_tags],
+        shared_tags=[as_data(t, 40) for t in ev.shared_tags], shared_tag_counts=list(ev.shared_tag_counts),
+        series=[PromptSeries(name=as_data(main_title(s.title), 120), rating=_rating_text(s.rating), relation=s.relation)
+                for s in ev.series],
         fans=ev.fans, constraint=as_data(ev.constraint or "", 120))
 
 
 # -- the stage -----------------------------------------------------------------------------------
 class ExplainStage:
-    """Explains one list. `budget_s`: past it, items not yet written get their template,
-    flagged as slow (the whole list never waits on a stalled model)."""
+    """Explains one list: for each item render → complete → parse → check → retry, then the
+    evidence template. The prompt family's adapter (prompts/families.py) shapes each request and
+    parses its answer; its mode picks the checker. `budget_s`: past it, items not yet written get
+    their template, flagged as slow (the whole list never waits on a stalled model)."""
 
     def __init__(self, backend: ChatBackend, registry: PromptRegistry, vocab: Vocabulary, prompt: str,
                  workers: int = 1, budget_s: float = 60.0):
         self.backend, self.registry, self.vocab, self.prompt = backend, registry, vocab, prompt
         self.workers, self.budget_s = max(1, workers), budget_s
-        output = registry.output_kind(prompt)
-        self.model_hooks = output == "explanation"  # else: hooks from the evidence
-        self.plain = output == "explanation_text"  # the sentence as plain text, no JSON around it
-        # the sentence continues SENTENCE_PREFIX where the server can (the stage runs only once it is connected)
-        self._continued = not self.model_hooks and not self.plain and continues_answers(backend)
+        family = registry.family(prompt)
+        if not isinstance(family, ExplainFamily):
+            raise PromptError(f"{prompt} is not an explanation prompt")
+        # the shape is chosen once the stage runs, which is only once the backend is connected
+        self.family = family
+        self.shape = family.shape(continues_answers(backend), wants_hook="hook" in registry.blocks(prompt))
+        self.check = checker_for(family.mode)
         self._lock = threading.Lock()
         self._openings: dict[str, int] = {}
+        self._tails: dict[str, int] = {}
         self._down: BackendError | None = None  # the endpoint is unreachable: stop asking it
+
+    @property
+    def mode(self) -> str:
+        return self.family.mode
 
     def run(self, taste: TasteSummary, contexts: list[ClaimContext],
             on_item: Callable[[int, Explained], None] | None = None) -> list[Explained]:
         deadline = time.monotonic() + self.budget_s
-        self._openings, self._down = {}, None
+        self._openings, self._tails, self._down = {}, {}, None
         prefix = prompt_taste(taste)
         out: list[Explained] = []
         pool = ThreadPoolExecutor(self.workers, thread_name_prefix="explain")
@@ -271,13 +274,23 @@ class ExplainStage:
         # the template's form rotates with the position, past forms whose opening the list already has twice
         shifts = [template_texts(ctx.evidence, position + shift) for shift in range(len(CO_LIKED_FORMS))]
         hook, text = next(((h, t) for h, t in shifts if self._reserve_opening(t, ctx)), shifts[0])
-        return Explained(hook=hook, explanation=text, source="template", hook_source="template",
+        return Explained(hook=hook, explanation=text, source="template", hook_source="template", mode=self.mode,
                          flags=[f"template explanation ({why})"], attempts=attempts,
                          first_violations=first or [], usage=usage or Usage())
 
+    def _request(self, rendered: RenderedPrompt, opening: str, ctx: ClaimContext, attempt: int,
+                 remaining: float) -> ChatRequest:
+        # a retry changes the prompt and the seed: a deterministic failure is not repeated
+        shape = self.shape
+        return ChatRequest(messages=rendered.messages, schema_name="explain", response_schema=shape.schema,
+                           prefix=SENTENCE_PREFIX + opening if shape.continued else None,
+                           banned=banned_words(ctx.evidence) if self.mode == "constrained" else None,
+                           stop=shape.stop, max_tokens=shape.max_tokens, seed=attempt - 1,
+                           temperature=0.0 if attempt == 1 else RETRY_TEMPERATURE, timeout_s=remaining)
+
     def _one(self, prefix: PromptTaste, position: int, ctx: ClaimContext, deadline: float) -> Explained:
         start = time.monotonic()
-        problem, first, first_hook, usage, hook_fallback, answers = "", None, [], Usage(), None, []
+        problem, first, first_hook, usage, answers = "", None, [], Usage(), []
         for attempt in (1, 2):
             if self._down is not None:
                 done = self._template(ctx, position, f"the model is not available ({self._down.kind})", first, attempt - 1, usage)
@@ -289,19 +302,12 @@ class ExplainStage:
             rendered = self.registry.render(self.prompt, ExplainInputs(taste=prefix, item=prompt_evidence(ctx.evidence),
                                                                      problem=problem, position=position))
             # the prompt's given first words, continued by the model (a server that cannot continue writes it all)
-            opening = json.dumps(rendered.opening)[1:-1] if self._continued else ""
+            opening = json.dumps(rendered.opening)[1:-1] if self.shape.continued else ""
             ctx = replace(ctx, instructions=instruction_text(rendered.messages))  # an echo of it is junk
-            # a retry changes the prompt and the seed: a deterministic failure is not repeated
-            short = self.plain or self._continued  # a bare sentence, ended by a stop string
-            request = ChatRequest(messages=rendered.messages, schema_name="explain",
-                                  response_schema=None if short else explain_schema(self.model_hooks),
-                                  prefix=SENTENCE_PREFIX + opening if self._continued else None, banned=banned_words(ctx.evidence),
-                                  stop=(["\n"] if self.plain else SENTENCE_STOPS) if short else None,
-                                  max_tokens=PLAIN_MAX_TOKENS if short else MAX_TOKENS, seed=attempt - 1,
-                                  temperature=0.0 if attempt == 1 else RETRY_TEMPERATURE, timeout_s=remaining)
+            request = self._request(rendered, opening, ctx, attempt, remaining)
             try:
                 resp = self.backend.complete(request)
-                if self._continued:
+                if self.shape.continued:
                     resp = self._past_inner_stops(request, resp, ctx.evidence.titles(), deadline)
                     resp = resp.model_copy(update={"content": opening + resp.content})
             except BackendError as e:
@@ -315,40 +321,63 @@ class ExplainStage:
                 continue
             usage = usage + resp.usage
             answers.append(resp.content)
-            try:
-                data = ({"why": bare_sentence(resp, restore_stop=self._continued)} if short
-                        else json.loads(resp.content))
-                why_text = " ".join(str(data["why"]).split())
-                hook = " ".join(str(data["hook"]).split()) if self.model_hooks else template_hook(ctx.evidence, position)
-                why_text = complete_sentences(why_text, WHY_MAX)[0]  # cut at the bound: keep its full sentences
-                hook = hook.rstrip(" ,;:-")
-            except (ValueError, KeyError, TypeError):
-                hook, why_text = "", ""
-            violations = check(why_text, ctx, self.vocab) if why_text else [Violation("junk", "the answer was not usable")]
+            why_text, hook = self._parse(resp)
+            violations = self.check(why_text, ctx, self.vocab) if why_text else [Violation("junk", "the answer was not usable")]
             whole = violations  # the whole answer's, before a failing sentence is dropped
-            if violations and (kept := passing_lead(why_text, ctx, self.vocab)):
+            if violations and (kept := passing_lead(why_text, ctx, self.vocab, self.check)):
                 why_text, violations = kept, []
-            hook_violations = ([] if not self.model_hooks else check(hook, ctx, self.vocab, kind="hook") if hook
-                               else [Violation("junk", "no hook")])
             if not violations and opening:  # given first words: the model's own must say something
                 violations = self._own_words(why_text, rendered.opening, ctx)
             if not violations:
-                violations = self._claim_opening(why_text, ctx)
+                violations = self._claim_list_place(why_text, rendered.opening if opening else "", ctx)
             if first is None:  # the first answer as the model wrote it, for evals
-                first, first_hook = whole or violations, hook_violations
-            if not violations:
-                if hook_violations:  # the sentence holds; the hook alone falls back
-                    hook_fallback = template_hook(ctx.evidence, position)
-                flags = [f"template hook ({hook_violations[0]})"] if hook_violations and self.model_hooks else []
-                return Explained(hook=hook_fallback or hook, explanation=why_text, source="llm",
-                                 hook_source="llm" if self.model_hooks and not hook_violations else "template",
-                                 flags=flags, attempts=attempt,
-                                 first_violations=first, first_hook_violations=first_hook, usage=usage,
-                                 seconds=time.monotonic() - start, answers=answers)
-            problem = "; ".join(str(v) for v in violations[:3])
+                first = whole or violations
+            if violations:
+                problem = "; ".join(str(v) for v in violations[:3])
+                continue
+            if hook is None and rendered.hook is not None and self.shape.continued:
+                hook, hook_usage = self._continued_hook(request, resp.content[len(opening):], opening, rendered.hook, deadline)
+                usage = usage + hook_usage
+            # None: the model was not asked for a hook; "": it was, and wrote none that could be used
+            hook_violations = [] if hook is None else check_hook(hook, ctx, self.vocab) if hook else [
+                Violation("junk", "no hook")]
+            first_hook = hook_violations
+            model_hook = bool(hook) and not hook_violations
+            flags = [f"template hook ({hook_violations[0]})"] if hook_violations else []
+            return Explained(hook=hook if model_hook else template_hook(ctx.evidence, position), explanation=why_text,
+                             source="llm", hook_source="llm" if model_hook else "template", mode=self.mode,
+                             flags=flags, attempts=attempt, first_violations=first, first_hook_violations=first_hook,
+                             usage=usage, seconds=time.monotonic() - start, answers=answers)
         done = self._template(ctx, position, f"the model's text failed the checks: {problem}", first, 2, usage)
         done.answers, done.first_hook_violations = answers, first_hook
         return done
+
+    def _parse(self, resp: ChatResponse) -> tuple[str, str | None]:
+        """The answer's sentence (cut to its full sentences at the bound) and hook ("" when unusable)."""
+        try:
+            draft = self.family.parse(bare_sentence(resp, restore_stop=self.shape.continued)
+                                      if self.shape.schema is None else resp.content, self.shape)
+        except (ValueError, TypeError):
+            return "", None
+        why = complete_sentences(" ".join(draft.why.split()), self.family.why_max)[0]
+        return why, draft.hook.rstrip(" ,;:-") if draft.hook is not None else None
+
+    def _continued_hook(self, request: ChatRequest, sentence: str, opening: str, hook_opening: str,
+                        deadline: float) -> tuple[str, Usage]:
+        """The hook, continued after the finished sentence (the server's prompt cache holds all
+        before it, so only the hook is new work)."""
+        left = deadline - time.monotonic()
+        if left <= 1:
+            return "", Usage()
+        said = opening + json.dumps(sentence)[1:-1].removeprefix(opening)
+        prefix = request.prefix.removesuffix(opening) + said + HOOK_JOIN + hook_opening
+        try:
+            resp = self.backend.complete(request.model_copy(update={
+                "prefix": prefix, "stop": HOOK_STOPS, "max_tokens": HOOK_MAX_TOKENS, "timeout_s": left, "banned": None}))
+        except BackendError:
+            return "", Usage()
+        hook = (hook_opening + " " + resp.content if hook_opening else resp.content).replace(ESCAPED_QUOTE, '"')
+        return " ".join(hook.split()).strip(" \"'“”").rstrip(" ,;:-."), resp.usage
 
     def _past_inner_stops(self, request: ChatRequest, resp: ChatResponse, titles: list[str],
                           deadline: float) -> ChatResponse:
@@ -390,11 +419,33 @@ class ExplainStage:
             self._openings[opening] = self._openings.get(opening, 0) + 1
         return True
 
-    def _claim_opening(self, text: str, ctx: ClaimContext) -> list[Violation]:
-        """Reserve the model text's opening; a third use in one list is boilerplate."""
-        if self._reserve_opening(text, ctx):
-            return []
+    def _claim_list_place(self, text: str, opening: str, ctx: ClaimContext) -> list[Violation]:
+        """Reserve the model text's opening and tail (its words after the given opening, masked);
+        a third use of either in one list is boilerplate."""
+        tail = " ".join(tail_words(text, opening, ctx, self.vocab))
+        with self._lock:
+            repeated_tail = bool(tail) and self._tails.get(tail, 0) >= MAX_SAME_TAIL
+            if not repeated_tail and self._reserve_opening(text, ctx):
+                if tail:
+                    self._tails[tail] = self._tails.get(tail, 0) + 1
+                return []
+        if repeated_tail:
+            own = text[len(opening):].strip() if opening and text.startswith(opening) else text
+            return [Violation("repeated_tail", f"two notes above end like it (\"… {own}\"); end it another way, "
+                                               "with another fact of this movie")]
         said = " ".join(text.split()[:OPENING_SHOWN])  # the words, not the masked form ("is a g that")
         return [Violation("repeated_skeleton", f"two notes above already open like it (\"{said} …\"); "
                                                "open another way, with the first fact")]
 
+
+def tail_words(text: str, opening: str, ctx: ClaimContext, vocab: Vocabulary) -> list[str]:
+    """The masked words after an explanation's given opening (without one: its last TAIL_WORDS)."""
+    own = text[len(opening):] if opening and text.startswith(opening) else text
+    words = masked_words(own, ctx, vocab)
+    return words if opening else words[-TAIL_WORDS:]
+
+
+def check_hook(hook: str, ctx: ClaimContext, vocab: Vocabulary) -> list[Violation]:
+    """A hook is checked claim by claim in either mode: a short line has no room for the vague
+    filler the constrained whitelist is for, and the whitelist rejects most natural ones."""
+    return checker_for("open")(hook, ctx, vocab, kind="hook")

@@ -8,6 +8,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
@@ -196,6 +197,34 @@ def main_title(title: str) -> str:
     name = _YEAR.sub("", title).strip()
     main = _ALTERNATE_TITLE.sub("", name)
     return main if main != name and len(main) >= _MIN_MAIN_TITLE else name
+
+
+# A part of a series: a number or roman numeral ending the name, alone or as "Part/Episode/Chapter N"
+_SERIES_PART = re.compile(r"(?:^|\s+)(?:(?:part|episode|chapter)\s+)?(?:[1-9]|[ivx]{1,4})$")
+_SERIES_SUBTITLE = re.compile(r"\s*(?::|\s-\s).*$")
+_TRAILING_ARTICLE = re.compile(r",\s+(?:the|a|an)$|^(?:the|a|an)\s+")  # "Terminator, The" as "The Terminator"
+_MIN_SERIES_NAME = 4  # characters of a series' name: "It 2" and "It" are no series
+
+
+@lru_cache(maxsize=1 << 16)
+def series_key(title: str) -> tuple[str, bool, bool] | None:
+    """A catalog title's series name, whether it is numbered and whether it has a subtitle:
+    "Terminator 2: Judgment Day (1991)" -> ("terminator", True, True), "Terminator, The (1984)"
+    -> ("terminator", False, False). None for a name too short to be a series."""
+    name = _TRAILING_ARTICLE.sub("", main_title(title).lower())
+    head = _TRAILING_ARTICLE.sub("", _SERIES_SUBTITLE.sub("", name))
+    base = _TRAILING_ARTICLE.sub("", _SERIES_PART.sub("", head))
+    subtitle = _TRAILING_ARTICLE.sub("", name[len(head):].lstrip(" :-"))  # "Part II" of "The Godfather: Part II"
+    return (base, base != head or bool(_SERIES_PART.fullmatch(subtitle)), head != name) if len(base) >= _MIN_SERIES_NAME else None
+
+
+def same_series(a: str, b: str) -> bool:
+    """Two catalog titles are parts of one series: one name, and one of them numbered, or both
+    subtitled (a remake under the same name is no series)."""
+    ka, kb = series_key(a), series_key(b)
+    if ka is None or kb is None or ka[0] != kb[0] or bare_title(a) == bare_title(b):
+        return False
+    return ka[1] or kb[1] or (ka[2] and kb[2])
 
 
 class TitleIndex:

@@ -1,0 +1,545 @@
+"""The `open` mode's checker: a capable model writes freely, and each claim the text makes is
+verified against the catalog and the person's history. Evaluative and joining words are free
+("a natural next pick", "a safe bet"); what can be false is checked: titles and names, counts
+and ratings, genres, tags (by stem: "gangster" is the tag "gangsters"), years and decades,
+series relations, and cast, crew, awards, plot and reception, which no data here holds unless
+the item's own tags or description say it."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+import snowballstemmer
+
+from agent.pipeline.claims.context import ClaimContext, Violation
+from agent.pipeline.claims.vocabulary import Vocabulary
+from agent.pipeline.grounding import TITLE_MAX, bare_title, is_degenerate, main_title
+from agent.types import item_year
+
+_STEMMER = snowballstemmer.stemmer("english")
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+@lru_cache(maxsize=1 << 16)
+def stem(word: str) -> str:
+    return _STEMMER.stemWord(word)
+
+
+def stems(text: str) -> list[str]:
+    """The text's words, stemmed ("time-travelling" -> ["time", "travel"]); a possessive is its noun."""
+    return [stem(w) for w in _WORD.findall(re.sub(r"['’]s\b", "", text.lower()))]
+
+
+def _has_run(haystack: list[str], needle: list[str] | tuple[str, ...]) -> bool:
+    n = len(needle)
+    return n > 0 and any(tuple(haystack[i:i + n]) == tuple(needle) for i in range(len(haystack) - n + 1))
+
+
+# -- what no data here holds, unless the item's tags or description say it ------------------------
+_CAST_CREW = re.compile(r"\b(?:starring|stars?|co-?stars?|actors?|actress(?:es)?|cast|performances?|plays|played|role|"
+                        r"roles|directed|director|directors|directorial|filmmakers?|screenplay|screenwriters?|written|"
+                        r"writers?|produced|producers?|studios?|composer|soundtrack|score by|cinematographer|author|"
+                        r"authors|novelist|penned|narrated|narrator|based on|adapted|adaptation)\b", re.IGNORECASE)
+_AWARDS = re.compile(r"\b(?:awards?|award-winning|oscars?|academy|nominat\w+|golden globes?|palme|bafta|emmys?|"
+                     r"won|wins|winner|winning|prize\w*)\b", re.IGNORECASE)
+_RECEPTION = re.compile(r"\b(?:critics?|critical|critically|acclaim\w*|prais\w*|reviews?|reviewed|reviewers?|"
+                        r"box[- ]office|blockbusters?|smash|bestsell\w*|best-sell\w*|cult|iconic|legendary|"
+                        r"masterpieces?|landmark|timeless|celebrated|renowned|famous|famed|beloved|classics?|"
+                        r"influential|groundbreaking|ground-breaking|grossing|grossed|record-breaking|"
+                        r"(?:widely|universally|generally) (?:loved|liked|considered|regarded|seen)|considered|"
+                        r"regarded|imdb|rotten tomatoes|metacritic|newly discovered|archives?|"
+                        r"most (?:popular|acclaimed|beloved|famous|iconic|influential))\b", re.IGNORECASE)
+# what happens in it: the data has genres, tags and a description, not a story
+_PLOT = re.compile(r"\b(?:follows|following (?:a|an|the|two|three)|tells (?:the|a|an|of|how)|stor(?:y|ies) (?:of|about)|"
+                   r"tales? (?:of|about)|cent(?:er|re)s? (?:on|around)|revolves|protagonist|heroine|hero|villain|"
+                   r"characters?|journey of|sets out|must (?:stop|save|find|escape|survive|defeat)|teams? up|"
+                   r"quest (?:to|for)|plot|storyline|narrative (?:of|about)|(?:is|are|film|movie|book|drama|comedy|"
+                   r"thriller|mystery|one) about|all about|finds (?:himself|herself|themselves)|"
+                   r"(?:his|her|their) (?:wife|husband|son|daughter|father|mother|family|friends?|quest|journey|life))\b",
+                   re.IGNORECASE)
+_CONTENT_WORDS = 2  # words after a cast cue that must be the item's tags ("starring Morgan Freeman")
+# series words: true only where the catalog shows a series link in that direction
+_SEQUEL = re.compile(r"\b(?:sequel|sequels|follow-?ups?|follows? up|continues|continuation|next (?:chapter|instal+ment|"
+                     r"part|entry|episode|outing)|second (?:part|chapter|instal+ment|entry)|third (?:part|chapter|"
+                     r"instal+ment|entry)|picks up where|later (?:part|chapter|instal+ment|entry|film|movie))\b",
+                     re.IGNORECASE)
+_EARLIER = re.compile(r"\b(?:prequel|prequels|the first (?:part|chapter|instal+ment|entry)|earlier (?:part|chapter|"
+                      r"instal+ment|entry|film|movie)|where it (?:all )?(?:began|started)|how it (?:all )?(?:began|"
+                      r"started)|goes? back|go back)\b", re.IGNORECASE)
+_SERIES = re.compile(r"\b(?:series|franchise|franchises|trilogy|saga|instal+ments?|remakes?|remade|reboot|"
+                     r"spin-?offs?|same (?:universe|world|series|franchise|saga))\b", re.IGNORECASE)
+_SERIES_STEMS = frozenset(stems("sequel sequels prequel series franchise trilogy saga remake"))
+
+# -- numbers -------------------------------------------------------------------------------------
+_NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+                 "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
+                 "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "dozen": 12}
+_COUNT = re.compile(r"(?<![\w.,/])(\d[\d,]*|" + "|".join(_NUMBER_WORDS) + r")(?![\w/]|\.\d)", re.IGNORECASE)
+_PEOPLE_AFTER = re.compile(r"^\s+(?:\w+\s+){0,1}(?:people|persons?|person|viewers|fans|others|users|readers|members|"
+                           r"moviegoers|watchers|folks|of (?:its|their|the) fans|of them|(?:who|that) liked)\b",
+                           re.IGNORECASE)
+_PEOPLE_BEFORE = re.compile(r"\b(?:liked|loved|rated highly|rated|enjoyed) by\s+$", re.IGNORECASE)
+_YOUR_COUNT = re.compile(r"\b(?:your|you(?:'ve|’ve| have)?\s+(?:\w+\s+)?(?:liked|loved|rated|enjoyed|read|watched))\b",
+                         re.IGNORECASE)
+_HALF = re.compile(r"\bhalf\b", re.IGNORECASE)
+_RATING = re.compile(r"(?<![\d.])(\d(?:\.\d)?)\s*(?:/\s*5\b|out of (?:5|five)\b|[- ]stars?\b)", re.IGNORECASE)
+_TEN_OR_PERCENT = re.compile(r"(?<![\d.])\d+(?:\.\d)?\s*(?:/\s*10\b|out of (?:10|ten)\b|%|percent\b|per cent\b)",
+                             re.IGNORECASE)
+_YEAR = re.compile(r"(?<![\d.])((?:19|20)\d\d)(?![\ds'’])")
+_DECADE = re.compile(r"(?:\b(early|mid|late)[- ])?(?<![\d])(?:'|’)?((?:19|20)?\d0)['’]?s\b", re.IGNORECASE)
+_DECADE_WORDS = {"twenties": 20, "thirties": 30, "forties": 40, "fifties": 50, "sixties": 60, "seventies": 70,
+                 "eighties": 80, "nineties": 90}
+_DECADE_WORD = re.compile(r"\b(?:(early|mid|late)[- ])?(" + "|".join(_DECADE_WORDS) + r")\b", re.IGNORECASE)
+
+# -- the person ----------------------------------------------------------------------------------
+# before a title: the person said to have liked or rated it
+_LIKED_BEFORE = re.compile(r"(?:\byou(?:'ve|’ve| have| had|'d|’d)?\s+(?:already\s+|also\s+|really\s+|\w+ly\s+)?"
+                           r"(?:liked|loved|enjoyed|adored|rated|gave|scored|watched|saw|read|devoured|finished)|"
+                           r"\byour (?:\d(?:\.\d)?/5 (?:for|on)|rating (?:of|for)|love (?:of|for)|favou?rite,?)|"
+                           r"\bif you (?:liked|loved|enjoyed)|\bif|\bafter|\bas a fan of|\bsince you (?:liked|loved|rated))\s*$",
+                           re.IGNORECASE)
+_LIKED_AFTER = re.compile(r"^\s*,?\s*(?:\(\s*(?:you rated it|your|rated)|(?:which|that) you(?:'ve| have)?\s+"
+                          r"(?:\w+ly\s+)?(?:liked|loved|enjoyed|rated|gave)|(?:hooked|gripped|won) you|"
+                          r"(?:was|is) (?:your|a favou?rite))", re.IGNORECASE)
+# before a title: people who liked it (a co-liked link of the item's)
+_FANS_BEFORE = re.compile(r"\b(?:people|viewers|readers|those|others|fans) who (?:also )?(?:liked|loved|enjoyed|rated)"
+                          r"(?: both)?\s*$", re.IGNORECASE)
+_SAW_ITEM = re.compile(r"\byou(?:'ve|’ve| have)?\s+(?:already\s+|probably\s+|likely\s+|surely\s+)?(?:seen|watched|saw|"
+                       r"read|rated|loved|liked|enjoyed)\s+(?:this|it)(?:\s+(?:one|movie|film|book))?\s*"
+                       r"(?:already|before|twice|again|[.,;!]|$)|\b(?:watch|see|read|enjoy|love)\s+(?:it|this(?: one)?)\s+"
+                       r"again\b|\brewatch\w*\b|\bre-?read\b|\byour (?:rating|score) (?:of|for) (?:this|it)\b|"
+                       r"\byou (?:already )?(?:rated|gave) (?:this|it)\b", re.IGNORECASE)
+# a genre said of the person's taste or counted among their likes, not of the item
+_TASTE_BEFORE = re.compile(r"(?:\byour(?:\s+\w+){0,2}|\byou(?:'ve|’ve| have)?\s+(?:\w+ly\s+)?(?:like|liked|love|loved|"
+                           r"enjoy|enjoyed|rated|gave|watch|watched|read)(?:\s+(?:so many|many|a lot of|lots of|all|"
+                           r"the))?|\b(?:\d[\d,]*|half|most|many|" + "|".join(_NUMBER_WORDS) + r")(?:\s+of\s+(?:the\s+"
+                           r"|your\s+)?\w+)?(?:\s+(?:\w+\s+)?(?:are|were|is|being))?|\band|\bor|,)\s*$", re.IGNORECASE)
+_COUNTED_AFTER = re.compile(r"^(?:\s+(?:and|or)\s+\S+)?\s*(?:titles|films|movies|books|picks|reads|favou?rites|"
+                            r"ones|likes)?\s*(?:among|in|of|from)\s+(?:your|the \d+|the ones you)", re.IGNORECASE)
+_NEGATED_BEFORE = re.compile(r"\b(?:no|not|without|less|instead of|rather than|away from|break from|change from|"
+                             r"isn't|is not|aren't|never)\s+(?:\w+\s+){0,2}$", re.IGNORECASE)
+_CONNECTORS = {"of", "the", "and", "de", "la", "le", "von", "van", "in", "on", "a", "an", "to", "for", "at", "by"}
+_NAME_EXEMPT = frozenset("""
+i you your yours if since because as given with for fans fan people viewers readers it its this that these those
+there here what when where why how a an the and but or so yet another more most one two three both after before
+like unlike just only also next from in on at by of to into over while though although even still then now sure
+expect count enjoy try watch read pick picks give take meet imagine think looking love loved liked based rated
+thanks considering seeing liking having being plenty lots many some all every each any no not nothing something
+someone anyone everyone everything fancy craving want need ready well great good nice perfect solid strong safe
+natural easy big same other similar close right spot yes oh bonus note half only new old early mid late
+""".split())
+_CAPITALISED = re.compile(r"(?<![\w'’-])[A-Z][\w'’.&-]*(?:\s+(?:(?:of|the|and|de|la|le|von|van|in|on|a|to|for|at)\s+)*"
+                          r"[A-Z][\w'’.&-]*)*")
+
+
+@dataclass(frozen=True)
+class _Named:
+    """A title the text names: where, which form, and its role ("item", "link", "series", "liked")."""
+    start: int
+    end: int
+    form: str
+    role: str
+
+
+def check_open(text: str, ctx: ClaimContext, vocab: Vocabulary, kind: str = "explanation") -> list[Violation]:
+    """Every claim of `text` that the data does not support (empty: it may be shown)."""
+    text = " ".join(text.split())
+    if why := _form(text, ctx, kind):
+        return [why]
+    named, out = _titles(text, ctx, vocab)
+    masked = text
+    for n in sorted(named, key=lambda n: -n.start):
+        masked = masked[:n.start] + "T" + " " * (n.end - n.start - 1) + masked[n.end:]
+    for rule in (_names, _unsupported, _person, _numbers, _genres, _tags, _series):
+        out += rule(text, masked, named, ctx, vocab)
+    return list(dict.fromkeys(out))
+
+
+def _form(text: str, ctx: ClaimContext, kind: str) -> Violation | None:
+    if why := is_degenerate(text, min_words=2 if kind == "hook" else 5):
+        return Violation("junk", f"it is not usable text ({why})")
+    if re.search(r"[\[\]{}<>|]", text):
+        return Violation("junk", "it contains placeholders or markup")
+    if kind == "explanation" and not text.endswith((".", "!", "?")):
+        return Violation("junk", "it stops mid-sentence")
+    if kind == "hook":
+        if len(text) > TITLE_MAX:
+            return Violation("junk", f"the hook is longer than {TITLE_MAX} characters")
+        if text.lower().strip(" .!") in _title_forms(ctx.evidence.title):
+            return Violation("title_as_hook", "the hook is the item's own title; say why it fits")
+    words = _WORD.findall(text.lower())
+    runs = [tuple(words[i:i + 4]) for i in range(len(words) - 3)]
+    if len(runs) != len(set(runs)):
+        return Violation("junk", "it repeats itself")
+    if re.search(r"\b(?:as an ai|language model|i'm sorry|i cannot|the facts|catalog_data|the data)\b", text,
+                 re.IGNORECASE):
+        return Violation("junk", "it talks about the task, not the item")
+    return None
+
+
+# -- titles and names ----------------------------------------------------------------------------
+def _title_forms(title: str) -> set[str]:
+    forms = {bare_title(title), main_title(title).lower()}
+    return forms | {f[4:] for f in forms if f.startswith("the ")}
+
+
+def _allowed_titles(ctx: ClaimContext) -> dict[str, str]:
+    ev = ctx.evidence
+    allowed: dict[str, str] = {}
+    for f in _title_forms(ev.title):
+        allowed[f] = "item"
+    for b in ev.because:
+        for f in _title_forms(b.title):
+            allowed.setdefault(f, "link" if b.signal == "co-liked" else "similar")
+    for s in ev.series:
+        for f in _title_forms(s.title):
+            allowed.setdefault(f, "series")
+    for t in ctx.liked_titles:
+        for f in _title_forms(t):
+            allowed.setdefault(f, "liked")
+    return allowed
+
+
+def _titles(text: str, ctx: ClaimContext, vocab: Vocabulary) -> tuple[list[_Named], list[Violation]]:
+    """The titles the text names (longest first, no overlaps), and a violation for each catalog
+    title it names that is neither in the facts nor in the person's history. A title must be
+    written capitalised ("heavy metal" is no title), and an item tag is a tag ("captain america")."""
+    low = text.lower()
+    allowed = _allowed_titles(ctx)
+    tags = ctx.item_tags | {t.lower() for t in ctx.evidence.shared_tags}
+    forms = {f for f in allowed if len(f) >= 2 and f in low} | vocab.titles.mentioned(text)
+    named: list[_Named] = []
+    out = []
+    for form in sorted(forms, key=len, reverse=True):
+        for m in re.finditer(r"(?<![\w'’])" + re.escape(form) + r"(?![\w'’])", low):
+            if any(n.start <= m.start() < n.end or m.start() <= n.start < m.end() for n in named):
+                continue
+            written = text[m.start():m.end()]
+            head = re.sub(r"^(?:the|a|an)\s+", "", written, flags=re.IGNORECASE)
+            if not head[:1].isupper() and not head[:1].isdigit():
+                continue
+            if form in allowed:
+                named.append(_Named(m.start(), m.end(), form, allowed[form]))
+            elif form not in tags and not any(form.removeprefix("the ") in a for a in allowed):
+                named.append(_Named(m.start(), m.end(), form, "unknown"))
+                out.append(Violation("unknown_title", f"it names {written!r}, which is not in the facts"))
+    return named, out
+
+
+def _known_words(ctx: ClaimContext, vocab: Vocabulary, named: list[_Named]) -> set[str]:
+    """Words a capitalised name may be made of: the item's tags and description, the titles of
+    the facts and those the text names, the genres."""
+    words = {w for t in ctx.item_tags | {x.lower() for x in ctx.evidence.shared_tags} for w in _WORD.findall(t)}
+    words |= set(_WORD.findall((ctx.item_text or "").lower()))
+    for t in ctx.evidence.titles() + [n.form for n in named]:
+        words |= set(_WORD.findall(t.lower()))
+    words |= {w for f in vocab.genre_forms for w in _WORD.findall(f)}
+    if ctx.evidence.constraint:
+        words |= set(_WORD.findall(ctx.evidence.constraint.lower()))
+    return words
+
+
+def _names(text: str, masked: str, named, ctx: ClaimContext, vocab: Vocabulary) -> list[Violation]:
+    """A capitalised name that is neither a title the text may name, a tag, a genre nor a word
+    of the item's description: an actor, a director, a studio, a place, another title."""
+    words_cased = re.findall(r"[A-Za-z][\w'’-]*", masked)
+    if len(words_cased) > 2 and sum(w[0].isupper() for w in words_cased) / len(words_cased) > 0.6:
+        return []  # Title Case: capitals say nothing of names here
+    known = _known_words(ctx, vocab, named)
+    starts = {0} | {m.end() for m in re.finditer(r"[.!?:;—–\"“(]\s*", masked)}
+    out = []
+    for m in _CAPITALISED.finditer(masked):
+        words = m.group(0).rstrip(".").split()
+        unknown = []
+        for i, w in enumerate(words):
+            low = re.sub(r"['’]s$", "", w.lower()).strip("'’.")
+            if w == "T" or low in _CONNECTORS or low in known or set(_WORD.findall(low)) <= known:
+                continue
+            rest = [x for x in words[1:] if x != "T" and x.lower() not in _CONNECTORS]
+            if i == 0 and m.start() in starts and (low in _NAME_EXEMPT or low in vocab.plain_words
+                                                   or (not rest and not w.endswith(("'s", "’s")))):
+                continue  # a sentence's first word is capitalised anyway, unless a name goes on after it
+            unknown.append(w)
+        if unknown:
+            out.append(Violation("unsupported", f"it names {' '.join(unknown)!r}, which is not in the facts"))
+    return out[:1]
+
+
+def _described(words: list[str], ctx: ClaimContext) -> bool:
+    """The words are the item's own: its tags, description or genres say them."""
+    own = {s for t in ctx.item_tags for s in stems(t)} | set(stems(ctx.item_text or ""))
+    own |= {s for g in ctx.evidence.categories for s in stems(g)}
+    return all(w in own or w in _FILLER_STEMS for w in words)
+
+
+def _unsupported(text: str, masked: str, named, ctx: ClaimContext, vocab: Vocabulary) -> list[Violation]:
+    out = []
+    for rule, what in ((_CAST_CREW, "cast and makers"), (_AWARDS, "awards"), (_RECEPTION, "reception"),
+                       (_PLOT, "plot")):
+        for m in rule.finditer(masked):
+            if _described(stems(m.group(0)), ctx):
+                continue
+            if rule in (_PLOT, _CAST_CREW):  # "about schizophrenia", "starring Morgan Freeman": the tags say it
+                following = [w for w in stems(re.split(r"[,.;:!?]", masked[m.end():])[0]) if w not in _FILLER_STEMS]
+                if following and _described(following[:_CONTENT_WORDS if rule is _CAST_CREW else 1], ctx):
+                    continue
+            out.append(Violation("unsupported", f"it says {m.group(0)!r}: {what} are not in the facts"))
+            break
+    if _TEN_OR_PERCENT.search(masked):
+        out.append(Violation("wrong_number", "it gives a score or share the facts do not hold"))
+    return out
+
+
+_FILLER_STEMS = frozenset(stems("a an the of and in on with to for its it this that their his her one by"))
+
+
+# -- the person ----------------------------------------------------------------------------------
+def _person(text: str, masked: str, named: list[_Named], ctx: ClaimContext, vocab) -> list[Violation]:
+    out = []
+    link_forms = {f for b in ctx.evidence.because if b.signal == "co-liked" for f in _title_forms(b.title)}
+    if _SAW_ITEM.search(masked):
+        out.append(Violation("liked_item", "it says the person has seen or rated this item, which they have not"))
+    for n in named:
+        before, after = text[max(0, n.start - 40): n.start], text[n.end: n.end + 40]
+        if _LIKED_BEFORE.search(before) or _LIKED_AFTER.search(after):
+            if n.role == "item":
+                out.append(Violation("liked_item", "it says the person liked this item, which they have not"))
+            elif n.role == "unknown":
+                out.append(Violation("false_like", "it says the person liked a title their history does not hold"))
+        if _FANS_BEFORE.search(before) and n.role != "unknown" and n.form not in link_forms:
+            out.append(Violation("wrong_link", f"it gives the fans of {text[n.start:n.end]!r} as the link, but the "
+                                               "data links other titles to this item"))
+    for m in _CAPITALISED.finditer(masked):  # a title the catalog index skips (one word, short): "you loved Memento"
+        if _LIKED_BEFORE.search(masked[max(0, m.start() - 40): m.start()]) and m.group(0) != "T" \
+                and not m.group(0).startswith("T ") and m.group(0).lower() not in _NAME_EXEMPT:
+            out.append(Violation("false_like", f"it says the person liked {m.group(0)!r}; their history does not"))
+    return out
+
+
+# -- numbers -------------------------------------------------------------------------------------
+def _value(raw: str) -> int:
+    return _NUMBER_WORDS.get(raw.lower()) or int(raw.replace(",", ""))
+
+
+def _clause(text: str, start: int, end: int) -> tuple[str, str]:
+    """The text of the clause around a span, before and after it."""
+    left = max(text.rfind(c, 0, start) for c in ",;:.!?—(") + 1
+    rights = [i for i in (text.find(c, end) for c in ",;:.!?—)") if i >= 0]
+    return text[left:start], text[end:min(rights) if rights else len(text)]
+
+
+def _numbers(text: str, masked: str, named: list[_Named], ctx: ClaimContext, vocab: Vocabulary) -> list[Violation]:
+    ev = ctx.evidence
+    out, used = [], []
+    link_counts = {b.item_id: b.people for b in ev.because if b.signal == "co-liked"}
+    links_by_form = {f: b.people for b in ev.because if b.signal == "co-liked" for f in _title_forms(b.title)}
+    genre_counts = {c.category: c.liked for c in ev.shared_categories}
+    tag_counts = dict(zip((t.lower() for t in ev.shared_tags), ev.shared_tag_counts))
+    ratings = {f: r for t, r in ctx.liked_titles.items() for f in _title_forms(t) if r is not None}
+    for m in _RATING.finditer(masked):
+        used.append(m.span())
+        value = float(m.group(1))
+        start = max(masked.rfind(c, 0, m.start()) for c in ".!?") + 1
+        ends = [i for i in (masked.find(c, m.end()) for c in ".!?") if i >= 0]
+        in_sentence = [n for n in named if start <= n.start < (min(ends) if ends else len(masked)) and n.role != "item"]
+        rated = ({ratings.get(n.form) for n in in_sentence} if in_sentence else
+                 {x.rating for x in ev.because + ev.series})
+        if value not in rated:
+            out.append(Violation("wrong_number", f"it says {m.group(0)!r}, which is not the person's rating of the "
+                                                 "title it names"))
+    years = {y for y in map(item_year, ev.titles()) if y}
+    for m in _YEAR.finditer(masked):
+        used.append(m.span())
+        if int(m.group(1)) not in years:
+            out.append(Violation("wrong_year", f"it gives the year {m.group(1)}; the catalog says {ev.year or 'none'}"))
+    for m in list(_DECADE.finditer(masked)) + list(_DECADE_WORD.finditer(masked)):
+        used.append(m.span())
+        decade = _DECADE_WORDS.get(m.group(2).lower()) or int(m.group(2)) % 100
+        part = (m.group(1) or "").lower()
+        if not any(y % 100 // 10 * 10 == decade and _in_part(y % 10, part) for y in years):
+            out.append(Violation("wrong_year", f"it says {m.group(0)!r}; the catalog year is {ev.year or 'unknown'}"))
+    tag_numbers = {int(n) for t in ctx.item_tags for n in re.findall(r"\d+", t)}
+    for m in _COUNT.finditer(masked):
+        if any(a <= m.start() < b for a, b in used) or re.match(r"\s*(?:/|out of)", masked[m.end():]):
+            continue
+        n = _value(m.group(1))
+        before, after = _clause(masked, m.start(), m.end())
+        if m.group(1).lower() == "one" and not _PEOPLE_AFTER.match(masked[m.end():]):
+            continue  # "one of your favourites", "a natural one"
+        if re.search(r"\bpart\s+$", masked[max(0, m.start() - 6):m.start()], re.IGNORECASE):
+            continue  # "part three": the series' place (its relation is checked there)
+        if _PEOPLE_AFTER.match(masked[m.end():]) or _PEOPLE_BEFORE.search(masked[:m.start()]):
+            out += _people_count(n, m, masked, named, ev, links_by_form, link_counts)
+        elif _YOUR_COUNT.search(before + after) or re.match(r"\s+of\s+(?:the\s+)?(?:\d+|your|them)", masked[m.end():]):
+            out += _liked_count(n, m.group(0), after, genre_counts, tag_counts, vocab, ctx)
+        elif n not in ev.numbers() | years | tag_numbers | {len(ctx.liked_titles)}:
+            out.append(Violation("wrong_number", f"it states the number {m.group(0)}, which is not in the facts"))
+    return out
+
+
+_WHO_LIKED = re.compile(r"^\s+(?:\w+\s+){0,1}(?:people|viewers|fans|readers|others|users|members|moviegoers|folks)?\s*"
+                        r"(?:who|that)\s+(?:\w+\s+)?(?:liked|loved|enjoyed|rated|gave)\s+(?:both\s+)?", re.IGNORECASE)
+_PRONOUN = re.compile(r"^(?:it|that (?:one|film|movie|book|title)|this one|them|those|both)\b", re.IGNORECASE)
+
+
+def _people_count(n: int, m, masked: str, named: list[_Named], ev, links_by_form: dict[str, int],
+                  link_counts: dict[str, int]) -> list[Violation]:
+    """N people who liked X (X must be a link, with that count; "it" is the title named last) or
+    N people rated it highly (the item's fans)."""
+    owner = None
+    if who := _WHO_LIKED.match(masked[m.end():]):
+        at = m.end() + who.end()
+        owner = next((x for x in named if x.start == at), None)
+        if owner is None and _PRONOUN.match(masked[at:]):
+            owner = next((x for x in reversed(named) if x.end <= m.start() and x.role != "item"), None)
+    if owner is not None and owner.role != "item":
+        if owner.form not in links_by_form:
+            return [Violation("wrong_link", f"it gives people who liked {owner.form.title()!r} as a link; the data "
+                                            "links other titles")]
+        if n != links_by_form[owner.form]:
+            kind = "wrong_link" if n in set(link_counts.values()) | {ev.fans} else "wrong_number"
+            return [Violation(kind, f"it gives {n} people for {owner.form.title()!r}; the data says "
+                                    f"{links_by_form[owner.form]}")]
+        return []
+    if n == ev.fans or n in link_counts.values():
+        return []
+    return [Violation("wrong_number", f"it says {n} people; the data says {ev.fans} rated it highly")]
+
+
+def _liked_count(n: int, said: str, clause: str, genre_counts: dict[str, int], tag_counts: dict[str, int],
+                 vocab: Vocabulary, ctx: ClaimContext) -> list[Violation]:
+    """N of your liked titles are G / tagged X: the count of that genre or tag in their history."""
+    low = clause.lower()
+    low = low if re.search(r"\b(?:are|is|were)\b", low) else " ".join(low.split()[:4])  # "40 comedies among your likes"
+    genres = {vocab.genre_forms[f] for f in vocab.genre_forms if re.search(r"(?<![\w-])" + re.escape(f) + r"(?![\w-])", low)}
+    tags = [t for t in tag_counts if _has_run(stems(low), stems(t))]
+    tagged = re.search(r"\btagged\s+(.+)$", low)
+    expected = {genre_counts[g] for g in genres if g in genre_counts} | {tag_counts[t] for t in tags}
+    if tagged and not tags:
+        return [Violation("wrong_link", f"it says {said!r} … tagged {tagged.group(1).strip()!r}, a tag the person's "
+                                        "liked titles do not share with it")]
+    if genres - set(ctx.evidence.categories) and not tags:
+        return [Violation("wrong_link", f"it counts {sorted(genres - set(ctx.evidence.categories))[0]} among the "
+                                        "person's likes, a genre this item does not have")]
+    if not expected:
+        expected = set(genre_counts.values()) | set(tag_counts.values())
+    if n in expected | {len(ctx.liked_titles)} or (genres - set(genre_counts) and not expected):
+        return []
+    kind = "wrong_link" if n in set(genre_counts.values()) | set(tag_counts.values()) | set(
+        ctx.evidence.numbers()) else "wrong_number"
+    return [Violation(kind, f"it says {said!r}; the person's history says {sorted(expected)[0]}")]
+
+
+def _in_part(digit: int, part: str) -> bool:
+    return {"early": digit <= 4, "mid": 3 <= digit <= 7, "late": digit >= 5}.get(part, True)
+
+
+# -- genres and tags -----------------------------------------------------------------------------
+def _genres(text: str, masked: str, named: list[_Named], ctx: ClaimContext, vocab: Vocabulary) -> list[Violation]:
+    """A genre said of the item must be its own. One said of a title the text names must be that
+    title's, and one said of the person's taste ("your westerns", "40 comedies among your
+    likes") one of theirs (the counts are checked apart)."""
+    low = masked.lower()
+    own_stems = {s for t in ctx.item_tags for s in stems(t)}
+    for tag in sorted((t for t in ctx.item_tags if " " in t or "-" in t), key=len, reverse=True):
+        low = re.sub(r"(?<![\w-])" + re.escape(tag) + r"(?![\w-])", lambda m: " " * len(m.group(0)), low)
+    genre_of = {n.start: ctx.linked_categories.get(bare_title(n.form), set()) for n in named}
+    out = []
+    for m in re.finditer(r"(?<![\w-])(" + vocab.genre_alternation + r")(?![\w-])", low):
+        genre = vocab.genre_forms[m.group(1)]
+        if genre in ctx.evidence_categories or set(stems(m.group(1))) <= own_stems or genre in _tag_genres(ctx, vocab):
+            continue
+        before = low[max(0, m.start() - 50): m.start()]
+        if _NEGATED_BEFORE.search(before):
+            continue  # "not a horror film", "a break from comedies"
+        if (_TASTE_BEFORE.search(before) or _COUNTED_AFTER.match(low[m.end():])) and genre in ctx.liked_categories:
+            continue
+        left, right = _clause(masked, m.start(), m.end())
+        titled = [s for s in genre_of if left.rfind("T") >= 0 and masked.rfind("T", 0, m.start()) == s
+                  or 0 <= s - m.end() <= 25]
+        if any(genre in genre_of[s] for s in titled):
+            continue  # "the sci-fi of The Terminator", "after the comedy Spaceballs"
+        if ctx.evidence.constraint and genre.lower() in ctx.evidence.constraint.lower():
+            continue
+        out.append(Violation("wrong_category", f"it calls this {m.group(1)!r}, but the data does not list {genre}"))
+        break
+    return out
+
+
+_GENRE_TAG_WORDS = {"Comedy": ("humor", "humour", "funny", "hilarious", "comedy", "witty"),
+                    "Horror": ("creepy", "scary", "horror", "gore"), "Thriller": ("suspense", "tense", "thriller")}
+
+
+def _tag_genres(ctx: ClaimContext, vocab: Vocabulary) -> set[str]:
+    """Genres the item's tags name though the catalog does not list them ("great humor": funny)."""
+    words = {w for t in ctx.item_tags for w in _WORD.findall(t)}
+    named = {vocab.genre_forms[w] for w in words if w in vocab.genre_forms}
+    return named | {g for g, cues in _GENRE_TAG_WORDS.items() if any(c in words for c in cues)}
+
+
+# evaluative and joining words that are also catalog tags somewhere: using them claims nothing
+_FREE_STEMS = frozenset(stems("""natural safe bet pick next watch good great fun enjoyable favorite favourite
+perfect solid easy strong nice fine right spot treat worth must see fans fan love loving lovely sweet smart fresh
+clever satisfying similar different mood night weekend change pace company taste style genre movie film book
+story tone vibe feel feeling kind sort type vein spirit lighter light heavier heavy mix blend long short
+read reading pleasure gem ride trip world fit home epic""")) | _SERIES_STEMS
+
+
+def _same_word(a: str, b: str) -> bool:
+    """Two forms of one word: one stem, and one word the other plus an ending ("gangster",
+    "gangsters"; not "animated" and "anime", which share a stem)."""
+    return a == b or (stem(a) == stem(b) and (a.startswith(b) or b.startswith(a) or a.rstrip("s") == b.rstrip("s")))
+
+
+def _says_tag(words: list[str], tag: tuple[str, ...]) -> bool:
+    n = len(tag)
+    return any(all(_same_word(words[i + j], tag[j]) for j in range(n)) for i in range(len(words) - n + 1))
+
+
+def _tags(text: str, masked: str, named: list[_Named], ctx: ClaimContext, vocab: Vocabulary) -> list[Violation]:
+    """A catalog tag said of the item must be its own (its tags or description say it)."""
+    words = _WORD.findall(re.sub(r"['’]s\b", "", masked.lower()))
+    word_stems = {stem(w) for w in words}
+    own = {_tag_words(t) for t in ctx.item_tags | {x.lower() for x in ctx.evidence.shared_tags}}
+    own_words = {w for t in own for w in t} | set(_WORD.findall((ctx.item_text or "").lower()))
+    constraint = _WORD.findall((ctx.evidence.constraint or "").lower())
+    out = []
+    for tag in vocab.tag_order:
+        key = _tag_words(tag)
+        if not key or key in own or not {stem(w) for w in key} <= word_stems or not _says_tag(words, key):
+            continue
+        if all(any(_same_word(w, o) for o in own_words) for w in key):
+            continue
+        if len(key) == 1 and stem(key[0]) in _FREE_STEMS or (constraint and _says_tag(constraint, key)):
+            continue
+        out.append(Violation("wrong_tag", f"it says {tag!r}, which the data does not say about this item"))
+    return out[:2]
+
+
+@lru_cache(maxsize=1 << 15)
+def _tag_words(tag: str) -> tuple[str, ...]:
+    return tuple(_WORD.findall(tag.lower()))
+
+
+# -- series --------------------------------------------------------------------------------------
+def _series(text: str, masked: str, named: list[_Named], ctx: ClaimContext, vocab) -> list[Violation]:
+    relations = {s.relation for s in ctx.evidence.series}
+    out = []
+    later, earlier, series = _SEQUEL.search(masked), _EARLIER.search(masked), _SERIES.search(masked)
+    if later and "sequel" not in relations:
+        out.append(Violation("wrong_series", f"it says {later.group(0)!r}; the catalog shows no earlier part the "
+                                             "person liked"))
+    if earlier and "earlier" not in relations:
+        out.append(Violation("wrong_series", f"it says {earlier.group(0)!r}; the catalog shows no later part the "
+                                             "person liked"))
+    if series and not relations:
+        out.append(Violation("wrong_series", f"it says {series.group(0)!r}; the catalog shows no series for it"))
+    if (later or earlier or series) and relations:
+        parts = {f for s in ctx.evidence.series for f in _title_forms(s.title)}
+        others = [n for n in named if n.role != "item" and n.form not in parts]
+        if others and not any(n.form in parts for n in named):
+            out.append(Violation("wrong_series", f"it puts it in a series with {others[0].form.title()!r}, which "
+                                                 "the catalog does not"))
+    return out
