@@ -66,8 +66,14 @@ def load_contexts(directory: Path = CORPUS_DIR) -> dict[str, tuple[str, ClaimCon
     return out
 
 
-def load_cases(directory: Path = CORPUS_DIR) -> list[Case]:
-    lines = (directory / "texts.jsonl").read_text().splitlines()
+SPLITS = {"dev": "texts.jsonl", "heldout": "texts-heldout.jsonl"}
+
+
+def load_cases(directory: Path = CORPUS_DIR, split: str = "all") -> list[Case]:
+    """The labelled texts of a split: "dev" (the checker was developed against it), "heldout"
+    (written the same way, scored only once the checker was set) or "all"."""
+    names = list(SPLITS.values()) if split == "all" else [SPLITS[split]]
+    lines = [line for name in names for line in (directory / name).read_text().splitlines()]
     return [Case(**json.loads(line)) for line in lines if line.strip()]
 
 
@@ -93,13 +99,13 @@ class Scores:
         return self.false_caught / rejected if rejected else float("nan")
 
 
-def verdicts(mode: str, directory: Path = CORPUS_DIR) -> list[tuple[Case, list]]:
+def verdicts(mode: str, directory: Path = CORPUS_DIR, split: str = "all") -> list[tuple[Case, list]]:
     """Every case with the violations the `mode` checker finds in it."""
     from agent.pipeline.claims import checker_for
 
     contexts = load_contexts(directory)
     out = []
-    for case in load_cases(directory):
+    for case in load_cases(directory, split):
         dataset, ctx = contexts[case.context]
         out.append((case, checker_for(mode)(case.text, ctx, vocabulary(dataset), kind=case.kind)))
     return out

@@ -42,6 +42,7 @@ class ClaimContext:
     instructions: str = ""
     item_tags: set[str] = field(default_factory=set)  # lower-case, all the item's catalog tags
     item_text: str = ""  # the item's own description (a book's blurb)
+    n_liked: int = 0  # the person's liked items, all of them
 
 
 def claim_contexts(evidence: list[Evidence], liked: list, catalog: dict, instructions: str = "") -> list[ClaimContext]:
@@ -62,7 +63,7 @@ def claim_contexts(evidence: list[Evidence], liked: list, catalog: dict, instruc
             evidence_tags=movie_tags(ev) | {t.lower() for it in linked for t in it.tags},
             linked_categories={bare_title(it.title): set(it.categories) for it in linked},
             instructions=instructions, item_tags={t.lower() for t in item.tags} if item else movie_tags(ev),
-            item_text=item.text if item else ""))
+            item_text=item.text if item else "", n_liked=len(liked_items)))
     return out
 
 

@@ -57,19 +57,34 @@ _PLOT = re.compile(r"\b(?:follows|following (?:a|an|the|two|three)|tells (?:the|
                    r"characters?|journey of|sets out|must (?:stop|save|find|escape|survive|defeat)|teams? up|"
                    r"quest (?:to|for)|plot|storyline|narrative (?:of|about)|(?:is|are|film|movie|book|drama|comedy|"
                    r"thriller|mystery|one) about|all about|finds (?:himself|herself|themselves)|"
-                   r"(?:his|her|their) (?:wife|husband|son|daughter|father|mother|family|friends?|quest|journey|life))\b",
+                   r"(?:his|her|their) (?:wife|husband|son|daughter|father|mother|family|friends?|quest|journey|life)|"
+                   r"\w+ about (?:a|an|the|two|three)|(?:a|an)\s+(?:[\w-]+\s+){0,2}(?:man|woman|men|women|boy|girl|"
+                   r"teen|teenager|kid|couple|detective|cop|soldier|family|band|gang|crew)(?![\w-]))",
                    re.IGNORECASE)
 _CONTENT_WORDS = 2  # words after a cast cue that must be the item's tags ("starring Morgan Freeman")
 # series words: true only where the catalog shows a series link in that direction
-_SEQUEL = re.compile(r"\b(?:sequel|sequels|follow-?ups?|follows? up|continues|continuation|next (?:chapter|instal+ment|"
-                     r"part|entry|episode|outing)|second (?:part|chapter|instal+ment|entry)|third (?:part|chapter|"
+_SEQUEL = re.compile(r"\b(?:sequel|sequels|follow-?ups?|follows? up|continues|continuation|next (?:[\w-]+\s+){0,2}?"
+                     r"(?:chapter|instal+ment|part|entry|episode|outing)|second (?:part|chapter|instal+ment|entry)|third (?:part|chapter|"
                      r"instal+ment|entry)|picks up where|later (?:part|chapter|instal+ment|entry|film|movie))\b",
                      re.IGNORECASE)
 _EARLIER = re.compile(r"\b(?:prequel|prequels|the first (?:part|chapter|instal+ment|entry)|earlier (?:part|chapter|"
                       r"instal+ment|entry|film|movie)|where it (?:all )?(?:began|started)|how it (?:all )?(?:began|"
                       r"started)|goes? back|go back)\b", re.IGNORECASE)
 _SERIES = re.compile(r"\b(?:series|franchise|franchises|trilogy|saga|instal+ments?|remakes?|remade|reboot|"
-                     r"spin-?offs?|same (?:universe|world|series|franchise|saga))\b", re.IGNORECASE)
+                     r"spin-?offs?|companion (?:volume|book|piece|film)|same (?:universe|world|series|franchise|saga))\b",
+                     re.IGNORECASE)
+_ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "2nd": 2, "3rd": 3, "4th": 4}
+_ORDINAL_PART = re.compile(r"\b(" + "|".join(_ORDINALS) + r")\s+(?:[\w-]+\s+)?(?:part|chapter|instal+ment|entry|film|"
+                           r"movie|book|outing)\b", re.IGNORECASE)
+_ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5, "vi": 6, "vii": 7, "viii": 8, "ix": 9}
+
+
+def _part_number(title: str) -> int | None:
+    """The part a title numbers itself ("Friday the 13th Part 2" -> 2, "Rocky III" -> 3), if any."""
+    m = re.search(r"(?:\bpart\s+|\s)(\d|[ivx]{1,4})(?:\s*:|\s*$|\s+-)", main_title(title).lower())
+    return (int(m.group(1)) if m.group(1).isdigit() else _ROMAN.get(m.group(1))) if m else None
+
+
 _SERIES_STEMS = frozenset(stems("sequel sequels prequel series franchise trilogy saga remake"))
 
 # -- numbers -------------------------------------------------------------------------------------
@@ -96,7 +111,7 @@ _DECADE_WORD = re.compile(r"\b(?:(early|mid|late)[- ])?(" + "|".join(_DECADE_WOR
 # -- the person ----------------------------------------------------------------------------------
 # before a title: the person said to have liked or rated it
 _LIKED_BEFORE = re.compile(r"(?:\byou(?:'ve|’ve| have| had|'d|’d)?\s+(?:already\s+|also\s+|really\s+|\w+ly\s+)?"
-                           r"(?:liked|loved|enjoyed|adored|rated|gave|scored|watched|saw|read|devoured|finished)|"
+                           r"(?:liked|loved|enjoyed|adored|rated|gave|given|scored|watched|saw|read|devoured|finished)|"
                            r"\byour (?:\d(?:\.\d)?/5 (?:for|on)|rating (?:of|for)|love (?:of|for)|favou?rite,?)|"
                            r"\bif you (?:liked|loved|enjoyed)|\bif|\bafter|\bas a fan of|\bsince you (?:liked|loved|rated))\s*$",
                            re.IGNORECASE)
@@ -106,6 +121,9 @@ _LIKED_AFTER = re.compile(r"^\s*,?\s*(?:\(\s*(?:you rated it|your|rated)|(?:whic
 # before a title: people who liked it (a co-liked link of the item's)
 _FANS_BEFORE = re.compile(r"\b(?:people|viewers|readers|those|others|fans) who (?:also )?(?:liked|loved|enjoyed|rated)"
                           r"(?: both)?\s*$", re.IGNORECASE)
+_FANS_OF = re.compile(r"\b(?:fans|admirers|lovers|viewers|readers) of\s*$", re.IGNORECASE)
+_ALSO_LIKED = re.compile(r"\b(?:also|too) (?:liked|loved|enjoyed|rated)|\b(?:liked|loved|enjoyed) (?:this|it)(?: one)? too\b",
+                         re.IGNORECASE)
 _SAW_ITEM = re.compile(r"\byou(?:'ve|’ve| have)?\s+(?:already\s+|probably\s+|likely\s+|surely\s+)?(?:seen|watched|saw|"
                        r"read|rated|loved|liked|enjoyed)\s+(?:this|it)(?:\s+(?:one|movie|film|book))?\s*"
                        r"(?:already|before|twice|again|[.,;!]|$)|\b(?:watch|see|read|enjoy|love)\s+(?:it|this(?: one)?)\s+"
@@ -114,7 +132,7 @@ _SAW_ITEM = re.compile(r"\byou(?:'ve|’ve| have)?\s+(?:already\s+|probably\s+|l
 # a genre said of the person's taste or counted among their likes, not of the item
 _TASTE_BEFORE = re.compile(r"(?:\byour(?:\s+\w+){0,2}|\byou(?:'ve|’ve| have)?\s+(?:\w+ly\s+)?(?:like|liked|love|loved|"
                            r"enjoy|enjoyed|rated|gave|watch|watched|read)(?:\s+(?:so many|many|a lot of|lots of|all|"
-                           r"the))?|\b(?:\d[\d,]*|half|most|many|" + "|".join(_NUMBER_WORDS) + r")(?:\s+of\s+(?:the\s+"
+                           r"the))?|(?<![\d,])(?:\d{1,3}(?:,\d{3})*|half|most|many|" + "|".join(_NUMBER_WORDS) + r")(?![\d,])(?:\s+of\s+(?:the\s+"
                            r"|your\s+)?\w+)?(?:\s+(?:\w+\s+)?(?:are|were|is|being))?|\band|\bor|,)\s*$", re.IGNORECASE)
 _COUNTED_AFTER = re.compile(r"^(?:\s+(?:and|or)\s+\S+)?\s*(?:titles|films|movies|books|picks|reads|favou?rites|"
                             r"ones|likes)?\s*(?:among|in|of|from)\s+(?:your|the \d+|the ones you)", re.IGNORECASE)
@@ -152,7 +170,8 @@ def check_open(text: str, ctx: ClaimContext, vocab: Vocabulary, kind: str = "exp
     masked = text
     for n in sorted(named, key=lambda n: -n.start):
         masked = masked[:n.start] + "T" + " " * (n.end - n.start - 1) + masked[n.end:]
-    for rule in (_names, _unsupported, _person, _numbers, _genres, _tags, _series):
+    out += _names(text, masked, named, ctx, vocab, kind)
+    for rule in (_unsupported, _person, _numbers, _genres, _tags, _series):
         out += rule(text, masked, named, ctx, vocab)
     return list(dict.fromkeys(out))
 
@@ -241,12 +260,12 @@ def _known_words(ctx: ClaimContext, vocab: Vocabulary, named: list[_Named]) -> s
     return words
 
 
-def _names(text: str, masked: str, named, ctx: ClaimContext, vocab: Vocabulary) -> list[Violation]:
+def _names(text: str, masked: str, named, ctx: ClaimContext, vocab: Vocabulary, kind: str) -> list[Violation]:
     """A capitalised name that is neither a title the text may name, a tag, a genre nor a word
     of the item's description: an actor, a director, a studio, a place, another title."""
     words_cased = re.findall(r"[A-Za-z][\w'’-]*", masked)
-    if len(words_cased) > 2 and sum(w[0].isupper() for w in words_cased) / len(words_cased) > 0.6:
-        return []  # Title Case: capitals say nothing of names here
+    if kind == "hook" and len(words_cased) > 2 and sum(w[0].isupper() for w in words_cased) / len(words_cased) >= 0.75:
+        return []  # a hook in Title Case: capitals say nothing of names
     known = _known_words(ctx, vocab, named)
     starts = {0} | {m.end() for m in re.finditer(r"[.!?:;—–\"“(]\s*", masked)}
     out = []
@@ -255,7 +274,8 @@ def _names(text: str, masked: str, named, ctx: ClaimContext, vocab: Vocabulary) 
         unknown = []
         for i, w in enumerate(words):
             low = re.sub(r"['’]s$", "", w.lower()).strip("'’.")
-            if w == "T" or low in _CONNECTORS or low in known or set(_WORD.findall(low)) <= known:
+            if w == "T" or low in _CONNECTORS or low in known or set(_WORD.findall(low)) <= known or any(
+                    ch.isdigit() for ch in w):
                 continue
             rest = [x for x in words[1:] if x != "T" and x.lower() not in _CONNECTORS]
             if i == 0 and m.start() in starts and (low in _NAME_EXEMPT or low in vocab.plain_words
@@ -292,7 +312,7 @@ def _unsupported(text: str, masked: str, named, ctx: ClaimContext, vocab: Vocabu
     return out
 
 
-_FILLER_STEMS = frozenset(stems("a an the of and in on with to for its it this that their his her one by"))
+_FILLER_STEMS = frozenset(stems("a an the of and in on with to for its it this that their his her one by from"))
 
 
 # -- the person ----------------------------------------------------------------------------------
@@ -308,7 +328,9 @@ def _person(text: str, masked: str, named: list[_Named], ctx: ClaimContext, voca
                 out.append(Violation("liked_item", "it says the person liked this item, which they have not"))
             elif n.role == "unknown":
                 out.append(Violation("false_like", "it says the person liked a title their history does not hold"))
-        if _FANS_BEFORE.search(before) and n.role != "unknown" and n.form not in link_forms:
+        claims_link = _FANS_BEFORE.search(before) or (_FANS_OF.search(before) and _ALSO_LIKED.search(
+            text[n.end:n.end + 80].split(".")[0]))
+        if claims_link and n.role != "unknown" and n.form not in link_forms:
             out.append(Violation("wrong_link", f"it gives the fans of {text[n.start:n.end]!r} as the link, but the "
                                                "data links other titles to this item"))
     for m in _CAPITALISED.finditer(masked):  # a title the catalog index skips (one word, short): "you loved Memento"
@@ -352,13 +374,20 @@ def _numbers(text: str, masked: str, named: list[_Named], ctx: ClaimContext, voc
     years = {y for y in map(item_year, ev.titles()) if y}
     for m in _YEAR.finditer(masked):
         used.append(m.span())
-        if int(m.group(1)) not in years:
-            out.append(Violation("wrong_year", f"it gives the year {m.group(1)}; the catalog says {ev.year or 'none'}"))
+        year = int(m.group(1))
+        left, right = _clause(masked, m.start(), m.end())
+        clause_years = {item_year(t) for t in _titles_in(named, ev, masked, m.start() - len(left), m.end() + len(right))}
+        clause_years |= {item_year(t) for t in _titles_in(named, ev, masked, m.start() - 60, m.start())
+                         if masked[:m.start()].rstrip().endswith("(")}  # "Star Trek (2009)"
+        if year != ev.year and year not in clause_years:  # a year is the item's, or that of a title beside it
+            out.append(Violation("wrong_year", f"it gives the year {year}; the catalog says {ev.year or 'none'}"))
     for m in list(_DECADE.finditer(masked)) + list(_DECADE_WORD.finditer(masked)):
         used.append(m.span())
         decade = _DECADE_WORDS.get(m.group(2).lower()) or int(m.group(2)) % 100
         part = (m.group(1) or "").lower()
-        if not any(y % 100 // 10 * 10 == decade and _in_part(y % 10, part) for y in years):
+        left, right = _clause(masked, m.start(), m.end())
+        beside = {item_year(t) for t in _titles_in(named, ev, masked, m.start() - len(left), m.end() + len(right))}
+        if not any(y and y % 100 // 10 * 10 == decade and _in_part(y % 10, part) for y in {ev.year} | beside):
             out.append(Violation("wrong_year", f"it says {m.group(0)!r}; the catalog year is {ev.year or 'unknown'}"))
     tag_numbers = {int(n) for t in ctx.item_tags for n in re.findall(r"\d+", t)}
     for m in _COUNT.finditer(masked):
@@ -366,21 +395,26 @@ def _numbers(text: str, masked: str, named: list[_Named], ctx: ClaimContext, voc
             continue
         n = _value(m.group(1))
         before, after = _clause(masked, m.start(), m.end())
+        sentence = masked[max(masked.rfind(c, 0, m.start()) for c in ".!?") + 1: m.start()]
         if m.group(1).lower() == "one" and not _PEOPLE_AFTER.match(masked[m.end():]):
             continue  # "one of your favourites", "a natural one"
         if re.search(r"\bpart\s+$", masked[max(0, m.start() - 6):m.start()], re.IGNORECASE):
             continue  # "part three": the series' place (its relation is checked there)
         if _PEOPLE_AFTER.match(masked[m.end():]) or _PEOPLE_BEFORE.search(masked[:m.start()]):
             out += _people_count(n, m, masked, named, ev, links_by_form, link_counts)
-        elif _YOUR_COUNT.search(before + after) or re.match(r"\s+of\s+(?:the\s+)?(?:\d+|your|them)", masked[m.end():]):
-            out += _liked_count(n, m.group(0), after, genre_counts, tag_counts, vocab, ctx)
-        elif n not in ev.numbers() | years | tag_numbers | {len(ctx.liked_titles)}:
+        elif _YOUR_COUNT.search(sentence + after) or re.match(r"\s+of\s+(?:the\s+)?(?:\d+|your|them)", masked[m.end():]):
+            half = re.search(r"\bhalf of (?:the |your )?$", masked[max(0, m.start() - 14):m.start()], re.IGNORECASE)
+            out += _liked_count(n, m.group(0), after, genre_counts, tag_counts, vocab, ctx, half=bool(half))
+        elif n not in ev.numbers() | years | tag_numbers | {ctx.n_liked}:
             out.append(Violation("wrong_number", f"it states the number {m.group(0)}, which is not in the facts"))
     return out
 
 
 _WHO_LIKED = re.compile(r"^\s+(?:\w+\s+){0,1}(?:people|viewers|fans|readers|others|users|members|moviegoers|folks)?\s*"
                         r"(?:who|that)\s+(?:\w+\s+)?(?:liked|loved|enjoyed|rated|gave)\s+(?:both\s+)?", re.IGNORECASE)
+_ITS_FANS = re.compile(r"^\s+(?:of (?:its|their) (?:fans|admirers|viewers|readers)|(?:fans|admirers) with)\b",
+                       re.IGNORECASE)
+_SHARES = re.compile(r"\bshar(?:es|ing|e)\s+$", re.IGNORECASE)
 _PRONOUN = re.compile(r"^(?:it|that (?:one|film|movie|book|title)|this one|them|those|both)\b", re.IGNORECASE)
 
 
@@ -389,7 +423,11 @@ def _people_count(n: int, m, masked: str, named: list[_Named], ev, links_by_form
     """N people who liked X (X must be a link, with that count; "it" is the title named last) or
     N people rated it highly (the item's fans)."""
     owner = None
-    if who := _WHO_LIKED.match(masked[m.end():]):
+    sentence_start = max(masked.rfind(c, 0, m.start()) for c in ".!?") + 1
+    if _ITS_FANS.match(masked[m.end():]) or _SHARES.search(masked[sentence_start:m.start()]):
+        owner = next((x for x in reversed(named) if sentence_start <= x.start and x.end <= m.start()
+                      and x.role != "item"), None)
+    elif who := _WHO_LIKED.match(masked[m.end():]):
         at = m.end() + who.end()
         owner = next((x for x in named if x.start == at), None)
         if owner is None and _PRONOUN.match(masked[at:]):
@@ -409,27 +447,38 @@ def _people_count(n: int, m, masked: str, named: list[_Named], ev, links_by_form
 
 
 def _liked_count(n: int, said: str, clause: str, genre_counts: dict[str, int], tag_counts: dict[str, int],
-                 vocab: Vocabulary, ctx: ClaimContext) -> list[Violation]:
-    """N of your liked titles are G / tagged X: the count of that genre or tag in their history."""
+                 vocab: Vocabulary, ctx: ClaimContext, half: bool = False) -> list[Violation]:
+    """N of your liked titles are G / tagged X: the count of that genre or tag in their history
+    (`half`: "half of the N you liked are G", N their likes and about twice G's count)."""
     low = clause.lower()
-    low = low if re.search(r"\b(?:are|is|were)\b", low) else " ".join(low.split()[:4])  # "40 comedies among your likes"
+    low = low if re.search(r"\b(?:are|is|were)\b", low) else " ".join(low.split()[:8])  # "40 comedies among your likes"
     genres = {vocab.genre_forms[f] for f in vocab.genre_forms if re.search(r"(?<![\w-])" + re.escape(f) + r"(?![\w-])", low)}
     tags = [t for t in tag_counts if _has_run(stems(low), stems(t))]
     tagged = re.search(r"\btagged\s+(.+)$", low)
     expected = {genre_counts[g] for g in genres if g in genre_counts} | {tag_counts[t] for t in tags}
+    if half:
+        return [] if n == ctx.n_liked and any(abs(2 * e - n) <= 1 for e in expected) else [
+            Violation("wrong_number", f"it says half of {n} are so; the person's history does not")]
     if tagged and not tags:
         return [Violation("wrong_link", f"it says {said!r} … tagged {tagged.group(1).strip()!r}, a tag the person's "
                                         "liked titles do not share with it")]
     if genres - set(ctx.evidence.categories) and not tags:
         return [Violation("wrong_link", f"it counts {sorted(genres - set(ctx.evidence.categories))[0]} among the "
                                         "person's likes, a genre this item does not have")]
-    if not expected:
+    if not expected and not genres:
         expected = set(genre_counts.values()) | set(tag_counts.values())
-    if n in expected | {len(ctx.liked_titles)} or (genres - set(genre_counts) and not expected):
+    if n in expected or (not genres and not tags and n == ctx.n_liked) or (
+            genres - set(genre_counts) and not expected):
         return []
     kind = "wrong_link" if n in set(genre_counts.values()) | set(tag_counts.values()) | set(
         ctx.evidence.numbers()) else "wrong_number"
     return [Violation(kind, f"it says {said!r}; the person's history says {sorted(expected)[0]}")]
+
+
+def _titles_in(named: list[_Named], ev, masked: str, start: int, end: int) -> list[str]:
+    """The catalog titles (of the evidence) named between `start` and `end`."""
+    forms = {n.form for n in named if start <= n.start < end and n.role != "item"}
+    return [t for t in ev.titles()[1:] if _title_forms(t) & forms]
 
 
 def _in_part(digit: int, part: str) -> bool:
@@ -447,20 +496,21 @@ def _genres(text: str, masked: str, named: list[_Named], ctx: ClaimContext, voca
         low = re.sub(r"(?<![\w-])" + re.escape(tag) + r"(?![\w-])", lambda m: " " * len(m.group(0)), low)
     genre_of = {n.start: ctx.linked_categories.get(bare_title(n.form), set()) for n in named}
     out = []
-    for m in re.finditer(r"(?<![\w-])(" + vocab.genre_alternation + r")(?![\w-])", low):
+    for m in re.finditer(r"(?<![\w])(" + vocab.genre_alternation + r")(?![\w]|-(?:packed|fi|noir)\b)", low):
         genre = vocab.genre_forms[m.group(1)]
-        if genre in ctx.evidence_categories or set(stems(m.group(1))) <= own_stems or genre in _tag_genres(ctx, vocab):
+        if genre in ctx.evidence_categories or set(stems(m.group(1))) <= own_stems:
             continue
+        if stem(m.group(1)) != stem(genre.lower()) and genre in _tag_genres(ctx, vocab):
+            continue  # "funny" for a movie tagged "great humor" (but "a comedy" claims the genre)
         before = low[max(0, m.start() - 50): m.start()]
         if _NEGATED_BEFORE.search(before):
             continue  # "not a horror film", "a break from comedies"
         if (_TASTE_BEFORE.search(before) or _COUNTED_AFTER.match(low[m.end():])) and genre in ctx.liked_categories:
             continue
-        left, right = _clause(masked, m.start(), m.end())
-        titled = [s for s in genre_of if left.rfind("T") >= 0 and masked.rfind("T", 0, m.start()) == s
-                  or 0 <= s - m.end() <= 25]
+        titled = [s for s in genre_of if 0 <= s - m.end() <= 2 or re.fullmatch(
+            r"T['’]s\s+|T,\s+(?:an?|the)\s+(?:\w+\s+)?", masked[s:m.start()] if s < m.start() else "")]
         if any(genre in genre_of[s] for s in titled):
-            continue  # "the sci-fi of The Terminator", "after the comedy Spaceballs"
+            continue  # "the comedy Spaceballs", "Spaceballs, a comedy you rated 5/5"
         if ctx.evidence.constraint and genre.lower() in ctx.evidence.constraint.lower():
             continue
         out.append(Violation("wrong_category", f"it calls this {m.group(1)!r}, but the data does not list {genre}"))
@@ -484,15 +534,21 @@ _FREE_STEMS = frozenset(stems("""natural safe bet pick next watch good great fun
 perfect solid easy strong nice fine right spot treat worth must see fans fan love loving lovely sweet smart fresh
 clever satisfying similar different mood night weekend change pace company taste style genre movie film book
 story tone vibe feel feeling kind sort type vein spirit lighter light heavier heavy mix blend long short
-read reading pleasure gem ride trip world fit home epic""")) | _SERIES_STEMS
+read reading pleasure gem ride trip world fit home epic beautiful beautifully stylish gorgeous inspiring
+stunning""")) | _SERIES_STEMS
+# tag words an item's genre already says ("a tense thriller", "family-friendly" for a Children movie)
+_GENRE_WORDS = {"Children": "family kids kid", "Thriller": "tense suspense suspenseful", "Horror": "scary creepy",
+                "Comedy": "funny humor humour hilarious", "Romance": "love romantic", "Animation": "animated cartoon",
+                "War": "military", "Crime": "criminal", "Sci-Fi": "science future", "Fantasy": "magic magical"}
 
 
 def _same_word(a: str, b: str) -> bool:
-    """Two forms of one word: one stem, and one word the other plus an ending ("gangster",
-    "gangsters"; not "animated" and "anime", which share a stem)."""
-    return a == b or (stem(a) == stem(b) and (a.startswith(b) or b.startswith(a) or a.rstrip("s") == b.rstrip("s")))
+    """Two forms of one word: one stem ("gangster", "gangsters"; "inspiring", "inspirational"), less
+    the stemmer's conflations of different words ("anime", "animated")."""
+    return a == b or (stem(a) == stem(b) and frozenset((stem(a), a[:5], b[:5])) not in _CONFLATED)
 
 
+_CONFLATED = {frozenset(("anim", "anime", "anima"))}  # "anime" is not "animated" or "animation"
 def _says_tag(words: list[str], tag: tuple[str, ...]) -> bool:
     n = len(tag)
     return any(all(_same_word(words[i + j], tag[j]) for j in range(n)) for i in range(len(words) - n + 1))
@@ -500,11 +556,14 @@ def _says_tag(words: list[str], tag: tuple[str, ...]) -> bool:
 
 def _tags(text: str, masked: str, named: list[_Named], ctx: ClaimContext, vocab: Vocabulary) -> list[Violation]:
     """A catalog tag said of the item must be its own (its tags or description say it)."""
-    words = _WORD.findall(re.sub(r"['’]s\b", "", masked.lower()))
+    title_words = {w for t in ctx.evidence.titles() for w in _WORD.findall(t.lower())}
+    words = [w.lower() for w in re.findall(r"[A-Za-z0-9]+", re.sub(r"['’]s\b", "", masked))
+             if not (w[:1].isupper() and w.lower() in title_words)]  # "Cooler's Revenge" is a title's words
     word_stems = {stem(w) for w in words}
     own = {_tag_words(t) for t in ctx.item_tags | {x.lower() for x in ctx.evidence.shared_tags}}
     own_words = {w for t in own for w in t} | set(_WORD.findall((ctx.item_text or "").lower()))
     constraint = _WORD.findall((ctx.evidence.constraint or "").lower())
+    genre_words = [w for g in ctx.evidence.categories for w in _GENRE_WORDS.get(g, "").split()]
     out = []
     for tag in vocab.tag_order:
         key = _tag_words(tag)
@@ -513,6 +572,8 @@ def _tags(text: str, masked: str, named: list[_Named], ctx: ClaimContext, vocab:
         if all(any(_same_word(w, o) for o in own_words) for w in key):
             continue
         if len(key) == 1 and stem(key[0]) in _FREE_STEMS or (constraint and _says_tag(constraint, key)):
+            continue
+        if all(any(_same_word(w, g) for g in genre_words) for w in key):
             continue
         out.append(Violation("wrong_tag", f"it says {tag!r}, which the data does not say about this item"))
     return out[:2]
@@ -536,6 +597,16 @@ def _series(text: str, masked: str, named: list[_Named], ctx: ClaimContext, voca
                                              "person liked"))
     if series and not relations:
         out.append(Violation("wrong_series", f"it says {series.group(0)!r}; the catalog shows no series for it"))
+    if (m := _ORDINAL_PART.search(masked)) and relations:
+        number = _part_number(ctx.evidence.title)
+        if number is not None and _ORDINALS[m.group(1).lower()] != number:
+            out.append(Violation("wrong_series", f"it says {m.group(0)!r}; the title says part {number}"))
+    relation_of = {f: s.relation for s in ctx.evidence.series for f in _title_forms(s.title)}
+    said = {relation_of[n.form] for n in named if n.form in relation_of}
+    if later and said and "sequel" not in said:
+        out.append(Violation("wrong_series", f"it says {later.group(0)!r}, but it came before the part it names"))
+    if earlier and said and "earlier" not in said:
+        out.append(Violation("wrong_series", f"it says {earlier.group(0)!r}, but it came after the part it names"))
     if (later or earlier or series) and relations:
         parts = {f for s in ctx.evidence.series for f in _title_forms(s.title)}
         others = [n for n in named if n.role != "item" and n.form not in parts]
