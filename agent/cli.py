@@ -223,7 +223,8 @@ def _stream_recommendation(rec, user, history, options, k: int):
 def _print_item(it) -> None:
     tag = {"llm": "[green]llm-ranked[/green]", "pipeline": "", "fallback": ""}[it.source]
     written = "[green]✎ llm[/green]" if it.explanation_source == "llm" else "[dim](template)[/dim]"
-    out.print(f"\n{it.rank:>2}. [bold]{it.personalized_title}[/bold]  {tag}", highlight=False)
+    hook = "[green]✎[/green]" if it.hook_source == "llm" else "[dim](template)[/dim]"
+    out.print(f"\n{it.rank:>2}. [bold]{it.personalized_title}[/bold] {hook}  {tag}", highlight=False)
     out.print(f"    {it.title} · {', '.join(it.categories) or '—'}", highlight=False)
     out.print(f"    {it.explanation} {written}", highlight=False)
 
@@ -234,9 +235,11 @@ def _print_footer(r) -> None:
     if r.profile and r.profile.top_categories:
         out.print(f"\n[dim]taste: {', '.join(r.profile.top_categories)}[/dim]")
     written = sum(i.explanation_source == "llm" for i in r.items)
+    hooks = sum(i.hook_source == "llm" for i in r.items)
     if r.fallback_reason:
         out.print(f"[yellow]fallback: {r.fallback_reason}[/yellow]", highlight=False)
-    out.print(f"[dim]{written}/{len(r.items)} explanations written by the model and checked · "
+    out.print(f"[dim]{written}/{len(r.items)} explanations and {hooks}/{len(r.items)} titles written by the model "
+              f"and checked" + (f" ({r.explain_mode} mode)" if r.explain_mode else "") + " · "
               f"tokens: {r.usage.prompt_tokens} prompt + {r.usage.completion_tokens} completion · "
               f"retrieval {r.timing.retrieval_ms:.0f} ms · "
               + (f"model start {r.timing.model_start_ms / 1000:.1f} s · " if r.timing.model_start_ms >= 100 else "")

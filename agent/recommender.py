@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from agent.errors import BackendError, InputError, PromptError
 from agent.options import DEFAULT_PROMPTS, RecommendOptions
@@ -14,7 +15,7 @@ from agent.pipeline import candidates as candidate_stage
 from agent.pipeline.assemble import assemble
 from agent.pipeline.context import RequestContext, checked_history
 from agent.pipeline.evidence import EvidenceSet, evidence_for
-from agent.pipeline.explain import ExplainStage
+from agent.pipeline.explain import Explained, ExplainStage
 from agent.pipeline.listwise import ListwiseResult, rerank_listwise
 from agent.pipeline.order import FusionWeights, order_candidates
 from agent.pipeline.profile import build_profile, llm_narrative
@@ -23,6 +24,14 @@ from agent.types import Candidate, HistoryEvent, Item, ProfileSummary, PromptInf
 
 MAX_HISTORY = 10_000
 OnItem = Callable[[RecommendedItem], None]
+
+
+@dataclass(frozen=True)
+class Traced:
+    """A list and how each item's text came about: the explanation stage's record per item
+    (attempts, the model's raw answers, the checker's verdicts on the first), in rank order."""
+    result: Recommendation
+    explained: tuple[Explained, ...]
 
 
 class Recommender(Parts):
@@ -34,9 +43,14 @@ class Recommender(Parts):
     def recommend(self, user_id: str, options: RecommendOptions | None = None, *, on_item: OnItem | None = None,
                   **changes) -> Recommendation:
         """For a stored user (UnknownUserError for an unknown id)."""
-        rec = self._run(self.history(user_id), RecommendOptions.of(options, **changes), on_item)
-        rec.user_id = str(user_id)
-        return rec
+        return self.traced(user_id, options, on_item=on_item, **changes).result
+
+    def traced(self, user_id: str, options: RecommendOptions | None = None, *, on_item: OnItem | None = None,
+               **changes) -> Traced:
+        """`recommend`, with the explanation stage's record of each item (for evals and audits)."""
+        traced = self._run(self.history(user_id), RecommendOptions.of(options, **changes), on_item)
+        traced.result.user_id = str(user_id)
+        return traced
 
     def recommend_for_history(self, history: Iterable[HistoryEvent | dict], options: RecommendOptions | None = None,
                               *, on_item: OnItem | None = None, **changes) -> Recommendation:
@@ -44,7 +58,7 @@ class Recommender(Parts):
         cold-start list, unknown item ids are dropped with a warning."""
         options = RecommendOptions.of(options, **changes)
         events, warnings = checked_history(history, self.store, MAX_HISTORY, self.settings.rating_scale)
-        rec = self._run(events, options, on_item)
+        rec = self._run(events, options, on_item).result
         rec.warnings = warnings + rec.warnings
         return rec
 
@@ -58,8 +72,8 @@ class Recommender(Parts):
         if opt.prompt is None:
             return DEFAULT_PROMPTS[mode]
         try:
-            family = self.registry.family(opt.prompt)
             self.registry.path(opt.prompt)
+            family = self.registry.family(opt.prompt)
         except PromptError as e:  # an unknown prompt is the caller's error, not the server's
             raise InputError(str(e)) from None
         if opt.explain_mode != "auto" and family.explains and family.mode != opt.explain_mode:
@@ -67,14 +81,14 @@ class Recommender(Parts):
                              f"leave out the prompt or the mode")
         return opt.prompt
 
-    def _run(self, history: list[HistoryEvent], opt: RecommendOptions, on_item: OnItem | None) -> Recommendation:
+    def _run(self, history: list[HistoryEvent], opt: RecommendOptions, on_item: OnItem | None) -> Traced:
         opt = opt.model_copy(update={"prompt": self.prompt_for(opt)})
         t0 = time.perf_counter()
         if not history:
-            return self._cold_start(opt.k, t0, on_item)
+            return Traced(self._cold_start(opt.k, t0, on_item), ())
         ctx = self.context(history)  # one per request: both steps share its fetched items and vectors
         profile, candidates = self.retrieve(history, max(opt.n_candidates, opt.k), ctx)
-        return self.rerank(history, profile, candidates, opt, started=t0, on_item=on_item, ctx=ctx)
+        return self._rerank(history, profile, candidates, opt, None, t0, None, on_item, ctx)
 
     def retrieve(self, history: list[HistoryEvent], n: int,
                  ctx: RequestContext | None = None) -> tuple[ProfileSummary, list[Candidate]]:
@@ -94,7 +108,12 @@ class Recommender(Parts):
         """The stages after retrieval. An explanation prompt (the default) keeps the candidates'
         order and has the LLM phrase each item's evidence; a listwise prompt (rerank@v1) lets it
         reorder them first (`sampling`: its temperature and seed; default greedy, seed 0)."""
-        opt = RecommendOptions.of(options, **changes)
+        return self._rerank(history, profile, candidates, RecommendOptions.of(options, **changes), sampling, started,
+                            constraint, on_item, ctx).result
+
+    def _rerank(self, history: list[HistoryEvent], profile: ProfileSummary, candidates: list[Candidate],
+                opt: RecommendOptions, sampling: dict | None, started: float | None, constraint: str | None,
+                on_item: OnItem | None, ctx: RequestContext | None) -> Traced:
         opt = opt.model_copy(update={"prompt": self.prompt_for(opt)})
         t0 = started if started is not None else time.perf_counter()
         t_llm, ctx = time.perf_counter(), ctx or self.context(history)
@@ -122,13 +141,12 @@ class Recommender(Parts):
         vocab = self.vocabulary() if explain or listwise.entries else None  # checks model text only
         done = assemble(ctx, candidates, listwise, opt, vocab, explainer, constraint,
                         rec.fallback_reason if opt.use_llm else None, _first_timed(first, on_item))
-        rec._explained = done.explanations
         rec.items, rec.usage, rec.warnings = done.items, rec.usage + done.usage, rec.warnings + done.warnings
         rec.fallback_reason = rec.fallback_reason or done.fallback_reason
         t_end = time.perf_counter()
         rec.timing = Timing(retrieval_ms=_ms(t0, t_llm), llm_ms=_ms(t_llm, t_end), model_start_ms=_ms(t_llm, t_connected),
                             first_item_ms=_ms(t0, first[0] if first else t_end), total_ms=_ms(t0, t_end))
-        return rec
+        return Traced(rec, tuple(done.explanations))
 
     def _connected(self, rec: Recommendation) -> bool:
         """Whether the LLM backend is there (the embedded server may fail to start); if not, say so."""

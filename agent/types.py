@@ -6,7 +6,7 @@ import math
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 
 _YEAR = re.compile(r"\((\d{4})(?:[-–]\d{0,4})?\)\s*$")
@@ -287,13 +287,6 @@ class Recommendation(Strict):
     timing: Timing = Field(default_factory=Timing)
     profile: ProfileSummary | None = None
     llm_calls: list[LLMCall] = Field(default_factory=list, description="the rerank step's calls, for audits and evals")
-    _explained: tuple = PrivateAttr(default=())
-
-    @property
-    def explained(self) -> tuple:
-        """How each item's text came about (the explanation stage's records, in rank order), for
-        evals; carried by the result, not serialised."""
-        return self._explained
 
 
 class FeedbackResult(BaseModel):

@@ -188,3 +188,42 @@ if __name__ == "__main__":
     if sys.argv[1:] == ["facts"]:
         (CORPUS_DIR / "facts.md").write_text(facts_sheet())
         print(CORPUS_DIR / "facts.md")
+
+
+class CorpusReplay:
+    """A stand-in for a capable model behind an OpenAI-compatible endpoint: it answers each
+    explanation request in open mode ({"hook", "why"}) with the corpus's texts for that item
+    and person, true ones or false ones. Use as `FaultServer(answer=replay)`; `person(id)`
+    picks whose contexts it answers from."""
+
+    def __init__(self, truthful: bool = True, directory: Path = CORPUS_DIR):
+        self.truthful, self.user = truthful, ""
+        self._texts: dict[tuple[str, str, str], list[str]] = defaultdict(list)  # (user, item title, kind)
+        titles = {}
+        for line in (directory / "contexts.jsonl").read_text().splitlines():
+            rec = json.loads(line)
+            titles[rec["id"]] = (rec["user"], rec["evidence"]["title"])
+        for case in load_cases(directory):
+            if (case.label == "true") == truthful:
+                user, title = titles[case.context]
+                self._texts[(user, title, case.kind)].append(case.text)
+        self.answered: list[tuple[str, str]] = []  # (why, hook) as sent
+
+    def person(self, user: str) -> "CorpusReplay":
+        self.user = user
+        return self
+
+    def covers(self, title: str) -> bool:
+        return all(self._texts.get((self.user, title, kind)) for kind in ("explanation", "hook"))
+
+    def __call__(self, body: dict) -> str:
+        prompt = body["messages"][-1]["content"]
+        title = next((line.removeprefix("Movie: ").split(" | ")[0] for line in prompt.splitlines()
+                      if line.startswith("Movie: ")), "")
+        retry = "rejected" in prompt  # a retry gets the next text
+        whys, hooks = self._texts.get((self.user, title, "explanation")), self._texts.get((self.user, title, "hook"))
+        if not whys or not hooks:
+            return json.dumps({"hook": "Picked for you", "why": "It is picked for you."})
+        why, hook = whys[retry % len(whys)], hooks[retry % len(hooks)]
+        self.answered.append((why, hook))
+        return json.dumps({"hook": hook, "why": why})

@@ -220,3 +220,26 @@ def eval_position_bias(
                      orders=tuple(int(x) for x in orders.split(",")))
     sys.stdout.write(markdown(result) + "\n")
 
+
+
+@eval_app.command("checker")
+def eval_checker(
+    mode: list[str] = typer.Option(["open", "constrained"], "--mode", help="explanation mode(s): open, constrained"),
+    split: str = typer.Option("all", "--split", help="dev, heldout or all (tests/data/checker/)"),
+    show: bool = typer.Option(False, "--show", help="also list the texts each mode gets wrong"),
+):
+    """The claim checker on the labelled corpus: per mode, kind of text and kind of false claim,
+    how many false texts it catches and how many true ones it rejects."""
+    from evals.checker import SPLITS, score, table, verdicts
+
+    if split not in (*SPLITS, "all") or not set(mode) <= {"open", "constrained"}:
+        raise InputError("use --mode open|constrained and --split dev|heldout|all")
+    results = {m: verdicts(m, split=split) for m in mode}
+    sys.stdout.write(table({m: score(r) for m, r in results.items()}) + "\n")
+    if show:
+        for m, rows in results.items():
+            for case, violations in rows:
+                if (case.label == "true") == bool(violations):
+                    why = f" ← {violations[0].kind}: {violations[0].detail}" if violations else ""
+                    sys.stdout.write(f"{m} {case.label}/{case.false_kind or '-'} {case.context} {case.kind}: "
+                                     f"{case.text}{why}\n")

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from agent.errors import InputError
-from agent.pipeline.claims import check, skeleton
+from agent.pipeline.claims import check, checker_for, skeleton
 from agent.pipeline.explain import ESCAPED_QUOTE, ExplainStage, data_text, prompt_evidence, prompt_taste
 from agent.pipeline.grounding import bare_title, word_runs
 from agent.recommender import Recommender
@@ -25,8 +25,8 @@ from evals.split import sample_users
 from evals.stats import mean_ci, paired_comparison
 from prompts.inputs import ExplainInputs
 
-PER_USER = ("llm_share", "own_share", "first_pass", "false_claims_delivered", "specific", "restated", "distinct_2", "words",
-            "completion_tokens", "first_item_s", "list_s")
+PER_USER = ("llm_share", "hook_llm_share", "own_share", "first_pass", "false_claims_delivered", "specific", "restated",
+            "distinct_2", "words", "facts", "unique_facts", "max_same_tail", "completion_tokens", "first_item_s", "list_s")
 RESTATE_RUN = 5  # words in a row taken from the prompt's facts that count as restating them
 COPIED = 0.9  # a model text this much restated is a fact copied: it says no more than the template
 
@@ -46,6 +46,45 @@ def is_specific(text: str, ev) -> bool:
     if any(c.category.lower() in low for c in ev.shared_categories) or any(t.lower() in low for t in ev.shared_tags):
         return True
     return any(str(n) in re.findall(r"\d+", low) for n in ev.numbers() if n > 1)
+
+
+def facts_stated(text: str, ev, vocab) -> set[str]:
+    """The evidence's facts a text states: a linked or series title, a count (of people who liked
+    a title, of liked titles of a genre or tag, of fans), a genre of the item, a shared tag, the
+    series relation, the year, the chat request. A delivered text passed its checker, so what it
+    states is verified."""
+    low = " " + text.lower() + " "
+    numbers = set(re.findall(r"(?<![\d.])\d+(?![\d/])", low))
+    out = {f"title:{bare_title(b.title)}" for b in ev.because + ev.series
+           if bare_title(b.title).split(":")[0].split(" (")[0] in low}
+    out |= {f"people:{b.title}" for b in ev.because if b.people and str(b.people) in numbers}
+    out |= {f"count:{c.category}" for c in ev.shared_categories if str(c.liked) in numbers}
+    out |= {f"count:{t}" for t, n in zip(ev.shared_tags, ev.shared_tag_counts) if str(n) in numbers}
+    out |= {"fans"} if ev.fans and str(ev.fans) in numbers and not any(str(b.people) == str(ev.fans)
+                                                                       for b in ev.because) else set()
+    out |= {f"genre:{vocab.genre_forms[f]}" for f in vocab.genre_forms
+            if vocab.genre_forms[f] in ev.categories and re.search(r"(?<![\w])" + re.escape(f) + r"(?![\w])", low)}
+    out |= {f"tag:{t.lower()}" for t in set(ev.tags + ev.shared_tags) if t.lower() in low}
+    out |= {"series"} if ev.series and re.search(r"\b(?:sequel|earlier part|series|follow-up|part)\b", low) else set()
+    out |= {"year"} if ev.year and str(ev.year) in numbers else set()
+    out |= {"request"} if ev.constraint and ev.constraint.lower() in low else set()
+    return out
+
+
+def value_measures(texts: list[str], contexts, vocab, openings: list[str] | None = None) -> dict:
+    """Per list: facts stated per text, facts no other item of the list states (per text), the
+    most texts sharing one tail (the masked words after a given opening), words."""
+    from agent.pipeline.explain import tail_words
+
+    facts = [facts_stated(t, c.evidence, vocab) for t, c in zip(texts, contexts)]
+    kinds = [{f.split(":")[0] if f.startswith(("genre", "fans", "year", "series")) else f for f in fs} for fs in facts]
+    counts = Counter(f for fs in kinds for f in fs)
+    tails = Counter(" ".join(tail_words(t, o, c, vocab)) for t, o, c in
+                    zip(texts, openings or [""] * len(texts), contexts))
+    n = max(len(texts), 1)
+    return {"facts": sum(map(len, facts)) / n, "unique_facts": sum(sum(counts[f] == 1 for f in fs) for fs in kinds) / n,
+            "max_same_tail": max(tails.values(), default=0),
+            "words": float(np.mean([len(t.split()) for t in texts])) if texts else 0.0}
 
 
 def restated_share(facts: str, text: str, n: int = RESTATE_RUN) -> float:
@@ -69,17 +108,25 @@ def prompt_facts(rec: Recommender, prompt: str, taste, ev) -> str:
 def list_row(rec: Recommender, user: str, prompt: str, k: int) -> dict:
     """One user's list with one prompt, scored."""
     start = time.perf_counter()
-    r = rec.recommend(user, k=k, prompt=prompt)
+    traced = rec.traced(user, k=k, prompt=prompt)
     seconds = time.perf_counter() - start
-    records = r.explained
+    r, records = traced.result, traced.explained
     history = rec.history(user)
     evidence = rec.evidence_for(history, [rec.item(i.item_id) for i in r.items])
     contexts = evidence.contexts
     vocab = rec.vocabulary()
     delivered = [i.explanation for i in r.items]
-    delivered_bad = [[v.kind for v in check(t, c, vocab)] for t, c in zip(delivered, contexts)]
+    checker = checker_for(r.explain_mode or "constrained")
+    delivered_bad = [[v.kind for v in checker(t, c, vocab)] for t, c in zip(delivered, contexts)]
     openings = Counter(skeleton(t, c, vocab) for t, c in zip(delivered, contexts))
     answered = [x for x in records if x.answers]
+    from agent.pipeline.explain import template_texts
+    templates = [template_texts(c.evidence, n) for n, c in enumerate(contexts)]
+    given = [rec.registry.render(prompt, ExplainInputs(taste=prompt_taste(evidence.taste), item=prompt_evidence(c.evidence),
+                                                       position=n)).opening if i.explanation_source == "llm" else ""
+             for n, (i, c) in enumerate(zip(r.items, contexts))]
+    value = value_measures(delivered, contexts, vocab, given)
+    template_value = value_measures([t for _, t in templates], contexts, vocab)
     restated = [restated_share(prompt_facts(rec, prompt, evidence.taste, c.evidence), i.explanation)
                 for i, c in zip(r.items, contexts) if i.explanation_source == "llm"]
     return {
@@ -95,7 +142,11 @@ def list_row(rec: Recommender, user: str, prompt: str, k: int) -> dict:
         "specific": sum(is_specific(t, c.evidence) for t, c in zip(delivered, contexts)) / max(len(delivered), 1),
         "restated": float(np.mean(restated)) if restated else float("nan"),
         "distinct_2": distinct_n(delivered),
-        "words": float(np.mean([len(t.split()) for t in delivered])) if delivered else 0.0,
+        "words": value["words"], "template_words": template_value["words"],
+        "facts": value["facts"], "template_facts": template_value["facts"],
+        "unique_facts": value["unique_facts"], "template_unique_facts": template_value["unique_facts"],
+        "max_same_tail": value["max_same_tail"], "explain_mode": r.explain_mode,
+        "hook_words": float(np.mean([len(i.personalized_title.split()) for i in r.items])) if r.items else 0.0,
         "completion_tokens": r.usage.completion_tokens, "prompt_tokens": r.usage.prompt_tokens,
         "first_item_s": r.timing.first_item_ms / 1000, "list_s": seconds,
         "fallback_reason": r.fallback_reason,
@@ -161,13 +212,19 @@ def user_swap(rec: Recommender, a: dict, b_user: str, prompt: str) -> dict | Non
 
 def summarise(rows: list[dict], swaps: list[dict]) -> dict:
     out = {"lists": len(rows), "items": sum(r["items"] for r in rows)}
-    for key in PER_USER + ("hook_llm_share", "max_same_opening"):
+    for key in PER_USER + ("max_same_opening", "template_facts", "template_unique_facts", "hook_words"):
         values = np.array([r.get(key, np.nan) for r in rows], dtype=float)  # rows of older runs lack newer keys
         values = values[~np.isnan(values)]  # ... and a list with no model text has no `restated`
         low, high = mean_ci(values) if len(values) else (None, None)
         out[key] = {"mean": round(float(np.mean(values)), 4) if len(values) else None,
                     "ci": [round(low, 4), round(high, 4)] if low is not None else None}
     out["lists_with_3_same_opening"] = sum(r["max_same_opening"] >= 3 for r in rows)
+    out["lists_with_3_same_tail"] = sum(r.get("max_same_tail", 0) >= 3 for r in rows)
+    valued = [r for r in rows if "facts" in r]  # rows of older runs lack the value measures
+    if valued:  # the delivered texts against the evidence template for the same items, paired by list
+        out["value_vs_template"] = {key: paired_comparison(np.array([r[key] for r in valued], dtype=float),
+                                                           np.array([r[f"template_{key}"] for r in valued], dtype=float))
+                                    for key in ("facts", "unique_facts", "words")}
     out["false_claims_delivered_total"] = sum(r["false_claims_delivered"] for r in rows)
     answered = sum(r["items"] for r in rows)
     first = Counter()

@@ -239,7 +239,7 @@ class ExplainStage:
         self.family = family
         self.shape = family.shape(continues_answers(backend), wants_hook="hook" in registry.blocks(prompt))
         self.check = checker_for(family.mode)
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # a list place reserves an opening and a tail under one hold
         self._openings: dict[str, int] = {}
         self._tails: dict[str, int] = {}
         self._down: BackendError | None = None  # the endpoint is unreachable: stop asking it

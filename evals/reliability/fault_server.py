@@ -19,6 +19,7 @@ import json
 import socket
 import sys
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from agent.backends.base import ChatRequest
@@ -43,7 +44,12 @@ def completion(content: str, finish_reason: str = "stop") -> dict:
 
 
 class FaultServer:
-    def __init__(self, modes: list[str] | str = "ok", n_ctx: int = 8192, port: int = 0):
+    """`answer`: what an "ok" request gets (default: the schema's candidates in order), e.g. a
+    corpus replayed as a capable model would write it (evals/checker.py)."""
+
+    def __init__(self, modes: list[str] | str = "ok", n_ctx: int = 8192, port: int = 0,
+                 answer: Callable[[dict], str] = valid_answer):
+        self.answer = answer
         self.modes = [modes] if isinstance(modes, str) else list(modes)
         self._cycle = itertools.cycle(self.modes)
         self._lock = threading.Lock()
@@ -134,7 +140,7 @@ class FaultServer:
                     self._send(400, {"error": {"code": 400, "message": OVERFLOW_MESSAGE,
                                                "type": "exceed_context_size_error"}})
                     return
-                answer = valid_answer(body)
+                answer = server.answer(body)
                 if mode == "truncated":
                     self._send(200, completion(answer[: len(answer) // 2], "length"))
                     return

@@ -55,12 +55,13 @@ def test_default_explanations_with_the_real_model(recommender_with, embedded_ser
     r = recommender_with(OpenAICompatBackend(embedded_server.base_url, embedded_server.alias, timeout_s=120,
                                              context_window=embedded_server.n_ctx, cache_dir=cache_dir))
     streamed = []
-    rec = r.recommend("user-18", k=4, n_candidates=10, on_item=lambda it: streamed.append(it.rank))
+    traced = r.traced("user-18", k=4, n_candidates=10, on_item=lambda it: streamed.append(it.rank))
+    rec = traced.result
     assert streamed == [1, 2, 3, 4] and rec.prompt.ref == DEFAULT_PROMPT
     assert r.backend.continues_answers  # llama.cpp continues the sentence's JSON opening
     assert rec.usage.completion_tokens > 0 and rec.fallback_reason is None
     assert rec.timing.first_item_ms <= rec.timing.total_ms
-    records = rec.explained
+    records = traced.explained
     assert len(records) == 4 and all(x.answers for x in records)  # the model was asked for every item
     contexts = r.evidence_for(r.history("user-18"), r.items(i.item_id for i in rec.items).values()).contexts
     for item, ctx in zip(rec.items, contexts):

@@ -17,11 +17,14 @@ def false_like(request):
 
 
 def varied(request):
-    """The item's first fact, with a different opening each call (three alike is boilerplate)."""
+    """The item's first fact, with a different opening and ending each call (three alike is boilerplate)."""
     varied.calls = getattr(varied, "calls", 0) + 1
     fact = json.loads(explain_from_facts(request))
     openings = ("Worth a look:", "For your list:", "Here is why:", "In short:", "Next up:", "Consider this:")
-    fact["why"] = f"{openings[varied.calls % len(openings)]} {fact['why'][0].lower()}{fact['why'][1:]}"
+    endings = ("a good pick.", "a great choice.", "a sure fit.", "worth a watch.", "a likely match.", "a good choice.")
+    why = fact["why"].rstrip(".")
+    fact["why"] = (f"{openings[varied.calls % len(openings)]} {why[0].lower()}{why[1:]}; "
+                   f"{endings[varied.calls % len(endings)]}")
     wanted = request.response_schema["properties"]
     return json.dumps({k: v for k, v in fact.items() if k in wanted})
 
@@ -245,12 +248,11 @@ def test_a_true_first_sentence_is_kept_when_a_later_one_invents(recommender_with
         return json.dumps({"why": f"{true} It won three Oscars and critics adored it."})
 
     fake = ScriptedFakeBackend([invents_after], repeat_last=True)
-    r = recommender_with(fake)
-    rec = r.recommend(USER, k=2, prompt="explain-why@v1")
+    traced = recommender_with(fake).traced(USER, k=2, prompt="explain-why@v1")
     assert len(fake.requests) == 2  # no retry: the first sentence holds
-    for item in rec.items:
+    for item in traced.result.items:
         assert item.explanation_source == "llm" and "Oscar" not in item.explanation
-    assert all(x.first_violations for x in rec.explained)  # the eval still sees what the model wrote
+    assert all(x.first_violations for x in traced.explained)  # the eval still sees what the model wrote
 
 
 def test_a_true_main_clause_is_kept_when_a_trailing_clause_invents(recommender_with):
@@ -259,12 +261,12 @@ def test_a_true_main_clause_is_kept_when_a_trailing_clause_invents(recommender_w
         return json.dumps({"why": f"{true}, making it a popular choice among viewers."})
 
     fake = ScriptedFakeBackend([invents_at_the_end], repeat_last=True)
-    rec = recommender_with(fake).recommend(USER, k=2, prompt="explain-why@v1")
+    traced = recommender_with(fake).traced(USER, k=2, prompt="explain-why@v1")
     assert len(fake.requests) == 2  # no retry: the sentence before the clause holds
-    for item in rec.items:
+    for item in traced.result.items:
         assert item.explanation_source == "llm" and item.explanation.endswith(".")
         assert "popular" not in item.explanation and "making" not in item.explanation
-    assert all(x.first_violations for x in rec.explained)
+    assert all(x.first_violations for x in traced.explained)
 
 
 def test_starting_the_model_is_timed_apart_from_retrieval(recommender_with):

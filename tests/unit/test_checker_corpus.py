@@ -1,0 +1,43 @@
+"""The claim checkers on the hand-labelled corpus (tests/data/checker/): the open mode's goals,
+and the corpus's own integrity. `recagent eval checker` prints the full table."""
+
+import json
+
+import pytest
+
+from evals.checker import CORPUS_DIR, load_cases, load_contexts, score, verdicts
+
+
+@pytest.fixture(scope="module")
+def open_scores():
+    return score(verdicts("open"))
+
+
+def test_the_corpus_is_what_its_readme_says():
+    cases, contexts = load_cases(), load_contexts()
+    assert len(cases) >= 300 and len(contexts) >= 40
+    assert {c.context for c in cases} <= set(contexts)
+    assert {c.kind for c in cases} == {"explanation", "hook"} and {c.label for c in cases} == {"true", "false"}
+    assert all((c.label == "false") == bool(c.false_kind) for c in cases)
+    assert {contexts[c.context][0] for c in cases} == {"ml-latest-small", "bookshop"}
+    assert len({(c.context, c.text) for c in cases}) == len(cases)
+
+
+def test_open_mode_rejects_few_true_texts_and_catches_most_false_ones(open_scores):
+    s = open_scores["all"]
+    assert s.false_rejection <= 0.05, f"{s.true_rejected} of {s.true_total} true texts rejected"
+    assert s.recall >= 0.95, f"{s.false_caught} of {s.false_total} false texts caught"
+    for kind in ("false_like", "unknown_title", "unsupported", "wrong_number", "wrong_series"):
+        assert open_scores[f"false:{kind}"].recall >= 0.95, kind
+
+
+def test_the_constrained_whitelist_rejects_most_true_texts_a_capable_model_writes():
+    # why the open mode exists: the small model's whitelist throws away natural true sentences
+    s = score(verdicts("constrained"))["all"]
+    assert s.false_rejection > 0.5 and s.recall > 0.9
+
+
+def test_relabelled_texts_say_why():
+    rows = [json.loads(line) for name in ("texts.jsonl", "texts-heldout.jsonl")
+            for line in (CORPUS_DIR / name).read_text().splitlines() if line.strip()]
+    assert all(r["note"].startswith("relabelled") for r in rows if "note" in r)
