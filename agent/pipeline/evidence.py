@@ -19,6 +19,7 @@ from agent.types import CategoryShare, Evidence, HistoryEvent, Item, LikedLink, 
 MAX_LINKS = 2  # liked items named per recommendation
 MAX_NAMED = 2  # items of one list that lead with the same liked item, before another one leads
 MIN_CO_LIKED = 3  # people who liked both, before a pair counts as evidence
+LEAD_CHOICES = 4  # the strongest co-liked pairs among which one sharing the item's main genre leads
 MIN_SIMILARITY = 0.45  # embedding cosine, before "close to X" counts as evidence
 RECENT_LIKES = 8  # a liked item among the person's latest this many is "recent"
 
@@ -77,8 +78,13 @@ def build_evidence(items: list[Item], liked: list[HistoryEvent], catalog: dict[s
     for it in items:
         # strongest pairs first, but a liked title already behind two items of this list
         # yields to the next: a list should not rest on one movie
+        # ... and among the strongest few, one that shares the item's main genre leads: a sentence pairs
+        # the liked title with that genre ("You rated Big 4/5; this movie is Action" reads as a non-sequitur)
         pairs = [(l, n) for l, n, _ in collab.co_liked(it.item_id, liked_ids) if n >= MIN_CO_LIKED]
-        pairs = sorted(pairs, key=lambda p: leads[p[0]] >= MAX_NAMED)[:MAX_LINKS]
+        main = max(it.categories, key=lambda c: cat_counts[c], default=None)
+        ranked = sorted(enumerate(pairs), key=lambda ip: (leads[ip[1][0]] >= MAX_NAMED, ip[0] >= LEAD_CHOICES,
+                                                          main not in catalog[ip[1][0]].categories))
+        pairs = [p for _, p in ranked][:MAX_LINKS]
         leads.update(l for l, _ in pairs[:1])
         because = [link(l, "co-liked", people=n) for l, n in pairs]
         v = vectors.get(it.item_id)

@@ -377,7 +377,7 @@ class ExplainStage:
         except BackendError:
             return "", Usage()
         hook = (hook_opening + " " + resp.content if hook_opening else resp.content).replace(ESCAPED_QUOTE, '"')
-        return " ".join(hook.split()).strip(" \"'“”").rstrip(" ,;:-."), resp.usage
+        return short_hook(" ".join(hook.split()).strip(" \"'“”")), resp.usage
 
     def _past_inner_stops(self, request: ChatRequest, resp: ChatResponse, titles: list[str],
                           deadline: float) -> ChatResponse:
@@ -436,6 +436,13 @@ class ExplainStage:
         said = " ".join(text.split()[:OPENING_SHOWN])  # the words, not the masked form ("is a g that")
         return [Violation("repeated_skeleton", f"two notes above already open like it (\"{said} …\"); "
                                                "open another way, with the first fact")]
+
+
+def short_hook(hook: str) -> str:
+    """A hook cut to its bound at a word, without trailing punctuation."""
+    if len(hook) > TITLE_MAX:
+        hook = hook[:TITLE_MAX + 1].rsplit(" ", 1)[0]
+    return hook.rstrip(" ,;:-.")
 
 
 def tail_words(text: str, opening: str, ctx: ClaimContext, vocab: Vocabulary) -> list[str]:

@@ -47,6 +47,9 @@ def outside_facts(low: str, ctx: ClaimContext, vocab: Vocabulary, reported: list
     return []
 
 
+SERIES_WORDS = frozenset({"sequel", "earlier", "part", "series", "follow", "up"})
+
+
 def _words_outside_facts(low: str, ctx: ClaimContext, vocab: Vocabulary, reported: list[str]) -> list[str]:
     """The words of `low` (lower-case, titles and true likings masked) that are neither plain joining
     words nor the facts' own: the titles' words, genres (any: a wrong one is `wrong_category`), the
@@ -54,6 +57,8 @@ def _words_outside_facts(low: str, ctx: ClaimContext, vocab: Vocabulary, reporte
     have rules of their own."""
     facts = {w for phrase in ctx.evidence_tags | set(reported) | set(map(bare_title, ctx.evidence.titles()))
              for w in re.findall(r"[a-z0-9]+", phrase)}  # a title's words: it may be shortened
+    if ctx.evidence.series:  # the catalog shows a part of its series the person rated
+        facts |= SERIES_WORDS
 
     def known(word: str) -> bool:
         return word in vocab.plain_words or word in facts

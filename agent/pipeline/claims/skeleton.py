@@ -23,8 +23,9 @@ def masked_words(text: str, ctx: ClaimContext, vocab: Vocabulary, tags: bool = F
     """The text's words with titles (T), genres (g) and numbers (n) masked, and with `tags` the
     item's tags too (x): the form of a sentence, whatever item it is about."""
     low = " " + re.sub(r"\(\d{4}\)", " ", text.lower()) + " "
-    for t in sorted(ctx.evidence.titles() + list(ctx.liked_titles), key=len, reverse=True):
-        low = low.replace(bare_title(t), " T ")
+    for t in sorted({bare_title(t) for t in ctx.evidence.titles() + list(ctx.liked_titles)}, key=len, reverse=True):
+        if t in low:  # a whole-word title only: the film "O" is in no other word
+            low = re.sub(r"(?<!\w)" + re.escape(t) + r"(?!\w)", " T ", low)
     if tags:
         for t in sorted(ctx.item_tags | ctx.evidence_tags, key=len, reverse=True):
             low = re.sub(r"(?<![\w-])" + re.escape(t) + r"(?![\w-])", " x ", low)
