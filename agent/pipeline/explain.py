@@ -324,7 +324,9 @@ class ExplainStage:
             why_text, hook = self._parse(resp)
             violations = self.check(why_text, ctx, self.vocab) if why_text else [Violation("junk", "the answer was not usable")]
             whole = violations  # the whole answer's, before a failing sentence is dropped
-            if violations and (kept := passing_lead(why_text, ctx, self.vocab, self.check)):
+            # a small model's true first clause is kept when what trails it invents; a capable model's
+            # sentence is one thought, and a cut one misleads ("Following on from X." of a false sequel)
+            if violations and self.mode == "constrained" and (kept := passing_lead(why_text, ctx, self.vocab, self.check)):
                 why_text, violations = kept, []
             if not violations and opening:  # given first words: the model's own must say something
                 violations = self._own_words(why_text, rendered.opening, ctx)

@@ -63,7 +63,7 @@ _PLOT = re.compile(r"\b(?:follows|following (?:a|an|the|two|three)|tells (?:the|
                    re.IGNORECASE)
 _CONTENT_WORDS = 2  # words after a cast cue that must be the item's tags ("starring Morgan Freeman")
 # series words: true only where the catalog shows a series link in that direction
-_SEQUEL = re.compile(r"\b(?:sequel|sequels|follow-?ups?|follows? up|continues|continuation|next (?:[\w-]+\s+){0,2}?"
+_SEQUEL = re.compile(r"\b(?:sequel|sequels|follow-?ups?|follows? up|follow(?:s|ing)? on from|continues|continuation|next (?:[\w-]+\s+){0,2}?"
                      r"(?:chapter|instal+ment|part|entry|episode|outing)|second (?:part|chapter|instal+ment|entry)|third (?:part|chapter|"
                      r"instal+ment|entry)|picks up where|later (?:part|chapter|instal+ment|entry|film|movie))\b",
                      re.IGNORECASE)
