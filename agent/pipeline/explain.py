@@ -20,9 +20,8 @@ from agent.errors import BackendError, PromptError
 from agent.pipeline.evidence import Evidence, TasteSummary
 from agent.pipeline.grounding import TITLE_MAX, bare_title, complete_sentences, main_title
 from agent.types import Usage
+from prompts.families import HOOK_JOIN, HOOK_MAX_TOKENS, HOOK_STOPS, JSON_PREFIX, ExplainFamily
 from prompts.inputs import (ExplainInputs, PromptCategory, PromptEvidence, PromptLink, PromptSeries, PromptTaste, as_data)
-from prompts.families import (HOOK_JOIN, HOOK_MAX_TOKENS, HOOK_STOPS, JSON_PREFIX, ExplainFamily, Shape,
-                               explain_schema)
 from prompts.registry import PromptRegistry, RenderedPrompt
 
 SENTENCE_PREFIX = JSON_PREFIX
@@ -84,6 +83,8 @@ CATEGORY_FORMS = (
     "It is {category}, like {liked} of the movies you liked.",
     "{liked} of the movies you liked are {category}, and so is this.",
     "More {category}: {liked} of your liked movies are too.",
+    "This is {category}, as are {liked} of the movies you liked.",
+    "Of the movies you liked, {liked} are {category}; this one is too.",
 )
 
 
@@ -271,9 +272,9 @@ class ExplainStage:
 
     def _template(self, ctx: ClaimContext, position: int, why: str, first: list[Violation] | None = None,
                   attempts: int = 0, usage: Usage | None = None) -> Explained:
-        # the template's form rotates with the position, past forms whose opening the list already has twice
+        # the template's form rotates with the position, past forms whose opening or tail the list has twice
         shifts = [template_texts(ctx.evidence, position + shift) for shift in range(len(CO_LIKED_FORMS))]
-        hook, text = next(((h, t) for h, t in shifts if self._reserve_opening(t, ctx)), shifts[0])
+        hook, text = next(((h, t) for h, t in shifts if not self._claim_list_place(t, "", ctx)), shifts[0])
         return Explained(hook=hook, explanation=text, source="template", hook_source="template", mode=self.mode,
                          flags=[f"template explanation ({why})"], attempts=attempts,
                          first_violations=first or [], usage=usage or Usage())
