@@ -156,7 +156,8 @@ def recommend(
     user: Optional[str] = typer.Option(None, "--user", help="a stored user id"),
     history: Optional[Path] = typer.Option(None, "--history", help="JSON/JSONL history for a new user: [{item_id, rating|signal}]"),
     k: int = _option("k", "--k"),
-    prompt: str = _option("prompt", "--prompt"),
+    prompt: Optional[str] = _option("prompt", "--prompt"),
+    explain_mode: str = _option("explain_mode", "--explain-mode"),
     diversity: float = _option("diversity", "--diversity"),
     candidates: int = _option("n_candidates", "--candidates"),
     profile_mode: str = _option("profile_mode", "--profile"),
@@ -173,8 +174,8 @@ def recommend(
         raise AgentError("pass exactly one of --user ID or --history FILE")
     settings = _settings(base_url=base_url, model=model, data_dir=data_dir, chroma_url=chroma_url)
     _require_catalog(settings)
-    options = RecommendOptions.of(k=k, prompt=prompt, diversity=diversity, n_candidates=candidates,
-                                  use_llm=not no_llm, profile_mode=profile_mode)
+    options = RecommendOptions.of(k=k, prompt=prompt, explain_mode=explain_mode, diversity=diversity,
+                                  n_candidates=candidates, use_llm=not no_llm, profile_mode=profile_mode)
     with Recommender(settings) as rec:
         if as_json:
             result = _call(rec, user, history, options)
