@@ -224,8 +224,8 @@ def _stream_recommendation(rec, user, history, options, k: int):
 def _print_item(it) -> None:
     tag = {"llm": "[green]llm-ranked[/green]", "pipeline": "", "fallback": ""}[it.source]
     written = "[green]✎ llm[/green]" if it.explanation_source == "llm" else "[dim](template)[/dim]"
-    hook = "[green]✎[/green]" if it.hook_source == "llm" else "[dim](template)[/dim]"
-    out.print(f"\n{it.rank:>2}. [bold]{it.personalized_title}[/bold] {hook}  {tag}", highlight=False)
+    hook = " [green]✎[/green]" if it.hook_source == "llm" else ""  # the footer counts the template ones
+    out.print(f"\n{it.rank:>2}. [bold]{it.personalized_title}[/bold]{hook}  {tag}", highlight=False)
     out.print(f"    {it.title} · {', '.join(it.categories) or '—'}", highlight=False)
     out.print(f"    {it.explanation} {written}", highlight=False)
 
