@@ -1,6 +1,6 @@
 """Evidence first: for each recommended item, the facts from data that make it a pick for
 this person. Explanations (LLM-written or templates) may say only what is in here, and the
-claim checker (agent/pipeline/claims.py) holds them to it."""
+claim checker (agent/pipeline/claims/) holds them to it."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Turn raw model output into a grounded list: only candidate ids, no duplicates, no seen
-items; plus the text helpers the claim checker (agent/pipeline/claims.py) builds on."""
+items; plus the text helpers the claim checker (agent/pipeline/claims/) builds on."""
 
 from __future__ import annotations
 

@@ -41,3 +41,14 @@ def test_relabelled_texts_say_why():
     rows = [json.loads(line) for name in ("texts.jsonl", "texts-heldout.jsonl")
             for line in (CORPUS_DIR / name).read_text().splitlines() if line.strip()]
     assert all(r["note"].startswith("relabelled") for r in rows if "note" in r)
+
+
+def test_eval_checker_prints_the_table_per_mode():
+    from typer.testing import CliRunner
+
+    from agent.cli import app
+
+    result = CliRunner().invoke(app, ["eval", "checker", "--mode", "open", "--split", "dev"])
+    assert result.exit_code == 0 and "| open | all |" in result.output and "constrained" not in result.output
+    bad = CliRunner().invoke(app, ["eval", "checker", "--split", "nope"])  # main() prints it as one line
+    assert bad.exit_code != 0 and "--split dev|heldout|all" in str(bad.exception)
