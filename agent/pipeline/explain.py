@@ -50,7 +50,6 @@ class Explained:
     explanation: str
     source: str  # "llm" | "template"
     hook_source: str
-    mode: str = "constrained"  # the explanation mode of the prompt family that wrote it
     flags: list[str] = field(default_factory=list)
     attempts: int = 0
     first_violations: list[Violation] = field(default_factory=list)  # the first answer's explanation's, for evals
@@ -275,7 +274,7 @@ class ExplainStage:
         # the template's form rotates with the position, past forms whose opening or tail the list has twice
         shifts = [template_texts(ctx.evidence, position + shift) for shift in range(len(CO_LIKED_FORMS))]
         hook, text = next(((h, t) for h, t in shifts if not self._claim_list_place(t, "", ctx)), shifts[0])
-        return Explained(hook=hook, explanation=text, source="template", hook_source="template", mode=self.mode,
+        return Explained(hook=hook, explanation=text, source="template", hook_source="template",
                          flags=[f"template explanation ({why})"], attempts=attempts,
                          first_violations=first or [], usage=usage or Usage())
 
@@ -348,7 +347,7 @@ class ExplainStage:
             model_hook = bool(hook) and not hook_violations
             flags = [f"template hook ({hook_violations[0]})"] if hook_violations else []
             return Explained(hook=hook if model_hook else template_hook(ctx.evidence, position), explanation=why_text,
-                             source="llm", hook_source="llm" if model_hook else "template", mode=self.mode,
+                             source="llm", hook_source="llm" if model_hook else "template",
                              flags=flags, attempts=attempt, first_violations=first, first_hook_violations=first_hook,
                              usage=usage, seconds=time.monotonic() - start, answers=answers)
         done = self._template(ctx, position, f"the model's text failed the checks: {problem}", first, 2, usage)
