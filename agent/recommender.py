@@ -76,6 +76,9 @@ class Recommender(Parts):
             family = self.registry.family(opt.prompt)
         except PromptError as e:  # an unknown prompt is the caller's error, not the server's
             raise InputError(str(e)) from None
+        if not family.explains and family.output not in ("explained", "ranking"):
+            raise InputError(f"{opt.prompt} is a {family.output} prompt, not one that explains or ranks a list: "
+                             f"use an explain-why, explain-open or rerank prompt")
         if opt.explain_mode != "auto" and family.explains and family.mode != opt.explain_mode:
             raise InputError(f"{opt.prompt} explains in {family.mode} mode, not {opt.explain_mode}: "
                              f"leave out the prompt or the mode")

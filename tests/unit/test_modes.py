@@ -41,6 +41,8 @@ def test_the_mode_follows_the_model_unless_the_request_or_setting_says(recommend
     assert r.prompt_for(RecommendOptions()) == DEFAULT_PROMPT
     with pytest.raises(InputError, match="constrained mode, not open"):
         r.prompt_for(RecommendOptions(prompt=DEFAULT_PROMPT, explain_mode="open"))
+    with pytest.raises(InputError, match="not one that explains or ranks"):  # the caller's error (400), not 503
+        r.recommend(USER, prompt="intent@v1")
 
 
 def test_open_mode_delivers_the_models_hook_and_says_so(recommender_with):
