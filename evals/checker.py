@@ -9,7 +9,7 @@ shipped data, so the checker sees the same vocabulary as in production."""
 from __future__ import annotations
 
 import json
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -137,11 +137,6 @@ def table(by_mode: dict[str, dict[str, Scores]]) -> str:
             precision = f"{s.precision:.1%}" if s.false_caught + s.true_rejected else "–"
             lines.append(f"| {mode} | {key} | {caught} | {rejected} | {precision} |")
     return "\n".join(lines)
-
-
-def rejected_kinds(results: list[tuple[Case, list]]) -> Counter:
-    """How often each violation kind rejected a true text: where the checker is too strict."""
-    return Counter(v.kind for case, vs in results if case.label == "true" for v in vs[:1])
 
 
 def facts_sheet(directory: Path = CORPUS_DIR, history_shown: int = 25) -> str:

@@ -52,3 +52,14 @@ def test_eval_checker_prints_the_table_per_mode():
     assert result.exit_code == 0 and "| open | all |" in result.output and "constrained" not in result.output
     bad = CliRunner().invoke(app, ["eval", "checker", "--split", "nope"])  # main() prints it as one line
     assert bad.exit_code != 0 and "--split dev|heldout|all" in str(bad.exception)
+
+
+def test_open_mode_sends_back_a_sentence_that_names_no_fact():
+    # seen on the screen: a stand-in's filler "It is picked for you." was shown as the model's
+    from agent.pipeline.claims import check_open
+    from evals.checker import vocabulary
+
+    dataset, ctx = load_contexts()["ml-latest-small:1:589"]
+    vocab = vocabulary(dataset)
+    assert [v.kind for v in check_open("It is picked for you, a safe bet.", ctx, vocab)] == ["generic"]
+    assert check_open("The sequel to The Terminator, a safe bet.", ctx, vocab) == []

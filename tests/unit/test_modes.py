@@ -128,3 +128,10 @@ def test_counts_of_the_persons_likes_are_over_their_whole_history(recommender_wi
     for share in window.shared_categories:
         assert share.liked == sum(share.category in it.categories for it in liked)
     assert window.shared_categories == whole.shared_categories
+
+
+def test_the_hook_bound_in_the_schema_is_the_checkers():
+    from agent.pipeline.grounding import TITLE_MAX
+    from prompts.families import HOOK_MAX
+
+    assert HOOK_MAX == TITLE_MAX  # prompts/ imports no pipeline module, so the bound is written twice

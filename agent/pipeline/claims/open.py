@@ -14,6 +14,7 @@ from functools import lru_cache
 import snowballstemmer
 
 from agent.pipeline.claims.context import ClaimContext, Violation
+from agent.pipeline.claims.form import names_item_fact
 from agent.pipeline.claims.vocabulary import Vocabulary
 from agent.pipeline.grounding import TITLE_MAX, bare_title, is_degenerate, main_title
 from agent.types import item_year
@@ -98,7 +99,6 @@ _PEOPLE_AFTER = re.compile(r"^\s+(?:\w+\s+){0,1}(?:people|persons?|person|viewer
 _PEOPLE_BEFORE = re.compile(r"\b(?:liked|loved|rated highly|rated|enjoyed) by\s+$", re.IGNORECASE)
 _YOUR_COUNT = re.compile(r"\b(?:your|you(?:'ve|’ve| have)?\s+(?:\w+\s+)?(?:liked|loved|rated|enjoyed|read|watched))\b",
                          re.IGNORECASE)
-_HALF = re.compile(r"\bhalf\b", re.IGNORECASE)
 _RATING = re.compile(r"(?<![\d.])(\d(?:\.\d)?)\s*(?:/\s*5\b|out of (?:5|five)\b|[- ]stars?\b)", re.IGNORECASE)
 _TEN_OR_PERCENT = re.compile(r"(?<![\d.])\d+(?:\.\d)?\s*(?:/\s*10\b|out of (?:10|ten)\b|%|percent\b|per cent\b)",
                              re.IGNORECASE)
@@ -173,6 +173,10 @@ def check_open(text: str, ctx: ClaimContext, vocab: Vocabulary, kind: str = "exp
     out += _names(text, masked, named, ctx, vocab, kind)
     for rule in (_unsupported, _person, _numbers, _genres, _tags, _series):
         out += rule(text, masked, named, ctx, vocab)
+    if kind == "explanation" and not out and not names_item_fact(text, ctx.evidence, vocab) and not any(
+            n.role not in ("item", "unknown") for n in named):
+        out.append(Violation("generic", "it names nothing of the facts (a liked title, a genre, a tag, a count); "
+                                        "say why this item fits"))
     return list(dict.fromkeys(out))
 
 
