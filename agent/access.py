@@ -1,11 +1,16 @@
-"""Who may call the service and how often: bearer keys with a scope, per-key rate limits
-(`limits`, moving window, in memory) and an access log without bodies or personal data."""
+"""Who may call the service and how often: bearer keys with a scope and a stable name (each
+app key's users are its own), per-key rate limits (`limits`, moving window, in memory), the
+model's slots shared fairly between keys, and an access log without bodies or personal data."""
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import logging
+import re
 import secrets
 import time
+from collections import OrderedDict, deque
 from dataclasses import dataclass
 from typing import Literal
 
@@ -18,7 +23,8 @@ from agent.errors import ConfigError
 Scope = Literal["admin", "app"]
 # what each scope may do: an app key serves people (recommend, chat, feedback, sign-ups);
 # the admin key also writes the catalog and deletes users' data
-ADMIN_ONLY = {("POST", "/v1/items"), ("DELETE", "/v1/users/{user_id}")}
+ADMIN_ONLY = {("POST", "/v1/items"), ("DELETE", "/v1/users/{user_id}"), ("PUT", "/v1/users/{user_id}/grants/{key_name}")}
+_NAMED = re.compile(r"([A-Za-z][A-Za-z0-9_-]{0,31})=(.+)")
 access_log = logging.getLogger("recagent.access")
 
 
@@ -31,17 +37,24 @@ class Caller:
 class ServiceKeys:
     """The admin key (`--api-key`, RECAGENT_SERVICE_KEY) and any app keys (`--app-key`,
     RECAGENT_APP_KEYS, comma-separated). Blank keys are no keys; with none, /v1/* is open
-    (the service refuses to bind beyond loopback then)."""
+    (the service refuses to bind beyond loopback then). An app key is named `NAME=KEY` or, bare,
+    after a hash of itself: the name keeps its users and is what logs show, so name a key you
+    will rotate."""
 
     def __init__(self, admin: str | None = None, app: list[str] | tuple[str, ...] = ()):
         keys: dict[str, Caller] = {}
         if (admin or "").strip():
             keys[admin.strip()] = Caller("admin", "admin")
-        for n, key in enumerate(k.strip() for k in app if k.strip()):
-            if key in keys:
-                raise ConfigError("an app key repeats another key: give each key once")
-            keys[key] = Caller(f"app-{n + 1}", "app")
+        for given in (k.strip() for k in app if k.strip()):
+            named = _NAMED.fullmatch(given)
+            name, key = (named[1], named[2]) if named else ("app-" + hashlib.sha256(given.encode()).hexdigest()[:8], given)
+            if key in keys or name in {c.name for c in keys.values()}:
+                raise ConfigError(f"app key {name!r} repeats another key or name: give each key once")
+            keys[key] = Caller(name, "app")
         self._keys = keys
+
+    def app_names(self) -> set[str]:
+        return {c.name for c in self._keys.values() if c.scope == "app"}
 
     def __bool__(self) -> bool:
         return bool(self._keys)
@@ -72,9 +85,85 @@ class RateLimits:
         """None if this request may go ahead (and counts it); else seconds until it may."""
         for item in (self.rate, self.signups if signup else None):
             if item is not None and not self._limiter.hit(item, caller):
-                reset = self._limiter.get_window_stats(item, caller).reset_time
-                return max(1, int(reset - time.time()) + 1)
+                return self._reset_in(item, caller)
         return None
+
+    def signup_retry_after(self, caller: str) -> int | None:
+        """A sign-up made another way (an anonymous chat session, whose first feedback creates its
+        user): counted against the same limit as POST /v1/users."""
+        if self.signups is not None and not self._limiter.hit(self.signups, caller):
+            return self._reset_in(self.signups, caller)
+        return None
+
+    def _reset_in(self, item: RateLimitItem, caller: str) -> int:
+        return max(1, int(self._limiter.get_window_stats(item, caller).reset_time - time.time()) + 1)
+
+
+class SlotsBusy(Exception):
+    """No model slot for this request now (too many waiting, or this key holds its share)."""
+
+
+class FairSlots:
+    """The language model's slots, shared between keys: a key holds (running or waiting) at most
+    `per_key` requests, at most `max_waiting` wait in all, and a freed slot goes to the keys in
+    turn (round robin), not to whoever queued most."""
+
+    def __init__(self, slots: int, per_key: int, max_waiting: int):
+        self.free, self.per_key, self.max_waiting = slots, per_key, max_waiting
+        self._queues: OrderedDict[str, deque[asyncio.Future]] = OrderedDict()
+        self._held: dict[str, int] = {}
+
+    def waiting(self) -> int:
+        return sum(len(q) for q in self._queues.values())
+
+    async def acquire(self, key: str) -> None:
+        queued = len(self._queues.get(key, ()))
+        if self._held.get(key, 0) + queued >= self.per_key:
+            raise SlotsBusy(f"this key already has {self.per_key} requests for the language model running or waiting")
+        if self.free > 0 and not self._queues:
+            self.free -= 1
+        else:
+            if self.waiting() >= self.max_waiting:
+                raise SlotsBusy(f"the language model is busy ({self.waiting()} requests waiting)")
+            turn = asyncio.get_running_loop().create_future()
+            self._queues.setdefault(key, deque()).append(turn)
+            try:
+                await turn
+            except asyncio.CancelledError:  # the client left while waiting: give back a slot handed over
+                if not self._forget(key, turn):
+                    self.release_unowned()
+                raise
+        self._held[key] = self._held.get(key, 0) + 1
+
+    def release(self, key: str) -> None:
+        self._held[key] -= 1
+        if not self._held[key]:
+            del self._held[key]
+        self.release_unowned()
+
+    def release_unowned(self) -> None:
+        """A slot comes free: hand it to the next key in turn, or keep it."""
+        while self._queues:
+            key, queue = next(iter(self._queues.items()))
+            turn = queue.popleft()
+            if queue:
+                self._queues.move_to_end(key)  # this key waits again behind the others
+            else:
+                del self._queues[key]
+            if not turn.done():
+                turn.set_result(None)
+                return
+        self.free += 1
+
+    def _forget(self, key: str, turn: asyncio.Future) -> bool:
+        """Take a cancelled wait out of its queue; False when the slot was already handed to it."""
+        queue = self._queues.get(key)
+        if queue is None or turn not in queue:
+            return False
+        queue.remove(turn)
+        if not queue:
+            del self._queues[key]
+        return True
 
 
 def _parse(text: str | None, what: str) -> RateLimitItem | None:

@@ -329,7 +329,8 @@ def model_serve(name: Optional[str] = typer.Argument(None, help="bundled model n
                 host: str = typer.Option("127.0.0.1", "--host"), port: int = typer.Option(8080, "--port"),
                 parallel: int = typer.Option(1, "--parallel", help="llama.cpp: concurrent request slots"),
                 max_model_len: int = typer.Option(8192, "--max-model-len", help="vllm: context length"),
-                api_key: Optional[str] = typer.Option(None, "--api-key", help="vllm: require this key"),
+                api_key: Optional[str] = typer.Option(None, "--api-key", help="require this key (llama.cpp: a random "
+                                                       "one, printed, if not given)"),
                 tensor_parallel: int = typer.Option(1, "--tensor-parallel", min=1, help="vllm: GPUs one model is split over"),
                 data_parallel: int = typer.Option(1, "--data-parallel", min=1, help="vllm: model replicas behind this port"),
                 dry_run: bool = typer.Option(False, "--dry-run", help="vllm: print the command, do not run it")):
@@ -363,9 +364,11 @@ def model_serve(name: Optional[str] = typer.Argument(None, help="bundled model n
     settings = _settings()
     spec = get_model(name or settings.model_name)
     server = EmbeddedLlamaServer(pull(spec, Path(settings.cache_dir)), alias=spec.name, n_ctx=spec.n_ctx,
-                                 threads=settings.threads, parallel=parallel, port=port, host=host)
+                                 threads=settings.threads, parallel=parallel, port=port, host=host,
+                                 api_key=api_key)
     url = server.start()
-    out.print(f"serving {spec.name} at {url}/v1 — use RECAGENT_BASE_URL={url} (Ctrl-C stops)")
+    out.print(f"serving {spec.name} at {url}/v1 — use RECAGENT_BASE_URL={url} "
+              f"RECAGENT_LLM_API_KEY={server.api_key} (Ctrl-C stops)", highlight=False)
     try:
         while True:
             time.sleep(3600)
@@ -522,7 +525,7 @@ def serve(host: str = typer.Option("127.0.0.1", "--host"), port: int = typer.Opt
     import uvicorn
 
     from agent.conversation import ChatSessions
-    from agent.service import check_bind, create_app
+    from agent.service import check_bind, create_app, server_config
 
     app_keys = [k for given in app_keys for k in given.split(",")]  # the variable holds a comma-separated list
     check_bind(host, api_key, app_keys)
@@ -535,7 +538,7 @@ def serve(host: str = typer.Option("127.0.0.1", "--host"), port: int = typer.Opt
     err.print(f"serving on http://{host}:{port} (API docs at /docs){' with service keys' if api_key or app_keys else ''}",
               highlight=False)
     try:
-        uvicorn.run(service, host=host, port=port, log_level="warning", access_log=False)
+        uvicorn.Server(server_config(service, host, port, log_level="warning", access_log=False)).run()
     finally:
         agent.close()
 

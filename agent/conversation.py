@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 
 from agent.backends.base import ChatRequest
 from agent.config import Settings
-from agent.errors import BackendError
+from agent.errors import BackendError, UnknownUserError
 from agent.intent import Era, Intent, intent_schema, parse_intent, parse_reference
 from agent.options import RecommendOptions
 from agent.pipeline.candidates import profile_vector
@@ -76,20 +76,34 @@ class ChatSessions:
             return self.recommender.recommend(user_id, options)
         return self.recommender.recommend_for_history(history or [], options)
 
-    def feedback(self, user_id: str, item_id: str, signal: str) -> FeedbackResult:
-        # a session's anonymous user exists once the session does; any other id must be known
-        return self.recommender.feedback(user_id, item_id, signal, create=str(user_id).startswith(SESSION_USER))
+    def feedback(self, user_id: str, item_id: str, signal: str, writer: str | None = None) -> FeedbackResult:
+        """Feedback for a known user; `writer` names the service key that sent it (None: the operator)."""
+        return self.recommender.feedback(user_id, item_id, signal, writer=writer)
+
+    def session_feedback(self, state: SessionState, item_id: str, signal: str) -> FeedbackResult:
+        """Feedback in a session, written for its user as the key that opened it; an anonymous
+        session's own user is created by its first feedback (never by an id sent from outside)."""
+        user = self.session_user(state)
+        return self.recommender.feedback(user, item_id, signal, create=state.user_id is None, writer=state.owner)
 
     def delete_user(self, user_id: str) -> dict[str, int]:
-        """Forget a user: interactions (feedback included), registration and chat sessions."""
-        return {"interactions": self.recommender.delete_user(user_id),
-                "sessions": self.sessions.delete_user(str(user_id))}
+        """Forget a user: interactions (feedback included), registration and chat sessions
+        (for an anonymous session's user, that session)."""
+        sessions = self.sessions.delete_user(str(user_id), SESSION_USER)
+        try:
+            interactions = self.recommender.delete_user(user_id)
+        except UnknownUserError:
+            if not sessions:
+                raise
+            interactions = 0  # an anonymous session that never sent feedback
+        return {"interactions": interactions, "sessions": sessions}
 
-    def start(self, user_id: str | None = None) -> str:
-        """A new session (for a stored user, or anonymous); returns its id."""
+    def start(self, user_id: str | None = None, owner: str | None = None) -> str:
+        """A new session (for a stored user, or anonymous); returns its id. `owner` is the service
+        key that opens it: only that key continues it."""
         if user_id is not None:
             self.recommender.history(str(user_id))  # an unknown user is an error here
-        return self.sessions.create(str(user_id) if user_id is not None else None).session_id
+        return self.sessions.create(str(user_id) if user_id is not None else None, owner).session_id
 
     def session_user(self, state: SessionState) -> str:
         """Whose history a session reads and writes: its user, or a per-session anonymous id."""
@@ -122,7 +136,7 @@ class ChatSessions:
             if not 1 <= pos <= len(state.last_list):
                 notices.append(self._no_such_position(pos, len(state.last_list)))
                 continue
-            results.append(self.feedback(self.session_user(state), state.last_list[pos - 1], signal))
+            results.append(self.session_feedback(state, state.last_list[pos - 1], signal))
         if results:
             notices.append("Noted: " + "; ".join(f"you {_past(r.signal)} {r.title}" for r in results) + ".")
 

@@ -46,7 +46,7 @@ class Parts:
         self._fit: FittedModels | None = None
         self._fit_version = -1
         self._refitting: threading.Thread | None = None
-        self._fit_epoch = 0  # bumped by a deletion: a refit begun before it is discarded
+        self._fit_epoch = 0  # bumped by a deletion: a refit begun before it is done again
         self._vocab: tuple[int, Vocabulary] | None = None
         self._index_checked = False
         self._building = threading.RLock()  # service threads share the parts: one builds, the others wait
@@ -143,21 +143,30 @@ class Parts:
 
     def _refit_if_grown(self) -> None:
         n = self.store.count_interactions()
-        if self._refitting is None and abs(n - self._fit.rows) > REFIT_GROWTH * max(self._fit.rows, 1):
-            self._refitting = threading.Thread(target=self._refit, args=(self._fit_epoch,), daemon=True,
-                                               name="recagent-refit")
-            self._refitting.start()
+        if abs(n - self._fit.rows) > REFIT_GROWTH * max(self._fit.rows, 1):
+            self._start_refit()
 
-    def _refit(self, epoch: int) -> None:
+    def _start_refit(self) -> None:
+        """A refit in a background thread, unless one is running (it refits again after a deletion)."""
+        with self._building:
+            if self._refitting is None:
+                self._refitting = threading.Thread(target=self._refit, daemon=True, name="recagent-refit")
+                self._refitting.start()
+
+    def _refit(self) -> None:
         try:
-            key, fitted = self._fit_rows()  # the long part, outside the lock
-            with self._building:
-                if epoch == self._fit_epoch:  # a user's data deleted meanwhile: this fit still has it
-                    save_fit(self._fit_root, key, fitted)
-                    self._fit = fitted
-        finally:
+            while True:
+                epoch = self._fit_epoch
+                key, fitted = self._fit_rows()  # the long part, outside the lock
+                with self._building:  # kept and marked done at once: a deletion sees one or the other
+                    if epoch == self._fit_epoch:  # else a user's data was deleted meanwhile: this fit has it
+                        save_fit(self._fit_root, key, fitted)
+                        self._fit, self._refitting = fitted, None
+                        return
+        except BaseException:
             with self._building:
                 self._refitting = None
+            raise
 
     def wait_for_refit(self, timeout: float | None = None) -> None:
         """Block until a background refit (if any) is done (tests, benchmarks, shutdown)."""
@@ -207,34 +216,40 @@ class Parts:
         return self.store.add_user(user_id)
 
     def delete_user(self, user_id: str) -> int:
-        """Forget a user's interactions (feedback included); the item models are refitted without
-        them before this returns (older fits on disk are removed). Returns the interactions deleted."""
-        if not self.store.has_user(str(user_id)):
+        """Forget a user's interactions (feedback included) at once; the item models are refitted
+        without them in the background while the fit before serves (a fit begun before the delete
+        is never kept, and older fits on disk are removed). Returns the interactions deleted."""
+        n = self.store.delete_user(str(user_id))
+        if n is None:
             raise UnknownUserError(str(user_id))
-        with self._building:
-            n = self.store.delete_user(str(user_id))
-            if not self._collab_fixed:  # refitted now: no model in memory or on disk keeps their data
+        if not self._collab_fixed:
+            with self._building:
                 self._fit_epoch += 1
-                self._fit, self._fit_version = self._new_fit(), self.store.version
+            self._start_refit()
         return n
 
-    def feedback(self, user_id: str, item_id: str, signal: str, create: bool = False) -> FeedbackResult:
+    def grant(self, user_id: str, key_name: str) -> None:
+        """Let an app key act for a user it did not create (an ingested one, say)."""
+        if not self.store.grant(str(user_id), key_name):
+            raise UnknownUserError(str(user_id))
+
+    def feedback(self, user_id: str, item_id: str, signal: str, create: bool = False,
+                 writer: str | None = None) -> FeedbackResult:
         """Record like / dislike / click / seen now: the next list for this user is built from it.
-        The user must be known (stored interactions, or `add_user`) unless `create`."""
+        The user must be known (stored interactions, or `add_user`) unless `create`. `writer` names
+        the service key that sent it (the trust rule); None is the operator (CLI, Python)."""
         if signal not in SIGNAL_RATINGS:
             raise InputError(f"unknown signal {signal!r}: use like, dislike, click or seen")
         try:
             check_item_id(item_id)
         except ValueError as e:
             raise InputError(str(e)) from None
-        if create:
-            self.store.add_user(str(user_id))  # registered, so it is trusted only once established
-        elif not self.store.has_user(str(user_id)):
+        item = self.item(item_id)
+        row = Interaction(user_id=str(user_id), item_id=item.item_id, rating=SIGNAL_RATINGS[signal],
+                          timestamp=int(time.time()))
+        if not self.store.record(row, writer, create=create):
             raise UnknownUserError(str(user_id), hint="create the user first (POST /v1/users, "
                                    "`recagent users add`, or add_user) and send feedback again")
-        item = self.item(item_id)
-        self.store.upsert_interactions([Interaction(user_id=str(user_id), item_id=item.item_id,
-                                                    rating=SIGNAL_RATINGS[signal], timestamp=int(time.time()))])
         return FeedbackResult(user_id=str(user_id), item_id=item.item_id, title=item.title, signal=signal)
 
     def item(self, item_id: str) -> Item:

@@ -45,6 +45,7 @@ class Constraints(BaseModel):
 class SessionState(BaseModel):
     session_id: str
     user_id: str | None = None
+    owner: str | None = Field(None, description="the service key that opened it (only it continues it)")
     constraints: Constraints = Field(default_factory=Constraints)
     shown: list[str] = Field(default_factory=list)
     last_list: list[str] = Field(default_factory=list)
@@ -74,6 +75,7 @@ class SessionStore:
         self._lock = threading.Lock()
         with self._lock, self._db:
             self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA secure_delete = ON")  # deleted turns are overwritten, not left in free pages
             self._db.execute("CREATE TABLE IF NOT EXISTS sessions (id TEXT PRIMARY KEY, state TEXT NOT NULL, "
                              "updated REAL NOT NULL)")
             self._db.execute("CREATE TABLE IF NOT EXISTS turns (session_id TEXT NOT NULL, n INTEGER NOT NULL, "
@@ -81,10 +83,11 @@ class SessionStore:
             self._db.execute("CREATE INDEX IF NOT EXISTS sessions_updated ON sessions(updated)")
         self.expire()
 
-    def create(self, user_id: str | None = None) -> SessionState:
+    def create(self, user_id: str | None = None, owner: str | None = None) -> SessionState:
         self.expire()
-        state = SessionState(session_id=uuid.uuid4().hex[:12], user_id=user_id)
-        self.save(state)
+        state = SessionState(session_id=uuid.uuid4().hex[:12], user_id=user_id, owner=owner)
+        with self._lock, self._db:
+            self._db.execute("INSERT INTO sessions VALUES (?, ?, ?)", (state.session_id, state.model_dump_json(), time.time()))
         return state
 
     def get(self, session_id: str) -> SessionState:
@@ -95,12 +98,17 @@ class SessionStore:
         return SessionState.model_validate_json(row[0])
 
     def save(self, state: SessionState) -> None:
+        """Update a session; one deleted meanwhile (its user's data deleted) stays deleted."""
         with self._lock, self._db:
-            self._db.execute("INSERT OR REPLACE INTO sessions VALUES (?, ?, ?)",
-                             (state.session_id, state.model_dump_json(), time.time()))
+            updated = self._db.execute("UPDATE sessions SET state = ?, updated = ? WHERE id = ?",
+                                       (state.model_dump_json(), time.time(), state.session_id)).rowcount
+        if not updated:
+            raise UnknownSessionError(state.session_id)
 
     def add_turns(self, session_id: str, turns: list[Turn]) -> None:
         with self._lock, self._db:
+            if self._db.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() is None:
+                raise UnknownSessionError(session_id)
             n = self._db.execute("SELECT COALESCE(MAX(n), 0) FROM turns WHERE session_id = ?",
                                  (session_id,)).fetchone()[0]
             self._db.executemany("INSERT INTO turns VALUES (?, ?, ?)",
@@ -117,9 +125,16 @@ class SessionStore:
             return 0
         return self._delete("updated < ?", (time.time() - self.retention_days * 86400,))
 
-    def delete_user(self, user_id: str) -> int:
-        """Delete every session of `user_id`, turns included; returns how many sessions."""
-        return self._delete("json_extract(state, '$.user_id') = ?", (user_id,))
+    def delete_user(self, user_id: str, anonymous_prefix: str = "session:") -> int:
+        """Delete every session of `user_id` (or the anonymous session `user_id` names), turns
+        included, and truncate the write-ahead log, so no copy of what they wrote stays in it.
+        Returns how many sessions."""
+        own = user_id.removeprefix(anonymous_prefix) if user_id.startswith(anonymous_prefix) else None
+        n = self._delete("json_extract(state, '$.user_id') = ? OR (json_extract(state, '$.user_id') IS NULL "
+                         "AND id = ?)", (user_id, own))
+        with self._lock:
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return n
 
     def _delete(self, where: str, args: tuple) -> int:
         with self._lock, self._db:

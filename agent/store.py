@@ -8,6 +8,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from agent.privacy import private_file
@@ -18,10 +19,17 @@ CREATE TABLE IF NOT EXISTS items (
     item_id TEXT PRIMARY KEY, title TEXT NOT NULL, text TEXT NOT NULL,
     categories TEXT NOT NULL, tags TEXT NOT NULL, content_hash TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS interactions (
-    user_id TEXT NOT NULL, item_id TEXT NOT NULL, rating REAL, timestamp INTEGER,
+    user_id TEXT NOT NULL, item_id TEXT NOT NULL, rating REAL, timestamp INTEGER, source TEXT,
     PRIMARY KEY (user_id, item_id));
 CREATE INDEX IF NOT EXISTS interactions_item ON interactions(item_id);
 CREATE TABLE IF NOT EXISTS users (user_id TEXT PRIMARY KEY, created REAL NOT NULL);
+-- who wrote through the service for whom, since when (the trust rule's clock), and which app
+-- keys the admin let act for a user they did not create; deleted ids, so no write revives them
+CREATE TABLE IF NOT EXISTS writers (user_id TEXT NOT NULL, writer TEXT NOT NULL, since REAL NOT NULL,
+    PRIMARY KEY (user_id, writer));
+CREATE TABLE IF NOT EXISTS grants (user_id TEXT NOT NULL, key_name TEXT NOT NULL, since REAL NOT NULL,
+    PRIMARY KEY (user_id, key_name));
+CREATE TABLE IF NOT EXISTS tombstones (user_id TEXT PRIMARY KEY, deleted REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS kv_cache (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS enrichments (
@@ -46,7 +54,10 @@ class CatalogStore:
         self._db = sqlite3.connect(path, check_same_thread=False)
         self._lock = threading.Lock()
         with self._lock, self._db:
+            self._db.execute("PRAGMA secure_delete = ON")  # a deleted person's rows are overwritten, not left in free pages
             self._db.executescript(_SCHEMA)
+            if "source" not in {r[1] for r in self._db.execute("PRAGMA table_info(interactions)")}:
+                self._db.execute("ALTER TABLE interactions ADD COLUMN source TEXT")  # a store from before writers
             if self._meta("interactions_count") is None:  # a store from before the counter: count once
                 n = self._db.execute("SELECT COUNT(*) FROM interactions").fetchone()[0]
                 self._db.execute("INSERT INTO meta VALUES ('interactions_count', ?)", (n,))
@@ -142,7 +153,7 @@ class CatalogStore:
                     continue
                 outcome["added" if old is None else "updated"] += 1
                 writes.append((r.user_id, r.item_id, r.rating, r.timestamp))
-            self._db.executemany("INSERT OR REPLACE INTO interactions VALUES (?,?,?,?)", writes)
+            self._db.executemany("INSERT OR REPLACE INTO interactions VALUES (?,?,?,?,NULL)", writes)
             if writes:
                 self._interactions_written(outcome["added"])
         if writes:
@@ -189,11 +200,13 @@ class CatalogStore:
 
     # -- users -----------------------------------------------------------------------------------
     def add_user(self, user_id: str) -> bool:
-        """Register a user (one with no interactions yet); False when the id is already known."""
-        with self._lock, self._db:
+        """Register a user (one with no interactions yet); False when the id is already known.
+        Registering a deleted id on purpose starts a new user under it."""
+        with self._lock, self._write():
             if self._known(user_id):
                 return False
             self._db.execute("INSERT INTO users VALUES (?, ?)", (user_id, time.time()))
+            self._db.execute("DELETE FROM tombstones WHERE user_id = ?", (user_id,))
         return True
 
     def has_user(self, user_id: str) -> bool:
@@ -204,36 +217,98 @@ class CatalogStore:
         return self._db.execute("SELECT 1 FROM users WHERE user_id=? UNION ALL "
                                 "SELECT 1 FROM interactions WHERE user_id=? LIMIT 1", (user_id, user_id)).fetchone() is not None
 
-    def delete_user(self, user_id: str) -> int:
-        """Forget a user: their interactions and registration, and the cached LLM profile summaries
-        (keyed by content, not by user, so all of them go). Returns the interactions deleted."""
-        with self._lock, self._db:
+    def record(self, row: Interaction, writer: str | None, create: bool = False) -> bool:
+        """Write one interaction of a known user (feedback), checked and written in one transaction,
+        so a delete that began first wins: False (nothing written) when the user is unknown or
+        deleted. `create` registers an unknown id first (a chat session's own user), unless that id
+        was deleted. `writer` (a service key's name) starts the trust rule's clock for this user."""
+        with self._lock, self._write():
+            if not self._known(row.user_id):
+                tombstoned = self._db.execute("SELECT 1 FROM tombstones WHERE user_id=?", (row.user_id,)).fetchone()
+                if not create or tombstoned:
+                    return False
+                self._db.execute("INSERT INTO users VALUES (?, ?)", (row.user_id, time.time()))
+            added = self._db.execute("SELECT 1 FROM interactions WHERE user_id=? AND item_id=?",
+                                     (row.user_id, row.item_id)).fetchone() is None
+            self._db.execute("INSERT OR REPLACE INTO interactions VALUES (?,?,?,?,?)",
+                             (row.user_id, row.item_id, row.rating, row.timestamp, writer))
+            if writer is not None:
+                self._db.execute("INSERT OR IGNORE INTO writers VALUES (?, ?, ?)", (row.user_id, writer, time.time()))
+            self._interactions_written(int(added))
+        self.version += 1
+        return True
+
+    def delete_user(self, user_id: str) -> int | None:
+        """Forget a user in one transaction: their interactions, registration, writers and grants,
+        and the cached LLM profile summaries (keyed by content, not by user, so all of them go); a
+        tombstone keeps any write already under way from reviving the id. Returns the interactions
+        deleted, or None for an unknown user."""
+        with self._lock, self._write():
+            if not self._known(user_id):
+                return None
+            self._db.execute("INSERT OR REPLACE INTO tombstones VALUES (?, ?)", (user_id, time.time()))
             n = self._db.execute("DELETE FROM interactions WHERE user_id=?", (user_id,)).rowcount
-            self._db.execute("DELETE FROM users WHERE user_id=?", (user_id,))
+            for table in ("users", "writers", "grants"):
+                self._db.execute(f"DELETE FROM {table} WHERE user_id=?", (user_id,))
             self._interactions_written(-n)
             self._db.execute("DELETE FROM kv_cache WHERE key LIKE 'profile:%'")
         self.version += 1
         return n
 
+    def grant(self, user_id: str, key_name: str) -> bool:
+        """Let the app key `key_name` act for `user_id` (a user it did not create); False for an unknown user."""
+        with self._lock, self._write():
+            if not self._known(user_id):
+                return False
+            self._db.execute("INSERT OR IGNORE INTO grants VALUES (?, ?, ?)", (user_id, key_name, time.time()))
+        return True
+
+    def granted(self, user_id: str, key_name: str) -> bool:
+        with self._lock:
+            return self._db.execute("SELECT 1 FROM grants WHERE user_id=? AND key_name=?",
+                                    (user_id, key_name)).fetchone() is not None
+
+    @contextmanager
+    def _write(self):
+        """A write transaction that takes SQLite's write lock at once (BEGIN IMMEDIATE): a check
+        and the write that depends on it see the same data, in this process and any other."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.rollback()
+            raise
+        self._db.commit()
+
     def trusted_interactions(self, min_age_s: float, min_count: int, chunk: int = 100_000
                              ) -> Iterator[tuple[str, str, float | None, int | None]]:
-        """The interactions the shared item models learn from: every ingested user's, and those of
-        users registered here (add_user, chat sessions) once the account is `min_age_s` old and
-        has `min_count` interactions. A flood of fresh accounts moves nobody else's list; their
-        own lists use their history at once. Read `chunk` rows at a time in rowid order, the lock
-        held per chunk: a fit over 25M rows neither holds them all as tuples nor stalls the store."""
-        created_by = time.time() - min_age_s
+        """The interactions the shared item models learn from (the trust rule): every ingested row,
+        and a row written through the service or chat, whatever the user, only once its writer has
+        written for that user for `min_age_s` and the user has `min_count` interactions (registered
+        users' rows from before writers were recorded: once the account is that old). A flood of
+        fresh accounts, or of writes for people an app key was granted, moves nobody else's list;
+        the writes count at once in the person's own list. Read `chunk` rows at a time in rowid
+        order, the lock held per chunk: a fit over 25M rows neither holds them all nor stalls the store."""
+        cutoff = time.time() - min_age_s
+        with self._lock:
+            established = {r[0] for r in self._db.execute(
+                "SELECT user_id FROM interactions WHERE user_id IN (SELECT user_id FROM users UNION "
+                "SELECT user_id FROM writers) GROUP BY user_id HAVING COUNT(*) >= ?", (min_count,))}
         after = 0
         while True:
             with self._lock:
-                rows = self._db.execute(  # the registered users' counts are taken once per chunk, not per row
-                    "SELECT rowid, user_id, item_id, rating, timestamp FROM interactions WHERE rowid > ? AND ("
-                    "user_id NOT IN (SELECT user_id FROM users) OR user_id IN ("
-                    "SELECT u.user_id FROM users u JOIN interactions j ON j.user_id = u.user_id "
-                    "WHERE u.created <= ? GROUP BY u.user_id HAVING COUNT(*) >= ?)) ORDER BY rowid LIMIT ?",
-                    (after, created_by, min_count, chunk)).fetchall()
-            for row in rows:
-                yield row[1:]
+                rows = self._db.execute(
+                    "SELECT i.rowid, i.user_id, i.item_id, i.rating, i.timestamp, i.source, u.created, w.since "
+                    "FROM interactions i LEFT JOIN users u ON u.user_id = i.user_id LEFT JOIN writers w "
+                    "ON w.user_id = i.user_id AND w.writer = i.source WHERE i.rowid > ? ORDER BY i.rowid LIMIT ?",
+                    (after, chunk)).fetchall()
+            for _, user, item, rating, stamp, source, created, since in rows:
+                if source is None and created is None:  # ingested
+                    yield user, item, rating, stamp
+                    continue
+                clock = created if source is None else since
+                if clock is not None and clock <= cutoff and user in established:
+                    yield user, item, rating, stamp
             if len(rows) < chunk:
                 return
             after = rows[-1][0]

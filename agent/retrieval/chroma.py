@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -27,6 +28,8 @@ def document_text(item: Item, max_chars: int = 600) -> str:
 
 
 VECTOR_CACHE_ITEMS = 50_000  # about 75 MB of 384-dimensional vectors
+# chromadb 1.5 (embedded) when an id is in its SQLite but not in this process's in-memory index
+STALE_INDEX = "Error finding id"
 
 
 class ChromaRetriever:
@@ -38,17 +41,19 @@ class ChromaRetriever:
         import chromadb
         from chromadb.config import Settings as ChromaSettings
 
-        chroma_settings = ChromaSettings(anonymized_telemetry=False)
+        self._path, self._url = path, url
+        self._settings = ChromaSettings(anonymized_telemetry=False)
+        self._lock = threading.Lock()
         try:
             if url:
                 from urllib.parse import urlparse
 
                 u = urlparse(url)
                 self._client = chromadb.HttpClient(host=u.hostname, port=u.port or 8000,
-                                                   ssl=u.scheme == "https", settings=chroma_settings)
+                                                   ssl=u.scheme == "https", settings=self._settings)
             else:
                 path.mkdir(parents=True, exist_ok=True)
-                self._client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+                self._client = chromadb.PersistentClient(path=str(path), settings=self._settings)
             # Embeddings are always computed by us and passed in: Chroma's own embedding
             # function (which downloads a model) is never called.
             self._col = self._client.get_or_create_collection(
@@ -61,6 +66,33 @@ class ChromaRetriever:
         self._count: int | None = None  # cached; our own upserts refresh it
         # stored vectors already read, by id (our own upserts evict theirs; bounded)
         self._vectors: dict[str, np.ndarray] = {}
+
+    def _read(self, op: Callable):
+        """`op(collection)`, retried once on a reopened store if another process added items.
+        chromadb keeps one in-memory vector index per directory per process, loaded at open:
+        another process's additions reach the shared SQLite but not that index, and a read
+        that meets their ids fails with STALE_INDEX. A fresh client reloads both."""
+        col = self._col
+        try:
+            return op(col)
+        except Exception as e:
+            if self._url or STALE_INDEX not in str(e):
+                raise
+        with self._lock:
+            if self._col is col:  # not reopened by another thread meanwhile
+                self._reopen()
+        return op(self._col)
+
+    def _reopen(self) -> None:
+        import chromadb
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        # chromadb hands out one cached system per path: drop ours (the old one is freed once
+        # unused; other holders keep theirs) so the new client loads the store from disk.
+        SharedSystemClient._identifier_to_system.pop(self._client._identifier, None)
+        self._client = chromadb.PersistentClient(path=str(self._path), settings=self._settings)
+        self._col = self._client.get_collection(COLLECTION, embedding_function=None)
+        self._count, self._vectors = None, {}
 
     def count(self) -> int:
         if self._count is None:
@@ -94,13 +126,32 @@ class ChromaRetriever:
         out = {i: self._vectors[i] for i in ids if i in self._vectors}
         missing = [i for i in ids if i not in out]
         if missing:
-            got = self._col.get(ids=missing, include=["embeddings"])
-            fetched = {i: np.asarray(e, dtype=np.float32) for i, e in zip(got["ids"], got["embeddings"])}
+            try:
+                got = self._read(lambda col: col.get(ids=missing, include=["embeddings"]))
+                pairs = zip(got["ids"], got["embeddings"])
+            except Exception as e:  # still stale after reopening: leave the unreadable ids out
+                if STALE_INDEX not in str(e):
+                    raise
+                pairs = self._readable_vectors(missing)
+            fetched = {i: np.asarray(e, dtype=np.float32) for i, e in pairs}
             if len(self._vectors) + len(fetched) > VECTOR_CACHE_ITEMS:
                 self._vectors = {}
             self._vectors.update(fetched)
             out.update(fetched)
         return out
+
+    def _readable_vectors(self, ids: list[str]) -> list[tuple[str, list[float]]]:
+        """(id, vector) for the ids this process's index can read, one id at a time."""
+        pairs = []
+        for i in ids:
+            try:
+                got = self._col.get(ids=[i], include=["embeddings"])
+            except Exception as e:
+                if STALE_INDEX not in str(e):
+                    raise
+                continue
+            pairs += zip(got["ids"], got["embeddings"])
+        return pairs
 
     def embed_text(self, text: str) -> np.ndarray:
         """A query's embedding, comparable with the stored items' (normalised)."""
@@ -116,8 +167,8 @@ class ChromaRetriever:
         if n == 0 or len(vectors) == 0:
             return [[] for _ in range(len(vectors))]
         try:
-            res = self._col.query(query_embeddings=np.asarray(vectors), n_results=min(k, n),
-                                  where=where, include=["distances"])
+            res = self._read(lambda col: col.query(query_embeddings=np.asarray(vectors), n_results=min(k, n),
+                                                   where=where, include=["distances"]))
         except Exception as e:
             raise RetrievalError(f"Chroma query failed: {e}") from None
         return [[(i, 1.0 - d) for i, d in zip(ids, dists)]
