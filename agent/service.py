@@ -531,8 +531,8 @@ class BodyLimit:
     within `timeout_s`, the app reads a disconnect (nothing is parsed or written) and the client
     gets 413 or 408 in place of whatever the app would have answered."""
 
-    def __init__(self, app, limit: int, timeout_s: float = BODY_TIMEOUT_S):
-        self.app, self.limit, self.timeout_s = app, limit, timeout_s
+    def __init__(self, app, limit: int, timeout_s: float | None = None):
+        self.app, self.limit, self.timeout_s = app, limit, timeout_s or BODY_TIMEOUT_S
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -578,10 +578,11 @@ KEEP_ALIVE_S = 5.0  # an idle keep-alive connection is closed after this
 MAX_CONNECTIONS = 1000  # open connections; past it the oldest one still sending its head is closed
 
 
-def max_connections(wanted: int = MAX_CONNECTIONS) -> int:
-    """`wanted`, kept under three quarters of this process's file descriptors (sockets are files)."""
+def max_connections(wanted: int | None = None) -> int:
+    """`wanted` (MAX_CONNECTIONS), kept under three quarters of this process's file descriptors (sockets are files)."""
     import resource
 
+    wanted = wanted or MAX_CONNECTIONS
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
     return max(16, min(wanted, soft * 3 // 4)) if soft != resource.RLIM_INFINITY else wanted
 

@@ -47,8 +47,8 @@ def main() -> None:
     server = EmbeddedLlamaServer(pull(spec, Path(settings.cache_dir)), alias=spec.name, n_ctx=spec.n_ctx,
                                  threads=settings.threads, parallel=settings.parallel, metrics=True)
     server.start()
-    backend = OpenAICompatBackend(server.base_url, spec.name, timeout_s=600, context_window=spec.n_ctx,
-                                  cache_dir=Path(settings.cache_dir))
+    backend = OpenAICompatBackend(server.base_url, spec.name, api_key=server.api_key, timeout_s=600,
+                                  context_window=spec.n_ctx, cache_dir=Path(settings.cache_dir))
     rec = Recommender(settings, backend=backend)
     users = sorted({r[0] for r in rec.store.all_interactions()})
     rng = random.Random(args.seed)
@@ -71,14 +71,14 @@ def main() -> None:
         print_retrieval(rec, retrieval)
         return
 
-    decode_tps = server_decode_speed(server.base_url)
+    decode_tps = server_decode_speed(server.base_url, server.headers)
     first, whole, floor, prefill, decode = [], [], [], [], []
     for u in rng.sample(users, args.users):
-        before = server_counters(server.base_url)
+        before = server_counters(server.base_url, server.headers)
         t = time.perf_counter()
         result = rec.recommend(u, k=args.k, prompt=args.prompt)
         whole.append(time.perf_counter() - t)
-        spent = {k: v - before[k] for k, v in server_counters(server.base_url).items()}
+        spent = {k: v - before[k] for k, v in server_counters(server.base_url, server.headers).items()}
         prefill.append(spent["prompt_seconds_total"])
         decode.append(spent["tokens_predicted_seconds_total"])
         first.append(result.timing.first_item_ms / 1000)
@@ -107,20 +107,20 @@ def main() -> None:
     print("\nshare of all lists' time: " + ", ".join(f"{name.split(':')[0]} {sum(xs) / sum(whole):.0%}" for name, xs in parts))
 
 
-def server_decode_speed(base_url: str, tokens: int = 64) -> float:
+def server_decode_speed(base_url: str, headers: dict, tokens: int = 64) -> float:
     """Tokens/s of plain generation on this server now (llama.cpp reports its own timings)."""
     body = {"messages": [{"role": "user", "content": "Count from one to one hundred in words."}],
             "max_tokens": tokens, "temperature": 0}
-    r = httpx.post(base_url + "/v1/chat/completions", json=body, timeout=300).json()
+    r = httpx.post(base_url + "/v1/chat/completions", json=body, headers=headers, timeout=300).json()
     timings = r.get("timings") or {}
     if "predicted_per_second" in timings:
         return float(timings["predicted_per_second"])
     raise SystemExit(f"the server reported no timings: {json.dumps(r)[:200]}")
 
 
-def server_counters(base_url: str) -> dict[str, float]:
+def server_counters(base_url: str, headers: dict) -> dict[str, float]:
     """llama.cpp's running totals (/metrics): prompt tokens read and generated, and the seconds of each."""
-    text = httpx.get(base_url + "/metrics", timeout=30).text
+    text = httpx.get(base_url + "/metrics", headers=headers, timeout=30).text
     wanted = ("prompt_tokens_total", "prompt_seconds_total", "tokens_predicted_total", "tokens_predicted_seconds_total")
     found = {}
     for line in text.splitlines():

@@ -21,14 +21,14 @@ from agent.ingest import movielens_title
 from agent.types import Item
 from evals.split import leave_last_positive_out, sample_users
 from evals.stats import paired_comparison
-from evals.suite import Dataset, Split, Users, read_suite_file
+from evals.suite import Dataset, Name, Split, Users, read_suite_file
 
 _STOP = set("the a an of and in on at to for with from by is it its la le les de du der die das el".split())
 
 
 class ChatVariant(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(pattern=r"^[A-Za-z0-9_.\-]{1,40}$")
+    name: Name
     use_llm: bool = True
     model: str | None = None
     base_url: str | None = Field(None, pattern=r"^https?://")
@@ -37,7 +37,7 @@ class ChatVariant(BaseModel):
 
 class ChatSuite(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str
+    name: Name
     description: str = ""
     dataset: Dataset
     split: Split = Field(default_factory=Split)

@@ -30,11 +30,11 @@ def eval_run(suite_file: Path = typer.Argument(..., help="suite YAML, e.g. evals
     the same command continues an interrupted run and reuses cached LLM answers."""
     from evals.report import summary_table
     from evals.runner import SuiteRun
-    from evals.suite import load_suite
+    from evals.suite import load_suite, run_folder
 
     suite = load_suite(suite_file, users=users, variants=[v.strip() for v in variants.split(",")] if variants else None)
     part = _shard(shard) if shard else None
-    folder = out_dir or Path("runs") / (suite.name + (f"-shard-{part[0]}-of-{part[1]}" if part else ""))
+    folder = out_dir or run_folder(suite.name, f"-shard-{part[0]}-of-{part[1]}" if part else "")
     run = SuiteRun(suite, folder, cli_settings(), use_cache=not no_cache, console=err, shard=part)
     try:
         summary = run.run()
@@ -88,7 +88,7 @@ def eval_fit(suite_file: Path = typer.Argument(..., help="suite YAML with a fusi
     training period, never the evaluated ones) and print them as JSON. `eval run` with the
     same --out reuses the fit."""
     from evals.runner import SuiteRun
-    from evals.suite import load_suite
+    from evals.suite import load_suite, run_folder
 
     suite = load_suite(suite_file, variants=[variant])
     v = next(x for x in suite.variants if x.name == variant)
@@ -98,7 +98,7 @@ def eval_fit(suite_file: Path = typer.Argument(..., help="suite YAML with a fusi
         if validation_users < 5:
             raise InputError("--validation-users must be at least 5")
         v.validation_users = validation_users
-    run = SuiteRun(suite, out_dir or Path("runs") / suite.name, cli_settings(), console=err)
+    run = SuiteRun(suite, out_dir or run_folder(suite.name), cli_settings(), console=err)
     run.prepare()
     stage1, stage2 = run.fit_fusion(v)
     result = {"variant": v.name, "no_llm": stage1.model_dump(), "with_llm": stage2.model_dump() if stage2 else None}
@@ -165,9 +165,10 @@ def eval_chat(suite_file: Path = typer.Argument(..., help="chat suite YAML, e.g.
               users: Optional[int] = typer.Option(None, "--users", help="simulate this many users")):
     """Simulated users look for a hidden item over several turns; report Hit@k and turns."""
     from evals.chat import ChatEvalRun, load_chat_suite
+    from evals.suite import run_folder
 
     suite = load_chat_suite(suite_file, users=users)
-    folder = out_dir or Path("runs") / suite.name
+    folder = out_dir or run_folder(suite.name)
     ChatEvalRun(suite, folder, cli_settings(), console=err).run()
     sys.stdout.write((folder / "report.md").read_text())
     err.print(f"report: {folder / 'report.html'}", highlight=False)

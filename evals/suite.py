@@ -4,17 +4,37 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
-from typing import Literal, Union
+from typing import Annotated, Literal, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from agent.config import DEFAULT_EMBEDDED_MODEL
 from agent.errors import InputError
 
 BASELINE_KINDS = ("random", "popularity", "itemknn", "semantic", "ease", "als", "bpr", "bm25", "sequential", "pipeline")
 CLASSIC_KINDS = ("ease", "als", "bpr", "bm25", "sequential")
+
+
+def _folder_safe(name: str) -> str:
+    # suite and variant names become folder and file names (runs/SUITE, sessions-VARIANT.sqlite)
+    if not re.fullmatch(r"[A-Za-z0-9_.\-]{1,40}", name) or not name.strip("."):
+        raise ValueError(f"{name!r}: use 1-40 letters, digits, '_', '.' or '-', not only dots (it names a folder)")
+    return name
+
+
+Name = Annotated[str, AfterValidator(_folder_safe)]
+
+
+def run_folder(name: str, suffix: str = "") -> Path:
+    """The default run folder, runs/NAME+SUFFIX; checked again, so a suite built without
+    validation (model_construct, assignment) cannot leave runs/ either."""
+    try:
+        return Path("runs") / (_folder_safe(name) + suffix)
+    except ValueError as e:
+        raise InputError(f"suite name {e}") from None
 
 
 class Strict(BaseModel):
@@ -69,7 +89,7 @@ NEWER_FIELDS = ("llm_scoring", "orders", "weights", "validation_users", "pool", 
 
 
 class Variant(Strict):
-    name: str = Field(pattern=r"^[A-Za-z0-9_.\-]{1,40}$")
+    name: Name
     kind: Literal["random", "popularity", "itemknn", "semantic", "ease", "als", "bpr", "bm25", "sequential", "pipeline",
                   "llm", "fusion"] = "llm"
     prompt: str = Field("rank@v1", description="llm: the ranking prompt; fusion: the scoring prompt "
@@ -134,7 +154,7 @@ class Pricing(Strict):
 
 
 class Suite(Strict):
-    name: str
+    name: Name
     description: str = ""
     dataset: Dataset
     split: Split = Field(default_factory=Split)
@@ -208,7 +228,7 @@ def read_suite_file(path: Path, model: type[BaseModel]):
     except ValidationError as e:
         first = e.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "suite"
-        raise InputError(f"{path}: {where}: {first['msg']}") from None
+        raise InputError(f"{path}: {where}: {first['msg'].removeprefix('Value error, ')}") from None
     base = path.resolve().parent
     for field in ("path", "items", "interactions"):
         value = getattr(suite.dataset, field)

@@ -52,5 +52,6 @@ def connect(settings: Settings) -> OwnedBackend:
     server = EmbeddedLlamaServer(pull(spec, Path(s.cache_dir)), alias=spec.name, n_ctx=spec.n_ctx,
                                  threads=s.threads, parallel=s.parallel)
     url = server.start()
-    return OwnedBackend(OpenAICompatBackend(url, spec.name, timeout_s=s.timeout_s, max_retries=s.max_retries,
-                                            context_window=spec.n_ctx, cache_dir=Path(s.cache_dir)), server)
+    return OwnedBackend(OpenAICompatBackend(url, spec.name, api_key=server.api_key, timeout_s=s.timeout_s,
+                                            max_retries=s.max_retries, context_window=spec.n_ctx,
+                                            cache_dir=Path(s.cache_dir)), server)

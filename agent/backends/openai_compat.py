@@ -42,7 +42,9 @@ class OpenAICompatBackend:
         self._client = openai.OpenAI(base_url=self.api_base, api_key=api_key or "not-needed",
                                      timeout=timeout_s, max_retries=0)
         self.max_retries = max_retries
-        self._http = httpx.Client(timeout=min(timeout_s, 10.0))
+        # the key also goes to the server's own endpoints (/models, /tokenize): a keyed llama.cpp needs it there
+        self._http = httpx.Client(timeout=min(timeout_s, 10.0),
+                                  headers={"Authorization": f"Bearer {self._client.api_key}"})
         self._server_meta: dict | None = None
         self._context_window = context_window
         self._tokenize_url: str | None = None if self.is_openai else self.api_base[: -len("/v1")] + "/tokenize"
@@ -53,8 +55,7 @@ class OpenAICompatBackend:
     def _models(self) -> dict:
         if self._server_meta is None:
             try:
-                r = self._http.get(self.api_base + "/models",
-                                   headers={"Authorization": f"Bearer {self._client.api_key}"})
+                r = self._http.get(self.api_base + "/models")
                 r.raise_for_status()
                 self._server_meta = r.json()
             except (httpx.HTTPError, ValueError):

@@ -14,8 +14,8 @@ pytestmark = pytest.mark.llm
 
 @pytest.fixture(scope="module")
 def backend(embedded_server, cache_dir):
-    b = OpenAICompatBackend(embedded_server.base_url, embedded_server.alias, timeout_s=120,
-                            context_window=embedded_server.n_ctx, cache_dir=cache_dir)
+    b = OpenAICompatBackend(embedded_server.base_url, embedded_server.alias, api_key=embedded_server.api_key,
+                            timeout_s=120, context_window=embedded_server.n_ctx, cache_dir=cache_dir)
     yield b
     b.close()
 
@@ -35,6 +35,19 @@ def test_token_count_comes_from_the_servers_tokenizer(backend):
     assert backend._tokenize_url is not None  # still using the server, no tiktoken fallback
 
 
+def test_server_refuses_calls_without_its_key(embedded_server, backend):
+    """Another local process cannot call the model past the service's keys and limits."""
+    import httpx
+
+    body = {"model": embedded_server.alias, "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 1}
+    url = embedded_server.base_url + "/v1/chat/completions"
+    assert httpx.post(url, json=body, timeout=30).status_code == 401
+    assert httpx.post(url, json=body, headers={"Authorization": "Bearer guessed"}, timeout=30).status_code == 401
+    assert httpx.get(embedded_server.base_url + "/health", timeout=5).status_code == 200  # what start() polls
+    assert backend.complete(ChatRequest(messages=body["messages"], max_tokens=1)).usage.completion_tokens == 1
+    assert backend.count_tokens(body["messages"]) and backend._tokenize_url is not None  # /tokenize gets the key too
+
+
 def test_whole_pipeline_with_the_real_model(recommender_with, backend):
     rec = recommender_with(backend).recommend("user-18", k=5, n_candidates=10, prompt="rerank@v1")
     assert len(rec.items) == 5 and len({i.item_id for i in rec.items}) == 5
@@ -52,7 +65,8 @@ def test_default_explanations_with_the_real_model(recommender_with, embedded_ser
     from agent.options import DEFAULT_PROMPT
     from agent.pipeline.claims import check
 
-    r = recommender_with(OpenAICompatBackend(embedded_server.base_url, embedded_server.alias, timeout_s=120,
+    r = recommender_with(OpenAICompatBackend(embedded_server.base_url, embedded_server.alias,
+                                             api_key=embedded_server.api_key, timeout_s=120,
                                              context_window=embedded_server.n_ctx, cache_dir=cache_dir))
     streamed = []
     traced = r.traced("user-18", k=4, n_candidates=10, on_item=lambda it: streamed.append(it.rank))
@@ -81,6 +95,7 @@ def test_embedded_default_starts_and_stops_its_own_server(ingested, embedder, ca
     result = rec.recommend("user-18", k=3, n_candidates=6)
     url = rec.backend.endpoint
     assert url.startswith("http://127.0.0.1:") and result.endpoint == url
+    assert result.fallback_reason is None  # connect() gave the client its server's key
     rec.close()
     with pytest.raises(httpx.HTTPError):
         httpx.get(url + "/health", timeout=2)

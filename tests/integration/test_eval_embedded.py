@@ -84,7 +84,7 @@ def test_the_server_returns_first_token_logprobs(embedded_server):
     from agent.backends.base import ChatRequest
     from agent.backends.openai_compat import OpenAICompatBackend
 
-    backend = OpenAICompatBackend(embedded_server.base_url, model=embedded_server.alias)
+    backend = OpenAICompatBackend(embedded_server.base_url, model=embedded_server.alias, api_key=embedded_server.api_key)
     resp = backend.complete(ChatRequest(messages=[{"role": "user", "content": "Reply with one letter: A, B or C."}],
                                         max_tokens=1, top_logprobs=10))
     backend.close()

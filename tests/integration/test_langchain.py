@@ -18,9 +18,9 @@ def agent(ingested, embedder, embedded_server, tmp_path_factory):
     target = tmp_path_factory.mktemp("lc") / "data"
     shutil.copytree(ingested.data_dir, target)
     settings = ingested.model_copy(update={"data_dir": target, "base_url": embedded_server.base_url,
-                                           "model": embedded_server.alias})
-    backend = OpenAICompatBackend(embedded_server.base_url, embedded_server.alias, timeout_s=180,
-                                  context_window=embedded_server.n_ctx)
+                                           "model": embedded_server.alias, "llm_api_key": embedded_server.api_key})
+    backend = OpenAICompatBackend(embedded_server.base_url, embedded_server.alias, api_key=embedded_server.api_key,
+                                  timeout_s=180, context_window=embedded_server.n_ctx)
     a = ChatSessions(make_recommender(settings, embedder, backend), use_llm=True, k=3)
     yield a
     a.sessions.close()

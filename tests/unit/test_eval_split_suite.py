@@ -7,7 +7,7 @@ import pytest
 from agent.errors import InputError
 from agent.types import Interaction
 from evals.split import leave_last_positive_out, sample_users, user_rng
-from evals.suite import BASELINE_KINDS, load_suite
+from evals.suite import BASELINE_KINDS, load_suite, run_folder
 
 
 def rows(user, spec):
@@ -88,6 +88,23 @@ def test_suite_paths_are_relative_to_the_file_and_baselines_are_always_there(tmp
 def test_bad_suites_say_what_is_wrong(tmp_path, text, message):
     with pytest.raises(InputError, match=message):
         load_suite(write(tmp_path, text))
+
+
+@pytest.mark.parametrize("name", ["../../../x", "..", ".", "...", "a/b", "/tmp", "x" * 41, ""])
+def test_suite_and_variant_names_cannot_leave_the_run_folder(tmp_path, name):
+    # a suite name becomes runs/NAME, a variant name part of a file name in it
+    with pytest.raises(InputError, match=r"suite\.yaml: name: .*not only dots"):
+        load_suite(write(tmp_path, GOOD.replace("name: t", f"name: {name!r}", 1)))
+    with pytest.raises(InputError, match=r"suite\.yaml: variants\.0\.name: .*not only dots"):
+        load_suite(write(tmp_path, GOOD.replace("name: llm-a", f"name: {name!r}")))
+    with pytest.raises(InputError, match="suite name"):
+        run_folder(name)  # checked again where the folder is made, for suites built without validation
+
+
+def test_dotted_names_and_shard_folders_stay_allowed(tmp_path):
+    suite = load_suite(write(tmp_path, GOOD.replace("name: t", "name: ml-1.2_x", 1).replace("llm-a", "llm.v2")))
+    assert suite.name == "ml-1.2_x" and suite.variants[-1].name == "llm.v2"
+    assert run_folder(suite.name, "-shard-1-of-2") == Path("runs/ml-1.2_x-shard-1-of-2")
 
 
 def test_unknown_variant_filter_lists_the_suites_variants(tmp_path):
