@@ -147,6 +147,10 @@ class ForbiddenError(AgentError):
     """This key may not do that."""
 
 
+class ClientClosedError(AgentError):
+    """The client hung up before its answer (logged as 499; nobody reads the answer)."""
+
+
 class RateLimitedError(AgentError):
     def __init__(self, message: str, retry_after: int):
         super().__init__(message)
@@ -170,6 +174,8 @@ def error_of(exc: AgentError) -> tuple[int, str, dict | None]:
         return 504, "deadline", None
     if isinstance(exc, ForbiddenError):
         return 403, "forbidden", None
+    if isinstance(exc, ClientClosedError):
+        return 499, "client_closed", None
     if isinstance(exc, RateLimitedError):
         return 429, "rate_limited", {"Retry-After": str(exc.retry_after)}
     return 503, "unavailable", None
@@ -237,19 +243,21 @@ def create_app(agent: ChatSessions, api_key: str | None = None, app_keys: list[s
         work.add_done_callback(lambda _: slots.release(key))
         try:
             return await asyncio.wait_for(asyncio.shield(work), deadline_s)
+        except ClientGone:
+            raise ClientClosedError("the client closed the connection; the work for it stopped") from None
         except asyncio.TimeoutError:
             stop.set()
             raise DeadlineError(f"no answer within the {deadline_s:g} s deadline (the language model is slow): "
                                 "ask with use_llm=false for an answer now") from None
 
     async def run_llm(request: Request, stop: threading.Event, fn, *args, **kwargs):
-        """`run_admitted` once this caller has a slot; a client that hangs up stops the work."""
-        watch = asyncio.create_task(_until_gone(request, stop))
-        try:
-            await admit(writer_of(request))
-            return await run_admitted(writer_of(request), stop, fn, *args, **kwargs)
-        finally:
-            watch.cancel()
+        """`run_admitted` once this caller has a slot."""
+        await admit(writer_of(request))
+        return await run_admitted(writer_of(request), stop, fn, *args, **kwargs)
+
+    def stop_of(request: Request) -> threading.Event:
+        """Set when the client hangs up (or the deadline passes): the work for it stops at its next item."""
+        return request.scope.get(GONE) or threading.Event()
 
     def caller_of(request: Request) -> Caller | None:
         return getattr(request.state, "caller", None)
@@ -359,7 +367,7 @@ def create_app(agent: ChatSessions, api_key: str | None = None, app_keys: list[s
         if body.audit and caller is not None and caller.scope != "admin":
             raise ForbiddenError("audit (the model's raw answers and address) needs the admin key")
         options = RecommendOptions.of(body, use_llm=body.use_llm and agent.options.use_llm)
-        stop = threading.Event()
+        stop = stop_of(request)
         on_item = _stopper(stop)
         if body.user_id is not None:
             fn, args = agent.recommender.recommend, (person(request, body.user_id), options)
@@ -382,7 +390,7 @@ def create_app(agent: ChatSessions, api_key: str | None = None, app_keys: list[s
                                        f"{wait} s", wait)
             user = person(request, body.user_id) if body.user_id is not None else None
             session = await run(agent.start, user, writer_of(request))
-        stop = threading.Event()
+        stop = stop_of(request)
         if not agent.options.use_llm:  # rules and no model: no slot to wait for
             if not body.stream:
                 return for_caller(request, await run(agent.chat, session, body.message))
@@ -408,7 +416,7 @@ def create_app(agent: ChatSessions, api_key: str | None = None, app_keys: list[s
             except AgentError as e:
                 await queue.put(("error", e))
             except ClientGone:
-                pass
+                await queue.put(("gone", None))
 
         task = asyncio.create_task(turn())
         return StreamingResponse(_events(queue, task, stop), media_type="text/event-stream")
@@ -489,12 +497,6 @@ def _stopper(stop: threading.Event):
     return on_item
 
 
-async def _until_gone(request: Request, stop: threading.Event) -> None:
-    while not await request.is_disconnected():
-        await asyncio.sleep(0.25)
-    stop.set()
-
-
 def _route_of(app: FastAPI, request: Request) -> str:
     """The route template a request will reach ("/v1/users/{user_id}"), before routing runs."""
     from starlette.routing import Match
@@ -522,6 +524,7 @@ def _openapi_with_bearer(app: FastAPI) -> dict:
 
 
 REFUSED = "recagent.refused"  # the status sent in place of the app's answer (413, 408), for the access log
+GONE = "recagent.gone"  # a threading.Event in the request scope, set when the client hangs up
 BODY_TIMEOUT_S = 15.0  # a request body must arrive within this (slow bodies hold a connection and a task)
 
 
@@ -529,7 +532,8 @@ class BodyLimit:
     """Holds request bodies to a size and a time, counting the bytes actually read (a chunked
     body without Content-Length too): past `limit` bytes, or when the whole body has not come
     within `timeout_s`, the app reads a disconnect (nothing is parsed or written) and the client
-    gets 413 or 408 in place of whatever the app would have answered."""
+    gets 413 or 408 in place of whatever the app would have answered. Also notes in the scope
+    when the client hangs up (`GONE`)."""
 
     def __init__(self, app, limit: int, timeout_s: float | None = None):
         self.app, self.limit, self.timeout_s = app, limit, timeout_s or BODY_TIMEOUT_S
@@ -537,12 +541,20 @@ class BodyLimit:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        state = {"read": 0, "refusal": None, "answered": False, "body_done": False}
+        state = {"read": 0, "refusal": None, "answered": False, "watch": None}
         deadline = time.monotonic() + self.timeout_s
+        gone = scope[GONE] = threading.Event()
+
+        def watch_for_disconnect() -> None:
+            """Once the body is in, the next message is the disconnect: it is awaited now, so work
+            for a client that hung up is told to stop (`GONE`) without waiting to send to it."""
+            state["watch"] = asyncio.ensure_future(receive())
+            state["watch"].add_done_callback(
+                lambda t: t.cancelled() or t.exception() or t.result()["type"] != "http.disconnect" or gone.set())
 
         async def counted():
-            if state["body_done"]:  # the body is in: what follows is the wait for a disconnect
-                return await receive()
+            if state["watch"] is not None:
+                return await asyncio.shield(state["watch"])
             try:
                 message = await asyncio.wait_for(receive(), max(0.0, deadline - time.monotonic()))
             except asyncio.TimeoutError:
@@ -550,7 +562,8 @@ class BodyLimit:
             state["read"] += len(message.get("body", b""))
             if state["read"] > self.limit:
                 return refuse(body_too_large(self.limit))
-            state["body_done"] = not message.get("more_body", False)
+            if not message.get("more_body", False):
+                watch_for_disconnect()
             return message
 
         def refuse(response):
@@ -569,6 +582,9 @@ class BodyLimit:
         except Exception:
             if state["refusal"] is None:
                 raise
+        finally:
+            if state["watch"] is not None:
+                state["watch"].cancel()
         if state["refusal"] is not None and not state["answered"]:
             await answer({})
 
@@ -688,6 +704,8 @@ async def _events(queue: asyncio.Queue, task: asyncio.Task, stop: threading.Even
     try:
         while True:
             kind, value = await queue.get()
+            if kind == "gone":
+                break
             if kind == "item":
                 yield f"event: item\ndata: {value.model_dump_json()}\n\n"
             elif kind == "error":

@@ -17,7 +17,8 @@ from pathlib import Path
 from agent.config import load_settings
 
 REPO = Path(__file__).resolve().parents[2]
-PARTS = ("faults", "injection", "fuzz", "integrity", "service")
+PARTS = ("faults", "injection", "fuzz", "integrity", "service", "attacks")
+MOVIELENS = REPO / "data" / "ml-latest-small"
 
 
 def run_faults(work: Path, settings) -> dict:
@@ -73,6 +74,34 @@ def run_service(work: Path, settings) -> dict:
     return {"flood": service.flood(ws, scratch), "head_of_line": service.head_of_line(ws, scratch)}
 
 
+def run_attacks(work: Path, settings) -> dict:
+    from evals.reliability import attacks, workspace
+
+    scratch = Path(tempfile.mkdtemp(dir=work))
+    bookshop = workspace.build(scratch / "bookshop", cache_dir=settings.cache_dir)
+    return {"ingested_flood": attacks.ingested_flood(movielens_workspace(work, settings), scratch),
+            "slowloris": attacks.slowloris(bookshop, scratch),
+            "delete_race": attacks.delete_race(bookshop, scratch),
+            "fairness": attacks.fairness(bookshop, scratch, model="smollm2-135m")}
+
+
+def movielens_workspace(work: Path, settings):
+    """ml-latest-small ingested once into --work (a few minutes: 9,742 embeddings), then reused."""
+    from agent.config import load_settings
+    from agent.ingest import ingest, movielens_source
+    from agent.recommender import Recommender
+
+    data = work / "movielens"
+    s = load_settings(data_dir=data, cache_dir=settings.cache_dir)
+    if not (data / ".ingested").exists():
+        with Recommender(s) as rec:
+            ingest(movielens_source(MOVIELENS), rec.store, rec.index)
+            rec.fit_now()
+            rec.store.close()
+        (data / ".ingested").touch()
+    return s
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m evals.reliability", description=__doc__)
     p.add_argument("--only", nargs="*", choices=PARTS, default=list(PARTS))
@@ -96,6 +125,8 @@ def main(argv: list[str] | None = None) -> None:
             results[part] = run_fuzz(a.work)
         elif part == "integrity":
             results[part] = run_integrity(a.work, settings)
+        elif part == "attacks":
+            results[part] = run_attacks(a.work, settings)
         else:
             results[part] = run_service(a.work, settings)
         results[part]["measured_at"] = time.strftime("%Y-%m-%d %H:%M")
@@ -121,6 +152,10 @@ def passed(part: str, r: dict) -> bool:
                 and c["leaks"] == 0 and c["items_outside_catalog"] == 0 and c["failed_turns"] == 0)
     if part == "fuzz":
         return r["exit"] == 0
+    if part == "attacks":
+        flood = r["ingested_flood"]["runs"]
+        return (flood["ungranted"]["in_top_10"] == 0 and flood["granted, rule on"]["in_top_10"] == 0
+                and r["slowloris"]["passed"] and r["delete_race"]["passed"] and r["fairness"]["passed"])
     if part == "service":
         return (r["head_of_line"]["passed"]
                 and all(run["on"]["in_top_10"] <= run["before"]["in_top_10"] for run in r["flood"]["runs"]))

@@ -14,7 +14,8 @@ def _mark(ok: bool) -> str:
 
 
 HEADINGS = {"faults": "## Faults", "injection": "## Prompt injection (OWASP LLM01)", "fuzz": "## Fuzzing",
-            "integrity": "## Data integrity", "service": "## The service under attack and under load"}
+            "integrity": "## Data integrity", "service": "## The service under attack and under load",
+            "attacks": "## The second round of attacks"}
 
 
 def render(r: dict, previous: str = "") -> str:
@@ -219,4 +220,55 @@ def _sanitising_cost(c: dict | None) -> str:
             "prompts show them; the normal eval with and without it has not been compared.")
 
 
-SECTIONS = {"faults": _faults, "injection": _injection, "fuzz": _fuzz, "integrity": _integrity, "service": _service}
+def _attacks(r: dict) -> list[str]:
+    f, s, d, fair = r["ingested_flood"], r["slowloris"], r["delete_race"], r["fairness"]
+    runs = f["runs"]
+    out = ["## The second round of attacks", "",
+           f"Measured {r['measured_at']} (evals/reliability/attacks.py), over loopback HTTP with an admin key and "
+           "named app keys.", "",
+           f"**Flood through ingested people** (MovieLens ml-latest-small). An app key sends, for each of "
+           f"{f['attackers']} ingested people, a like of the most liked movie ({f['target']}), a like of a hostile "
+           f"item and `seen` filler past the 1% refit threshold ({f['requests_per_attack']:,} requests). Read after "
+           f"the refit: the hostile item in the top 10 of {f['fans']} real fans of that movie (no-LLM lists).", "",
+           "| run | answers | fans with it in their top 10 | best rank |", "|---|---|---|---|",
+           f"| before the attack | – | {runs['before']['in_top_10']} | {_fmt(runs['before']['best_rank'])} |"]
+    notes = {"ungranted": "the app key was granted nobody: every id is another key's or the admin's",
+             "granted, rule on": f"the admin granted it all {f['attackers']} (a compromised app); the trust rule "
+                                 f"({f['trust_after_days']:g} days, {f['trust_min_interactions']} interactions per writer)",
+             "granted, rule off": "the same, with the trust rule off: what the rule prevents"}
+    for name, note in notes.items():
+        run = runs[name]
+        answers = ", ".join(f"{n:,} × {code}" for code, n in sorted(run["statuses"].items()))
+        out.append(f"| {name}: {note} | {answers} | **{run['in_top_10']}** | {_fmt(run['best_rank'])} |")
+    h, b = s["heads"], s["bodies"]
+    out += ["", f"**Slowloris.** {s['sockets']:,} sockets from two processes, each sending one header line every 10 s, "
+            f"and {s['slow_bodies']} request bodies sent one byte every 10 s (with an app key), for {s['seconds']:g} s. "
+            f"Heads must arrive within {s['head_timeout_s']:g} s, bodies within {s['body_timeout_s']:g} s; past "
+            f"{s['max_connections']:,} open connections the oldest one still without a request head is closed.", "",
+            f"- slow heads: {h['opened']:,} opened ({h['refused']:,} refused at connect), closed by the server after "
+            f"{_fmt(s['head_closed_p50_s'], 1)} s (median), at most {_fmt(s['head_closed_max_s'], 1)} s; "
+            f"**{h['held_to_end']}** still held at the end;",
+            f"- slow bodies: {b['opened']} opened, {b['answered']} answered 408, at most "
+            f"{_fmt(s['body_closed_max_s'], 1)} s; **{b['held_to_end']}** held at the end;",
+            f"- open connections at the server: at most {s['server_open_max']:,};",
+            f"- meanwhile, every half second on a new connection, /healthz and a no-LLM list: {s['probes']} probes, "
+            f"**{s['probe_failures']}** failed; p95 {s['healthz_p95_ms']} ms and {s['list_p95_ms']} ms. "
+            f"{_mark(s['passed'])}.", "",
+            f"**Delete racing writes.** {d['writers']} threads send feedback for a user (an app key's) while the admin "
+            "deletes them; writes go on for a second after the delete answers.", "",
+            "| trial | DELETE | interactions deleted | writes sent | sent after the delete answered and accepted | rows left | "
+            "registered after |", "|---|---|---|---|---|---|---|"]
+    for t in d["trials"]:
+        out.append(f"| {t['trial']} | {t['delete_status']} | {_fmt(t['deleted'])} | {t['writes']:,} | "
+                   f"**{t['accepted_after_delete']}** | **{t['rows_left']}** | {t['registered_after']} |")
+    greedy = ", ".join(f"{n} × {code}" for code, n in sorted(fair["greedy_statuses"].items()))
+    out += ["", f"{_mark(d['passed'])}.", "",
+            f"**Fair use of the model** ({fair['model']}, the real embedded server). One key opens "
+            f"{fair['greedy_streams']} streamed chats at once and hangs up after the first event ({greedy}); another "
+            f"key's LLM list then answers {fair['polite_status']} in **{fair['polite_shared_s']} s**, against "
+            f"{fair['polite_alone_s']} s alone. {_mark(fair['passed'])}.", ""]
+    return out
+
+
+SECTIONS = {"faults": _faults, "injection": _injection, "fuzz": _fuzz, "integrity": _integrity, "service": _service,
+            "attacks": _attacks}
