@@ -264,7 +264,7 @@ def _attacks(r: dict) -> list[str]:
     greedy = ", ".join(f"{n} × {code}" for code, n in sorted(fair["greedy_statuses"].items()))
     out += ["", f"{_mark(d['passed'])}.", "",
             f"**Fair use of the model** ({fair['model']}, the real embedded server). One key opens "
-            f"{fair['greedy_streams']} streamed chats at once and hangs up after the first event ({greedy}); another "
+            f"{fair['greedy_streams']} streamed chats at once and drops each after a second ({greedy}); another "
             f"key's LLM list then answers {fair['polite_status']} in **{fair['polite_shared_s']} s**, against "
             f"{fair['polite_alone_s']} s alone. {_mark(fair['passed'])}.", ""]
     return out
