@@ -509,8 +509,9 @@ def serve(host: str = typer.Option("127.0.0.1", "--host"), port: int = typer.Opt
                                                 help="the admin key: every /v1/* call (required beyond loopback "
                                                      "unless an app key is given)"),
           app_keys: list[str] = typer.Option([], "--app-key", envvar="RECAGENT_APP_KEYS",
-                                             help="a key that may recommend, chat, send feedback and create users, "
-                                                  "not write the catalog or delete data (repeatable)"),
+                                             help="NAME=KEY: a key that may recommend, chat, send feedback and create "
+                                                  "users (its own, stored as NAME:ID), not write the catalog or delete "
+                                                  "data (repeatable)"),
           rate_limit: str = typer.Option("300/minute", "--rate-limit", envvar="RECAGENT_RATE_LIMIT",
                                          help="requests per key (with keys), e.g. 300/minute, or none"),
           signup_limit: str = typer.Option("60/hour", "--signup-limit", envvar="RECAGENT_SIGNUP_LIMIT",
@@ -565,10 +566,23 @@ def users_delete(user: str = typer.Argument(..., help="whose data to delete"),
     agent = ChatSessions(settings=_settings(data_dir=data_dir), use_llm=False)
     try:
         deleted = agent.delete_user(user)
+        agent.recommender.wait_for_refit()  # the fit on disk is replaced by one without them before we exit
     finally:
         agent.close()
     err.print(f"deleted {user}: {deleted['interactions']} interactions, {deleted['sessions']} chat sessions",
               highlight=False)
+
+
+@users_app.command("grant")
+def users_grant(user: str = typer.Argument(..., help="an existing user (e.g. an ingested one)"),
+                key: str = typer.Option(..., "--key", help="the app key's name (--app-key NAME=KEY)"),
+                data_dir: Optional[Path] = DataDir):
+    """Let an app key read and write for a user it did not create (as PUT /v1/users/ID/grants/NAME)."""
+    from agent.recommender import Recommender
+
+    with Recommender(_settings(data_dir=data_dir)) as rec:
+        rec.grant(user, key)
+    err.print(f"granted {user} to the app key {key!r}", highlight=False)
 
 
 def main() -> None:

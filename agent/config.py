@@ -79,11 +79,12 @@ class Settings(BaseSettings):
         default_factory=lambda: dict(DEFAULT_FUSION_WEIGHTS),
         description="weights of collaborative, recent, semantic, popularity (candidate_order=fusion)")
     trust_after_days: float = Field(
-        7.0, ge=0, description="users registered through the API or chat shape the shared item models (co-liked "
-                               "counts, EASE) only after this many days and trust_min_interactions interactions; "
-                               "ingested users always do (a flood of fresh accounts moves nobody else's list)")
-    trust_min_interactions: int = Field(5, ge=0, description="interactions a registered user needs before they "
-                                                             "shape the shared item models")
+        7.0, ge=0, description="what the service or chat writes for a user shapes the shared item models (co-liked "
+                               "counts, EASE) only once its writer (a service key) has written for that user this "
+                               "many days and the user has trust_min_interactions interactions; ingested rows and "
+                               "the operator's writes (CLI, Python) always do (a flood moves nobody else's list)")
+    trust_min_interactions: int = Field(5, ge=0, description="interactions a user needs before what the service "
+                                                             "writes for them shapes the shared item models")
     rating_min: float = Field(0.5, allow_inf_nan=False, description="the lowest valid rating (ingest rows, histories)")
     rating_max: float = Field(5.0, allow_inf_nan=False, description="the highest valid rating")
     redact_builtin: bool = Field(True, description="replace e-mail addresses, phone, social security and card "

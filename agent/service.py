@@ -205,17 +205,16 @@ def check_bind(host: str, api_key: str | None, app_keys: list[str] | tuple[str, 
 
 def create_app(agent: ChatSessions, api_key: str | None = None, app_keys: list[str] | tuple[str, ...] = (),
                rate_limit: str | None = DEFAULT_RATE, signup_limit: str | None = DEFAULT_SIGNUPS,
-               deadline_s: float | None = None, hosts: list[str] | tuple[str, ...] = ()) -> FastAPI:
+               deadline_s: float | None = None) -> FastAPI:
     """The service. `api_key` is the admin key; `app_keys` may recommend, chat, send feedback
     and create users, not write the catalog or delete data, and each sees only the users it
     created or was granted. With keys, each is rate-limited (`rate_limit`, and `signup_limit`
     for new users). A request that may call the LLM answers 504 past `deadline_s` (default: the
     LLM timeout plus the explanation budget). Without keys, only requests naming a loopback host
-    or one of `hosts` are served (no DNS rebinding into an open service)."""
+    are served (no DNS rebinding into an open service)."""
     keys, limits = ServiceKeys(api_key, app_keys), RateLimits(rate_limit, signup_limit)
     settings, store = agent.recommender.settings, agent.recommender.store
     deadline_s = deadline_s or settings.timeout_s + settings.explain_budget_s
-    open_hosts = {*LOOPBACK_HOSTS, *hosts}
     app = FastAPI(title="recagent", version="0.1.0", docs_url=None, redoc_url=None,
                   description="Grounded, explained recommendations; chat; feedback; catalog upserts. "
                               "Send `Authorization: Bearer <key>` on /v1/* when the service has keys.")
@@ -306,7 +305,7 @@ def create_app(agent: ChatSessions, api_key: str | None = None, app_keys: list[s
             if sum(len(k) + len(v) for k, v in request.scope["headers"]) > MAX_HEADERS:
                 response = error(431, "headers_too_large", f"request headers over {MAX_HEADERS} bytes")
                 return response
-            if not keys and host_of(request.headers.get("host", "")) not in open_hosts:
+            if not keys and host_of(request.headers.get("host", "")) not in LOOPBACK_HOSTS:
                 response = error(400, "bad_host", "this service has no keys and answers only requests for a loopback "
                                                   "host: use http://127.0.0.1, or start it with --api-key")
                 return response
