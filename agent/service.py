@@ -329,7 +329,11 @@ def create_app(agent: ChatSessions, api_key: str | None = None, app_keys: list[s
                                      headers={"Retry-After": str(wait)})
                     return response
                 request.state.caller = caller
-            response = await call_next(request)
+            try:
+                response = await call_next(request)
+            except Exception as exc:  # answered here, not re-raised: the connection stays open for its next request
+                access_log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+                response = error(500, "internal", f"{type(exc).__name__}: the request failed; see the server log")
             return response
         finally:  # one line per request: no body, no query, no key, no client address
             route = request.scope.get("route")
@@ -351,10 +355,6 @@ def create_app(agent: ChatSessions, api_key: str | None = None, app_keys: list[s
     async def agent_error(_, exc: AgentError):
         status, code, headers = error_of(exc)
         return error(status, code, str(exc), headers=headers)
-
-    @app.exception_handler(Exception)
-    async def unexpected(_, exc: Exception):  # never a traceback to the client
-        return error(500, "internal", f"{type(exc).__name__}: the request failed; see the server log")
 
     @app.get("/healthz")
     async def healthz() -> dict:

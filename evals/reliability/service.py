@@ -46,7 +46,7 @@ def flood(settings: Settings, scratch: Path, sizes: tuple[int, ...] = (60, 240))
             with BackgroundServer(app) as url, _client(url, ADMIN) as admin, _client(url, APP) as client:
                 admin.post("/v1/items", json={"items": [HOSTILE]}).raise_for_status()
                 if defence == "off":
-                    row["before"] = _places(client, fans)
+                    row["before"] = _places(admin, fans)  # the fans are ingested people: the admin's to read
                 t0 = time.perf_counter()
                 for i in range(n):
                     client.post("/v1/users", json={"user_id": f"fake-{i}"}).raise_for_status()
@@ -56,7 +56,7 @@ def flood(settings: Settings, scratch: Path, sizes: tuple[int, ...] = (60, 240))
                 row["attack_s"] = round(time.perf_counter() - t0, 1)
                 agent.recommender.fitted()  # the item models are refitted in the background after the
                 agent.recommender.wait_for_refit(300)  # flood: read the lists once the new fit is in use
-                row[defence] = _places(client, fans)
+                row[defence] = _places(admin, fans)
             agent.close()
         runs.append(row)
     return {"book": target, "fans": len(fans), "depth": DEPTH, "runs": runs,

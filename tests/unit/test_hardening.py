@@ -315,3 +315,22 @@ def test_slow_heads_and_bodies_are_cut_off_and_idle_sockets_cannot_take_every_co
         for s in [head, body, *idle]:
             s.close()
     agent.close()
+
+
+# -- 9: an unexpected error keeps the connection --------------------------------------------------
+def test_an_unexpected_error_is_a_500_that_keeps_the_connection(ingested, embedder, tmp_path, monkeypatch):
+    agent = ChatSessions(make_recommender(copy_of(ingested, tmp_path), embedder), use_llm=False, k=3)
+    with BackgroundServer(create_app(agent, api_key=ADMIN)) as url:
+        host, port = url.removeprefix("http://").split(":")
+        ask = f"GET /v1/items/1 HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {ADMIN}\r\n\r\n".encode()
+        with socket.create_connection((host, int(port))) as sock:
+            sock.settimeout(5)
+            with monkeypatch.context() as m:
+                m.setattr(agent.recommender, "item", lambda _: (_ for _ in ()).throw(RuntimeError("Error finding id")))
+                sock.sendall(ask)
+                first = sock.recv(65536)
+            sock.sendall(ask)  # the same connection, after the 500
+            second = sock.recv(65536)
+    assert first.startswith(b"HTTP/1.1 500") and b'"internal"' in first and b"Error finding id" not in first
+    assert second.startswith(b"HTTP/1.1 200")
+    agent.close()
