@@ -15,10 +15,12 @@ from pydantic import BaseModel, Field
 from agent.backends.base import ChatRequest
 from agent.config import Settings
 from agent.errors import BackendError, UnknownUserError
+from agent.acts import TAG_GROUPS, Ref, TurnAct, catalog_words, read_turn
 from agent.intent import Era, Intent, intent_schema, parse_intent, parse_reference
 from agent.options import RecommendOptions
 from agent.pipeline.candidates import profile_vector
 from agent.pipeline.context import RequestContext
+from agent.pipeline.explain import template_texts
 from agent.pipeline.rrf import rrf_of_scores
 from agent.recommender import Recommender
 from agent.session import Constraints, SessionState, SessionStore, Turn
@@ -124,47 +126,143 @@ class ChatSessions:
         if len(text) > MAX_MESSAGE:
             text = text[:MAX_MESSAGE]
             notices.append(f"Your message was long; I read its first {MAX_MESSAGE} characters.")
+        acts = read_turn(text, self._categories(), self._titles(state.last_list), self._words)
+        names = {a.act for a in acts}
         intent = parse_intent(text, self._categories(), len(state.last_list))
         source = "rules"
 
-        if intent.reset:
+        if intent.reset or "reset" in names:
             state.constraints = Constraints()
-            state.shown = []
+            state.shown, state.focus = [], None
             notices.append("Starting over: constraints cleared.")
         results = []
-        for signal, pos in intent.feedback:
-            if not 1 <= pos <= len(state.last_list):
-                notices.append(self._no_such_position(pos, len(state.last_list)))
-                continue
-            results.append(self.session_feedback(state, state.last_list[pos - 1], signal))
+        for act in (a for a in acts if a.act == "feedback"):
+            for ref in act.refs:
+                if (item_id := self._item_of(ref, state, notices)) is not None:
+                    results.append(self.session_feedback(state, item_id, act.signal))
+                    state.focus = item_id
         if results:
             notices.append("Noted: " + "; ".join(f"you {_past(r.signal)} {r.title}" for r in results) + ".")
+        for act in (a for a in acts if a.act == "undo"):
+            self._undo(state, act.what or {}, notices)
 
+        answers = [self._explain(state, a.ref, notices) if a.act == "explain" else self._question(state, a, notices)
+                   for a in acts if a.act in ("explain", "question") and a.ref is not None]
+        if answers and not names & {"recommend", "more_like", "reset", "undo"}:
+            return self._answer(state, message, "\n".join(a for a in answers if a) or HINT, notices=notices,
+                                feedback=results)
+        if names == {"unclear"}:
+            return self._answer(state, message, "I did not understand that. " + HINT, notices=notices)
+
+        for act in acts:  # what the acts read beyond the older reader: topics and titles to leave out, references
+            if act.act in ("recommend", "more_like"):
+                self._exclude(state, act, notices)
+            if act.act == "more_like" and act.ref is not None and (item_id := self._item_of(act.ref, state, notices)):
+                intent.more_like, state.constraints.more_like, state.focus = [], [item_id], item_id
+        intent.feedback = []
         has_request = bool(intent.include_categories or intent.exclude_categories or intent.era or intent.query
                            or intent.more_like or intent.not_like or intent.reset or intent.show_again)
-        ref = parse_reference(text, len(state.last_list))
-        if ref is not None and not has_request and not intent.feedback:
-            return self._describe(state, message, ref, notices)
-
         if has_request and self.options.use_llm and intent.query:
             source = self._add_llm_reading(intent, text)
         self._update_constraints(state, intent, notices, text)
-        return self._recommend_turn(state, message, notices, results, source, intent.show_again, on_item)
+        lead = "\n".join(a for a in answers if a)
+        return self._recommend_turn(state, message, notices + ([lead] if lead else []), results, source,
+                                    intent.show_again, on_item)
+
+    def _titles(self, ids: list[str]) -> list[str]:
+        items = self.recommender.items(ids)
+        return [items[i].title for i in ids if i in items]
+
+    def _item_of(self, ref: Ref, state: SessionState, notices: list[str]) -> str | None:
+        """The item a reference means: a place in the last list, the item last talked about,
+        a title on screen (or in the catalog), or a word that tells one shown item apart."""
+        shown = state.last_list
+        if ref.position is not None:
+            pos = len(shown) if ref.position == -1 else ref.position
+            if 1 <= pos <= len(shown):
+                return shown[pos - 1]
+            notices.append(self._no_such_position(pos, len(shown)))
+            return None
+        if ref.anaphor:
+            if state.focus:
+                return state.focus
+            notices.append("Which one do you mean? Say its number, like #2." if shown else
+                           "There is no list yet: ask for something first.")
+            return None
+        items = self.recommender.items(shown)
+        if ref.describe:
+            word = ref.describe.lower()
+            hits = [i for i in shown if i in items and word in " ".join(
+                [items[i].title, *items[i].categories, *items[i].tags]).lower()]
+            if len(hits) == 1:
+                return hits[0]
+            notices.append(f"Which one do you mean by {as_data(ref.describe, 40)!r}? Say its number, like #2.")
+            return None
+        if ref.title:
+            on_screen = [i for i in shown if i in items and _similar(ref.title, items[i].title)]
+            if on_screen:
+                return on_screen[0]
+            return next(iter(self._resolve([ref.title], state, notices, ref.title)), None)
+        return None
+
+    def _explain(self, state: SessionState, ref: Ref, notices: list[str]) -> str:
+        """'Why #2?': the reason shown for it, and the facts behind it, from the data (the list stays)."""
+        if (item_id := self._item_of(ref, state, notices)) is None:
+            return ""
+        state.focus = item_id
+        item = self.recommender.item(item_id)
+        history = self.recommender.history(self.session_user(state), missing_ok=True)
+        facts = template_texts(self.recommender.evidence_for(history, [item]).evidence[0])[1]
+        place = f"#{state.last_list.index(item_id) + 1}, " if item_id in state.last_list else ""
+        said = state.said.get(item_id)
+        lines = [f"Why {place}{item.title}: {said or facts}"]
+        if said and facts != said:
+            lines.append(f"From your history: {facts}")
+        return "\n".join(lines)
+
+    def _question(self, state: SessionState, act: TurnAct, notices: list[str]) -> str:
+        if (item_id := self._item_of(act.ref, state, notices)) is None:
+            return ""
+        state.focus = item_id
+        item = self.recommender.item(item_id)
+        year = item_year(item)
+        if act.about == "year":
+            return f"{item.title} is from {year}." if year else f"The catalog gives no year for {item.title}."
+        if act.about == "genre":
+            return f"{item.title}: {', '.join(item.categories) or 'no genres listed'}" + (
+                f"; tagged {', '.join(item.tags[:6])}." if item.tags else ".")
+        place = f"#{state.last_list.index(item_id) + 1} is " if item_id in state.last_list else ""
+        known = f"{place}{item.title} ({', '.join(item.categories)})." + (f" {as_data(item.text, 300)}" if item.text else "")
+        if act.about in ("cast", "length", "rating"):
+            return f"The catalog does not say that about {item.title}; here is what it has: {known}"
+        return known
+
+    def _undo(self, state: SessionState, what: dict, notices: list[str]) -> None:
+        c = state.constraints
+        if what.get("last"):
+            notices.append("Say what to take back, like \"horror is fine again\" or \"forget the 90s\".")
+            return
+        for cat in what.get("not_genres", []):
+            c.exclude_categories = [x for x in c.exclude_categories if x != cat]
+        for cat in what.get("genres", []):
+            c.include_categories = [x for x in c.include_categories if x != cat]
+        for tag in what.get("not_tags", []):
+            c.exclude_tags = [x for x in c.exclude_tags if x != tag]
+        if what.get("era"):
+            c.era = None
+        notices.append("Taken back.")
+
+    def _exclude(self, state: SessionState, act: TurnAct, notices: list[str]) -> None:
+        """Topics and titles to leave out: from the candidates, and from the reasons given."""
+        c = state.constraints
+        c.exclude_tags = list(dict.fromkeys(c.exclude_tags + act.not_tags))
+        if act.not_titles:
+            c.not_like = list(dict.fromkeys(c.not_like + self._resolve(act.not_titles, state, notices, " ".join(act.not_titles))))
 
     def _no_such_position(self, pos: int, n: int) -> str:
         if n == 0:
             return f"There is no list yet, so there is no #{pos}: ask for something first."
         return f"The last list has {n} items: there is no #{pos}."
-
-    def _describe(self, state: SessionState, message: str, pos: int, notices: list[str]) -> ChatReply:
-        if not 1 <= pos <= len(state.last_list):
-            notices.append(self._no_such_position(pos, len(state.last_list)))
-            return self._answer(state, message, HINT, notices=notices)
-        item = self.recommender.item(state.last_list[pos - 1])
-        about = f"#{pos} is {item.title}" + (f" ({', '.join(item.categories)})" if item.categories else "") + "."
-        if item.text:
-            about += " " + as_data(item.text, 300)
-        return self._answer(state, message, about + "\n" + HINT, notices=notices)
 
     def _add_llm_reading(self, intent: Intent, text: str) -> Literal["llm+rules", "rules"]:
         """Ask the LLM for a structured reading and merge what the rules missed. Its excluded
@@ -242,6 +340,8 @@ class ChatSessions:
         user = self.session_user(state)
         history = self.recommender.history(user, missing_ok=True)
         ctx = self.recommender.context(history)
+        # what the person asked to leave out is no reason for a pick either ("fans of Deadpool" after "no superheroes")
+        ctx.not_reasons = self._excluded_ids(state, [e.item_id for e in history])
         profile = self.recommender.profile_of(history, ctx) if history else None
         candidates = self.turn_candidates(state, ctx, profile.avoided_categories if profile else [],
                                           notices, show_again)
@@ -252,8 +352,7 @@ class ChatSessions:
             profile = ProfileSummary(n_interactions=0)
         described = state.constraints.describe({i: t.title for i, t in self.recommender.items(
             state.constraints.more_like).items()})
-        result = self.recommender.rerank(history, profile, candidates, self.options, constraint=described or None,
-                                         on_item=on_item, ctx=ctx)
+        result = self.recommender.rerank(history, profile, candidates, self.options, on_item=on_item, ctx=ctx)
         if result.fallback_reason and self.options.use_llm:
             slow = "slow" in result.fallback_reason or "timeout" in result.fallback_reason
             notices.append("The language model was too slow for this answer; some explanations are from data templates."
@@ -261,15 +360,26 @@ class ChatSessions:
                            "explanations are from data templates.")
         ids = [i.item_id for i in result.items]
         state.shown = list(dict.fromkeys(state.shown + ids))
-        state.last_list = ids
+        state.last_list, state.focus = ids, None
+        state.said = {i.item_id: i.explanation for i in result.items}
         lines = [f"Here are {len(ids)} picks for you" + (f" ({described})" if described else "") + ":"]
         for item in result.items:
             lines.append(f"{item.rank:>2}. {item.personalized_title} — {item.title}"
-                         + (f" · {', '.join(item.categories[:3])}" if item.categories else ""))
+                         + (f" · {', '.join(item.categories)}" if item.categories else ""))
             lines.append(f"    {item.explanation}" + ("" if item.explanation_source == "llm" else " (template)"))
         lines.append(HINT)
         return self._answer(state, message, "\n".join(lines), items=result.items, notices=notices, feedback=results,
                             source=source, fallback_reason=result.fallback_reason if self.options.use_llm else None)
+
+    def _excluded_ids(self, state: SessionState, ids: list[str]) -> set[str]:
+        """Among `ids`, the items the session leaves out: titles, genres and topics (by their tags)."""
+        c = state.constraints
+        if not (c.not_like or c.exclude_categories or c.exclude_tags):
+            return set()
+        forms = {f for tag in c.exclude_tags for f in TAG_GROUPS.get(tag, (tag,))}
+        items = self.recommender.items(ids)
+        return {i for i, it in items.items() if i in c.not_like or set(it.categories) & set(c.exclude_categories)
+                or forms & {t.lower() for t in it.tags}}
 
     def turn_candidates(self, state: SessionState, ctx: RequestContext, avoided: list[str], notices: list[str],
                         show_again: bool = False) -> list[Candidate]:
@@ -281,12 +391,15 @@ class ChatSessions:
         items, years, matrix = self._catalog()
         blocked = ctx.seen | set(c.not_like) | ({*state.shown} if not show_again else set())
         excluded = set(c.exclude_categories)
+        topics = {f for tag in c.exclude_tags for f in TAG_GROUPS.get(tag, (tag,))}
         soft_avoid = set(avoided) - set(c.include_categories)
 
         def allowed(i: int, with_avoided: bool) -> bool:
             it = items[i]
             cats = set(it.categories)
             if it.item_id in blocked or cats & excluded or (with_avoided and cats & soft_avoid):
+                return False
+            if topics and topics & {t.lower() for t in it.tags}:
                 return False
             if c.era is not None:
                 y = years[i]
@@ -349,6 +462,7 @@ class ChatSessions:
             self._years = [item_year(it) for it in items]
             self._matrix = np.stack([vectors.get(i, np.zeros(dim, dtype=np.float32)) for i in ids])
             self._vocab = sorted({c for it in items for c in it.categories if c and c != "(no genres listed)"})
+            self._words = catalog_words(t for it in items for t in (it.title, it.text, *it.tags))
             self._catalog_size = n
         return self._items, self._years, self._matrix
 
@@ -368,6 +482,14 @@ class ChatSessions:
         return ChatReply(session_id=state.session_id, reply=text, items=items or [], constraints=state.constraints,
                          notices=notices, feedback=feedback or [], intent_source=source,
                          fallback_reason=fallback_reason)
+
+
+def _similar(typed: str, title: str) -> bool:
+    """A title as typed ("toy stroy") against a catalog title ("Toy Story (1995)")."""
+    import difflib
+
+    bare = re.sub(r"\s*\(\d{4}\)\s*$", "", title).lower()
+    return difflib.SequenceMatcher(None, " ".join(typed.lower().split()), bare).ratio() >= 0.8
 
 
 def _past(signal: str) -> str:

@@ -134,7 +134,8 @@ recommend recommendation recommendations movie movies film films item items one 
 from in of for to and or but more less nothing maybe also just really very good great new old recent era year years
 now today tonight again that this it is are be can could you your any all kind sort type lighter light darker dark
 start over reset number first second third fourth fifth sixth seventh eighth ninth tenth last tell about
-mood ideally should other ideas else feel feeling watch watching see too be im i'm in on at it's what how""".split())
+mood ideally should other ideas else feel feeling watch watching see too be im i'm in on at it's what how
+already saw seen watched why pick picked different another next instead""".split())
 
 
 def residual_query(text: str, patterns: dict[str, str]) -> str:

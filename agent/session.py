@@ -18,6 +18,7 @@ from agent.privacy import private_file
 class Constraints(BaseModel):
     include_categories: list[str] = Field(default_factory=list)
     exclude_categories: list[str] = Field(default_factory=list)
+    exclude_tags: list[str] = Field(default_factory=list, description="topics to leave out ('superhero')")
     era: Era | None = None
     more_like: list[str] = Field(default_factory=list, description="item ids")
     not_like: list[str] = Field(default_factory=list, description="item ids")
@@ -37,8 +38,8 @@ class Constraints(BaseModel):
                 parts.append(f"up to {self.era.end}")
         if self.more_like:
             parts.append("like " + ", ".join(titles.get(i, i) for i in self.more_like[:2]))
-        if self.exclude_categories:
-            parts.append("without " + ", ".join(self.exclude_categories[:4]))
+        if self.exclude_categories or self.exclude_tags:
+            parts.append("without " + ", ".join(self.exclude_categories[:4] + self.exclude_tags[:3]))
         return "; ".join(parts)
 
 
@@ -49,6 +50,8 @@ class SessionState(BaseModel):
     constraints: Constraints = Field(default_factory=Constraints)
     shown: list[str] = Field(default_factory=list)
     last_list: list[str] = Field(default_factory=list)
+    said: dict[str, str] = Field(default_factory=dict, description="the explanation shown for each item of the last list")
+    focus: str | None = Field(None, description="the item last talked about: what 'that one' means")
     turns: int = 0
 
 

@@ -27,6 +27,7 @@ class RequestContext:
         self.seen = {e.item_id for e in history}
         self.store, self.index, self.collab, self.like_threshold = store, index, collab, like_threshold
         self.classic = classic
+        self.not_reasons: set[str] = set()  # liked items never named as a reason (a chat's exclusions)
         self._items: dict[str, Item | None] = {}
         self._vectors: dict[str, np.ndarray | None] = {}
 

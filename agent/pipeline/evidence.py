@@ -37,6 +37,9 @@ def evidence_for(ctx: RequestContext, items: list[Item], constraint: str | None 
                  instructions: str = "") -> EvidenceSet:
     """The evidence for `items`: links to the person's latest liked events, counts over all of them."""
     liked, every_like = ctx.liked_events, ctx.all_liked_events
+    if ctx.not_reasons:
+        liked = [e for e in liked if e.item_id not in ctx.not_reasons]
+        every_like = [e for e in every_like if e.item_id not in ctx.not_reasons]
     catalog = ctx.items(e.item_id for e in every_like) | {it.item_id: it for it in items}
     vectors = ctx.vectors([it.item_id for it in items] + [e.item_id for e in liked[:PROFILE_VECTOR_ITEMS]])
     evidence = build_evidence(items, liked, catalog, ctx.collab, vectors, constraint, every_like)

@@ -163,7 +163,8 @@ def test_hostile_messages_leak_nothing_and_keep_the_schema(make_agent, message):
             if len(line) > 25:
                 assert line[:40] not in reply.reply, "a system prompt line reached the reply"
     catalog = agent.recommender.store.item_ids()
-    assert reply.items and all(i.item_id in catalog for i in reply.items)
+    # a list from the catalog, or (nothing in it asks for films) a question back: never an invented item
+    assert all(i.item_id in catalog for i in reply.items) and (reply.items or "did not understand" in reply.reply)
     intent_prompts = [r for r in fake.requests if r.schema_name == "intent"]
     for r in intent_prompts:  # the message sits inside one fence it cannot close
         user = r.messages[-1]["content"]

@@ -1,0 +1,99 @@
+"""Chat that understands a conversation: typed acts for each message, references resolved one
+way ("#1", "that one", a title), "why" answered from the data without a new list, "seen" kept,
+and exclusions that reach the candidates and the reasons."""
+
+import pytest
+
+from agent.acts import Ref, read_turn
+from agent.types import Item
+from evals.chat_acts import GENRES, load, movielens_words, rules_reader, score
+from tests.unit.test_conversation import data_copy, make_agent  # noqa: F401 (fixtures)
+
+SHOWN = ["Toy Story (1995)", "Heat (1995)", "Casino (1995)", "Jumanji (1995)", "Balto (1995)"]
+
+
+def acts(text: str, shown=SHOWN) -> list[dict]:
+    return [a.model_dump(exclude_defaults=True) for a in read_turn(text, GENRES, shown, movielens_words())]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("why did you pick #1?", [{"act": "explain", "ref": {"position": 1}}]),
+    ("I already saw that one, something else", [{"act": "feedback", "signal": "seen", "refs": [{"anaphor": True}]},
+                                                {"act": "recommend"}]),
+    ("something lighter, no superheroes", [{"act": "recommend", "mood": "lighter", "not_tags": ["superhero"]}]),
+    ("more like the second one", [{"act": "more_like", "ref": {"position": 2}}]),
+    ("no horror but something scary-ish from the 80s",
+     [{"act": "recommend", "not_genres": ["Horror"], "mood": "scary", "era": {"start": 1980, "end": 1989}}]),
+    ("why #3 and is it scary?", [{"act": "explain", "ref": {"position": 3}},
+                                 {"act": "question", "ref": {"anaphor": True}, "about": "genre"}]),
+    ("start over", [{"act": "reset"}]),
+    ("asdf", [{"act": "unclear"}]),
+])
+def test_the_hard_cases_read_as_people_mean_them(text, expected):
+    got = acts(text)
+    for g in got:
+        g.pop("query", None)
+    assert got == expected
+
+
+def test_a_list_place_is_never_a_year_and_a_title_on_screen_is_found_misspelled():
+    assert read_turn("why #1", GENRES, SHOWN)[0].era is None
+    assert [a.act for a in read_turn("something from 1995", GENRES, SHOWN)] == ["recommend"]
+    assert read_turn("loved toy stroy", GENRES, SHOWN)[0].refs == [Ref(title="toy stroy")]
+
+
+def test_the_labelled_corpus_is_read_well_enough_by_the_rules():
+    """The corpus (tests/data/chat/turns.jsonl) against the rules: the figures are in docs/guide.md."""
+    result = score(load(), rules_reader)
+    assert result["turns"] >= 400
+    assert result["act_accuracy"] >= 0.80 and result["slot_f1"] >= 0.75, (result["act_accuracy"], result["slot_f1"])
+
+
+def test_why_answers_from_the_data_and_keeps_the_list_and_seen_items_never_return(make_agent):
+    agent = make_agent()
+    session = agent.start("user-18")
+    first = agent.chat(session, "something funny")
+    listed = [i.item_id for i in first.items]
+    why = agent.chat(session, "why did you pick #1?")
+    assert why.items == [] and agent.sessions.get(session).last_list == listed  # the list stays
+    assert why.reply.startswith(f"Why #1, {first.items[0].title}: ") and first.items[0].explanation in why.reply
+    assert agent.sessions.get(session).constraints == first.constraints  # no year, no query from "#1"
+    gone = agent.chat(session, "I already saw that one, something else")
+    assert f"you have seen {first.items[0].title}" in gone.reply and gone.items
+    later = [agent.chat(session, text) for text in ("comedies", "something from the 90s", "start over", "something funny")]
+    assert all(listed[0] not in [i.item_id for i in turn.items] for turn in [gone, *later])
+
+
+def test_that_one_without_a_subject_asks_back_and_invents_nothing(make_agent):
+    agent = make_agent()
+    session = agent.start("user-18")
+    agent.chat(session, "something funny")
+    reply = agent.chat(session, "I already saw that one")
+    assert "Which one do you mean?" in reply.reply and reply.feedback == []
+
+
+def test_an_excluded_topic_leaves_the_list_and_the_reasons(make_agent):
+    agent = make_agent()
+    store = agent.recommender.store
+    heroes = [it.model_copy(update={"tags": ["superhero", "comic book"]}) for it in store.all_items()[:60]]
+    store.upsert_items(heroes)
+    liked = heroes[0]
+    agent.recommender.feedback("user-18", liked.item_id, "like")
+    session = agent.start("user-18")
+    reply = agent.chat(session, "something lighter, no superheroes")
+    hero_ids = {it.item_id for it in heroes}
+    assert reply.items and not hero_ids & {i.item_id for i in reply.items}
+    assert "without" in reply.reply and "superhero" in reply.reply
+    for item in reply.items:  # no liked superhero film is given as the reason for a pick
+        assert all(b.item_id not in hero_ids for b in item.evidence.because), item.evidence.because
+        assert liked.title not in item.explanation
+
+
+def test_a_question_about_an_item_answers_from_the_catalog(make_agent):
+    agent = make_agent()
+    session = agent.start("user-18")
+    first = agent.chat(session, "something funny")
+    answer = agent.chat(session, "is the second one animated?")
+    second = agent.recommender.item(first.items[1].item_id)
+    assert answer.items == [] and second.title in answer.reply and ", ".join(second.categories) in answer.reply
+    assert isinstance(second, Item)
