@@ -83,3 +83,30 @@ def embedded_server(cache_dir):
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def data_copy(ingested, tmp_path):
+    """A private copy of the ingested test data: chat writes sessions and feedback."""
+    import shutil
+
+    target = tmp_path / "data"
+    shutil.copytree(ingested.data_dir, target)
+    return ingested.model_copy(update={"data_dir": target})
+
+
+@pytest.fixture
+def make_agent(data_copy, embedder):
+    """Chat agents over `data_copy` (closed after the test): make_agent(backend=None, use_llm=False, k=5)."""
+    from agent.conversation import ChatSessions
+
+    made = []
+
+    def build(backend=None, use_llm=False, k=5):
+        agent = ChatSessions(make_recommender(data_copy, embedder, backend), use_llm=use_llm, k=k)
+        made.append(agent)
+        return agent
+
+    yield build
+    for a in made:
+        a.close()

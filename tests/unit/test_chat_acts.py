@@ -7,7 +7,6 @@ import pytest
 from agent.acts import Ref, read_turn
 from agent.types import Item
 from evals.chat_acts import GENRES, load, movielens_words, rules_reader, score
-from tests.unit.test_conversation import data_copy, make_agent  # noqa: F401 (fixtures)
 
 SHOWN = ["Toy Story (1995)", "Heat (1995)", "Casino (1995)", "Jumanji (1995)", "Balto (1995)"]
 

@@ -3,7 +3,6 @@ changes the next list (also after a restart), and bad or hostile messages."""
 
 import json
 import re
-import shutil
 
 import pytest
 
@@ -12,28 +11,6 @@ from agent.conversation import ChatSessions, item_year
 from agent.errors import InputError, UnknownUserError
 from agent.intent import parse_intent
 from tests.conftest import make_recommender
-
-
-@pytest.fixture
-def data_copy(ingested, tmp_path):
-    """A private copy of the ingested test data: chat writes sessions and feedback."""
-    target = tmp_path / "data"
-    shutil.copytree(ingested.data_dir, target)
-    return ingested.model_copy(update={"data_dir": target})
-
-
-@pytest.fixture
-def make_agent(data_copy, embedder):
-    made = []
-
-    def build(backend=None, use_llm=False, k=5):
-        agent = ChatSessions(make_recommender(data_copy, embedder, backend), use_llm=use_llm, k=k)
-        made.append(agent)
-        return agent
-
-    yield build
-    for a in made:
-        a.close()
 
 
 def categories(agent, reply):
