@@ -511,7 +511,9 @@ def _openapi_with_bearer(app: FastAPI) -> dict:
     if app.openapi_schema is None:
         from fastapi.openapi.utils import get_openapi
 
-        schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        # OpenAPI 3.0: the bundled Swagger UI (4.15, offline) cannot render a 3.1 document
+        schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes,
+                             openapi_version="3.0.3")
         schema.setdefault("components", {})["securitySchemes"] = {
             "bearer": {"type": "http", "scheme": "bearer", "description": "the service key (admin or app)"}}
         for path, operations in schema["paths"].items():

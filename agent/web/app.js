@@ -34,7 +34,7 @@ function card(item) {
   h.textContent = item.rank + ". " + item.personalized_title;
   const title = document.createElement("div");
   title.className = "title";
-  title.textContent = item.title + (item.categories.length ? " · " + item.categories.slice(0, 3).join(", ") : "");
+  title.textContent = item.title + (item.categories.length ? " · " + item.categories.join(", ") : "");
   const why = document.createElement("p");
   why.className = "why";
   why.textContent = item.explanation;
@@ -43,11 +43,11 @@ function card(item) {
   source.textContent = "ranked by " + item.source + ", explanation " +
     (item.explanation_source === "llm" ? "written by the model and checked" : "from a data template");
   const like = document.createElement("button");
-  like.textContent = "👍 like";
+  like.textContent = "like";  // plain words: an emoji needs a font the machine may not have
   like.className = "like";
   like.onclick = () => feedback(item, "like", card);
   const dislike = document.createElement("button");
-  dislike.textContent = "👎 dislike";
+  dislike.textContent = "dislike";
   dislike.className = "dislike";
   dislike.onclick = () => feedback(item, "dislike", card);
   card.append(h, title, why, source, like, dislike);
@@ -56,6 +56,8 @@ function card(item) {
 
 function writing(on) {
   document.getElementById("send").disabled = on;
+  // the cards on screen belong to the last answer: dimmed while the next one is written
+  for (const c of document.querySelectorAll("#cards .card")) c.classList.toggle("stale", on);
   let note = document.getElementById("writing");
   if (on && !note) {
     note = document.createElement("p");
@@ -109,8 +111,11 @@ async function ask(message) {
         cards.appendChild(card(data));
       } else if (name === "done") {
         session = data.session_id;
-        say("agent", data.notices.concat([data.reply.split("\n")[0]]).join(" "));
-        if (fresh || data.items.length === 0) cards.replaceChildren(...data.items.map(card));
+        // the reply is the notices, then the answer: a list's header line, or a whole answer ("why #1")
+        const answer = data.reply.split("\n").slice(data.notices.length);
+        const shown = data.items.length ? answer.slice(0, 1) : answer.filter((line) => !line.startsWith('Say "'));
+        say("agent", data.notices.concat(shown).join("\n"));
+        if (fresh && data.items.length) cards.replaceChildren(...data.items.map(card));
       } else if (name === "error") {
         throw new Error(data.error.message);
       }

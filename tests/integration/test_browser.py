@@ -88,3 +88,26 @@ def test_chat_page_shows_cards_and_like_changes_the_list(page_url, browser, tmp_
     assert "more like #1" in log
     browser.save_screenshot(str(tmp_path / "chat-page.png"))
     assert (tmp_path / "chat-page.png").stat().st_size > 10_000
+
+
+def test_a_why_answers_on_the_page_and_the_api_docs_render(page_url, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    wait = WebDriverWait(browser, 60)
+    browser.get(page_url)
+    browser.find_element(By.ID, "user").send_keys("user-18")
+    browser.find_element(By.ID, "message").send_keys("something funny")
+    browser.find_element(By.ID, "send").click()
+    wait.until(EC.presence_of_all_elements_located((By.CSS_SELECTOR, "#cards .card")))
+    wait.until(lambda d: d.find_element(By.ID, "send").get_attribute("disabled") is None)
+    first = browser.find_elements(By.CSS_SELECTOR, "#cards .card")[0].find_element(By.CSS_SELECTOR, ".title").text
+    browser.find_element(By.ID, "message").send_keys("why #1?")
+    browser.find_element(By.ID, "send").click()
+    wait.until(lambda d: "Why #1" in d.find_element(By.ID, "log").text)
+    assert first.split(" — ")[-1] in browser.find_element(By.ID, "log").text or "Why #1" in browser.page_source
+    browser.get(page_url.removesuffix("/") + "/docs")
+    wait.until(EC.presence_of_all_elements_located((By.CSS_SELECTOR, ".opblock")))
+    assert "Unable to render this definition" not in browser.page_source
+    assert len(browser.find_elements(By.CSS_SELECTOR, ".opblock")) >= 8
