@@ -447,7 +447,12 @@ def chat(
 ):
     """Talk to the recommender: "something lighter", "no horror", "more like #2", "like 3",
     "start over". Type quit (or Ctrl-D) to leave; resume later with --session ID."""
-    from agent.conversation import ChatSessions
+    import shutil
+
+    from rich.console import Console
+    from rich.markup import escape as markup_escape
+
+    from agent.conversation import HINT, ChatSessions, item_lines
 
     settings = _settings(base_url=base_url, model=model, data_dir=data_dir)
     _require_catalog(settings)
@@ -463,6 +468,11 @@ def chat(
         else:
             session = agent.start(user)
             err.print(f"session {session}: resume it with `recagent chat --session {session}`", highlight=False)
+        err.print(f"Ask for films the way you would ask a friend. {HINT} Also \"why #1?\", \"I already saw that "
+                  "one\", \"no superheroes\". quit leaves.", highlight=False)
+        # wraps at word boundaries, never mid-word; COLUMNS, else the terminal's width
+        size = shutil.get_terminal_size()
+        out = Console(highlight=False, soft_wrap=False, width=size.columns, height=size.lines)
         while True:
             try:
                 message = input("you> ")
@@ -470,14 +480,17 @@ def chat(
                 break
             if message.strip().lower() in ("quit", "exit", ":q", "bye"):
                 break
+            printed: set[str] = set()
             with err.status("thinking…", spinner="dots") as status:
-                def progress(item) -> None:  # each item as its text is written
-                    status.update(f"writing {item.rank + 1}/{k}… (done: {item.rank}. {item.title})"
-                                  if item.rank < k else "done")
+                def progress(item) -> None:  # each item printed as soon as its text is written
+                    lines = item_lines(item)
+                    out.print(markup_escape("\n".join(lines)))
+                    printed.update(lines)
+                    status.update(f"writing {item.rank + 1}/{k}…" if item.rank < k else "done")
 
                 reply = agent.chat(session, message, on_item=progress)
-            sys.stdout.write(f"agent> {reply.reply}\n")
-            sys.stdout.flush()
+            rest = [line for line in reply.reply.splitlines() if line not in printed]
+            out.print(markup_escape("agent> " + "\n".join(rest)))
     except KeyboardInterrupt:
         pass
     finally:

@@ -364,9 +364,7 @@ class ChatSessions:
         state.said = {i.item_id: i.explanation for i in result.items}
         lines = [f"Here are {len(ids)} picks for you" + (f" ({described})" if described else "") + ":"]
         for item in result.items:
-            lines.append(f"{item.rank:>2}. {item.personalized_title} — {item.title}"
-                         + (f" · {', '.join(item.categories)}" if item.categories else ""))
-            lines.append(f"    {item.explanation}" + ("" if item.explanation_source == "llm" else " (template)"))
+            lines += item_lines(item)
         lines.append(HINT)
         return self._answer(state, message, "\n".join(lines), items=result.items, notices=notices, feedback=results,
                             source=source, fallback_reason=result.fallback_reason if self.options.use_llm else None)
@@ -482,6 +480,13 @@ class ChatSessions:
         return ChatReply(session_id=state.session_id, reply=text, items=items or [], constraints=state.constraints,
                          notices=notices, feedback=feedback or [], intent_source=source,
                          fallback_reason=fallback_reason)
+
+
+def item_lines(item: RecommendedItem) -> list[str]:
+    """An item of a chat answer: its place, title and genres, then why."""
+    return [f"{item.rank:>2}. {item.personalized_title} — {item.title}"
+            + (f" · {', '.join(item.categories)}" if item.categories else ""),
+            f"    {item.explanation}" + ("" if item.explanation_source == "llm" else " (template)")]
 
 
 def _similar(typed: str, title: str) -> bool:

@@ -21,7 +21,8 @@ def spawn(args, data_dir, cache_dir):
     env = {**os.environ, "RECAGENT_DATA_DIR": str(data_dir), "RECAGENT_CACHE_DIR": str(cache_dir),
            "COLUMNS": "200", "TERM": "dumb"}
     env.pop("RECAGENT_BASE_URL", None)
-    return pexpect.spawn(sys.executable, ["-m", "agent.cli", "chat", *args], env=env, encoding="utf-8", timeout=120)
+    return pexpect.spawn(sys.executable, ["-m", "agent.cli", "chat", *args], env=env, encoding="utf-8", timeout=120,
+                         dimensions=(50, 200))  # a wide terminal: lines are not wrapped
 
 
 def test_three_turns_quit_and_resume(data_dir, cache_dir):
@@ -33,10 +34,11 @@ def test_three_turns_quit_and_resume(data_dir, cache_dir):
     chat.expect(r"agent> Here are 3 picks")
     chat.expect("you> ")
     chat.sendline("no horror, something from the 90s")
-    chat.expect(r"without Horror")
-    chat.expect("you> ")
+    chat.expect("you> ")  # items print as they are written, then the answer's header and hint
+    assert "without Horror" in chat.before
     listed = re.findall(r"^\s*\d\. .+ — (.+?)(?: ·|\r)", chat.before, re.MULTILINE)
     assert len(listed) == 3 and all(re.search(r"\(199\d\)", t) for t in listed), chat.before
+    assert chat.before.index(listed[0]) < chat.before.index("agent> Here are")
     chat.sendline("like 1")
     chat.expect(r"Noted: you liked (.+?)\.\r")
     assert chat.match.group(1) == listed[0]
