@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from agent.intent import CATEGORY_SYNONYMS, MOODS, Era, parse_era, residual_query
+from agent.intent import CATEGORY_SYNONYMS, MOODS, Era, residual_query
 from agent.types import Signal
 
 ActName = Literal["recommend", "more_like", "explain", "question", "feedback", "undo", "reset", "unclear"]
@@ -102,7 +102,7 @@ def read_turn(message: str, genres: list[str], shown: list[str] | None = None,
     found += more
     # a question's own words ("is it scary?") ask nothing of the list
     asked = min((i for i, a in found if a.act == "question"), default=len(text))
-    request = _request(text[:asked], genres, skip_undo=bool(undo))
+    request = _request(_without_refs(text[:asked], shown, found), genres, skip_undo=bool(undo))
     taken = {a.act for _, a in found}
     if request is not None:
         first, act = request
@@ -118,6 +118,61 @@ def read_turn(message: str, genres: list[str], shown: list[str] | None = None,
     if not found:
         return [TurnAct(act="unclear")]
     return [act for _, act in sorted(found, key=lambda pair: pair[0])]
+
+
+def read_era(text: str) -> Era | None:
+    """Years a message asks for: "the 90s", "late 80s", "80s or 90s", "90s or newer", "between 1985 and
+    1995", "before 1980" (to 1979), "after 2010" (from 2011), "since 2010", "from 2001", "recent", "old"."""
+    year = r"((?:19|20)\d\d)"
+    if m := re.search(rf"\b(?:between|from)\s+{year}\s*(?:and|to|-|–)\s*{year}\b|\b{year}\s*[-–]\s*{year}\b", text):
+        a, b = [int(g) for g in m.groups() if g]
+        return Era(start=min(a, b), end=max(a, b))
+    decade = r"(early|mid|late)?[ -]?(?:the\s+)?((?:19|20)?\d)0'?s\b"
+    if m := re.search(rf"\b(?:nothing|not) (?:before|older than) {year}", text):
+        return Era(start=int(m.group(1)))
+    if m := re.search(rf"\b(before|pre-?|until|up to|older than|after|post-?|since|newer than|from)\s*{year}\b", text):
+        word, y = m.group(1).rstrip("-"), int(m.group(2))
+        if word in ("before", "pre", "older than"):
+            return Era(end=y - 1)
+        if word in ("until", "up to"):
+            return Era(end=y)
+        if word in ("after", "post", "newer than"):
+            return Era(start=y + 1)
+        if word == "since":
+            return Era(start=y)
+    decades = list(re.finditer(rf"\b{decade}", text))
+    if decades:
+        spans = [_decade(m.group(1), m.group(2)) for m in decades]
+        start, end = min(a for a, _ in spans), max(b for _, b in spans)
+        if re.search(r"\d0'?s\s+(?:or|and)\s+(?:newer|later|after|on|up)|\d0'?s\s+onwards?|\bfrom the \d0'?s on\b", text):
+            return Era(start=start)
+        return Era(start=start, end=end)
+    if m := re.search(rf"(?<![#\d]){year}(?!\d)", text):
+        return Era(start=int(m.group(1)), end=int(m.group(1)))
+    if re.search(r"\b(recent|newer|newest|latest|new|modern)\b", text):
+        return Era(start=2010)
+    if re.search(r"\b(old|older|classics?|black and white|golden age|vintage)\b", text):
+        return Era(end=1979)
+    return None
+
+
+def _decade(part: str | None, digits: str) -> tuple[int, int]:
+    if len(digits) == 1:
+        digits = ("20" if digits in "012" else "19") + digits
+    start = int(digits) * 10
+    first, last = {"early": (0, 4), "mid": (3, 7), "late": (5, 9)}.get(part or "", (0, 9))
+    return start + first, start + last
+
+
+def _without_refs(text: str, shown: list[str], found: list[tuple[int, TurnAct]]) -> str:
+    """The text a request is read from: references ("the horror one", a title on screen) and the
+    titles feedback or "more like" named are no constraints."""
+    text = re.sub(r"\bthe [\w-]+(?: [\w-]+)? one\b", " ", _mask_titles(text, shown))
+    for _, act in found:
+        for ref in [act.ref, *act.refs]:
+            if ref is not None and ref.title:
+                text = text.replace(ref.title, " ")
+    return text
 
 
 def _asks_for_more(text: str) -> bool:
@@ -155,35 +210,72 @@ def _shown_title(text: str, shown: list[str]) -> str | None:
     return None
 
 
+_GOOD = (r"great|perfect|amazing|awesome|good|nice|fantastic|brilliant|excellent|favou?rite|a yes|yes|love it|"
+         r"looks? (?:great|good|fun|interesting)|sounds? (?:great|good|perfect|fun)|👍|❤️|♥|🔥|😍")
+_BAD = (r"boring|a no|no thanks|nope|nah|not for me|not my thing|isn't my thing|not my cup of tea|meh|bad|awful|"
+        r"terrible|hated?|didn't care for|don't care for|skip|pass|👎|🤮|😴")
+
+
 def _feedback(text: str, shown: list[str]) -> list[tuple[int, TurnAct]]:
     out = []
-    verbs = (("dislike", r"dislike[sd]?|hated?|didn't like|did not like|not for me|not a fan of|meh on"),
-             ("seen", r"seen|watched|already saw|saw|already watched|i've seen|have seen|already know"),
-             ("like", r"(?<!dis)(?<!would )(?<!i'd )(?<!more )(?<!something )liked?|loved?|enjoyed|great pick|"
-                      r"good one|nice one"))
+    verbs = (("dislike", r"dislike[sd]?|hated?|didn't like|did not like|not for me|not a fan of|meh on|didn't care for|"
+                         r"don't care for|no to|👎(?: on)?"),
+             ("seen", r"seen|watched|already saw|saw|already watched|i've seen|have seen|already know|seen both|"
+                      r"watched both"),
+             ("like", r"(?<!dis)(?<!would )(?<!i'd )(?<!more )(?<!something )(?<!would i )(?<!will i )(?<!do i )"
+                      r"liked?|loved?|enjoyed|really enjoyed|great pick(?: with)?|good one|nice one|yes to|👍|❤️ for"))
     for signal, verb in verbs:
-        for m in re.finditer(rf"\b(?:{verb})\b\s*:?\s*(.{{0,60}})", text):
+        for m in re.finditer(rf"(?:^|\b|(?<=\s))(?:{verb})(?:\b|(?=\s)|$)\s*:?\s*(?:both |all of )?(.{{0,60}})", text):
             head = m.group(1)
-            if signal == "like" and re.match(r"(something|a |an |to |some |movies|films|more)", head):
+            if signal == "like" and re.match(r"(something|a |an |to |some |movies|films|more|it but|this but|that but)", head):
                 continue  # "I'd like something", "like to watch"
-            refs = _refs(head, shown)
-            if refs is None and signal == "seen" and re.search(r"\b(already|it all|them all|those)\b", text[m.start():]):
-                refs = [Ref(anaphor=True)]
+            refs = _refs(head, shown, titles_anywhere=True)
+            if refs is None and signal == "seen" and re.search(r"\b(already|it all|them all|those|these|it)\b",
+                                                              text[m.start():]):
+                refs = [Ref(anaphor=True)] if not re.search(r"\ball\b", head) else _all(shown)
             if refs:
                 out.append((m.start(), TurnAct(act="feedback", signal=signal, refs=refs)))
+    if out:
+        return out
+    # "#4 looks great", "the third one isn't my thing", "zootopia was amazing", "1 and 2 are great"
+    if len(text.split()) <= 9 and not re.search(r"\b(why|how|what|who|when|is it|is the|recommend|more|something|any)\b", text):
+        for signal, words in (("dislike", _BAD), ("like", _GOOD)):
+            if m := re.search(rf"(?:^|\s|\b)(?:{words})(?:\b|\s|$)", text):
+                refs = _refs(text[:m.start()].strip(" ,.!:"), shown, titles_anywhere=True, bare_title=True) \
+                    or _refs(text[m.end():].strip(" ,.!:"), shown, titles_anywhere=True)
+                if refs:
+                    return [(0, TurnAct(act="feedback", signal=signal, refs=refs))]
     return out
 
 
-def _refs(head: str, shown: list[str]) -> list[Ref] | None:
-    """'2', '#1 and 3', 'the second one', 'that one', a shown title: at the start of `head`."""
-    head = re.split(r"[.;!?]| but | so | something | anything ", head)[0]
-    parts = [p.strip() for p in re.split(r",|\band\b|&", head) if p.strip()]
+def _all(shown: list[str]) -> list[Ref]:
+    return [Ref(position=n) for n in range(1, len(shown) + 1)] or [Ref(anaphor=True)]
+
+
+def _refs(head: str, shown: list[str], titles_anywhere: bool = False, bare_title: bool = False) -> list[Ref] | None:
+    """'2', '#1 and 3', 'the second one', 'that one', 'all of these', a shown title at the start of
+    `head`; with `bare_title`, `head` itself may be a title not on screen ("zootopia was amazing")."""
+    head = re.split(r"[.;!?]| but | so | something | anything | because | cause ", head)[0].strip()
+    head = re.sub(r"^(?:with |on |to |about |of )", "", head)
+    if re.fullmatch(r"(all of )?(these|those|them|them all|it all|all)( ones)?", head):
+        return _all(shown)
+    parts = [p.strip() for p in re.split(r",|\band\b|&|\bboth\b", head) if p.strip()]
     refs = []
-    for part in parts[:4]:
+    for part in parts[:5]:
+        part = re.sub(r"\s+(is|was|are|were|looks?|sounds?|seems?)(\s.*)?$", "", part)
         if re.fullmatch(r"#?\s*\d{1,2}", part):
             refs.append(Ref(position=int(part.strip("# "))))
-        elif (ref := ref_in(part, shown)) is not None:
+        elif (ref := ref_in(part, shown)) is not None and (ref.position is not None or ref.title or ref.describe
+                                                            or re.fullmatch(_ANAPHOR + r"(?:'s| one)?", part)):
             refs.append(ref)
+        elif (titles_anywhere and re.fullmatch(r"(?:the )?[a-z0-9][\w' :-]{1,40}", part) and bare_title
+              and not re.search(r"\b(it|that|this|one|movie|film|list|pick)\b", part)):
+            refs.append(Ref(title=part))
+        elif titles_anywhere and re.fullmatch(r"(?:the )?[a-z0-9][\w' :-]{2,40}", part) and refs and refs[-1].title:
+            refs.append(Ref(title=part))  # "the matrix and die hard"
+        elif titles_anywhere and not refs and re.fullmatch(r"(?:the )?[a-z0-9][\w' :-]{2,40}", part) and \
+                not re.search(r"\b(it|that|this|one|something|movies?|films?|list|them|to|a|an)\b", part):
+            refs.append(Ref(title=part))
         else:
             break
     return refs or None
@@ -191,35 +283,66 @@ def _refs(head: str, shown: list[str]) -> list[Ref] | None:
 
 def _explain_or_question(text: str, shown: list[str]) -> list[tuple[int, TurnAct]]:
     out = []
-    if m := re.search(r"\b(why|how come|what makes|reason|explain|what about .* fits?)\b", text):
+    if m := re.search(r"\b(why|how come|what makes|what made you|reason(?:ing)?|explain|how (?:is|does|do) .{0,30}"
+                      r"(?:fit|related|match|connect)|what about .* fits?)\b", text):
         ref = ref_in(text[m.start():], shown) or ref_in(text, shown) or Ref(anaphor=True)
         out.append((m.start(), TurnAct(act="explain", ref=ref)))
-    abouts = (("length", r"how long|runtime|run time|length|minutes"),
-              ("year", r"what year|when was|when did|how old|released|came out"),
-              ("cast", r"who (is|was|stars|plays|directed|made)|actors?|cast|director|starring"),
-              ("rating", r"rated|rating|any good|worth (it|watching)|score|reviews?"),
-              ("genre", r"animated|scary|funny|a comedy|a horror|genre|for kids|family friendly|violent|sad"),
-              ("plot", r"what(?:'s| is) .* about|about\?|plot|story|premise|tell me (more )?about|what happens"))
-    if m := re.search(r"\b(is|was|are|does|did|what|what's|who|when|how|tell me)\b.*", text):
-        span = text[m.start():]
-        for about, pattern in abouts:
-            if q := re.search(rf"\b(?:{pattern})", span):
-                ref = ref_in(span, shown) or ref_in(text, shown)
-                if ref is not None and not (about == "genre" and re.search(r"\b(something|anything|movies|films)\b", span)):
-                    out.append((m.start() + q.start(), TurnAct(act="question", ref=ref, about=about)))
-                break
+        tail = text[m.end():]
+        if not (q := re.search(r"\b(and|also|plus)\s+(is|was|are|does|did|what|who|when|how)\b", tail)):
+            return out
+        text = tail[q.start(2):]
+        base = m.end() + q.start(2)
+    else:
+        base = 0
+    abouts = (("length", r"how long|runtime|run time|length|minutes|is it long|too long"),
+              ("year", r"what year|when was|when did|how old|released|came out|from the \d0'?s\?|which year"),
+              ("cast", r"who (?:is|was|stars|plays|directed|made|is in)|actors?|cast|director|starring|who's in"),
+              ("rating", r"rated|rating|any good|is it good|worth (?:it|watching)|score|reviews?|good\?"),
+              ("genre", r"animated|scary|funny|a comedy|a horror|genre|for kids|family friendly|kid friendly|violent|sad|"
+                        r"what kind of|what type of|gory"),
+              ("plot", r"what(?:'s| is|s) (?:it|that|the \w+ one|#?\d|.{0,40}) about|about\?|plot|story|premise|tell me "
+                       r"(?:more )?about|what happens|synopsis"))
+    qm = re.search(r"(?:^|\b)(is|was|are|does|did|do|what|whats|what's|who|who's|when|how|tell me|any)\b.*", text)
+    if qm is None:
+        return out
+    span = text[qm.start():]
+    masked = _mask_titles(span, shown)
+    about = next((a for a, pattern in abouts if re.search(rf"(?:{pattern})", masked)), "other")
+    ref = ref_in(span, shown) or (Ref(anaphor=True) if base else None)
+    if ref is None and about != "other":
+        # "how long is the matrix", "who is in the notebook", "when was the shining released"
+        if t := re.search(r"\b(?:is|was|in|of|about) (?:the movie |the film )?((?:the )?[a-z0-9][\w' :-]{1,40}?)"
+                          r"(?: released| about| rated| good| any good| long)?\??$", span):
+            if not re.search(r"\b(it|that|this|one|something|anything|there)\b", t.group(1)):
+                ref = Ref(title=t.group(1))
+    if ref is not None and (about != "other" or qm.group(1) in ("is", "does", "was", "what", "whats", "what's", "tell me")):
+        out.append((base + qm.start(), TurnAct(act="question", ref=ref, about=about)))
     return out
 
 
+def _mask_titles(text: str, shown: list[str]) -> str:
+    """`text` with the titles on screen blanked ("Toy Story" is no question about a story)."""
+    for title in shown:
+        bare = re.sub(r"\s*\(\d{4}\)\s*$", "", title).lower()
+        text = text.replace(bare, " ")
+    return text
+
+
+_MORE_LIKE = (r"\b(?:more like|similar to|(?:similar|same) (?:films?|movies?|stuff|vibe|feel|energy) (?:to|as)|same as|"
+              r"(?:something|anything|stuff|movies|films|things|ones|more stuff|others?) like|in the (?:vein|style) of|"
+              r"along the lines of|closer to|reminds? me of)\s+(.+?)(?:[,;!?]| but | from | without | only| no |$)|"
+              r"^\s*like\s+(.+?)\s+but\b")
+
+
 def _more_like(text: str, shown: list[str]) -> list[tuple[int, TurnAct]]:
-    m = re.search(r"\b(more like|similar to|something like|stuff like|movies like|films like|in the vein of|along the "
-                  r"lines of|closer to)\s+(.+?)(?:[,;!?]| but | from | without | no |$)", text)
-    if m is None or re.match(r"(this|that) (but|from)", m.group(2)):
+    m = re.search(_MORE_LIKE, text)
+    if m is None:
         return []
-    target = m.group(2).strip()
-    ref = ref_in(target, shown) if not re.fullmatch(r"[a-z' ]+", target) or _shown_title(target, shown) \
-        or re.search(_POSITION + "|" + _ANAPHOR, target) else Ref(title=target)
-    return [(m.start(), TurnAct(act="more_like", ref=ref or Ref(title=target)))]
+    target = (m.group(1) or m.group(2)).strip()
+    if re.fullmatch(r"(this|that|these|those)( (one|kind|sort))?", target) and not re.search(_POSITION, target):
+        return [(m.start(), TurnAct(act="more_like", ref=Ref(anaphor=True)))]
+    ref = ref_in(target, shown) or Ref(title=re.sub(r"^(the movie|the film) ", "", target))
+    return [(m.start(), TurnAct(act="more_like", ref=ref))]
 
 
 def _undo(text: str, genres: list[str]) -> list[tuple[int, TurnAct]]:
@@ -293,7 +416,7 @@ def _request(text: str, genres: list[str], skip_undo: bool = False) -> tuple[int
         if m := re.search(rf"\b{re.escape(word)}(?:er|-ish|ish)?\b", clean):
             act.mood, first = mood, min(first, m.start())
             break
-    if (era := parse_era(clean)) is not None:
+    if (era := read_era(clean)) is not None:
         act.era = era
         first = min(first, re.search(r"\d|recent|new|old|classic", clean).start() if re.search(
             r"\d|recent|new|old|classic", clean) else first)
