@@ -92,17 +92,24 @@ def read_turn(message: str, genres: list[str], shown: list[str] | None = None,
     `known_words` (the catalog's), free text made only of unknown words ("asdf") is no request."""
     text, shown = normalise(message), shown or []
     found: list[tuple[int, TurnAct]] = []
-    if m := re.search(r"\b(start over|start again|reset|forget everything|from scratch|new search|clear (it )?all)\b", text):
+    if m := re.search(r"\b(start(?:ing)? (?:over|again|fresh|afresh)|restart|reset|forget (?:everything|all (?:of )?(?:that|"
+                      r"this|it))|from scratch|(?:start )?(?:a )?new search|clear (?:it )?all|clean slate|square one|"
+                      r"(?:scrap|wipe|clear) (?:all|everything|it all)(?: of (?:this|that|it))?)\b", text):
         found.append((m.start(), TurnAct(act="reset")))
     found += _feedback(text, shown)
     found += _explain_or_question(text, shown)
     undo = _undo(text, genres)
-    found += undo
+    found += [(i, a) for i, a, _ in undo]
     more = _more_like(text, shown)
+    if more:  # "like #4 but funnier", "movies like heat": a request for more like it, not a like
+        found = [(i, a) for i, a in found if not (a.act == "feedback" and a.signal == "like")]
     found += more
     # a question's own words ("is it scary?") ask nothing of the list
     asked = min((i for i, a in found if a.act == "question"), default=len(text))
-    request = _request(_without_refs(text[:asked], shown, found), genres, skip_undo=bool(undo))
+    rest = text[:asked]
+    for _, _, span in undo:  # what an undo takes back is no new constraint
+        rest = rest.replace(span, " ")
+    request = _request(_without_refs(rest, shown, found), genres)
     taken = {a.act for _, a in found}
     if request is not None:
         first, act = request
@@ -111,7 +118,9 @@ def read_turn(message: str, genres: list[str], shown: list[str] | None = None,
         if more:  # "more like #2 but older": the constraints belong to the more-like act
             for field in ("genres", "not_genres", "tags", "not_tags", "not_titles", "era", "mood"):
                 setattr(more[0][1], field, getattr(act, field))
-        elif act.has_constraints() or _asks_for_more(text) or (not taken - {"reset"} and (act.query or _asks(text))):
+        elif act.has_constraints() and not (taken & {"feedback"} and _only_a_year(act, text)) or _asks_for_more(text):
+            found.append((first, act))
+        elif not taken and (_asks(text) or (act.query and len(act.query.split()) >= 2 and not _off_topic(text))):
             found.append((first, act))
     if not found and (ref := ref_in(text, shown)) is not None and not ref.anaphor:
         found.append((0, TurnAct(act="question", ref=ref, about="other")))  # "#2", "the second one?": tell about it
@@ -223,6 +232,8 @@ def _feedback(text: str, shown: list[str]) -> list[tuple[int, TurnAct]]:
              ("seen", r"seen|watched|already saw|saw|already watched|i've seen|have seen|already know|seen both|"
                       r"watched both"),
              ("like", r"(?<!dis)(?<!would )(?<!i'd )(?<!more )(?<!something )(?<!would i )(?<!will i )(?<!do i )"
+                      r"(?<!nothing )(?<!anything )(?<!movies )(?<!films )(?<!stuff )(?<!things )(?<!ones )(?<!feel )"
+                      r"(?<!didn't )(?<!don't )(?<!not )(?<!just )(?<!looks )(?<!sounds )(?<!kinda )"
                       r"liked?|loved?|enjoyed|really enjoyed|great pick(?: with)?|good one|nice one|yes to|👍|❤️ for"))
     for signal, verb in verbs:
         for m in re.finditer(rf"(?:^|\b|(?<=\s))(?:{verb})(?:\b|(?=\s)|$)\s*:?\s*(?:both |all of )?(.{{0,60}})", text):
@@ -238,14 +249,23 @@ def _feedback(text: str, shown: list[str]) -> list[tuple[int, TurnAct]]:
     if out:
         return out
     # "#4 looks great", "the third one isn't my thing", "zootopia was amazing", "1 and 2 are great"
-    if len(text.split()) <= 9 and not re.search(r"\b(why|how|what|who|when|is it|is the|recommend|more|something|any)\b", text):
+    if len(text.split()) <= 9 and not re.search(r"\b(why|how|what|whats|who|when|is it|is the|recommend|more|something|"
+                                                 r"any|looking|want|need|a|an|some)\b", text):
         for signal, words in (("dislike", _BAD), ("like", _GOOD)):
             if m := re.search(rf"(?:^|\s|\b)(?:{words})(?:\b|\s|$)", text):
-                refs = _refs(text[:m.start()].strip(" ,.!:"), shown, titles_anywhere=True, bare_title=True) \
-                    or _refs(text[m.end():].strip(" ,.!:"), shown, titles_anywhere=True)
+                before = text[:m.start()].strip(" ,.!:")
+                linked = re.search(r"\b(is|was|are|were|looks?|sounds?|seems?)$", before)  # "zootopia was amazing"
+                refs = _refs(before, shown, titles_anywhere=True, bare_title=bool(linked)) \
+                    or _refs(text[m.end():].strip(" ,.!:"), shown)
                 if refs:
                     return [(0, TurnAct(act="feedback", signal=signal, refs=refs))]
     return out
+
+
+# words that make a phrase a kind of film, not a title ("i hate musicals", "loved dogs in films")
+_GENERIC = (r"\b(movies?|films?|stuff|musicals?|comed(?:y|ies)|horrors?|documentar\w*|romances?|romcoms?|dramas?|"
+            r"thrillers?|westerns?|cartoons?|kids|action|sci-fi|anime|something|anything|everything|ones|those|"
+            r"these|them|genre|kind)\b")
 
 
 def _all(shown: list[str]) -> list[Ref]:
@@ -260,6 +280,7 @@ def _refs(head: str, shown: list[str], titles_anywhere: bool = False, bare_title
     if re.fullmatch(r"(all of )?(these|those|them|them all|it all|all)( ones)?", head):
         return _all(shown)
     parts = [p.strip() for p in re.split(r",|\band\b|&|\bboth\b", head) if p.strip()]
+    parts = [p for p in parts if not re.search(_GENERIC, p)] if not re.search(_POSITION, head) else parts
     refs = []
     for part in parts[:5]:
         part = re.sub(r"\s+(is|was|are|were|looks?|sounds?|seems?)(\s.*)?$", "", part)
@@ -345,23 +366,36 @@ def _more_like(text: str, shown: list[str]) -> list[tuple[int, TurnAct]]:
     return [(m.start(), TurnAct(act="more_like", ref=ref))]
 
 
-def _undo(text: str, genres: list[str]) -> list[tuple[int, TurnAct]]:
-    patterns = _genre_patterns(genres)
-    if m := re.search(r"\b(undo( that)?|take that back|never ?mind that|scratch that)\b", text):
-        return [(m.start(), TurnAct(act="undo", what={"last": True}))]
-    allow = r"(is|are) (fine|ok|okay|alright|good) (again|now|after all)|again is fine|back in|allowed again"
-    for genre, alt in patterns.items():
-        if m := re.search(rf"\b(?:{alt})\b (?:{allow})|\b(?:allow|bring back|ok with|okay with) (?:the )?(?:{alt})\b", text):
-            return [(m.start(), TurnAct(act="undo", what={"not_genres": [genre]}))]
-        if m := re.search(rf"\b(?:drop|remove|forget|lose) the (?:{alt})(?: filter| part| thing| bit)?\b|\bno need for "
-                          rf"(?:{alt})\b|\b(?:{alt}) doesn't matter\b", text):
-            return [(m.start(), TurnAct(act="undo", what={"genres": [genre]}))]
-    if m := re.search(r"\b(?:drop|remove|forget|ignore|lose) the (?:\d0s|decade|era|year|date|time)[\w ]{0,12}|\bany "
-                      r"(?:decade|era|year) is fine|\bdoesn't have to be (?:from the )?\d0s\b", text):
-        return [(m.start(), TurnAct(act="undo", what={"era": True}))]
-    if m := re.search(r"\b(?:forget|drop|never ?mind) the (?:mood|lighter|darker|light|dark)\b", text):
-        return [(m.start(), TurnAct(act="undo", what={"mood": True}))]
+def _undo(text: str, genres: list[str]) -> list[tuple[int, TurnAct, str]]:
+    """A constraint taken back, with the words that said so (kept out of the request)."""
+    if m := re.search(r"\b(undo(?: that)?|take (?:that|it) back|never ?mind(?: that)?|scratch that|go back|revert)\b", text):
+        return [(m.start(), TurnAct(act="undo", what={"last": True}), m.group(0))]
+    fine = (r"(?:is|are|'re|'s)? ?(?:fine|ok|okay|alright|allowed|good|back in)(?: again| now| after all| actually| too)?|"
+            r"again is fine")
+    dropped = r"(?:doesn't|does not|don't|do not|no longer|needn't) (?:have|need|has) to be|not|no more|don't need"
+    for what, alt in _undo_targets(genres):
+        for m in re.finditer(rf"\b(?:{alt})\b (?:movies |films |ones |stuff )?(?:{fine})\b|\b(?:allow|include|bring back|"
+                             rf"ok with|okay with|let's have|fine with)(?: the)? (?:{alt})(?: again| too)?\b", text):
+            negated = {"genres": "not_genres", "tags": "not_tags"}.get(next(iter(what)), next(iter(what)))
+            return [(m.start(), TurnAct(act="undo", what={negated: what[next(iter(what))]} if negated != "mood"
+                                        and negated != "era" else {negated: True}), m.group(0))]
+        for m in re.finditer(rf"\b(?:{dropped}) (?:be )?(?:a |an )?(?:{alt})(?: anymore| any more)?\b|\b(?:drop|remove|forget|"
+                             rf"lose|ignore) the (?:{alt})(?: filter| part| thing| bit| requirement)?\b|\bno need for "
+                             rf"(?:{alt})\b|\b(?:{alt}) (?:doesn't|does not) matter\b|\bnot the (?:{alt}) anymore\b", text):
+            return [(m.start(), TurnAct(act="undo", what=what if next(iter(what)) not in ("mood", "era")
+                                        else {next(iter(what)): True}), m.group(0))]
+    if m := re.search(r"\b(?:any (?:decade|era|year|time) is fine|doesn't matter when|any year)\b", text):
+        return [(m.start(), TurnAct(act="undo", what={"era": True}), m.group(0))]
     return []
+
+
+def _undo_targets(genres: list[str]) -> list[tuple[dict, str]]:
+    """What an undo can name, with its words: genres, topics, the years, the mood."""
+    out = [({"genres": [g]}, alt) for g, alt in _genre_patterns(genres).items()]
+    out += [({"tags": [tag]}, "|".join(re.escape(f) for f in forms)) for tag, forms in TAG_GROUPS.items()]
+    out.append(({"era": True}, r"(?:19|20)?\d0'?s|decade|era|year|date|time period|old ones|recent ones"))
+    out.append(({"mood": True}, "|".join(re.escape(w) for w in MOOD_WORDS) + r"|mood"))
+    return out
 
 
 def _genre_patterns(genres: list[str]) -> dict[str, str]:
@@ -383,9 +417,19 @@ class _Request(TurnAct):
                     or self.mood)
 
 
+def _only_a_year(act: TurnAct, text: str) -> bool:
+    """'saw it in 2019': a year said of a viewing, not asked of the list."""
+    return bool(act.era and not (act.genres or act.not_genres or act.tags or act.not_tags or act.mood)
+                and not re.search(r"\b(something|anything|movies?|films?|from the|more)\b", text))
+
+
+def _off_topic(text: str) -> bool:
+    return bool(re.match(r"\s*(what's|whats|what is|who|tell me|how are|how's|thanks|thank you|lol|ok|okay|hi|hello)\b", text))
+
+
 def _asks(text: str) -> bool:
-    return bool(re.search(r"\b(recommend|suggest|something|anything|movies?|films?|watch|show me|give me|what should)\b",
-                          text))
+    return bool(re.search(r"\b(recommend|suggest|something|anything|movies?|films?|watch|show me|give me|what should|"
+                          r"looking for|in the mood|i want|i need|a good)\b", text))
 
 
 def _request(text: str, genres: list[str], skip_undo: bool = False) -> tuple[int, _Request] | None:
