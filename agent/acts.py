@@ -158,7 +158,7 @@ def read_era(text: str) -> Era | None:
         return Era(start=start, end=end)
     if m := re.search(rf"(?<![#\d]){year}(?!\d)", text):
         return Era(start=int(m.group(1)), end=int(m.group(1)))
-    if re.search(r"\b(recent|newer|newest|latest|new|modern)\b", text):
+    if re.search(r"\b(recent|newer|newest|latest|modern|new (?:movies?|films?|releases?|ones?|stuff|[\w-]+ movies))\b", text):
         return Era(start=2010)
     if re.search(r"\b(old|older|classics?|black and white|golden age|vintage)\b", text):
         return Era(end=1979)
@@ -180,7 +180,7 @@ def _without_refs(text: str, shown: list[str], found: list[tuple[int, TurnAct]])
     for _, act in found:
         for ref in [act.ref, *act.refs]:
             if ref is not None and ref.title:
-                text = text.replace(ref.title, " ")
+                text = re.sub(rf"(?<!\w){re.escape(ref.title)}(?!\w)", " ", text)
     return text
 
 
@@ -345,7 +345,7 @@ def _mask_titles(text: str, shown: list[str]) -> str:
     """`text` with the titles on screen blanked ("Toy Story" is no question about a story)."""
     for title in shown:
         bare = re.sub(r"\s*\(\d{4}\)\s*$", "", title).lower()
-        text = text.replace(bare, " ")
+        text = re.sub(rf"(?<!\w){re.escape(bare)}(?!\w)", " ", text)
     return text
 
 
@@ -372,7 +372,7 @@ def _undo(text: str, genres: list[str]) -> list[tuple[int, TurnAct, str]]:
         return [(m.start(), TurnAct(act="undo", what={"last": True}), m.group(0))]
     fine = (r"(?:is|are|'re|'s)? ?(?:fine|ok|okay|alright|allowed|good|back in)(?: again| now| after all| actually| too)?|"
             r"again is fine")
-    dropped = r"(?:doesn't|does not|don't|do not|no longer|needn't) (?:have|need|has) to be|not|no more|don't need"
+    dropped = r"(?:doesn't|does not|don't|do not|needn't) (?:have|need|has) to be|no longer|don't need"
     for what, alt in _undo_targets(genres):
         for m in re.finditer(rf"\b(?:{alt})\b (?:movies |films |ones |stuff )?(?:{fine})\b|\b(?:allow|include|bring back|"
                              rf"ok with|okay with|let's have|fine with)(?: the)? (?:{alt})(?: again| too)?\b", text):

@@ -154,9 +154,13 @@ class ChatSessions:
         if names == {"unclear"}:
             return self._answer(state, message, "I did not understand that. " + HINT, notices=notices)
 
-        for act in acts:  # what the acts read beyond the older reader: topics and titles to leave out, references
+        for act in acts:  # what the acts read beyond the older reader: typos, years, topics and titles to leave out
             if act.act in ("recommend", "more_like"):
                 self._exclude(state, act, notices)
+                intent.include_categories = list(dict.fromkeys(intent.include_categories + [
+                    g for g in act.genres if g not in intent.exclude_categories]))
+                intent.exclude_categories = list(dict.fromkeys(intent.exclude_categories + act.not_genres))
+                intent.era = act.era or intent.era
             if act.act == "more_like" and act.ref is not None and (item_id := self._item_of(act.ref, state, notices)):
                 intent.more_like, state.constraints.more_like, state.focus = [], [item_id], item_id
         intent.feedback = []

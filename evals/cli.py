@@ -244,3 +244,21 @@ def eval_checker(
                     why = f" ← {violations[0].kind}: {violations[0].detail}" if violations else ""
                     sys.stdout.write(f"{m} {case.label}/{case.false_kind or '-'} {case.context} {case.kind}: "
                                      f"{case.text}{why}\n")
+
+
+@eval_app.command("chat-acts")
+def eval_chat_acts(
+    split: str = typer.Option("all", "--split", help="dev, heldout or all (tests/data/chat/turns.jsonl)"),
+    show: bool = typer.Option(False, "--show", help="also list the messages read wrongly"),
+):
+    """The chat turn reader on the labelled corpus of messages: act accuracy (the acts a message
+    asks for, exactly), per-act precision and recall, and slot F1 (rules; no model call)."""
+    from evals.chat_acts import load, rules_reader, score, table
+
+    if split not in ("dev", "heldout", "all"):
+        raise InputError("use --split dev|heldout|all")
+    result = score(load(split=split), rules_reader)
+    sys.stdout.write(table(result, f"rules, {split}") + "\n")
+    if show:
+        for m in result["misses"]:
+            sys.stdout.write(f"{m['id']} {m['text']!r}\n  wanted {json.dumps(m['gold'])}\n  read   {json.dumps(m['got'])}\n")

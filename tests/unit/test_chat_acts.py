@@ -42,10 +42,11 @@ def test_a_list_place_is_never_a_year_and_a_title_on_screen_is_found_misspelled(
 
 
 def test_the_labelled_corpus_is_read_well_enough_by_the_rules():
-    """The corpus (tests/data/chat/turns.jsonl) against the rules: the figures are in docs/guide.md."""
-    result = score(load(), rules_reader)
-    assert result["turns"] >= 400
-    assert result["act_accuracy"] >= 0.80 and result["slot_f1"] >= 0.75, (result["act_accuracy"], result["slot_f1"])
+    """The held-out half of the corpus (tests/data/chat/turns.jsonl), never read while writing the
+    rules: a floor under the figures in docs/guide.md, so a change that reads people worse fails."""
+    assert len(load()) >= 400
+    result = score(load(split="heldout"), rules_reader)
+    assert result["act_accuracy"] >= 0.85 and result["slot_f1"] >= 0.85, (result["act_accuracy"], result["slot_f1"])
 
 
 def test_why_answers_from_the_data_and_keeps_the_list_and_seen_items_never_return(make_agent):
