@@ -262,3 +262,39 @@ def eval_chat_acts(
     if show:
         for m in result["misses"]:
             sys.stdout.write(f"{m['id']} {m['text']!r}\n  wanted {json.dumps(m['gold'])}\n  read   {json.dumps(m['got'])}\n")
+
+
+@eval_app.command("chat-dialogues")
+def eval_chat_dialogues(
+    llm: bool = typer.Option(False, "--llm/--no-llm", help="with the model (explanations, reading); default rules only"),
+    limit: Optional[int] = typer.Option(None, "--limit", help="the first N dialogues"),
+    base_url: Optional[str] = typer.Option(None, "--base-url", envvar="RECAGENT_BASE_URL"),
+    model: Optional[str] = typer.Option(None, "--model", envvar="RECAGENT_MODEL"),
+):
+    """The scripted dialogues (tests/data/chat/dialogues.yaml) on the workspace's catalog, each turn
+    checked: constraints hold for every item, a "why" names its item, a seen item never returns, no
+    excluded item is a reason. It runs on a scratch copy of the workspace: the dialogues' feedback
+    never reaches the real histories."""
+    import shutil
+    import tempfile
+
+    from agent.config import load_settings
+    from agent.conversation import ChatSessions
+    from evals.chat_dialogues import load, run
+
+    settings = load_settings(base_url=base_url, model=model)
+    scratch = Path(tempfile.mkdtemp()) / "data"
+    shutil.copytree(settings.data_dir, scratch, ignore=shutil.ignore_patterns("sessions.sqlite*"))
+    agent = ChatSessions(settings=settings.model_copy(update={"data_dir": scratch}), use_llm=llm)
+    store = agent.recommender.store
+    try:  # "user-18" is the test catalog's spelling of MovieLens user 18
+        result = run(agent, load()[:limit], lambda u: u if store.has_user(u) else u.removeprefix("user-"))
+    finally:
+        agent.close()
+        shutil.rmtree(scratch.parent, ignore_errors=True)
+    sys.stdout.write(f"{'rules + model' if llm else 'rules'}: {result['passed']}/{result['dialogues']} dialogues pass "
+                     f"every check; {result['failed_turns']}/{result['turns']} turns fail; "
+                     f"{result['seconds_per_turn']} s per turn\n")
+    for row in result["rows"]:
+        for f in row["failures"]:
+            sys.stdout.write(f"{row['id']} turn {f['turn']} {f['message']!r}: {f['problem']}\n")

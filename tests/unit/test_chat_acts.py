@@ -97,3 +97,17 @@ def test_a_question_about_an_item_answers_from_the_catalog(make_agent):
     second = agent.recommender.item(first.items[1].item_id)
     assert answer.items == [] and second.title in answer.reply and ", ".join(second.categories) in answer.reply
     assert isinstance(second, Item)
+
+
+@pytest.mark.parametrize("use_llm", [False, True], ids=["rules", "rules+fake-model"])
+def test_ten_scripted_dialogues_hold_every_check(make_agent, use_llm):
+    """Constraints hold for every item, a why names its item, seen items never return, no excluded
+    item is a reason: after every turn of ten dialogues (all of them: `recagent eval chat-dialogues`)."""
+    from agent.backends.fake import ScriptedFakeBackend, answer_schema
+    from evals.chat_dialogues import load as dialogues, run
+
+    agent = make_agent(backend=ScriptedFakeBackend([answer_schema], repeat_last=True) if use_llm else None,
+                       use_llm=use_llm)
+    result = run(agent, dialogues()[:10])
+    assert result["dialogues"] == 10 and result["turns"] >= 40
+    assert result["passed"] == 10, [(r["id"], r["failures"]) for r in result["rows"] if r["failures"]]
