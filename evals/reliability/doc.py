@@ -230,7 +230,7 @@ def _attacks(r: dict) -> list[str]:
            f"{f['attackers']} ingested people, a like of the most liked movie ({f['target']}), a like of a hostile "
            f"item and `seen` filler past the 1% refit threshold ({f['requests_per_attack']:,} requests). Read after "
            f"the refit: the hostile item in the top 10 of {f['fans']} real fans of that movie (no-LLM lists).", "",
-           "| run | answers | fans with it in their top 10 | best rank |", "|---|---|---|---|",
+           f"| run | answers | fans with it in their top 10 | best rank (top {f['depth']}) |", "|---|---|---|---|",
            f"| before the attack | – | {runs['before']['in_top_10']} | {_fmt(runs['before']['best_rank'])} |"]
     notes = {"ungranted": "the app key was granted nobody: every id is another key's or the admin's",
              "granted, rule on": f"the admin granted it all {f['attackers']} (a compromised app); the trust rule "
