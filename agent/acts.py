@@ -74,6 +74,25 @@ class TurnAct(BaseModel):
     query: str = Field("", description="free text left for semantic search")
 
 
+# what people filter by that a catalog of titles, genres, tags and years cannot answer
+UNSUPPORTED = {"studio": r"\b(studio|made by|produced by|from (?:a24|marvel studios|warner|universal|netflix))\b",
+               "cast or crew": r"\b(starring|actor|actress|directed by|director|with (?:tom|brad|meryl|leonardo|"
+                               r"scarlett|denzel|will smith))\b",
+               "length": r"\b(under|less than|shorter than|over|longer than) \d+ ?(?:min|minutes|hours?|h)\b|\bshort "
+                         r"(?:movie|film)s?\b|\brunning time\b",
+               "rating or reviews": r"\b(imdb|rotten tomatoes|oscar[- ]winning|award[- ]winning|highly rated|top rated|"
+                                    r"critically acclaimed|\d(?:\.\d)?\+? stars?)\b",
+               "language or country": r"\b(in (?:french|spanish|german|korean|japanese|italian|english)|subtitles|"
+                                      r"dubbed|foreign[- ]language)\b",
+               "streaming service": r"\b(on netflix|on hulu|on prime|on disney\+|streaming on)\b"}
+
+
+def unsupported(message: str) -> list[str]:
+    """The filters a message asks for that the catalog cannot apply ("I can't filter by studio")."""
+    text = normalise(message)
+    return [what for what, pattern in UNSUPPORTED.items() if re.search(pattern, text)]
+
+
 def catalog_words(texts) -> set[str]:
     """Lower-case words of 3+ letters in `texts` (titles, tags, descriptions)."""
     return {w for t in texts for w in re.findall(r"[a-z]{3,}", t.lower())}

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from agent.backends.base import ChatRequest
 from agent.config import Settings
 from agent.errors import BackendError, UnknownUserError
-from agent.acts import TAG_GROUPS, Ref, TurnAct, catalog_words, read_turn
+from agent.acts import TAG_GROUPS, Ref, TurnAct, catalog_words, read_turn, unsupported
 from agent.intent import Era, Intent, intent_schema, parse_intent, parse_reference
 from agent.options import RecommendOptions
 from agent.pipeline.candidates import profile_vector
@@ -154,6 +154,8 @@ class ChatSessions:
         if names == {"unclear"}:
             return self._answer(state, message, "I did not understand that. " + HINT, notices=notices)
 
+        if cannot := unsupported(text):
+            notices.append(f"I can't filter by {' or '.join(cannot)}: the catalog has titles, genres, tags and years.")
         for act in acts:  # what the acts read beyond the older reader: typos, years, topics and titles to leave out
             if act.act in ("recommend", "more_like"):
                 self._exclude(state, act, notices)

@@ -111,3 +111,10 @@ def test_ten_scripted_dialogues_hold_every_check(make_agent, use_llm):
     result = run(agent, dialogues()[:10])
     assert result["dialogues"] == 10 and result["turns"] >= 40
     assert result["passed"] == 10, [(r["id"], r["failures"]) for r in result["rows"] if r["failures"]]
+
+
+def test_a_filter_the_catalog_cannot_apply_is_said_plainly(make_agent):
+    agent = make_agent()
+    session = agent.start("user-18")
+    reply = agent.chat(session, "a comedy from A24 under 90 minutes")
+    assert "I can't filter by studio or length" in reply.reply and reply.items
