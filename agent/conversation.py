@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from agent.backends.base import ChatRequest
 from agent.config import Settings
 from agent.errors import BackendError, UnknownUserError
-from agent.acts import TAG_GROUPS, Ref, TurnAct, catalog_words, read_turn, unsupported
+from agent.acts import TAG_GROUPS, Ref, TurnAct, catalog_words, read_turn, read_with_model, unsupported
 from agent.intent import Era, Intent, intent_schema, parse_intent, parse_reference
 from agent.options import RecommendOptions
 from agent.pipeline.candidates import profile_vector
@@ -127,9 +127,14 @@ class ChatSessions:
             text = text[:MAX_MESSAGE]
             notices.append(f"Your message was long; I read its first {MAX_MESSAGE} characters.")
         acts = read_turn(text, self._categories(), self._titles(state.last_list), self._words)
+        source = "rules"
+        if [a.act for a in acts] == ["unclear"] and self.options.use_llm:  # the rules found nothing: ask the model
+            if read := read_with_model(self.recommender.backend, self.recommender.registry,
+                                       self.recommender.redactor.text(text), self._categories(),
+                                       self._titles(state.last_list)):
+                acts, source = read, "llm+rules"
         names = {a.act for a in acts}
         intent = parse_intent(text, self._categories(), len(state.last_list))
-        source = "rules"
 
         if intent.reset or "reset" in names:
             state.constraints = Constraints()

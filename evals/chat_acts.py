@@ -11,7 +11,7 @@ from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
-from agent.acts import TurnAct, catalog_words, read_turn
+from agent.acts import TurnAct, catalog_words, read_turn, read_with_model
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "tests" / "data" / "chat" / "turns.jsonl"
@@ -122,6 +122,23 @@ def movielens_words() -> frozenset[str]:
 
 def rules_reader(text: str, shown: list[str]) -> list[TurnAct]:
     return read_turn(text, GENRES, shown, known_words=movielens_words())
+
+
+def model_reader(backend, registry) -> Callable[[str, list[str]], list[TurnAct]]:
+    """The model alone (acts@v1); a failed or empty reading counts as unclear."""
+    def read(text: str, shown: list[str]) -> list[TurnAct]:
+        return read_with_model(backend, registry, text, GENRES, shown) or [TurnAct(act="unclear")]
+    return read
+
+
+def both_reader(backend, registry) -> Callable[[str, list[str]], list[TurnAct]]:
+    """What chat does: the rules, and the model where the rules find nothing."""
+    model = model_reader(backend, registry)
+
+    def read(text: str, shown: list[str]) -> list[TurnAct]:
+        rules = rules_reader(text, shown)
+        return model(text, shown) if [a.act for a in rules] == ["unclear"] else rules
+    return read
 
 
 def table(result: dict, label: str) -> str:

@@ -249,16 +249,34 @@ def eval_checker(
 @eval_app.command("chat-acts")
 def eval_chat_acts(
     split: str = typer.Option("all", "--split", help="dev, heldout or all (tests/data/chat/turns.jsonl)"),
+    reader: list[str] = typer.Option(["rules"], "--reader", help="rules, model (acts@v1 alone) or both (what chat does)"),
     show: bool = typer.Option(False, "--show", help="also list the messages read wrongly"),
+    base_url: Optional[str] = typer.Option(None, "--base-url", envvar="RECAGENT_BASE_URL"),
+    model: Optional[str] = typer.Option(None, "--model", envvar="RECAGENT_MODEL"),
 ):
     """The chat turn reader on the labelled corpus of messages: act accuracy (the acts a message
-    asks for, exactly), per-act precision and recall, and slot F1 (rules; no model call)."""
-    from evals.chat_acts import load, rules_reader, score, table
+    asks for, exactly), per-act precision and recall, and slot F1, for the rules, the model
+    (the embedded default unless --base-url) or both."""
+    from evals.chat_acts import both_reader, load, model_reader, rules_reader, score, table
 
-    if split not in ("dev", "heldout", "all"):
-        raise InputError("use --split dev|heldout|all")
-    result = score(load(split=split), rules_reader)
-    sys.stdout.write(table(result, f"rules, {split}") + "\n")
+    if split not in ("dev", "heldout", "all") or not set(reader) <= {"rules", "model", "both"}:
+        raise InputError("use --split dev|heldout|all and --reader rules|model|both")
+    backend = registry = None
+    if set(reader) - {"rules"}:
+        from agent.backends.connect import connect
+        from agent.config import load_settings
+        from prompts.registry import PromptRegistry
+
+        backend, registry = connect(load_settings(base_url=base_url, model=model)), PromptRegistry()
+    readers = {"rules": lambda: rules_reader, "model": lambda: model_reader(backend, registry),
+               "both": lambda: both_reader(backend, registry)}
+    try:
+        for name in reader:
+            result = score(load(split=split), readers[name]())
+            sys.stdout.write(table(result, f"{name}, {split}") + "\n\n")
+    finally:
+        if backend is not None and hasattr(backend, "close"):
+            backend.close()
     if show:
         for m in result["misses"]:
             sys.stdout.write(f"{m['id']} {m['text']!r}\n  wanted {json.dumps(m['gold'])}\n  read   {json.dumps(m['got'])}\n")

@@ -112,6 +112,13 @@ class IntentInputs(Strict):
     categories: list[str]
 
 
+class ActsInputs(Strict):
+    """A chat message (untrusted, sanitised with as_data), the catalog's genres and the titles on screen."""
+    message: str
+    categories: list[str]
+    shown: list[str]
+
+
 class PromptLink(Strict):
     """A title the person rated highly that leads to the item, and the signal that links them."""
     title: str

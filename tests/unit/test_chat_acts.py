@@ -118,3 +118,29 @@ def test_a_filter_the_catalog_cannot_apply_is_said_plainly(make_agent):
     session = agent.start("user-18")
     reply = agent.chat(session, "a comedy from A24 under 90 minutes")
     assert "I can't filter by studio or length" in reply.reply and reply.items
+
+
+def test_the_model_reads_what_the_rules_cannot_and_may_add_nothing_the_message_lacks(make_agent):
+    import json
+
+    from agent.backends.fake import ScriptedFakeBackend
+
+    def reading(request):
+        if request.schema_name != "acts":
+            from agent.backends.fake import answer_schema
+            return answer_schema(request)
+        message = request.messages[-1]["content"]
+        if "💥" in message:  # nothing the rules can place; an invented title is dropped
+            return json.dumps({"acts": [{"act": "recommend", "genres": ["Action"]},
+                                        {"act": "more_like", "ref": {"title": "Die Hard"}}]})
+        return json.dumps({"acts": [{"act": "explain", "ref": {"position": 9}}]})  # no #9 on screen
+
+    fake = ScriptedFakeBackend([reading], repeat_last=True)
+    agent = make_agent(backend=fake, use_llm=True)
+    session = agent.start("user-18")
+    reply = agent.chat(session, "💥💥💥 🍿")
+    assert reply.intent_source == "llm+rules" and reply.items
+    assert "Action" in reply.constraints.include_categories and reply.constraints.more_like == []
+    assert any(r.schema_name == "acts" for r in fake.requests)
+    vague = agent.chat(session, "hmm")
+    assert "did not understand" in vague.reply and vague.items == []

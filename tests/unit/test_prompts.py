@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from agent.errors import PromptError
-from prompts.inputs import (EnrichInputs, ExplainInputs, JudgeExplainInputs, PromptCategory, PromptEvidence, PromptLink, PromptTaste, IntentInputs, PromptDemo, PromptEvent, PromptItem, PromptProfile, ProfileInputs, RankInputs,
+from prompts.inputs import (ActsInputs, EnrichInputs, ExplainInputs, JudgeExplainInputs, PromptCategory, PromptEvidence, PromptLink, PromptTaste, IntentInputs, PromptDemo, PromptEvent, PromptItem, PromptProfile, ProfileInputs, RankInputs,
                             RerankInputs, ScoreInputs, as_data)
 from prompts.registry import PromptRegistry
 
@@ -23,6 +23,9 @@ def fixed_inputs(ref: str):
         return EnrichInputs(item=PromptItem(id="1", title="Toy Story (1995)", categories=["Animation"], tags=["pixar"]))
     if ref.startswith("intent@"):
         return IntentInputs(message="something lighter from the 90s, no horror", categories=["Comedy", "Horror"])
+    if ref.startswith("acts@"):
+        return ActsInputs(message="seen that one, why the second?", categories=["Comedy", "Horror"],
+                          shown=["Toy Story (1995)", "Alien (1979)"])
     if registry.input_model(ref) is JudgeExplainInputs:
         return JudgeExplainInputs(criterion="informativeness", liked=["Toy Story (1995)", "Up (2009)"],
                                   item="Toy Story 2 (1999) | Animation, Comedy",
