@@ -27,6 +27,7 @@ def render(r: dict, previous: str = "") -> str:
            "The fast part of each suite also runs in `make test` "
            "(tests/integration/test_reliability.py, tests/fuzz, tests/unit/test_privacy.py, "
            "tests/unit/test_injection_harness.py). Each section says when it was measured.", ""]
+    out += _summary(r)
     for part in HEADINGS:
         if part in r:
             out += SECTIONS[part](r[part])
@@ -45,6 +46,42 @@ def render(r: dict, previous: str = "") -> str:
             "`recagent users delete ID` or `DELETE /v1/users/{id}` (admin key) deletes a user's interactions, "
             "feedback and chat sessions (tests/unit/test_conversation.py checks the stored bytes).", ""]
     return "\n".join(out) + "\n"
+
+
+def _summary(r: dict) -> list[str]:
+    """One line per part measured in this run: the headline figure and whether its goals hold."""
+    lines = []
+    if f := r.get("faults"):
+        ok = sum(s["passed"] for s in f["scenarios"])
+        lines.append(f"- **Faults**: {ok}/{len(f['scenarios'])} scenarios give a flagged fallback or a clear error in "
+                     "time; an eval run through them finished every case.")
+    if inj := r.get("injection"):
+        t, c = inj["ranking"]["totals"], inj["chat"]
+        lines.append(f"- **Prompt injection**: {t['significant_lifts']} attacks with a significant lift, "
+                     f"{t['delivered_leaks']} delivered leaks, {t['delivered_schema_violations']} delivered schema "
+                     f"violations; hostile chat turns: {c['failed_turns']} failed, {c['leaks']} leaks.")
+    if fz := r.get("fuzz"):
+        lines.append(f"- **Fuzzing**: {fz['summary']}.")
+    if g := r.get("integrity"):
+        lines.append(f"- **Integrity**: killed ingests rerun to the clean result: {_mark(g['killed_ingest']['passed'])}; "
+                     f"concurrent feedback lost {g['concurrent_feedback']['lost']}; a killed session writer lost "
+                     "no committed turn: " + _mark(g["session_crash"]["passed"]) + ".")
+    if sv := r.get("service"):
+        worst = max(run["on"]["in_top_10"] for run in sv["flood"]["runs"])
+        lines.append(f"- **Fresh-account flood**: the hostile item in at most {worst} fans' top 10 with the trust rule; "
+                     f"no-LLM p95 {sv['head_of_line']['p95_ms']} ms while every model slot hangs.")
+    if a := r.get("attacks"):
+        runs, sl, d, fair = a["ingested_flood"]["runs"], a["slowloris"], a["delete_race"], a["fairness"]
+        lines += [f"- **Flood through ingested people**: the hostile item in {runs['ungranted']['in_top_10']} of "
+                  f"{a['ingested_flood']['fans']} fans' top 10 (ungranted), {runs['granted, rule on']['in_top_10']} "
+                  f"(granted, trust rule on), {runs['granted, rule off']['in_top_10']} with the rule off.",
+                  f"- **Slowloris**: {sl['sockets']:,} sockets, {sl['heads']['held_to_end']} held to the end; "
+                  f"{sl['probe_failures']} of {sl['probes']} health and list probes failed.",
+                  f"- **Delete race**: {sum(t['accepted_after_delete'] for t in d['trials'])} writes accepted after the "
+                  f"delete answered, {sum(t['rows_left'] for t in d['trials'])} rows left, over {len(d['trials'])} trials.",
+                  f"- **Fairness**: another key's LLM list {fair['polite_shared_s']} s (alone {fair['polite_alone_s']} s) "
+                  f"while one key opened and dropped {fair['greedy_streams']} streams."]
+    return (["## Summary", "", *lines, ""] if lines else [])
 
 
 def _fuzz(f: dict) -> list[str]:
