@@ -282,7 +282,8 @@ def _attacks(r: dict) -> list[str]:
             f"and {s['slow_bodies']} request bodies sent one byte every 10 s (with an app key), for {s['seconds']:g} s. "
             f"Heads must arrive within {s['head_timeout_s']:g} s, bodies within {s['body_timeout_s']:g} s; past "
             f"{s['max_connections']:,} open connections the oldest one still without a request head is closed.", "",
-            f"- slow heads: {h['opened']:,} opened ({h['refused']:,} refused at connect), closed by the server after "
+            f"- slow heads: {h['opened']:,} opened ({h['refused']:,} refused at connect), closed by the server (shed over "
+            f"the cap at once, or at the head deadline) after "
             f"{_fmt(s['head_closed_p50_s'], 1)} s (median), at most {_fmt(s['head_closed_max_s'], 1)} s; "
             f"**{h['held_to_end']}** still held at the end;",
             f"- slow bodies: {b['opened']} opened, {b['answered']} answered 408, at most "
