@@ -250,6 +250,7 @@ def eval_checker(
 def eval_chat_acts(
     split: str = typer.Option("all", "--split", help="dev, heldout or all (tests/data/chat/turns.jsonl)"),
     reader: list[str] = typer.Option(["rules"], "--reader", help="rules, model (acts@v1 alone) or both (what chat does)"),
+    limit: Optional[int] = typer.Option(None, "--limit", help="the first N messages of the split (a model reads ~1 a second)"),
     show: bool = typer.Option(False, "--show", help="also list the messages read wrongly"),
     base_url: Optional[str] = typer.Option(None, "--base-url", envvar="RECAGENT_BASE_URL"),
     model: Optional[str] = typer.Option(None, "--model", envvar="RECAGENT_MODEL"),
@@ -272,8 +273,8 @@ def eval_chat_acts(
                "both": lambda: both_reader(backend, registry)}
     try:
         for name in reader:
-            result = score(load(split=split), readers[name]())
-            sys.stdout.write(table(result, f"{name}, {split}") + "\n\n")
+            result = score(load(split=split)[:limit], readers[name]())
+            sys.stdout.write(table(result, f"{name}, {split}" + (f", first {limit}" if limit else "")) + "\n\n")
     finally:
         if backend is not None and hasattr(backend, "close"):
             backend.close()
