@@ -54,6 +54,26 @@ function card(item) {
   return card;
 }
 
+// The list on screen moves into the log, folded under its turn, before the next list replaces it.
+function keepInLog(cards) {
+  const shown = [...cards.querySelectorAll(".card")];
+  if (shown.length) {
+    const past = document.createElement("details");
+    past.className = "past";
+    const summary = document.createElement("summary");
+    summary.textContent = "the " + shown.length + " picks above";
+    const list = document.createElement("ol");
+    for (const c of shown) {
+      const li = document.createElement("li");
+      li.textContent = c.querySelector(".title").textContent;
+      list.appendChild(li);
+    }
+    past.append(summary, list);
+    document.getElementById("log").appendChild(past);
+  }
+  cards.replaceChildren();
+}
+
 function writing(on) {
   document.getElementById("send").disabled = on;
   // the cards on screen belong to the last answer: dimmed while the next one is written
@@ -106,7 +126,7 @@ async function ask(message) {
     }
     await readEvents(r, (name, data) => {
       if (name === "item") {
-        if (fresh) cards.replaceChildren();
+        if (fresh) keepInLog(cards);
         fresh = false;
         cards.appendChild(card(data));
       } else if (name === "done") {
@@ -115,7 +135,10 @@ async function ask(message) {
         const answer = data.reply.split("\n").slice(data.notices.length);
         const shown = data.items.length ? answer.slice(0, 1) : answer.filter((line) => !line.startsWith('Say "'));
         say("agent", data.notices.concat(shown).join("\n"));
-        if (fresh && data.items.length) cards.replaceChildren(...data.items.map(card));
+        if (fresh && data.items.length) {
+          keepInLog(cards);
+          cards.replaceChildren(...data.items.map(card));
+        }
       } else if (name === "error") {
         throw new Error(data.error.message);
       }

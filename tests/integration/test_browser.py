@@ -107,6 +107,9 @@ def test_a_why_answers_on_the_page_and_the_api_docs_render(page_url, browser):
     browser.find_element(By.ID, "send").click()
     wait.until(lambda d: "Why #1" in d.find_element(By.ID, "log").text)
     assert first.split(" — ")[-1] in browser.find_element(By.ID, "log").text or "Why #1" in browser.page_source
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#cards .card")) == 4  # a why leaves the list on the page
+    browser.set_window_size(390, 844)  # a phone: nothing wider than the screen
+    assert browser.execute_script("return document.documentElement.scrollWidth") <= 390
     browser.get(page_url.removesuffix("/") + "/docs")
     wait.until(EC.presence_of_all_elements_located((By.CSS_SELECTOR, ".opblock")))
     assert "Unable to render this definition" not in browser.page_source
