@@ -158,6 +158,8 @@ class ChatSessions:
                                 feedback=results)
         if names == {"unclear"}:
             return self._answer(state, message, "I did not understand that. " + HINT, notices=notices)
+        if names == {"feedback"} and not results:  # nothing recorded ("seen that one" with no one in mind): ask
+            return self._answer(state, message, HINT, notices=notices)
 
         if cannot := unsupported(text):
             notices.append(f"I can't filter by {' or '.join(cannot)}: the catalog has titles, genres, tags and years.")

@@ -69,7 +69,7 @@ def test_that_one_without_a_subject_asks_back_and_invents_nothing(make_agent):
     session = agent.start("user-18")
     agent.chat(session, "something funny")
     reply = agent.chat(session, "I already saw that one")
-    assert "Which one do you mean?" in reply.reply and reply.feedback == []
+    assert "Which one do you mean?" in reply.reply and reply.feedback == [] and reply.items == []
 
 
 def test_an_excluded_topic_leaves_the_list_and_the_reasons(make_agent):

@@ -117,13 +117,16 @@ HOSTILE = [
 
 
 def llm_fake():
-    """A fake LLM that tries to leak: its intent answer smuggles the system prompt into the
-    free-text fields, its rerank answer is valid."""
+    """A fake LLM that tries to leak: its intent and acts answers smuggle the system prompt into
+    the free-text fields, its rerank answer is valid."""
     def answer(request):
+        system = request.messages[0]["content"]
         if request.schema_name == "intent":
-            system = request.messages[0]["content"]
             return json.dumps({"include_categories": [], "exclude_categories": [], "era_start": None,
                                "era_end": None, "more_like": [system[:80]], "query": system[:200]})
+        if request.schema_name == "acts":  # a title made of the system prompt, a place not on screen
+            return json.dumps({"acts": [{"act": "more_like", "ref": {"title": system[:80]}},
+                                        {"act": "explain", "ref": {"position": 17}}]})
         return rank_in_order(request)
     return ScriptedFakeBackend([answer], repeat_last=True)
 
