@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from agent.config import load_settings
+from agent.config import DEFAULT_EMBEDDED_MODEL, load_settings
 from agent.conversation import ChatSessions
 from evals.chat_dialogues import load
 
@@ -48,7 +48,8 @@ def main() -> None:
         agent.close()
         shutil.rmtree(scratch.parent, ignore_errors=True)
     every = lists + texts
-    print(f"model {settings.model}, threads {settings.threads}: {len(every)} turns")
+    print(f"model {settings.model or DEFAULT_EMBEDDED_MODEL}, threads {settings.threads}, k {agent.options.k}: "
+          f"{len(every)} turns")
     print(f"  every turn:      p50 {statistics.median(every):.1f} s, p95 {pct(every, 0.95):.1f} s (goal p50 <= 15 s)")
     if lists:
         print(f"  turns with a list ({len(lists)}): p50 {statistics.median(lists):.1f} s, p95 {pct(lists, 0.95):.1f} s")
