@@ -128,7 +128,9 @@ class ChatSessions:
             notices.append(f"Your message was long; I read its first {MAX_MESSAGE} characters.")
         acts = read_turn(text, self._categories(), self._titles(state.last_list), self._words)
         source = "rules"
-        if [a.act for a in acts] == ["unclear"] and self.options.use_llm:  # the rules found nothing: ask the model
+        # the rules found nothing: ask a capable model (the bundled one read the corpus worse than asking back)
+        if [a.act for a in acts] == ["unclear"] and self.options.use_llm and \
+                self.recommender.explain_mode_for(self.options) == "open":
             if read := read_with_model(self.recommender.backend, self.recommender.registry,
                                        self.recommender.redactor.text(text), self._categories(),
                                        self._titles(state.last_list)):

@@ -62,13 +62,19 @@ class Recommender(Parts):
         rec.warnings = warnings + rec.warnings
         return rec
 
+    def explain_mode_for(self, opt: RecommendOptions) -> str:
+        """The request's explain mode, else the setting's, else the model's: constrained for a
+        bundled model, open for an endpoint at base_url (a capable model)."""
+        mode = opt.explain_mode if opt.explain_mode != "auto" else self.settings.explain_mode
+        if mode == "auto":
+            mode = "constrained" if self.settings.base_url is None else "open"
+        return mode
+
     def prompt_for(self, opt: RecommendOptions) -> str:
         """The request's prompt: as given, else its explain mode's default. The mode is the
         request's, else the setting's, else the model's: constrained for a bundled model, open
         for an endpoint at base_url (a capable model)."""
-        mode = opt.explain_mode if opt.explain_mode != "auto" else self.settings.explain_mode
-        if mode == "auto":
-            mode = "constrained" if self.settings.base_url is None else "open"
+        mode = self.explain_mode_for(opt)
         if opt.prompt is None:
             return DEFAULT_PROMPTS[mode]
         try:

@@ -138,6 +138,9 @@ def test_the_model_reads_what_the_rules_cannot_and_may_add_nothing_the_message_l
     fake = ScriptedFakeBackend([reading], repeat_last=True)
     agent = make_agent(backend=fake, use_llm=True)
     session = agent.start("user-18")
+    asked = agent.chat(session, "💥💥💥 🍿")  # the bundled model's profile: it read the corpus worse than asking back
+    assert "did not understand" in asked.reply and not any(r.schema_name == "acts" for r in fake.requests)
+    agent.options = agent.options.model_copy(update={"explain_mode": "open"})  # a capable endpoint's profile
     reply = agent.chat(session, "💥💥💥 🍿")
     assert reply.intent_source == "llm+rules" and reply.items
     assert "Action" in reply.constraints.include_categories and reply.constraints.more_like == []
