@@ -19,9 +19,17 @@ from agent.types import Signal
 
 ActName = Literal["recommend", "more_like", "explain", "question", "feedback", "undo", "reset", "unclear"]
 About = Literal["year", "genre", "plot", "cast", "length", "rating", "other"]
-MOOD_WORDS = {**{m: m for m in MOODS}, "scary": "scary", "creepy": "scary", "spooky": "scary",
-              "chill": "lighter", "easy": "lighter", "uplifting": "feel-good", "heartwarming": "feel-good",
-              "gritty": "darker", "bleak": "darker", "thrilling": "exciting", "smart": "thought-provoking"}
+MOOD_WORDS = {"not (?:too |so |that )?dark": "lighter", "not (?:too |so |that )?heavy": "lighter",
+              "less dark": "lighter", "not (?:too |so )?light": "darker",
+              "lighter": "lighter", "light": "lighter", "darker": "darker", "dark": "darker", "feel-good": "feel-good",
+              "feel good": "feel-good", "exciting": "exciting", "thought-provoking": "thought-provoking",
+              "thought provoking": "thought-provoking", "mind bending": "thought-provoking",
+              "makes you think": "thought-provoking", "scary": "scary", "scare me": "scary", "creepy": "scary",
+              "spooky": "scary", "chill": "lighter", "easy": "lighter", "fun": "lighter", "uplifting": "feel-good",
+              "heartwarming": "feel-good", "gritty": "darker", "bleak": "darker", "thrilling": "exciting",
+              "smart": "thought-provoking"}  # phrase (a pattern) → mood; the first that matches wins
+# the genres a mood favours and avoids, for the moods the older reader (agent.intent.MOODS) lacks
+MOOD_GENRES = {**MOODS, "scary": (["Thriller", "Horror", "Mystery"], ["Children", "Animation", "Comedy"])}
 # typos and spellings people use, repaired before reading (whole words)
 TYPOS = {"comdy": "comedy", "comedys": "comedies", "comedie": "comedy", "horor": "horror", "horrer": "horror",
          "thriler": "thriller", "romcom": "romantic comedy", "romcoms": "romantic comedies", "scifi": "sci-fi",
@@ -121,7 +129,8 @@ def read_turn(message: str, genres: list[str], shown: list[str] | None = None,
     found += [(i, a) for i, a, _ in undo]
     more = _more_like(text, shown)
     if more:  # "like #4 but funnier", "movies like heat": a request for more like it, not a like
-        found = [(i, a) for i, a in found if not (a.act == "feedback" and a.signal == "like")]
+        start, end = re.search(_MORE_LIKE, text).span()
+        found = [(i, a) for i, a in found if not (a.act == "feedback" and a.signal == "like" and start <= i < end)]
     found += more
     # a question's own words ("is it scary?") ask nothing of the list
     asked = min((i for i, a in found if a.act == "question"), default=len(text))
@@ -413,7 +422,7 @@ def _undo_targets(genres: list[str]) -> list[tuple[dict, str]]:
     out = [({"genres": [g]}, alt) for g, alt in _genre_patterns(genres).items()]
     out += [({"tags": [tag]}, "|".join(re.escape(f) for f in forms)) for tag, forms in TAG_GROUPS.items()]
     out.append(({"era": True}, r"(?:19|20)?\d0'?s|decade|era|year|date|time period|old ones|recent ones"))
-    out.append(({"mood": True}, "|".join(re.escape(w) for w in MOOD_WORDS) + r"|mood"))
+    out.append(({"mood": True}, "|".join(w for w in MOOD_WORDS if " " not in w) + r"|mood"))
     return out
 
 
@@ -475,8 +484,8 @@ def _request(text: str, genres: list[str], skip_undo: bool = False) -> tuple[int
     if m := re.search(r"\b(?:nothing|not anything|nothing at all) like\s+(.+?)(?:[,.;!?]| but |$)", clean):
         act.not_titles.append(m.group(1).strip())
         first = min(first, m.start())
-    for word, mood in MOOD_WORDS.items():
-        if m := re.search(rf"\b{re.escape(word)}(?:er|-ish|ish)?\b", clean):
+    for phrase, mood in MOOD_WORDS.items():
+        if m := re.search(rf"\b{phrase}(?:er|-ish|ish)?\b", clean):
             act.mood, first = mood, min(first, m.start())
             break
     if (era := read_era(clean)) is not None:

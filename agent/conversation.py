@@ -15,7 +15,8 @@ from pydantic import BaseModel, Field
 from agent.backends.base import ChatRequest
 from agent.config import Settings
 from agent.errors import BackendError, UnknownUserError
-from agent.acts import TAG_GROUPS, Ref, TurnAct, catalog_words, read_turn, read_with_model, unsupported
+from agent.acts import (MOOD_GENRES, TAG_GROUPS, Ref, TurnAct, catalog_words, read_turn, read_with_model,
+                        unsupported)
 from agent.intent import Era, Intent, intent_schema, parse_intent, parse_reference
 from agent.options import RecommendOptions
 from agent.pipeline.candidates import profile_vector
@@ -172,6 +173,17 @@ class ChatSessions:
                     g for g in act.genres if g not in intent.exclude_categories]))
                 intent.exclude_categories = list(dict.fromkeys(intent.exclude_categories + act.not_genres))
                 intent.era = act.era or intent.era
+                older = {"light": "lighter", "dark": "darker"}.get(intent.mood, intent.mood)
+                if act.mood and older and older != act.mood:  # "not too dark": the older reader saw "dark"
+                    more, less = MOOD_GENRES[older]
+                    intent.include_categories = [g for g in intent.include_categories if g not in more or g in act.genres]
+                    intent.exclude_categories = [g for g in intent.exclude_categories if g not in less or g in act.not_genres]
+                    intent.mood = None
+                if act.mood and not intent.mood and act.mood in MOOD_GENRES:  # a mood only the acts read ("scare me")
+                    more, less = MOOD_GENRES[act.mood]
+                    known = set(self._categories())
+                    intent.include_categories += [g for g in more if g in known and g not in intent.exclude_categories]
+                    intent.exclude_categories += [g for g in less if g in known and g not in intent.include_categories]
             if act.act == "more_like" and act.ref is not None and (item_id := self._item_of(act.ref, state, notices)):
                 intent.more_like, state.constraints.more_like, state.focus = [], [item_id], item_id
         intent.feedback = []

@@ -147,3 +147,11 @@ def test_the_model_reads_what_the_rules_cannot_and_may_add_nothing_the_message_l
     assert any(r.schema_name == "acts" for r in fake.requests)
     vague = agent.chat(session, "hmm")
     assert "did not understand" in vague.reply and vague.items == []
+
+
+def test_a_negated_mood_is_its_opposite(make_agent):
+    agent = make_agent()
+    session = agent.start("user-18")
+    reply = agent.chat(session, "a thriller that's not too dark")
+    assert "Children" not in reply.constraints.exclude_categories and "Thriller" in reply.constraints.include_categories
+    assert "Horror" in reply.constraints.exclude_categories  # lighter: no horror, war or crime
