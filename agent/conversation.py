@@ -138,6 +138,8 @@ class ChatSessions:
                 acts, source = read, "llm+rules"
         names = {a.act for a in acts}
         intent = parse_intent(text, self._categories(), len(state.last_list))
+        if not names & {"recommend", "more_like"}:  # no request in it: the older reader's words are not one
+            intent = Intent(reset=intent.reset, show_again=intent.show_again)
 
         if intent.reset or "reset" in names:
             state.constraints = Constraints()
@@ -268,6 +270,10 @@ class ChatSessions:
         c = state.constraints
         if what.get("last"):
             notices.append("Say what to take back, like \"horror is fine again\" or \"forget the 90s\".")
+            return
+        if what.get("mood"):  # a mood is kept only as the genres it added
+            notices.append("I can't take back a mood on its own: say which genre is fine again (\"horror is fine "
+                           "again\"), or \"start over\".")
             return
         for cat in what.get("not_genres", []):
             c.exclude_categories = [x for x in c.exclude_categories if x != cat]

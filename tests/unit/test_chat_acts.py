@@ -155,3 +155,15 @@ def test_a_negated_mood_is_its_opposite(make_agent):
     reply = agent.chat(session, "a thriller that's not too dark")
     assert "Children" not in reply.constraints.exclude_categories and "Thriller" in reply.constraints.include_categories
     assert "Horror" in reply.constraints.exclude_categories  # lighter: no horror, war or crime
+
+
+def test_an_undo_does_what_it_says(make_agent):
+    agent = make_agent()
+    session = agent.start("user-18")
+    agent.chat(session, "no horror, something from the 90s")
+    back = agent.chat(session, "horror is fine again")
+    assert "Horror" not in back.constraints.exclude_categories and back.constraints.era is not None
+    era = agent.chat(session, "forget the 90s")
+    assert era.constraints.era is None and "Taken back." in era.reply
+    mood = agent.chat(session, "forget the mood")
+    assert "can't take back a mood" in mood.reply
