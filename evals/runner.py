@@ -410,32 +410,19 @@ class SuiteRun:
                 failed += row["status"] == "failed"
                 progress.update(task, advance=1, failed=failed)
 
-    def llm_recommender(self, v: Variant) -> tuple[Recommender, object]:
+    def llm_recommender(self, v: Variant, registry=None) -> tuple[Recommender, object]:
         """A recommender over this run's data that asks `v`'s model through the response
         cache, and that backend (the server starts on the first cache miss). Also used by
-        the position-bias and injection harnesses, so that they share the cache and fakes."""
-        from agent.backends.cache import CachingBackend
-        from agent.backends.connect import connect
+        the position-bias and injection harnesses, so that they share the cache and fakes,
+        and by the optimiser (with a `registry` that also reads its candidates)."""
+        from agent.backends.cache import cached_connect
 
         # the suite decides the endpoint (no base_url = embedded), not the environment
         settings = self.settings.model_copy(update={"base_url": v.base_url and v.base_url.rstrip("/"), "model": v.model})
-        if settings.embedded:
-            from agent.bundled_models import get_model
-
-            spec = get_model(settings.model_name)  # an unknown name fails here, before any work
-            model_id, window = spec.name, spec.n_ctx
-        else:
-            model_id, window = v.model, settings.context_window
-        factory = lambda: connect(settings)  # noqa: E731  started on the first cache miss only
-        if self.backend_factory is not None:
-            fake = self.backend_factory(v)
-            factory, model_id, window = (lambda: fake), fake.model, fake.context_window
-        if model_id:  # --no-cache: ask the model every time, still counting and refreshing the cache
-            backend = CachingBackend(factory, Path(settings.cache_dir) / "responses.sqlite", model=model_id,
-                                     context_window=window, endpoint=v.base_url or "embedded", read=self.use_cache)
-        else:
-            backend = factory()
-        rec = Recommender(settings, backend=backend, store=self.data.store, index=self.data.index,
+        fake = self.backend_factory(v) if self.backend_factory is not None else None
+        # --no-cache: ask the model every time, still counting and refreshing the cache
+        backend = cached_connect(settings, fake, read=self.use_cache)
+        rec = Recommender(settings, backend=backend, store=self.data.store, index=self.data.index, registry=registry,
                           collaborative=self.collab, classic=self.classic, like_threshold=self.suite.split.positive_rating)
         rec.vocabulary()  # built once here, not raced by the worker threads
         return rec, backend

@@ -222,18 +222,19 @@ def read_suite_file(path: Path, model: type[BaseModel]):
     except yaml.YAMLError as e:
         raise InputError(f"{path} is not valid YAML: {e}") from None
     if not isinstance(raw, dict):
-        raise InputError(f"{path}: a suite is a mapping with at least `name:` and `dataset:`")
+        raise InputError(f"{path}: expected a mapping with at least `name:` "
+                         f"({'and `dataset:` ' if 'dataset' in model.model_fields else ''}see evals/suites/)")
     try:
         suite = model.model_validate(raw)
     except ValidationError as e:
         first = e.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "suite"
         raise InputError(f"{path}: {where}: {first['msg'].removeprefix('Value error, ')}") from None
-    base = path.resolve().parent
-    for field in ("path", "items", "interactions"):
-        value = getattr(suite.dataset, field)
+    base, dataset = path.resolve().parent, getattr(suite, "dataset", None)
+    for field in ("path", "items", "interactions") if dataset is not None else ():
+        value = getattr(dataset, field)
         if value is not None and not value.is_absolute():
-            setattr(suite.dataset, field, (base / value).resolve())
+            setattr(dataset, field, (base / value).resolve())
     return suite
 
 

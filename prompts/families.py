@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass
 from typing import Literal
 
-from prompts.inputs import (ActsInputs, EnrichInputs, ExplainInputs, IntentInputs, JudgeExplainInputs, ProfileInputs, RankInputs,
+from prompts.inputs import (ActsInputs, EnrichInputs, ExplainInputs, IntentInputs, JudgeExplainInputs, ProfileInputs, ProposeInputs, RankInputs,
                             RerankInputs, ScoreInputs, Strict)
 
 Output = Literal["explained", "explanation", "ranking", "label_logprobs", "yes_no_logprobs", "text", "json"]
@@ -101,6 +101,7 @@ FAMILIES: dict[str, Family] = {
     "profile": Family(ProfileInputs, "text"),
     "intent": Family(IntentInputs, "json"),
     "acts": Family(ActsInputs, "json"),
+    "propose": Family(ProposeInputs, "json"),
     "enrich": Family(EnrichInputs, "json"),
     "explain-judge": Family(JudgeExplainInputs, "json"),
     "judge": Family(ScoreInputs, "yes_no_logprobs"),

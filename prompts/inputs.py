@@ -119,6 +119,14 @@ class ActsInputs(Strict):
     shown: list[str]
 
 
+class ProposeInputs(Strict):
+    """An optimisation step: the current instructions, what the objective rewards, and the worst
+    cases it scored (each the case's input in short, the answer and what was wrong)."""
+    instructions: str
+    goal: str
+    cases: list[str]
+
+
 class PromptLink(Strict):
     """A title the person rated highly that leads to the item, and the signal that links them."""
     title: str

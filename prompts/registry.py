@@ -32,33 +32,38 @@ class RenderedPrompt:
     hook: str | None = None  # a `hook` block: the model writes a hook after the sentence, from these first words
 
 
-def _env(directory: Path) -> SandboxedEnvironment:
+def _env(directories: list[Path]) -> SandboxedEnvironment:
     from jinja2 import FileSystemLoader
 
-    env = SandboxedEnvironment(loader=FileSystemLoader(directory), undefined=StrictUndefined,
+    env = SandboxedEnvironment(loader=FileSystemLoader(directories), undefined=StrictUndefined,
                                autoescape=False, trim_blocks=True, lstrip_blocks=True,
                                keep_trailing_newline=False)
     return env
 
 
 class PromptRegistry:
-    def __init__(self, directory: Path = PROMPTS_DIR):
+    """`extra`: more folders of the same layout, read after `directory` (an optimisation run's
+    candidates, prompts/<family>/vN.j2 under its run folder, with versions past the shipped ones)."""
+
+    def __init__(self, directory: Path = PROMPTS_DIR, extra: tuple[Path, ...] = ()):
         self.directory = directory
-        self.env = _env(directory)
+        self.directories = [directory, *extra]
+        self.env = _env(self.directories)
         self._variables: dict[str, frozenset[str]] = {}  # by template source
 
     def list(self) -> list[str]:
-        refs = [f"{p.parent.name}@{p.stem}" for p in self.directory.glob("*/v*.j2")]
+        refs = {f"{p.parent.name}@{p.stem}" for d in self.directories for p in d.glob("*/v*.j2")}
         return sorted(refs, key=lambda r: (r.split("@")[0], int(r.split("@v")[1]) if r.split("@v")[1].isdigit() else 0))
 
     def path(self, ref: str) -> Path:
         family, sep, version = ref.partition("@")
         if not sep or not family or not version or "/" in ref or ".." in ref:
             raise PromptError(f"bad prompt ref {ref!r}: use FAMILY@VERSION, e.g. rerank@v1")
-        path = self.directory / family / f"{version}.j2"
-        if not path.exists():
-            raise PromptError(f"prompt {ref!r} not found; available: {', '.join(self.list())}")
-        return path
+        for directory in self.directories:
+            path = directory / family / f"{version}.j2"
+            if path.exists():
+                return path
+        raise PromptError(f"prompt {ref!r} not found; available: {', '.join(self.list())}")
 
     def source(self, ref: str) -> str:
         return self.path(ref).read_text(encoding="utf-8")
@@ -91,14 +96,17 @@ class PromptRegistry:
 
     def blocks(self, ref: str) -> set[str]:
         """The blocks the template defines (system, user, opening, hook)."""
-        return set(self.env.get_template(self.path(ref).relative_to(self.directory).as_posix()).blocks)
+        return set(self.env.get_template(self._relative(ref)).blocks)
+
+    def _relative(self, ref: str) -> str:
+        path = self.path(ref)
+        return f"{path.parent.name}/{path.name}"
 
     def render(self, ref: str, inputs: BaseModel) -> RenderedPrompt:
         expected = self.input_model(ref)
         if not isinstance(inputs, expected):
             raise PromptError(f"prompt {ref} takes {expected.__name__}, got {type(inputs).__name__}")
-        path = self.path(ref)
-        rel = path.relative_to(self.directory).as_posix()
+        rel = self._relative(ref)
         try:
             template = self.env.get_template(rel)
             ctx = template.new_context(inputs.model_dump())

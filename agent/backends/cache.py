@@ -95,3 +95,26 @@ class CachingBackend:
         if self._inner is not None and hasattr(self._inner, "close"):
             self._inner.close()
         self._db.close()
+
+
+def cached_connect(settings, fake=None, read: bool = True):
+    """The settings' model (the embedded server, or the endpoint at base_url) behind the response
+    cache in the settings' cache dir; the server starts on the first cache miss only. `fake`
+    (tests: a scripted fake) replaces the endpoint; the cache still applies. An endpoint whose
+    model id is not named is asked uncached (the id keys the cache)."""
+    from agent.backends.connect import connect
+
+    if settings.embedded:
+        from agent.bundled_models import get_model
+
+        spec = get_model(settings.model_name)  # an unknown name fails here, before any work
+        model_id, window = spec.name, spec.n_ctx
+    else:
+        model_id, window = settings.model, settings.context_window
+    factory = lambda: connect(settings)  # noqa: E731
+    if fake is not None:
+        factory, model_id, window = (lambda: fake), fake.model, fake.context_window
+    if not model_id:
+        return factory()
+    return CachingBackend(factory, Path(settings.cache_dir) / "responses.sqlite", model=model_id,
+                          context_window=window, endpoint=settings.base_url or "embedded", read=read)

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from agent.errors import PromptError
-from prompts.inputs import (ActsInputs, EnrichInputs, ExplainInputs, JudgeExplainInputs, PromptCategory, PromptEvidence, PromptLink, PromptTaste, IntentInputs, PromptDemo, PromptEvent, PromptItem, PromptProfile, ProfileInputs, RankInputs,
+from prompts.inputs import (ActsInputs, EnrichInputs, ExplainInputs, JudgeExplainInputs, PromptCategory, PromptEvidence, PromptLink, PromptTaste, IntentInputs, ProposeInputs, PromptDemo, PromptEvent, PromptItem, PromptProfile, ProfileInputs, RankInputs,
                             RerankInputs, ScoreInputs, as_data)
 from prompts.registry import PromptRegistry
 
@@ -26,6 +26,9 @@ def fixed_inputs(ref: str):
     if ref.startswith("acts@"):
         return ActsInputs(message="seen that one, why the second?", categories=["Comedy", "Horror"],
                           shown=["Toy Story (1995)", "Alien (1979)"])
+    if ref.startswith("propose@"):
+        return ProposeInputs(instructions="Answer with one field, \"why\".", goal="llm_share: share of model-written notes",
+                             cases=["Toy Story 2 (1999): 'A highly rated film.' rejected: reception"])
     if registry.input_model(ref) is JudgeExplainInputs:
         return JudgeExplainInputs(criterion="informativeness", liked=["Toy Story (1995)", "Up (2009)"],
                                   item="Toy Story 2 (1999) | Animation, Comedy",
