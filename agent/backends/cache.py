@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from agent.backends.base import ChatBackend, ChatRequest, ChatResponse, continues_answers
+from agent.errors import BackendError
 
 
 def request_key(request: ChatRequest, model: str) -> str:
@@ -67,34 +68,46 @@ class CachingBackend:
     def continues_answers(self) -> bool:
         return continues_answers(self.inner)
 
+    def _open_db(self) -> sqlite3.Connection:
+        """The connection, under the lock. A worker thread that outlives its request (an explain
+        pool left running after a failure) may call after `close`: it gets an error, never a
+        closed SQLite handle (that crashes the process)."""
+        if self._db is None:
+            raise BackendError("the response cache was closed", kind="unavailable")
+        return self._db
+
     def count_tokens(self, messages: list[dict[str, str]]) -> int:
         key = _sha256({"model": self.model, "messages": messages})
         with self._lock:
-            row = self._db.execute("SELECT n FROM token_counts WHERE key = ?", (key,)).fetchone()
+            row = self._open_db().execute("SELECT n FROM token_counts WHERE key = ?", (key,)).fetchone()
         if row is not None:
             return row[0]
         n = self.inner.count_tokens(messages)
-        with self._lock, self._db:
-            self._db.execute("INSERT OR REPLACE INTO token_counts VALUES (?, ?)", (key, n))
+        with self._lock, self._open_db() as db:
+            db.execute("INSERT OR REPLACE INTO token_counts VALUES (?, ?)", (key, n))
         return n
 
     def complete(self, request: ChatRequest) -> ChatResponse:
         key = request_key(request, self.model)
         with self._lock:
-            row = self._db.execute("SELECT response FROM responses WHERE key = ?", (key,)).fetchone() if self.read else None
+            db = self._open_db()
+            row = db.execute("SELECT response FROM responses WHERE key = ?", (key,)).fetchone() if self.read else None
             if row is not None:
                 self.hits += 1
                 return ChatResponse.model_validate_json(row[0]).model_copy(update={"cached": True})
             self.live_calls += 1
         response = self.inner.complete(request)
-        with self._lock, self._db:
-            self._db.execute("INSERT OR REPLACE INTO responses VALUES (?, ?)", (key, response.model_dump_json()))
+        with self._lock, self._open_db() as db:
+            db.execute("INSERT OR REPLACE INTO responses VALUES (?, ?)", (key, response.model_dump_json()))
         return response
 
     def close(self) -> None:
         if self._inner is not None and hasattr(self._inner, "close"):
             self._inner.close()
-        self._db.close()
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
 
 
 def cached_connect(settings, fake=None, read: bool = True):

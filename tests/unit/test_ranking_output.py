@@ -70,6 +70,20 @@ def test_cache_key_covers_sampling_schema_and_model(tmp_path):
     assert cache.live_calls == 4 and len(fake.requests) == 4
 
 
+def test_a_call_after_close_is_a_backend_error_not_a_crash(tmp_path):
+    # an explain worker left running after a failed request may call the closed cache
+    fake = ScriptedFakeBackend(["x"], repeat_last=True)
+    cache = CachingBackend(fake, tmp_path / "r.sqlite")
+    cache.complete(request())
+    cache.close()
+    cache.close()  # twice is harmless
+    with pytest.raises(BackendError, match="closed") as failed:
+        cache.complete(request())
+    assert failed.value.kind == "unavailable"
+    with pytest.raises(BackendError, match="closed"):
+        cache.count_tokens([{"role": "user", "content": "hi"}])
+
+
 def test_failures_are_not_cached(tmp_path):
     fake = ScriptedFakeBackend([BackendError("down", kind="unavailable"), "ok"])
     cache = CachingBackend(fake, tmp_path / "r.sqlite")
