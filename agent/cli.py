@@ -1,4 +1,5 @@
-"""`recagent`: ingest, recommend, chat, feedback, users, serve, prompts, model, eval, doctor. Errors print one line, no traceback."""
+"""`recagent`: ingest, recommend, chat, feedback, users, serve, prompts, model, doctor, and the command
+groups that installed packages register (`eval`). Errors print one line, no traceback."""
 
 from __future__ import annotations
 
@@ -11,9 +12,8 @@ import typer
 
 from agent.cli_support import (BaseUrl, ChromaUrl, DataDir, Model, err, out, progress as _progress,
                                require_catalog as _require_catalog, settings as _settings)
-from agent.errors import AgentError, InputError
+from agent.errors import AgentError, ConfigError, InputError
 from agent.options import RecommendOptions
-from evals.cli import eval_app
 
 app = typer.Typer(help="LLM-powered personalized recommendation, offline by default.",
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
@@ -23,7 +23,39 @@ users_app = typer.Typer(help="Register users, or delete a user's data.", no_args
 app.add_typer(prompts_app, name="prompts")
 app.add_typer(model_app, name="model")
 app.add_typer(users_app, name="users")
-app.add_typer(eval_app, name="eval")  # evals/ registers its own command group
+
+COMMAND_GROUPS = "recagent.commands"  # entry points: name = the sub-command, value = a typer.Typer
+
+
+def add_command_groups(app: typer.Typer) -> None:
+    """Add the command groups that installed packages declare as `recagent.commands` entry points
+    (evals/ declares `eval` in pyproject.toml), so that the core imports none of them. A group that
+    fails to load becomes a command that says why, and every other command still works."""
+    from importlib.metadata import entry_points
+
+    for ep in sorted(entry_points(group=COMMAND_GROUPS), key=lambda e: e.name):
+        try:
+            group = ep.load()
+            if not isinstance(group, typer.Typer):
+                raise TypeError(f"{ep.value} is a {type(group).__name__}, not a typer.Typer")
+        except (ImportError, AttributeError, TypeError) as e:
+            app.command(ep.name, help=f"(unavailable: {e})",
+                        context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(
+                _unavailable(ep.name, e))
+            continue
+        app.add_typer(group, name=ep.name)
+
+
+def _unavailable(name: str, error: Exception):
+    def fail() -> None:
+        raise ConfigError(f"the `{name}` commands could not be loaded ({error}): reinstall recagent "
+                          "(`make setup`, or `uv sync` in a checkout)")
+    return fail
+
+
+add_command_groups(app)
+
+
 # -- ingest ------------------------------------------------------------------------------------
 @app.command()
 def ingest(

@@ -1,4 +1,5 @@
-"""`recagent eval …`: the evaluation commands, registered by agent/cli.py."""
+"""`recagent eval …`: the evaluation commands. `app` is the group: pyproject.toml declares it as the
+`eval` entry point of the `recagent.commands` group, which agent/cli.py loads; add a command here."""
 
 from __future__ import annotations
 
@@ -13,12 +14,13 @@ from agent.cli_support import BaseUrl, DataDir, Model, err, out, progress, requi
 from agent.cli_support import settings as cli_settings
 from agent.errors import InputError
 from agent.options import DEFAULT_PROMPT
+from evals.optimize.cli import eval_optimize
 from prompts.inputs import JUDGE_CRITERIA
 
-eval_app = typer.Typer(help="Prompt A/B evaluation on held-out interactions.", no_args_is_help=True)
+app = typer.Typer(help="Prompt A/B evaluation on held-out interactions.", no_args_is_help=True)
 
 
-@eval_app.command("run")
+@app.command("run")
 def eval_run(suite_file: Path = typer.Argument(..., help="suite YAML, e.g. evals/suites/ml-latest-small-sampled.yaml"),
              out_dir: Optional[Path] = typer.Option(None, "--out", help="run folder (default: runs/SUITE-NAME)"),
              users: Optional[int] = typer.Option(None, "--users", help="evaluate this many users (overrides the suite)"),
@@ -28,11 +30,13 @@ def eval_run(suite_file: Path = typer.Argument(..., help="suite YAML, e.g. evals
                                                  "write its rows only; `eval merge` makes the summary")):
     """Run a suite; write results.jsonl, summary.json, report.md and report.html. Rerunning
     the same command continues an interrupted run and reuses cached LLM answers."""
-    from evals.report import summary_table
-    from evals.runner import SuiteRun
-    from evals.suite import load_suite, run_folder
+    with err.status(f"reading {suite_file}", spinner="dots"):  # then each step of the run shows its own line
+        from evals.report import summary_table
+        from evals.runner import SuiteRun
+        from evals.suite import load_suite, run_folder
 
-    suite = load_suite(suite_file, users=users, variants=[v.strip() for v in variants.split(",")] if variants else None)
+        suite = load_suite(suite_file, users=users,
+                           variants=[v.strip() for v in variants.split(",")] if variants else None)
     part = _shard(shard) if shard else None
     folder = out_dir or run_folder(suite.name, f"-shard-{part[0]}-of-{part[1]}" if part else "")
     run = SuiteRun(suite, folder, cli_settings(), use_cache=not no_cache, console=err, shard=part)
@@ -60,7 +64,10 @@ def _shard(text: str) -> tuple[int, int]:
     return int(i), int(n)
 
 
-@eval_app.command("merge")
+app.command("optimize")(eval_optimize)
+
+
+@app.command("merge")
 def eval_merge(suite_file: Path = typer.Argument(..., help="the suite YAML the shards ran"),
                shard_dirs: list[Path] = typer.Argument(..., help="the shards' folders, 1/N to N/N"),
                out_dir: Path = typer.Option(..., "--out", help="folder for the merged run"),
@@ -78,7 +85,7 @@ def eval_merge(suite_file: Path = typer.Argument(..., help="the suite YAML the s
     err.print(f"{out_dir}: merged {len(shard_dirs)} shards; report: {out_dir / 'report.html'}", highlight=False)
 
 
-@eval_app.command("fit")
+@app.command("fit")
 def eval_fit(suite_file: Path = typer.Argument(..., help="suite YAML with a fusion variant"),
              variant: str = typer.Option(..., "--variant", help="the fusion variant to fit"),
              out_dir: Optional[Path] = typer.Option(None, "--out", help="run folder (default: runs/SUITE-NAME)"),
@@ -105,7 +112,7 @@ def eval_fit(suite_file: Path = typer.Argument(..., help="suite YAML with a fusi
     sys.stdout.write(json.dumps(result, indent=2) + "\n")
 
 
-@eval_app.command("explain")
+@app.command("explain")
 def eval_explain(
     users: int = typer.Option(20, "--users", help="how many stored users (seeded sample)"),
     k: int = typer.Option(10, "--k", help="items per list"),
@@ -133,7 +140,7 @@ def eval_explain(
     out.print_json(json.dumps(summary, default=str))
 
 
-@eval_app.command("judge")
+@app.command("judge")
 def eval_judge(
     run_dir: Path = typer.Argument(..., help="the --out folder of a `recagent eval explain` run"),
     pairs: int = typer.Option(20, "--pairs", help="pairs judged per kind (a seeded sample)"),
@@ -159,7 +166,7 @@ def eval_judge(
     out.print_json(json.dumps(summary, default=str))
 
 
-@eval_app.command("chat")
+@app.command("chat")
 def eval_chat(suite_file: Path = typer.Argument(..., help="chat suite YAML, e.g. evals/suites/chat-simulated.yaml"),
               out_dir: Optional[Path] = typer.Option(None, "--out", help="run folder (default: runs/SUITE-NAME)"),
               users: Optional[int] = typer.Option(None, "--users", help="simulate this many users")):
@@ -174,7 +181,7 @@ def eval_chat(suite_file: Path = typer.Argument(..., help="chat suite YAML, e.g.
     err.print(f"report: {folder / 'report.html'}", highlight=False)
 
 
-@eval_app.command("report")
+@app.command("report")
 def eval_report(run_dir: Path = typer.Argument(..., help="a run folder")):
     """Re-render report.md and report.html from a run folder."""
     from evals.report import load_run, summary_table, write_reports
@@ -184,7 +191,7 @@ def eval_report(run_dir: Path = typer.Argument(..., help="a run folder")):
     err.print(f"wrote {run_dir / 'report.md'} and {run_dir / 'report.html'}")
 
 
-@eval_app.command("compare")
+@app.command("compare")
 def eval_compare(run_a: Path = typer.Argument(...), run_b: Path = typer.Argument(...)):
     """Compare two runs: shared variants side by side, paired where the users match. Two
     `eval explain` folders (another model or setting, same users) pair each prompt's lists."""
@@ -194,7 +201,7 @@ def eval_compare(run_a: Path = typer.Argument(...), run_b: Path = typer.Argument
     sys.stdout.write((explain if both_explain else compare).compare_runs(run_a, run_b) + "\n")
 
 
-@eval_app.command("table")
+@app.command("table")
 def eval_table(run_dirs: list[Path] = typer.Argument(..., help="run folders, e.g. one per protocol"),
                variants: Optional[str] = typer.Option(None, "--variants", help="comma-separated variant names to show")):
     """One markdown table over several runs: NDCG with its CI, paired differences from the
@@ -204,7 +211,7 @@ def eval_table(run_dirs: list[Path] = typer.Argument(..., help="run folders, e.g
     sys.stdout.write(protocol_table(run_dirs, [v.strip() for v in variants.split(",")] if variants else None) + "\n")
 
 
-@eval_app.command("position-bias")
+@app.command("position-bias")
 def eval_position_bias(
     suite_file: Path = typer.Argument(..., help="a sampled-protocol suite YAML"),
     users: int = typer.Option(20, "--users"),
@@ -223,7 +230,7 @@ def eval_position_bias(
 
 
 
-@eval_app.command("checker")
+@app.command("checker")
 def eval_checker(
     mode: list[str] = typer.Option(["open", "constrained"], "--mode", help="explanation mode(s): open, constrained"),
     split: str = typer.Option("all", "--split", help="dev, heldout or all (tests/data/checker/)"),
@@ -246,7 +253,7 @@ def eval_checker(
                                      f"{case.text}{why}\n")
 
 
-@eval_app.command("chat-acts")
+@app.command("chat-acts")
 def eval_chat_acts(
     split: str = typer.Option("all", "--split", help="dev, heldout or all (tests/data/chat/turns.jsonl)"),
     reader: list[str] = typer.Option(["rules"], "--reader", help="rules, model (acts@v1 alone) or both (what chat does)"),
@@ -283,7 +290,7 @@ def eval_chat_acts(
             sys.stdout.write(f"{m['id']} {m['text']!r}\n  wanted {json.dumps(m['gold'])}\n  read   {json.dumps(m['got'])}\n")
 
 
-@eval_app.command("chat-dialogues")
+@app.command("chat-dialogues")
 def eval_chat_dialogues(
     llm: bool = typer.Option(False, "--llm/--no-llm", help="with the model (explanations, reading); default rules only"),
     limit: Optional[int] = typer.Option(None, "--limit", help="the first N dialogues"),

@@ -8,6 +8,7 @@ import hashlib
 import json
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from agent.types import Candidate, Interaction
 from evals.pool import rank_pool
 from evals.rankers import RANKERS
 from evals.split import Case, leave_last_positive_out, sample_users, user_rng
+from evals.steps import step
 from evals.suite import Suite, Variant
 
 RESULTS, CANDIDATES, SUMMARY, SHARD = "results.jsonl", "candidates.jsonl", "summary.json", "shard.json"
@@ -112,7 +114,8 @@ def _files_digest(source: Source, column_map: dict) -> str:
 
 def load_data(suite: Suite, settings: Settings, console: Console) -> EvalData:
     """The suite's catalog in its own store and vector index under the cache dir (keyed by
-    the files' content, so it is built once), and its interactions in memory."""
+    the files' content, so it is built once), and its interactions in memory. Each step shows
+    on `console` as it runs."""
     from agent.retrieval.chroma import ChromaRetriever
     from agent.retrieval.embeddings import MiniLMEmbedder
 
@@ -125,24 +128,30 @@ def load_data(suite: Suite, settings: Settings, console: Console) -> EvalData:
     index = ChromaRetriever(workspace / "chroma", MiniLMEmbedder())
     stamp = workspace / ".ingested"
     if not stamp.exists():
-        console.print(f"[dim]indexing the catalog once into {workspace}[/dim]")
-        summary = ingest(source.model_copy(update={"interactions": None}), store, index)
+        console.print(f"[dim]indexing the catalog once, into {workspace}[/dim]")
+        with step(console, "indexing the catalog", unit="items") as count:
+            summary = ingest(source.model_copy(update={"interactions": None}), store, index,
+                             progress=lambda stage, done, total: count(done, total))
         if not summary.items["added"] + summary.items["updated"] + summary.items["unchanged"]:
             raise InputError(f"no valid items in {source.items}: check the columns (see `recagent ingest --help`)")
         stamp.write_text(json.dumps(summary.items))
-    known = store.item_ids()
-    rows, rejected, pairs = [], 0, set()
-    for _, raw in source.interaction_rows():
-        try:
-            row = parse_interaction(raw, settings.rating_scale)
-        except ValueError:
-            rejected += 1
-            continue
-        if row.item_id not in known or (row.user_id, row.item_id) in pairs:
-            rejected += 1
-            continue
-        pairs.add((row.user_id, row.item_id))
-        rows.append(row)
+    with step(console, f"reading {source.interactions.name}", unit="rows") as count:
+        known = store.item_ids()
+        rows, rejected, pairs = [], 0, set()
+        for n, (_, raw) in enumerate(source.interaction_rows(), start=1):
+            if n % 10_000 == 0:
+                count(n)
+            try:
+                row = parse_interaction(raw, settings.rating_scale)
+            except ValueError:
+                rejected += 1
+                continue
+            if row.item_id not in known or (row.user_id, row.item_id) in pairs:
+                rejected += 1
+                continue
+            pairs.add((row.user_id, row.item_id))
+            rows.append(row)
+        count(len(rows) + rejected)
     if not rows:
         raise InputError(f"no valid interactions in {source.interactions}: check the columns and item ids")
     return EvalData(store=store, index=index, interactions=rows, rejected=rejected, workspace=workspace)
@@ -150,9 +159,10 @@ def load_data(suite: Suite, settings: Settings, console: Console) -> EvalData:
 
 # -- per-user candidates -----------------------------------------------------------------------
 def build_candidates(suite: Suite, cases: list[Case], rec: Recommender, catalog_ids: list[str],
-                     path: Path) -> dict[str, dict]:
+                     path: Path, progress: Callable[[int, int], None] | None = None) -> dict[str, dict]:
     """Each user's candidate list, written once to `path` and reused by every variant and
-    every rerun. A file made for other data, split, seed or protocol is refused."""
+    every rerun. A file made for other data, split, seed or protocol is refused. `progress(done,
+    total)` is told after each user."""
     fingerprint = suite.data_fingerprint()
     existing: dict[str, dict] = {}
     if path.exists():
@@ -170,10 +180,12 @@ def build_candidates(suite: Suite, cases: list[Case], rec: Recommender, catalog_
         with path.open("a" if existing else "w", encoding="utf-8") as f:
             if not existing:
                 f.write(json.dumps({"fingerprint": fingerprint, "protocol": suite.protocol.kind}) + "\n")
-            for case in missing:
+            for done, case in enumerate(missing, start=len(cases) - len(missing) + 1):
                 row = _candidates_for(suite, case, rec, catalog_ids)
                 existing[case.user] = row
                 f.write(json.dumps(row) + "\n")
+                if progress:
+                    progress(done, len(cases))
     return existing
 
 
@@ -225,7 +237,8 @@ class SuiteRun:
         s = self.suite
         self.out.mkdir(parents=True, exist_ok=True)
         self.data = load_data(s, self.settings, self.console)
-        split = leave_last_positive_out(self.data.interactions, s.split.positive_rating, s.split.min_history)
+        with step(self.console, "holding out each user's last positive"):
+            split = leave_last_positive_out(self.data.interactions, s.split.positive_rating, s.split.min_history)
         if not split.cases:
             raise InputError("no user can be evaluated: every user has fewer than "
                              f"{s.split.min_history} interactions before their last positive one")
@@ -233,14 +246,18 @@ class SuiteRun:
         self.users = sample_users(list(split.cases), s.users.n, s.users.seed)
         if self.shard is not None:
             self.users = self.users[self.shard[0] - 1::self.shard[1]]
-        positives = PositiveMatrix(split.train, s.split.positive_rating)  # parsed once for both models
-        self.collab, self.classic = CooccurrenceIndex(positives), ClassicSignals(positives)
+        with step(self.console, "fitting co-occurrence, EASE, transitions"):
+            positives = PositiveMatrix(split.train, s.split.positive_rating)  # parsed once for both models
+            self.collab, self.classic = CooccurrenceIndex(positives), ClassicSignals(positives)
         self.enrichment = self._enrich() if s.enrich else None
         self.rec = Recommender(self.settings, store=self.data.store, index=self.data.index,
                                collaborative=self.collab, classic=self.classic, like_threshold=s.split.positive_rating)
         self.catalog_ids = sorted(self.data.store.item_ids())
-        self.candidates = build_candidates(s, [split.cases[u] for u in self.users], self.rec, self.catalog_ids,
-                                           self.out / CANDIDATES)
+        what = (f"held-out + {s.protocol.negatives} sampled" if s.protocol.kind == "sampled"
+                else f"top {s.protocol.candidates} retrieved")
+        with step(self.console, f"candidates: {what}", total=len(self.users), unit="users") as count:
+            self.candidates = build_candidates(s, [split.cases[u] for u in self.users], self.rec, self.catalog_ids,
+                                               self.out / CANDIDATES, progress=count)
 
     def _enrich(self) -> dict:
         """Write texts for the suite's thin items (cached per version in the eval store) and
@@ -347,15 +364,23 @@ class SuiteRun:
         self.stats.new_rows += 1
 
     def _run_serial(self, v: Variant, done: dict, writer) -> None:
-        ranker = RANKERS[v.kind](self, v)
-        for user in self.users:
-            if self._key(v, user) in done:
-                continue
-            try:
-                result, error = ranker.rank(self.split.cases[user]), None
-            except AgentError as e:
-                result, error = None, str(e)
-            self._record(self._row(v, user, result, error), done, writer)
+        users = [u for u in self.users if self._key(v, u) not in done]
+        if not users:
+            return
+        failed = 0
+        with self._progress() as progress:
+            task = progress.add_task(f"{v.name}: fitting", total=None, failed=0)  # a classic model tunes here
+            ranker = RANKERS[v.kind](self, v)
+            progress.update(task, description=v.name, total=len(users))
+            for user in users:
+                try:
+                    result, error = ranker.rank(self.split.cases[user]), None
+                except AgentError as e:
+                    result, error = None, str(e)
+                row = self._row(v, user, result, error)
+                self._record(row, done, writer)
+                failed += row["status"] == "failed"
+                progress.update(task, advance=1, failed=failed)
 
     def _progress(self) -> Progress:
         return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -504,24 +529,25 @@ class SuiteRun:
 
         keys = [self._key(v, u) for v in self.suite.variants for u in self.users if self._key(v, u) in done]
         rows = [done[k] for k in keys]
-        score_rows(rows, self)
-        # rows of variants or users outside this run's selection (an earlier, wider run in the
-        # same folder) are kept, after this run's, marked as not in the summary
-        current = set(keys)
-        others = [row for key, row in done.items() if key not in current]
-        with (self.out / RESULTS).open("w", encoding="utf-8") as f:  # compact: one row per case, in order
-            for row, in_summary in [(r, True) for r in rows] + [(r, False) for r in others]:
-                f.write(json.dumps({**row, "in_summary": in_summary}, ensure_ascii=False) + "\n")
-        summary = summarize(rows, self)
-        if self.enrichment is not None:
-            summary["enrichment"] = self.enrichment
-        (self.out / SUMMARY).write_text(json.dumps(summary, indent=2) + "\n")  # suite order
-        (self.out / "run.json").write_text(json.dumps({
-            "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "wall_s": self.stats.wall_s,
-            "llm_calls": self.stats.live_calls, "cache_hits": self.stats.cache_hits,
-            "rows_reused": self.stats.reused_rows, "rows_computed": self.stats.new_rows,
-            "failed_rows": sum(r["status"] == "failed" for r in rows)}, indent=2) + "\n")
-        write_reports(self.out, summary, rows)
+        with step(self.console, "scoring, statistics, reports"):
+            score_rows(rows, self)
+            # rows of variants or users outside this run's selection (an earlier, wider run in the
+            # same folder) are kept, after this run's, marked as not in the summary
+            current = set(keys)
+            others = [row for key, row in done.items() if key not in current]
+            with (self.out / RESULTS).open("w", encoding="utf-8") as f:  # compact: one row per case, in order
+                for row, in_summary in [(r, True) for r in rows] + [(r, False) for r in others]:
+                    f.write(json.dumps({**row, "in_summary": in_summary}, ensure_ascii=False) + "\n")
+            summary = summarize(rows, self)
+            if self.enrichment is not None:
+                summary["enrichment"] = self.enrichment
+            (self.out / SUMMARY).write_text(json.dumps(summary, indent=2) + "\n")  # suite order
+            (self.out / "run.json").write_text(json.dumps({
+                "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "wall_s": self.stats.wall_s,
+                "llm_calls": self.stats.live_calls, "cache_hits": self.stats.cache_hits,
+                "rows_reused": self.stats.reused_rows, "rows_computed": self.stats.new_rows,
+                "failed_rows": sum(r["status"] == "failed" for r in rows)}, indent=2) + "\n")
+            write_reports(self.out, summary, rows)
         return summary
 
     def popularity_rank(self) -> dict[str, float]:

@@ -137,3 +137,51 @@ def test_users_are_added_before_feedback_and_deleted_with_their_data(data_dir):
     assert again.returncode != 0 and "unknown user 'walk-in'" in again.stderr
     bad = run("users", "add", "a/b", data_dir=data_dir)
     assert bad.returncode != 0 and "id rule" in bad.stderr
+
+
+def test_eval_commands_come_from_the_entry_point():
+    r = run("eval", "--help")
+    assert r.returncode == 0 and "Prompt A/B evaluation" in r.stdout and "report" in r.stdout
+
+
+def test_eval_optimize_explains_itself_and_refuses_a_broken_space(tmp_path):
+    r = run("eval", "optimize", "--help")
+    assert r.returncode == 0 and "validation users" in r.stdout and "--adopt" in r.stdout
+    space = tmp_path / "space.yaml"
+    space.write_text("name: broken\nbase: explain-why@v15\nobjective: {kind: explain, metric: llm_share}\n"
+                     "operators: [{kind: shuffle}]\n")
+    r = run("eval", "optimize", str(space), "--out", str(tmp_path / "run"))
+    assert r.returncode != 0 and "Traceback" not in r.stderr
+    assert "shuffle" in r.stderr and "space.yaml" in r.stderr
+    assert not (tmp_path / "run").exists()  # nothing written for a space that does not load
+
+
+def plugin_path(tmp_path, entry_points: str, modules: dict[str, str]) -> dict:
+    """PYTHONPATH for a stand-in installed package: a .dist-info declaring `entry_points` and its modules."""
+    info = tmp_path / "standin-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: standin\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text(entry_points)
+    for name, source in modules.items():
+        (tmp_path / f"{name}.py").write_text(source)
+    return {"PYTHONPATH": os.pathsep.join([str(tmp_path), *filter(None, [os.environ.get("PYTHONPATH")])])}
+
+
+def test_an_installed_command_group_is_discovered(tmp_path):
+    env = plugin_path(tmp_path, "[recagent.commands]\nhello = standin_cli:app\n", {
+        "standin_cli": "import typer\napp = typer.Typer(help='A stand-in group.')\n"
+                       "@app.command()\ndef wave(name: str):\n    print(f'hello {name}')\n"
+                       "@app.command()\ndef other():\n    pass\n"})  # two commands: a group, not one command
+    assert "A stand-in group." in run("--help", env=env).stdout
+    r = run("hello", "wave", "you", env=env)
+    assert r.returncode == 0 and r.stdout == "hello you\n"
+
+
+def test_a_group_that_fails_to_load_says_why_and_the_rest_still_works(tmp_path):
+    env = plugin_path(tmp_path, "[recagent.commands]\nbroken = no_such_module:app\n", {})
+    r = run("broken", "run", "x.yaml", "--users", "3", env=env)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.startswith("error: the `broken` commands could not be loaded (No module named 'no_such_module')")
+    assert "reinstall recagent" in r.stderr
+    assert run("model", "list", env=env).returncode == 0
+    assert run("eval", "--help", env=env).returncode == 0
