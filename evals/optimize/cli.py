@@ -49,7 +49,7 @@ def run_search(space, folder: Path, settings, fake=None, **parts) -> dict:
     and `parts`, the explanation recommender's store or index)."""
     from agent.backends.cache import cached_connect
     from agent.cli_support import require_catalog
-    from evals.optimize.objectives import ExplainObjective, RankingObjective
+    from evals.optimize.objectives import ChatObjective, ExplainObjective, RankingObjective
     from evals.optimize.search import Optimizer
     from prompts.registry import PROMPTS_DIR, PromptRegistry
 
@@ -60,8 +60,9 @@ def run_search(space, folder: Path, settings, fake=None, **parts) -> dict:
         require_catalog(settings)
         objective = ExplainObjective(space.objective, settings, registry, fake=fake, **parts)
     else:
-        objective = RankingObjective(space.objective, settings, registry, folder / "ranking",
-                                     n_users=u.train + u.validation + u.test, fake=fake)
+        kind = RankingObjective if space.objective.kind == "ranking" else ChatObjective
+        objective = kind(space.objective, settings, registry, folder / space.objective.kind,
+                         n_users=u.train + u.validation + u.test, fake=fake)
     proposer = None
     rewrite = next((op for op in space.operators if op.kind == "rewrite"), None)
     if rewrite is not None and (rewrite.model or rewrite.base_url) and fake is None:

@@ -179,3 +179,59 @@ class RankingObjective:
 
     def close(self) -> None:
         self.backend.close()
+
+
+class ChatObjective:
+    """The conversation simulator's Hit@k (evals/chat.py): a simulated person describes their
+    held-out item turn by turn, and the candidate is the chat's ranking prompt."""
+    kind = "chat"
+
+    def __init__(self, spec: ObjectiveSpec, settings, registry: PromptRegistry, out: Path, n_users: int, fake=None):
+        from agent.backends.cache import cached_connect
+        from agent.recommender import Recommender
+        from agent.session import SessionStore
+        from evals.chat import ChatEvalRun, load_chat_suite
+
+        self.spec = spec
+        suite = load_chat_suite(spec.suite)
+        suite.users.n = max(suite.users.n, n_users)
+        self.run = ChatEvalRun(suite, out, settings)
+        self.run.prepare()
+        settings = settings.model_copy(update={"base_url": spec.base_url or settings.base_url,
+                                               "model": spec.model or settings.model})
+        self.backend = cached_connect(settings, fake)
+        self.rec = Recommender(settings, backend=self.backend, store=self.run.store, index=self.run.data.index,
+                               registry=registry, like_threshold=suite.split.positive_rating)
+        self.sessions = SessionStore(Path(out) / "sessions.sqlite")
+
+    def users(self) -> list[str]:
+        return list(self.run.users)
+
+    def goal(self) -> str:
+        s = self.run.suite
+        return f"whether the item a person describes turn by turn is among the {s.k} shown within {s.max_turns} turns"
+
+    def score(self, ref: str, user: str) -> Scored:
+        from agent.conversation import ChatSessions
+        from evals.chat import ChatVariant
+
+        agent = ChatSessions(self.rec, sessions=self.sessions, use_llm=True, k=self.run.suite.k, prompt=ref)
+        SCORING.user = user
+        try:
+            row = self.run.converse(agent, ChatVariant(name="optimize", prompt=ref), user)
+        finally:
+            SCORING.user = None
+        turns = row["turns_to_success"] or self.run.suite.max_turns + 1
+        measures = {f"hit@{self.run.suite.k}": float(row["hit"]), "turns": float(turns)}
+        target = self.run.store.get_item(row["target"]).title
+        failures = [] if row["hit"] else [
+            "the person asked " + "; ".join(repr(t["message"]) for t in row["turns"]) +
+            f", looking for {target}; it was never shown"]
+        return Scored(combined(self.spec.weights(), measures), measures, failures)
+
+    def demos(self, ref: str, users: list[str], n: int, offset: int = 0) -> list[str]:
+        return []
+
+    def close(self) -> None:
+        self.backend.close()
+        self.sessions.close()

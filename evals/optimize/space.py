@@ -22,20 +22,22 @@ class Constraint(Strict):
 
 
 class Objective(Strict):
-    kind: Literal["explain", "ranking"]
+    kind: Literal["explain", "ranking", "chat"]
     metric: str | MetricWeights = Field(
         ..., description="a per-user measure, or weights of several, e.g. {llm_share: 1, facts_over_template: 0.5}")
     higher_is_better: bool = True
     constraints: list[Constraint] = Field(default_factory=list)
     k: int = Field(10, ge=1, le=20, description="explain: items per list")
-    suite: Path | None = Field(None, description="ranking: the suite whose data, split and sampled protocol are used")
+    suite: Path | None = Field(None, description="ranking: the suite whose data, split and sampled protocol are used; "
+                               "chat: the simulated-conversation suite")
     model: str | None = Field(None, description="a bundled model name, or the id served at base_url; none = default")
     base_url: str | None = Field(None, pattern=r"^https?://")
 
     @model_validator(mode="after")
-    def _ranking_needs_a_suite(self):
-        if self.kind == "ranking" and self.suite is None:
-            raise ValueError("a ranking objective names `suite:` (a sampled-protocol suite YAML)")
+    def _needs_a_suite(self):
+        if self.kind != "explain" and self.suite is None:
+            raise ValueError(f"a {self.kind} objective names `suite:` (a "
+                             + ("sampled-protocol suite YAML)" if self.kind == "ranking" else "chat suite YAML)"))
         return self
 
     def weights(self) -> MetricWeights:
