@@ -4,6 +4,7 @@ test users, refuses a variant that only wins on the validation users, and a kill
 without asking the model again for anything it answered."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -14,7 +15,7 @@ from evals.optimize import edits
 from evals.optimize.cli import run_search
 from evals.optimize.objectives import SCORING
 from evals.optimize.search import adopt
-from evals.optimize.space import Space
+from evals.optimize.space import Space, load_space
 from prompts.registry import PromptRegistry
 
 MARK = "Name the first fact plainly."
@@ -200,3 +201,11 @@ def test_the_chat_objective_scores_a_ranking_prompt_in_simulated_conversations(t
         assert objective.backend.hits >= asked - 1 and len(set(keys)) == len(keys)
     finally:
         objective.close()
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).parents[2] / "evals/optimize").glob("*.yaml")),
+                         ids=lambda p: p.stem)
+def test_the_shipped_search_spaces_load_and_name_existing_prompts(path):
+    space = load_space(path)
+    assert PromptRegistry().source(space.base)
+    assert space.objective.suite is None or space.objective.suite.exists()
