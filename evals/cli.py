@@ -86,21 +86,22 @@ def eval_merge(suite_file: Path = typer.Argument(..., help="the suite YAML the s
 
 
 @app.command("fit")
-def eval_fit(suite_file: Path = typer.Argument(..., help="suite YAML with a fusion variant"),
-             variant: str = typer.Option(..., "--variant", help="the fusion variant to fit"),
+def eval_fit(suite_file: Path = typer.Argument(..., help="suite YAML with a fusion or ltr variant"),
+             variant: str = typer.Option(..., "--variant", help="the fusion or ltr variant to fit"),
              out_dir: Optional[Path] = typer.Option(None, "--out", help="run folder (default: runs/SUITE-NAME)"),
              validation_users: Optional[int] = typer.Option(None, "--validation-users",
                                                             help="users of the validation split (overrides the suite)")):
-    """Fit a fusion variant's weights on the validation split (held-out items from the
-    training period, never the evaluated ones) and print them as JSON. `eval run` with the
-    same --out reuses the fit."""
+    """Fit a fusion variant's weights, or an ltr variant's ranker, on the validation split
+    (held-out items from the training period, never the evaluated ones) and print them as JSON
+    (for ltr: the chosen hyper-parameters and each feature's share of the gain). `eval run` with
+    the same --out reuses the fit."""
     from evals.runner import SuiteRun
     from evals.suite import load_suite, run_folder
 
     suite = load_suite(suite_file, variants=[variant])
     v = next(x for x in suite.variants if x.name == variant)
-    if v.kind != "fusion":
-        raise InputError(f"variant {variant!r} is kind {v.kind!r}: only fusion variants have weights to fit")
+    if v.kind not in ("fusion", "ltr"):
+        raise InputError(f"variant {variant!r} is kind {v.kind!r}: only fusion and ltr variants are fitted")
     if validation_users is not None:
         if validation_users < 5:
             raise InputError("--validation-users must be at least 5")
@@ -108,7 +109,10 @@ def eval_fit(suite_file: Path = typer.Argument(..., help="suite YAML with a fusi
     run = SuiteRun(suite, out_dir or run_folder(suite.name), cli_settings(), console=err)
     run.prepare()
     stage1, stage2 = run.fit_fusion(v)
-    result = {"variant": v.name, "no_llm": stage1.model_dump(), "with_llm": stage2.model_dump() if stage2 else None}
+    if v.kind == "ltr":  # the chosen hyper-parameters and each feature's share of the gain
+        result = {"variant": v.name, **stage1.meta, "importance": stage1.importance()}
+    else:
+        result = {"variant": v.name, "no_llm": stage1.model_dump(), "with_llm": stage2.model_dump() if stage2 else None}
     sys.stdout.write(json.dumps(result, indent=2) + "\n")
 
 

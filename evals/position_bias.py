@@ -30,7 +30,7 @@ def measure(suite_path: Path, out: Path, users: int, positions: list[int], model
     suite = load_suite(suite_path, users=users)
     if suite.protocol.kind != "sampled":
         raise SystemExit("position bias is measured on a sampled suite (the held-out item is always a candidate)")
-    suite.variants = [v for v in suite.variants if v.kind not in ("llm", "fusion")]
+    suite.variants = [v for v in suite.variants if v.kind not in ("llm", "fusion", "ltr")]
     run = SuiteRun(suite, out, settings or load_settings(), console=console, backend_factory=backend_factory)
     run.prepare()
     rec, backend = run.llm_recommender(Variant(name="position-bias", kind="fusion", llm_scoring="labels", model=model))

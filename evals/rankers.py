@@ -193,6 +193,12 @@ class FittedRanker(Ranker):
     schedule = "fitted"
 
 
+class LambdaMARTRanker(Ranker):
+    """LambdaMART fitted on the validation split: run by evals/ltr.py."""
+    kind = "ltr"
+    schedule = "fitted"
+
+
 RANKERS: dict[str, type[Ranker]] = {cls.kind: cls for cls in (
-    RandomRanker, PopularityRanker, ItemKNNRanker, SemanticRanker, PipelineRanker, LLMRanker, FittedRanker)}
+    RandomRanker, PopularityRanker, ItemKNNRanker, SemanticRanker, PipelineRanker, LLMRanker, FittedRanker, LambdaMARTRanker)}
 RANKERS.update({kind: ClassicRanker for kind in ClassicRanker.kinds})

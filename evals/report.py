@@ -261,7 +261,7 @@ def plots(summary: dict, rows: list[dict]) -> list[tuple[str, str]]:
 
     main = heads[0]
     # the deltas that matter most: the pipeline's and the LLM variants' (all, if there are none)
-    others = [n for n in names if n != summary["baseline"] and summary["variants"][n]["kind"] in ("pipeline", "llm", "fusion")]
+    others = [n for n in names if n != summary["baseline"] and summary["variants"][n]["kind"] in ("pipeline", "llm", "fusion", "ltr")]
     others = others or [n for n in names if n != summary["baseline"]]
     base = {r["user"]: r["metrics"][main] for r in by_variant[summary["baseline"]]}
     fig, ax = plt.subplots(figsize=(7, 3.2))

@@ -389,12 +389,14 @@ class SuiteRun:
 
     @contextmanager
     def _fusion_ranker(self, v: Variant):
-        """A FusionRanker for `v`, with the variant's LLM backend when it scores with one."""
+        """A FusionRanker (or, for `ltr`, the learned ranker) for `v`, with the variant's LLM
+        backend when it scores with one."""
         from evals.fusion_fit import FusionRanker
+        from evals.ltr import LTRRanker
 
         rec, backend = self.llm_recommender(v) if v.llm_scoring != "none" else (None, None)
         try:
-            yield FusionRanker(self, v, rec)
+            yield (LTRRanker if v.kind == "ltr" else FusionRanker)(self, v, rec)
         finally:
             if backend is not None:
                 self.stats.live_calls += backend.live_calls
@@ -403,7 +405,7 @@ class SuiteRun:
 
     def _fit(self, ranker, progress: Progress):
         v = ranker.v
-        task = progress.add_task(f"{v.name}: fitting weights", total=v.validation_users if ranker.uses_llm else 1,
+        task = progress.add_task(f"{v.name}: fitting " + ("the ranker" if v.kind == "ltr" else "weights"), total=v.validation_users if ranker.uses_llm else 1,
                                  failed=0)
         fits = ranker.fit(progress=lambda: progress.advance(task))
         progress.update(task, completed=progress.tasks[task].total)

@@ -91,7 +91,7 @@ NEWER_FIELDS = ("llm_scoring", "orders", "weights", "validation_users", "pool", 
 class Variant(Strict):
     name: Name
     kind: Literal["random", "popularity", "itemknn", "semantic", "ease", "als", "bpr", "bm25", "sequential", "pipeline",
-                  "llm", "fusion"] = "llm"
+                  "llm", "fusion", "ltr"] = "llm"
     prompt: str = Field("rank@v1", description="llm: the ranking prompt; fusion: the scoring prompt "
                         "(default pick@v1 for labels, judge@v1 for pointwise)")
     model: str | None = Field(None, description="a bundled model name (embedded server) or the id served at base_url")
@@ -108,8 +108,8 @@ class Variant(Strict):
                         "(2 = also reversed: cancels position bias)")
     weights: dict[str, float] | None = Field(None, description="fusion: fixed weights of collaborative, semantic, "
                                              "popularity, llm; none = fitted on the validation split")
-    validation_users: int = Field(100, ge=5, le=5000, description="fusion: users of the validation split")
-    pool: int = Field(100, ge=10, le=1000, description="fusion, retrieved protocol: items taken from each source")
+    validation_users: int = Field(100, ge=5, le=5000, description="fusion, ltr: users of the validation split")
+    pool: int = Field(100, ge=10, le=1000, description="fusion, ltr, retrieved protocol: items taken from each source")
     llm_top: int = Field(20, ge=2, le=26, description="fusion: how many of the pool's best the LLM scores")
     compare_to: str | None = Field(None, description="also report paired differences against this variant")
 
@@ -125,6 +125,9 @@ class Variant(Strict):
                              f"known: {', '.join(FEATURES)}")
         if self.weights is not None and not any(self.weights.values()):
             raise ValueError("fusion weights are all zero: give at least one signal a weight")
+        if self.kind == "ltr" and (self.llm_scoring != "none" or self.weights is not None):
+            raise ValueError("an ltr variant learns its own order from the no-LLM signals: leave out "
+                             "llm_scoring and weights (use a fusion variant for those)")
         if self.kind == "fusion" and self.llm_scoring != "none" and self.temperature != 0.0:
             raise ValueError("fusion scores come from logprobs of a greedy call: leave temperature at 0")
         return self

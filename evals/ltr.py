@@ -1,0 +1,117 @@
+"""The `ltr` variant of an eval run: LambdaMART (agent/pipeline/learned.py) over the fusion's
+signals and content matches, fitted on the same validation split as the fusion's weights.
+
+Each validation user gives one list (the suite's pool for their earlier held-out item, labelled
+1 for that item, 0 for the rest), grouped by person. Hyper-parameters are chosen on a second
+fold of those users (a seeded fifth, with early stopping on its NDCG@k), then the ranker is
+refitted on every list with the chosen ones and saved in the run folder (ltr-fits/)."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+
+import numpy as np
+
+from agent.pipeline.learned import LEARNED_FEATURES, LearnedRanker, Taste, learned_features
+from evals.fusion_fit import FusionRanker, World, _index, _ndcg_of_rank
+from evals.split import Case, sample_users
+
+# small trees and strong regularisation: a few hundred lists, one relevant item each
+GRID = {"num_leaves": (7, 15, 31), "min_child_samples": (20, 60), "learning_rate": (0.05,)}
+MAX_TREES = 600
+
+
+class LTRRanker(FusionRanker):
+    """Fits and applies the learned ranker; the pool and the fusion's signals are the fusion's."""
+
+    def ltr_features(self, world: World, case: Case, ids: list[str]) -> np.ndarray:
+        store = self.run.data.store
+        positives = self.positives(case)
+        liked = store.get_items(positives)
+        items = store.get_items(ids)
+        taste = Taste.of([liked[i] for i in positives if i in liked], len(case.history))
+        return learned_features(self.features(world, case, ids), [items.get(i) for i in ids], taste)
+
+    def _fit_path(self):
+        key = {"variant": self.v.model_dump(mode="json", exclude={"name"}), "data": self.suite.data_fingerprint(),
+               "k": self.k, "features": LEARNED_FEATURES, "grid": GRID, "trees": MAX_TREES}
+        digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+        return self.run.out / "ltr-fits" / f"{self.v.name}-{digest}.txt"
+
+    def fit(self, progress=None) -> tuple[LearnedRanker, None]:
+        path = self._fit_path()
+        if path.exists():
+            return LearnedRanker.load(path), None
+        world = self.validation_world()
+        users = sample_users(list(world.cases), self.v.validation_users, self.suite.users.seed + 1)
+        lists = []
+        for user in users:
+            case = world.cases[user]
+            ids = self.pool(world, case, validation=True)
+            target = _index(ids, case.target)
+            if target is not None and len(ids) > 1:  # a list without its held-out item teaches nothing
+                lists.append((self.ltr_features(world, case, ids), target))
+        if len(lists) < 20:
+            raise ValueError(f"only {len(lists)} validation lists hold their held-out item: too few to fit a ranker "
+                             "(raise validation_users or the pool)")
+        ranker = fit_lambdamart(lists, self.k, seed=self.suite.users.seed)
+        ranker.meta.update(variant=self.v.name, validation_users=len(users))
+        ranker.save(path)
+        return ranker, None
+
+    def rank(self, case: Case, ranker: LearnedRanker, _unused=None) -> dict:
+        world = self.eval_world
+        ids = self.pool(world, case, validation=False)
+        order = ranker.order(ids, self.ltr_features(world, case, ids))
+        ranking = order[: self.k]
+        return {"pool_size": len(ids), "target_in_pool": case.target in ids, "ranking": ranking,
+                "sources": ["ltr"] * len(ranking), "weights": {"ltr": ranker.meta.get("params", {})}}
+
+
+def _dataset(lists):
+    x = np.vstack([f for f, _ in lists])
+    y = np.concatenate([np.eye(1, len(f), t, dtype=float)[0] for f, t in lists])
+    return x, y, [len(f) for f, _ in lists]
+
+
+def mean_ndcg_of(ranker: LearnedRanker, lists, k: int) -> float:
+    """Mean NDCG@k of the held-out item under the ranker's scores (ties at their expected rank)."""
+    values = []
+    for x, target in lists:
+        s = ranker.scores(x)
+        above, ties = (s > s[target]).sum(), (s == s[target]).sum() - 1
+        values.append(float(_ndcg_of_rank(np.array(above + ties / 2.0), k)))
+    return float(np.mean(values))
+
+
+def fit_lambdamart(lists, k: int, seed: int = 0) -> LearnedRanker:
+    """LambdaMART on `lists` [(features, index of the relevant item)]: hyper-parameters and the
+    number of trees chosen on a held-out fifth of the lists, then refitted on all of them."""
+    import lightgbm
+
+    order = np.random.default_rng(seed).permutation(len(lists))
+    cut = max(1, len(lists) // 5)
+    tune, train = [lists[i] for i in order[:cut]], [lists[i] for i in order[cut:]]
+    base = {"objective": "lambdarank", "metric": "ndcg", "eval_at": [k], "verbosity": -1, "seed": seed,
+            "deterministic": True, "force_row_wise": True, "num_threads": 2, "feature_pre_filter": False}
+    x, y, groups = _dataset(train)
+    tx, ty, tgroups = _dataset(tune)
+    tried = []
+    for values in itertools.product(*GRID.values()):
+        params = {**base, **dict(zip(GRID, values))}
+        train_set = lightgbm.Dataset(x, y, group=groups, feature_name=list(LEARNED_FEATURES))
+        tune_set = lightgbm.Dataset(tx, ty, group=tgroups, reference=train_set)
+        booster = lightgbm.train(params, train_set, num_boost_round=MAX_TREES, valid_sets=[tune_set],
+                                 callbacks=[lightgbm.early_stopping(50, verbose=False)])
+        trees = max(1, booster.best_iteration)
+        model = LearnedRanker(lightgbm.Booster(model_str=booster.model_to_string(num_iteration=trees)))
+        tried.append((mean_ndcg_of(model, tune, k), -trees, dict(zip(GRID, values)), trees))
+    score, _, chosen, trees = max(tried, key=lambda t: (t[0], t[1]))
+    x, y, groups = _dataset(lists)
+    booster = lightgbm.train({**base, **chosen}, lightgbm.Dataset(x, y, group=groups, feature_name=list(LEARNED_FEATURES)),
+                             num_boost_round=trees)
+    return LearnedRanker(booster, LEARNED_FEATURES, meta={
+        "params": {**chosen, "trees": trees}, "tune_ndcg": round(score, 6), "lists": len(lists),
+        "tried": [{"params": p, "trees": t, "tune_ndcg": round(s, 6)} for s, _, p, t in tried]})
