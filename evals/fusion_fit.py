@@ -267,16 +267,23 @@ def source_tops(rec, world: World, case: Case, positives: list[str], n: int) -> 
     return tops
 
 
-def candidate_recall(run, n: int) -> dict[str, float]:
+def candidate_recall(run, n: int, depths: Sequence[int] = ()) -> dict[str, float] | dict[int, dict[str, float]]:
     """Retrieved protocol: the share of evaluated users whose held-out item is among the top
-    `n` of each candidate source on its own, of their union, and of the pipeline's candidates."""
-    hits = dict.fromkeys(("collaborative", "ease", "semantic", "popularity", "union", "pipeline"), 0)
+    `n` of each candidate source on its own, of their union, and of the pipeline's candidates.
+    With `depths`, the same for each depth (the pipeline's at `n` only), keyed by depth."""
+    wanted = sorted({n, *depths})
+    hits = {d: dict.fromkeys(("collaborative", "ease", "semantic", "popularity", "union"), 0) for d in wanted}
+    pipeline = 0
     world = World(run.collab, run.split.cases, run.classic)
     for user in run.users:
         case = run.split.cases[user]
-        tops = source_tops(run.rec, world, case, case.positives(run.suite.split.positive_rating), n)
-        for source, items in tops.items():
-            hits[source] += case.target in items
-        hits["union"] += case.target in set().union(*tops.values())
-        hits["pipeline"] += run.candidates[user]["target_in_candidates"]
-    return {name: round(h / max(1, len(run.users)), 4) for name, h in hits.items()}
+        tops = source_tops(run.rec, world, case, case.positives(run.suite.split.positive_rating), wanted[-1])
+        for d in wanted:  # a source's top d is the head of its top max(depths)
+            for source, items in tops.items():
+                hits[d][source] += case.target in items[:d]
+            hits[d]["union"] += any(case.target in items[:d] for items in tops.values())
+        pipeline += run.candidates[user]["target_in_candidates"]
+    users = max(1, len(run.users))
+    shares = {d: {name: round(h / users, 4) for name, h in counts.items()} for d, counts in hits.items()}
+    shares[n]["pipeline"] = round(pipeline / users, 4)
+    return shares if depths else shares[n]

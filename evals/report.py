@@ -197,6 +197,12 @@ def report_sections(summary: dict) -> tuple[list[str], list[str]]:
         out += ["", f"## Candidate recall@{s['protocol']['candidates']} by source", "",
                 "| " + " | ".join(recall) + " |", "|" + "---|" * len(recall),
                 "| " + " | ".join(_fmt(x) for x in recall.values()) + " |"]
+        deeper = s["candidates"].get("recall_by_depth") or {}
+        if deeper:
+            names = [n for n in recall if n != "pipeline"]
+            out += ["", "Deeper (each source's top n, and their union):", "",
+                    "| n | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+            out += [f"| {d} | " + " | ".join(_fmt(shares[n]) for n in names) + " |" for d, shares in deeper.items()]
     e = s.get("enrichment")
     if e:
         out += ["", "## LLM-written item texts (enrich)", "",

@@ -147,11 +147,21 @@ def summarize(rows: list[dict], run) -> dict:
         "candidates": {"per_user": round(float(np.mean([len(c["candidates"]) for c in cands])), 2),
                        "held_out_item_included": round(float(np.mean(in_cands)), 4) if in_cands else None,
                        "coverage_denominator": denominator,
-                       **({"recall_by_source": candidate_recall(run, suite.protocol.candidates)}
-                          if suite.protocol.kind == "retrieved" else {})},
+                       **(_recall(run, suite.protocol.candidates) if suite.protocol.kind == "retrieved" else {})},
         "statistics": {"ci": "percentile bootstrap 95% of the mean paired difference",
                        "p_value": "two-sided sign-flip permutation test (p_wilcoxon: Wilcoxon signed-rank)",
                        "mde": "minimum detectable effect at alpha 0.05 and 80% power (normal approximation)",
                        "resamples": suite.bootstrap_resamples},
         "variants": variants,
     }
+
+
+RECALL_DEPTHS = (50, 100, 200)
+
+
+def _recall(run, n: int) -> dict:
+    """Candidate recall by source at the protocol's n (with the pipeline's own candidates) and
+    deeper: how many candidates a ranker would need to see to find the held-out item."""
+    by_depth = candidate_recall(run, n, RECALL_DEPTHS)
+    return {"recall_by_source": by_depth.pop(n),
+            "recall_by_depth": {str(d): shares for d, shares in by_depth.items()}}

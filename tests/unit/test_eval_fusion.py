@@ -119,7 +119,12 @@ def test_retrieved_protocol_pools_the_sources_and_reports_their_recall(settings,
     recall = summary["candidates"]["recall_by_source"]
     assert set(recall) == {"collaborative", "ease", "semantic", "popularity", "union", "pipeline"}
     assert recall["union"] >= max(recall["collaborative"], recall["ease"], recall["semantic"], recall["popularity"])
-    assert "Candidate recall@20 by source" in (tmp_path / "run" / "report.md").read_text()
+    deeper = summary["candidates"]["recall_by_depth"]
+    assert list(deeper) == ["50", "100", "200"]
+    for shallow, deep in [(recall, deeper["50"]), (deeper["50"], deeper["100"]), (deeper["100"], deeper["200"])]:
+        assert all(deep[source] >= shallow[source] for source in deep)  # a deeper top n holds more
+    report = (tmp_path / "run" / "report.md").read_text()
+    assert "Candidate recall@20 by source" in report and "| 200 |" in report
 
 
 def test_suite_rejects_bad_fusion_settings(tmp_path):
@@ -148,7 +153,7 @@ def test_eval_fit_from_the_cli(tmp_path):
     assert out["no_llm"]["lists"] == 10 and 0 <= out["no_llm"]["validation_ndcg"] <= 1
     assert list((tmp_path / "run" / "fusion-fits").glob("fusion-*.json"))
     r = cli("eval", "fit", str(path), "--variant", "llm", "--out", str(tmp_path / "run"), cache=tmp_path / "c")
-    assert r.returncode != 0 and "only fusion variants" in r.stderr and "Traceback" not in r.stderr
+    assert r.returncode != 0 and "only fusion and ltr variants" in r.stderr and "Traceback" not in r.stderr
 
 
 def test_position_bias_is_measured_and_mirrored_orders_remove_it(settings, tmp_path):

@@ -29,12 +29,13 @@ def planted_lists(n: int, seed: int = 0):
 
 
 def test_lambdamart_learns_a_planted_signal_and_reloads_to_identical_scores(tmp_path):
-    ranker = fit_lambdamart(planted_lists(200), k=10)
+    grid = {"num_leaves": (3, 7), "min_child_samples": (20,), "learning_rate": (0.1,)}
+    ranker = fit_lambdamart(planted_lists(200), k=10, grid=grid, max_trees=100)
     fresh = planted_lists(50, seed=1)
     assert mean_ndcg_of(ranker, fresh, 10) > 0.95  # chance is about 0.3
     importance = ranker.importance()
     assert max(importance, key=importance.get) == "semantic"
-    assert ranker.meta["lists"] == 200 and ranker.meta["params"]["trees"] >= 1 and len(ranker.meta["tried"]) == 6
+    assert ranker.meta["lists"] == 200 and ranker.meta["params"]["trees"] >= 1 and len(ranker.meta["tried"]) == 2 and ranker.meta["folds"] == 5
     ranker.save(tmp_path / "ltr.txt")
     again = LearnedRanker.load(tmp_path / "ltr.txt")
     x = np.vstack([f for f, _ in fresh])
@@ -61,7 +62,9 @@ def test_content_features_come_from_the_liked_items_and_unknowns_are_nan():
     assert (x[:, len(FEATURES):2 * len(FEATURES)] == 0).all()  # a constant signal standardises to 0
 
 
-def test_the_ltr_variant_is_fitted_on_the_validation_split_and_the_fit_is_reused(settings, tmp_path):  # noqa: F811
+def test_the_ltr_variant_is_fitted_on_the_validation_split_and_the_fit_is_reused(settings, tmp_path, monkeypatch):  # noqa: F811
+    monkeypatch.setattr("evals.ltr.GRID", {"num_leaves": (7,), "min_child_samples": (10,), "learning_rate": (0.1,)})
+    monkeypatch.setattr("evals.ltr.MAX_TREES", 100)
     path = write_suite(tmp_path, [FUSION, {"name": "ltr", "kind": "ltr", "validation_users": 60}])
     summary = SuiteRun(load_suite(path), tmp_path / "run", settings).run()
     rows = [json.loads(line) for line in (tmp_path / "run" / "results.jsonl").read_text().splitlines()]
