@@ -102,6 +102,12 @@ class World:
     classic: ClassicSignals
 
 
+def world_of(split, positive_rating: float) -> World:
+    """The collaborative models of `split`'s training rows, and its cases."""
+    data = PositiveMatrix(split.train, positive_rating)  # parsed once for both models
+    return World(CooccurrenceIndex(data), split.cases, ClassicSignals(data))
+
+
 class FusionRanker:
     def __init__(self, run, variant, llm_rec=None):
         """`run` is a prepared SuiteRun; `llm_rec` a Recommender with the variant's backend
@@ -160,9 +166,8 @@ class FusionRanker:
     # -- fitting ----------------------------------------------------------------------------------
     def validation_world(self) -> World:
         s = self.suite
-        split = validation_split(self.run.split, s.split.positive_rating, s.split.min_history)
-        data = PositiveMatrix(split.train, s.split.positive_rating)  # parsed once for both models
-        return World(CooccurrenceIndex(data), split.cases, ClassicSignals(data))
+        return world_of(validation_split(self.run.split, s.split.positive_rating, s.split.min_history),
+                        s.split.positive_rating)
 
     def fit(self, progress=None) -> tuple[FittedWeights, FittedWeights | None]:
         """Stage 1 (no LLM) weights, and stage 2 (with LLM, over each list's head) weights."""

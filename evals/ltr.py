@@ -1,10 +1,12 @@
 """The `ltr` variant of an eval run: LambdaMART (agent/pipeline/learned.py) over the fusion's
 signals and content matches, fitted on the same validation split as the fusion's weights.
 
-Each validation user gives one list (the suite's pool for their earlier held-out item, labelled
-1 for that item, 0 for the rest), grouped by person. Hyper-parameters and the number of trees are
-chosen by 5-fold cross-validation over those lists (early stopping on each held-out fold's
-NDCG@k), then the ranker is refitted on every list and saved in the run folder (ltr-fits/)."""
+Each validation user gives a list per step back in time (the suite's pool for their last
+positive item before the evaluated one, labelled 1 for that item and 0 for the rest, with the
+models fitted on the rows before it; then the same one positive earlier). Hyper-parameters and
+the number of trees are chosen by 5-fold cross-validation over the people (early stopping on
+each held-out fold's NDCG@k), then the ranker is refitted on every list and saved in the run
+folder (ltr-fits/)."""
 
 from __future__ import annotations
 
@@ -14,13 +16,15 @@ import json
 
 import numpy as np
 
+from agent.errors import InputError
 from agent.pipeline.learned import LEARNED_FEATURES, LearnedRanker, Taste, learned_features
-from evals.fusion_fit import FusionRanker, World, _index, _ndcg_of_rank
-from evals.split import Case, sample_users
+from evals.fusion_fit import FusionRanker, World, _index, _ndcg_of_rank, world_of
+from evals.split import Case, sample_users, validation_split
 
 # small trees and strong regularisation: a few hundred lists, one relevant item each
 GRID = {"num_leaves": (7, 15, 31), "min_child_samples": (20, 60), "learning_rate": (0.05,)}
 MAX_TREES = 600
+STEPS_BACK = 2  # lists per person: one held-out positive, then the one before it
 
 
 class LTRRanker(FusionRanker):
@@ -36,7 +40,7 @@ class LTRRanker(FusionRanker):
 
     def _fit_path(self):
         key = {"variant": self.v.model_dump(mode="json", exclude={"name"}), "data": self.suite.data_fingerprint(),
-               "k": self.k, "features": LEARNED_FEATURES, "grid": GRID, "trees": MAX_TREES, "cv": 5}
+               "k": self.k, "features": LEARNED_FEATURES, "grid": GRID, "trees": MAX_TREES, "cv": 5, "steps": STEPS_BACK}
         digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
         return self.run.out / "ltr-fits" / f"{self.v.name}-{digest}.txt"
 
@@ -44,20 +48,24 @@ class LTRRanker(FusionRanker):
         path = self._fit_path()
         if path.exists():
             return LearnedRanker.load(path), None
-        world = self.validation_world()
-        users = sample_users(list(world.cases), self.v.validation_users, self.suite.users.seed + 1)
-        lists = []
-        for user in users:
-            case = world.cases[user]
-            ids = self.pool(world, case, validation=True)
-            target = _index(ids, case.target)
-            if target is not None and len(ids) > 1:  # a list without its held-out item teaches nothing
-                lists.append((self.ltr_features(world, case, ids), target))
+        lists, owners = [], []
+        split, rating, min_history = self.run.split, self.suite.split.positive_rating, self.suite.split.min_history
+        for _ in range(STEPS_BACK):  # each step: the held-out positive before the last step's
+            split = validation_split(split, rating, min_history)
+            world = world_of(split, rating)
+            users = sample_users(list(world.cases), self.v.validation_users, self.suite.users.seed + 1)
+            for user in users:
+                case = world.cases[user]
+                ids = self.pool(world, case, validation=True)
+                target = _index(ids, case.target)
+                if target is not None and len(ids) > 1:  # a list without its held-out item teaches nothing
+                    lists.append((self.ltr_features(world, case, ids), target))
+                    owners.append(user)
         if len(lists) < 20:
-            raise ValueError(f"only {len(lists)} validation lists hold their held-out item: too few to fit a ranker "
-                             "(raise validation_users or the pool)")
-        ranker = fit_lambdamart(lists, self.k, seed=self.suite.users.seed, grid=GRID, max_trees=MAX_TREES)
-        ranker.meta.update(variant=self.v.name, validation_users=len(users))
+            raise InputError(f"variant {self.v.name}: only {len(lists)} validation lists hold their held-out item, "
+                             "too few to fit a ranker (raise validation_users or pool)")
+        ranker = fit_lambdamart(lists, self.k, seed=self.suite.users.seed, grid=GRID, max_trees=MAX_TREES, owners=owners)
+        ranker.meta.update(variant=self.v.name, validation_users=len(set(owners)), steps_back=STEPS_BACK)
         ranker.save(path)
         return ranker, None
 
@@ -87,15 +95,19 @@ def mean_ndcg_of(ranker: LearnedRanker, lists, k: int) -> float:
 
 
 def fit_lambdamart(lists, k: int, seed: int = 0, folds: int = 5, grid: dict | None = None,
-                   max_trees: int = MAX_TREES) -> LearnedRanker:
+                   max_trees: int = MAX_TREES, owners: list[str] | None = None) -> LearnedRanker:
     """LambdaMART on `lists` [(features, index of the relevant item)]: each grid point is
     cross-validated over `folds` seeded folds of the lists (early stopping on the held-out fold's
     NDCG@k); the best mean NDCG@k wins, and the ranker is refitted on all lists with that grid
-    point and the median of its folds' best tree counts."""
+    point and the median of its folds' best tree counts. `owners` (the person of each list) keeps
+    a person's lists in one fold."""
     import lightgbm
 
     grid = grid or GRID
-    parts = np.array_split(np.random.default_rng(seed).permutation(len(lists)), folds)
+    owners = owners or [str(i) for i in range(len(lists))]
+    people = sorted(set(owners))
+    fold_of = {p: n % folds for n, p in enumerate(np.random.default_rng(seed).permutation(people))}
+    parts = [np.array([i for i, o in enumerate(owners) if fold_of[o] == f]) for f in range(folds)]
     base = {"objective": "lambdarank", "metric": "ndcg", "eval_at": [k], "verbosity": -1, "seed": seed,
             "deterministic": True, "force_row_wise": True,
             "num_threads": 1, "feature_pre_filter": False}  # OpenMP threads spin on a busy 2-core machine: 40x slower
