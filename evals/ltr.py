@@ -97,10 +97,10 @@ def mean_ndcg_of(ranker: LearnedRanker, lists, k: int) -> float:
 def fit_lambdamart(lists, k: int, seed: int = 0, folds: int = 5, grid: dict | None = None,
                    max_trees: int = MAX_TREES, owners: list[str] | None = None) -> LearnedRanker:
     """LambdaMART on `lists` [(features, index of the relevant item)]: each grid point is
-    cross-validated over `folds` seeded folds of the lists (early stopping on the held-out fold's
-    NDCG@k); the best mean NDCG@k wins, and the ranker is refitted on all lists with that grid
-    point and the median of its folds' best tree counts. `owners` (the person of each list) keeps
-    a person's lists in one fold."""
+    cross-validated over `folds` seeded folds (early stopping on the held-out fold's NDCG@k); the
+    best mean NDCG@k wins, and the ranker is refitted on all lists with that grid point and the
+    median of its folds' best tree counts. `owners` (the person of each list) keeps a person's
+    lists in one fold; without it each list is its own."""
     import lightgbm
 
     grid = grid or GRID

@@ -115,9 +115,12 @@ def block_edits(body: str, drop: bool = True, move: bool = True) -> list[Edit]:
 
 
 def _unit_name(unit: list[str]) -> str:
-    """A block's name from what its opening statement reads: `{% if item.shared_tags %}` -> shared_tags."""
-    found = re.search(r"(?:\bin|\bif)\s+(?:not\s+)?([\w.]+)", unit[0])
-    return found.group(1).rsplit(".", 1)[-1] if found else unit[0].strip()[:30]
+    """A block's name from what its opening statement reads: `{% if item.shared_tags %}` ->
+    shared_tags, `{% if not item.because %}` -> no-because (the fallback when there is none)."""
+    found = re.search(r"(?:\bin|\bif)\s+(not\s+)?([\w.]+)", unit[0])
+    if not found:
+        return unit[0].strip()[:30]
+    return ("no-" if found.group(1) else "") + found.group(2).rsplit(".", 1)[-1]
 
 
 def constraint_edit(body: str, sentence: str) -> Edit:
@@ -141,6 +144,26 @@ def rewrite_edit(body: str, proposed: str, label: str) -> Edit | None:
     return Edit(with_instructions(body, raw(text) + kept), "rewrite", label)
 
 
+SHINGLE = 6  # words in a row that count as copied
+_TITLED = re.compile(r"[A-Z][^,;:.]*? \(\d{4}\)")  # "Contact (1997)"
+
+
+def copied_from(proposed: str, brief: list[str]) -> str | None:
+    """What a proposal copies from the proposer's brief (the goal and the worst cases), or None.
+    A copied case puts validation people's items into a prompt every person would get (and
+    fits those few people); a copied goal is the scorer's wording, not an instruction."""
+    words = re.findall(r"\w[\w'-]*", proposed.lower())
+    shingles = {tuple(words[i:i + SHINGLE]) for i in range(len(words) - SHINGLE + 1)}
+    for line in brief:
+        for title in _TITLED.findall(line):
+            if title.lower() in proposed.lower():
+                return f"it names {title}, an item from the worst cases"
+        ws = re.findall(r"\w[\w'-]*", line.lower())
+        if any(tuple(ws[i:i + SHINGLE]) in shingles for i in range(len(ws) - SHINGLE + 1)):
+            return f"it copies the brief: {line[:60]!r}"
+    return None
+
+
 def header(parent: str, operator: str, detail: str, scores: str = "") -> str:
-    line = f"candidate of `recagent eval optimize`: parent {parent}; {operator}: {detail}"
+    line = f"candidate of `recagent eval optimize`: parent {parent}; {operator}: {detail.rstrip('.')}"
     return "{# " + (line + (f". {scores}" if scores else "")).replace("#}", "# }") + " #}\n"

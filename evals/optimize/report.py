@@ -35,15 +35,23 @@ def markdown(space, result: dict) -> str:
                   f"[{_f(t['ci_low'])}, {_f(t['ci_high'])}] | {_f(t['p_value'])} | {t['n']} |", "",
                   f"Selection-versus-test gap: {_f(result['selection_gap'])} (the winner's lead on validation minus its "
                   "lead on test users: how much the search overfit its validation users).", ""]
-    lines += ["## Candidates", "", "| prompt | parent | operator | what changed | validation users | validation mean |",
-              "|---|---|---|---|---|---|"]
-    base_vals = [t["mean"] for t in result.get("trajectory", []) if t["ref"] == result["base"]]
-    lines.append(f"| {result['base']} (incumbent) | | | | | {_f(base_vals[-1]) if base_vals else '–'} |")
-    for c in sorted(result.get("candidates", []), key=lambda c: -(c["validation_mean"] or -1e9)):
+    rungs = [str(n) for n in space.selection.rungs]
+    lines += ["## Candidates", "", "Mean on the first n validation users, for each rung a candidate reached "
+              "(successive halving keeps the better share of each rung for the next).", "",
+              "| prompt | parent | operator | what changed | " + " | ".join(f"first {n}" for n in rungs) + " |",
+              "|---|---|---|---|" + "---|" * len(rungs)]
+    incumbent = result.get("incumbent_rungs", {})
+    lines.append(f"| {result['base']} (incumbent) | | | | " + " | ".join(_f(incumbent.get(n)) for n in rungs) + " |")
+
+    def reached(c):  # the deepest rung first, then its mean
+        done = [n for n in rungs if n in c.get("rungs", {})]
+        return (-len(done), -(c["rungs"][done[-1]] if done else -1e9))
+
+    for c in sorted(result.get("candidates", []), key=reached):
         detail = c["detail"].replace("|", "/")[:90]
         lines.append(f"| {c['ref']}{' (winner)' if c['ref'] == result['winner'] else ''} | {c['parent']} | "
-                     f"{c['operator']} | {detail}{' — ' + c['error'] if c['error'] else ''} | {c['validation_users']} | "
-                     f"{_f(c['validation_mean'])} |")
+                     f"{c['operator']} | {detail}{' — ' + c['error'] if c['error'] else ''} | "
+                     + " | ".join(_f(c.get("rungs", {}).get(n)) for n in rungs) + " |")
     lines += ["", "Each candidate is an ordinary template under prompts/ in this folder, with a header naming its "
               "parent, operator and scores. `recagent eval optimize --adopt RUN` copies a confirmed winner into "
               "prompts/; nothing else changes the shipped prompts."]

@@ -205,6 +205,10 @@ class Optimizer:
             except (AgentError, ValueError, KeyError, TypeError) as e:
                 self.console.print(f"[yellow]rewrite {i + 1}: no usable proposal ({e})[/yellow]")
                 continue
+            copied = edits.copied_from(str(answer), [inputs.goal, *inputs.cases])
+            if copied:
+                self.console.print(f"[yellow]rewrite {i + 1}: refused, {copied}[/yellow]")
+                continue
             edit = edits.rewrite_edit(body, str(answer), f"proposal {i + 1} of round {round_}, from the worst "
                                                         f"{len(worst)} validation cases")
             if edit is not None:
@@ -333,11 +337,23 @@ class Optimizer:
         from evals.optimize.report import write_report
 
         table = []
+        sign = 1 if self.space.objective.higher_is_better else -1
+
+        def rung_means(sha: str) -> dict[str, float]:
+            """The mean on each rung's users that the candidate was scored on (the rung it reached)."""
+            means = {}
+            for n in self.space.selection.rungs:
+                got = [self.book.get(sha, u) for u in users.validation[:n]]
+                if all(got):
+                    means[str(n)] = sign * float(np.mean([g.value for g in got]))
+            return means
+
+        result["incumbent_rungs"] = rung_means(edits.body_sha(self.registry.source(result["base"])))
         for c in self.candidates.values():
             done = [u for u in users.validation if self.book.get(c.sha, u)]
-            sign = 1 if self.space.objective.higher_is_better else -1
             mean = sign * float(np.mean([self.book.get(c.sha, u).value for u in done])) if done else None
-            table.append({**asdict(c), "validation_users": len(done), "validation_mean": mean})
+            table.append({**asdict(c), "validation_users": len(done), "validation_mean": mean,
+                          "rungs": rung_means(c.sha)})
             scores = (f"validation {mean:.3f} on {len(done)} users" if mean is not None else "not scored")
             if c.ref == result["winner"] and "test" in result:
                 scores += f"; test {result['test']['winner']:.3f} vs {result['test']['incumbent']:.3f} ({result['base']})"

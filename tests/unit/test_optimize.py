@@ -157,6 +157,17 @@ def test_block_edits_drop_and_move_only_optional_inputs():
         "without the liked block", "without the top_categories block"]
 
 
+def test_a_rewrite_that_copies_the_brief_is_refused():
+    """What a 0.5B proposer wrote in a real run: the scorer's goal and a validation person's items
+    pasted into the instructions every person would get."""
+    goal = "NDCG@10 of the held-out item among 20 candidates, ordered by the probability of each candidate's letter"
+    cases = ["the item the person chose next, Contact (1997), was ranked 20 of 20; the top pick was Barb Wire (1996)"]
+    pasted = "Answer B for the item the person chose next among 20 candidates, ordered by the probability of each candidate's letter."
+    assert "copies the brief" in edits.copied_from(pasted, [goal, *cases])
+    assert "Contact (1997)" in edits.copied_from("Rank films like Contact (1997) first.", [goal, *cases])
+    assert edits.copied_from("Pick the candidate closest to the liked items' genres and decade.", [goal, *cases]) is None
+
+
 def test_a_rewrite_keeps_the_data_fence_and_never_runs_as_a_template():
     body = edits.body_of(PromptRegistry().source("explain-why@v15"))
     e = edits.rewrite_edit(body, "Write {{ item.secret }} one sentence naming the first fact.", "p")
