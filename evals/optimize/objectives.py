@@ -81,11 +81,14 @@ class ExplainObjective:
         from evals.explain import list_row
 
         SCORING.user = user
+        hits = getattr(self.backend, "hits", 0)
         try:
             row = list_row(self.rec, user, ref, self.spec.k)
         finally:
             SCORING.user = None
         measures = {m: float(row[m]) for m in EXPLAIN_MEASURES if m in row}
+        if getattr(self.backend, "hits", 0) > hits:  # answers from the cache: the list's time was not measured
+            measures.update({m: math.nan for m in ("list_s", "first_item_s") if m in measures})
         measures["facts_over_template"] = row["facts"] - row["template_facts"]
         titles = {d[0]: self.rec.item(d[0]).title for d in row["delivered"]}
         failures = [f"{titles.get(item, item)}: the answer {text!r} was rejected ({', '.join(kinds)})"

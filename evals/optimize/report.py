@@ -35,6 +35,11 @@ def markdown(space, result: dict) -> str:
                   f"[{_f(t['ci_low'])}, {_f(t['ci_high'])}] | {_f(t['p_value'])} | {t['n']} |", "",
                   f"Selection-versus-test gap: {_f(result['selection_gap'])} (the winner's lead on validation minus its "
                   "lead on test users: how much the search overfit its validation users).", ""]
+        for measure, held in result.get("constraints", {}).items():
+            limit = " and ".join(f"{'≤' if k == 'p50_max' else '≥'} {v:g}" for k, v in held["limit"].items() if v is not None)
+            lines += [f"Constraint {measure} p50 {limit} on the test users: winner {_f(held['winner']['p50'], 2)} "
+                      f"({held['winner']['measured']} lists measured), incumbent {_f(held['incumbent']['p50'], 2)} "
+                      f"({held['incumbent']['measured']}); lists answered from the response cache are not timed.", ""]
     rungs = [str(n) for n in space.selection.rungs]
     lines += ["## Candidates", "", "Mean on the first n validation users, for each rung a candidate reached "
               "(successive halving keeps the better share of each rung for the next).", "",

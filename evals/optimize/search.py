@@ -129,16 +129,24 @@ class Optimizer:
         return float(np.mean(values)) * (1 if self.space.objective.higher_is_better else -1)
 
     def holds_constraints(self, ref: str, users: list[str]) -> list[str]:
-        """What the candidate breaks, e.g. ["list_s p50 14.2 > 12"] (scores are already there)."""
+        """What the candidate breaks, e.g. ["list_s p50 14.2 > 12"] (scores are already there). A
+        measure with no value (list times of lists answered from the response cache) is not held
+        against it; `constraint_p50` says how many lists it was measured on."""
         broken = []
         for c in self.space.objective.constraints:
-            values = [self.score(ref, u).measures.get(c.measure, math.nan) for u in users]
-            p50 = float(np.nanmedian(values)) if not all(math.isnan(v) for v in values) else math.nan
+            p50, measured = self.constraint_p50(ref, users, c.measure)
+            if not measured:
+                continue
             if c.p50_max is not None and not p50 <= c.p50_max:
                 broken.append(f"{c.measure} p50 {p50:.2f} > {c.p50_max:g}")
             if c.p50_min is not None and not p50 >= c.p50_min:
                 broken.append(f"{c.measure} p50 {p50:.2f} < {c.p50_min:g}")
         return broken
+
+    def constraint_p50(self, ref: str, users: list[str], measure: str) -> tuple[float, int]:
+        """The median of `measure` over the users where it was measured, and how many those were."""
+        values = [v for u in users if not math.isnan(v := self.score(ref, u).measures.get(measure, math.nan))]
+        return (float(np.median(values)) if values else math.nan), len(values)
 
     # -- candidates --------------------------------------------------------------------------------
     def _next_version(self, family: str) -> int:
@@ -322,9 +330,17 @@ class Optimizer:
             out.update(calls=self.calls(), scored_now=self.book.new)
         c = paired_comparison(sign * win, sign * inc)
         gap = sign * (val[best] - val[incumbent]) - (c["diff"] or 0.0)
-        adopt = c["ci_low"] is not None and c["ci_low"] > 0
+        broken = self.holds_constraints(best, users.test)
+        out["constraints"] = {k.measure: {"limit": {"p50_max": k.p50_max, "p50_min": k.p50_min},
+                                          **{who: dict(zip(("p50", "measured"), self.constraint_p50(ref, users.test, k.measure)))
+                                             for who, ref in (("winner", best), ("incumbent", incumbent))}}
+                              for k in self.space.objective.constraints}
+        adopt = c["ci_low"] is not None and c["ci_low"] > 0 and not broken
         out.update(test={"winner": float(np.mean(win)), "incumbent": float(np.mean(inc)), **c},
                    selection_gap=round(gap, 6), adopt=adopt, calls=self.calls(), scored_now=self.book.new)
+        if broken:
+            out["verdict"] = (f"{best} breaks a constraint on the test users ({'; '.join(broken)}); keep {incumbent}")
+            return out
         out["verdict"] = (f"{best} beats {incumbent} on {len(users.test)} test users by {c['diff']:+.3f} "
                           f"(95% CI {c['ci_low']:+.3f} to {c['ci_high']:+.3f}, p {c['p_value']:.3f}): adopt it"
                           if adopt else

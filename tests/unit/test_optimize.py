@@ -77,6 +77,8 @@ def test_the_planted_better_variant_is_found_confirmed_and_adopted(settings, ind
     report = (tmp_path / "run" / "report.md").read_text()
     assert report.splitlines()[2].startswith(f"**{winner} beats explain-why@v2 on 6 test users by +1.000")
     assert "<svg" in (tmp_path / "run" / "report.html").read_text()
+    assert result["constraints"]["list_s"]["winner"]["measured"] == 6  # answers were live: every list timed
+    assert "Constraint list_s p50 ≤ 60 on the test users: winner" in report
     # adoption writes the next shipped version, through the registry like any prompt
     monkeypatch.setattr("evals.optimize.search.PROMPTS_DIR", tmp_path / "shipped")
     (tmp_path / "shipped" / "explain-why").mkdir(parents=True)
