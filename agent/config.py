@@ -73,8 +73,10 @@ class Settings(BaseSettings):
     explain_budget_s: float = Field(
         45.0, gt=0, description="seconds the model may spend writing one list's explanations; items not written "
                                 "by then get their data template, flagged")
-    candidate_order: Literal["rrf", "fusion"] = Field(
-        "fusion", description="fusion: fitted linear score (default); rrf: reciprocal rank of semantic and co-occurrence lists")
+    candidate_order: Literal["rrf", "fusion", "ltr"] = Field(
+        "fusion", description="fusion: fitted linear score (default); ltr: the learned ranker installed in data_dir/ranker/ "
+                              "(`recagent eval fit SUITE --variant ltr --install`); rrf: reciprocal rank of semantic and "
+                              "co-occurrence lists")
     fusion_weights: dict[str, float] = Field(
         default_factory=lambda: dict(DEFAULT_FUSION_WEIGHTS),
         description="weights of collaborative, recent, semantic, popularity (candidate_order=fusion)")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from agent.backends.base import ChatBackend
 from agent.config import Settings, load_settings
-from agent.errors import InputError, NotFoundError, RetrievalError, UnknownUserError
+from agent.errors import ConfigError, InputError, NotFoundError, RetrievalError, UnknownUserError
 from agent.pipeline.claims import Vocabulary
 from agent.pipeline.profile import LIKE_THRESHOLD
 from agent.privacy import Redactor
@@ -48,8 +48,22 @@ class Parts:
         self._refitting: threading.Thread | None = None
         self._fit_epoch = 0  # bumped by a deletion: a refit begun before it is done again
         self._vocab: tuple[int, Vocabulary] | None = None
+        self._ranker = None
         self._index_checked = False
         self._building = threading.RLock()  # service threads share the parts: one builds, the others wait
+
+    def ranker(self):
+        """The learned ranker of `candidate_order: ltr`, read once from data_dir/ranker/ (written by
+        `recagent eval fit SUITE --variant ltr --install`)."""
+        if self._ranker is None:
+            from agent.pipeline.learned import LearnedRanker, ranker_path
+
+            path = ranker_path(self.settings.data_dir)
+            if not path.exists():
+                raise ConfigError(f"candidate_order is ltr but there is no ranker at {path}: fit and install one with "
+                                  "`recagent eval fit SUITE --variant ltr --install`, or set RECAGENT_CANDIDATE_ORDER=fusion")
+            self._ranker = LearnedRanker.load(path)
+        return self._ranker
 
     @property
     def store(self) -> CatalogStore:

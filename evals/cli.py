@@ -90,7 +90,10 @@ def eval_fit(suite_file: Path = typer.Argument(..., help="suite YAML with a fusi
              variant: str = typer.Option(..., "--variant", help="the fusion or ltr variant to fit"),
              out_dir: Optional[Path] = typer.Option(None, "--out", help="run folder (default: runs/SUITE-NAME)"),
              validation_users: Optional[int] = typer.Option(None, "--validation-users",
-                                                            help="users of the validation split (overrides the suite)")):
+                                                            help="users of the validation split (overrides the suite)"),
+             install: bool = typer.Option(False, "--install", help="ltr: copy the fitted ranker into the workspace, "
+                                          "where `candidate_order: ltr` reads it"),
+             data_dir: Optional[Path] = DataDir):
     """Fit a fusion variant's weights, or an ltr variant's ranker, on the validation split
     (held-out items from the training period, never the evaluated ones) and print them as JSON
     (for ltr: the chosen hyper-parameters and each feature's share of the gain). `eval run` with
@@ -102,6 +105,8 @@ def eval_fit(suite_file: Path = typer.Argument(..., help="suite YAML with a fusi
     v = next(x for x in suite.variants if x.name == variant)
     if v.kind not in ("fusion", "ltr"):
         raise InputError(f"variant {variant!r} is kind {v.kind!r}: only fusion and ltr variants are fitted")
+    if install and v.kind != "ltr":
+        raise InputError("--install takes an ltr variant (a fusion variant's weights go to RECAGENT_FUSION_WEIGHTS)")
     if validation_users is not None:
         if validation_users < 5:
             raise InputError("--validation-users must be at least 5")
@@ -111,6 +116,12 @@ def eval_fit(suite_file: Path = typer.Argument(..., help="suite YAML with a fusi
     stage1, stage2 = run.fit_fusion(v)
     if v.kind == "ltr":  # the chosen hyper-parameters and each feature's share of the gain
         result = {"variant": v.name, **stage1.meta, "importance": stage1.importance()}
+        if install:
+            from agent.pipeline.learned import ranker_path
+
+            dest = ranker_path(cli_settings(data_dir=data_dir).data_dir)
+            stage1.save(dest)
+            err.print(f"installed: {dest} (used with RECAGENT_CANDIDATE_ORDER=ltr)", highlight=False)
     else:
         result = {"variant": v.name, "no_llm": stage1.model_dump(), "with_llm": stage2.model_dump() if stage2 else None}
     sys.stdout.write(json.dumps(result, indent=2) + "\n")

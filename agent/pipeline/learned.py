@@ -19,6 +19,11 @@ import numpy as np
 from agent.pipeline.order import FEATURES, standardise
 from agent.types import Item, item_year
 
+def ranker_path(data_dir) -> Path:
+    """Where the product reads its learned ranker (`candidate_order: ltr`)."""
+    return Path(data_dir) / "ranker" / "ltr.txt"
+
+
 CONTENT = ("genre_match", "genre_match_max", "year", "year_gap", "tag_overlap", "history", "liked")
 LEARNED_FEATURES = (*FEATURES, *(f"{f}_z" for f in FEATURES), *CONTENT)
 

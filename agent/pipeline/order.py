@@ -78,16 +78,21 @@ def fused_order(ids: Sequence[str], x: np.ndarray, weights: FusionWeights) -> li
 
 
 def order_candidates(ctx: RequestContext, pool: Pool, positives: list[str], avoided: list[str], n: int,
-                     mode: str = "fusion", weights: FusionWeights | None = None) -> list[Candidate]:
+                     mode: str = "fusion", weights: FusionWeights | None = None, ranker=None) -> list[Candidate]:
     """The best n of `pool`: by the fitted linear score (mode "fusion", over the pool plus
-    the n most popular unseen items) or by reciprocal rank ("rrf"); items in a category the
-    person avoids are dropped while enough remain; popular items fill a short list."""
+    the n most popular unseen items), by the learned ranker `ranker` ("ltr", over the same) or
+    by reciprocal rank ("rrf"); items in a category the person avoids are dropped while enough
+    remain; popular items fill a short list."""
     found = {i: Found(dict(f.scores), list(f.sources), f.because) for i, f in pool.found.items()}
-    if mode == "fusion":
+    if mode in ("fusion", "ltr"):
         for item_id, pop in ctx.collab.popular(n, exclude=ctx.seen):
             found.setdefault(item_id, Found({"popularity": pop}, ["popular"]))
         ids = list(found)
-        scores = fused_scores(_features(ctx, pool, positives, ids), weights or FusionWeights())
+        raw = _features(ctx, pool, positives, ids)
+        if mode == "ltr":
+            scores = ranker.scores(request_features(ctx, raw, positives, ids))
+        else:
+            scores = fused_scores(raw, weights or FusionWeights())
         for item_id, score in zip(ids, scores):
             found[item_id].scores["fused"] = float(score)
         order = [ids[i] for i in np.argsort(-scores, kind="stable")]
@@ -114,6 +119,17 @@ def _features(ctx: RequestContext, pool: Pool, positives: list[str], ids: list[s
     classic = ctx.classic.scores(positives, ids) if ctx.classic is not None else None
     return raw_features(knn, [semantic.get(i, 0.0) for i in ids], ctx.collab.popularity_of(ids), recent=recent,
                         classic=classic)
+
+
+def request_features(ctx: RequestContext, raw: np.ndarray, positives: list[str], ids: list[str]) -> np.ndarray:
+    """The learned ranker's features of `ids` for this request (agent/pipeline/learned.py): the raw
+    fusion signals `raw` and what the liked items `positives` say about genres, years and tags."""
+    from agent.pipeline.learned import Taste, learned_features
+
+    liked = ctx.items(positives)
+    items = ctx.items(ids)
+    taste = Taste.of([liked[i] for i in positives if i in liked], len(ctx.history))
+    return learned_features(raw, [items.get(i) for i in ids], taste)
 
 
 def _without_avoided(ctx: RequestContext, order: list[str], avoided: set[str], n: int) -> list[str]:

@@ -16,14 +16,15 @@ from evals.suite import load_suite
 from tests.unit.test_eval_fusion import FUSION, settings, write_suite  # noqa: F401 (a fixture)
 
 
-def planted_lists(n: int, seed: int = 0):
-    """Lists of 20 items whose relevant one has the largest `semantic` signal; the rest is noise."""
+def planted_lists(n: int, seed: int = 0, signal: str = "semantic"):
+    """Lists of 20 items whose relevant one has the largest `signal`; the rest is noise."""
     rng = np.random.default_rng(seed)
     lists = []
     for _ in range(n):
         x = rng.normal(size=(20, len(LEARNED_FEATURES)))
         target = int(rng.integers(20))
-        x[target, LEARNED_FEATURES.index("semantic")] = x[:, LEARNED_FEATURES.index("semantic")].max() + 0.5
+        column = LEARNED_FEATURES.index(signal)
+        x[target, column] = x[:, column].max() + 0.5
         lists.append((x, target))
     return lists
 
@@ -88,3 +89,69 @@ def test_an_ltr_variant_refuses_llm_scoring_and_weights(tmp_path):
     for bad in ({"llm_scoring": "labels"}, {"weights": {"collaborative": 1.0}}):
         with pytest.raises(InputError, match="ltr variant learns its own order"):
             load_suite(write_suite(tmp_path, [{"name": "ltr", "kind": "ltr", **bad}]))
+
+
+def test_a_request_computes_the_features_the_eval_fitted_on(settings, tmp_path):  # noqa: F811
+    """The product's features for a pool (agent/pipeline/order.py, from a real retrieval) equal the
+    eval's for the same history and items (evals/ltr.py), so a ranker fitted there reads the same inputs."""
+    from agent.pipeline import candidates
+    from agent.pipeline.order import _features, request_features
+    from evals.ltr import LTRRanker
+
+    path = write_suite(tmp_path, [{"name": "ltr", "kind": "ltr"}], protocol={"kind": "retrieved", "candidates": 20})
+    run = SuiteRun(load_suite(path), tmp_path / "run", settings)
+    run.prepare()
+    ranker = LTRRanker(run, run.suite.variants[0])
+    for user in run.users[:6]:
+        case = run.split.cases[user]
+        ids = ranker.pool(ranker.eval_world, case, validation=False)
+        expected = ranker.ltr_features(ranker.eval_world, case, ids)
+        ctx = run.rec.context(case.history)
+        positives = ranker.positives(case)
+        pool = candidates.retrieve(ctx, positives, 10)  # cosines from its own search where it saw an item
+        got = request_features(ctx, _features(ctx, pool, positives, ids), positives, ids)
+        assert got.shape == expected.shape == (len(ids), len(LEARNED_FEATURES))
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_the_product_orders_by_an_installed_ranker_and_says_how_to_install_one(data_copy, embedder, tmp_path):
+    from agent.errors import ConfigError
+    from agent.pipeline.learned import ranker_path
+    from tests.conftest import make_recommender
+
+    ltr_settings = data_copy.model_copy(update={"candidate_order": "ltr"})
+    rec = make_recommender(ltr_settings, embedder)
+    history = rec.history(next(iter(rec.store.all_interactions()))[0])
+    try:
+        with pytest.raises(ConfigError, match="--variant ltr --install"):
+            rec.retrieve(history, 10)
+        grid = {"num_leaves": (7,), "min_child_samples": (20,), "learning_rate": (0.1,)}
+        # planted on a standardised signal: the scale a real list's column has too
+        fit_lambdamart(planted_lists(200, signal="semantic_z"), k=10, grid=grid, max_trees=100).save(
+            ranker_path(ltr_settings.data_dir))
+        rec._ranker = None
+        _, ranked = rec.retrieve(history, 30)
+        seen = {e.item_id for e in history}
+        assert len(ranked) == 30 and not seen & {c.item.item_id for c in ranked}
+        fused = [c.scores["fused"] for c in ranked]  # the ranker's scores, best first
+        assert fused == sorted(fused, reverse=True) and len(set(fused)) > 1
+    finally:
+        rec.close()
+        rec.store.close()
+
+
+def test_eval_fit_installs_an_ltr_ranker_where_the_product_reads_it(tmp_path):
+    from agent.pipeline.learned import ranker_path
+    from tests.unit.test_eval_fusion import cli
+
+    path = write_suite(tmp_path, [FUSION, {"name": "ltr", "kind": "ltr", "validation_users": 60}])
+    data = tmp_path / "workspace"
+    r = cli("eval", "fit", str(path), "--variant", "ltr", "--install", "--data-dir", str(data),
+            "--out", str(tmp_path / "run"), cache=tmp_path / "c")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["variant"] == "ltr" and set(out["importance"]) == set(LEARNED_FEATURES) and out["params"]["trees"] >= 1
+    installed = LearnedRanker.load(ranker_path(data))
+    assert installed.meta["params"] == out["params"] and "installed:" in r.stderr
+    r = cli("eval", "fit", str(path), "--variant", "fusion", "--install", "--out", str(tmp_path / "run"), cache=tmp_path / "c")
+    assert r.returncode != 0 and "--install takes an ltr variant" in r.stderr and "Traceback" not in r.stderr
