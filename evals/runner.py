@@ -367,20 +367,24 @@ class SuiteRun:
         users = [u for u in self.users if self._key(v, u) not in done]
         if not users:
             return
-        failed = 0
         with self._progress() as progress:
             task = progress.add_task(f"{v.name}: fitting", total=None, failed=0)  # a classic model tunes here
             ranker = RANKERS[v.kind](self, v)
             progress.update(task, description=v.name, total=len(users))
-            for user in users:
-                try:
-                    result, error = ranker.rank(self.split.cases[user]), None
-                except AgentError as e:
-                    result, error = None, str(e)
-                row = self._row(v, user, result, error)
-                self._record(row, done, writer)
-                failed += row["status"] == "failed"
-                progress.update(task, advance=1, failed=failed)
+            self._rank_users(v, users, ranker.rank, done, writer, progress, task)
+
+    def _rank_users(self, v: Variant, users: list[str], rank, done: dict, writer, progress: Progress, task) -> None:
+        """`rank(case)` for each user, recorded as a row; a case that raises an AgentError is a failed row."""
+        failed = 0
+        for user in users:
+            try:
+                result, error = rank(self.split.cases[user]), None
+            except AgentError as e:
+                result, error = None, str(e)
+            row = self._row(v, user, result, error)
+            self._record(row, done, writer)
+            failed += row["status"] == "failed"
+            progress.update(task, advance=1, failed=failed)
 
     def _progress(self) -> Progress:
         return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -423,19 +427,10 @@ class SuiteRun:
         users = [u for u in self.users if self._key(v, u) not in done]
         if not users:
             return
-        failed = 0
         with self._fusion_ranker(v) as ranker, self._progress() as progress:
             stage1, stage2 = self._fit(ranker, progress)
             task = progress.add_task(v.name, total=len(users), failed=0)
-            for user in users:
-                try:
-                    result, error = ranker.rank(self.split.cases[user], stage1, stage2), None
-                except AgentError as e:
-                    result, error = None, str(e)
-                row = self._row(v, user, result, error)
-                self._record(row, done, writer)
-                failed += row["status"] == "failed"
-                progress.update(task, advance=1, failed=failed)
+            self._rank_users(v, users, lambda case: ranker.rank(case, stage1, stage2), done, writer, progress, task)
 
     def llm_recommender(self, v: Variant, registry=None) -> tuple[Recommender, object]:
         """A recommender over this run's data that asks `v`'s model through the response
