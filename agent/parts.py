@@ -56,13 +56,17 @@ class Parts:
         """The learned ranker of `candidate_order: ltr`, read once from data_dir/ranker/ (written by
         `recagent eval fit SUITE --variant ltr --install`)."""
         if self._ranker is None:
-            from agent.pipeline.learned import LearnedRanker, ranker_path
+            from agent.pipeline.learned import LEARNED_FEATURES, LearnedRanker, ranker_path
 
             path = ranker_path(self.settings.data_dir)
             if not path.exists():
                 raise ConfigError(f"candidate_order is ltr but there is no ranker at {path}: fit and install one with "
                                   "`recagent eval fit SUITE --variant ltr --install`, or set RECAGENT_CANDIDATE_ORDER=fusion")
-            self._ranker = LearnedRanker.load(path)
+            ranker = LearnedRanker.load(path)
+            if ranker.features != LEARNED_FEATURES:
+                raise ConfigError(f"the ranker at {path} was fitted on other features than this version computes: "
+                                  "fit and install it again (`recagent eval fit SUITE --variant ltr --install`)")
+            self._ranker = ranker
         return self._ranker
 
     @property

@@ -135,6 +135,12 @@ def test_the_product_orders_by_an_installed_ranker_and_says_how_to_install_one(d
         assert len(ranked) == 30 and not seen & {c.item.item_id for c in ranked}
         fused = [c.scores["fused"] for c in ranked]  # the ranker's scores, best first
         assert fused == sorted(fused, reverse=True) and len(set(fused)) > 1
+        stale = LearnedRanker.load(ranker_path(ltr_settings.data_dir))
+        stale.features = stale.features[:-1] + ("retired",)  # a ranker from another version's features
+        stale.save(ranker_path(ltr_settings.data_dir))
+        rec._ranker = None
+        with pytest.raises(ConfigError, match="fit and install it again"):
+            rec.retrieve(history, 10)
     finally:
         rec.close()
         rec.store.close()
