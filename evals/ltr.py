@@ -30,13 +30,23 @@ STEPS_BACK = 2  # lists per person: one held-out positive, then the one before i
 class LTRRanker(FusionRanker):
     """Fits and applies the learned ranker; the pool and the fusion's signals are the fusion's."""
 
-    def ltr_features(self, world: World, case: Case, ids: list[str]) -> np.ndarray:
+    def ltr_features(self, world: World, case: Case, ids: list[str], llm: dict[str, float] | None = None) -> np.ndarray:
         store = self.run.data.store
         positives = self.positives(case)
         liked = store.get_items(positives)
         items = store.get_items(ids)
         taste = Taste.of([liked[i] for i in positives if i in liked], len(case.history))
-        return learned_features(self.features(world, case, ids), [items.get(i) for i in ids], taste)
+        return learned_features(self.features(world, case, ids, llm), [items.get(i) for i in ids], taste)
+
+    def scored(self, case: Case, ids: list[str]):
+        """With `llm_scoring`: the model's scores of the whole list (the sampled protocol's pool
+        fits its letters), else None. A failed call leaves the column empty."""
+        if not self.uses_llm:
+            return None
+        if len(ids) > self.v.llm_top:
+            raise InputError(f"variant {self.v.name}: an ltr variant with llm_scoring scores the whole pool, at most "
+                             f"llm_top ({self.v.llm_top}) items: use it on a sampled suite")
+        return self.llm_scores(case, ids)
 
     def _fit_path(self):
         key = {"variant": self.v.model_dump(mode="json", exclude={"name"}), "data": self.suite.data_fingerprint(),
@@ -59,8 +69,12 @@ class LTRRanker(FusionRanker):
                 ids = self.pool(world, case, validation=True)
                 target = _index(ids, case.target)
                 if target is not None and len(ids) > 1:  # a list without its held-out item teaches nothing
-                    lists.append((self.ltr_features(world, case, ids), target))
+                    scored = self.scored(case, ids)
+                    llm = None if scored is None else scored.scores
+                    lists.append((self.ltr_features(world, case, ids, llm), target))
                     owners.append(user)
+                if progress:
+                    progress()
         if len(lists) < 20:
             raise InputError(f"variant {self.v.name}: only {len(lists)} validation lists hold their held-out item, "
                              "too few to fit a ranker (raise validation_users or pool)")
@@ -72,10 +86,18 @@ class LTRRanker(FusionRanker):
     def rank(self, case: Case, ranker: LearnedRanker, _unused=None) -> dict:
         world = self.eval_world
         ids = self.pool(world, case, validation=False)
-        order = ranker.order(ids, self.ltr_features(world, case, ids))
+        scored = self.scored(case, ids)
+        order = ranker.order(ids, self.ltr_features(world, case, ids, None if scored is None else scored.scores))
         ranking = order[: self.k]
-        return {"pool_size": len(ids), "target_in_pool": case.target in ids, "ranking": ranking,
-                "sources": ["ltr"] * len(ranking), "weights": {"ltr": ranker.meta.get("params", {})}}
+        out = {"pool_size": len(ids), "target_in_pool": case.target in ids, "ranking": ranking,
+               "sources": ["ltr"] * len(ranking), "weights": {"ltr": ranker.meta.get("params", {})}}
+        if scored is not None:  # the LLM is one of the ranker's inputs: its health as for a fusion variant
+            out.update(prompt=scored.prompt, model=self.llm_rec.backend.model, fallback_reason=scored.error,
+                       tokens={"prompt": scored.usage.prompt_tokens, "completion": scored.usage.completion_tokens},
+                       latency_ms=round(scored.latency_ms, 2), cached=scored.cached,
+                       llm={"calls": scored.calls, "parse_error": None, "returned": len(scored.scores),
+                            "out_of_candidate": 0, "duplicates": 0, "seen": 0, "fallback": scored.error is not None})
+        return out
 
 
 def _dataset(lists):

@@ -409,7 +409,8 @@ class SuiteRun:
 
     def _fit(self, ranker, progress: Progress):
         v = ranker.v
-        task = progress.add_task(f"{v.name}: fitting " + ("the ranker" if v.kind == "ltr" else "weights"), total=v.validation_users if ranker.uses_llm else 1,
+        total = None if v.kind == "ltr" else v.validation_users if ranker.uses_llm else 1  # ltr: lists per step vary
+        task = progress.add_task(f"{v.name}: fitting " + ("the ranker" if v.kind == "ltr" else "weights"), total=total,
                                  failed=0)
         fits = ranker.fit(progress=lambda: progress.advance(task))
         progress.update(task, completed=progress.tasks[task].total)

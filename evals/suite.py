@@ -118,17 +118,17 @@ class Variant(Strict):
         from agent.pipeline.order import FEATURES
         from evals.llm_scoring import DEFAULT_PROMPTS
 
-        if self.kind == "fusion" and "prompt" not in self.model_fields_set:
+        if self.kind in ("fusion", "ltr") and "prompt" not in self.model_fields_set:
             self.prompt = DEFAULT_PROMPTS.get(self.llm_scoring, "pick@v1")
         if self.weights is not None and set(self.weights) - set(FEATURES):
             raise ValueError(f"unknown fusion weights {sorted(set(self.weights) - set(FEATURES))}; "
                              f"known: {', '.join(FEATURES)}")
         if self.weights is not None and not any(self.weights.values()):
             raise ValueError("fusion weights are all zero: give at least one signal a weight")
-        if self.kind == "ltr" and (self.llm_scoring != "none" or self.weights is not None):
-            raise ValueError("an ltr variant learns its own order from the no-LLM signals: leave out "
-                             "llm_scoring and weights (use a fusion variant for those)")
-        if self.kind == "fusion" and self.llm_scoring != "none" and self.temperature != 0.0:
+        if self.kind == "ltr" and (self.llm_scoring == "pointwise" or self.weights is not None):
+            raise ValueError("an ltr variant learns its own weights, with the LLM's label scores at most "
+                             "(llm_scoring: labels): leave out weights and pointwise scoring")
+        if self.kind in ("fusion", "ltr") and self.llm_scoring != "none" and self.temperature != 0.0:
             raise ValueError("fusion scores come from logprobs of a greedy call: leave temperature at 0")
         return self
 

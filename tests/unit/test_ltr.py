@@ -83,12 +83,46 @@ def test_the_ltr_variant_is_fitted_on_the_validation_split_and_the_fit_is_reused
     assert again["variants"]["ltr"]["metrics"] == summary["variants"]["ltr"]["metrics"]
 
 
-def test_an_ltr_variant_refuses_llm_scoring_and_weights(tmp_path):
+def test_an_ltr_variant_refuses_weights_and_pointwise_scoring(tmp_path):
     from agent.errors import InputError
 
-    for bad in ({"llm_scoring": "labels"}, {"weights": {"collaborative": 1.0}}):
-        with pytest.raises(InputError, match="ltr variant learns its own order"):
+    for bad in ({"llm_scoring": "pointwise"}, {"weights": {"collaborative": 1.0}}):
+        with pytest.raises(InputError, match="ltr variant learns its own weights"):
             load_suite(write_suite(tmp_path, [{"name": "ltr", "kind": "ltr", **bad}]))
+
+
+def test_an_informative_llm_label_signal_is_learned_as_a_feature(settings, tmp_path, monkeypatch):  # noqa: F811
+    """A scripted fake (named as such) that knows the held-out items: the ranker with its label
+    scores as a feature leans on them and ranks better than the same ranker without them."""
+    from agent.backends.fake import ScriptedFakeBackend
+    from evals.fusion_fit import FusionRanker
+    from evals.split import validation_split
+    from tests.unit.test_eval_fusion import oracle_for
+
+    monkeypatch.setattr("evals.ltr.GRID", {"num_leaves": (7,), "min_child_samples": (10,), "learning_rate": (0.1,)})
+    monkeypatch.setattr("evals.ltr.MAX_TREES", 100)
+    variants = [{"name": "ltr", "kind": "ltr", "validation_users": 60},
+                {"name": "ltr-labels", "kind": "ltr", "llm_scoring": "labels", "model": "smollm2-135m",
+                 "validation_users": 60, "compare_to": "ltr"}]
+    path = write_suite(tmp_path, variants)
+    probe = SuiteRun(load_suite(path), tmp_path / "probe", settings)
+    probe.prepare()
+    held_out = {c.target for c in probe.split.cases.values()}
+    world = FusionRanker(probe, load_suite(path).variants[0]).validation_world()
+    held_out |= {c.target for c in world.cases.values()}
+    earlier = validation_split(validation_split(probe.split, 4.0, 5), 4.0, 5)  # the ranker's second step back
+    held_out |= {c.target for c in earlier.cases.values()}
+    titles = {it.title for it in probe.data.store.get_items(held_out).values()}
+    fake = ScriptedFakeBackend([oracle_for(titles)], repeat_last=True)
+    summary = SuiteRun(load_suite(path), tmp_path / "run", settings, backend_factory=lambda v: fake).run()
+    v = summary["variants"]["ltr-labels"]
+    assert v["vs_reference"]["variant"] == "ltr" and v["vs_reference"]["metrics"]["ndcg@10"]["diff"] > 0
+    assert v["llm"]["fallback_rate"] == 0.0 and fake.requests
+    meta = json.loads(next((tmp_path / "run" / "ltr-fits").glob("ltr-labels-*.json")).read_text())
+    fitted = LearnedRanker.load(next((tmp_path / "run" / "ltr-fits").glob("ltr-labels-*.txt")))
+    importance = fitted.importance()
+    by_gain = sorted(importance, key=importance.get, reverse=True)
+    assert "llm" in by_gain[:3] and meta["meta"]["variant"] == "ltr-labels"  # beside the synthetic data's genre match
 
 
 def test_a_request_computes_the_features_the_eval_fitted_on(settings, tmp_path):  # noqa: F811
