@@ -19,7 +19,7 @@ import numpy as np
 from agent.errors import InputError
 from agent.pipeline.learned import LEARNED_FEATURES, LearnedRanker, Taste, learned_features
 from evals.fusion_fit import FusionRanker, World, _index, _ndcg_of_rank, world_of
-from evals.split import Case, sample_users, validation_split
+from evals.split import Case, sample_users, user_rng, validation_split
 
 # small trees and strong regularisation: a few hundred lists, one relevant item each
 GRID = {"num_leaves": (7, 15, 31), "min_child_samples": (20, 60), "learning_rate": (0.05,)}
@@ -38,19 +38,24 @@ class LTRRanker(FusionRanker):
         taste = Taste.of([liked[i] for i in positives if i in liked], len(case.history))
         return learned_features(self.features(world, case, ids, llm), [items.get(i) for i in ids], taste)
 
-    def scored(self, case: Case, ids: list[str]):
+    def scored(self, case: Case, ids: list[str], shuffle: bool = False):
         """With `llm_scoring`: the model's scores of the whole list (the sampled protocol's pool
-        fits its letters), else None. A failed call leaves the column empty."""
+        fits its letters), else None. A failed call leaves the column empty. `shuffle`: shown in a
+        seeded random order (a validation pool ends with its held-out item: in that order a model's
+        liking for a letter would teach the ranker where the item is)."""
         if not self.uses_llm:
             return None
         if len(ids) > self.v.llm_top:
             raise InputError(f"variant {self.v.name}: an ltr variant with llm_scoring scores the whole pool, at most "
                              f"llm_top ({self.v.llm_top}) items: use it on a sampled suite")
+        if shuffle:
+            ids = [ids[i] for i in user_rng(self.suite.users.seed, case.user, f"ltr-llm-order-{case.target}")
+                   .permutation(len(ids))]
         return self.llm_scores(case, ids)
 
     def _fit_path(self):
         key = {"variant": self.v.model_dump(mode="json", exclude={"name"}), "data": self.suite.data_fingerprint(),
-               "k": self.k, "features": LEARNED_FEATURES, "grid": GRID, "trees": MAX_TREES, "cv": 5, "steps": STEPS_BACK}
+               "k": self.k, "features": LEARNED_FEATURES, "grid": GRID, "trees": MAX_TREES, "cv": 5, "steps": STEPS_BACK, "llm_order": "shuffled"}
         digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
         return self.run.out / "ltr-fits" / f"{self.v.name}-{digest}.txt"
 
@@ -69,7 +74,7 @@ class LTRRanker(FusionRanker):
                 ids = self.pool(world, case, validation=True)
                 target = _index(ids, case.target)
                 if target is not None and len(ids) > 1:  # a list without its held-out item teaches nothing
-                    scored = self.scored(case, ids)
+                    scored = self.scored(case, ids, shuffle=True)
                     llm = None if scored is None else scored.scores
                     lists.append((self.ltr_features(world, case, ids, llm), target))
                     owners.append(user)
