@@ -83,12 +83,18 @@ def fit_weights(lists: Sequence[tuple[np.ndarray, int | None]], k: int = 10,
 
 
 def mean_ndcg(lists: Sequence[tuple[np.ndarray, int | None]], weights: FusionWeights, k: int) -> float:
+    return mean_ndcg_by(lists, lambda x: fused_scores(x, weights), k)
+
+
+def mean_ndcg_by(lists: Sequence[tuple[np.ndarray, int | None]], score, k: int) -> float:
+    """Mean NDCG@k of each list's held-out item under `score(features)`, ties at their expected
+    rank; a list without its item scores 0."""
     values = []
     for x, target in lists:
         if target is None or len(x) == 0:
             values.append(0.0)
             continue
-        s = fused_scores(x, weights)
+        s = score(x)
         above, ties = (s > s[target]).sum(), (s == s[target]).sum() - 1
         values.append(float(_ndcg_of_rank(np.array(above + ties / 2.0), k)))
     return float(np.mean(values)) if values else math.nan

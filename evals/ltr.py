@@ -18,7 +18,7 @@ import numpy as np
 
 from agent.errors import InputError
 from agent.pipeline.learned import LEARNED_FEATURES, LearnedRanker, Taste, learned_features
-from evals.fusion_fit import FusionRanker, World, _index, _ndcg_of_rank, world_of
+from evals.fusion_fit import FusionRanker, World, _index, mean_ndcg_by, world_of
 from evals.split import Case, sample_users, user_rng, validation_split
 
 # small trees and strong regularisation: a few hundred lists, one relevant item each
@@ -113,12 +113,7 @@ def _dataset(lists):
 
 def mean_ndcg_of(ranker: LearnedRanker, lists, k: int) -> float:
     """Mean NDCG@k of the held-out item under the ranker's scores (ties at their expected rank)."""
-    values = []
-    for x, target in lists:
-        s = ranker.scores(x)
-        above, ties = (s > s[target]).sum(), (s == s[target]).sum() - 1
-        values.append(float(_ndcg_of_rank(np.array(above + ties / 2.0), k)))
-    return float(np.mean(values))
+    return mean_ndcg_by(lists, ranker.scores, k)
 
 
 def fit_lambdamart(lists, k: int, seed: int = 0, folds: int = 5, grid: dict | None = None,
