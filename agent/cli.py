@@ -20,9 +20,12 @@ app = typer.Typer(help="LLM-powered personalized recommendation, offline by defa
 prompts_app = typer.Typer(help="List, show and render versioned prompt templates.", no_args_is_help=True)
 model_app = typer.Typer(help="Bundled models: list, pull (join + verify), serve.", no_args_is_help=True)
 users_app = typer.Typer(help="Register users, or delete a user's data.", no_args_is_help=True)
+store_app = typer.Typer(help="The database: copy an SQLite workspace into PostgreSQL, show what is stored.",
+                        no_args_is_help=True)
 app.add_typer(prompts_app, name="prompts")
 app.add_typer(model_app, name="model")
 app.add_typer(users_app, name="users")
+app.add_typer(store_app, name="store")
 
 COMMAND_GROUPS = "recagent.commands"  # entry points: name = the sub-command, value = a typer.Typer
 
@@ -418,13 +421,16 @@ def doctor(base_url: Optional[str] = BaseUrl, model: Optional[str] = Model, data
 
     s = _settings(base_url=base_url, model=model, data_dir=data_dir)
     rows: list[tuple[str, bool, str]] = []
-    db = Path(s.data_dir) / "catalog.sqlite"
-    if db.exists():
+    if s.store_url or Path(s.catalog_store).exists():
         from agent.store import CatalogStore
 
-        st = CatalogStore(db)
-        rows.append(("catalog", True, f"{st.count_items()} items, {st.count_interactions()} interactions in {s.data_dir}"))
-        st.close()
+        try:
+            st = CatalogStore(s.catalog_store)
+            rows.append(("catalog", True, f"{st.count_items()} items, {st.count_interactions()} interactions "
+                         f"in {st.database.where}"))
+            st.close()
+        except AgentError as e:
+            rows.append(("catalog", False, str(e)))
     else:
         rows.append(("catalog", False, f"none in {s.data_dir}: run `recagent ingest`"))
     if s.embedded:
@@ -628,6 +634,68 @@ def users_grant(user: str = typer.Argument(..., help="an existing user (e.g. an 
     with Recommender(_settings(data_dir=data_dir)) as rec:
         rec.grant(user, key)
     err.print(f"granted {user} to the app key {key!r}", highlight=False)
+
+
+# -- store -----------------------------------------------------------------------------------------
+@store_app.command("migrate")
+def store_migrate(to: Optional[str] = typer.Option(None, "--to", help="postgresql://… (default: RECAGENT_STORE_URL)"),
+                  replace: bool = typer.Option(False, "--replace", help="delete what the target holds first"),
+                  data_dir: Optional[Path] = DataDir):
+    """Copy the data dir's SQLite catalog, interactions, users and chat sessions into PostgreSQL,
+    then check that every table holds as many rows there as here."""
+    from rich.table import Table
+
+    from agent.db import SQLiteDatabase, open_database
+    from agent.migrations import copy_store
+
+    s = _settings(data_dir=data_dir)
+    target_url = to or s.store_url
+    if not target_url or not target_url.startswith(("postgresql://", "postgres://")):
+        raise InputError("name the PostgreSQL database to copy into: --to postgresql://user:password@host/db "
+                         "(or set RECAGENT_STORE_URL)")
+    catalog = Path(s.data_dir) / "catalog.sqlite"
+    if not catalog.exists():
+        raise ConfigError(f"no SQLite catalog in {s.data_dir} to copy: run `recagent ingest` first, or set --data-dir")
+    table = Table("table", "SQLite", "PostgreSQL", title=f"{s.data_dir} → copied")
+    target = open_database(target_url)
+    try:
+        for component, path in (("catalog", catalog), ("sessions", Path(s.data_dir) / "sessions.sqlite")):
+            if not path.exists():
+                continue
+            source = SQLiteDatabase(path)
+            try:
+                counts = copy_store(source, target, component, replace=replace)
+            finally:
+                source.close()
+            for name, (here, there) in counts.items():
+                table.add_row(name, f"{here:,}", f"{there:,}" if here == there else f"[red]{there:,}[/red]")
+            if bad := [n for n, (a, b) in counts.items() if a != b]:
+                raise ConfigError(f"row counts differ after the copy in {', '.join(bad)}: the target was written to "
+                                  "meanwhile; stop the replicas and run the copy again with --replace")
+        err.print(table)
+        err.print(f"done: set RECAGENT_STORE_URL={target.where} on every replica (the fitted models in "
+                  f"{Path(s.data_dir) / 'fitted'} match this copy: share that directory with them)", highlight=False)
+    finally:
+        target.close()
+
+
+@store_app.command("status")
+def store_status(data_dir: Optional[Path] = DataDir):
+    """Which store is in use, its schema versions and its row counts."""
+    from agent.migrations import TABLES, applied_versions
+    from agent.session import SessionStore
+    from agent.store import CatalogStore
+
+    s = _settings(data_dir=data_dir)
+    if s.store_url is None and not Path(s.catalog_store).exists():
+        _require_catalog(s)
+    for component, store in (("catalog", CatalogStore(s.catalog_store)), ("sessions", SessionStore(s.sessions_store))):
+        db = store.database
+        with db.read() as tx:
+            counts = ", ".join(f"{t} {tx.execute(f'SELECT COUNT(*) FROM {t}').fetchone()[0]:,}" for t in TABLES[component])
+        out.print(f"{component}: {db.dialect} at {db.where}; schema {applied_versions(db, component)}; {counts}",
+                  highlight=False)
+        store.close()
 
 
 def main() -> None:

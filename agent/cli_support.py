@@ -42,6 +42,6 @@ def progress() -> Progress:
 
 
 def require_catalog(settings: Settings) -> None:
-    if not (Path(settings.data_dir) / "catalog.sqlite").exists():
+    if settings.store_url is None and not Path(settings.catalog_store).exists():
         raise ConfigError(f"no catalog in {settings.data_dir}: run `recagent ingest` first "
                           "(e.g. `recagent ingest --preset movielens data/ml-latest-small`) or set RECAGENT_DATA_DIR")

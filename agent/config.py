@@ -141,6 +141,15 @@ class Settings(BaseSettings):
     def model_name(self) -> str:
         return self.model or DEFAULT_EMBEDDED_MODEL
 
+    @property
+    def catalog_store(self) -> str | Path:
+        """Where the catalog and interactions live: the PostgreSQL URL, else the data dir's SQLite file."""
+        return self.store_url or Path(self.data_dir) / "catalog.sqlite"
+
+    @property
+    def sessions_store(self) -> str | Path:
+        return self.store_url or Path(self.data_dir) / "sessions.sqlite"
+
 
 def load_settings(**overrides) -> Settings:
     """Settings with explicit overrides (None means: use the environment)."""

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -62,8 +61,7 @@ class ChatSessions:
                  sessions: SessionStore | None = None, options: RecommendOptions | None = None, **changes):
         self.recommender = recommender or Recommender(settings)
         settings = self.recommender.settings
-        self.sessions = sessions or SessionStore(Path(settings.data_dir) / "sessions.sqlite",
-                                                 settings.session_retention_days)
+        self.sessions = sessions or SessionStore(settings.sessions_store, settings.session_retention_days)
         self.options = RecommendOptions.of(options or RecommendOptions(k=5), **changes)
         self._catalog_size = -1
 

@@ -72,7 +72,7 @@ class Parts:
     @property
     def store(self) -> CatalogStore:
         if self._store is None:
-            self._store = CatalogStore(Path(self.settings.data_dir) / "catalog.sqlite")
+            self._store = CatalogStore(self.settings.catalog_store)
         return self._store
 
     @property

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import sqlite3
-import threading
 import time
 import uuid
 from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from agent.db import Database, open_database
 from agent.errors import NotFoundError
 from agent.intent import Era
-from agent.privacy import private_file
+from agent.migrations import migrate
 
 
 class Constraints(BaseModel):
@@ -68,58 +67,58 @@ class UnknownSessionError(NotFoundError):
 
 
 class SessionStore:
-    """One SQLite file (owner-only: it holds what people wrote); every write is its own
-    transaction, so a crash loses at most the turn being written. Sessions untouched for
-    `retention_days` are deleted (at open and as new ones start); None keeps them."""
+    """Chat sessions in an SQLite file (owner-only: it holds what people wrote), or in the
+    PostgreSQL database replicas share (a postgresql:// URL), so a chat continues on any replica.
+    Every write is its own transaction, so a crash loses at most the turn being written. Sessions
+    untouched for `retention_days` are deleted (at open and as new ones start); None keeps them."""
 
-    def __init__(self, path: Path, retention_days: float | None = None):
-        self._db = sqlite3.connect(private_file(path), check_same_thread=False, timeout=30)
+    def __init__(self, target: Path | str | Database, retention_days: float | None = None):
+        self._db = target if isinstance(target, Database) else open_database(target, wal=True, timeout=30)
         self.retention_days = retention_days
-        self._lock = threading.Lock()
-        with self._lock, self._db:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA secure_delete = ON")  # deleted turns are overwritten, not left in free pages
-            self._db.execute("CREATE TABLE IF NOT EXISTS sessions (id TEXT PRIMARY KEY, state TEXT NOT NULL, "
-                             "updated REAL NOT NULL)")
-            self._db.execute("CREATE TABLE IF NOT EXISTS turns (session_id TEXT NOT NULL, n INTEGER NOT NULL, "
-                             "turn TEXT NOT NULL, PRIMARY KEY (session_id, n))")
-            self._db.execute("CREATE INDEX IF NOT EXISTS sessions_updated ON sessions(updated)")
+        migrate(self._db, "sessions")
         self.expire()
+
+    @property
+    def database(self) -> Database:
+        return self._db
 
     def create(self, user_id: str | None = None, owner: str | None = None) -> SessionState:
         self.expire()
         state = SessionState(session_id=uuid.uuid4().hex[:12], user_id=user_id, owner=owner)
-        with self._lock, self._db:
-            self._db.execute("INSERT INTO sessions VALUES (?, ?, ?)", (state.session_id, state.model_dump_json(), time.time()))
+        with self._db.write() as tx:
+            tx.execute("INSERT INTO sessions (id, state, updated, user_id) VALUES (?, ?, ?, ?)",
+                       (state.session_id, state.model_dump_json(), time.time(), user_id))
         return state
 
     def get(self, session_id: str) -> SessionState:
-        with self._lock:
-            row = self._db.execute("SELECT state FROM sessions WHERE id = ?", (session_id,)).fetchone()
+        with self._db.read() as tx:
+            row = tx.execute("SELECT state FROM sessions WHERE id = ?", (session_id,)).fetchone()
         if row is None:
             raise UnknownSessionError(session_id)
         return SessionState.model_validate_json(row[0])
 
     def save(self, state: SessionState) -> None:
         """Update a session; one deleted meanwhile (its user's data deleted) stays deleted."""
-        with self._lock, self._db:
-            updated = self._db.execute("UPDATE sessions SET state = ?, updated = ? WHERE id = ?",
-                                       (state.model_dump_json(), time.time(), state.session_id)).rowcount
+        with self._db.write() as tx:
+            updated = tx.execute("UPDATE sessions SET state = ?, updated = ?, user_id = ? WHERE id = ?",
+                                 (state.model_dump_json(), time.time(), state.user_id, state.session_id)).rowcount
         if not updated:
             raise UnknownSessionError(state.session_id)
 
     def add_turns(self, session_id: str, turns: list[Turn]) -> None:
-        with self._lock, self._db:
-            if self._db.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() is None:
+        with self._db.write() as tx:
+            # the session's row, locked for this transaction (PostgreSQL): two replicas adding
+            # turns to one session number them one after the other
+            lock = " FOR UPDATE" if self._db.dialect == "postgresql" else ""
+            if tx.execute(f"SELECT 1 FROM sessions WHERE id = ?{lock}", (session_id,)).fetchone() is None:
                 raise UnknownSessionError(session_id)
-            n = self._db.execute("SELECT COALESCE(MAX(n), 0) FROM turns WHERE session_id = ?",
-                                 (session_id,)).fetchone()[0]
-            self._db.executemany("INSERT INTO turns VALUES (?, ?, ?)",
-                                 [(session_id, n + i + 1, t.model_dump_json()) for i, t in enumerate(turns)])
+            n = tx.execute("SELECT COALESCE(MAX(n), 0) FROM turns WHERE session_id = ?", (session_id,)).fetchone()[0]
+            tx.executemany("INSERT INTO turns VALUES (?, ?, ?)",
+                           [(session_id, n + i + 1, t.model_dump_json()) for i, t in enumerate(turns)])
 
     def turns(self, session_id: str) -> list[Turn]:
-        with self._lock:
-            rows = self._db.execute("SELECT turn FROM turns WHERE session_id = ? ORDER BY n", (session_id,)).fetchall()
+        with self._db.read() as tx:
+            rows = tx.execute("SELECT turn FROM turns WHERE session_id = ? ORDER BY n", (session_id,)).fetchall()
         return [Turn.model_validate_json(r[0]) for r in rows]
 
     def expire(self) -> int:
@@ -130,20 +129,18 @@ class SessionStore:
 
     def delete_user(self, user_id: str, anonymous_prefix: str = "session:") -> int:
         """Delete every session of `user_id` (or the anonymous session `user_id` names), turns
-        included, and truncate the write-ahead log, so no copy of what they wrote stays in it.
-        Returns how many sessions."""
+        included, and leave no copy of what they wrote in the engine's files (SQLite's write-ahead
+        log truncated; PostgreSQL's tables vacuumed). Returns how many sessions."""
         own = user_id.removeprefix(anonymous_prefix) if user_id.startswith(anonymous_prefix) else None
-        n = self._delete("json_extract(state, '$.user_id') = ? OR (json_extract(state, '$.user_id') IS NULL "
-                         "AND id = ?)", (user_id, own))
-        with self._lock:
-            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        n = self._delete("user_id = ? OR (user_id IS NULL AND id = ?)", (user_id, own or ""))
+        self._db.forget(["sessions", "turns"])
         return n
 
     def _delete(self, where: str, args: tuple) -> int:
-        with self._lock, self._db:
-            ids = [r[0] for r in self._db.execute(f"SELECT id FROM sessions WHERE {where}", args)]
-            self._db.executemany("DELETE FROM turns WHERE session_id = ?", [(i,) for i in ids])
-            self._db.executemany("DELETE FROM sessions WHERE id = ?", [(i,) for i in ids])
+        with self._db.write() as tx:
+            ids = [r[0] for r in tx.execute(f"SELECT id FROM sessions WHERE {where}", args).fetchall()]
+            tx.executemany("DELETE FROM turns WHERE session_id = ?", [(i,) for i in ids])
+            tx.executemany("DELETE FROM sessions WHERE id = ?", [(i,) for i in ids])
         return len(ids)
 
     def close(self) -> None:

@@ -1,43 +1,17 @@
-"""The catalog and the interactions, in SQLite: the source of truth Chroma indexes."""
+"""The catalog and the interactions (SQLite, or PostgreSQL for replicas): the source of truth
+Chroma indexes and the item models are fitted on."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
-import threading
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-from agent.privacy import private_file
+from agent.db import Database, open_database
+from agent.migrations import migrate
 from agent.types import Interaction, Item
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS items (
-    item_id TEXT PRIMARY KEY, title TEXT NOT NULL, text TEXT NOT NULL,
-    categories TEXT NOT NULL, tags TEXT NOT NULL, content_hash TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS interactions (
-    user_id TEXT NOT NULL, item_id TEXT NOT NULL, rating REAL, timestamp INTEGER, source TEXT,
-    PRIMARY KEY (user_id, item_id));
-CREATE INDEX IF NOT EXISTS interactions_item ON interactions(item_id);
-CREATE TABLE IF NOT EXISTS users (user_id TEXT PRIMARY KEY, created REAL NOT NULL);
--- who wrote through the service for whom, since when (the trust rule's clock), and which app
--- keys the admin let act for a user they did not create; deleted ids, so no write revives them
-CREATE TABLE IF NOT EXISTS writers (user_id TEXT NOT NULL, writer TEXT NOT NULL, since REAL NOT NULL,
-    PRIMARY KEY (user_id, writer));
-CREATE TABLE IF NOT EXISTS grants (user_id TEXT NOT NULL, key_name TEXT NOT NULL, since REAL NOT NULL,
-    PRIMARY KEY (user_id, key_name));
-CREATE TABLE IF NOT EXISTS tombstones (user_id TEXT PRIMARY KEY, deleted REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS kv_cache (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS enrichments (
-    item_id TEXT NOT NULL, version TEXT NOT NULL, item_hash TEXT NOT NULL,
-    description TEXT NOT NULL, tags TEXT NOT NULL, created REAL NOT NULL,
-    PRIMARY KEY (item_id, version));
-"""
-
 
 ITEM_CACHE_MAX = 200_000
 
@@ -49,20 +23,17 @@ def content_hash(item: Item) -> str:
 class CatalogStore:
     """Items and interactions with idempotent upserts that report what changed."""
 
-    def __init__(self, path: Path):
-        self.path = private_file(path)  # interactions are personal data: owner-only (SQLite's -wal/-shm follow)
-        self._db = sqlite3.connect(path, check_same_thread=False)
-        self._lock = threading.Lock()
-        with self._lock, self._db:
-            self._db.execute("PRAGMA secure_delete = ON")  # a deleted person's rows are overwritten, not left in free pages
-            self._db.executescript(_SCHEMA)
-            if "source" not in {r[1] for r in self._db.execute("PRAGMA table_info(interactions)")}:
-                self._db.execute("ALTER TABLE interactions ADD COLUMN source TEXT")  # a store from before writers
-            if self._meta("interactions_count") is None:  # a store from before the counter: count once
-                n = self._db.execute("SELECT COUNT(*) FROM interactions").fetchone()[0]
-                self._db.execute("INSERT INTO meta VALUES ('interactions_count', ?)", (n,))
-        self.version = 0  # bumped on every write, so derived indexes know to rebuild
+    def __init__(self, target: Path | str | Database):
+        """`target`: an SQLite file, a postgresql:// URL, or an open Database."""
+        self._db = target if isinstance(target, Database) else open_database(target)
+        self.path = getattr(self._db, "path", None)
+        migrate(self._db, "catalog")
+        self.version = 0  # bumped on this process's writes, so derived indexes know to rebuild
         self._items: dict[str, Item] = {}  # read cache; upserts evict what they change
+
+    @property
+    def database(self) -> Database:
+        return self._db
 
     def close(self) -> None:
         self._db.close()
@@ -73,8 +44,8 @@ class CatalogStore:
         outcome: dict[str, list[str]] = {"added": [], "updated": [], "unchanged": []}
         if not items:
             return outcome
-        with self._lock, self._db:
-            known = self._hashes([i.item_id for i in items])
+        with self._db.write() as tx:
+            known = self._hashes(tx, [i.item_id for i in items])
             rows = []
             for item in items:
                 h = content_hash(item)
@@ -85,30 +56,32 @@ class CatalogStore:
                 outcome["added" if old is None else "updated"].append(item.item_id)
                 rows.append((item.item_id, item.title, item.text, json.dumps(item.categories),
                              json.dumps(item.tags), h))
-            self._db.executemany("INSERT OR REPLACE INTO items VALUES (?,?,?,?,?,?)", rows)
+            tx.executemany(self._db.upsert("items", ITEM_COLUMNS, ["item_id"]), rows)
             for row in rows:
                 self._items.pop(row[0], None)
         if rows:
             self.version += 1
         return outcome
 
-    def _hashes(self, ids: list[str]) -> dict[str, str]:
+    @staticmethod
+    def _hashes(tx, ids: list[str]) -> dict[str, str]:
         out = {}
         for chunk in _chunks(ids, 900):
             q = f"SELECT item_id, content_hash FROM items WHERE item_id IN ({','.join('?' * len(chunk))})"
-            out.update(self._db.execute(q, chunk).fetchall())
+            out.update(tx.execute(q, chunk).fetchall())
         return out
 
     def get_items(self, ids: Iterable[str]) -> dict[str, Item]:
         ids = list(dict.fromkeys(ids))
         out = {i: self._items[i] for i in ids if i in self._items}
         missing = [i for i in ids if i not in out]
-        with self._lock:
-            for chunk in _chunks(missing, 900):
-                q = ("SELECT item_id, title, text, categories, tags FROM items "
-                     f"WHERE item_id IN ({','.join('?' * len(chunk))})")
-                for row in self._db.execute(q, chunk):
-                    out[row[0]] = _item(row)
+        if missing:
+            with self._db.read() as tx:
+                for chunk in _chunks(missing, 900):
+                    q = ("SELECT item_id, title, text, categories, tags FROM items "
+                         f"WHERE item_id IN ({','.join('?' * len(chunk))})")
+                    for row in tx.execute(q, chunk).fetchall():
+                        out[row[0]] = _item(row)
         if len(self._items) > ITEM_CACHE_MAX:
             self._items.clear()
         self._items.update((i, out[i]) for i in missing if i in out)
@@ -118,33 +91,33 @@ class CatalogStore:
         return self.get_items([item_id]).get(item_id)
 
     def all_items(self) -> list[Item]:
-        with self._lock:
-            rows = self._db.execute("SELECT item_id, title, text, categories, tags FROM items").fetchall()
+        with self._db.read() as tx:
+            rows = tx.execute("SELECT item_id, title, text, categories, tags FROM items").fetchall()
         return [_item(r) for r in rows]
 
     def search_titles(self, text: str, limit: int = 5) -> list[Item]:
         """Items whose title contains `text` (case-insensitive), shortest titles first."""
         needle = "%" + text.strip().lower().replace("%", "").replace("_", "") + "%"
-        with self._lock:
-            rows = self._db.execute("SELECT item_id, title, text, categories, tags FROM items WHERE lower(title) LIKE ? "
-                                    "ORDER BY length(title) LIMIT ?", (needle, limit)).fetchall()
+        with self._db.read() as tx:
+            rows = tx.execute("SELECT item_id, title, text, categories, tags FROM items WHERE lower(title) LIKE ? "
+                              "ORDER BY length(title) LIMIT ?", (needle, limit)).fetchall()
         return [_item(r) for r in rows]
 
     def item_ids(self) -> set[str]:
-        with self._lock:
-            return {r[0] for r in self._db.execute("SELECT item_id FROM items")}
+        with self._db.read() as tx:
+            return {r[0] for r in tx.execute("SELECT item_id FROM items").fetchall()}
 
     def count_items(self) -> int:
-        with self._lock:
-            return self._db.execute("SELECT COUNT(*) FROM items").fetchone()[0]
+        with self._db.read() as tx:
+            return tx.execute("SELECT COUNT(*) FROM items").fetchone()[0]
 
     # -- interactions --------------------------------------------------------------------
     def upsert_interactions(self, rows: list[Interaction]) -> dict[str, int]:
         outcome = {"added": 0, "updated": 0, "unchanged": 0}
         if not rows:
             return outcome
-        with self._lock, self._db:
-            stored = self._stored_interactions(rows)
+        with self._db.write(serial=True) as tx:
+            stored = self._stored_interactions(tx, rows)
             writes = []
             for r in rows:
                 old = stored.get((r.user_id, r.item_id))
@@ -152,15 +125,16 @@ class CatalogStore:
                     outcome["unchanged"] += 1
                     continue
                 outcome["added" if old is None else "updated"] += 1
-                writes.append((r.user_id, r.item_id, r.rating, r.timestamp))
-            self._db.executemany("INSERT OR REPLACE INTO interactions VALUES (?,?,?,?,NULL)", writes)
+                writes.append((r.user_id, r.item_id, r.rating, r.timestamp, None))
+            tx.executemany(self._db.upsert("interactions", INTERACTION_COLUMNS, ["user_id", "item_id"]), writes)
             if writes:
-                self._interactions_written(outcome["added"])
+                self._interactions_written(tx, outcome["added"])
         if writes:
             self.version += 1
         return outcome
 
-    def _stored_interactions(self, rows: list[Interaction]) -> dict[tuple[str, str], tuple]:
+    @staticmethod
+    def _stored_interactions(tx, rows: list[Interaction]) -> dict[tuple[str, str], tuple]:
         """(rating, timestamp) of each of `rows` already stored: one query per user and 900 items,
         not one per row (an ingest file lists a user's rows together)."""
         by_user: dict[str, list[str]] = {}
@@ -171,30 +145,31 @@ class CatalogStore:
             for chunk in _chunks(list(dict.fromkeys(items)), 900):
                 q = ("SELECT item_id, rating, timestamp FROM interactions WHERE user_id=? "
                      f"AND item_id IN ({','.join('?' * len(chunk))})")
-                for item, rating, timestamp in self._db.execute(q, [user, *chunk]):
+                for item, rating, timestamp in tx.execute(q, [user, *chunk]).fetchall():
                     out[(user, item)] = (rating, timestamp)
         return out
 
-    def _interactions_written(self, added: int) -> None:
+    @staticmethod
+    def _interactions_written(tx, added: int) -> None:
         """Inside a write transaction: a new generation, and the count moved by `added`."""
-        self._db.execute("INSERT INTO meta VALUES ('interactions_generation', 1) ON CONFLICT(key) "
-                         "DO UPDATE SET value = value + 1")
-        self._db.execute("UPDATE meta SET value = value + ? WHERE key = 'interactions_count'", (added,))
+        tx.execute("INSERT INTO meta VALUES ('interactions_generation', 1) ON CONFLICT (key) "
+                   "DO UPDATE SET value = meta.value + 1")
+        tx.execute("UPDATE meta SET value = value + ? WHERE key = 'interactions_count'", (added,))
 
     def _meta(self, key: str) -> int | None:
-        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        with self._db.read() as tx:
+            row = tx.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
 
     def generation(self) -> int:
-        """Bumped by every write to the interactions, by any process: fits on disk are keyed by it."""
-        with self._lock:
-            return self._meta("interactions_generation") or 0
+        """Bumped by every write to the interactions, by any process or replica: fits are keyed by it."""
+        return self._meta("interactions_generation") or 0
 
     def user_interactions(self, user_id: str) -> list[Interaction]:
-        with self._lock:
-            rows = self._db.execute(
+        with self._db.read() as tx:
+            rows = tx.execute(
                 "SELECT user_id, item_id, rating, timestamp FROM interactions WHERE user_id=? "
-                "ORDER BY timestamp", (user_id,)).fetchall()
+                "ORDER BY timestamp, item_id", (user_id,)).fetchall()
         # validated when written (ingest, feedback): not checked again at every read
         return [Interaction.model_construct(user_id=r[0], item_id=r[1], rating=r[2], timestamp=r[3]) for r in rows]
 
@@ -202,39 +177,36 @@ class CatalogStore:
     def add_user(self, user_id: str) -> bool:
         """Register a user (one with no interactions yet); False when the id is already known.
         Registering a deleted id on purpose starts a new user under it."""
-        with self._lock, self._write():
-            if self._known(user_id):
+        with self._db.write(serial=True) as tx:
+            if _known(tx, user_id):
                 return False
-            self._db.execute("INSERT INTO users VALUES (?, ?)", (user_id, time.time()))
-            self._db.execute("DELETE FROM tombstones WHERE user_id = ?", (user_id,))
+            tx.execute("INSERT INTO users VALUES (?, ?)", (user_id, time.time()))
+            tx.execute("DELETE FROM tombstones WHERE user_id = ?", (user_id,))
         return True
 
     def has_user(self, user_id: str) -> bool:
-        with self._lock:
-            return self._known(user_id)
-
-    def _known(self, user_id: str) -> bool:
-        return self._db.execute("SELECT 1 FROM users WHERE user_id=? UNION ALL "
-                                "SELECT 1 FROM interactions WHERE user_id=? LIMIT 1", (user_id, user_id)).fetchone() is not None
+        with self._db.read() as tx:
+            return _known(tx, user_id)
 
     def record(self, row: Interaction, writer: str | None, create: bool = False) -> bool:
-        """Write one interaction of a known user (feedback), checked and written in one transaction,
-        so a delete that began first wins: False (nothing written) when the user is unknown or
-        deleted. `create` registers an unknown id first (a chat session's own user), unless that id
-        was deleted. `writer` (a service key's name) starts the trust rule's clock for this user."""
-        with self._lock, self._write():
-            if not self._known(row.user_id):
-                tombstoned = self._db.execute("SELECT 1 FROM tombstones WHERE user_id=?", (row.user_id,)).fetchone()
+        """Write one interaction of a known user (feedback), checked and written in one serial
+        transaction, so a delete that began first wins: False (nothing written) when the user is
+        unknown or deleted. `create` registers an unknown id first (a chat session's own user),
+        unless that id was deleted. `writer` (a service key's name) starts the trust rule's clock
+        for this user."""
+        with self._db.write(serial=True) as tx:
+            if not _known(tx, row.user_id):
+                tombstoned = tx.execute("SELECT 1 FROM tombstones WHERE user_id=?", (row.user_id,)).fetchone()
                 if not create or tombstoned:
                     return False
-                self._db.execute("INSERT INTO users VALUES (?, ?)", (row.user_id, time.time()))
-            added = self._db.execute("SELECT 1 FROM interactions WHERE user_id=? AND item_id=?",
-                                     (row.user_id, row.item_id)).fetchone() is None
-            self._db.execute("INSERT OR REPLACE INTO interactions VALUES (?,?,?,?,?)",
-                             (row.user_id, row.item_id, row.rating, row.timestamp, writer))
+                tx.execute("INSERT INTO users VALUES (?, ?)", (row.user_id, time.time()))
+            added = tx.execute("SELECT 1 FROM interactions WHERE user_id=? AND item_id=?",
+                               (row.user_id, row.item_id)).fetchone() is None
+            tx.execute(self._db.upsert("interactions", INTERACTION_COLUMNS, ["user_id", "item_id"]),
+                       (row.user_id, row.item_id, row.rating, row.timestamp, writer))
             if writer is not None:
-                self._db.execute("INSERT OR IGNORE INTO writers VALUES (?, ?, ?)", (row.user_id, writer, time.time()))
-            self._interactions_written(int(added))
+                tx.execute("INSERT INTO writers VALUES (?, ?, ?) ON CONFLICT DO NOTHING", (row.user_id, writer, time.time()))
+            self._interactions_written(tx, int(added))
         self.version += 1
         return True
 
@@ -243,42 +215,31 @@ class CatalogStore:
         and the cached LLM profile summaries (keyed by content, not by user, so all of them go); a
         tombstone keeps any write already under way from reviving the id. Returns the interactions
         deleted, or None for an unknown user."""
-        with self._lock, self._write():
-            if not self._known(user_id):
+        with self._db.write(serial=True) as tx:
+            if not _known(tx, user_id):
                 return None
-            self._db.execute("INSERT OR REPLACE INTO tombstones VALUES (?, ?)", (user_id, time.time()))
-            n = self._db.execute("DELETE FROM interactions WHERE user_id=?", (user_id,)).rowcount
+            tx.execute(self._db.upsert("tombstones", ["user_id", "deleted"], ["user_id"]), (user_id, time.time()))
+            n = tx.execute("DELETE FROM interactions WHERE user_id=?", (user_id,)).rowcount
             for table in ("users", "writers", "grants"):
-                self._db.execute(f"DELETE FROM {table} WHERE user_id=?", (user_id,))
-            self._interactions_written(-n)
-            self._db.execute("DELETE FROM kv_cache WHERE key LIKE 'profile:%'")
+                tx.execute(f"DELETE FROM {table} WHERE user_id=?", (user_id,))
+            self._interactions_written(tx, -n)
+            tx.execute("DELETE FROM kv_cache WHERE key LIKE 'profile:%'")
+        self._db.forget(["interactions", "users", "writers", "grants", "kv_cache"])
         self.version += 1
         return n
 
     def grant(self, user_id: str, key_name: str) -> bool:
         """Let the app key `key_name` act for `user_id` (a user it did not create); False for an unknown user."""
-        with self._lock, self._write():
-            if not self._known(user_id):
+        with self._db.write(serial=True) as tx:
+            if not _known(tx, user_id):
                 return False
-            self._db.execute("INSERT OR IGNORE INTO grants VALUES (?, ?, ?)", (user_id, key_name, time.time()))
+            tx.execute("INSERT INTO grants VALUES (?, ?, ?) ON CONFLICT DO NOTHING", (user_id, key_name, time.time()))
         return True
 
     def granted(self, user_id: str, key_name: str) -> bool:
-        with self._lock:
-            return self._db.execute("SELECT 1 FROM grants WHERE user_id=? AND key_name=?",
-                                    (user_id, key_name)).fetchone() is not None
-
-    @contextmanager
-    def _write(self):
-        """A write transaction that takes SQLite's write lock at once (BEGIN IMMEDIATE): a check
-        and the write that depends on it see the same data, in this process and any other."""
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self._db.rollback()
-            raise
-        self._db.commit()
+        with self._db.read() as tx:
+            return tx.execute("SELECT 1 FROM grants WHERE user_id=? AND key_name=?",
+                              (user_id, key_name)).fetchone() is not None
 
     def trusted_interactions(self, min_age_s: float, min_count: int, chunk: int = 100_000
                              ) -> Iterator[tuple[str, str, float | None, int | None]]:
@@ -287,66 +248,68 @@ class CatalogStore:
         written for that user for `min_age_s` and the user has `min_count` interactions (registered
         users' rows from before writers were recorded: once the account is that old). A flood of
         fresh accounts, or of writes for people an app key was granted, moves nobody else's list;
-        the writes count at once in the person's own list. Read `chunk` rows at a time in rowid
-        order, the lock held per chunk: a fit over 25M rows neither holds them all nor stalls the store."""
+        the writes count at once in the person's own list. Streamed `chunk` rows at a time: a fit
+        over 25M rows neither holds them all nor stalls the store."""
         cutoff = time.time() - min_age_s
-        with self._lock:
-            established = {r[0] for r in self._db.execute(
+        with self._db.read() as tx:
+            established = {r[0] for r in tx.execute(
                 "SELECT user_id FROM interactions WHERE user_id IN (SELECT user_id FROM users UNION "
-                "SELECT user_id FROM writers) GROUP BY user_id HAVING COUNT(*) >= ?", (min_count,))}
-        after = 0
-        while True:
-            with self._lock:
-                rows = self._db.execute(
-                    "SELECT i.rowid, i.user_id, i.item_id, i.rating, i.timestamp, i.source, u.created, w.since "
-                    "FROM interactions i LEFT JOIN users u ON u.user_id = i.user_id LEFT JOIN writers w "
-                    "ON w.user_id = i.user_id AND w.writer = i.source WHERE i.rowid > ? ORDER BY i.rowid LIMIT ?",
-                    (after, chunk)).fetchall()
-            for _, user, item, rating, stamp, source, created, since in rows:
-                if source is None and created is None:  # ingested
-                    yield user, item, rating, stamp
-                    continue
-                clock = created if source is None else since
-                if clock is not None and clock <= cutoff and user in established:
-                    yield user, item, rating, stamp
-            if len(rows) < chunk:
-                return
-            after = rows[-1][0]
+                "SELECT user_id FROM writers) GROUP BY user_id HAVING COUNT(*) >= ?", (min_count,)).fetchall()}
+        rows = self._db.stream(
+            "SELECT i.user_id, i.item_id, i.rating, i.timestamp, i.source, u.created, w.since "
+            "FROM interactions i LEFT JOIN users u ON u.user_id = i.user_id LEFT JOIN writers w "
+            "ON w.user_id = i.user_id AND w.writer = i.source", table="i", chunk=chunk)
+        for user, item, rating, stamp, source, created, since in rows:
+            if source is None and created is None:  # ingested
+                yield user, item, rating, stamp
+                continue
+            clock = created if source is None else since
+            if clock is not None and clock <= cutoff and user in established:
+                yield user, item, rating, stamp
 
     def all_interactions(self) -> list[tuple[str, str, float | None, int | None]]:
-        with self._lock:
-            return self._db.execute("SELECT user_id, item_id, rating, timestamp FROM interactions").fetchall()
+        with self._db.read() as tx:
+            return tx.execute("SELECT user_id, item_id, rating, timestamp FROM interactions").fetchall()
 
     def count_interactions(self) -> int:
         """Kept in the same transaction as every write, so reading it is one row, at any size."""
-        with self._lock:
-            return self._meta("interactions_count") or 0
+        return self._meta("interactions_count") or 0
 
     # -- LLM-written item text (recagent enrich) -----------------------------------------------
     def put_enrichment(self, item: Item, version: str, description: str, tags: list[str]) -> None:
-        with self._lock, self._db:
-            self._db.execute("INSERT OR REPLACE INTO enrichments VALUES (?,?,?,?,?,?)",
-                             (item.item_id, version, content_hash(item), description, json.dumps(tags), time.time()))
+        with self._db.write() as tx:
+            tx.execute(self._db.upsert("enrichments", ENRICHMENT_COLUMNS, ["item_id", "version"]),
+                       (item.item_id, version, content_hash(item), description, json.dumps(tags), time.time()))
 
     def enrichments(self, version: str | None = None) -> dict[str, tuple[str, list[str]]]:
         """item id -> (description, tags) of `version` (default: each item's newest), for
         items unchanged since they were described: an edited item's text is stale."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT e.item_id, e.description, e.tags FROM enrichments e JOIN items i USING (item_id) "
-                "WHERE e.item_hash = i.content_hash AND (? IS NULL OR e.version = ?) ORDER BY e.created",
-                (version, version)).fetchall()
+        q = ("SELECT e.item_id, e.description, e.tags FROM enrichments e JOIN items i USING (item_id) "
+             "WHERE e.item_hash = i.content_hash" + (" AND e.version = ?" if version is not None else "") +
+             " ORDER BY e.created")
+        with self._db.read() as tx:
+            rows = tx.execute(q, (version,) if version is not None else ()).fetchall()
         return {item_id: (text, json.loads(tags)) for item_id, text, tags in rows}  # newest wins
 
     # -- small persistent cache (LLM-written profiles) -----------------------------------------
     def cache_get(self, key: str) -> str | None:
-        with self._lock:
-            row = self._db.execute("SELECT value FROM kv_cache WHERE key=?", (key,)).fetchone()
+        with self._db.read() as tx:
+            row = tx.execute("SELECT value FROM kv_cache WHERE key=?", (key,)).fetchone()
         return row[0] if row else None
 
     def cache_put(self, key: str, value: str) -> None:
-        with self._lock, self._db:
-            self._db.execute("INSERT OR REPLACE INTO kv_cache VALUES (?,?)", (key, value))
+        with self._db.write() as tx:
+            tx.execute(self._db.upsert("kv_cache", ["key", "value"], ["key"]), (key, value))
+
+
+ITEM_COLUMNS = ["item_id", "title", "text", "categories", "tags", "content_hash"]
+INTERACTION_COLUMNS = ["user_id", "item_id", "rating", "timestamp", "source"]
+ENRICHMENT_COLUMNS = ["item_id", "version", "item_hash", "description", "tags", "created"]
+
+
+def _known(tx, user_id: str) -> bool:
+    return tx.execute("SELECT 1 FROM users WHERE user_id=? UNION ALL "
+                      "SELECT 1 FROM interactions WHERE user_id=? LIMIT 1", (user_id, user_id)).fetchone() is not None
 
 
 def _item(row) -> Item:

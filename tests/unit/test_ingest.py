@@ -143,11 +143,11 @@ def test_the_rating_scale_is_configurable(tmp_path, parts):
     assert s.interactions["added"] == 1 and not s.rejected
 
 
-def test_the_interaction_count_and_generation_follow_every_write(tmp_path):
+def test_the_interaction_count_and_generation_follow_every_write(store_target):
     from agent.store import CatalogStore
     from agent.types import Interaction
 
-    store = CatalogStore(tmp_path / "db.sqlite")
+    store = CatalogStore(store_target)
     rows = [Interaction(user_id=u, item_id=i, rating=4.0) for u in ("a", "b") for i in ("1", "2", "3")]
     store.upsert_interactions(rows)
     g = store.generation()
@@ -157,16 +157,17 @@ def test_the_interaction_count_and_generation_follow_every_write(tmp_path):
     assert store.generation() == g + 1 and store.count_interactions() == 6
     assert store.delete_user("a") == 3 and store.count_interactions() == 3 and store.generation() == g + 2
     store.close()
-    again = CatalogStore(tmp_path / "db.sqlite")  # another process sees the same
-    n = again._db.execute("SELECT COUNT(*) FROM interactions").fetchone()[0]
+    again = CatalogStore(store_target)  # another process sees the same
+    with again.database.read() as tx:
+        n = tx.execute("SELECT COUNT(*) FROM interactions").fetchone()[0]
     assert again.count_interactions() == n == 3 and again.generation() == g + 2
 
 
-def test_the_trusted_rows_read_in_chunks_are_every_row_once(tmp_path):
+def test_the_trusted_rows_read_in_chunks_are_every_row_once(store_target):
     from agent.store import CatalogStore
     from agent.types import Interaction
 
-    store = CatalogStore(tmp_path / "db.sqlite")
+    store = CatalogStore(store_target)
     rows = [Interaction(user_id=f"u{u}", item_id=f"i{i}", rating=4.0, timestamp=i) for u in range(7) for i in range(5)]
     store.upsert_interactions(rows)
     store.upsert_interactions([rows[3].model_copy(update={"rating": 2.0})])  # rewritten: a new rowid
@@ -175,11 +176,11 @@ def test_the_trusted_rows_read_in_chunks_are_every_row_once(tmp_path):
     assert ("u0", "i3", 2.0, 3) in read
 
 
-def test_an_ingest_reports_added_updated_and_unchanged_rows_for_users_spread_over_a_batch(tmp_path):
+def test_an_ingest_reports_added_updated_and_unchanged_rows_for_users_spread_over_a_batch(store_target):
     from agent.store import CatalogStore
     from agent.types import Interaction
 
-    store = CatalogStore(tmp_path / "db.sqlite")
+    store = CatalogStore(store_target)
     store.upsert_interactions([Interaction(user_id="a", item_id="1", rating=4.0), Interaction(user_id="b", item_id="1", rating=3.0)])
     again = [Interaction(user_id="a", item_id="1", rating=4.0), Interaction(user_id="b", item_id="2", rating=5.0),
              Interaction(user_id="a", item_id="2", rating=1.0), Interaction(user_id="b", item_id="1", rating=3.5)]

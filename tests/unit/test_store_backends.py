@@ -1,0 +1,113 @@
+"""The stores on both engines: versioned migrations, chat sessions that any replica continues, and
+`recagent store migrate` copying an SQLite workspace into PostgreSQL. (The catalog store's own
+contract runs on both engines through the `store_target` fixture in test_ingest and test_hardening.)"""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from agent.errors import ConfigError
+from agent.migrations import applied_versions
+from agent.session import SessionStore, Turn, UnknownSessionError
+from agent.store import CatalogStore
+from agent.types import Interaction, Item
+
+
+def test_a_new_store_is_at_the_latest_schema_and_opening_it_again_applies_nothing(store_target):
+    from agent.migrations import CATALOG, SESSIONS, migrate
+
+    catalog, sessions = CatalogStore(store_target), SessionStore(store_target)
+    assert applied_versions(catalog.database, "catalog") == [m.version for m in CATALOG]
+    assert applied_versions(sessions.database, "sessions") == [m.version for m in SESSIONS]
+    assert migrate(catalog.database, "catalog") == [] and migrate(sessions.database, "sessions") == []
+    catalog.close(), sessions.close()
+
+
+def test_an_sqlite_store_from_before_migrations_is_upgraded_with_its_rows_kept(tmp_path):
+    path = tmp_path / "old.sqlite"
+    old = sqlite3.connect(path)  # the schema as it was before writers and the counters
+    old.executescript("CREATE TABLE items (item_id TEXT PRIMARY KEY, title TEXT NOT NULL, text TEXT NOT NULL, "
+                      "categories TEXT NOT NULL, tags TEXT NOT NULL, content_hash TEXT NOT NULL);"
+                      "CREATE TABLE interactions (user_id TEXT NOT NULL, item_id TEXT NOT NULL, rating REAL, "
+                      "timestamp INTEGER, PRIMARY KEY (user_id, item_id));"
+                      "INSERT INTO interactions VALUES ('a', '1', 4.0, 10), ('a', '2', 2.0, 11);")
+    old.commit(), old.close()
+    store = CatalogStore(path)
+    assert store.count_interactions() == 2 and [r.item_id for r in store.user_interactions("a")] == ["1", "2"]
+    assert store.record(Interaction(user_id="a", item_id="3", rating=5.0, timestamp=12), writer="shop")
+    assert store.count_interactions() == 3 and applied_versions(store.database, "catalog") == [1]
+
+
+def test_sessions_on_both_engines_keep_state_and_turns_and_delete_a_persons_sessions(store_target):
+    store = SessionStore(store_target)
+    mine, anonymous, other = store.create("ana"), store.create(None), store.create("bo")
+    mine.shown, mine.turns = ["1", "2"], 1
+    store.save(mine)
+    store.add_turns(mine.session_id, [Turn(role="user", text="something lighter"), Turn(role="agent", text="…")])
+    store.add_turns(mine.session_id, [Turn(role="user", text="no horror")])
+    assert store.get(mine.session_id).shown == ["1", "2"]
+    assert [t.text for t in store.turns(mine.session_id)] == ["something lighter", "…", "no horror"]
+    assert store.delete_user("ana") == 1 and store.delete_user(f"session:{anonymous.session_id}") == 1
+    for gone in (mine, anonymous):
+        with pytest.raises(UnknownSessionError):
+            store.get(gone.session_id)
+    assert store.turns(mine.session_id) == [] and store.get(other.session_id).user_id == "bo"
+    with pytest.raises(UnknownSessionError):
+        store.save(mine)  # deleted meanwhile: stays deleted
+
+
+def test_a_chat_session_started_on_one_replica_continues_on_another(postgres_url):
+    first, second = SessionStore(postgres_url), SessionStore(postgres_url)  # two processes' stores
+    state = first.create("ana")
+    state.constraints.exclude_tags = ["superhero"]
+    first.save(state)
+    first.add_turns(state.session_id, [Turn(role="user", text="no superheroes")])
+    resumed = second.get(state.session_id)
+    assert resumed.constraints.exclude_tags == ["superhero"]
+    second.add_turns(state.session_id, [Turn(role="user", text="why #1?")])
+    assert [t.text for t in first.turns(state.session_id)] == ["no superheroes", "why #1?"]
+    first.close(), second.close()
+
+
+def test_store_migrate_copies_a_workspace_into_postgresql_and_checks_every_count(tmp_path, postgres_url):
+    from typer.testing import CliRunner
+
+    from agent.cli import app
+
+    store = CatalogStore(tmp_path / "catalog.sqlite")
+    store.upsert_items([Item(item_id=str(i), title=f"Film {i}", categories=["Drama"], tags=["quiet"]) for i in range(5)])
+    store.upsert_interactions([Interaction(user_id="u", item_id=str(i), rating=4.0, timestamp=i) for i in range(5)])
+    assert store.record(Interaction(user_id="u", item_id="0", rating=1.0, timestamp=9), writer="shop")
+    store.cache_put("profile:x", "likes quiet dramas")
+    sessions = SessionStore(tmp_path / "sessions.sqlite")
+    chat = sessions.create("u")
+    sessions.add_turns(chat.session_id, [Turn(role="user", text="no horror")])
+    generation = store.generation()
+    store.close(), sessions.close()
+
+    run = CliRunner().invoke(app, ["store", "migrate", "--to", postgres_url, "--data-dir", str(tmp_path)])
+    assert run.exit_code == 0, run.output
+    copied = CatalogStore(postgres_url)
+    assert copied.count_items() == 5 and copied.count_interactions() == 5 and copied.generation() == generation
+    assert {r.item_id: r.rating for r in copied.user_interactions("u")}["0"] == 1.0
+    assert copied.cache_get("profile:x") == "likes quiet dramas"
+    # the feedback row keeps its writer: it is in the fit once the writer has written for u long enough
+    assert ("u", "0", 1.0, 9) in copied.trusted_interactions(min_age_s=0, min_count=0)
+    assert ("u", "0", 1.0, 9) not in copied.trusted_interactions(min_age_s=3600, min_count=0)
+    assert [t.text for t in SessionStore(postgres_url).turns(chat.session_id)] == ["no horror"]
+
+    again = CliRunner().invoke(app, ["store", "migrate", "--to", postgres_url, "--data-dir", str(tmp_path)])
+    assert again.exit_code != 0 and "already holds catalog data" in str(again.exception)
+    replaced = CliRunner().invoke(app, ["store", "migrate", "--to", postgres_url, "--replace",
+                                        "--data-dir", str(tmp_path)])
+    assert replaced.exit_code == 0, replaced.output
+    assert CatalogStore(postgres_url).count_interactions() == 5
+
+
+def test_an_unreachable_or_unknown_store_url_is_a_clear_error(tmp_path):
+    with pytest.raises(ConfigError, match="cannot connect to PostgreSQL at postgresql://…@127.0.0.1:9/db"):
+        CatalogStore("postgresql://me:secret@127.0.0.1:9/db")
+    with pytest.raises(ConfigError, match="unsupported store URL mysql://"):
+        CatalogStore("mysql://me@host/db")
