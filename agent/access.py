@@ -1,6 +1,7 @@
 """Who may call the service and how often: bearer keys with a scope and a stable name (each
-app key's users are its own), per-key rate limits (`limits`, moving window, in memory), the
-model's slots shared fairly between keys, and an access log without bodies or personal data."""
+app key's users are its own), per-key rate limits (`limits`, moving window, in memory or in a
+store shared by replicas), the model's slots shared fairly between keys, and an access log
+without bodies or personal data."""
 
 from __future__ import annotations
 
@@ -13,9 +14,11 @@ import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass
 from typing import Literal
+from urllib.parse import urlsplit, urlunsplit
 
 from limits import RateLimitItem, parse
-from limits.storage import MemoryStorage
+from limits.errors import ConfigurationError, StorageError
+from limits.storage import MemoryStorage, MovingWindowSupport, Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from agent.errors import ConfigError
@@ -26,6 +29,9 @@ Scope = Literal["admin", "app"]
 ADMIN_ONLY = {("POST", "/v1/items"), ("DELETE", "/v1/users/{user_id}"), ("PUT", "/v1/users/{user_id}/grants/{key_name}")}
 _NAMED = re.compile(r"([A-Za-z][A-Za-z0-9_-]{0,31})=(.+)")
 access_log = logging.getLogger("recagent.access")
+limits_log = logging.getLogger("recagent.limits")
+SHARED_TIMEOUT_S = 0.5  # a shared count answers in a millisecond; a request never waits on it longer than this
+SHARED_RETRY_S = 30.0  # after the shared store fails, count in memory this long before trying it again
 
 
 @dataclass(frozen=True)
@@ -75,28 +81,106 @@ def allowed(caller: Caller, method: str, route: str) -> bool:
 
 class RateLimits:
     """Per caller: `rate` requests in a moving window (e.g. "300/minute"), and a separate,
-    lower `signups` rate for creating users (fake accounts are the raw material of floods)."""
+    lower `signups` rate for creating users (fake accounts are the raw material of floods).
 
-    def __init__(self, rate: str | None, signups: str | None):
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+    Counted in this process's memory, or with `storage_url` (RECAGENT_LIMITS_URL, e.g.
+    redis://host:6379) in that store, one count per caller shared by every replica on it. The
+    store must answer at start (else ConfigError). If it fails while serving, requests are not
+    refused for it: each replica counts in its own memory instead (a caller may then get the rate
+    from every replica), logs a warning, and tries the store again after SHARED_RETRY_S. Losing
+    the counters loosens the limits for a while; it neither takes the service down nor lifts
+    them."""
+
+    def __init__(self, rate: str | None, signups: str | None, storage_url: str | None = None):
         self.rate, self.signups = _parse(rate, "rate limit"), _parse(signups, "sign-up rate limit")
+        self._local = MovingWindowRateLimiter(MemoryStorage())
+        self._shared = MovingWindowRateLimiter(_shared_storage(storage_url)) if storage_url else None
+        self._where = _without_password(storage_url or "")
+        self._shared_down_until = 0.0  # monotonic time; nonzero while counting in memory for a failed store
 
     def retry_after(self, caller: str, signup: bool = False) -> int | None:
         """None if this request may go ahead (and counts it); else seconds until it may."""
         for item in (self.rate, self.signups if signup else None):
-            if item is not None and not self._limiter.hit(item, caller):
-                return self._reset_in(item, caller)
+            if item is not None and (wait := self._wait(item, caller)) is not None:
+                return wait
         return None
 
     def signup_retry_after(self, caller: str) -> int | None:
         """A sign-up made another way (an anonymous chat session, whose first feedback creates its
         user): counted against the same limit as POST /v1/users."""
-        if self.signups is not None and not self._limiter.hit(self.signups, caller):
-            return self._reset_in(self.signups, caller)
-        return None
+        return self._wait(self.signups, caller) if self.signups is not None else None
 
-    def _reset_in(self, item: RateLimitItem, caller: str) -> int:
-        return max(1, int(self._limiter.get_window_stats(item, caller).reset_time - time.time()) + 1)
+    def _wait(self, item: RateLimitItem, caller: str) -> int | None:
+        if self._shared is not None and time.monotonic() >= self._shared_down_until:
+            try:
+                wait = _hit(self._shared, item, caller)
+            except StorageError as e:
+                self._shared_down_until = time.monotonic() + SHARED_RETRY_S
+                limits_log.warning("rate-limit store %s failed (%s): counting in this process's memory for the "
+                                   "next %.0f s", self._where, _described(e.storage_error), SHARED_RETRY_S)
+            else:
+                if self._shared_down_until:
+                    self._shared_down_until = 0.0
+                    limits_log.warning("rate-limit store %s answers again: counts are shared again", self._where)
+                return wait
+        return _hit(self._local, item, caller)
+
+
+def _hit(limiter: MovingWindowRateLimiter, item: RateLimitItem, caller: str) -> int | None:
+    if limiter.hit(item, caller):
+        return None
+    return max(1, int(limiter.get_window_stats(item, caller).reset_time - time.time()) + 1)
+
+
+def _shared_storage(url: str) -> Storage:
+    """The `limits` storage at `url`, checked once: a ConfigError that says what to do if it is
+    unusable or does not answer."""
+    where, fix = _without_password(url), "fix RECAGENT_LIMITS_URL, or unset it to count in memory per process"
+    options: dict = {"wrap_exceptions": True}
+    if url.partition("://")[0] in ("redis", "rediss", "redis+unix"):
+        try:
+            from redis.backoff import NoBackoff
+            from redis.retry import Retry
+        except ImportError:
+            raise ConfigError(f"rate-limit store {where} needs the redis client: pip install 'recagent[replicas]', "
+                              f"or unset RECAGENT_LIMITS_URL") from None
+        # fail fast while a request waits: one reconnect (the server restarted), no backoff
+        options |= {"socket_timeout": SHARED_TIMEOUT_S, "socket_connect_timeout": SHARED_TIMEOUT_S,
+                    "retry": Retry(NoBackoff(), 1)}
+    try:
+        storage = storage_from_string(url, **options)
+    except (ConfigurationError, ValueError) as e:
+        raise ConfigError(f"bad rate-limit store {where} ({e}): write it like redis://HOST:6379 or "
+                          f"redis+unix:///PATH/redis.sock; {fix}") from None
+    if not isinstance(storage, MovingWindowSupport):
+        raise ConfigError(f"rate-limit store {where} keeps no moving windows: use redis://… ; {fix}")
+    if not storage.check():
+        raise ConfigError(f"rate-limit store {where} does not answer ({_why_not(storage)}): start Redis there, {fix}")
+    return storage
+
+
+def _why_not(storage: Storage) -> str:
+    """The error that `check()` swallowed (refused, unknown host, wrong password), where it can be had."""
+    try:
+        storage.get_connection().ping()
+    except Exception as e:
+        return _described(e)
+    return "no answer"
+
+
+def _described(error: Exception) -> str:
+    return f"{type(error).__name__}: {error}"
+
+
+def _without_password(url: str) -> str:
+    """A URL fit for a message or a log line: any password replaced by ***."""
+    try:
+        parts = urlsplit(url)
+        if parts.password is None:
+            return url
+    except ValueError:
+        return "(an unreadable URL)"
+    return urlunsplit(parts._replace(netloc=parts.netloc.replace(":" + parts.password + "@", ":***@", 1)))
 
 
 class SlotsBusy(Exception):

@@ -209,11 +209,13 @@ def create_app(agent: ChatSessions, api_key: str | None = None, app_keys: list[s
     """The service. `api_key` is the admin key; `app_keys` may recommend, chat, send feedback
     and create users, not write the catalog or delete data, and each sees only the users it
     created or was granted. With keys, each is rate-limited (`rate_limit`, and `signup_limit`
-    for new users). A request that may call the LLM answers 504 past `deadline_s` (default: the
-    LLM timeout plus the explanation budget). Without keys, only requests naming a loopback host
-    are served (no DNS rebinding into an open service)."""
-    keys, limits = ServiceKeys(api_key, app_keys), RateLimits(rate_limit, signup_limit)
+    for new users), counted per process or, with the `limits_url` setting, shared by every
+    replica on that store (`RateLimits` says what happens when it fails). A request that may
+    call the LLM answers 504 past `deadline_s` (default: the LLM timeout plus the explanation
+    budget). Without keys, only requests naming a loopback host are served (no DNS rebinding
+    into an open service)."""
     settings, store = agent.recommender.settings, agent.recommender.store
+    keys, limits = ServiceKeys(api_key, app_keys), RateLimits(rate_limit, signup_limit, settings.limits_url)
     deadline_s = deadline_s or settings.timeout_s + settings.explain_budget_s
     app = FastAPI(title="recagent", version="0.1.0", docs_url=None, redoc_url=None,
                   description="Grounded, explained recommendations; chat; feedback; catalog upserts. "
