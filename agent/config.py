@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     chroma_url: str | None = Field(None, description="a Chroma server (`chroma run`) instead of the embedded store")
     store_url: str | None = Field(None, description="postgresql://… : the catalog, interactions, users and chat "
                                   "sessions in PostgreSQL, shared by service replicas; unset: SQLite files in data_dir")
+    fit_dir: Path | None = Field(None, description="the fitted item models, keyed by the interactions generation; "
+                                 "replicas share one volume here (default: data_dir/fitted)")
+    fit_check_s: float = Field(5.0, ge=0, description="seconds between looks at the interactions generation for "
+                               "writes by other processes or replicas (a newer fit on disk is loaded, or a refit begun)")
     limits_url: str | None = Field(None, description="redis://… : rate-limit counters shared by service replicas "
                                    "(the `limits` library's storage URL); unset: in memory, per process")
     cache_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_cache_dir("recagent")),

@@ -95,6 +95,13 @@ class Database:
     def forget(self, tables: Sequence[str]) -> None:
         """After deleting a person's rows: leave no copy of them in the engine's files."""
 
+    @contextmanager
+    def exclusive(self, key: int, wait: bool = False) -> Iterator[bool]:
+        """Work one process does at a time (a refit): True when this one may do it (with `wait`,
+        once the holder is done). SQLite: always True (one machine; two processes refitting at
+        once only repeat the work)."""
+        yield True
+
     def close(self) -> None:
         raise NotImplementedError
 
@@ -205,9 +212,9 @@ class PostgresDatabase(Database):
             yield Transaction(cursor, postgres=True)
 
     @contextmanager
-    def advisory_lock(self, key: int, wait: bool = True) -> Iterator[bool]:
-        """A session-level advisory lock held on one connection for the block (True when taken;
-        with `wait=False`, False at once when another session holds it)."""
+    def exclusive(self, key: int, wait: bool = False) -> Iterator[bool]:
+        """A session-level advisory lock on one connection for the block: True when this process
+        holds it; without `wait`, False at once when another session does."""
         with self._pool.connection() as conn:
             conn.autocommit = True
             try:

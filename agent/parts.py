@@ -18,12 +18,14 @@ from agent.pipeline.profile import LIKE_THRESHOLD
 from agent.privacy import Redactor
 from agent.retrieval.classic import EASE_LAMBDA, ClassicSignals
 from agent.retrieval.collaborative import CooccurrenceIndex
-from agent.retrieval.fitted import FittedModels, fit_key, fit_settings, latest_fit, save_fit
+from agent.retrieval.fitted import (FittedModels, fit_key, fit_settings, fits_on_disk, generation_of, latest_fit,
+                                    save_fit)
 from agent.store import CatalogStore
 from agent.types import FeedbackResult, HistoryEvent, Interaction, Item, check_item_id, check_user_id
 from prompts.registry import PromptRegistry
 
 REFIT_GROWTH = 0.01  # refit the item models once interactions grew (or shrank) by 1%
+FIT_LOCK = 0x72656669  # the store's exclusive key under which one replica at a time refits
 # on the 0.5-5 scale (3 = neutral); a click is implicit positive feedback: no rating
 SIGNAL_RATINGS: dict[str, float | None] = {"like": 5.0, "dislike": 1.0, "seen": 3.0, "click": None}
 
@@ -44,9 +46,13 @@ class Parts:
         self._collab, self._classic = collaborative, classic
         self._collab_fixed = collaborative is not None
         self._fit: FittedModels | None = None
+        self._fit_key = ""  # the folder the fit in use came from
         self._fit_version = -1
+        self._next_look = 0.0  # when to look at the shared generation again (other processes' writes)
         self._refitting: threading.Thread | None = None
+        self._loading: threading.Thread | None = None
         self._fit_epoch = 0  # bumped by a deletion: a refit begun before it is done again
+        self._deleted_since_fit = False  # a deletion's refit waits for another replica's, then refits
         self._vocab: tuple[int, Vocabulary] | None = None
         self._ranker = None
         self._index_checked = False
@@ -111,19 +117,23 @@ class Parts:
         return fit.cooccurrence, fit.classic
 
     def fitted(self) -> FittedModels:
-        """The item models, fitted on the trusted interactions and kept in data_dir/fitted/: a
-        process start reads them. Feedback counts at once through the person's own history; the
-        shared models are refitted once the interactions have changed by REFIT_GROWTH since the
-        fit, in a background thread (requests keep the models they have until the new ones are
-        ready). A fit on disk from an earlier generation is used meanwhile, never refitted first."""
+        """The item models, fitted on the trusted interactions and kept in the fit dir (data_dir/fitted,
+        or a volume replicas share), keyed by the store's interactions generation: a process start
+        reads them. Feedback counts at once through the person's own history; the shared models are
+        refitted once the interactions have changed by REFIT_GROWTH since the fit, in a background
+        thread, by one replica at a time (the store's exclusive lock); the others load that fit when
+        it lands, also in the background. Requests keep the models they have meanwhile. A fit on
+        disk from an earlier generation is used at start, never refitted first."""
         with self._building:
             if self._fit is None:
-                self._fit = self._read_fit()
+                self._fit_key, self._fit = self._read_fit()
                 self._fit_version = self.store.version
+                self._next_look = time.monotonic() + self.settings.fit_check_s
                 self._refit_if_grown()
-            elif self._fit_version != self.store.version:
-                self._refit_if_grown()
+            elif self._fit_version != self.store.version or time.monotonic() >= self._next_look:
                 self._fit_version = self.store.version
+                self._next_look = time.monotonic() + self.settings.fit_check_s
+                self._follow_fits()
             return self._fit
 
     def fit_now(self) -> FittedModels:
@@ -132,32 +142,56 @@ class Parts:
         if self._collab_fixed:
             raise ValueError("these parts were given their collaborative models")
         with self._building:
-            fitted = FittedModels.load(self._fit_root / fit_key(self.store.generation(), self._fit_settings()))
-            self._fit, self._fit_version = fitted or self._new_fit(), self.store.version
+            key = fit_key(self.store.generation(), self._fit_settings())
+            fitted = FittedModels.load(self._fit_root / key)
+            if fitted is None:
+                key, fitted = self._fit_rows()
+                save_fit(self._fit_root, key, fitted)
+            self._fit_key, self._fit, self._fit_version = key, fitted, self.store.version
             return self._fit
 
     @property
     def _fit_root(self) -> Path:
-        return Path(self.settings.data_dir) / "fitted"
+        return Path(self.settings.fit_dir or Path(self.settings.data_dir) / "fitted")
 
     def _fit_settings(self) -> str:
         s = self.settings
         return fit_settings(self.like_threshold, EASE_LAMBDA, (s.trust_after_days, s.trust_min_interactions))
 
-    def _read_fit(self) -> FittedModels:
+    def _read_fit(self) -> tuple[str, FittedModels]:
         """The current fit from disk, else the latest earlier one, else a new fit (saved)."""
-        return latest_fit(self._fit_root, self._fit_settings()) or self._new_fit()
-
-    def _new_fit(self) -> FittedModels:
+        if found := latest_fit(self._fit_root, self._fit_settings()):
+            return found
         key, fitted = self._fit_rows()
         save_fit(self._fit_root, key, fitted)
-        return fitted
+        return key, fitted
 
     def _fit_rows(self) -> tuple[str, FittedModels]:
         """A fit of the trusted interactions as they are now, and the key to save it under."""
         key = fit_key(self.store.generation(), self._fit_settings())
         rows = self.store.count_interactions()
         return key, FittedModels.fit(self._trusted(), self.like_threshold, counted=rows)
+
+    def _follow_fits(self) -> None:
+        """A newer fit on disk (another replica's) is loaded; else a refit begins if the data grew."""
+        newest = fits_on_disk(self._fit_root, self._fit_settings())
+        if newest and newest[0].name != self._fit_key and (
+                not self._fit_key or generation_of(newest[0].name) > generation_of(self._fit_key)):
+            self._start_load(newest[0].name)
+        else:
+            self._refit_if_grown()
+
+    def _start_load(self, key: str) -> None:
+        if self._loading is None:
+            self._loading = threading.Thread(target=self._load, args=(key,), daemon=True, name="recagent-load-fit")
+            self._loading.start()
+
+    def _load(self, key: str) -> None:
+        fitted = FittedModels.load(self._fit_root / key)  # memory-mapped: the pages come in as they are read
+        with self._building:
+            if fitted is not None and generation_of(key) > generation_of(self._fit_key or "g-1"):
+                self._fit, self._fit_key = fitted, key
+            self._loading = None
 
     def _refit_if_grown(self) -> None:
         n = self.store.count_interactions()
@@ -172,24 +206,43 @@ class Parts:
                 self._refitting.start()
 
     def _refit(self) -> None:
+        """Fit, save and use the models for the interactions as they are now, holding the store's
+        exclusive fit lock. Another replica holding it is refitting: its fit is loaded when it
+        lands, except after a deletion here, which waits for the lock (no fit that still holds the
+        deleted person's rows may stay in use). A fit begun before a deletion is never kept."""
         try:
             while True:
-                epoch = self._fit_epoch
-                key, fitted = self._fit_rows()  # the long part, outside the lock
-                with self._building:  # kept and marked done at once: a deletion sees one or the other
-                    if epoch == self._fit_epoch:  # else a user's data was deleted meanwhile: this fit has it
-                        save_fit(self._fit_root, key, fitted)
-                        self._fit, self._refitting = fitted, None
+                epoch, must = self._fit_epoch, self._deleted_since_fit
+                with self.store.database.exclusive(FIT_LOCK, wait=must) as ours:
+                    if not ours:
+                        break
+                    key = fit_key(self.store.generation(), self._fit_settings())
+                    fitted = FittedModels.load(self._fit_root / key)  # another replica's, just made
+                    if fitted is None:
+                        key, fitted = self._fit_rows()  # the long part, outside the lock
+                        save = True
+                    else:
+                        save = False
+                    with self._building:
+                        if epoch == self._fit_epoch:
+                            if save:
+                                save_fit(self._fit_root, key, fitted)
+                            self._fit, self._fit_key = fitted, key
+                with self._building:  # done, unless a deletion came meanwhile: then again
+                    if epoch == self._fit_epoch:
+                        self._deleted_since_fit = self._deleted_since_fit and not must
+                        self._refitting = None
                         return
-        except BaseException:
+        finally:
             with self._building:
-                self._refitting = None
-            raise
+                if self._refitting is threading.current_thread():
+                    self._refitting = None
 
     def wait_for_refit(self, timeout: float | None = None) -> None:
-        """Block until a background refit (if any) is done (tests, benchmarks, shutdown)."""
-        if (t := self._refitting) is not None:
-            t.join(timeout)
+        """Block until a background refit or load (if any) is done (tests, benchmarks, shutdown)."""
+        for t in (self._refitting, self._loading):
+            if t is not None:
+                t.join(timeout)
 
     def _trusted(self) -> Iterator[tuple]:
         s = self.settings
@@ -243,6 +296,7 @@ class Parts:
         if not self._collab_fixed:
             with self._building:
                 self._fit_epoch += 1
+                self._deleted_since_fit = True
             self._start_refit()
         return n
 

@@ -104,18 +104,27 @@ def fit_key(generation: int, settings: str) -> str:
     return f"g{generation}-{settings}"
 
 
-def latest_fit(root: Path, settings: str) -> FittedModels | None:
-    """The fit with these settings from the newest interactions generation on disk, if any."""
+def fits_on_disk(root: Path, settings: str) -> list[Path]:
+    """The fit folders with these settings, newest interactions generation first."""
     if not root.is_dir():
-        return None
+        return []
     found = []
     for folder in root.iterdir():
         generation, sep, rest = folder.name.partition("-")
         if sep and rest == settings and generation[1:].isdigit():
             found.append((int(generation[1:]), folder))
-    for _, folder in sorted(found, reverse=True):
+    return [folder for _, folder in sorted(found, reverse=True)]
+
+
+def generation_of(key: str) -> int:
+    return int(key.partition("-")[0][1:])
+
+
+def latest_fit(root: Path, settings: str) -> tuple[str, FittedModels] | None:
+    """(key, fit) of the fit with these settings from the newest generation on disk, if any."""
+    for folder in fits_on_disk(root, settings):
         if (fitted := FittedModels.load(folder)) is not None:
-            return fitted
+            return folder.name, fitted
     return None
 
 

@@ -177,8 +177,8 @@ def test_a_fit_is_kept_on_disk_read_back_memory_mapped_and_scores_the_same(tmp_p
 
     first = FittedModels.fit(two_tastes(), 4.0, lam=10.0)
     save_fit(tmp_path, "g1-s", first)
-    again = latest_fit(tmp_path, "s")
-    assert again is not None and isinstance(again.classic.ease.weights, np.memmap)
+    key, again = latest_fit(tmp_path, "s")
+    assert key == "g1-s" and isinstance(again.classic.ease.weights, np.memmap)
     assert again.rows == first.rows
     for liked in (["a1"], ["b2", "a3"], ["nope"]):
         assert again.classic.scores(liked, ["a2", "b2", "x1"]) == first.classic.scores(liked, ["a2", "b2", "x1"])
@@ -195,7 +195,7 @@ def test_a_large_catalogs_fit_keeps_neighbours_on_disk_and_scores_from_them(tmp_
     assert fit.cooccurrence.neighbours is not None
     assert FittedModels.fit(two_tastes(), 4.0, lam=10.0).cooccurrence.neighbours is None  # small: exact
     save_fit(tmp_path, "g1-s", fit)
-    again = latest_fit(tmp_path, "s")
+    _, again = latest_fit(tmp_path, "s")
     assert again.cooccurrence.neighbours is not None
     assert again.cooccurrence.scores(["a1", "a2"], ["a3", "b3"]) == fit.cooccurrence.scores(["a1", "a2"], ["a3", "b3"])
     assert [i for i, _, _ in again.cooccurrence.similar(["a1", "a2"], k=2)] and \

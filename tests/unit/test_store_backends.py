@@ -111,3 +111,70 @@ def test_an_unreachable_or_unknown_store_url_is_a_clear_error(tmp_path):
         CatalogStore("postgresql://me:secret@127.0.0.1:9/db")
     with pytest.raises(ConfigError, match="unsupported store URL mysql://"):
         CatalogStore("mysql://me@host/db")
+
+
+# -- the fit, shared by replicas ------------------------------------------------------------------
+def _replica(tmp_path, name: str, postgres_url: str):
+    from agent.config import load_settings
+    from agent.parts import Parts
+
+    return Parts(load_settings(data_dir=tmp_path / name, store_url=postgres_url, fit_dir=tmp_path / "fit",
+                               fit_check_s=0))
+
+
+def _ratings(users: range, items: int = 6) -> list[Interaction]:
+    return [Interaction(user_id=f"u{u}", item_id=f"i{(u + i) % 10}", rating=4.5, timestamp=i)
+            for u in users for i in range(items)]
+
+
+def test_one_replica_refits_and_the_other_loads_that_fit_without_a_request_waiting(tmp_path, postgres_url,
+                                                                                   monkeypatch):
+    import threading
+
+    from agent.retrieval.fitted import FittedModels
+
+    a, b = _replica(tmp_path, "a", postgres_url), _replica(tmp_path, "b", postgres_url)
+    a.store.upsert_interactions(_ratings(range(20)))
+    first = a.fitted()  # none on disk: fitted and saved to the shared dir
+    assert b.fitted().rows == first.rows == 120 and b._fit_key == a._fit_key  # read, not refitted
+    a.store.upsert_interactions(_ratings(range(20, 30)))  # +50%: A refits in the background
+    a.fitted(), a.wait_for_refit(30)
+    assert a.fitted().rows == 180
+
+    slow_disk, load = threading.Event(), FittedModels.load
+    monkeypatch.setattr(FittedModels, "load", lambda folder: slow_disk.wait(10) and load(folder))
+    assert b.fitted().rows == 120 and b._loading is not None  # B answers with the fit it has while it loads
+    slow_disk.set(), b.wait_for_refit(30)
+    assert b.fitted().rows == 180 and b._fit_key == a._fit_key
+
+
+def test_while_another_replica_holds_the_fit_lock_growth_waits_but_a_deletion_refits_after_it(tmp_path, postgres_url):
+    import threading
+    import time
+
+    from agent.parts import FIT_LOCK
+    from agent.retrieval.fitted import fits_on_disk
+
+    a, b = _replica(tmp_path, "a", postgres_url), _replica(tmp_path, "b", postgres_url)
+    a.store.upsert_interactions(_ratings(range(20)))
+    a.fitted(), b.fitted()
+    held, release = threading.Event(), threading.Event()
+
+    def other_replica_fitting():
+        with a.store.database.exclusive(FIT_LOCK) as ours:
+            assert ours
+            held.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=other_replica_fitting)
+    holder.start()
+    held.wait(5)
+    b.store.upsert_interactions(_ratings(range(20, 30)))
+    b.fitted(), b.wait_for_refit(10)
+    assert b.fitted().rows == 120 and len(fits_on_disk(tmp_path / "fit", a._fit_settings())) == 1  # left to the holder
+    b.delete_user("u0")
+    time.sleep(0.3)
+    assert b._refitting is not None  # the deletion's refit waits for the lock rather than give up
+    release.set(), holder.join()
+    b.wait_for_refit(30)
+    assert b.fitted().rows == 174 and b._fit_key.startswith(f"g{b.store.generation()}-")
