@@ -136,6 +136,11 @@ class Parts:
                 self._follow_fits()
             return self._fit
 
+    @property
+    def fit_generation(self) -> int | None:
+        """The interactions generation of the fit in use (None before the first request needs one)."""
+        return generation_of(self._fit_key) if self._fit_key else None
+
     def fit_now(self) -> FittedModels:
         """Make sure the fit on disk is the one for the interactions as they are now (after an
         ingest): read it if it is there, else fit and save it, in this thread."""

@@ -360,7 +360,8 @@ def create_app(agent: ChatSessions, api_key: str | None = None, app_keys: list[s
 
     @app.get("/healthz")
     async def healthz() -> dict:
-        return {"status": "ok", "items": agent.recommender.store.count_items()}
+        return {"status": "ok", "items": agent.recommender.store.count_items(),
+                "fit_generation": agent.recommender.fit_generation}
 
     @app.post("/v1/recommend", response_model=Recommendation)
     async def recommend(body: RecommendRequest, request: Request) -> Recommendation:

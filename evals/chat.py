@@ -138,7 +138,10 @@ class ChatEvalRun:
         from agent.recommender import Recommender
         from agent.session import SessionStore
 
-        settings = self.settings.model_copy(update={"base_url": v.base_url, "model": v.model})
+        # the item models are fitted on this run's training rows, in its own folder: never a
+        # workspace's fit, which saw the held-out targets
+        settings = self.settings.model_copy(update={"base_url": v.base_url, "model": v.model,
+                                                    "fit_dir": self.out / "fitted"})
         backend = self.backend_factory(v) if self.backend_factory else None
         rec = Recommender(settings, backend=backend, store=self.store, index=self.data.index,
                           like_threshold=self.suite.split.positive_rating)

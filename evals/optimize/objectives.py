@@ -201,7 +201,8 @@ class ChatObjective:
         self.run = ChatEvalRun(suite, out, settings)
         self.run.prepare()
         settings = settings.model_copy(update={"base_url": spec.base_url or settings.base_url,
-                                               "model": spec.model or settings.model})
+                                               "model": spec.model or settings.model,
+                                               "fit_dir": Path(out) / "fitted"})  # its own training rows' fit
         self.backend = cached_connect(settings, fake)
         self.rec = Recommender(settings, backend=self.backend, store=self.run.store, index=self.run.data.index,
                                registry=registry, like_threshold=suite.split.positive_rating)

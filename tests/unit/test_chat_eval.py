@@ -45,3 +45,25 @@ def test_rules_only_chat_suite_runs_end_to_end(tmp_path, cache_dir):
     a, b = summary["variants"]["rules"], summary["variants"]["rules-again"]
     assert a["hit@5_within_3_turns"] == b["hit@5_within_3_turns"]  # deterministic
     assert b["vs_baseline_hit"]["diff"] == 0.0
+
+
+def test_the_chat_runs_item_models_are_fitted_on_its_training_rows_not_read_from_the_workspace(tmp_path):
+    """A workspace's fit saw every rating, the held-out targets included: the simulator must not use it."""
+    from agent.config import load_settings
+    from agent.retrieval.fitted import FittedModels, save_fit
+
+    suite_path = tmp_path / "chat.yaml"
+    suite_path.write_text(yaml.safe_dump({
+        "name": "chat-small", "dataset": {"items": str(ROOT / "tests/data/items.csv"),
+                                          "interactions": str(ROOT / "tests/data/interactions.csv")},
+        "users": {"n": 2, "seed": 1}, "max_turns": 1, "k": 5, "baseline": "rules",
+        "variants": [{"name": "rules", "use_llm": False}]}))
+    settings = load_settings(cache_dir=tmp_path / "cache", data_dir=tmp_path / "data")
+    run = ChatEvalRun(load_chat_suite(suite_path), tmp_path / "run", settings)
+    run.prepare()
+    agent = run.agent_for(run.suite.variants[0])
+    rec = agent.recommender
+    save_fit(tmp_path / "data" / "fitted", f"g999-{rec._fit_settings()}",  # a workspace fit, newer than any
+             FittedModels.fit([("someone", "1", 5.0, 1)], 4.0))
+    assert rec.fitted().rows == run.store.count_interactions() > 1
+    agent.close()
