@@ -586,6 +586,7 @@ def serve(host: str = typer.Option("127.0.0.1", "--host"), port: int = typer.Opt
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("recagent.access").setLevel(logging.INFO)
     agent = ChatSessions(settings=settings, use_llm=not no_llm)
+    agent.recommender.watch_fits()  # follow other processes' (replicas') writes and fits between requests
     service = create_app(agent, api_key=api_key, app_keys=app_keys, rate_limit=rate_limit, signup_limit=signup_limit)
     err.print(f"serving on http://{host}:{port} (API docs at /docs){' with service keys' if api_key or app_keys else ''}",
               highlight=False)

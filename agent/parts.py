@@ -5,6 +5,7 @@ read and write that data (history, items, search, feedback), which tools/ is bui
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -26,6 +27,7 @@ from prompts.registry import PromptRegistry
 
 REFIT_GROWTH = 0.01  # refit the item models once interactions grew (or shrank) by 1%
 FIT_LOCK = 0x72656669  # the store's exclusive key under which one replica at a time refits
+log = logging.getLogger("recagent.fit")
 # on the 0.5-5 scale (3 = neutral); a click is implicit positive feedback: no rating
 SIGNAL_RATINGS: dict[str, float | None] = {"like": 5.0, "dislike": 1.0, "seen": 3.0, "click": None}
 
@@ -51,6 +53,7 @@ class Parts:
         self._next_look = 0.0  # when to look at the shared generation again (other processes' writes)
         self._refitting: threading.Thread | None = None
         self._loading: threading.Thread | None = None
+        self._closed = threading.Event()
         self._fit_epoch = 0  # bumped by a deletion: a refit begun before it is done again
         self._deleted_since_fit = False  # a deletion's refit waits for another replica's, then refits
         self._vocab: tuple[int, Vocabulary] | None = None
@@ -135,6 +138,24 @@ class Parts:
                 self._next_look = time.monotonic() + self.settings.fit_check_s
                 self._follow_fits()
             return self._fit
+
+    def watch_fits(self) -> threading.Thread | None:
+        """For a long-running service: look at the interactions generation every `fit_check_s` in a
+        daemon thread, so a replica that gets no requests still follows the others' writes and fits
+        (and the first request after a quiet spell gets the current models). Stops at `close`."""
+        if self._collab_fixed or self.settings.fit_check_s <= 0:
+            return None
+
+        def look() -> None:
+            while not self._closed.wait(self.settings.fit_check_s):
+                try:
+                    self.fitted()
+                except Exception as e:  # noqa: BLE001 - a store that is down now may answer next time
+                    log.warning("looking for a newer fit failed: %s", e)
+
+        watcher = threading.Thread(target=look, daemon=True, name="recagent-watch-fits")
+        watcher.start()
+        return watcher
 
     @property
     def fit_generation(self) -> int | None:
@@ -351,6 +372,7 @@ class Parts:
                 if i in items and (wanted is None or wanted in (c.lower() for c in items[i].categories))][:k]
 
     def close(self) -> None:
+        self._closed.set()
         if self._backend is not None and hasattr(self._backend, "close"):
             self._backend.close()
         self._backend = None

@@ -178,3 +178,20 @@ def test_while_another_replica_holds_the_fit_lock_growth_waits_but_a_deletion_re
     release.set(), holder.join()
     b.wait_for_refit(30)
     assert b.fitted().rows == 174 and b._fit_key.startswith(f"g{b.store.generation()}-")
+
+
+def test_a_replica_with_no_requests_follows_the_others_fit(tmp_path, postgres_url):
+    import time
+
+    a, b = _replica(tmp_path, "a", postgres_url), _replica(tmp_path, "b", postgres_url)
+    a.store.upsert_interactions(_ratings(range(20)))
+    a.fitted(), b.fitted()
+    b.settings.fit_check_s = 0.1
+    b.watch_fits()
+    a.store.upsert_interactions(_ratings(range(20, 30)))
+    a.fitted(), a.wait_for_refit(30)
+    deadline = time.monotonic() + 10
+    while b.fit_generation != a.fit_generation and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert b.fit_generation == a.fit_generation == a.store.generation()  # without a request to b
+    b.close()
