@@ -56,8 +56,9 @@ class Settings(BaseSettings):
     chroma_url: str | None = Field(None, description="a Chroma server (`chroma run`) instead of the embedded store")
     store_url: str | None = Field(None, description="postgresql://… : the catalog, interactions, users and chat "
                                   "sessions in PostgreSQL, shared by service replicas; unset: SQLite files in data_dir")
-    fit_dir: Path | None = Field(None, description="the fitted item models, keyed by the interactions generation; "
-                                 "replicas share one volume here (default: data_dir/fitted)")
+    fit_dir: str | None = Field(None, description="the fitted item models, keyed by the interactions generation: a "
+                                "folder (replicas share one volume) or an fsspec URL such as s3://bucket/fits, each "
+                                "process keeping a local copy in data_dir/fit-cache (default: data_dir/fitted)")
     fit_check_s: float = Field(5.0, ge=0, description="seconds between looks at the interactions generation for "
                                "writes by other processes or replicas (a newer fit on disk is loaded, or a refit begun)")
     limits_url: str | None = Field(None, description="redis://… : rate-limit counters shared by service replicas "
@@ -103,6 +104,11 @@ class Settings(BaseSettings):
         30.0, gt=0, description="chat sessions untouched this many days are deleted; unset: kept")
     redact_patterns: list[str] = Field(default_factory=list, description="more regular expressions to redact")
     prompt_exclude_fields: list[str] = Field(default_factory=list, description="item fields kept out of prompts: text, tags")
+
+    @field_validator("fit_dir", mode="before")
+    @classmethod
+    def _fit_dir_text(cls, v):
+        return None if v is None else str(v)  # a folder or a URL (a Path would fold s3:// into s3:/)
 
     @field_validator("base_url")
     @classmethod

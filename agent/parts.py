@@ -19,8 +19,7 @@ from agent.pipeline.profile import LIKE_THRESHOLD
 from agent.privacy import Redactor
 from agent.retrieval.classic import EASE_LAMBDA, ClassicSignals
 from agent.retrieval.collaborative import CooccurrenceIndex
-from agent.retrieval.fitted import (FittedModels, fit_key, fit_settings, fits_on_disk, generation_of, latest_fit,
-                                    save_fit)
+from agent.retrieval.fitted import FitStore, FittedModels, fit_key, fit_settings, generation_of
 from agent.store import CatalogStore
 from agent.types import FeedbackResult, HistoryEvent, Interaction, Item, check_item_id, check_user_id
 from prompts.registry import PromptRegistry
@@ -169,16 +168,17 @@ class Parts:
             raise ValueError("these parts were given their collaborative models")
         with self._building:
             key = fit_key(self.store.generation(), self._fit_settings())
-            fitted = FittedModels.load(self._fit_root / key)
+            fitted = self._fits.load(key)
             if fitted is None:
                 key, fitted = self._fit_rows()
-                save_fit(self._fit_root, key, fitted)
+                self._fits.save(key, fitted)
             self._fit_key, self._fit, self._fit_version = key, fitted, self.store.version
             return self._fit
 
     @property
-    def _fit_root(self) -> Path:
-        return Path(self.settings.fit_dir or Path(self.settings.data_dir) / "fitted")
+    def _fits(self) -> FitStore:
+        data_dir = Path(self.settings.data_dir)
+        return FitStore(self.settings.fit_dir or data_dir / "fitted", cache=data_dir / "fit-cache")
 
     def _fit_settings(self) -> str:
         s = self.settings
@@ -186,10 +186,10 @@ class Parts:
 
     def _read_fit(self) -> tuple[str, FittedModels]:
         """The current fit from disk, else the latest earlier one, else a new fit (saved)."""
-        if found := latest_fit(self._fit_root, self._fit_settings()):
+        if found := self._fits.latest(self._fit_settings()):
             return found
         key, fitted = self._fit_rows()
-        save_fit(self._fit_root, key, fitted)
+        self._fits.save(key, fitted)
         return key, fitted
 
     def _fit_rows(self) -> tuple[str, FittedModels]:
@@ -200,10 +200,10 @@ class Parts:
 
     def _follow_fits(self) -> None:
         """A newer fit on disk (another replica's) is loaded; else a refit begins if the data grew."""
-        newest = fits_on_disk(self._fit_root, self._fit_settings())
-        if newest and newest[0].name != self._fit_key and (
-                not self._fit_key or generation_of(newest[0].name) > generation_of(self._fit_key)):
-            self._start_load(newest[0].name)
+        newest = self._fits.keys(self._fit_settings())
+        if newest and newest[0] != self._fit_key and (
+                not self._fit_key or generation_of(newest[0]) > generation_of(self._fit_key)):
+            self._start_load(newest[0])
         else:
             self._refit_if_grown()
 
@@ -213,7 +213,7 @@ class Parts:
             self._loading.start()
 
     def _load(self, key: str) -> None:
-        fitted = FittedModels.load(self._fit_root / key)  # memory-mapped: the pages come in as they are read
+        fitted = self._fits.load(key)  # memory-mapped: the pages come in as they are read
         with self._building:
             if fitted is not None and generation_of(key) > generation_of(self._fit_key or "g-1"):
                 self._fit, self._fit_key = fitted, key
@@ -243,7 +243,7 @@ class Parts:
                     if not ours:
                         break
                     key = fit_key(self.store.generation(), self._fit_settings())
-                    fitted = FittedModels.load(self._fit_root / key)  # another replica's, just made
+                    fitted = self._fits.load(key)  # another replica's, just made
                     if fitted is None:
                         key, fitted = self._fit_rows()  # the long part, outside the lock
                         save = True
@@ -252,7 +252,7 @@ class Parts:
                     with self._building:
                         if epoch == self._fit_epoch:
                             if save:
-                                save_fit(self._fit_root, key, fitted)
+                                self._fits.save(key, fitted)
                             self._fit, self._fit_key = fitted, key
                 with self._building:  # done, unless a deletion came meanwhile: then again
                     if epoch == self._fit_epoch:

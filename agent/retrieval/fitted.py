@@ -138,6 +138,66 @@ def save_fit(root: Path, key: str, fitted: FittedModels) -> None:
         stale.unlink(missing_ok=True)
 
 
+class FitStore:
+    """Where fits are kept: a local folder (for replicas, a volume they share), or an fsspec URL
+    (`s3://bucket/fits`, `gs://…`, with that filesystem's package installed). A fit at a URL is
+    uploaded file by file with `fit.json` last, so a fit without it is incomplete and never read;
+    each process downloads the fits it uses into `cache` and memory-maps them there."""
+
+    def __init__(self, where: str | Path, cache: Path):
+        self.url = str(where) if "://" in str(where) else None
+        self.local = cache if self.url else Path(where)
+        if self.url:
+            import fsspec
+
+            self._fs, self._path = fsspec.core.url_to_fs(self.url)
+
+    def keys(self, settings: str) -> list[str]:
+        """The complete fits with these settings, newest interactions generation first."""
+        if self.url is None:
+            return [f.name for f in fits_on_disk(self.local, settings)]
+        names = [p.rstrip("/").rsplit("/", 1)[-1] for p in self._fs.ls(self._path, detail=False)] \
+            if self._fs.exists(self._path) else []
+        found = [(generation_of(n), n) for n in names
+                 if n.partition("-")[2] == settings and n[1:].partition("-")[0].isdigit()
+                 and self._fs.exists(f"{self._path}/{n}/fit.json")]
+        return [n for _, n in sorted(found, reverse=True)]
+
+    def load(self, key: str) -> FittedModels | None:
+        folder = self.local / key
+        if self.url is not None and not (folder / "fit.json").exists():
+            if not self._fs.exists(f"{self._path}/{key}/fit.json"):
+                return None
+            tmp = folder.with_name(f"{key}.{os.getpid()}.tmp")
+            shutil.rmtree(tmp, ignore_errors=True)
+            tmp.mkdir(parents=True)
+            for remote in self._fs.ls(f"{self._path}/{key}", detail=False):
+                self._fs.get(remote, str(tmp / remote.rstrip("/").rsplit("/", 1)[-1]))
+            try:
+                tmp.rename(folder)
+            except OSError:  # another thread downloaded it first
+                shutil.rmtree(tmp, ignore_errors=True)
+        return FittedModels.load(folder)
+
+    def latest(self, settings: str) -> tuple[str, FittedModels] | None:
+        for key in self.keys(settings):
+            if (fitted := self.load(key)) is not None:
+                return key, fitted
+        return None
+
+    def save(self, key: str, fitted: FittedModels) -> None:
+        """Keep `fitted` as `key` and remove every other fit (they are stale)."""
+        save_fit(self.local, key, fitted)
+        if self.url is None:
+            return
+        files = sorted((self.local / key).iterdir(), key=lambda f: f.name == "fit.json")  # fit.json last
+        for f in files:
+            self._fs.put(str(f), f"{self._path}/{key}/{f.name}")
+        for other in self._fs.ls(self._path, detail=False):
+            if other.rstrip("/").rsplit("/", 1)[-1] != key:
+                self._fs.rm(other, recursive=True)
+
+
 def _save_csr(stem: Path, m: sparse.csr_matrix) -> None:
     m = m.tocsr()
     np.save(f"{stem}.indptr.npy", m.indptr)

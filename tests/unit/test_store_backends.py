@@ -195,3 +195,26 @@ def test_a_replica_with_no_requests_follows_the_others_fit(tmp_path, postgres_ur
         time.sleep(0.05)
     assert b.fit_generation == a.fit_generation == a.store.generation()  # without a request to b
     b.close()
+
+
+def test_fits_kept_at_an_fsspec_url_are_uploaded_whole_and_read_back_by_another_replica(tmp_path, postgres_url):
+    import fsspec
+
+    from agent.config import load_settings
+    from agent.parts import Parts
+
+    url = f"memory://fits-{tmp_path.name}"  # an in-process object store (fsspec's memory filesystem)
+
+    def replica(name):
+        return Parts(load_settings(data_dir=tmp_path / name, store_url=postgres_url, fit_dir=url, fit_check_s=0))
+
+    a, b = replica("a"), replica("b")
+    a.store.upsert_interactions(_ratings(range(20)))
+    a.fitted()
+    fs = fsspec.filesystem("memory")
+    assert fs.exists(f"{url}/{a._fit_key}/fit.json")
+    assert b.fitted().rows == 120 and b._fit_key == a._fit_key and (tmp_path / "b" / "fit-cache" / a._fit_key).is_dir()
+    fs.rm(f"{url}/{a._fit_key}/fit.json")  # an upload cut short: never read, fitted again and uploaded whole
+    c = replica("c")
+    assert c._fits.keys(c._fit_settings()) == [] and c.fitted().rows == 120
+    assert fs.exists(f"{url}/{c._fit_key}/fit.json")
