@@ -253,8 +253,10 @@ _BAD = (r"boring|a no|no thanks|nope|nah|not for me|not my thing|isn't my thing|
         r"terrible|hated?|didn't care for|don't care for|skip|pass|👎|🤮|😴")
 
 
+_NEXT_ACT = r"\bmore like\b|\bsimilar to\b|\bwhy\b|\bwhat\b|\bwho\b|\bhow\b|\bwhen\b"
+
+
 def _feedback(text: str, shown: list[str]) -> list[tuple[int, TurnAct]]:
-    out = []
     verbs = (("dislike", r"dislike[sd]?|hated?|didn't like|did not like|not for me|not a fan of|meh on|didn't care for|"
                          r"don't care for|no to|👎(?: on)?"),
              ("seen", r"seen|watched|already saw|saw|already watched|i've seen|have seen|already know|seen both|"
@@ -263,31 +265,67 @@ def _feedback(text: str, shown: list[str]) -> list[tuple[int, TurnAct]]:
                       r"(?<!nothing )(?<!anything )(?<!movies )(?<!films )(?<!stuff )(?<!things )(?<!ones )(?<!feel )"
                       r"(?<!didn't )(?<!don't )(?<!not )(?<!just )(?<!looks )(?<!sounds )(?<!kinda )"
                       r"liked?|loved?|enjoyed|really enjoyed|great pick(?: with)?|good one|nice one|yes to|👍|❤️ for"))
-    for signal, verb in verbs:
-        for m in re.finditer(rf"(?:^|\b|(?<=\s))(?:{verb})(?:\b|(?=\s)|$)\s*:?\s*(?:both |all of )?(.{{0,60}})", text):
-            head = m.group(1)
-            if signal == "like" and re.match(r"(something|a |an |to |some |movies|films|more|it but|this but|that but)", head):
-                continue  # "I'd like something", "like to watch"
-            refs = _refs(head, shown, titles_anywhere=True)
-            if refs is None and signal == "seen" and re.search(r"\b(already|it all|them all|those|these|it)\b",
-                                                              text[m.start():]):
-                refs = [Ref(anaphor=True)] if not re.search(r"\ball\b", head) else _all(shown)
-            if refs:
-                out.append((m.start(), TurnAct(act="feedback", signal=signal, refs=refs)))
-    if out:
-        return out
-    # "#4 looks great", "the third one isn't my thing", "zootopia was amazing", "1 and 2 are great"
-    if len(text.split()) <= 9 and not re.search(r"\b(why|how|what|whats|who|when|is it|is the|recommend|more|something|"
-                                                 r"any|looking|want|need|a|an|some)\b", text):
-        for signal, words in (("dislike", _BAD), ("like", _GOOD)):
-            if m := re.search(rf"(?:^|\s|\b)(?:{words})(?:\b|\s|$)", text):
-                before = text[:m.start()].strip(" ,.!:")
-                linked = re.search(r"\b(is|was|are|were|looks?|sounds?|seems?)$", before)  # "zootopia was amazing"
-                refs = _refs(before, shown, titles_anywhere=True, bare_title=bool(linked)) \
-                    or _refs(text[m.end():].strip(" ,.!:"), shown)
+    verb_at = {m.start() for _, verb in verbs for m in re.finditer(rf"(?:^|\b|(?<=\s))(?:{verb})(?:\b|(?=\s)|$)", text)}
+    cues = {m.start() for m in re.finditer(_NEXT_ACT, text)}
+
+    def said(stops: set[int]) -> list[tuple[int, TurnAct]]:
+        """The verbs' feedback; a verb's refs end at the next stop ("like #2, dislike #3", "seen #2,
+        more like #4"): each signal takes only the items named after it."""
+        ordered, out = sorted(stops), []
+        for signal, verb in verbs:
+            for m in re.finditer(rf"(?:^|\b|(?<=\s))(?:{verb})(?:\b|(?=\s)|$)(?=\s*:?\s*(?:both |all of )?(.{{0,60}}))",
+                                 text):
+                head = text[m.start(1):next((s for s in ordered if s >= m.start(1)), m.end(1))]
+                if signal == "like" and re.match(r"(something|a |an |to |some |movies|films|more|it but|this but|that but)",
+                                                 head):
+                    continue  # "I'd like something", "like to watch"
+                refs = _refs(head, shown, titles_anywhere=True)
+                if refs is None and signal == "seen" and re.search(r"\b(already|it all|them all|those|these|it)\b",
+                                                                  text[m.start():]):
+                    refs = [Ref(anaphor=True)] if not re.search(r"\ball\b", head) else _all(shown)
                 if refs:
-                    return [(0, TurnAct(act="feedback", signal=signal, refs=refs))]
+                    out.append((m.start(), TurnAct(act="feedback", signal=signal, refs=refs)))
+        return out
+
+    out = said(verb_at | cues)
+    # "#4 looks great", "the third one isn't my thing", "1 and 2 are great": a clause no verb spoke
+    # for is judged on its own, and ends the refs of a verb before it
+    judged = [(start, act) for start, clause in _clauses(text)
+              if not any(start <= i < start + len(clause) for i, _ in out) and (act := _judged(clause, shown))]
+    if judged:
+        out = said(verb_at | cues | {start for start, _ in judged})
+    # "first one yes, it's great": a later clause's "it" is the item just judged, not another
+    named = min((i for i, a in out + judged if not all(r.anaphor for r in a.refs)), default=len(text))
+    judged = [(i, a) for i, a in judged if i < named or not all(r.anaphor for r in a.refs)]
+    return out + judged
+
+
+def _clauses(text: str) -> list[tuple[int, str]]:
+    """(offset, clause) split at sentence marks, commas and 'but'."""
+    out, at = [], 0
+    for m in re.finditer(r"[.;!?,]|\bbut\b", text + "."):
+        clause = text[at:m.start()]
+        if clause.strip():
+            out.append((at + len(clause) - len(clause.lstrip()), clause.strip()))
+        at = m.end()
     return out
+
+
+def _judged(clause: str, shown: list[str]) -> TurnAct | None:
+    """A short clause that judges shown items ("#4 looks great", "zootopia was amazing")."""
+    if len(clause.split()) > 9 or re.search(r"\b(why|how|what|whats|who|when|is it|is the|recommend|more|something|"
+                                            r"any|looking|want|need|a|an|some)\b", clause):
+        return None
+    for signal, words in (("dislike", _BAD), ("like", _GOOD)):
+        if m := re.search(rf"(?:^|\s|\b)(?:{words})(?:\b|\s|$)", clause):
+            before = clause[:m.start()].strip(" ,.!:")
+            before = re.sub(r"^(?:and|also|plus|oh)\s+", "", before)
+            linked = re.search(r"\b(is|was|are|were|looks?|sounds?|seems?)$", before)  # "zootopia was amazing"
+            refs = _refs(before, shown, titles_anywhere=True, bare_title=bool(linked)) \
+                or _refs(clause[m.end():].strip(" ,.!:"), shown)
+            if refs:
+                return TurnAct(act="feedback", signal=signal, refs=refs)
+    return None
 
 
 # words that make a phrase a kind of film, not a title ("i hate musicals", "loved dogs in films")
