@@ -265,7 +265,10 @@ def _feedback(text: str, shown: list[str]) -> list[tuple[int, TurnAct]]:
                       r"(?<!nothing )(?<!anything )(?<!movies )(?<!films )(?<!stuff )(?<!things )(?<!ones )(?<!feel )"
                       r"(?<!didn't )(?<!don't )(?<!not )(?<!just )(?<!looks )(?<!sounds )(?<!kinda )"
                       r"liked?|loved?|enjoyed|really enjoyed|great pick(?: with)?|good one|nice one|yes to|👍|❤️ for"))
-    verb_at = {m.start() for _, verb in verbs for m in re.finditer(rf"(?:^|\b|(?<=\s))(?:{verb})(?:\b|(?=\s)|$)", text)}
+    def spoken(verb: str) -> str:
+        return rf"(?:^|\b|(?<=\s))(?:{verb})(?:\b|(?=\s)|$)"
+
+    verb_at = {m.start() for _, verb in verbs for m in re.finditer(spoken(verb), text)}
     cues = {m.start() for m in re.finditer(_NEXT_ACT, text)}
 
     def said(stops: set[int]) -> list[tuple[int, TurnAct]]:
@@ -273,8 +276,7 @@ def _feedback(text: str, shown: list[str]) -> list[tuple[int, TurnAct]]:
         more like #4"): each signal takes only the items named after it."""
         ordered, out = sorted(stops), []
         for signal, verb in verbs:
-            for m in re.finditer(rf"(?:^|\b|(?<=\s))(?:{verb})(?:\b|(?=\s)|$)(?=\s*:?\s*(?:both |all of )?(.{{0,60}}))",
-                                 text):
+            for m in re.finditer(spoken(verb) + r"(?=\s*:?\s*(?:both |all of )?(.{0,60}))", text):
                 head = text[m.start(1):next((s for s in ordered if s >= m.start(1)), m.end(1))]
                 if signal == "like" and re.match(r"(something|a |an |to |some |movies|films|more|it but|this but|that but)",
                                                  head):

@@ -185,12 +185,13 @@ class PostgresDatabase(Database):
                               "install the extra (`pip install 'recagent[replicas]'`)") from None
         self.url = url
         timeout = {"connect_timeout": max(1, int(connect_timeout_s))}
+        self._pool = ConnectionPool(url, min_size=1, max_size=max_size, open=False, name="recagent-store",
+                                    kwargs=timeout)
         try:  # one connection first: a refused or misnamed server fails at once, with the server's reason
             psycopg.connect(url, **timeout).close()
-            self._pool = ConnectionPool(url, min_size=1, max_size=max_size, open=False, name="recagent-store",
-                                        kwargs=timeout)
             self._pool.open(wait=True, timeout=connect_timeout_s)
         except Exception as e:
+            self._pool.close()
             raise ConfigError(f"cannot connect to PostgreSQL at {self.where} ({type(e).__name__}: {e}): check that the "
                               "server runs and RECAGENT_STORE_URL is right (postgresql://user:password@host:port/db)") from None
 

@@ -48,6 +48,7 @@ class Parts:
         self._collab_fixed = collaborative is not None
         self._fit: FittedModels | None = None
         self._fit_key = ""  # the folder the fit in use came from
+        self._fit_store: FitStore | None = None
         self._fit_version = -1
         self._next_look = 0.0  # when to look at the shared generation again (other processes' writes)
         self._refitting: threading.Thread | None = None
@@ -177,8 +178,10 @@ class Parts:
 
     @property
     def _fits(self) -> FitStore:
-        data_dir = Path(self.settings.data_dir)
-        return FitStore(self.settings.fit_dir or data_dir / "fitted", cache=data_dir / "fit-cache")
+        if self._fit_store is None:
+            data_dir = Path(self.settings.data_dir)
+            self._fit_store = FitStore(self.settings.fit_dir or data_dir / "fitted", cache=data_dir / "fit-cache")
+        return self._fit_store
 
     def _fit_settings(self) -> str:
         s = self.settings
@@ -215,7 +218,7 @@ class Parts:
     def _load(self, key: str) -> None:
         fitted = self._fits.load(key)  # memory-mapped: the pages come in as they are read
         with self._building:
-            if fitted is not None and generation_of(key) > generation_of(self._fit_key or "g-1"):
+            if fitted is not None and (not self._fit_key or generation_of(key) > generation_of(self._fit_key)):
                 self._fit, self._fit_key = fitted, key
             self._loading = None
 
