@@ -17,11 +17,12 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from agent.errors import ConfigError
+from agent.errors import ConfigError, StoreError
 from agent.privacy import private_file
 
 SERIAL_WRITES_LOCK = 0x7265636167  # PostgreSQL advisory lock key of serial write transactions
 STREAM_CHUNK = 100_000
+POOL_WAIT_S = 5.0  # a request waits this long for a PostgreSQL connection, then is a StoreError (503)
 
 
 class Transaction:
@@ -186,7 +187,7 @@ class PostgresDatabase(Database):
         self.url = url
         timeout = {"connect_timeout": max(1, int(connect_timeout_s))}
         self._pool = ConnectionPool(url, min_size=1, max_size=max_size, open=False, name="recagent-store",
-                                    kwargs=timeout)
+                                    kwargs=timeout, timeout=POOL_WAIT_S)
         try:  # one connection first: a refused or misnamed server fails at once, with the server's reason
             psycopg.connect(url, **timeout).close()
             self._pool.open(wait=True, timeout=connect_timeout_s)
@@ -200,13 +201,27 @@ class PostgresDatabase(Database):
         return re.sub(r"//[^@/]*@", "//…@", self.url)  # never the password
 
     @contextmanager
+    def _answering(self) -> Iterator[None]:
+        """A lost server or connection as a StoreError that says so (the pool replaces broken
+        connections: the next request gets a fresh one once the server is back)."""
+        from psycopg import InterfaceError, OperationalError
+        from psycopg_pool import PoolTimeout
+
+        try:
+            yield
+        except (OperationalError, InterfaceError, PoolTimeout) as e:
+            raise StoreError(f"the database at {self.where} did not answer ({type(e).__name__}: "
+                             f"{str(e).strip().splitlines()[0] if str(e).strip() else 'no detail'}): check that "
+                             "PostgreSQL is running and reachable; the request can be retried") from None
+
+    @contextmanager
     def read(self) -> Iterator[Transaction]:
-        with self._pool.connection() as conn:
+        with self._answering(), self._pool.connection() as conn:
             yield Transaction(conn.cursor(), postgres=True)
 
     @contextmanager
     def write(self, serial: bool = False) -> Iterator[Transaction]:
-        with self._pool.connection() as conn:  # commits on leaving, rolls back on an error
+        with self._answering(), self._pool.connection() as conn:  # commits on leaving, rolls back on an error
             cursor = conn.cursor()
             if serial:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", (SERIAL_WRITES_LOCK,))
@@ -216,7 +231,7 @@ class PostgresDatabase(Database):
     def exclusive(self, key: int, wait: bool = False) -> Iterator[bool]:
         """A session-level advisory lock on one connection for the block: True when this process
         holds it; without `wait`, False at once when another session does."""
-        with self._pool.connection() as conn:
+        with self._answering(), self._pool.connection() as conn:
             conn.autocommit = True
             try:
                 if wait:
@@ -239,7 +254,7 @@ class PostgresDatabase(Database):
 
     def stream(self, sql: str, args: Sequence = (), table: str = "", chunk: int = STREAM_CHUNK) -> Iterator[tuple]:
         """A server-side cursor over one snapshot, `chunk` rows per round trip."""
-        with self._pool.connection() as conn, conn.transaction():
+        with self._answering(), self._pool.connection() as conn, conn.transaction():
             with conn.cursor(name="recagent_stream") as cursor:
                 cursor.itersize = chunk
                 cursor.execute(*_pg(sql, args))
@@ -248,7 +263,7 @@ class PostgresDatabase(Database):
     def forget(self, tables: Sequence[str]) -> None:
         """VACUUM the tables, so deleted rows' tuples are reclaimed now, not at the next autovacuum.
         (The server's write-ahead log keeps them until its next checkpoint recycles the segment.)"""
-        with self._pool.connection() as conn:
+        with self._answering(), self._pool.connection() as conn:
             conn.autocommit = True
             try:
                 conn.execute(f"VACUUM {', '.join(tables)}")

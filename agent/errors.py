@@ -50,3 +50,7 @@ class BackendError(AgentError):
 
 class RetrievalError(AgentError):
     """The vector store or the interaction data could not serve a query."""
+
+
+class StoreError(AgentError):
+    """The database (PostgreSQL) did not answer or lost the connection; the request may be retried."""

@@ -24,7 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from agent.access import Caller, FairSlots, RateLimits, ServiceKeys, SlotsBusy, access_log, allowed
 from agent.conversation import ChatReply, ChatSessions
 from agent.options import RecommendOptions
-from agent.errors import AgentError, ConfigError, InputError, NotFoundError
+from agent.errors import AgentError, ConfigError, InputError, NotFoundError, StoreError
 from agent.session import SessionState, UnknownSessionError
 from agent.types import (ITEM_ID, FeedbackResult, HistoryEvent, Item, ItemId, Recommendation, RecommendedItem,
                          Signal, TextInput, UserId)
@@ -178,6 +178,8 @@ def error_of(exc: AgentError) -> tuple[int, str, dict | None]:
         return 499, "client_closed", None
     if isinstance(exc, RateLimitedError):
         return 429, "rate_limited", {"Retry-After": str(exc.retry_after)}
+    if isinstance(exc, StoreError):
+        return 503, "store_unavailable", {"Retry-After": str(RETRY_AFTER_S)}
     return 503, "unavailable", None
 
 

