@@ -106,11 +106,16 @@ def catalog_words(texts) -> set[str]:
     return {w for t in texts for w in re.findall(r"[a-z]{3,}", t.lower())}
 
 
+_NUMBER_WORDS = {w: n for n, w in enumerate("one two three four five six seven eight nine ten".split(), 1)}
+
+
 def normalise(message: str) -> str:
     text = " ".join(message.lower().replace("’", "'").split())
     for typo, fixed in sorted(TYPOS.items(), key=lambda kv: -len(kv[0])):
         text = re.sub(rf"(?<![\w-]){re.escape(typo)}(?![\w-])", fixed, text)
-    return text
+    # "number five", "no. two", "#three": a place in the list written as a word
+    return re.sub(rf"(\bnumber\s+|\bno\.\s*|#\s*)({'|'.join(_NUMBER_WORDS)})\b",
+                  lambda m: f"{m.group(1)}{_NUMBER_WORDS[m.group(2)]}", text)
 
 
 def read_turn(message: str, genres: list[str], shown: list[str] | None = None,
@@ -322,8 +327,12 @@ def _judged(clause: str, shown: list[str]) -> TurnAct | None:
         if m := re.search(rf"(?:^|\s|\b)(?:{words})(?:\b|\s|$)", clause):
             before = clause[:m.start()].strip(" ,.!:")
             before = re.sub(r"^(?:and|also|plus|oh)\s+", "", before)
-            linked = re.search(r"\b(is|was|are|were|looks?|sounds?|seems?)$", before)  # "zootopia was amazing"
-            refs = _refs(before, shown, titles_anywhere=True, bare_title=bool(linked)) \
+            # "zootopia was amazing", "the notebook is my favorite"
+            linked = re.search(r"\b(is|was|are|were|looks?|sounds?|seems?)(?: (?:my|our|so|really|just|truly|totally))*$",
+                               before)
+            # a title not on screen is judged only through a verb ("zootopia was amazing"), never
+            # from a word before an evaluative one ("feel good comedy")
+            refs = _refs(before, shown, titles_anywhere=bool(linked), bare_title=bool(linked)) \
                 or _refs(clause[m.end():].strip(" ,.!:"), shown)
             if refs:
                 return TurnAct(act="feedback", signal=signal, refs=refs)
@@ -352,6 +361,7 @@ def _refs(head: str, shown: list[str], titles_anywhere: bool = False, bare_title
     refs = []
     for part in parts[:5]:
         part = re.sub(r"\s+(is|was|are|were|looks?|sounds?|seems?)(\s.*)?$", "", part)
+        part = re.sub(r"(?:\s+(?:twice|already|before|again|too|as well|once|years ago|last year|ages ago))+$", "", part)
         if re.fullmatch(r"#?\s*\d{1,2}", part):
             refs.append(Ref(position=int(part.strip("# "))))
         elif (ref := ref_in(part, shown)) is not None and (ref.position is not None or ref.title or ref.describe
