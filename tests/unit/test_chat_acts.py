@@ -25,6 +25,15 @@ def acts(text: str, shown=SHOWN) -> list[dict]:
     ("why #3 and is it scary?", [{"act": "explain", "ref": {"position": 3}},
                                  {"act": "question", "ref": {"anaphor": True}, "about": "genre"}]),
     ("start over", [{"act": "reset"}]),
+    # each feedback signal takes only the items named after it, up to the next clause's act
+    ("like #2, dislike #3", [{"act": "feedback", "signal": "like", "refs": [{"position": 2}]},
+                             {"act": "feedback", "signal": "dislike", "refs": [{"position": 3}]}]),
+    ("#2 looks good, who's in it?", [{"act": "feedback", "signal": "like", "refs": [{"position": 2}]},
+                                     {"act": "question", "ref": {"anaphor": True}, "about": "cast"}]),
+    ("i saw number five", [{"act": "feedback", "signal": "seen", "refs": [{"position": 5}]}]),
+    ("watched that one twice", [{"act": "feedback", "signal": "seen", "refs": [{"anaphor": True}]}]),
+    ("feel good comedy from before 1980", [{"act": "recommend", "genres": ["Comedy"], "mood": "feel-good",
+                                            "era": {"end": 1979}}]),
     ("asdf", [{"act": "unclear"}]),
 ])
 def test_the_hard_cases_read_as_people_mean_them(text, expected):
