@@ -10,13 +10,12 @@ from __future__ import annotations
 import argparse
 import shutil
 import statistics
-import tempfile
 import time
 from pathlib import Path
 
 from agent.config import DEFAULT_EMBEDDED_MODEL, load_settings
 from agent.conversation import ChatSessions
-from evals.chat_dialogues import load
+from evals.chat_dialogues import load, scratch_workspace
 
 
 def pct(xs: list[float], q: float) -> float:
@@ -30,9 +29,9 @@ def main() -> None:
     ap.add_argument("--model", default=None)
     a = ap.parse_args()
     settings = load_settings(**({"model": a.model} if a.model else {}))
-    scratch = Path(tempfile.mkdtemp()) / "data"
-    shutil.copytree(settings.data_dir, scratch, ignore=shutil.ignore_patterns("sessions.sqlite*"))
-    agent = ChatSessions(settings=settings.model_copy(update={"data_dir": scratch}), use_llm=True)
+    scratch_settings = scratch_workspace(settings)
+    scratch = Path(scratch_settings.data_dir)
+    agent = ChatSessions(settings=scratch_settings, use_llm=True)
     store = agent.recommender.store
     lists, texts = [], []
     try:

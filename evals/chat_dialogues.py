@@ -10,15 +10,32 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import time
 from pathlib import Path
 
 import yaml
 
 from agent.acts import TAG_GROUPS, read_turn
+from agent.config import Settings
+from agent.errors import ConfigError
 from agent.conversation import ChatSessions, item_year
 
 DIALOGUES = Path(__file__).resolve().parents[1] / "tests" / "data" / "chat" / "dialogues.yaml"
+
+
+def scratch_workspace(settings: Settings) -> Settings:
+    """Settings for a throwaway copy of the workspace (its SQLite files and vector store, not its
+    sessions), so that what a scripted run writes never reaches real histories. A PostgreSQL store
+    is refused: its data would be written to, and copying a database is not this tool's job."""
+    if settings.store_url:
+        raise ConfigError("scripted chats run on a scratch copy of an SQLite workspace, and RECAGENT_STORE_URL points "
+                          "at PostgreSQL (they would write feedback there): unset it and set RECAGENT_DATA_DIR to a "
+                          "workspace (`recagent ingest` one)")
+    scratch = Path(tempfile.mkdtemp()) / "data"
+    shutil.copytree(settings.data_dir, scratch, ignore=shutil.ignore_patterns("sessions.sqlite*"))
+    return settings.model_copy(update={"data_dir": scratch, "fit_dir": None})
 
 
 def load(path: Path = DIALOGUES) -> list[dict]:

@@ -317,16 +317,14 @@ def eval_chat_dialogues(
     excluded item is a reason. It runs on a scratch copy of the workspace: the dialogues' feedback
     never reaches the real histories."""
     import shutil
-    import tempfile
 
     from agent.config import load_settings
     from agent.conversation import ChatSessions
-    from evals.chat_dialogues import load, run
+    from evals.chat_dialogues import load, run, scratch_workspace
 
-    settings = load_settings(base_url=base_url, model=model)
-    scratch = Path(tempfile.mkdtemp()) / "data"
-    shutil.copytree(settings.data_dir, scratch, ignore=shutil.ignore_patterns("sessions.sqlite*"))
-    agent = ChatSessions(settings=settings.model_copy(update={"data_dir": scratch}), use_llm=llm)
+    scratch_settings = scratch_workspace(load_settings(base_url=base_url, model=model))
+    scratch = Path(scratch_settings.data_dir)
+    agent = ChatSessions(settings=scratch_settings, use_llm=llm)
     store = agent.recommender.store
     try:  # "user-18" is the test catalog's spelling of MovieLens user 18
         result = run(agent, load()[:limit], lambda u: u if store.has_user(u) else u.removeprefix("user-"))

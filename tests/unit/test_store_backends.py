@@ -261,3 +261,11 @@ def test_the_service_answers_503_with_retry_after_while_the_database_is_gone(tmp
     r = client.post("/v1/feedback", json=like)
     assert r.status_code == 503 and r.headers["Retry-After"] and r.json()["error"]["code"] == "store_unavailable"
     assert "check that PostgreSQL is running" in r.json()["error"]["message"]
+
+
+def test_scripted_chats_refuse_a_postgresql_store_rather_than_write_their_feedback_into_it(tmp_path):
+    from agent.config import load_settings
+    from evals.chat_dialogues import scratch_workspace
+
+    with pytest.raises(ConfigError, match="would write feedback there"):
+        scratch_workspace(load_settings(data_dir=tmp_path, store_url="postgresql://me@db/recagent"))
