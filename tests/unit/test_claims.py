@@ -536,3 +536,13 @@ def test_a_shared_tag_past_the_items_first_tags_is_in_the_facts():
     assert kinds(text, claim_contexts([ev], LIKED, BY_ID)[0]) == set()
     no_share = ev.model_copy(update={"shared_tags": []})
     assert "wrong_tag" in kinds(text, claim_contexts([no_share], LIKED, BY_ID)[0])
+
+
+def test_a_catalogs_genres_are_known_by_their_synonyms_whatever_their_case():
+    from agent.pipeline.claims import Vocabulary
+    from agent.types import Item
+
+    books = [Item(item_id="1", title="Salt Roads", categories=["travel"]), Item(item_id="2", title="Ash", categories=["poetry"])]
+    forms = Vocabulary.from_items(books).genre_forms
+    assert forms["poems"] == forms["verse"] == "poetry" and forms["travelogue"] == "travel"
+    assert "poems" not in Vocabulary.from_items([Item(item_id="1", title="Heat", categories=["Action"])]).genre_forms

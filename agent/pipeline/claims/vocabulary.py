@@ -30,7 +30,13 @@ GENRE_SYNONYMS = {
     "Crime": ("crimes",),
     "Fantasy": ("fantasies", "fantastical"),
     "Action": ("action-packed",),
+    # book shelves
+    "Poetry": ("poems", "poem", "poetic", "verse"),
+    "History": ("historical", "histories"),
+    "Cooking": ("cookbook", "cookbooks", "recipes", "cookery"),
+    "Travel": ("travelogue", "travelogues", "travel writing"),
 }
+_SYNONYMS_BY_NAME = {g.lower(): forms for g, forms in GENRE_SYNONYMS.items()}  # catalogs spell genres either way
 # Catalog tags that are ordinary words for any movie: naming them is no claim about the item.
 GENERIC_TAGS = {"movies", "movie", "film", "films", "good", "great", "bad", "boring", "overrated", "classic",
                 "seen it", "seen more than once", "must see", "watched", "fun", "favorite", "favorites",
@@ -95,7 +101,7 @@ class Vocabulary:
             low = g.lower()
             for f in (low, low + "s", low[:-1] + "ies" if low.endswith("y") else low + "s"):
                 forms[f] = g
-            for f in GENRE_SYNONYMS.get(g, ()):
+            for f in _SYNONYMS_BY_NAME.get(low, ()):
                 forms[f] = g
         uses = Counter(t.lower() for it in items for t in set(it.tags))
         tags = {t for t, n in uses.items()
