@@ -665,7 +665,15 @@ def store_migrate(to: Optional[str] = typer.Option(None, "--to", help="postgresq
                 continue
             source = SQLiteDatabase(path)
             try:
-                counts = copy_store(source, target, component, replace=replace)
+                with _progress() as bar:
+                    tasks: dict[str, int] = {}
+
+                    def progress(name: str, done: int, total: int) -> None:
+                        if name not in tasks:
+                            tasks[name] = bar.add_task(name, total=total)
+                        bar.update(tasks[name], completed=done)
+
+                    counts = copy_store(source, target, component, replace=replace, progress=progress)
             finally:
                 source.close()
             for name, (here, there) in counts.items():

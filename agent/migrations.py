@@ -112,10 +112,12 @@ TABLES = {"catalog": ["items", "interactions", "users", "writers", "grants", "to
           "sessions": ["sessions", "turns"]}
 
 
-def copy_store(source: Database, target: Database, component: str, replace: bool = False) -> dict[str, tuple[int, int]]:
+def copy_store(source: Database, target: Database, component: str, replace: bool = False,
+               progress: Callable[[str, int, int], None] | None = None) -> dict[str, tuple[int, int]]:
     """Copy a component's tables from `source` into `target` (both brought to the latest schema
     first) in one transaction, then count every table on both sides: {table: (source, target)}.
-    A target that already holds data is refused unless `replace`, which deletes it first."""
+    A target that already holds data is refused unless `replace`, which deletes it first.
+    `progress(table, rows copied, rows in all)` is told as the rows go."""
     from agent.errors import ConfigError
 
     migrate(source, component)
@@ -132,8 +134,21 @@ def copy_store(source: Database, target: Database, component: str, replace: bool
         for t in tables:
             with source.read() as src:
                 columns = [d[0] for d in src.execute(f"SELECT * FROM {t} LIMIT 0").description]
-            tx.copy_rows(t, columns, source.stream(f"SELECT {', '.join(columns)} FROM {t}", table=t))
+            rows = source.stream(f"SELECT {', '.join(columns)} FROM {t}", table=t)
+            if progress is not None:
+                rows = _counted(rows, t, _count(source, t), progress)
+            tx.copy_rows(t, columns, rows)
     return {t: (_count(source, t), _count(target, t)) for t in tables}
+
+
+def _counted(rows, table: str, total: int, progress: Callable[[str, int, int], None], every: int = 10_000):
+    """`rows` passed through, with `progress(table, n, total)` every `every` rows and at the end."""
+    n = 0
+    for n, row in enumerate(rows, 1):
+        if n % every == 0:
+            progress(table, n, total)
+        yield row
+    progress(table, n, total)
 
 
 def _count(db: Database, table: str) -> int:

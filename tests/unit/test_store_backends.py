@@ -269,3 +269,16 @@ def test_scripted_chats_refuse_a_postgresql_store_rather_than_write_their_feedba
 
     with pytest.raises(ConfigError, match="would write feedback there"):
         scratch_workspace(load_settings(data_dir=tmp_path, store_url="postgresql://me@db/recagent"))
+
+
+def test_a_copy_tells_its_progress_per_table_and_ends_on_every_row(tmp_path):
+    from agent.db import SQLiteDatabase
+    from agent.migrations import copy_store
+
+    store = CatalogStore(tmp_path / "a.sqlite")
+    store.upsert_interactions(_ratings(range(30)))
+    store.close()
+    told: dict[str, tuple[int, int]] = {}
+    source, target = SQLiteDatabase(tmp_path / "a.sqlite"), SQLiteDatabase(tmp_path / "b.sqlite")
+    counts = copy_store(source, target, "catalog", progress=lambda t, n, total: told.__setitem__(t, (n, total)))
+    assert counts["interactions"] == (180, 180) and told["interactions"] == (180, 180) and told["items"] == (0, 0)
