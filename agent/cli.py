@@ -453,6 +453,18 @@ def doctor(base_url: Optional[str] = BaseUrl, model: Optional[str] = Model, data
             rows.append(("llm", False, f"{s.base_url} unreachable ({type(e).__name__}): start the server or fix --base-url"))
     rows.append(("api key", True, "set" if s.llm_api_key else "not set (fine for local servers)"))
     rows.append(("cache", True, str(s.cache_dir)))
+    rows.append(("fit", True, f"{s.fit_dir or Path(s.data_dir) / 'fitted'}"
+                 + (" (shared by replicas)" if s.fit_dir else "")))
+    if s.limits_url:
+        from agent.access import RateLimits
+
+        try:
+            RateLimits(None, None, s.limits_url)
+            rows.append(("limits", True, f"shared through {s.limits_url.split('@')[-1]}"))
+        except AgentError as e:
+            rows.append(("limits", False, str(e)))
+    else:
+        rows.append(("limits", True, "in memory, per process (RECAGENT_LIMITS_URL shares them between replicas)"))
     for name, ok, text in rows:
         out.print(f"{'[green]ok[/green]' if ok else '[red]!![/red]'}  {name:<8} {text}", highlight=False)
     if not all(ok for _, ok, _ in rows):

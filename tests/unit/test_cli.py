@@ -97,6 +97,9 @@ def test_model_list_and_doctor(data_dir):
     assert "smollm2-135m" in run("model", "list").stdout
     dead = run("doctor", "--base-url", "http://127.0.0.1:9", data_dir=data_dir)
     assert dead.returncode == 1 and "unreachable" in dead.stdout and "300 items" in dead.stdout
+    assert "limits   in memory" in dead.stdout
+    no_redis = run("doctor", env={"RECAGENT_LIMITS_URL": "redis://127.0.0.1:9"}, data_dir=data_dir)
+    assert no_redis.returncode == 1 and "rate-limit store redis://127.0.0.1:9 does not answer" in no_redis.stdout
 
 
 def test_vllm_serve_command_has_what_the_pipeline_needs():
