@@ -11,6 +11,17 @@ from evals.chat import ChatEvalRun, leaks_title, load_chat_suite, simulated_mess
 ROOT = Path(__file__).parents[2]
 
 
+def small_suite(tmp_path, users: int, max_turns: int, variants: list[str]):
+    """A rules-only chat suite over the test catalog."""
+    path = tmp_path / "chat.yaml"
+    path.write_text(yaml.safe_dump({
+        "name": "chat-small", "dataset": {"items": str(ROOT / "tests/data/items.csv"),
+                                          "interactions": str(ROOT / "tests/data/interactions.csv")},
+        "users": {"n": users, "seed": 1}, "max_turns": max_turns, "k": 5, "baseline": variants[0],
+        "variants": [{"name": v, "use_llm": False} for v in variants]}))
+    return load_chat_suite(path)
+
+
 def test_simulator_messages_never_contain_the_title():
     targets = [
         Item(item_id="1", title="Toy Story (1995)", categories=["Animation", "Children", "Comedy"],
@@ -31,13 +42,7 @@ def test_simulator_messages_never_contain_the_title():
 def test_rules_only_chat_suite_runs_end_to_end(tmp_path, cache_dir):
     from agent.config import load_settings
 
-    suite_path = tmp_path / "chat.yaml"
-    suite_path.write_text(yaml.safe_dump({
-        "name": "chat-small", "dataset": {"items": str(ROOT / "tests/data/items.csv"),
-                                          "interactions": str(ROOT / "tests/data/interactions.csv")},
-        "users": {"n": 4, "seed": 1}, "max_turns": 3, "k": 5, "baseline": "rules",
-        "variants": [{"name": "rules", "use_llm": False}, {"name": "rules-again", "use_llm": False}]}))
-    suite = load_chat_suite(suite_path)
+    suite = small_suite(tmp_path, users=4, max_turns=3, variants=["rules", "rules-again"])
     settings = load_settings(cache_dir=tmp_path / "cache", data_dir=tmp_path / "data")
     summary = ChatEvalRun(suite, tmp_path / "run", settings).run()
     for name in ("results.jsonl", "summary.json", "report.md", "report.html"):
@@ -52,14 +57,8 @@ def test_the_chat_runs_item_models_are_fitted_on_its_training_rows_not_read_from
     from agent.config import load_settings
     from agent.retrieval.fitted import FittedModels, save_fit
 
-    suite_path = tmp_path / "chat.yaml"
-    suite_path.write_text(yaml.safe_dump({
-        "name": "chat-small", "dataset": {"items": str(ROOT / "tests/data/items.csv"),
-                                          "interactions": str(ROOT / "tests/data/interactions.csv")},
-        "users": {"n": 2, "seed": 1}, "max_turns": 1, "k": 5, "baseline": "rules",
-        "variants": [{"name": "rules", "use_llm": False}]}))
     settings = load_settings(cache_dir=tmp_path / "cache", data_dir=tmp_path / "data")
-    run = ChatEvalRun(load_chat_suite(suite_path), tmp_path / "run", settings)
+    run = ChatEvalRun(small_suite(tmp_path, users=2, max_turns=1, variants=["rules"]), tmp_path / "run", settings)
     run.prepare()
     agent = run.agent_for(run.suite.variants[0])
     rec = agent.recommender
