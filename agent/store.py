@@ -26,7 +26,6 @@ class CatalogStore:
     def __init__(self, target: Path | str | Database):
         """`target`: an SQLite file, a postgresql:// URL, or an open Database."""
         self._db = target if isinstance(target, Database) else open_database(target)
-        self.path = getattr(self._db, "path", None)
         migrate(self._db, "catalog")
         self.version = 0  # bumped on this process's writes, so derived indexes know to rebuild
         self._items: dict[str, Item] = {}  # read cache; upserts evict what they change

@@ -120,7 +120,7 @@ async def recommend_load(replicas: list[Replica], users: list[str], n: int, conc
 
 
 async def write_load(replicas: list[Replica], pairs: list[tuple[str, str]], concurrency: int,
-                     kill: Replica | None = None, chats: list[str] | None = None) -> dict:
+                     kill: Replica | None = None) -> dict:
     """A like for each (user, item) through the balancer, with recommendations between; with
     `kill`, that replica is SIGKILLed a third of the way through."""
     lb, acked = Balancer(replicas, concurrency), []

@@ -104,28 +104,14 @@ def fit_key(generation: int, settings: str) -> str:
     return f"g{generation}-{settings}"
 
 
-def fits_on_disk(root: Path, settings: str) -> list[Path]:
-    """The fit folders with these settings, newest interactions generation first."""
-    if not root.is_dir():
-        return []
-    found = []
-    for folder in root.iterdir():
-        generation, sep, rest = folder.name.partition("-")
-        if sep and rest == settings and generation[1:].isdigit():
-            found.append((int(generation[1:]), folder))
-    return [folder for _, folder in sorted(found, reverse=True)]
-
-
 def generation_of(key: str) -> int:
     return int(key.partition("-")[0][1:])
 
 
-def latest_fit(root: Path, settings: str) -> tuple[str, FittedModels] | None:
-    """(key, fit) of the fit with these settings from the newest generation on disk, if any."""
-    for folder in fits_on_disk(root, settings):
-        if (fitted := FittedModels.load(folder)) is not None:
-            return folder.name, fitted
-    return None
+def _newest_first(names, settings: str) -> list[str]:
+    """The fit keys among `names` with these settings, newest interactions generation first."""
+    keys = [n for n in names if n.partition("-")[2] == settings and n.partition("-")[0][1:].isdigit()]
+    return sorted(keys, key=generation_of, reverse=True)
 
 
 def save_fit(root: Path, key: str, fitted: FittedModels) -> None:
@@ -155,13 +141,11 @@ class FitStore:
     def keys(self, settings: str) -> list[str]:
         """The complete fits with these settings, newest interactions generation first."""
         if self.url is None:
-            return [f.name for f in fits_on_disk(self.local, settings)]
+            return _newest_first((f.name for f in self.local.iterdir() if f.is_dir()) if self.local.is_dir() else (),
+                                 settings)
         names = [p.rstrip("/").rsplit("/", 1)[-1] for p in self._fs.ls(self._path, detail=False)] \
             if self._fs.exists(self._path) else []
-        found = [(generation_of(n), n) for n in names
-                 if n.partition("-")[2] == settings and n[1:].partition("-")[0].isdigit()
-                 and self._fs.exists(f"{self._path}/{n}/fit.json")]
-        return [n for _, n in sorted(found, reverse=True)]
+        return [n for n in _newest_first(names, settings) if self._fs.exists(f"{self._path}/{n}/fit.json")]
 
     def load(self, key: str) -> FittedModels | None:
         folder = self.local / key
@@ -180,6 +164,7 @@ class FitStore:
         return FittedModels.load(folder)
 
     def latest(self, settings: str) -> tuple[str, FittedModels] | None:
+        """(key, fit) of the readable fit with these settings from the newest generation, if any."""
         for key in self.keys(settings):
             if (fitted := self.load(key)) is not None:
                 return key, fitted

@@ -173,29 +173,31 @@ def test_top_positions_pick_what_a_stable_sort_picks():
 
 
 def test_a_fit_is_kept_on_disk_read_back_memory_mapped_and_scores_the_same(tmp_path):
-    from agent.retrieval.fitted import FittedModels, latest_fit, save_fit
+    from agent.retrieval.fitted import FitStore, FittedModels
 
+    fits = FitStore(tmp_path, cache=tmp_path / "unused")
     first = FittedModels.fit(two_tastes(), 4.0, lam=10.0)
-    save_fit(tmp_path, "g1-s", first)
-    key, again = latest_fit(tmp_path, "s")
+    fits.save("g1-s", first)
+    key, again = fits.latest("s")
     assert key == "g1-s" and isinstance(again.classic.ease.weights, np.memmap)
     assert again.rows == first.rows
     for liked in (["a1"], ["b2", "a3"], ["nope"]):
         assert again.classic.scores(liked, ["a2", "b2", "x1"]) == first.classic.scores(liked, ["a2", "b2", "x1"])
         assert again.cooccurrence.scores(liked, ["a2", "b2"]) == first.cooccurrence.scores(liked, ["a2", "b2"])
-    save_fit(tmp_path, "g2-s", FittedModels.fit(two_tastes() + [("new", "b1", 5.0, 1)], 4.0, lam=10.0))
+    fits.save("g2-s", FittedModels.fit(two_tastes() + [("new", "b1", 5.0, 1)], 4.0, lam=10.0))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["g2-s"]  # the stale fit is gone
-    assert latest_fit(tmp_path, "other-settings") is None
+    assert fits.keys("s") == ["g2-s"] and fits.latest("other-settings") is None
 
 
 def test_a_large_catalogs_fit_keeps_neighbours_on_disk_and_scores_from_them(tmp_path):
-    from agent.retrieval.fitted import FittedModels, latest_fit, save_fit
+    from agent.retrieval.fitted import FitStore, FittedModels
 
+    fits = FitStore(tmp_path, cache=tmp_path / "unused")
     fit = FittedModels.fit(two_tastes(), 4.0, lam=10.0, neighbours_above=0)  # "large" from one item on
     assert fit.cooccurrence.neighbours is not None
     assert FittedModels.fit(two_tastes(), 4.0, lam=10.0).cooccurrence.neighbours is None  # small: exact
-    save_fit(tmp_path, "g1-s", fit)
-    _, again = latest_fit(tmp_path, "s")
+    fits.save("g1-s", fit)
+    _, again = fits.latest("s")
     assert again.cooccurrence.neighbours is not None
     assert again.cooccurrence.scores(["a1", "a2"], ["a3", "b3"]) == fit.cooccurrence.scores(["a1", "a2"], ["a3", "b3"])
     assert [i for i, _, _ in again.cooccurrence.similar(["a1", "a2"], k=2)] and \

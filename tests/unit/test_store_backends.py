@@ -153,7 +153,6 @@ def test_while_another_replica_holds_the_fit_lock_growth_waits_but_a_deletion_re
     import time
 
     from agent.parts import FIT_LOCK
-    from agent.retrieval.fitted import fits_on_disk
 
     a, b = _replica(tmp_path, "a", postgres_url), _replica(tmp_path, "b", postgres_url)
     a.store.upsert_interactions(_ratings(range(20)))
@@ -171,7 +170,7 @@ def test_while_another_replica_holds_the_fit_lock_growth_waits_but_a_deletion_re
     held.wait(5)
     b.store.upsert_interactions(_ratings(range(20, 30)))
     b.fitted(), b.wait_for_refit(10)
-    assert b.fitted().rows == 120 and len(fits_on_disk(tmp_path / "fit", a._fit_settings())) == 1  # left to the holder
+    assert b.fitted().rows == 120 and len(b._fits.keys(b._fit_settings())) == 1  # left to the holder
     b.delete_user("u0")
     time.sleep(0.3)
     assert b._refitting is not None  # the deletion's refit waits for the lock rather than give up
