@@ -77,6 +77,7 @@ def _pg(sql: str, args: Sequence) -> tuple[str, Sequence | None]:
 
 class Database:
     dialect: str
+    row_lock = ""  # appended to a SELECT that locks its rows until the transaction ends
 
     def read(self):
         raise NotImplementedError
@@ -176,6 +177,7 @@ class PostgresDatabase(Database):
     """A psycopg 3 connection pool; each read or write takes a connection for its transaction."""
 
     dialect = "postgresql"
+    row_lock = " FOR UPDATE"
 
     def __init__(self, url: str, *, max_size: int = 8, connect_timeout_s: float = 10.0):
         try:

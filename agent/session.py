@@ -107,10 +107,9 @@ class SessionStore:
 
     def add_turns(self, session_id: str, turns: list[Turn]) -> None:
         with self._db.write() as tx:
-            # the session's row, locked for this transaction (PostgreSQL): two replicas adding
-            # turns to one session number them one after the other
-            lock = " FOR UPDATE" if self._db.dialect == "postgresql" else ""
-            if tx.execute(f"SELECT 1 FROM sessions WHERE id = ?{lock}", (session_id,)).fetchone() is None:
+            # the session's row locked for this transaction: two replicas adding turns to one
+            # session number them one after the other
+            if tx.execute(f"SELECT 1 FROM sessions WHERE id = ?{self._db.row_lock}", (session_id,)).fetchone() is None:
                 raise UnknownSessionError(session_id)
             n = tx.execute("SELECT COALESCE(MAX(n), 0) FROM turns WHERE session_id = ?", (session_id,)).fetchone()[0]
             tx.executemany("INSERT INTO turns VALUES (?, ?, ?)",
