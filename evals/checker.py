@@ -66,12 +66,13 @@ def load_contexts(directory: Path = CORPUS_DIR) -> dict[str, tuple[str, ClaimCon
     return out
 
 
-SPLITS = {"dev": "texts.jsonl", "heldout": "texts-heldout.jsonl"}
+SPLITS = {"dev": "texts.jsonl", "heldout": "texts-heldout.jsonl", "blind": "texts-blind.jsonl"}
 
 
 def load_cases(directory: Path = CORPUS_DIR, split: str = "all") -> list[Case]:
     """The labelled texts of a split: "dev" (the checker was developed against it), "heldout"
-    (written the same way, scored only once the checker was set) or "all"."""
+    (written the same way, scored blind once, then developed against too), "blind" (written
+    later by someone who never read the checker, scored once before it was read) or "all"."""
     names = list(SPLITS.values()) if split == "all" else [SPLITS[split]]
     lines = [line for name in names for line in (directory / name).read_text().splitlines()]
     return [Case(**json.loads(line)) for line in lines if line.strip()]

@@ -248,7 +248,7 @@ def eval_position_bias(
 @app.command("checker")
 def eval_checker(
     mode: list[str] = typer.Option(["open", "constrained"], "--mode", help="explanation mode(s): open, constrained"),
-    split: str = typer.Option("all", "--split", help="dev, heldout or all (tests/data/checker/)"),
+    split: str = typer.Option("all", "--split", help="dev, heldout, blind or all (tests/data/checker/)"),
     show: bool = typer.Option(False, "--show", help="also list the texts each mode gets wrong"),
 ):
     """The claim checker on the labelled corpus: per mode, kind of text and kind of false claim,
@@ -256,7 +256,7 @@ def eval_checker(
     from evals.checker import SPLITS, score, table, verdicts
 
     if split not in (*SPLITS, "all") or not set(mode) <= {"open", "constrained"}:
-        raise InputError("use --mode open|constrained and --split dev|heldout|all")
+        raise InputError("use --mode open|constrained and --split dev|heldout|blind|all")
     results = {m: verdicts(m, split=split) for m in mode}
     sys.stdout.write(table({m: score(r) for m, r in results.items()}) + "\n")
     if show:
@@ -270,7 +270,7 @@ def eval_checker(
 
 @app.command("chat-acts")
 def eval_chat_acts(
-    split: str = typer.Option("all", "--split", help="dev, heldout or all (tests/data/chat/turns.jsonl)"),
+    split: str = typer.Option("all", "--split", help="dev, heldout, blind or all (tests/data/chat/)"),
     reader: list[str] = typer.Option(["rules"], "--reader", help="rules, model (acts@v1 alone) or both (what chat does)"),
     limit: Optional[int] = typer.Option(None, "--limit", help="the first N messages of the split (a model reads ~1 a second)"),
     show: bool = typer.Option(False, "--show", help="also list the messages read wrongly"),
@@ -280,10 +280,10 @@ def eval_chat_acts(
     """The chat turn reader on the labelled corpus of messages: act accuracy (the acts a message
     asks for, exactly), per-act precision and recall, and slot F1, for the rules, the model
     (the embedded default unless --base-url) or both."""
-    from evals.chat_acts import both_reader, load, model_reader, rules_reader, score, table
+    from evals.chat_acts import SPLITS, both_reader, load, model_reader, rules_reader, score, table
 
-    if split not in ("dev", "heldout", "all") or not set(reader) <= {"rules", "model", "both"}:
-        raise InputError("use --split dev|heldout|all and --reader rules|model|both")
+    if split not in SPLITS or not set(reader) <= {"rules", "model", "both"}:
+        raise InputError("use --split dev|heldout|blind|all and --reader rules|model|both")
     backend = registry = None
     if set(reader) - {"rules"}:
         from agent.backends.connect import connect

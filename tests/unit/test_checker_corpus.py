@@ -51,7 +51,7 @@ def test_eval_checker_prints_the_table_per_mode():
     result = CliRunner().invoke(app, ["eval", "checker", "--mode", "open", "--split", "dev"])
     assert result.exit_code == 0 and "| open | all |" in result.output and "constrained" not in result.output
     bad = CliRunner().invoke(app, ["eval", "checker", "--split", "nope"])  # main() prints it as one line
-    assert bad.exit_code != 0 and "--split dev|heldout|all" in str(bad.exception)
+    assert bad.exit_code != 0 and "--split dev|heldout|blind|all" in str(bad.exception)
 
 
 def test_open_mode_sends_back_a_sentence_that_names_no_fact():
@@ -63,3 +63,32 @@ def test_open_mode_sends_back_a_sentence_that_names_no_fact():
     vocab = vocabulary(dataset)
     assert [v.kind for v in check_open("It is picked for you, a safe bet.", ctx, vocab)] == ["generic"]
     assert check_open("The sequel to The Terminator, a safe bet.", ctx, vocab) == []
+
+
+def test_open_mode_holds_a_description_of_the_item_to_its_own_words():
+    # missed before: "a seafaring quest across enchanted islands" for a book the data calls "a quest
+    # through enchanted lands, with magic and old prophecies"
+    from agent.pipeline.claims import check_open
+    from evals.checker import vocabulary
+
+    dataset, ctx = load_contexts()["bookshop:reader002:BK-0011"]
+    vocab = vocabulary(dataset)
+    assert check_open("A fantasy quest through enchanted lands, with magic and old prophecies.", ctx, vocab) == []
+    assert check_open("A fine fantasy quest, full of magic; 7 people who liked Dragon of Echoes also liked it.",
+                      ctx, vocab) == []
+    for false in ("A seafaring fantasy quest across enchanted islands, full of magic.",
+                  "A royal fantasy tale; 7 people who liked Dragon of Echoes also liked it.",
+                  "A fantasy read full of pirates and buried gold, liked by 7 fans of Dragon of Echoes."):
+        assert [v.kind for v in check_open(false, ctx, vocab)] == ["wrong_tag"], false
+
+
+def test_open_mode_knows_a_title_by_its_subtitle():
+    # "Cooler's Revenge" is "Dragon Ball Z: Cooler's Revenge", a title close in theme, not one its fans co-liked
+    from agent.pipeline.claims import check_open
+    from evals.checker import vocabulary
+
+    dataset, ctx = load_contexts()["ml-latest-small:380:95519"]
+    vocab = vocabulary(dataset)
+    said = check_open("Fans of Cooler's Revenge, which you rated 4/5, also liked this 1993 Dragon Ball Z film.", ctx, vocab)
+    assert [v.kind for v in said] == ["wrong_link"]
+    assert check_open("More Dragon Ball Z after Super Android 13!, which you gave 4/5.", ctx, vocab) == []

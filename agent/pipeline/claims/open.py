@@ -13,9 +13,9 @@ from functools import lru_cache
 
 import snowballstemmer
 
-from agent.pipeline.claims.context import ClaimContext, Violation
+from agent.pipeline.claims.context import ClaimContext, Violation, mask_titles
 from agent.pipeline.claims.form import names_item_fact
-from agent.pipeline.claims.vocabulary import Vocabulary
+from agent.pipeline.claims.vocabulary import FUNCTION_WORDS, LINKING_WORDS, Vocabulary
 from agent.pipeline.grounding import TITLE_MAX, bare_title, is_degenerate, main_title
 from agent.types import item_year
 
@@ -39,7 +39,7 @@ def _has_run(haystack: list[str], needle: list[str] | tuple[str, ...]) -> bool:
 
 
 # -- what no data here holds, unless the item's tags or description say it ------------------------
-_CAST_CREW = re.compile(r"\b(?:starring|stars?|co-?stars?|actors?|actress(?:es)?|cast|performances?|plays|played|role|"
+_CAST_CREW = re.compile(r"\b(?:starring|(?<![\d-])(?<!\d )(?<!five-)stars?|co-?stars?|actors?|actress(?:es)?|cast|performances?|plays|played|role|"
                         r"roles|directed|director|directors|directorial|filmmakers?|screenplay|screenwriters?|written|"
                         r"writers?|produced|producers?|studios?|composer|soundtrack|score by|cinematographer|author|"
                         r"authors|novelist|penned|narrated|narrator|based on|adapted|adaptation)\b", re.IGNORECASE)
@@ -53,7 +53,7 @@ _RECEPTION = re.compile(r"\b(?:critics?|critical|critically|acclaim\w*|prais\w*|
                         r"regarded|imdb|rotten tomatoes|metacritic|newly discovered|archives?|"
                         r"most (?:popular|acclaimed|beloved|famous|iconic|influential))\b", re.IGNORECASE)
 # what happens in it: the data has genres, tags and a description, not a story
-_PLOT = re.compile(r"\b(?:follows|following (?:a|an|the|two|three)|tells (?:the|a|an|of|how)|stor(?:y|ies) (?:of|about)|"
+_PLOT = re.compile(r"\b(?:follows(?!\s+(?:both|them|it|on|up|T)\b)|following (?:a|an|the|two|three)|tells (?:the|a|an|of|how)|stor(?:y|ies) (?:of|about)|"
                    r"tales? (?:of|about)|cent(?:er|re)s? (?:on|around)|revolves|protagonist|heroine|hero|villain|"
                    r"characters?|journey of|sets out|must (?:stop|save|find|escape|survive|defeat)|teams? up|"
                    r"quest (?:to|for)|plot|storyline|narrative (?:of|about)|(?:is|are|film|movie|book|drama|comedy|"
@@ -171,7 +171,7 @@ def check_open(text: str, ctx: ClaimContext, vocab: Vocabulary, kind: str = "exp
     for n in sorted(named, key=lambda n: -n.start):
         masked = masked[:n.start] + "T" + " " * (n.end - n.start - 1) + masked[n.end:]
     out += _names(text, masked, named, ctx, vocab, kind)
-    for rule in (_unsupported, _person, _numbers, _genres, _tags, _series):
+    for rule in (_unsupported, _person, _numbers, _genres, _tags, _descriptions, _series):
         out += rule(text, masked, named, ctx, vocab)
     if kind == "explanation" and not out and not names_item_fact(text, ctx.evidence, vocab) and not any(
             n.role not in ("item", "unknown") for n in named):
@@ -192,7 +192,7 @@ def _form(text: str, ctx: ClaimContext, kind: str) -> Violation | None:
             return Violation("junk", f"the hook is longer than {TITLE_MAX} characters")
         if text.lower().strip(" .!") in _title_forms(ctx.evidence.title):
             return Violation("title_as_hook", "the hook is the item's own title; say why it fits")
-    words = _WORD.findall(text.lower())
+    words = _WORD.findall(mask_titles(text, ctx.evidence, "T").lower())  # two titles of one series are no repeat
     runs = [tuple(words[i:i + 4]) for i in range(len(words) - 3)]
     if len(runs) != len(set(runs)):
         return Violation("junk", "it repeats itself")
@@ -204,25 +204,32 @@ def _form(text: str, ctx: ClaimContext, kind: str) -> Violation | None:
 
 # -- titles and names ----------------------------------------------------------------------------
 def _title_forms(title: str) -> set[str]:
+    """The names a sentence may give a title: in full, by its main name, without "The", and by a
+    name or subtitle of two words or more on either side of a colon ("Cooler's Revenge" for "Dragon Ball Z:
+    Cooler's Revenge", "Rogue One" for "Rogue One: A Star Wars Story")."""
     forms = {bare_title(title), main_title(title).lower()}
+    forms |= {part for f in forms if ": " in f for part in f.split(": ", 1) if len(part.split()) >= 2}
     return forms | {f[4:] for f in forms if f.startswith("the ")}
+
+
+def _forms_of(titles: list[tuple[str, object]]) -> dict[str, object]:
+    """Each title's forms mapped to its value, the first title's first; a title's full name wins
+    over another's part ("Star Trek" is Star Trek (2009), not the first half of Star Trek: First Contact)."""
+    out: dict[str, object] = {}
+    for t, value in titles:
+        for f in (bare_title(t), main_title(t).lower()):
+            out.setdefault(f, value)
+    for t, value in titles:
+        for f in _title_forms(t):
+            out.setdefault(f, value)
+    return out
 
 
 def _allowed_titles(ctx: ClaimContext) -> dict[str, str]:
     ev = ctx.evidence
-    allowed: dict[str, str] = {}
-    for f in _title_forms(ev.title):
-        allowed[f] = "item"
-    for b in ev.because:
-        for f in _title_forms(b.title):
-            allowed.setdefault(f, "link" if b.signal == "co-liked" else "similar")
-    for s in ev.series:
-        for f in _title_forms(s.title):
-            allowed.setdefault(f, "series")
-    for t in ctx.liked_titles:
-        for f in _title_forms(t):
-            allowed.setdefault(f, "liked")
-    return allowed
+    return _forms_of([(ev.title, "item")] + [(b.title, "link" if b.signal == "co-liked" else "similar")
+                                              for b in ev.because]
+                     + [(x.title, "series") for x in ev.series] + [(t, "liked") for t in ctx.liked_titles])
 
 
 def _titles(text: str, ctx: ClaimContext, vocab: Vocabulary) -> tuple[list[_Named], list[Violation]]:
@@ -279,7 +286,7 @@ def _names(text: str, masked: str, named, ctx: ClaimContext, vocab: Vocabulary, 
         for i, w in enumerate(words):
             low = re.sub(r"['’]s$", "", w.lower()).strip("'’.")
             if w == "T" or low in _CONNECTORS or low in known or set(_WORD.findall(low)) <= known or any(
-                    ch.isdigit() for ch in w):
+                    ch.isdigit() for ch in w) or _demonym_of(low, known):
                 continue
             rest = [x for x in words[1:] if x != "T" and x.lower() not in _CONNECTORS]
             if i == 0 and m.start() in starts and (low in _NAME_EXEMPT or low in vocab.plain_words
@@ -289,6 +296,11 @@ def _names(text: str, masked: str, named, ctx: ClaimContext, vocab: Vocabulary, 
         if unknown:
             out.append(Violation("unsupported", f"it names {' '.join(unknown)!r}, which is not in the facts"))
     return out[:1]
+
+
+def _demonym_of(word: str, known: set[str]) -> bool:
+    """"Indian" for the tag "india", "Japanese" for "japan"."""
+    return any(word == k + end for end in ("n", "an", "ian", "ese", "ish") for k in known if len(k) >= 4)
 
 
 def _described(words: list[str], ctx: ClaimContext) -> bool:
@@ -363,7 +375,7 @@ def _numbers(text: str, masked: str, named: list[_Named], ctx: ClaimContext, voc
     links_by_form = {f: b.people for b in ev.because if b.signal == "co-liked" for f in _title_forms(b.title)}
     genre_counts = {c.category: c.liked for c in ev.shared_categories}
     tag_counts = dict(zip((t.lower() for t in ev.shared_tags), ev.shared_tag_counts))
-    ratings = {f: r for t, r in ctx.liked_titles.items() for f in _title_forms(t) if r is not None}
+    ratings = _forms_of([(t, r) for t, r in ctx.liked_titles.items() if r is not None])
     for m in _RATING.finditer(masked):
         used.append(m.span())
         value = float(m.group(1))
@@ -398,6 +410,8 @@ def _numbers(text: str, masked: str, named: list[_Named], ctx: ClaimContext, voc
         if any(a <= m.start() < b for a, b in used) or re.match(r"\s*(?:/|out of)", masked[m.end():]):
             continue
         n = _value(m.group(1))
+        if n in tag_numbers and any(t in masked.lower() for t in ctx.item_tags if str(n) in t):
+            continue  # a number of a tag the text names: "on the IMDb Top 250"
         before, after = _clause(masked, m.start(), m.end())
         sentence = masked[max(masked.rfind(c, 0, m.start()) for c in ".!?") + 1: m.start()]
         if m.group(1).lower() == "one" and not _PEOPLE_AFTER.match(masked[m.end():]):
@@ -406,6 +420,10 @@ def _numbers(text: str, masked: str, named: list[_Named], ctx: ClaimContext, voc
             continue  # "part three": the series' place (its relation is checked there)
         if _PEOPLE_AFTER.match(masked[m.end():]) or _PEOPLE_BEFORE.search(masked[:m.start()]):
             out += _people_count(n, m, masked, named, ev, links_by_form, link_counts)
+        elif re.search(r"\b(?:of|among)\s+(?:your|the)\s+$", masked[max(0, m.start() - 16):m.start()]) \
+                and re.match(r"\s+(?:\w+\s+)?(?:liked|titles|books|movies|films|reads|favou?rites)\b", masked[m.end():]):
+            if n != ctx.n_liked:  # "six of your twelve liked books": twelve is all the person liked
+                out.append(Violation("wrong_number", f"it says {m.group(0)} liked in all; the person liked {ctx.n_liked}"))
         elif _YOUR_COUNT.search(sentence + after) or re.match(r"\s+of\s+(?:the\s+)?(?:\d+|your|them)", masked[m.end():]):
             half = re.search(r"\bhalf of (?:the |your )?$", masked[max(0, m.start() - 14):m.start()], re.IGNORECASE)
             out += _liked_count(n, m.group(0), after, genre_counts, tag_counts, vocab, ctx, half=bool(half))
@@ -579,6 +597,9 @@ def _tags(text: str, masked: str, named: list[_Named], ctx: ClaimContext, vocab:
             continue
         if all(any(_same_word(w, g) for g in genre_words) for w in key):
             continue
+        if (decade := re.fullmatch(r"(?:19|20)?(\d)0s", tag)) and ctx.evidence.year and \
+                ctx.evidence.year % 100 // 10 == int(decade.group(1)):
+            continue  # "a 1970s drama" of a 1976 movie: its year says it (checked with the years)
         out.append(Violation("wrong_tag", f"it says {tag!r}, which the data does not say about this item"))
     return out[:2]
 
@@ -587,6 +608,75 @@ def _tags(text: str, masked: str, named: list[_Named], ctx: ClaimContext, vocab:
 def _tag_words(tag: str) -> tuple[str, ...]:
     return tuple(_WORD.findall(tag.lower()))
 
+
+
+# -- what the item is said to be about -----------------------------------------------------------
+# A description of the item ("a seafaring quest across enchanted islands", "a royal biography") is a
+# claim about its subject: its words must be the item's own (its genres, tags, description or title).
+# Only the words around a noun for a work are read: the modifiers between "a"/"an" and it, and what
+# follows "of", "about", "with", "set in"... after it, up to the clause's end.
+_WORKS = """film movie book read story tale history histories biography memoir quest romp saga epic adventure thriller
+comedy drama fantasy novel collection chronicle account journey caper yarn mystery western musical documentary entry
+title watch pick one ride flick picture feature sequel follow-up chapter instalment installment portrait study fable
+satire parody spoof procedural romance action chase mockumentary whodunit noir""".split()
+
+
+@lru_cache(maxsize=8)
+def _description_patterns(genre_forms: frozenset[str]) -> tuple[re.Pattern, re.Pattern]:
+    """Where a description sits: before a noun for a work or a genre's name, and after it."""
+    works = sorted(set(_WORKS) | {f for f in genre_forms if " " not in f}, key=len, reverse=True)
+    work = r"(?:" + "|".join(re.escape(w) + "s?" for w in works) + r")"
+    modifiers = re.compile(r"\b(?:a|an)\s+((?:[\w'’-]+,?\s+){1,4}?)" + work + r"\b", re.IGNORECASE)
+    complement = re.compile(r"\b" + work + r"\s+(?:of|about|with|through|across|set (?:in|on|among)|full of|"
+                            r"featuring|packed with|among|on|aboard|inside|around)\s+([^.;:!?—–]+)", re.IGNORECASE)
+    return modifiers, complement
+_COMPLEMENT_END = re.compile(r"\b(?:that|which|who|liked|like|for|by|from|you|your|fans|people|readers|viewers|to|is|are|"
+                             r"was|adds|add|makes|make|fits|fit|sits|rounds|brings|should|could|would|will|might|may|"
+                             r"can|feels|comes|joins|gives|keeps|deserves|earns|belongs)\b.*",
+                             re.IGNORECASE | re.DOTALL)
+# words that say how much or which side of what the facts hold, or judge it: no subject of their own
+_ASPECT_STEMS = frozenset(stems("""streak touch edge flair hint dash setting backdrop flavour flavor plenty full heart
+take spin outing addition companion counterpart obvious visual visually rich sleek sharp smart warm early mid late
+earlier later titles combines combine off hit friendly dose helping slice bit lots handful brand sort tinged angle
+striking big small little"""))
+
+
+def _descriptions(text: str, masked: str, named: list[_Named], ctx: ClaimContext, vocab: Vocabulary) -> list[Violation]:
+    """Words describing the item must be its own: "naval battles" for a history of "a turning point
+    in the past" is a subject the data does not give it."""
+    modifiers, complement = _description_patterns(frozenset(vocab.genre_forms))
+    phrases = [m.group(1) for m in modifiers.finditer(masked)]
+    phrases += [_COMPLEMENT_END.sub("", m.group(1)) for m in complement.finditer(masked)]
+    if not phrases:
+        return []
+    own = _own_stems(ctx, vocab)
+    for phrase in phrases:
+        strange = [w for w in _WORD.findall(phrase.lower()) if not any(c.isdigit() for c in w) and not _owned(w, own)]
+        if strange:
+            return [Violation("wrong_tag", f"it describes the item as {' '.join(strange)!r}, which its genres, tags "
+                                           "and description do not say")]
+    return []
+
+
+def _own_stems(ctx: ClaimContext, vocab: Vocabulary) -> frozenset[str]:
+    ev = ctx.evidence
+    words = [*ctx.item_tags, *ev.shared_tags, ctx.item_text or "", ev.title, ev.constraint or "", *ev.categories]
+    words += [f for f, genre in vocab.genre_forms.items() if genre in ev.categories]
+    words += [_GENRE_WORDS.get(g, "") for g in ev.categories] + list(_WORKS)
+    return frozenset(stems(" ".join(words))) | _FREE_STEMS | _FILLER_STEMS | _ASPECT_STEMS | _PLAIN_STEMS
+
+
+_PLAIN_STEMS = frozenset(stems(" ".join(FUNCTION_WORDS | LINKING_WORDS)))
+
+
+def _owned(word: str, own: frozenset[str]) -> bool:
+    """The word, in one of its forms ("humour", "twisty", "visually"), or a compound of one of the
+    own words ("courtroom" for the tag "court")."""
+    forms = {word, re.sub(r"our$", "or", word), re.sub(r"y$", "", word), re.sub(r"ly$", "", word)}
+    if {stem(f) for f in forms} & own:
+        return True
+    return any(len(o) >= 4 and o.isalpha() and (word.startswith(o) or o.startswith(word) and len(word) >= 4)
+               for o in own)
 
 # -- series --------------------------------------------------------------------------------------
 def _series(text: str, masked: str, named: list[_Named], ctx: ClaimContext, vocab) -> list[Violation]:
