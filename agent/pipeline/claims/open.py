@@ -74,6 +74,10 @@ _EARLIER = re.compile(r"\b(?:prequel|prequels|the first (?:part|chapter|instal+m
 _SERIES = re.compile(r"\b(?:series|franchise|franchises|trilogy|saga|instal+ments?|remakes?|remade|reboot|"
                      r"spin-?offs?|companion (?:volume|book|piece|film)|same (?:universe|world|series|franchise|saga))\b",
                      re.IGNORECASE)
+# the last part: true only of a later part with no part after it the person rated
+_FINAL = re.compile(r"\b(?:finale|final (?:part|chapter|instal+ment|entry|film|movie|outing)|closing (?:part|chapter|"
+                    r"instal+ment|entry)|conclu(?:sion|ding (?:part|chapter|instal+ment|entry))|last (?:part|chapter|"
+                    r"instal+ment|entry)|(?:ends|wraps up|rounds off) the (?:series|trilogy|saga))\b", re.IGNORECASE)
 _ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "2nd": 2, "3rd": 3, "4th": 4}
 _ORDINAL_PART = re.compile(r"\b(" + "|".join(_ORDINALS) + r")\s+(?:[\w-]+\s+)?(?:part|chapter|instal+ment|entry|film|"
                            r"movie|book|outing)\b", re.IGNORECASE)
@@ -634,11 +638,13 @@ _COMPLEMENT_END = re.compile(r"\b(?:that|which|who|liked|like|for|by|from|you|yo
                              r"was|adds|add|makes|make|fits|fit|sits|rounds|brings|should|could|would|will|might|may|"
                              r"can|feels|comes|joins|gives|keeps|deserves|earns|belongs)\b.*",
                              re.IGNORECASE | re.DOTALL)
+_SETTING = re.compile(r"\bset (?:in|on|at|under|among|aboard|inside|during|near|around|across|against)\s+([^.;:!?—–]+)",
+                      re.IGNORECASE)
 # words that say how much or which side of what the facts hold, or judge it: no subject of their own
 _ASPECT_STEMS = frozenset(stems("""streak touch edge flair hint dash setting backdrop flavour flavor plenty full heart
 take spin outing addition companion counterpart obvious visual visually rich sleek sharp smart warm early mid late
 earlier later titles combines combine off hit friendly dose helping slice bit lots handful brand sort tinged angle
-striking big small little"""))
+striking big small little turned meets"""))
 
 
 def _descriptions(text: str, masked: str, named: list[_Named], ctx: ClaimContext, vocab: Vocabulary) -> list[Violation]:
@@ -647,6 +653,7 @@ def _descriptions(text: str, masked: str, named: list[_Named], ctx: ClaimContext
     modifiers, complement = _description_patterns(frozenset(vocab.genre_forms))
     phrases = [m.group(1) for m in modifiers.finditer(masked)]
     phrases += [_COMPLEMENT_END.sub("", m.group(1)) for m in complement.finditer(masked)]
+    phrases += [_COMPLEMENT_END.sub("", m.group(1)) for m in _SETTING.finditer(masked)]
     if not phrases:
         return []
     own = _own_stems(ctx, vocab)
@@ -689,6 +696,12 @@ def _series(text: str, masked: str, named: list[_Named], ctx: ClaimContext, voca
     if earlier and "earlier" not in relations:
         out.append(Violation("wrong_series", f"it says {earlier.group(0)!r}; the catalog shows no later part the "
                                              "person liked"))
+    earlier_parts = sum(s.relation == "sequel" for s in ctx.evidence.series)
+    if (final := _FINAL.search(masked)) and (earlier_parts < 2 or "earlier" in relations):
+        out.append(Violation("wrong_series", f"it says {final.group(0)!r}; the facts show no two parts before it, "
+                                             "or show one after it"))
+    elif re.search(r"\btrilogy\b", masked, re.IGNORECASE) and len(ctx.evidence.series) < 2:
+        out.append(Violation("wrong_series", "it says 'trilogy'; the facts show fewer than three parts"))
     if series and not relations:
         out.append(Violation("wrong_series", f"it says {series.group(0)!r}; the catalog shows no series for it"))
     if (m := _ORDINAL_PART.search(masked)) and relations:
