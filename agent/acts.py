@@ -19,7 +19,8 @@ from agent.types import Signal
 
 ActName = Literal["recommend", "more_like", "explain", "question", "feedback", "undo", "reset", "unclear"]
 About = Literal["year", "genre", "plot", "cast", "length", "rating", "other"]
-MOOD_WORDS = {"not (?:too |so |that )?dark": "lighter", "not (?:too |so |that )?heavy": "lighter",
+MOOD_WORDS = {"less scary": "lighter", "too scary": "lighter", "not (?:too |so |that )?scary": "lighter",
+              "not (?:too |so |that )?dark": "lighter", "not (?:too |so |that )?heavy": "lighter",
               "less dark": "lighter", "not (?:too |so )?light": "darker",
               "lighter": "lighter", "light": "lighter", "darker": "darker", "dark": "darker", "feel-good": "feel-good",
               "feel good": "feel-good", "exciting": "exciting", "thought-provoking": "thought-provoking",
@@ -27,7 +28,10 @@ MOOD_WORDS = {"not (?:too |so |that )?dark": "lighter", "not (?:too |so |that )?
               "makes you think": "thought-provoking", "scary": "scary", "scare me": "scary", "creepy": "scary",
               "spooky": "scary", "chill": "lighter", "easy": "lighter", "fun": "lighter", "uplifting": "feel-good",
               "heartwarming": "feel-good", "gritty": "darker", "bleak": "darker", "thrilling": "exciting",
-              "smart": "thought-provoking"}  # phrase (a pattern) → mood; the first that matches wins
+              "smart": "thought-provoking", "wholesome": "feel-good",
+              "adrenaline": "exciting", "edge of (?:my|your|the) seat": "exciting", "action-packed": "exciting",
+              "scarier": "scary", "spookier": "scary", "cozy": "lighter", "mind-bending": "thought-provoking",
+              "mindbending": "thought-provoking"}  # phrase (a pattern) → mood; the first that matches wins
 # the genres a mood favours and avoids, for the moods the older reader (agent.intent.MOODS) lacks
 MOOD_GENRES = {**MOODS, "scary": (["Thriller", "Horror", "Mystery"], ["Children", "Animation", "Comedy"])}
 # typos and spellings people use, repaired before reading (whole words)
@@ -37,7 +41,12 @@ TYPOS = {"comdy": "comedy", "comedys": "comedies", "comedie": "comedy", "horor":
          "nineties": "90s", "eighties": "80s", "seventies": "70s", "sixties": "60s", "fifties": "50s",
          "twothousands": "2000s", "superheros": "superheroes", "super hero": "superhero", "super heroes": "superheroes",
          "wached": "watched", "whatched": "watched", "allready": "already", "alredy": "already", "pls": "please",
-         "plz": "please", "u": "you", "ur": "your", "w/o": "without", "dont": "don't", "no more": "no"}
+         "plz": "please", "u": "you", "ur": "your", "w/o": "without", "dont": "don't", "no more": "no",
+         "doesnt": "doesn't", "isnt": "isn't", "arent": "aren't", "wasnt": "wasn't", "didnt": "didn't",
+         "cant": "can't", "wont": "won't", "havent": "haven't", "ive": "i've", "im": "i'm", "youre": "you're",
+         "thats": "that's", "whos": "who's", "somethign": "something", "smth": "something", "sth": "something",
+         "somethin": "something", "anythin": "anything", "gimme": "give me", "moveis": "movies", "moives": "movies",
+         "flicks": "movies", "y": "why", "adn": "and", "teh": "the"}
 # tag words and the catalog tags they stand for (a person says "superheroes", the tags say "comic book")
 TAG_GROUPS = {"superhero": ("superhero", "superheroes", "comic book", "marvel", "dc comics", "super-hero"),
               "zombie": ("zombie", "zombies"), "time travel": ("time travel",), "pixar": ("pixar",),
@@ -46,8 +55,25 @@ TAG_GROUPS = {"superhero": ("superhero", "superheroes", "comic book", "marvel", 
               "twist ending": ("twist ending", "plot twist"), "based on a book": ("based on a book", "based on book"),
               "dog": ("dog", "dogs"), "robot": ("robots", "robot"), "alien": ("aliens", "alien"),
               "serial killer": ("serial killer",), "martial arts": ("martial arts", "kung fu"),
-              "dinosaur": ("dinosaurs", "dinosaur"), "magic": ("magic",), "pirate": ("pirates", "pirate")}
-_NEG = r"(?:no|not|without|avoid|skip|except|nothing|none of|less|minus|no more|hate|dont want|don't want)"
+              "dinosaur": ("dinosaurs", "dinosaur"), "magic": ("magic",), "pirate": ("pirates", "pirate"),
+              "ghost": ("ghost", "ghosts", "haunted house", "haunting"), "dragon": ("dragon", "dragons"),
+              "studio ghibli": ("studio ghibli", "ghibli"), "dreamworks": ("dreamworks",),
+              "based on a true story": ("based on a true story", "true story", "true stories", "real events"),
+              "heist": ("heist", "heists"), "spy": ("spy", "spies", "espionage"), "mafia": ("mafia", "mob", "gangster",
+                                                                                      "gangsters"),
+              "werewolf": ("werewolf", "werewolves", "werewolfs"), "shark": ("shark", "sharks"),
+              "samurai": ("samurai",), "food": ("food", "cooking", "chef", "chefs"), "boxing": ("boxing", "boxer"),
+              "football": ("football", "soccer"), "cat": ("cat", "cats"), "high school": ("high school",),
+              "witch": ("witch", "witches"), "cyberpunk": ("cyberpunk",), "post-apocalyptic": ("post-apocalyptic",
+                                                                                              "apocalypse")}
+_GENRE_OR_TOPIC_WORDS = frozenset({w for forms in TAG_GROUPS.values() for f in forms for w in f.split()}
+                                  | {w for phrase in MOOD_WORDS for w in re.findall(r"[a-z-]+", phrase)}
+                                  | {w.lower() for w in CATEGORY_SYNONYMS} | {"comedy", "horror", "action", "drama",
+                                                                             "romance", "western", "musical",
+                                                                             "thriller", "animation", "fantasy",
+                                                                             "mystery", "documentary", "children"})
+_NEG = (r"(?:no|not|without|avoid|skip|except|nothing|none of|less|minus|no more|hates?|dont want|don't want|can't stand|"
+        r"cannot stand|can't do|anything but|sick of|tired of|done with)")
 _ORDINAL = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8,
             "ninth": 9, "tenth": 10, "last": -1}
 _POSITION = (r"#\s*(\d{1,2})\b|\bnumber\s+(\d{1,2})\b|\bno\.\s*(\d{1,2})\b|\b(?:the\s+)?(first|second|third|fourth|fifth|"
@@ -123,6 +149,10 @@ def read_turn(message: str, genres: list[str], shown: list[str] | None = None,
     """The acts a message asks for, in the order it says them (the rules' reading). With
     `known_words` (the catalog's), free text made only of unknown words ("asdf") is no request."""
     text, shown = normalise(message), shown or []
+    if known_words is not None:
+        text = repair_typos(text, known_words | {w for t in shown for w in re.findall(r"[a-z]+", t.lower())})
+    if re.search(_OFF_TOPIC, text):
+        return [TurnAct(act="unclear")]
     found: list[tuple[int, TurnAct]] = []
     if m := re.search(r"\b(start(?:ing)? (?:over|again|fresh|afresh)|restart|reset|forget (?:everything|all (?:of )?(?:that|"
                       r"this|it))|from scratch|(?:start )?(?:a )?new search|clear (?:it )?all|clean slate|square one|"
@@ -162,6 +192,49 @@ def read_turn(message: str, genres: list[str], shown: list[str] | None = None,
     return [act for _, act in sorted(found, key=lambda pair: pair[0])]
 
 
+# what the agent cannot do at all: the reply says what it can
+_OFF_TOPIC = (r"\b(?:order (?:me )?(?:a |some )?(?:pizza|food|taxi|uber)|weather|what can you do|what are you able to|"
+              r"what do you do|who are you|are you (?:a bot|human|real)|tell me a joke|how are you|what time is it|"
+              r"meaning of life)\b")
+
+
+def _keywords() -> frozenset[str]:
+    """The words the rules read: genres, topics, moods, verdicts, question words."""
+    single = [w for w in [*CATEGORY_SYNONYMS, *CATEGORY_SYNONYMS.values(), *TAG_GROUPS, *MOOD_WORDS,
+                          *(f for forms in TAG_GROUPS.values() for f in forms)] if re.fullmatch(r"[a-z]+", w)]
+    single += """comedy comedies horror thriller thrillers western westerns musical musicals drama dramas romance
+    mystery fantasy adventure action animation documentary children movies movie films something anything recommend
+    suggest similar already watched interesting worth travel older newer recent classic funnier boring perfect amazing
+    awesome terrible excellent brilliant fantastic instead except without""".split()
+    return frozenset(w for w in single if len(w) >= 5)
+
+
+# everyday words a typo repair must not turn into a keyword ("since" is not "science")
+_PLAIN_WORDS = frozenset("""since sense scene there their about would could should other these those which where while
+think thing maybe actually really little still never always again after before under above below first second third
+fourth fifth last night today tonight tomorrow weekend watch watching seeing guess happy sorry thanks right wrong
+might alone together friend friends girlfriend boyfriend husband partner daughter parents mother father sister
+brother stuff great sound sounds looks looked liked loved hated enjoy enjoyed start again rather pretty kinda sorta
+lighter fighter""".split())
+
+
+def repair_typos(text: str, known_words: set[str]) -> str:
+    """Each word of 5+ letters that neither the catalog nor the rules know, replaced by the rules'
+    word it nearly is ("horrror", "dragns", "worht", "perfcet"); a title's word is left alone."""
+    keywords = _KEYWORDS or _KEYWORDS.update(_keywords()) or _KEYWORDS
+
+    def repaired(m: re.Match) -> str:
+        word = m.group(0)
+        if len(word) < 5 or word in keywords or word in known_words or word in _PLAIN_WORDS:
+            return word
+        close = difflib.get_close_matches(word, keywords, n=1, cutoff=0.8)
+        return close[0] if close else word
+    return re.sub(r"[a-z]+", repaired, text)
+
+
+_KEYWORDS: set[str] = set()
+
+
 def read_era(text: str) -> Era | None:
     """Years a message asks for: "the 90s", "late 80s", "80s or 90s", "90s or newer", "between 1985 and
     1995", "before 1980" (to 1979), "after 2010" (from 2011), "since 2010", "from 2001", "recent", "old"."""
@@ -191,6 +264,10 @@ def read_era(text: str) -> Era | None:
         return Era(start=start, end=end)
     if m := re.search(rf"(?<![#\d]){year}(?!\d)", text):
         return Era(start=int(m.group(1)), end=int(m.group(1)))
+    if re.search(r"\b(?:last|previous|the 20th) century\b", text):
+        return Era(end=1999)
+    if re.search(r"\b(?:this|the 21st) century\b", text):
+        return Era(start=2000)
     if re.search(r"\b(recent|newer|newest|latest|modern|new (?:movies?|films?|releases?|ones?|stuff|[\w-]+ movies))\b", text):
         return Era(start=2010)
     if re.search(r"\b(old|older|classics?|black and white|golden age|vintage)\b", text):
@@ -229,33 +306,77 @@ def ref_in(text: str, shown: list[str]) -> Ref | None:
         return Ref(position=int(number) if number else _ORDINAL[m.group(4)])
     if title := _shown_title(text, shown):
         return Ref(title=title)
-    if m := re.search(r"\bthe ([\w-]+(?: [\w-]+)?) one\b", text):
-        return Ref(describe=m.group(1))
+    if m := re.search(r"\bthe ([\w-]+(?: [\w-]+)?) one\b|\bthe one with (?:the |a |an )?([\w-]+(?: [\w-]+)?)\b", text):
+        word = m.group(1) or m.group(2)
+        in_title = any(re.search(rf"(?<!\w){re.escape(word)}(?!\w)", name) for t in shown for name in _title_names(t))
+        return Ref(title=word) if in_title and m.group(1) else Ref(describe=word)
     if re.search(_ANAPHOR, text):
         return Ref(anaphor=True)
     return None
 
 
 def _shown_title(text: str, shown: list[str]) -> str | None:
-    """A title on screen the message names, as the message spells it (fuzzy: "toy stroy")."""
+    """A title on screen the message names, as the message spells it: in full or by a telling part
+    of it, fuzzily ("toy stroy", "the prestige" for "Prestige, The", "mononoke", "indiana jones"
+    for "Raiders of the Lost Ark (Indiana Jones and the Raiders of the Lost Ark)")."""
     words = re.findall(r"[\w']+", text)
+    best: tuple[int, int, str] | None = None  # (words matched, -where, span)
     for title in shown:
-        bare = re.sub(r"\s*\(\d{4}\)\s*$", "", title).lower()
-        core = re.sub(r"^(the|a|an) ", "", bare)
-        n = len(core.split())
-        if n == 0 or (n == 1 and len(core) < 4):
-            continue
+        for name in _title_names(title):
+            whole = re.findall(r"[\w']+", name)
+            for run in _telling_runs(whole):
+                n, target = len(run), " ".join(run)
+                for i in range(len(words) - n + 1):
+                    span = " ".join(words[i:i + n])
+                    if difflib.SequenceMatcher(None, span, target).ratio() >= (0.85 if n == 1 else 0.8):
+                        if i > 0 and words[i - 1] == "the" and run == whole:
+                            span = "the " + span
+                        if best is None or (n, -i) > best[:2]:
+                            best = (n, -i, span)
+                        break
+    return best[2] if best else None
+
+
+def _title_names(title: str) -> list[str]:
+    """The names a catalog title goes by, lower case, without a year or an article: its main name
+    and its alternate titles ("Princess Mononoke (Mononoke-hime) (1997)": both)."""
+    name = re.sub(r"\s*\(\d{4}\)\s*$", "", title).lower()
+    names = [re.sub(r"\([^()]*\)", "", name)] + [a.removeprefix("a.k.a. ") for a in re.findall(r"\(([^()]*)\)", name)]
+    return [n for n in (re.sub(r",\s+(?:the|a|an)$|^(?:the|a|an)\s+", "", n.strip()) for n in names) if n]
+
+
+# words too common to tell a title apart when said alone ("something dark" names no Dark Knight)
+_PLAIN_TITLE_WORDS = frozenset("""the a an of and in on to for with at by from is it my your his her our their man men
+woman women love day night dark story life world war wars big little last first new good great time one two three
+king black white red blue green house home girl boy girls boys part movie film lost star stars kids city game games
+dead death live back future american return returns rising ever after under over out up down all into about more
+family friends friend school summer winter christmas secret hunt space shadow shadows blood light money street
+""".split())
+
+
+def _telling_runs(words: list[str]) -> list[list[str]]:
+    """The whole name, then its runs of words that can stand for it: no plain word at either end,
+    one word only if it has 5 letters or more."""
+    if not words or (len(words) == 1 and len(words[0]) < 4):
+        return []
+    runs = [words]
+    for n in range(len(words) - 1, 0, -1):
         for i in range(len(words) - n + 1):
-            span = " ".join(words[i:i + n])
-            if difflib.SequenceMatcher(None, span, core).ratio() >= (0.85 if n == 1 else 0.8):
-                return span
-    return None
+            run = words[i:i + n]
+            if run[0] in _PLAIN_TITLE_WORDS or run[-1] in _PLAIN_TITLE_WORDS or run[0].isdigit():
+                continue
+            if n == 1 and (len(run[0]) < 5 or run[0] in _GENRE_OR_TOPIC_WORDS):
+                continue
+            runs.append(run)
+    return runs
 
 
 _GOOD = (r"great|perfect|amazing|awesome|good|nice|fantastic|brilliant|excellent|favou?rite|a yes|yes|love it|"
+         r"5 stars|five stars|10/10|a must|sold|>>>|"
          r"looks? (?:great|good|fun|interesting)|sounds? (?:great|good|perfect|fun)|👍|❤️|♥|🔥|😍")
 _BAD = (r"boring|a no|no thanks|nope|nah|not for me|not my thing|isn't my thing|not my cup of tea|meh|bad|awful|"
-        r"terrible|hated?|didn't care for|don't care for|skip|pass|👎|🤮|😴")
+        r"terrible|hated?|didn't care for|don't care for|skip|pass|dumb|lame|stupid|too slow|not interested|"
+        r"no way|hard pass|👎|🤮|😴")
 
 
 _NEXT_ACT = r"\bmore like\b|\bsimilar to\b|\bwhy\b|\bwhat\b|\bwho\b|\bhow\b|\bwhen\b"
@@ -320,8 +441,9 @@ def _clauses(text: str) -> list[tuple[int, str]]:
 
 def _judged(clause: str, shown: list[str]) -> TurnAct | None:
     """A short clause that judges shown items ("#4 looks great", "zootopia was amazing")."""
+    verdict = re.sub(r"\b(?:is|are|'s) an? (yes|no)\b", r"is \1", clause)  # "grease is a no"
     if len(clause.split()) > 9 or re.search(r"\b(why|how|what|whats|who|when|is it|is the|recommend|more|something|"
-                                            r"any|looking|want|need|a|an|some)\b", clause):
+                                            r"any|looking|want|need|a|an|some)\b", verdict):
         return None
     for signal, words in (("dislike", _BAD), ("like", _GOOD)):
         if m := re.search(rf"(?:^|\s|\b)(?:{words})(?:\b|\s|$)", clause):
@@ -354,8 +476,14 @@ def _refs(head: str, shown: list[str], titles_anywhere: bool = False, bare_title
     `head`; with `bare_title`, `head` itself may be a title not on screen ("zootopia was amazing")."""
     head = re.split(r"[.;!?]| but | so | something | anything | because | cause ", head)[0].strip()
     head = re.sub(r"^(?:with |on |to |about |of )", "", head)
-    if re.fullmatch(r"(all of )?(these|those|them|them all|it all|all)( ones)?", head):
+    head = re.sub(r"(?:\s+(?:already|too|as well|before|lol))+$", "", head)
+    if re.fullmatch(r"(all of )?(these|those|them|them all|it all|all)( ones)?( five| 5)?", head):
         return _all(shown)
+    if m := re.fullmatch(r"(?:the )?(first|top|last|bottom) (two|three|four|2|3|4)(?: ones?| picks?| movies?)?", head):
+        n = _NUMBER_WORDS.get(m.group(2)) or int(m.group(2))
+        count = len(shown) or 5
+        places = range(1, n + 1) if m.group(1) in ("first", "top") else range(count - n + 1, count + 1)
+        return [Ref(position=p) for p in places]
     parts = [p.strip() for p in re.split(r",|\band\b|&|\bboth\b", head) if p.strip()]
     parts = [p for p in parts if not re.search(_GENERIC, p)] if not re.search(_POSITION, head) else parts
     refs = []
@@ -384,7 +512,9 @@ def _explain_or_question(text: str, shown: list[str]) -> list[tuple[int, TurnAct
     out = []
     if m := re.search(r"\b(why|how come|what makes|what made you|reason(?:ing)?|explain|how (?:is|does|do) .{0,30}"
                       r"(?:fit|related|match|connect)|what about .* fits?)\b", text):
-        ref = ref_in(text[m.start():], shown) or ref_in(text, shown) or Ref(anaphor=True)
+        number = re.match(r"\s*(?:#\s*)?(\d{1,2})\b(?!\s*(?:stars?|/|%|min))", text[m.end():])  # "why 3?"
+        ref = Ref(position=int(number.group(1))) if number else \
+            ref_in(text[m.start():], shown) or ref_in(text, shown) or Ref(anaphor=True)
         out.append((m.start(), TurnAct(act="explain", ref=ref)))
         tail = text[m.end():]
         if not (q := re.search(r"\b(and|also|plus)\s+(is|was|are|does|did|what|who|when|how)\b", tail)):
@@ -398,7 +528,9 @@ def _explain_or_question(text: str, shown: list[str]) -> list[tuple[int, TurnAct
               ("cast", r"who (?:is|was|stars|plays|directed|made|is in)|actors?|cast|director|starring|who's in"),
               ("rating", r"rated|rating|any good|is it good|worth (?:it|watching)|score|reviews?|good\?"),
               ("genre", r"animated|scary|funny|a comedy|a horror|genre|for kids|family friendly|kid friendly|violent|sad|"
+                        r"ok for (?:a |my |the )?(?:\d+|kids?|children|family)|suitable|appropriate|\d+ ?(?:yo|year old)|"
                         r"what kind of|what type of|gory"),
+              ("other", r"based on a true story|true story|subbed|dubbed|subtitles|language|streaming|sequel"),
               ("plot", r"what(?:'s| is|s) (?:it|that|the \w+ one|#?\d|.{0,40}) about|about\?|plot|story|premise|tell me "
                        r"(?:more )?about|what happens|synopsis"))
     qm = re.search(r"(?:^|\b)(is|was|are|does|did|do|what|whats|what's|who|who's|when|how|tell me|any)\b.*", text)
@@ -408,6 +540,10 @@ def _explain_or_question(text: str, shown: list[str]) -> list[tuple[int, TurnAct
     masked = _mask_titles(span, shown)
     about = next((a for a, pattern in abouts if re.search(rf"(?:{pattern})", masked)), "other")
     ref = ref_in(span, shown) or (Ref(anaphor=True) if base else None)
+    named = re.fullmatch(r"\s*([^,.;!?]{1,40}?)\s*[,:–—-]\s*", text[:qm.start()])
+    if (ref is None or ref.anaphor) and not base and named and not re.search(rf"\b(?:{_GOOD}|{_BAD})\b", named.group(1)) \
+            and (before := ref_in(named.group(1), shown)) is not None:
+        ref = before  # "the pig one, what year is it from", "stand by me, who's in that"
     if ref is None and about != "other":
         # "how long is the matrix", "who is in the notebook", "when was the shining released"
         if t := re.search(r"\b(?:is|was|in|of|about) (?:the movie |the film )?((?:the )?[a-z0-9][\w' :-]{1,40}?)"
@@ -440,6 +576,8 @@ def _more_like(text: str, shown: list[str]) -> list[tuple[int, TurnAct]]:
     target = (m.group(1) or m.group(2)).strip()
     if re.fullmatch(r"(this|that|these|those)( (one|kind|sort))?", target) and not re.search(_POSITION, target):
         return [(m.start(), TurnAct(act="more_like", ref=Ref(anaphor=True)))]
+    if re.fullmatch(r"#?\s*\d{1,2}", target):  # "something like 2": a place on the list
+        return [(m.start(), TurnAct(act="more_like", ref=Ref(position=int(target.strip("# ")))))]
     ref = ref_in(target, shown) or Ref(title=re.sub(r"^(the movie|the film) ", "", target))
     return [(m.start(), TurnAct(act="more_like", ref=ref))]
 
@@ -452,6 +590,8 @@ def _undo(text: str, genres: list[str]) -> list[tuple[int, TurnAct, str]]:
             r"again is fine")
     dropped = r"(?:doesn't|does not|don't|do not|needn't) (?:have|need|has) to be|no longer|don't need"
     for what, alt in _undo_targets(genres):
+        if next(iter(what)) in ("genres", "tags") and (m := re.search(rf"\binstead of (?:the )?(?:{alt})\b", text)):
+            return [(m.start(), TurnAct(act="undo", what=what), m.group(0))]  # "comedy instead of romance"
         for m in re.finditer(rf"\b(?:{alt})\b (?:movies |films |ones |stuff )?(?:{fine})\b|\b(?:allow|include|bring back|"
                              rf"ok with|okay with|let's have|fine with)(?: the)? (?:{alt})(?: again| too)?\b", text):
             negated = {"genres": "not_genres", "tags": "not_tags"}.get(next(iter(what)), next(iter(what)))
@@ -483,7 +623,8 @@ def _genre_patterns(genres: list[str]) -> dict[str, str]:
         if target in lower and word not in ("scary",):  # "scary" is a mood, not the Horror genre
             out[lower[target]].append(re.escape(word))
     for extra, target in (("romantic comed(?:y|ies)", "romance"), ("cartoons?", "animation"), ("docs?", "documentary"),
-                          ("anime", "animation"), ("noir", "film-noir"), ("tearjerkers?", "drama"), ("slashers?", "horror")):
+                          ("anime", "animation"), ("noir", "film-noir"), ("tearjerkers?", "drama"), ("slashers?", "horror"),
+                          (r"\d+ ?(?:yo|y/o|year[- ]olds?|years? old)", "children"), ("little ones|toddlers?", "children")):
         if target in lower:
             out[lower[target]].append(extra)
     return {g: "|".join(sorted(set(p), key=len, reverse=True)) for g, p in out.items()}
@@ -493,6 +634,29 @@ class _Request(TurnAct):
     def has_constraints(self) -> bool:
         return bool(self.genres or self.not_genres or self.tags or self.not_tags or self.not_titles or self.era
                     or self.mood)
+
+
+_EXCLUDED_TITLE = re.compile(r"\b(?:(?:nothing|not anything|nothing at all) like|(?:anything|something|everything) but|"
+                             r"(?:that|which) (?:isn't|aren't|is not|are not|ain't)|(?:just )?not (?:another|more)|"
+                             r"no more)\s+(?:a |an )?(.+?)(?:\s+again)?(?=[,.;!?]| but | and | im | i'm |$)|"
+                             r"\bnot (?:the )?(.+?) again\b")
+
+
+def _excluded_titles(text: str, genres: list[str]) -> list[tuple[int, int, str]]:
+    """Titles the message rules out ("anything but star wars", "a western that isn't unforgiven",
+    "not another hangover"), as (where it is said, where the name is, the name); a genre, topic or
+    mood said that way is no title."""
+    words = _genre_patterns(genres)
+    plain = "|".join([*words.values(), *(re.escape(f) for forms in TAG_GROUPS.values() for f in forms),
+                      *MOOD_WORDS, r"(?:too |so |very )?\w+ly|\w+(?:er|est)|that|this|it|them|one|ones|movies?|films?|"
+                      r"stuff|something|anything|(?:19|20)?\d0'?s|\d+"])
+    out = []
+    for m in _EXCLUDED_TITLE.finditer(text):
+        group = 1 if m.group(1) else 2
+        name = re.sub(r"\s+(?:movies?|films?|stuff|ones)$", "", m.group(group).strip())
+        if name and not re.fullmatch(rf"(?:(?:{plain})\s*)+", name) and len(name.split()) <= 6:
+            out.append((m.start(), m.start(group), name))
+    return out
 
 
 def _only_a_year(act: TurnAct, text: str) -> bool:
@@ -514,6 +678,10 @@ def _request(text: str, genres: list[str], skip_undo: bool = False) -> tuple[int
     """Genres, tags, titles to avoid, a decade and a mood; None when the message asks none of that."""
     act, first = _Request(act="recommend"), len(text)
     clean = re.sub(_POSITION, " ", text)  # "#1" is a list place, never a year
+    for said_at, at, name in _excluded_titles(clean, genres):  # "anything but star wars": never the War genre
+        act.not_titles.append(name)
+        first = min(first, said_at)
+        clean = clean[:at] + " " * len(name) + clean[at + len(name):]
     for genre, alt in _genre_patterns(genres).items():
         if skip_undo:
             break
@@ -523,6 +691,11 @@ def _request(text: str, genres: list[str], skip_undo: bool = False) -> tuple[int
         elif (m := re.search(rf"\b(?:{alt})\b", clean)) and genre not in act.not_genres:
             act.genres.append(genre)
             first = min(first, m.start())
+    romcom = rf"\b{_NEG}\s+(?:a |an )?romantic comed(?:y|ies)"
+    if "Comedy" in act.not_genres and re.search(romcom, clean) and \
+            re.search(r"(?<!romantic )\bcomed(?:y|ies)\b", re.sub(romcom, " ", clean)):
+        act.not_genres.remove("Comedy")  # "a comedy but not a romcom": no romance, comedy still asked for
+        act.genres.append("Comedy")
     for tag, forms in TAG_GROUPS.items():
         alt = "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True))
         if m := re.search(rf"\b{_NEG}\s+(?:[\w-]+\s+){{0,2}}?(?:{alt})\b", clean):
@@ -531,9 +704,6 @@ def _request(text: str, genres: list[str], skip_undo: bool = False) -> tuple[int
         elif m := re.search(rf"\b(?:{alt})\b", clean):
             act.tags.append(tag)
             first = min(first, m.start())
-    if m := re.search(r"\b(?:nothing|not anything|nothing at all) like\s+(.+?)(?:[,.;!?]| but |$)", clean):
-        act.not_titles.append(m.group(1).strip())
-        first = min(first, m.start())
     for phrase, mood in MOOD_WORDS.items():
         if m := re.search(rf"\b{phrase}(?:er|-ish|ish)?\b", clean):
             act.mood, first = mood, min(first, m.start())
