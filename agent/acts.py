@@ -42,7 +42,8 @@ TYPOS = {"comdy": "comedy", "comedys": "comedies", "comedie": "comedy", "horor":
          "twothousands": "2000s", "superheros": "superheroes", "super hero": "superhero", "super heroes": "superheroes",
          "wached": "watched", "whatched": "watched", "allready": "already", "alredy": "already", "pls": "please",
          "plz": "please", "u": "you", "ur": "your", "w/o": "without", "dont": "don't", "no more": "no",
-         "doesnt": "doesn't", "isnt": "isn't", "arent": "aren't", "wasnt": "wasn't", "didnt": "didn't",
+         "rom com": "romantic comedy", "rom-com": "romantic comedy", "sifi": "sci-fi", "xmas": "christmas",
+         "nvm": "never mind", "fav": "favorite", "fave": "favorite", "doesnt": "doesn't", "isnt": "isn't", "arent": "aren't", "wasnt": "wasn't", "didnt": "didn't",
          "cant": "can't", "wont": "won't", "havent": "haven't", "ive": "i've", "im": "i'm", "youre": "you're",
          "thats": "that's", "whos": "who's", "somethign": "something", "smth": "something", "sth": "something",
          "somethin": "something", "anythin": "anything", "gimme": "give me", "moveis": "movies", "moives": "movies",
@@ -64,7 +65,9 @@ TAG_GROUPS = {"superhero": ("superhero", "superheroes", "comic book", "marvel", 
               "werewolf": ("werewolf", "werewolves", "werewolfs"), "shark": ("shark", "sharks"),
               "samurai": ("samurai",), "food": ("food", "cooking", "chef", "chefs"), "boxing": ("boxing", "boxer"),
               "football": ("football", "soccer"), "cat": ("cat", "cats"), "high school": ("high school",),
-              "witch": ("witch", "witches"), "cyberpunk": ("cyberpunk",), "post-apocalyptic": ("post-apocalyptic",
+              "witch": ("witch", "witches"), "stephen king": ("stephen king",), "anime": ("anime",),
+              "black and white": ("black and white", "b&w"), "sports": ("sports", "sport"),
+              "talking animal": ("talking animals", "talking animal"), "cyberpunk": ("cyberpunk",), "post-apocalyptic": ("post-apocalyptic",
                                                                                               "apocalypse")}
 _GENRE_OR_TOPIC_WORDS = frozenset({w for forms in TAG_GROUPS.values() for f in forms for w in f.split()}
                                   | {w for phrase in MOOD_WORDS for w in re.findall(r"[a-z-]+", phrase)}
@@ -77,7 +80,8 @@ _NEG = (r"(?:no|not|without|avoid|skip|except|nothing|none of|less|minus|no more
 _ORDINAL = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8,
             "ninth": 9, "tenth": 10, "last": -1}
 _POSITION = (r"#\s*(\d{1,2})\b|\bnumber\s+(\d{1,2})\b|\bno\.\s*(\d{1,2})\b|\b(?:the\s+)?(first|second|third|fourth|fifth|"
-             r"sixth|seventh|eighth|ninth|tenth|last)(?:\s+(?:one|pick|movie|film))?\b|\b(?:the\s+)?(\d{1,2})(?:st|nd|rd|th)"
+             r"sixth|seventh|eighth|ninth|tenth|last(?!\s+(?:century|decade|\d+|few|couple|years?|night|week|time|part|"
+             r"bit|thing)\b))(?:\s+(?:one|pick|movie|film))?\b|\b(?:the\s+)?(\d{1,2})(?:st|nd|rd|th)"
              r"(?:\s+(?:one|pick|movie|film))?\b")
 _ANAPHOR = r"\b(?:that one|this one|that movie|this movie|that film|this film|that|it|this)\b"
 
@@ -156,7 +160,8 @@ def read_turn(message: str, genres: list[str], shown: list[str] | None = None,
     found: list[tuple[int, TurnAct]] = []
     if m := re.search(r"\b(start(?:ing)? (?:over|again|fresh|afresh)|restart|reset|forget (?:everything|all (?:of )?(?:that|"
                       r"this|it))|from scratch|(?:start )?(?:a )?new search|clear (?:it )?all|clean slate|square one|"
-                      r"(?:scrap|wipe|clear) (?:all|everything|it all)(?: of (?:this|that|it))?)\b", text):
+                      r"(?:scrap|wipe|clear) (?:all|everything|it all)(?: of (?:this|that|it))?|begin again|fresh start|start afresh|"
+                      r"forget what i said|let's start again|back to square one)\b", text):
         found.append((m.start(), TurnAct(act="reset")))
     found += _feedback(text, shown)
     found += _explain_or_question(text, shown)
@@ -169,7 +174,9 @@ def read_turn(message: str, genres: list[str], shown: list[str] | None = None,
     found += more
     # a question's own words ("is it scary?") ask nothing of the list
     asked = min((i for i, a in found if a.act == "question"), default=len(text))
-    rest = text[:asked]
+    rest = text[:asked] + (" " + text[text.index("?", asked) + 1:] if "?" in text[asked:] else "")
+    # a verdict on an item ("#2 looks fun") asks nothing of the list either
+    rest = re.sub(rf"\b(?:looks?|sounds?|seems?|is|was)\s+(?:so |really |super |pretty )?(?:{_GOOD})(?!\w)", " ", rest)
     for _, _, span in undo:  # what an undo takes back is no new constraint
         rest = rest.replace(span, " ")
     request = _request(_without_refs(rest, shown, found), genres)
@@ -186,7 +193,9 @@ def read_turn(message: str, genres: list[str], shown: list[str] | None = None,
         elif not taken and (_asks(text) or (act.query and len(act.query.split()) >= 2 and not _off_topic(text))):
             found.append((first, act))
     if not found and (ref := ref_in(text, shown)) is not None and not ref.anaphor:
-        found.append((0, TurnAct(act="question", ref=ref, about="other")))  # "#2", "the second one?": tell about it
+        # "the second one", "runtime of #4?": tell about it (the corpus calls a bare place unclear; the
+        # chat answers with the item and what one can say of it)
+        found.append((0, TurnAct(act="question", ref=ref, about=about_of(text))))
     if not found:
         return [TurnAct(act="unclear")]
     return [act for _, act in sorted(found, key=lambda pair: pair[0])]
@@ -195,7 +204,8 @@ def read_turn(message: str, genres: list[str], shown: list[str] | None = None,
 # what the agent cannot do at all: the reply says what it can
 _OFF_TOPIC = (r"\b(?:order (?:me )?(?:a |some )?(?:pizza|food|taxi|uber)|weather|what can you do|what are you able to|"
               r"what do you do|who are you|are you (?:a bot|human|real)|tell me a joke|how are you|what time is it|"
-              r"meaning of life)\b")
+              r"meaning of life|is this thing on|who won|score of the game)\b|^\W*(?:hmm+|umm*|uh+|well)?\W*(?:not sure|dunno|"
+              r"i don't know|idk|no idea)\W*$")
 
 
 def _keywords() -> frozenset[str]:
@@ -243,6 +253,8 @@ def read_era(text: str) -> Era | None:
         a, b = [int(g) for g in m.groups() if g]
         return Era(start=min(a, b), end=max(a, b))
     decade = r"(early|mid|late)?[ -]?(?:the\s+)?((?:19|20)?\d)0'?s\b"
+    if m := re.search(rf"\b{year}\s*(?:onwards?|and (?:later|after|newer|up)|or (?:later|newer|after)|\+|on)\b", text):
+        return Era(start=int(m.group(1)))
     if m := re.search(rf"\b(?:nothing|not) (?:before|older than) {year}", text):
         return Era(start=int(m.group(1)))
     if m := re.search(rf"\b(before|pre-?|until|up to|older than|after|post-?|since|newer than|from)\s*{year}\b", text):
@@ -270,7 +282,7 @@ def read_era(text: str) -> Era | None:
         return Era(start=2000)
     if re.search(r"\b(recent|newer|newest|latest|modern|new (?:movies?|films?|releases?|ones?|stuff|[\w-]+ movies))\b", text):
         return Era(start=2010)
-    if re.search(r"\b(old|older|classics?|black and white|golden age|vintage)\b", text):
+    if re.search(r"\b((?<!year )(?<!years )(?<!yr )old|older|classics?|black and white|golden age|vintage)\b", text):
         return Era(end=1979)
     return None
 
@@ -286,7 +298,7 @@ def _decade(part: str | None, digits: str) -> tuple[int, int]:
 def _without_refs(text: str, shown: list[str], found: list[tuple[int, TurnAct]]) -> str:
     """The text a request is read from: references ("the horror one", a title on screen) and the
     titles feedback or "more like" named are no constraints."""
-    text = re.sub(r"\bthe [\w-]+(?: [\w-]+)? one\b", " ", _mask_titles(text, shown))
+    text = re.sub(r"\bthe [\w-]+(?: [\w-]+){0,2} one\b", " ", _mask_titles(text, shown))
     for _, act in found:
         for ref in [act.ref, *act.refs]:
             if ref is not None and ref.title:
@@ -306,7 +318,7 @@ def ref_in(text: str, shown: list[str]) -> Ref | None:
         return Ref(position=int(number) if number else _ORDINAL[m.group(4)])
     if title := _shown_title(text, shown):
         return Ref(title=title)
-    if m := re.search(r"\bthe ([\w-]+(?: [\w-]+)?) one\b|\bthe one with (?:the |a |an )?([\w-]+(?: [\w-]+)?)\b", text):
+    if m := re.search(r"\bthe ([\w-]+(?: [\w-]+){0,2}) one\b|\bthe one with (?:the |a |an )?([\w-]+(?: [\w-]+)?)\b", text):
         word = m.group(1) or m.group(2)
         in_title = any(re.search(rf"(?<!\w){re.escape(word)}(?!\w)", name) for t in shown for name in _title_names(t))
         return Ref(title=word) if in_title and m.group(1) else Ref(describe=word)
@@ -328,7 +340,8 @@ def _shown_title(text: str, shown: list[str]) -> str | None:
                 n, target = len(run), " ".join(run)
                 for i in range(len(words) - n + 1):
                     span = " ".join(words[i:i + n])
-                    if difflib.SequenceMatcher(None, span, target).ratio() >= (0.85 if n == 1 else 0.8):
+                    if (span == target) if len(target) < 4 else \
+                            difflib.SequenceMatcher(None, span, target).ratio() >= (0.85 if n == 1 else 0.8):
                         if i > 0 and words[i - 1] == "the" and run == whole:
                             span = "the " + span
                         if best is None or (n, -i) > best[:2]:
@@ -357,8 +370,10 @@ family friends friend school summer winter christmas secret hunt space shadow sh
 def _telling_runs(words: list[str]) -> list[list[str]]:
     """The whole name, then its runs of words that can stand for it: no plain word at either end,
     one word only if it has 5 letters or more."""
-    if not words or (len(words) == 1 and len(words[0]) < 4):
+    if not words:
         return []
+    if len(words) == 1 and len(words[0]) < 4:
+        return [words] if len(words[0]) >= 2 and words[0] not in _PLAIN_TITLE_WORDS | {"me", "us", "you"} else []
     runs = [words]
     for n in range(len(words) - 1, 0, -1):
         for i in range(len(words) - n + 1):
@@ -376,9 +391,10 @@ _GOOD = (r"great|perfect|amazing|awesome|good|nice|fantastic|brilliant|excellent
          r"looks? (?:great|good|fun|interesting)|sounds? (?:great|good|perfect|fun)|👍|❤️|♥|🔥|😍")
 _BAD = (r"boring|a no|no thanks|nope|nah|not for me|not my thing|isn't my thing|not my cup of tea|meh|bad|awful|"
         r"terrible|hated?|didn't care for|don't care for|skip|pass|dumb|lame|stupid|too slow|not interested|"
-        r"no way|hard pass|👎|🤮|😴")
+        r"no way|hard pass|no|👎|🤮|😴")
 
 
+_FILLER = r"please|pls|lol|haha|thanks|thx|though|tho|honestly|tbh|now|again"  # words that end a message, not a name
 _NEXT_ACT = r"\bmore like\b|\bsimilar to\b|\bwhy\b|\bwhat\b|\bwho\b|\bhow\b|\bwhen\b"
 
 
@@ -389,7 +405,7 @@ def _feedback(text: str, shown: list[str]) -> list[tuple[int, TurnAct]]:
                       r"watched both"),
              ("like", r"(?<!dis)(?<!would )(?<!i'd )(?<!more )(?<!something )(?<!would i )(?<!will i )(?<!do i )"
                       r"(?<!nothing )(?<!anything )(?<!movies )(?<!films )(?<!stuff )(?<!things )(?<!ones )(?<!feel )"
-                      r"(?<!didn't )(?<!don't )(?<!not )(?<!just )(?<!looks )(?<!sounds )(?<!kinda )"
+                      r"(?<!didn't )(?<!don't )(?<!not )(?<!just )(?<!looks )(?<!sounds )(?<!kinda )(?<!look )(?<!seem )(?<!seems )"
                       r"liked?|loved?|enjoyed|really enjoyed|great pick(?: with)?|good one|nice one|yes to|👍|❤️ for"))
     def spoken(verb: str) -> str:
         return rf"(?:^|\b|(?<=\s))(?:{verb})(?:\b|(?=\s)|$)"
@@ -404,7 +420,8 @@ def _feedback(text: str, shown: list[str]) -> list[tuple[int, TurnAct]]:
         for signal, verb in verbs:
             for m in re.finditer(spoken(verb) + r"(?=\s*:?\s*(?:both |all of )?(.{0,60}))", text):
                 head = text[m.start(1):next((s for s in ordered if s >= m.start(1)), m.end(1))]
-                if signal == "like" and re.match(r"(something|a |an |to |some |movies|films|more|it but|this but|that but)",
+                if signal == "like" and re.match(r"(something|a |an |to |some |movies|films|more|it but|this but|that but|"
+                                                 r"(?:19|20)\d\d)",
                                                  head):
                     continue  # "I'd like something", "like to watch"
                 refs = _refs(head, shown, titles_anywhere=True)
@@ -441,6 +458,8 @@ def _clauses(text: str) -> list[tuple[int, str]]:
 
 def _judged(clause: str, shown: list[str]) -> TurnAct | None:
     """A short clause that judges shown items ("#4 looks great", "zootopia was amazing")."""
+    if re.match(r"(?:is|are|was|were|does|did|do|can|could|would|should|will|have)\b", clause):
+        return None  # "is blade runner good": a question
     verdict = re.sub(r"\b(?:is|are|'s) an? (yes|no)\b", r"is \1", clause)  # "grease is a no"
     if len(clause.split()) > 9 or re.search(r"\b(why|how|what|whats|who|when|is it|is the|recommend|more|something|"
                                             r"any|looking|want|need|a|an|some)\b", verdict):
@@ -474,10 +493,11 @@ def _all(shown: list[str]) -> list[Ref]:
 def _refs(head: str, shown: list[str], titles_anywhere: bool = False, bare_title: bool = False) -> list[Ref] | None:
     """'2', '#1 and 3', 'the second one', 'that one', 'all of these', a shown title at the start of
     `head`; with `bare_title`, `head` itself may be a title not on screen ("zootopia was amazing")."""
-    head = re.split(r"[.;!?]| but | so | something | anything | because | cause ", head)[0].strip()
+    head = re.split(r"[.;!?]| but | so | something | anything | because | cause |,\s*(?:got|have|any|do you|can you|is "
+                    r"there|what)\b", head)[0].strip()
     head = re.sub(r"^(?:with |on |to |about |of )", "", head)
     head = re.sub(r"(?:\s+(?:already|too|as well|before|lol))+$", "", head)
-    if re.fullmatch(r"(all of )?(these|those|them|them all|it all|all)( ones)?( five| 5)?", head):
+    if re.fullmatch(r"(all of )?(these|those|them|them all|it all|all)( ones)?( five| 5)?", head.split(",")[0].strip()):
         return _all(shown)
     if m := re.fullmatch(r"(?:the )?(first|top|last|bottom) (two|three|four|2|3|4)(?: ones?| picks?| movies?)?", head):
         n = _NUMBER_WORDS.get(m.group(2)) or int(m.group(2))
@@ -489,7 +509,8 @@ def _refs(head: str, shown: list[str], titles_anywhere: bool = False, bare_title
     refs = []
     for part in parts[:5]:
         part = re.sub(r"\s+(is|was|are|were|looks?|sounds?|seems?)(\s.*)?$", "", part)
-        part = re.sub(r"(?:\s+(?:twice|already|before|again|too|as well|once|years ago|last year|ages ago))+$", "", part)
+        part = re.sub(r"(?:\s+(?:twice|already|before|again|too|as well|once|years ago|last year|ages ago|" + _FILLER + r"))+$",
+                      "", part)
         if re.fullmatch(r"#?\s*\d{1,2}", part):
             refs.append(Ref(position=int(part.strip("# "))))
         elif (ref := ref_in(part, shown)) is not None and (ref.position is not None or ref.title or ref.describe
@@ -508,41 +529,54 @@ def _refs(head: str, shown: list[str], titles_anywhere: bool = False, bare_title
     return refs or None
 
 
-def _explain_or_question(text: str, shown: list[str]) -> list[tuple[int, TurnAct]]:
-    out = []
-    if m := re.search(r"\b(why|how come|what makes|what made you|reason(?:ing)?|explain|how (?:is|does|do) .{0,30}"
-                      r"(?:fit|related|match|connect)|what about .* fits?)\b", text):
-        number = re.match(r"\s*(?:#\s*)?(\d{1,2})\b(?!\s*(?:stars?|/|%|min))", text[m.end():])  # "why 3?"
-        ref = Ref(position=int(number.group(1))) if number else \
-            ref_in(text[m.start():], shown) or ref_in(text, shown) or Ref(anaphor=True)
-        out.append((m.start(), TurnAct(act="explain", ref=ref)))
-        tail = text[m.end():]
-        if not (q := re.search(r"\b(and|also|plus)\s+(is|was|are|does|did|what|who|when|how)\b", tail)):
-            return out
-        text = tail[q.start(2):]
-        base = m.end() + q.start(2)
-    else:
-        base = 0
-    abouts = (("length", r"how long|runtime|run time|length|minutes|is it long|too long"),
-              ("year", r"what year|when was|when did|how old|released|came out|from the \d0'?s\?|which year"),
-              ("cast", r"who (?:is|was|stars|plays|directed|made|is in)|actors?|cast|director|starring|who's in"),
-              ("rating", r"rated|rating|any good|is it good|worth (?:it|watching)|score|reviews?|good\?"),
-              ("genre", r"animated|scary|funny|a comedy|a horror|genre|for kids|family friendly|kid friendly|violent|sad|"
+_ABOUTS = (("length", r"how long|runtime|run time|length|minutes|is it long|too long"),
+           ("year", r"what year|when was|when did|how old|released|came out|from the \d0'?s\?|which year"),
+           ("cast", r"who (?:is|was|stars|plays|directed|made|is in)|actors?|cast|director|starring|who's in"),
+           ("rating", r"rated|rating|any good|is it good|worth (?:it|watching)|score|reviews?|good\?"),
+           ("genre", r"animated|scary|funny|a comedy|a horror|genre|for kids|family friendly|kid friendly|violent|sad|"
                         r"ok for (?:a |my |the )?(?:\d+|kids?|children|family)|suitable|appropriate|\d+ ?(?:yo|year old)|"
                         r"what kind of|what type of|gory"),
-              ("other", r"based on a true story|true story|subbed|dubbed|subtitles|language|streaming|sequel"),
-              ("plot", r"what(?:'s| is|s) (?:it|that|the \w+ one|#?\d|.{0,40}) about|about\?|plot|story|premise|tell me "
+           ("other", r"based on a true story|true story|subbed|dubbed|subtitles|language|streaming|sequel"),
+           ("plot", r"what(?:'s| is|s) (?:it|that|the \w+ one|#?\d|.{0,40}) about|about\?|plot|story|premise|tell me "
                        r"(?:more )?about|what happens|synopsis"))
-    qm = re.search(r"(?:^|\b)(is|was|are|does|did|do|what|whats|what's|who|who's|when|how|tell me|any)\b.*", text)
+_QUESTION = re.compile(r"(?:^|[,.;:!?–—]\s*|\s-\s*|\b(?:and|also|plus|but|so|ok|okay|oh|ooh|hmm|wait|btw|then|hey)\s+)"
+                       r"(is|was|are|does|did|do|what|whats|what's|who|who's|when|how|tell me|any)\b")
+_WHY = re.compile(r"\b(why|how come|what makes|what made you|reason(?:ing)?|explain|how (?:is|does|do) .{0,30}"
+                  r"(?:fit|related|match|connect)|what about .* fits?)\b")
+
+
+def about_of(text: str) -> About:
+    """What a question asks of an item: its length, year, cast, rating, genre, plot, or other."""
+    return next((a for a, pattern in _ABOUTS if re.search(rf"(?:{pattern})", text)), "other")
+
+
+def _explain_or_question(text: str, shown: list[str]) -> list[tuple[int, TurnAct]]:
+    """ "why #2?" (explain), "is it scary?" (a question), or both in one message."""
+    m = _WHY.search(text)
+    if m is None:
+        return _question(text, shown, 0)
+    number = re.match(r"\s*(?:#\s*)?(\d{1,2})\b(?!\s*(?:stars?|/|%|min))", text[m.end():])  # "why 3?"
+    ref = Ref(position=int(number.group(1))) if number else \
+        ref_in(text[m.start():], shown) or ref_in(text, shown) or Ref(anaphor=True)
+    out = _question(text[:m.start()], shown, 0)  # "what's #2 about and why did you pick it"
+    out.append((m.start(), TurnAct(act="explain", ref=ref)))
+    tail = text[m.end():]
+    if q := re.search(r"\b(and|also|plus)\s+(is|was|are|does|did|what|who|when|how)\b", tail):
+        out += _question(tail[q.start(2):], shown, m.end() + q.start(2), after_explain=True)
+    return out
+
+
+def _question(text: str, shown: list[str], base: int, after_explain: bool = False) -> list[tuple[int, TurnAct]]:
+    """A question about an item; it starts its clause ("horror is fine again" asks nothing)."""
+    qm = _QUESTION.search(text)
     if qm is None:
-        return out
-    span = text[qm.start():]
-    masked = _mask_titles(span, shown)
-    about = next((a for a, pattern in abouts if re.search(rf"(?:{pattern})", masked)), "other")
-    ref = ref_in(span, shown) or (Ref(anaphor=True) if base else None)
-    named = re.fullmatch(r"\s*([^,.;!?]{1,40}?)\s*[,:–—-]\s*", text[:qm.start()])
-    if (ref is None or ref.anaphor) and not base and named and not re.search(rf"\b(?:{_GOOD}|{_BAD})\b", named.group(1)) \
-            and (before := ref_in(named.group(1), shown)) is not None:
+        return []
+    span = text[qm.start(1):]
+    about = about_of(_mask_titles(span, shown))
+    ref = ref_in(span, shown) or (Ref(anaphor=True) if after_explain else None)
+    named = re.fullmatch(r"\s*([^,.;!?]{1,40}?)\s*[,:–—-]\s*", text[:qm.start(1)])
+    if (ref is None or ref.anaphor) and not after_explain and named and not re.search(
+            rf"\b(?:{_GOOD}|{_BAD})\b", named.group(1)) and (before := ref_in(named.group(1), shown)) is not None:
         ref = before  # "the pig one, what year is it from", "stand by me, who's in that"
     if ref is None and about != "other":
         # "how long is the matrix", "who is in the notebook", "when was the shining released"
@@ -551,8 +585,8 @@ def _explain_or_question(text: str, shown: list[str]) -> list[tuple[int, TurnAct
             if not re.search(r"\b(it|that|this|one|something|anything|there)\b", t.group(1)):
                 ref = Ref(title=t.group(1))
     if ref is not None and (about != "other" or qm.group(1) in ("is", "does", "was", "what", "whats", "what's", "tell me")):
-        out.append((base + qm.start(), TurnAct(act="question", ref=ref, about=about)))
-    return out
+        return [(base + qm.start(1), TurnAct(act="question", ref=ref, about=about))]
+    return []
 
 
 def _mask_titles(text: str, shown: list[str]) -> str:
@@ -565,7 +599,8 @@ def _mask_titles(text: str, shown: list[str]) -> str:
 
 _MORE_LIKE = (r"\b(?:more like|similar to|(?:similar|same) (?:films?|movies?|stuff|vibe|feel|energy) (?:to|as)|same as|"
               r"(?:something|anything|stuff|movies|films|things|ones|more stuff|others?) like|in the (?:vein|style) of|"
-              r"along the lines of|closer to|reminds? me of)\s+(.+?)(?:[,;!?]| but | from | without | only| no |$)|"
+              r"along the lines of|closer to|reminds? me of|(?:what|anything|something) else (?:is )?like|got anything like)"
+              r"\s+(.+?)(?:[,;!?]| but | from | without | only| no | for (?:my|me|a|an|the|our|kids|tonight)\b|$)|"
               r"^\s*like\s+(.+?)\s+but\b")
 
 
@@ -573,19 +608,19 @@ def _more_like(text: str, shown: list[str]) -> list[tuple[int, TurnAct]]:
     m = re.search(_MORE_LIKE, text)
     if m is None:
         return []
-    target = (m.group(1) or m.group(2)).strip()
+    target = re.sub(r"(?:\s+(?:" + _FILLER + r"))+$", "", (m.group(1) or m.group(2)).strip())
     if re.fullmatch(r"(this|that|these|those)( (one|kind|sort))?", target) and not re.search(_POSITION, target):
         return [(m.start(), TurnAct(act="more_like", ref=Ref(anaphor=True)))]
     if re.fullmatch(r"#?\s*\d{1,2}", target):  # "something like 2": a place on the list
         return [(m.start(), TurnAct(act="more_like", ref=Ref(position=int(target.strip("# ")))))]
     ref = ref_in(target, shown) or Ref(title=re.sub(r"^(the movie|the film) ", "", target))
+    if ref.title and ref.title != target and len(target.split()) <= 5 and not re.search(_ANAPHOR + r"|\bone\b", target):
+        ref = Ref(title=re.sub(r"^(the movie|the film) ", "", target))  # "oceans 11" as typed, not its matched part
     return [(m.start(), TurnAct(act="more_like", ref=ref))]
 
 
 def _undo(text: str, genres: list[str]) -> list[tuple[int, TurnAct, str]]:
     """A constraint taken back, with the words that said so (kept out of the request)."""
-    if m := re.search(r"\b(undo(?: that)?|take (?:that|it) back|never ?mind(?: that)?|scratch that|go back|revert)\b", text):
-        return [(m.start(), TurnAct(act="undo", what={"last": True}), m.group(0))]
     fine = (r"(?:is|are|'re|'s)? ?(?:fine|ok|okay|alright|allowed|good|back in)(?: again| now| after all| actually| too)?|"
             r"again is fine")
     dropped = r"(?:doesn't|does not|don't|do not|needn't) (?:have|need|has) to be|no longer|don't need"
@@ -597,13 +632,21 @@ def _undo(text: str, genres: list[str]) -> list[tuple[int, TurnAct, str]]:
             negated = {"genres": "not_genres", "tags": "not_tags"}.get(next(iter(what)), next(iter(what)))
             return [(m.start(), TurnAct(act="undo", what={negated: what[next(iter(what))]} if negated != "mood"
                                         and negated != "era" else {negated: True}), m.group(0))]
-        for m in re.finditer(rf"\b(?:{dropped}) (?:be )?(?:a |an )?(?:{alt})(?: anymore| any more)?\b|\b(?:drop|remove|forget|"
-                             rf"lose|ignore) the (?:{alt})(?: filter| part| thing| bit| requirement)?\b|\bno need for "
-                             rf"(?:{alt})\b|\b(?:{alt}) (?:doesn't|does not) matter\b|\bnot the (?:{alt}) anymore\b", text):
+        if (m := re.search(rf"\b(?:take back|drop|remove|lift|undo) the no (?:{alt})\b(?: rule| filter| thing)?", text)) \
+                and next(iter(what)) in ("genres", "tags"):
+            negated = {"genres": "not_genres", "tags": "not_tags"}[next(iter(what))]
+            return [(m.start(), TurnAct(act="undo", what={negated: what[next(iter(what))]}), m.group(0))]
+        for m in re.finditer(rf"\b(?:{dropped}) (?:be )?(?:a |an |set in |in |about |with )?(?:{alt})(?: anymore| any more)?\b|\b(?:drop|remove|forget|"
+                             rf"lose|ignore|never ?mind|undo)(?: about)? the (?:{alt})(?: filter| part| thing| bit| requirement| "
+                             rf"mood| rule)?\b|\bno need for (?:it |them )?(?:to be )?(?:a |an )?(?:{alt})\b|\b(?:i )?(?:don't|do not) "
+                             rf"care about the (?:{alt})(?: anymore)?\b|\b(?:{alt}) (?:doesn't|does not) matter\b|\bnot the (?:{alt}) anymore\b", text):
             return [(m.start(), TurnAct(act="undo", what=what if next(iter(what)) not in ("mood", "era")
                                         else {next(iter(what)): True}), m.group(0))]
     if m := re.search(r"\b(?:any (?:decade|era|year|time) is fine|doesn't matter when|any year)\b", text):
         return [(m.start(), TurnAct(act="undo", what={"era": True}), m.group(0))]
+    if m := re.search(r"\b(undo(?: that)?|take (?:that|it) back|never ?mind(?: that)?(?: last part| last bit)?|scratch that|"
+                      r"go back|revert)\b", text):
+        return [(m.start(), TurnAct(act="undo", what={"last": True}), m.group(0))]
     return []
 
 
@@ -624,7 +667,9 @@ def _genre_patterns(genres: list[str]) -> dict[str, str]:
             out[lower[target]].append(re.escape(word))
     for extra, target in (("romantic comed(?:y|ies)", "romance"), ("cartoons?", "animation"), ("docs?", "documentary"),
                           ("anime", "animation"), ("noir", "film-noir"), ("tearjerkers?", "drama"), ("slashers?", "horror"),
-                          (r"\d+ ?(?:yo|y/o|year[- ]olds?|years? old)", "children"), ("little ones|toddlers?", "children")):
+                          (r"\d+ ?(?:yo|y/o|year[- ]olds?|years? old)", "children"), ("little ones|toddlers?", "children"),
+                          (r"(?:for )?my (?:son|daughter|kids?|little one|nephew|niece)", "children"),
+                          ("a good cry|cry", "drama"), ("funnier|laughs", "comedy")):
         if target in lower:
             out[lower[target]].append(extra)
     return {g: "|".join(sorted(set(p), key=len, reverse=True)) for g, p in out.items()}
@@ -639,7 +684,7 @@ class _Request(TurnAct):
 _EXCLUDED_TITLE = re.compile(r"\b(?:(?:nothing|not anything|nothing at all) like|(?:anything|something|everything) but|"
                              r"(?:that|which) (?:isn't|aren't|is not|are not|ain't)|(?:just )?not (?:another|more)|"
                              r"no more)\s+(?:a |an )?(.+?)(?:\s+again)?(?=[,.;!?]| but | and | im | i'm |$)|"
-                             r"\bnot (?:the )?(.+?) again\b")
+                             r"\bnot (.+?) again\b")
 
 
 def _excluded_titles(text: str, genres: list[str]) -> list[tuple[int, int, str]]:
@@ -648,12 +693,13 @@ def _excluded_titles(text: str, genres: list[str]) -> list[tuple[int, int, str]]
     mood said that way is no title."""
     words = _genre_patterns(genres)
     plain = "|".join([*words.values(), *(re.escape(f) for forms in TAG_GROUPS.values() for f in forms),
-                      *MOOD_WORDS, r"(?:too |so |very )?\w+ly|\w+(?:er|est)|that|this|it|them|one|ones|movies?|films?|"
+                      *MOOD_WORDS, r"(?:too |so |very )?\w+ly|lighter|darker|funnier|scarier|older|newer|longer|shorter|better|worse|sadder|"
+                      r"happier|that|this|it|them|one|ones|movies?|films?|"
                       r"stuff|something|anything|(?:19|20)?\d0'?s|\d+"])
     out = []
     for m in _EXCLUDED_TITLE.finditer(text):
         group = 1 if m.group(1) else 2
-        name = re.sub(r"\s+(?:movies?|films?|stuff|ones)$", "", m.group(group).strip())
+        name = re.sub(r"(?:\s+(?:movies?|films?|stuff|ones|" + _FILLER + r"))+$", "", m.group(group).strip())
         if name and not re.fullmatch(rf"(?:(?:{plain})\s*)+", name) and len(name.split()) <= 6:
             out.append((m.start(), m.start(group), name))
     return out
@@ -670,7 +716,7 @@ def _off_topic(text: str) -> bool:
 
 
 def _asks(text: str) -> bool:
-    return bool(re.search(r"\b(recommend|suggest|something|anything|movies?|films?|watch|show me|give me|what should|"
+    return bool(re.search(r"\b(recommend|suggest|something|anything|movies?|films?|watch|show me|give me|what should|surprise me|"
                           r"looking for|in the mood|i want|i need|a good)\b", text))
 
 
