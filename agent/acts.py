@@ -425,6 +425,9 @@ def _feedback(text: str, shown: list[str]) -> list[tuple[int, TurnAct]]:
                                                  head):
                     continue  # "I'd like something", "like to watch"
                 refs = _refs(head, shown, titles_anywhere=True)
+                if refs is None and signal == "dislike" and re.match(r"\s*(?:[.!,;]|$)", text[m.end():]) and \
+                        re.search(r"(?:^|[.!?;,]\s*)$", text[:m.start()]):
+                    refs = [Ref(anaphor=True)]  # "not for me." of the item just talked about
                 if refs is None and signal == "seen" and re.search(r"\b(already|it all|them all|those|these|it)\b",
                                                                   text[m.start():]):
                     refs = [Ref(anaphor=True)] if not re.search(r"\ball\b", head) else _all(shown)
@@ -545,6 +548,15 @@ _WHY = re.compile(r"\b(why|how come|what makes|what made you|reason(?:ing)?|expl
                   r"(?:fit|related|match|connect)|what about .* fits?)\b")
 
 
+# words that end a question about a title ("is the shining actually scary?", "is akira subbed or dubbed")
+_ABOUT_WORDS = (r"scary|funny|violent|sad|gory|animated|for kids|ok for|good|any good|long|released|about|rated|worth|"
+                r"subbed|dubbed|based on|in english|on netflix|streaming|a sequel|a comedy|a horror|a kids")
+
+
+def _asks_other(span: str) -> bool:
+    return bool(re.search(r"\b(?:subbed|dubbed|subtitles|based on a true story|true story|streaming|a sequel)\b", span))
+
+
 def about_of(text: str) -> About:
     """What a question asks of an item: its length, year, cast, rating, genre, plot, or other."""
     return next((a for a, pattern in _ABOUTS if re.search(rf"(?:{pattern})", text)), "other")
@@ -559,7 +571,7 @@ def _explain_or_question(text: str, shown: list[str]) -> list[tuple[int, TurnAct
     ref = Ref(position=int(number.group(1))) if number else \
         ref_in(text[m.start():], shown) or ref_in(text, shown) or Ref(anaphor=True)
     out = _question(text[:m.start()], shown, 0)  # "what's #2 about and why did you pick it"
-    out.append((m.start(), TurnAct(act="explain", ref=ref)))
+    out += [(m.start(), TurnAct(act="explain", ref=r)) for r in _more_places(ref, text[m.end():])]
     tail = text[m.end():]
     if q := re.search(r"\b(and|also|plus)\s+(is|was|are|does|did|what|who|when|how)\b", tail):
         out += _question(tail[q.start(2):], shown, m.end() + q.start(2), after_explain=True)
@@ -578,15 +590,28 @@ def _question(text: str, shown: list[str], base: int, after_explain: bool = Fals
     if (ref is None or ref.anaphor) and not after_explain and named and not re.search(
             rf"\b(?:{_GOOD}|{_BAD})\b", named.group(1)) and (before := ref_in(named.group(1), shown)) is not None:
         ref = before  # "the pig one, what year is it from", "stand by me, who's in that"
-    if ref is None and about != "other":
-        # "how long is the matrix", "who is in the notebook", "when was the shining released"
-        if t := re.search(r"\b(?:is|was|in|of|about) (?:the movie |the film )?((?:the )?[a-z0-9][\w' :-]{1,40}?)"
-                          r"(?: released| about| rated| good| any good| long)?\??$", span):
-            if not re.search(r"\b(it|that|this|one|something|anything|there)\b", t.group(1)):
+    if ref is None and (about != "other" or _asks_other(span)):
+        # "how long is the matrix", "who is in the notebook", "what's memento about", "is akira subbed"
+        if t := re.search(r"^what(?:'s| is|s) (?!a |an |some |any |good |the best )((?:the )?[a-z0-9][\w' :-]{1,40}?) "
+                          r"about\??$", span) \
+                or re.search(r"^(?:is|was|are) (?!a |an |some |any |there )(?:the movie |the film )?((?:the )?[a-z0-9][\w' :-]{1,40}?)"
+                             r"(?: (?:actually|really|too|very|so|any|legit))*(?: (?:" + _ABOUT_WORDS + r")\b.*)\??$", span) \
+                or re.search(r"\b(?:is|was|in|of|about) (?:the movie |the film )?((?:the )?[a-z0-9][\w' :-]{1,40}?)"
+                             r"(?: released| about| rated| good| any good| long)?\??$", span):
+            if not re.search(r"\b(it|that|this|one|something|anything|there|you|i)\b", t.group(1)):
                 ref = Ref(title=t.group(1))
     if ref is not None and (about != "other" or qm.group(1) in ("is", "does", "was", "what", "whats", "what's", "tell me")):
-        return [(base + qm.start(1), TurnAct(act="question", ref=ref, about=about))]
+        return [(base + qm.start(1), TurnAct(act="question", ref=r, about=about)) for r in _more_places(ref, span)]
     return []
+
+
+def _more_places(ref: Ref, text: str) -> list[Ref]:
+    """The ref, and the places joined to it ("#1 and #2", "1, 3 and 5"): one act for each."""
+    if ref.position is None:
+        return [ref]
+    joined = re.search(rf"#?\s*{ref.position}\b((?:\s*(?:,|and|&)\s*#?\s*\d{{1,2}}\b)+)", text)
+    extra = [int(n) for n in re.findall(r"\d{1,2}", joined.group(1))] if joined else []
+    return [ref] + [Ref(position=n) for n in extra if n != ref.position]
 
 
 def _mask_titles(text: str, shown: list[str]) -> str:

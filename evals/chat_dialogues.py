@@ -33,6 +33,9 @@ def scratch_workspace(settings: Settings) -> Settings:
         raise ConfigError("scripted chats run on a scratch copy of an SQLite workspace, and RECAGENT_STORE_URL points "
                           "at PostgreSQL (they would write feedback there): unset it and set RECAGENT_DATA_DIR to a "
                           "workspace (`recagent ingest` one)")
+    if not Path(settings.data_dir).is_dir():
+        raise ConfigError(f"no workspace in {settings.data_dir} to copy: run `recagent ingest` (or `make ingest`) "
+                          "first, or set RECAGENT_DATA_DIR")
     scratch = Path(tempfile.mkdtemp()) / "data"
     shutil.copytree(settings.data_dir, scratch, ignore=shutil.ignore_patterns("sessions.sqlite*"))
     return settings.model_copy(update={"data_dir": scratch, "fit_dir": None})

@@ -268,6 +268,8 @@ def test_scripted_chats_refuse_a_postgresql_store_rather_than_write_their_feedba
 
     with pytest.raises(ConfigError, match="would write feedback there"):
         scratch_workspace(load_settings(data_dir=tmp_path, store_url="postgresql://me@db/recagent"))
+    with pytest.raises(ConfigError, match="run `recagent ingest`"):  # seen as a traceback before
+        scratch_workspace(load_settings(data_dir=tmp_path / "none"))
 
 
 def test_a_copy_tells_its_progress_per_table_and_ends_on_every_row(tmp_path):
