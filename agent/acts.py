@@ -51,7 +51,7 @@ TYPOS = {"comdy": "comedy", "comedys": "comedies", "comedie": "comedy", "horor":
 # tag words and the catalog tags they stand for (a person says "superheroes", the tags say "comic book")
 TAG_GROUPS = {"superhero": ("superhero", "superheroes", "comic book", "marvel", "dc comics", "super-hero"),
               "zombie": ("zombie", "zombies"), "time travel": ("time travel",), "pixar": ("pixar",),
-              "disney": ("disney",), "heist": ("heist",), "dystopia": ("dystopia", "dystopian"),
+              "disney": ("disney",), "dystopia": ("dystopia", "dystopian"),
               "space": ("space", "space travel"), "christmas": ("christmas",), "vampire": ("vampire", "vampires"),
               "twist ending": ("twist ending", "plot twist"), "based on a book": ("based on a book", "based on book"),
               "dog": ("dog", "dogs"), "robot": ("robots", "robot"), "alien": ("aliens", "alien"),
