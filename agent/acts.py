@@ -19,7 +19,8 @@ from agent.types import Signal
 
 ActName = Literal["recommend", "more_like", "explain", "question", "feedback", "undo", "reset", "unclear"]
 About = Literal["year", "genre", "plot", "cast", "length", "rating", "other"]
-MOOD_WORDS = {"less scary": "lighter", "too scary": "lighter", "not (?:too |so |that )?scary": "lighter",
+MOOD_WORDS = {"(?:not|nothing|less|no) (?:too |so |that |very |overly )?(?:dark|heavy|scary|intense|bleak|sad|depressing|"
+              "violent|gory)": "lighter", "less scary": "lighter", "too scary": "lighter",
               "not (?:too |so |that )?dark": "lighter", "not (?:too |so |that )?heavy": "lighter",
               "less dark": "lighter", "not (?:too |so )?light": "darker",
               "lighter": "lighter", "light": "lighter", "darker": "darker", "dark": "darker", "feel-good": "feel-good",
@@ -42,7 +43,7 @@ TYPOS = {"comdy": "comedy", "comedys": "comedies", "comedie": "comedy", "horor":
          "twothousands": "2000s", "superheros": "superheroes", "super hero": "superhero", "super heroes": "superheroes",
          "wached": "watched", "whatched": "watched", "allready": "already", "alredy": "already", "pls": "please",
          "plz": "please", "u": "you", "ur": "your", "w/o": "without", "dont": "don't", "no more": "no",
-         "rom com": "romantic comedy", "rom-com": "romantic comedy", "sifi": "sci-fi", "xmas": "christmas",
+         "rom coms": "romantic comedies", "rom com": "romantic comedy", "rom-com": "romantic comedy", "sifi": "sci-fi", "xmas": "christmas",
          "nvm": "never mind", "fav": "favorite", "fave": "favorite", "doesnt": "doesn't", "isnt": "isn't", "arent": "aren't", "wasnt": "wasn't", "didnt": "didn't",
          "cant": "can't", "wont": "won't", "havent": "haven't", "ive": "i've", "im": "i'm", "youre": "you're",
          "thats": "that's", "whos": "who's", "somethign": "something", "smth": "something", "sth": "something",
@@ -76,7 +77,8 @@ _GENRE_OR_TOPIC_WORDS = frozenset({w for forms in TAG_GROUPS.values() for f in f
                                                                              "thriller", "animation", "fantasy",
                                                                              "mystery", "documentary", "children"})
 _NEG = (r"(?:no|not|without|avoid|skip|except|nothing|none of|less|minus|no more|hates?|dont want|don't want|can't stand|"
-        r"cannot stand|can't do|anything but|sick of|tired of|done with)")
+        r"cannot stand|can't do|anything but|sick of|tired of|done with|enough(?: of)?|(?:that|which) (?:isn't|aren't|is not|"
+        r"are not)|that's not)")
 _ORDINAL = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8,
             "ninth": 9, "tenth": 10, "last": -1}
 _POSITION = (r"#\s*(\d{1,2})\b|\bnumber\s+(\d{1,2})\b|\bno\.\s*(\d{1,2})\b|\b(?:the\s+)?(first|second|third|fourth|fifth|"
@@ -143,6 +145,7 @@ def normalise(message: str) -> str:
     text = " ".join(message.lower().replace("’", "'").split())
     for typo, fixed in sorted(TYPOS.items(), key=lambda kv: -len(kv[0])):
         text = re.sub(rf"(?<![\w-]){re.escape(typo)}(?![\w-])", fixed, text)
+    text = re.sub(r"\b(?:the )?(?:top|first) (?:pick|choice)\b", "the first one", text)  # "the top pick"
     # "number five", "no. two", "#three": a place in the list written as a word
     return re.sub(rf"(\bnumber\s+|\bno\.\s*|#\s*)({'|'.join(_NUMBER_WORDS)})\b",
                   lambda m: f"{m.group(1)}{_NUMBER_WORDS[m.group(2)]}", text)
@@ -282,7 +285,7 @@ def read_era(text: str) -> Era | None:
         return Era(start=2000)
     if re.search(r"\b(recent|newer|newest|latest|modern|new (?:movies?|films?|releases?|ones?|stuff|[\w-]+ movies))\b", text):
         return Era(start=2010)
-    if re.search(r"\b((?<!year )(?<!years )(?<!yr )old|older|classics?|black and white|golden age|vintage)\b", text):
+    if re.search(r"\b((?<!year )(?<!years )(?<!yr )(?<!yrs )old|older|classics?|black and white|golden age|vintage)\b", text):
         return Era(end=1979)
     return None
 
@@ -313,10 +316,11 @@ def _asks_for_more(text: str) -> bool:
 
 def ref_in(text: str, shown: list[str]) -> Ref | None:
     """The first reference in `text` (see the module's doc)."""
-    if m := re.search(_POSITION, text):
+    title = _shown_title(text, shown)
+    if (m := re.search(_POSITION, text)) and not (title and m.group(0).strip() in title and len(title.split()) > 1):
         number = next((g for g in (*m.groups()[:3], m.group(5)) if g), None)
         return Ref(position=int(number) if number else _ORDINAL[m.group(4)])
-    if title := _shown_title(text, shown):
+    if title:
         return Ref(title=title)
     if m := re.search(r"\bthe ([\w-]+(?: [\w-]+){0,2}) one\b|\bthe one with (?:the |a |an )?([\w-]+(?: [\w-]+)?)\b", text):
         word = m.group(1) or m.group(2)
@@ -387,11 +391,11 @@ def _telling_runs(words: list[str]) -> list[list[str]]:
 
 
 _GOOD = (r"great|perfect|amazing|awesome|good|nice|fantastic|brilliant|excellent|favou?rite|a yes|yes|love it|"
-         r"5 stars|five stars|10/10|a must|sold|>>>|"
+         r"5 stars|five stars|10/10|a must|must|sold|>>>|cute|cool|sick|hilarious|dope|fire|intriguing|promising|solid|"
          r"looks? (?:great|good|fun|interesting)|sounds? (?:great|good|perfect|fun)|👍|❤️|♥|🔥|😍")
 _BAD = (r"boring|a no|no thanks|nope|nah|not for me|not my thing|isn't my thing|not my cup of tea|meh|bad|awful|"
         r"terrible|hated?|didn't care for|don't care for|skip|pass|dumb|lame|stupid|too slow|not interested|"
-        r"no way|hard pass|no|👎|🤮|😴")
+        r"no way|hard pass|no|not so much|not really|not feeling it|👎|🤮|😴")
 
 
 _FILLER = r"please|pls|lol|haha|thanks|thx|though|tho|honestly|tbh|now|again"  # words that end a message, not a name
@@ -410,7 +414,8 @@ def _feedback(text: str, shown: list[str]) -> list[tuple[int, TurnAct]]:
     def spoken(verb: str) -> str:
         return rf"(?:^|\b|(?<=\s))(?:{verb})(?:\b|(?=\s)|$)"
 
-    verb_at = {m.start() for _, verb in verbs for m in re.finditer(spoken(verb), text)}
+    titled = _blank_titles(text, shown)  # "Love Actually" holds no verb
+    verb_at = {m.start() for _, verb in verbs for m in re.finditer(spoken(verb), titled)}
     cues = {m.start() for m in re.finditer(_NEXT_ACT, text)}
 
     def said(stops: set[int]) -> list[tuple[int, TurnAct]]:
@@ -418,10 +423,10 @@ def _feedback(text: str, shown: list[str]) -> list[tuple[int, TurnAct]]:
         more like #4"): each signal takes only the items named after it."""
         ordered, out = sorted(stops), []
         for signal, verb in verbs:
-            for m in re.finditer(spoken(verb) + r"(?=\s*:?\s*(?:both |all of )?(.{0,60}))", text):
+            for m in re.finditer(spoken(verb) + r"(?=\s*:?\s*(?:both |all of )?(.{0,60}))", titled):
                 head = text[m.start(1):next((s for s in ordered if s >= m.start(1)), m.end(1))]
                 if signal == "like" and re.match(r"(something|a |an |to |some |movies|films|more|it but|this but|that but|"
-                                                 r"(?:19|20)\d\d)",
+                                                 r"(?:19|20)\d\d|\d+\s*(?:times|hrs?|hours?|mins?|minutes|years?|days|%)|(?:after|before|since|from) )",
                                                  head):
                     continue  # "I'd like something", "like to watch"
                 refs = _refs(head, shown, titles_anywhere=True)
@@ -463,7 +468,8 @@ def _judged(clause: str, shown: list[str]) -> TurnAct | None:
     """A short clause that judges shown items ("#4 looks great", "zootopia was amazing")."""
     if re.match(r"(?:is|are|was|were|does|did|do|can|could|would|should|will|have)\b", clause):
         return None  # "is blade runner good": a question
-    verdict = re.sub(r"\b(?:is|are|'s) an? (yes|no)\b", r"is \1", clause)  # "grease is a no"
+    clause = re.sub(r"(?:\b(?:is|are)|'s) an? (yes|no|must)\b", r" is \1", clause)  # "grease is a no", "akira's a no"
+    verdict = clause
     if len(clause.split()) > 9 or re.search(r"\b(why|how|what|whats|who|when|is it|is the|recommend|more|something|"
                                             r"any|looking|want|need|a|an|some)\b", verdict):
         return None
@@ -500,6 +506,7 @@ def _refs(head: str, shown: list[str], titles_anywhere: bool = False, bare_title
                     r"there|what)\b", head)[0].strip()
     head = re.sub(r"^(?:with |on |to |about |of )", "", head)
     head = re.sub(r"(?:\s+(?:already|too|as well|before|lol))+$", "", head)
+    head = re.sub(r"\s+(?:is|are|was|were)$", "", head)
     if re.fullmatch(r"(all of )?(these|those|them|them all|it all|all)( ones)?( five| 5)?", head.split(",")[0].strip()):
         return _all(shown)
     if m := re.fullmatch(r"(?:the )?(first|top|last|bottom) (two|three|four|2|3|4)(?: ones?| picks?| movies?)?", head):
@@ -544,7 +551,8 @@ _ABOUTS = (("length", r"how long|runtime|run time|length|minutes|is it long|too 
                        r"(?:more )?about|what happens|synopsis"))
 _QUESTION = re.compile(r"(?:^|[,.;:!?–—]\s*|\s-\s*|\b(?:and|also|plus|but|so|ok|okay|oh|ooh|hmm|wait|btw|then|hey)\s+)"
                        r"(is|was|are|does|did|do|what|whats|what's|who|who's|when|how|tell me|any)\b")
-_WHY = re.compile(r"\b(why|how come|what makes|what made you|reason(?:ing)?|explain|how (?:is|does|do) .{0,30}"
+_WHY = re.compile(r"\b(why|how come|what makes|what made you|reason(?:ing)?|explain|how(?:'d| did) .{1,40} (?:end up|get|land) "
+                  r"(?:on|in) (?:the|this|my|your) (?:list|picks)|how (?:is|does|do) .{0,30}"
                   r"(?:fit|related|match|connect)|what about .* fits?)\b")
 
 
@@ -581,8 +589,9 @@ def _explain_or_question(text: str, shown: list[str]) -> list[tuple[int, TurnAct
 def _question(text: str, shown: list[str], base: int, after_explain: bool = False) -> list[tuple[int, TurnAct]]:
     """A question about an item; it starts its clause ("horror is fine again" asks nothing)."""
     qm = _QUESTION.search(text)
-    if qm is None:
-        return []
+    if qm is None or re.match(r"what(?:'s| is|s|re| are) (?:a |an |some |any )?(?:good|great|fun|decent|nice|scary|funny)\b",
+                              text[qm.start(1):]):
+        return []  # "what's a good zombie flick": a request
     span = text[qm.start(1):]
     about = about_of(_mask_titles(span, shown))
     ref = ref_in(span, shown) or (Ref(anaphor=True) if after_explain else None)
@@ -596,7 +605,8 @@ def _question(text: str, shown: list[str], base: int, after_explain: bool = Fals
                           r"about\??$", span) \
                 or re.search(r"^(?:is|was|are) (?!a |an |some |any |there )(?:the movie |the film )?((?:the )?[a-z0-9][\w' :-]{1,40}?)"
                              r"(?: (?:actually|really|too|very|so|any|legit))*(?: (?:" + _ABOUT_WORDS + r")\b.*)\??$", span) \
-                or re.search(r"\b(?:is|was|in|of|about) (?:the movie |the film )?((?:the )?[a-z0-9][\w' :-]{1,40}?)"
+                or re.search(r"\b(?:is|was|in|of|about|directed|made|wrote|stars in|starred in) (?:the movie |the film )?"
+                             r"((?:the )?[a-z0-9][\w' :-]{1,40}?)"
                              r"(?: released| about| rated| good| any good| long)?\??$", span):
             if not re.search(r"\b(it|that|this|one|something|anything|there|you|i)\b", t.group(1)):
                 ref = Ref(title=t.group(1))
@@ -612,6 +622,15 @@ def _more_places(ref: Ref, text: str) -> list[Ref]:
     joined = re.search(rf"#?\s*{ref.position}\b((?:\s*(?:,|and|&)\s*#?\s*\d{{1,2}}\b)+)", text)
     extra = [int(n) for n in re.findall(r"\d{1,2}", joined.group(1))] if joined else []
     return [ref] + [Ref(position=n) for n in extra if n != ref.position]
+
+
+def _blank_titles(text: str, shown: list[str]) -> str:
+    """`text` with the titles on screen it names written as blanks of their length."""
+    for title in shown:
+        for name in _title_names(title):
+            if len(name) >= 4:
+                text = re.sub(rf"(?<!\w)(?:the )?{re.escape(name)}(?!\w)", lambda m: "_" * len(m.group(0)), text)
+    return text
 
 
 def _mask_titles(text: str, shown: list[str]) -> str:
@@ -664,7 +683,7 @@ def _undo(text: str, genres: list[str]) -> list[tuple[int, TurnAct, str]]:
         for m in re.finditer(rf"\b(?:{dropped}) (?:be )?(?:a |an |set in |in |about |with )?(?:{alt})(?: anymore| any more)?\b|\b(?:drop|remove|forget|"
                              rf"lose|ignore|never ?mind|undo)(?: about)? the (?:{alt})(?: filter| part| thing| bit| requirement| "
                              rf"mood| rule)?\b|\bno need for (?:it |them )?(?:to be )?(?:a |an )?(?:{alt})\b|\b(?:i )?(?:don't|do not) "
-                             rf"care about the (?:{alt})(?: anymore)?\b|\b(?:{alt}) (?:doesn't|does not) matter\b|\bnot the (?:{alt}) anymore\b", text):
+                             rf"care about the (?:{alt})(?: anymore)?\b|\b(?:{alt})(?: thing| part| filter| bit)? (?:doesn't|does not|don't|do not) matter\b|\bnot the (?:{alt}) anymore\b", text):
             return [(m.start(), TurnAct(act="undo", what=what if next(iter(what)) not in ("mood", "era")
                                         else {next(iter(what)): True}), m.group(0))]
     if m := re.search(r"\b(?:any (?:decade|era|year|time) is fine|doesn't matter when|any year)\b", text):
@@ -678,10 +697,15 @@ def _undo(text: str, genres: list[str]) -> list[tuple[int, TurnAct, str]]:
 def _undo_targets(genres: list[str]) -> list[tuple[dict, str]]:
     """What an undo can name, with its words: genres, topics, the years, the mood."""
     out = [({"genres": [g]}, alt) for g, alt in _genre_patterns(genres).items()]
-    out += [({"tags": [tag]}, "|".join(re.escape(f) for f in forms)) for tag, forms in TAG_GROUPS.items()]
+    out += [({"tags": [tag]}, _forms_pattern(forms)) for tag, forms in TAG_GROUPS.items()]
     out.append(({"era": True}, r"(?:19|20)?\d0'?s|decade|era|year|date|time period|old ones|recent ones"))
     out.append(({"mood": True}, "|".join(w for w in MOOD_WORDS if " " not in w) + r"|mood"))
     return out
+
+
+def _forms_pattern(forms) -> str:
+    """A topic's forms, each also in the plural ("twist endings", "plot twists")."""
+    return "|".join(re.escape(f) + "(?:s|es)?" for f in sorted(forms, key=len, reverse=True))
 
 
 def _genre_patterns(genres: list[str]) -> dict[str, str]:
@@ -692,7 +716,7 @@ def _genre_patterns(genres: list[str]) -> dict[str, str]:
             out[lower[target]].append(re.escape(word))
     for extra, target in (("romantic comed(?:y|ies)", "romance"), ("cartoons?", "animation"), ("docs?", "documentary"),
                           ("anime", "animation"), ("noir", "film-noir"), ("tearjerkers?", "drama"), ("slashers?", "horror"),
-                          (r"\d+ ?(?:yo|y/o|year[- ]olds?|years? old)", "children"), ("little ones|toddlers?", "children"),
+                          (r"\d+ ?(?:yo|y/o|(?:yr|year)s?[- ]olds?|(?:yr|year)s? old)", "children"), ("little ones|toddlers?", "children"),
                           (r"(?:for )?my (?:son|daughter|kids?|little one|nephew|niece)", "children"),
                           ("a good cry|cry", "drama"), ("funnier|laughs", "comedy")):
         if target in lower:
@@ -707,9 +731,15 @@ class _Request(TurnAct):
 
 
 _EXCLUDED_TITLE = re.compile(r"\b(?:(?:nothing|not anything|nothing at all) like|(?:anything|something|everything) but|"
-                             r"(?:that|which) (?:isn't|aren't|is not|are not|ain't)|(?:just )?not (?:another|more)|"
+                             r"(?:that|which) (?:isn't|aren't|is not|are not|ain't)|that's not|(?:just )?not (?:another|more)|"
                              r"no more)\s+(?:a |an )?(.+?)(?:\s+again)?(?=[,.;!?]| but | and | im | i'm |$)|"
-                             r"\bnot (.+?) again\b")
+                             r"\bnot (.+?) again\b|"
+                             r"(?:^|[,.;!?]\s*|\bbut\s+)(?:not|no|nothing)\s+(?!like\b)((?:the )?[a-z][\w'!:-]*(?: [a-z0-9][\w'!:-]*){1,5}?)"
+                             r"(?:\s+(?:please|pls|tho|though|thanks|again|lol))*(?=[,.;!?]|$)")
+# words no title is made of alone: "not too long", "no more than two hours", "nothing with zombies"
+_NOT_A_TITLE = frozenset("""too so very really that this it with from before after than more less much any long short
+slow sad violent gory boring stupid dumb scary dark heavy old new same lot interested sure thanks way fan big into for me
+my at all again please tho though in on about movies movie films film one ones""".split())
 
 
 def _excluded_titles(text: str, genres: list[str]) -> list[tuple[int, int, str]]:
@@ -719,13 +749,16 @@ def _excluded_titles(text: str, genres: list[str]) -> list[tuple[int, int, str]]
     words = _genre_patterns(genres)
     plain = "|".join([*words.values(), *(re.escape(f) for forms in TAG_GROUPS.values() for f in forms),
                       *MOOD_WORDS, r"(?:too |so |very )?\w+ly|lighter|darker|funnier|scarier|older|newer|longer|shorter|better|worse|sadder|"
-                      r"happier|that|this|it|them|one|ones|movies?|films?|"
+                      r"happier|that|this|it|them|one|ones|movies?|films?|a|an|or|and|"
                       r"stuff|something|anything|(?:19|20)?\d0'?s|\d+"])
     out = []
     for m in _EXCLUDED_TITLE.finditer(text):
-        group = 1 if m.group(1) else 2
+        group = next(g for g in (1, 2, 3) if m.group(g))
         name = re.sub(r"(?:\s+(?:movies?|films?|stuff|ones|" + _FILLER + r"))+$", "", m.group(group).strip())
-        if name and not re.fullmatch(rf"(?:(?:{plain})\s*)+", name) and len(name.split()) <= 6:
+        if set(name.split()) & _NOT_A_TITLE - {"the", "in", "on", "of", "it", "me", "my", "one"}:
+            continue  # "not too dark", "no more than two hours"
+        if name and not re.fullmatch(rf"(?:(?:{plain})\s*)+", name) and len(name.split()) <= 6 and not (
+                group == 3 and re.fullmatch(rf"(?:{plain})", name.split()[-1])):  # "not actual horror": a genre
             out.append((m.start(), m.start(group), name))
     return out
 
@@ -768,7 +801,7 @@ def _request(text: str, genres: list[str], skip_undo: bool = False) -> tuple[int
         act.not_genres.remove("Comedy")  # "a comedy but not a romcom": no romance, comedy still asked for
         act.genres.append("Comedy")
     for tag, forms in TAG_GROUPS.items():
-        alt = "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True))
+        alt = _forms_pattern(forms)
         if m := re.search(rf"\b{_NEG}\s+(?:[\w-]+\s+){{0,2}}?(?:{alt})\b", clean):
             act.not_tags.append(tag)
             first = min(first, m.start())
