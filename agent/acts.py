@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from functools import lru_cache
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -663,24 +664,38 @@ def _more_like(text: str, shown: list[str]) -> list[tuple[int, TurnAct]]:
     return [(m.start(), TurnAct(act="more_like", ref=ref))]
 
 
+@lru_cache(maxsize=None)
+def _compiled(pattern: str) -> re.Pattern:
+    """The rules' patterns built per genre and topic outnumber re's own cache: compiled once here."""
+    return re.compile(pattern)
+
+
+def _search(pattern: str, text: str) -> re.Match | None:
+    return _compiled(pattern).search(text)
+
+
+def _finditer(pattern: str, text: str):
+    return _compiled(pattern).finditer(text)
+
+
 def _undo(text: str, genres: list[str]) -> list[tuple[int, TurnAct, str]]:
     """A constraint taken back, with the words that said so (kept out of the request)."""
     fine = (r"(?:is|are|'re|'s)? ?(?:fine|ok|okay|alright|allowed|good|back in)(?: again| now| after all| actually| too)?|"
             r"again is fine")
     dropped = r"(?:doesn't|does not|don't|do not|needn't) (?:have|need|has) to be|no longer|don't need"
     for what, alt in _undo_targets(genres):
-        if next(iter(what)) in ("genres", "tags") and (m := re.search(rf"\binstead of (?:the )?(?:{alt})\b", text)):
+        if next(iter(what)) in ("genres", "tags") and (m := _search(rf"\binstead of (?:the )?(?:{alt})\b", text)):
             return [(m.start(), TurnAct(act="undo", what=what), m.group(0))]  # "comedy instead of romance"
-        for m in re.finditer(rf"\b(?:{alt})\b (?:movies |films |ones |stuff )?(?:{fine})\b|\b(?:allow|include|bring back|"
+        for m in _finditer(rf"\b(?:{alt})\b (?:movies |films |ones |stuff )?(?:{fine})\b|\b(?:allow|include|bring back|"
                              rf"ok with|okay with|let's have|fine with)(?: the)? (?:{alt})(?: again| too)?\b", text):
             negated = {"genres": "not_genres", "tags": "not_tags"}.get(next(iter(what)), next(iter(what)))
             return [(m.start(), TurnAct(act="undo", what={negated: what[next(iter(what))]} if negated != "mood"
                                         and negated != "era" else {negated: True}), m.group(0))]
-        if (m := re.search(rf"\b(?:take back|drop|remove|lift|undo) the no (?:{alt})\b(?: rule| filter| thing)?", text)) \
+        if (m := _search(rf"\b(?:take back|drop|remove|lift|undo) the no (?:{alt})\b(?: rule| filter| thing)?", text)) \
                 and next(iter(what)) in ("genres", "tags"):
             negated = {"genres": "not_genres", "tags": "not_tags"}[next(iter(what))]
             return [(m.start(), TurnAct(act="undo", what={negated: what[next(iter(what))]}), m.group(0))]
-        for m in re.finditer(rf"\b(?:{dropped}) (?:be )?(?:a |an |set in |in |about |with )?(?:{alt})(?: anymore| any more)?\b|\b(?:drop|remove|forget|"
+        for m in _finditer(rf"\b(?:{dropped}) (?:be )?(?:a |an |set in |in |about |with )?(?:{alt})(?: anymore| any more)?\b|\b(?:drop|remove|forget|"
                              rf"lose|ignore|never ?mind|undo)(?: about)? the (?:{alt})(?: filter| part| thing| bit| requirement| "
                              rf"mood| rule)?\b|\bno need for (?:it |them )?(?:to be )?(?:a |an )?(?:{alt})\b|\b(?:i )?(?:don't|do not) "
                              rf"care about the (?:{alt})(?: anymore)?\b|\b(?:{alt})(?: thing| part| filter| bit)? (?:doesn't|does not|don't|do not) matter\b|\bnot the (?:{alt}) anymore\b", text):
@@ -789,10 +804,10 @@ def _request(text: str, genres: list[str], skip_undo: bool = False) -> tuple[int
     for genre, alt in _genre_patterns(genres).items():
         if skip_undo:
             break
-        if m := re.search(rf"\b{_NEG}\s+(?:[\w-]+\s+){{0,2}}?(?:{alt})\b", clean):
+        if m := _search(rf"\b{_NEG}\s+(?:[\w-]+\s+){{0,2}}?(?:{alt})\b", clean):
             act.not_genres.append(genre)
             first = min(first, m.start())
-        elif (m := re.search(rf"\b(?:{alt})\b", clean)) and genre not in act.not_genres:
+        elif (m := _search(rf"\b(?:{alt})\b", clean)) and genre not in act.not_genres:
             act.genres.append(genre)
             first = min(first, m.start())
     romcom = rf"\b{_NEG}\s+(?:a |an )?romantic comed(?:y|ies)"
@@ -802,14 +817,14 @@ def _request(text: str, genres: list[str], skip_undo: bool = False) -> tuple[int
         act.genres.append("Comedy")
     for tag, forms in TAG_GROUPS.items():
         alt = _forms_pattern(forms)
-        if m := re.search(rf"\b{_NEG}\s+(?:[\w-]+\s+){{0,2}}?(?:{alt})\b", clean):
+        if m := _search(rf"\b{_NEG}\s+(?:[\w-]+\s+){{0,2}}?(?:{alt})\b", clean):
             act.not_tags.append(tag)
             first = min(first, m.start())
-        elif m := re.search(rf"\b(?:{alt})\b", clean):
+        elif m := _search(rf"\b(?:{alt})\b", clean):
             act.tags.append(tag)
             first = min(first, m.start())
     for phrase, mood in MOOD_WORDS.items():
-        if m := re.search(rf"\b{phrase}(?:er|-ish|ish)?\b", clean):
+        if m := _search(rf"\b{phrase}(?:er|-ish|ish)?\b", clean):
             act.mood, first = mood, min(first, m.start())
             break
     if (era := read_era(clean)) is not None:
