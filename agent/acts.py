@@ -372,13 +372,16 @@ family friends friend school summer winter christmas secret hunt space shadow sh
 """.split())
 
 
+_PRONOUNS = frozenset("it its her him me us you them this that one his my our".split())
+
+
 def _telling_runs(words: list[str]) -> list[list[str]]:
     """The whole name, then its runs of words that can stand for it: no plain word at either end,
     one word only if it has 5 letters or more."""
     if not words:
         return []
     if len(words) == 1 and len(words[0]) < 4:
-        return [words] if len(words[0]) >= 2 and words[0] not in _PLAIN_TITLE_WORDS | {"me", "us", "you"} else []
+        return [words] if len(words[0]) >= 2 and words[0] not in _PRONOUNS else []  # "Up", never "It" or "Her"
     runs = [words]
     for n in range(len(words) - 1, 0, -1):
         for i in range(len(words) - n + 1):
