@@ -21,7 +21,7 @@ from agent.types import Signal
 ActName = Literal["recommend", "more_like", "explain", "question", "feedback", "undo", "reset", "unclear"]
 About = Literal["year", "genre", "plot", "cast", "length", "rating", "other"]
 MOOD_WORDS = {"(?:not|nothing|less|no) (?:too |so |that |very |overly )?(?:dark|heavy|scary|intense|bleak|sad|depressing|"
-              "violent|gory)": "lighter", "less scary": "lighter", "too scary": "lighter",
+              "violent|gory|creepy|spooky)": "lighter", "less scary": "lighter", "too scary": "lighter",
               "not (?:too |so |that )?dark": "lighter", "not (?:too |so |that )?heavy": "lighter",
               "less dark": "lighter", "not (?:too |so )?light": "darker",
               "lighter": "lighter", "light": "lighter", "darker": "darker", "dark": "darker", "feel-good": "feel-good",
@@ -49,7 +49,8 @@ TYPOS = {"comdy": "comedy", "comedys": "comedies", "comedie": "comedy", "horor":
          "cant": "can't", "wont": "won't", "havent": "haven't", "ive": "i've", "im": "i'm", "youre": "you're",
          "thats": "that's", "whos": "who's", "somethign": "something", "smth": "something", "sth": "something",
          "somethin": "something", "anythin": "anything", "gimme": "give me", "moveis": "movies", "moives": "movies",
-         "flicks": "movies", "y": "why", "adn": "and", "teh": "the"}
+         "flicks": "movies", "y": "why", "adn": "and", "teh": "the", "b4": "before", "wat": "what", "abt": "about",
+         "howlong": "how long", "favs": "favorites", "faves": "favorites"}
 # tag words and the catalog tags they stand for (a person says "superheroes", the tags say "comic book")
 TAG_GROUPS = {"superhero": ("superhero", "superheroes", "comic book", "marvel", "dc comics", "super-hero"),
               "zombie": ("zombie", "zombies"), "time travel": ("time travel",), "pixar": ("pixar",),
@@ -69,7 +70,8 @@ TAG_GROUPS = {"superhero": ("superhero", "superheroes", "comic book", "marvel", 
               "football": ("football", "soccer"), "cat": ("cat", "cats"), "high school": ("high school",),
               "witch": ("witch", "witches"), "stephen king": ("stephen king",), "anime": ("anime",),
               "black and white": ("black and white", "b&w"), "sports": ("sports", "sport"),
-              "talking animal": ("talking animals", "talking animal"), "cyberpunk": ("cyberpunk",), "post-apocalyptic": ("post-apocalyptic",
+              "talking animal": ("talking animals", "talking animal"), "road trip": ("road trip", "road movie"),
+              "possession": ("possession", "exorcism"), "basketball": ("basketball",), "politics": ("politics", "political"), "cyberpunk": ("cyberpunk",), "post-apocalyptic": ("post-apocalyptic",
                                                                                               "apocalypse")}
 _GENRE_OR_TOPIC_WORDS = frozenset({w for forms in TAG_GROUPS.values() for f in forms for w in f.split()}
                                   | {w for phrase in MOOD_WORDS for w in re.findall(r"[a-z-]+", phrase)}
@@ -192,7 +194,8 @@ def read_turn(message: str, genres: list[str], shown: list[str] | None = None,
         if more:  # "more like #2 but older": the constraints belong to the more-like act
             for field in ("genres", "not_genres", "tags", "not_tags", "not_titles", "era", "mood"):
                 setattr(more[0][1], field, getattr(act, field))
-        elif act.has_constraints() and not (taken & {"feedback"} and _only_a_year(act, text)) or _asks_for_more(text):
+        elif act.has_constraints() and not (taken & {"feedback"} and _only_a_year(act, text)) \
+                and not (taken & {"explain", "question", "feedback"} and _in_passing(act, text)) or _asks_for_more(text):
             found.append((first, act))
         elif not taken and (_asks(text) or (act.query and len(act.query.split()) >= 2 and not _off_topic(text))):
             found.append((first, act))
@@ -207,7 +210,7 @@ def read_turn(message: str, genres: list[str], shown: list[str] | None = None,
 
 # what the agent cannot do at all: the reply says what it can
 _OFF_TOPIC = (r"\b(?:order (?:me )?(?:a |some )?(?:pizza|food|taxi|uber)|weather|what can you do|what are you able to|"
-              r"what do you do|who are you|are you (?:a bot|human|real)|tell me a joke|how are you|what time is it|"
+              r"what do you do|what can you (?:even |actually |really )?do|who are you|are you (?:a bot|human|real)|tell me a joke|how are you|what time is it|"
               r"meaning of life|is this thing on|who won|score of the game)\b|^\W*(?:hmm+|umm*|uh+|well)?\W*(?:not sure|dunno|"
               r"i don't know|idk|no idea)\W*$")
 
@@ -219,7 +222,7 @@ def _keywords() -> frozenset[str]:
     single += """comedy comedies horror thriller thrillers western westerns musical musicals drama dramas romance
     mystery fantasy adventure action animation documentary children movies movie films something anything recommend
     suggest similar already watched interesting worth travel older newer recent classic funnier boring perfect amazing
-    awesome terrible excellent brilliant fantastic instead except without""".split()
+    awesome terrible excellent brilliant fantastic instead except without hilarious favorite favorites boring""".split()
     return frozenset(w for w in single if len(w) >= 5)
 
 
@@ -259,7 +262,7 @@ def read_era(text: str) -> Era | None:
     decade = r"(early|mid|late)?[ -]?(?:the\s+)?((?:19|20)?\d)0'?s\b"
     if m := re.search(rf"\b{year}\s*(?:onwards?|and (?:later|after|newer|up)|or (?:later|newer|after)|\+|on)\b", text):
         return Era(start=int(m.group(1)))
-    if m := re.search(rf"\b(?:nothing|not) (?:before|older than) {year}", text):
+    if m := re.search(rf"\b(?:nothing|not) (?:from )?(?:before|older than) {year}", text):
         return Era(start=int(m.group(1)))
     if m := re.search(rf"\b(before|pre-?|until|up to|older than|after|post-?|since|newer than|from)\s*{year}\b", text):
         word, y = m.group(1).rstrip("-"), int(m.group(2))
@@ -323,7 +326,7 @@ def ref_in(text: str, shown: list[str]) -> Ref | None:
         return Ref(position=int(number) if number else _ORDINAL[m.group(4)])
     if title:
         return Ref(title=title)
-    if m := re.search(r"\bthe ([\w-]+(?: [\w-]+){0,2}) one\b|\bthe one with (?:the |a |an )?([\w-]+(?: [\w-]+)?)\b", text):
+    if m := re.search(r"\bthe ([\w-]+(?: [\w-]+){0,2}) (?:one|movie|film)\b|\bthe one with (?:the |a |an )?([\w-]+(?: [\w-]+)?)\b", text):
         word = m.group(1) or m.group(2)
         in_title = any(re.search(rf"(?<!\w){re.escape(word)}(?!\w)", name) for t in shown for name in _title_names(t))
         return Ref(title=word) if in_title and m.group(1) else Ref(describe=word)
@@ -394,7 +397,7 @@ def _telling_runs(words: list[str]) -> list[list[str]]:
     return runs
 
 
-_GOOD = (r"great|perfect|amazing|awesome|good|nice|fantastic|brilliant|excellent|favou?rite|a yes|yes|love it|"
+_GOOD = (r"great|perfect|amazing|awesome|good|nice|fantastic|brilliant|excellent|favou?rites?|a yes|yes|love it|"
          r"5 stars|five stars|10/10|a must|must|sold|>>>|cute|cool|sick|hilarious|dope|fire|intriguing|promising|solid|"
          r"looks? (?:great|good|fun|interesting)|sounds? (?:great|good|perfect|fun)|👍|❤️|♥|🔥|😍")
 _BAD = (r"boring|a no|no thanks|nope|nah|not for me|not my thing|isn't my thing|not my cup of tea|meh|bad|awful|"
@@ -430,7 +433,7 @@ def _feedback(text: str, shown: list[str]) -> list[tuple[int, TurnAct]]:
             for m in re.finditer(spoken(verb) + r"(?=\s*:?\s*(?:both |all of )?(.{0,60}))", titled):
                 head = text[m.start(1):next((s for s in ordered if s >= m.start(1)), m.end(1))]
                 if signal == "like" and re.match(r"(something|a |an |to |some |movies|films|more|it but|this but|that but|"
-                                                 r"(?:19|20)\d\d|\d+\s*(?:times|hrs?|hours?|mins?|minutes|years?|days|%)|(?:after|before|since|from) )",
+                                                 r"(?:19|20)\d\d|\d+\s*(?:times|hrs?|hours?|mins?|minutes|years?|days|%|yo|yrs?)|(?:after|before|since|from) )",
                                                  head):
                     continue  # "I'd like something", "like to watch"
                 refs = _refs(head, shown, titles_anywhere=True)
@@ -509,8 +512,8 @@ def _refs(head: str, shown: list[str], titles_anywhere: bool = False, bare_title
     head = re.split(r"[.;!?]| but | so | something | anything | because | cause |,\s*(?:got|have|any|do you|can you|is "
                     r"there|what)\b", head)[0].strip()
     head = re.sub(r"^(?:with |on |to |about |of )", "", head)
-    head = re.sub(r"(?:\s+(?:already|too|as well|before|lol))+$", "", head)
-    head = re.sub(r"\s+(?:is|are|was|were)$", "", head)
+    head = re.sub(r"(?:\s+(?:already|too|as well|before|lol|tbh|honestly|haha))+$", "", head)
+    head = re.sub(r"\s+(?:is|are|was|were|looks?|seems?|sounds?)$", "", head)
     if re.fullmatch(r"(all of )?(these|those|them|them all|it all|all)( ones)?( five| 5)?", head.split(",")[0].strip()):
         return _all(shown)
     if m := re.fullmatch(r"(?:the )?(first|top|last|bottom) (two|three|four|2|3|4)(?: ones?| picks?| movies?)?", head):
@@ -593,11 +596,11 @@ def _explain_or_question(text: str, shown: list[str]) -> list[tuple[int, TurnAct
 def _question(text: str, shown: list[str], base: int, after_explain: bool = False) -> list[tuple[int, TurnAct]]:
     """A question about an item; it starts its clause ("horror is fine again" asks nothing)."""
     qm = _QUESTION.search(text)
-    if qm is None or re.match(r"what(?:'s| is|s|re| are) (?:a |an |some |any )?(?:good|great|fun|decent|nice|scary|funny)\b",
-                              text[qm.start(1):]):
+    if qm is None or re.match(r"(?:what(?:'s| is|s|re| are)|any|are there any) (?:a |an |some |any )?(?:good|great|fun|decent|"
+                              r"nice|scary|funny)\b", text[qm.start(1):]):
         return []  # "what's a good zombie flick": a request
     span = text[qm.start(1):]
-    about = about_of(_mask_titles(span, shown))
+    about = about_of(re.sub(r"\bthe [\w-]+(?: [\w-]+){0,2} one\b", " ", _mask_titles(span, shown)))
     ref = ref_in(span, shown) or (Ref(anaphor=True) if after_explain else None)
     named = re.fullmatch(r"\s*([^,.;!?]{1,40}?)\s*[,:–—-]\s*", text[:qm.start(1)])
     if (ref is None or ref.anaphor) and not after_explain and named and not re.search(
@@ -685,11 +688,11 @@ def _undo(text: str, genres: list[str]) -> list[tuple[int, TurnAct, str]]:
     """A constraint taken back, with the words that said so (kept out of the request)."""
     fine = (r"(?:is|are|'re|'s)? ?(?:fine|ok|okay|alright|allowed|good|back in)(?: again| now| after all| actually| too)?|"
             r"again is fine")
-    dropped = r"(?:doesn't|does not|don't|do not|needn't) (?:have|need|has) to be|no longer|don't need"
+    dropped = r"(?:doesn't|does not|don't|do not|needn't) (?:have|need|has) to (?:be|have)|no longer|don't need"
     for what, alt in _undo_targets(genres):
         if next(iter(what)) in ("genres", "tags") and (m := _search(rf"\binstead of (?:the )?(?:{alt})\b", text)):
             return [(m.start(), TurnAct(act="undo", what=what), m.group(0))]  # "comedy instead of romance"
-        for m in _finditer(rf"\b(?:{alt})\b (?:movies |films |ones |stuff )?(?:{fine})\b|\b(?:allow|include|bring back|"
+        for m in _finditer(rf"\b(?:{alt})(?:'s|'re)?\b (?:movies |films |ones |stuff )?(?:{fine})\b|\b(?:allow|include|bring back|"
                              rf"ok with|okay with|let's have|fine with)(?: the)? (?:{alt})(?: again| too)?\b", text):
             negated = {"genres": "not_genres", "tags": "not_tags"}.get(next(iter(what)), next(iter(what)))
             return [(m.start(), TurnAct(act="undo", what={negated: what[next(iter(what))]} if negated != "mood"
@@ -748,7 +751,7 @@ class _Request(TurnAct):
                     or self.mood)
 
 
-_EXCLUDED_TITLE = re.compile(r"\b(?:(?:nothing|not anything|nothing at all) like|(?:anything|something|everything) but|"
+_EXCLUDED_TITLE = re.compile(r"\b(?:(?:nothing|not anything|nothing at all|not) like|(?:anything|something|everything) but|"
                              r"(?:that|which) (?:isn't|aren't|is not|are not|ain't)|that's not|(?:just )?not (?:another|more)|"
                              r"no more)\s+(?:a |an )?(.+?)(?:\s+again)?(?=[,.;!?]| but | and | im | i'm |$)|"
                              r"\bnot (.+?) again\b|"
@@ -757,7 +760,7 @@ _EXCLUDED_TITLE = re.compile(r"\b(?:(?:nothing|not anything|nothing at all) like
 # words no title is made of alone: "not too long", "no more than two hours", "nothing with zombies"
 _NOT_A_TITLE = frozenset("""too so very really that this it with from before after than more less much any long short
 slow sad violent gory boring stupid dumb scary dark heavy old new same lot interested sure thanks way fan big into for me
-my at all again please tho though in on about movies movie films film one ones""".split())
+my at all again please tho though in on about movies movie films film one ones even actually exactly""".split())
 
 
 def _excluded_titles(text: str, genres: list[str]) -> list[tuple[int, int, str]]:
@@ -772,13 +775,25 @@ def _excluded_titles(text: str, genres: list[str]) -> list[tuple[int, int, str]]
     out = []
     for m in _EXCLUDED_TITLE.finditer(text):
         group = next(g for g in (1, 2, 3) if m.group(g))
-        name = re.sub(r"(?:\s+(?:movies?|films?|stuff|ones|" + _FILLER + r"))+$", "", m.group(group).strip())
+        name = re.sub(r"(?:\s+(?:movies?|films?|stuff|ones?|" + _FILLER + r"))+$", "", m.group(group).strip())
         if set(name.split()) & _NOT_A_TITLE - {"the", "in", "on", "of", "it", "me", "my", "one"}:
             continue  # "not too dark", "no more than two hours"
         if name and not re.fullmatch(rf"(?:(?:{plain})\s*)+", name) and len(name.split()) <= 6 and not (
                 group == 3 and re.fullmatch(rf"(?:{plain})", name.split()[-1])):  # "not actual horror": a genre
-            out.append((m.start(), m.start(group), name))
+            at = m.start(group)
+            for part in name.split(" or "):  # "not home alone or elf": two titles
+                out.append((m.start(), at, part))
+                at += len(part) + 4
     return out
+
+
+def _in_passing(act: TurnAct, text: str) -> bool:
+    """A message about shown items that names a genre or topic without asking for anything ("why is die
+    hard on a christmas list", "the pixar one is a yes, my son loves it"); an exclusion is always asked."""
+    if act.not_genres or act.not_tags or act.not_titles or act.mood:
+        return False
+    return not re.search(r"\b(?:something|anything|show me|give me|i want|i need|i asked for|i said|looking for|try|"
+                         r"recommend|suggest|more|instead|rather|please|pls|make it|how about|what about|got any)\b", text)
 
 
 def _only_a_year(act: TurnAct, text: str) -> bool:
