@@ -20,7 +20,7 @@ from agent.types import Signal
 
 ActName = Literal["recommend", "more_like", "explain", "question", "feedback", "undo", "reset", "unclear"]
 About = Literal["year", "genre", "plot", "cast", "length", "rating", "other"]
-MOOD_WORDS = {"(?:not|nothing|less|no) (?:too |so |that |very |overly )?(?:dark|heavy|scary|intense|bleak|sad|depressing|"
+MOOD_WORDS = {"(?:not|nothing|less|no|aren't|isn't|wasn't) (?:too |so |that |very |overly )?(?:dark|heavy|scary|intense|bleak|sad|depressing|"
               "violent|gory|creepy|spooky)": "lighter", "less scary": "lighter", "too scary": "lighter",
               "not (?:too |so |that )?dark": "lighter", "not (?:too |so |that )?heavy": "lighter",
               "less dark": "lighter", "not (?:too |so )?light": "darker",
@@ -71,7 +71,7 @@ TAG_GROUPS = {"superhero": ("superhero", "superheroes", "comic book", "marvel", 
               "witch": ("witch", "witches"), "stephen king": ("stephen king",), "anime": ("anime",),
               "black and white": ("black and white", "b&w"), "sports": ("sports", "sport"),
               "talking animal": ("talking animals", "talking animal"), "road trip": ("road trip", "road movie"),
-              "possession": ("possession", "exorcism"), "basketball": ("basketball",), "politics": ("politics", "political"), "cyberpunk": ("cyberpunk",), "post-apocalyptic": ("post-apocalyptic",
+              "possession": ("possession", "exorcism"), "basketball": ("basketball",), "politics": ("politics", "political"), "cyberpunk": ("cyberpunk",), "post-apocalyptic": ("post-apocalyptic", "post apocalyptic",
                                                                                               "apocalypse")}
 _GENRE_OR_TOPIC_WORDS = frozenset({w for forms in TAG_GROUPS.values() for f in forms for w in f.split()}
                                   | {w for phrase in MOOD_WORDS for w in re.findall(r"[a-z-]+", phrase)}
@@ -205,7 +205,25 @@ def read_turn(message: str, genres: list[str], shown: list[str] | None = None,
         found.append((0, TurnAct(act="question", ref=ref, about=about_of(text))))
     if not found:
         return [TurnAct(act="unclear")]
-    return [act for _, act in sorted(found, key=lambda pair: pair[0])]
+    return _named_before(sorted(found, key=lambda pair: pair[0]), text, shown)
+
+
+def _named_before(found: list[tuple[int, TurnAct]], text: str, shown: list[str]) -> list[TurnAct]:
+    """The acts, the first one's "it" / "that one" resolved to a title or place the message named
+    before it and gave no act of its own ("paprika? never heard of it, why that one")."""
+    acts = [act for _, act in found]
+    if not found:
+        return acts
+    at, first = found[0]
+    refs = [first.ref] if first.ref else first.refs
+    if refs and all(r.anaphor for r in refs) and at > 0:
+        named = ref_in(re.sub(r"\b(?:it|that|this)\b.*$", "", text[:at]), shown)
+        if named is not None and not named.anaphor:
+            if first.ref:
+                first.ref = named
+            else:
+                first.refs = [named]
+    return acts
 
 
 # what the agent cannot do at all: the reply says what it can
@@ -522,7 +540,8 @@ def _refs(head: str, shown: list[str], titles_anywhere: bool = False, bare_title
         places = range(1, n + 1) if m.group(1) in ("first", "top") else range(count - n + 1, count + 1)
         return [Ref(position=p) for p in places]
     parts = [p.strip() for p in re.split(r",|\band\b|&|\bboth\b", head) if p.strip()]
-    parts = [p for p in parts if not re.search(_GENERIC, p)] if not re.search(_POSITION, head) else parts
+    parts = [p for p in parts if not re.search(_GENERIC, p) or re.search(r"\bthe [\w-]+(?: [\w-]+){0,2} one\b", p)] \
+        if not re.search(_POSITION, head) else parts  # "the horror one" is a ref, "horror movies" is not
     refs = []
     for part in parts[:5]:
         part = re.sub(r"\s+(is|was|are|were|looks?|sounds?|seems?)(\s.*)?$", "", part)
@@ -662,6 +681,9 @@ def _more_like(text: str, shown: list[str]) -> list[tuple[int, TurnAct]]:
     target = re.sub(r"(?:\s+(?:" + _FILLER + r"))+$", "", (m.group(1) or m.group(2)).strip())
     if re.fullmatch(r"(this|that|these|those)( (one|kind|sort))?", target) and not re.search(_POSITION, target):
         return [(m.start(), TurnAct(act="more_like", ref=Ref(anaphor=True)))]
+    if (word := re.fullmatch(r"the ([\w-]+)", target)) and word.group(1) in _GENRE_OR_TOPIC_WORDS | {
+            g.lower() for g in CATEGORY_SYNONYMS.values()} and not _shown_title(target, shown):
+        return [(m.start(), TurnAct(act="more_like", ref=Ref(describe=word.group(1))))]  # "more like the western"
     if re.fullmatch(r"#?\s*\d{1,2}", target):  # "something like 2": a place on the list
         return [(m.start(), TurnAct(act="more_like", ref=Ref(position=int(target.strip("# ")))))]
     ref = ref_in(target, shown) or Ref(title=re.sub(r"^(the movie|the film) ", "", target))
@@ -776,6 +798,7 @@ def _excluded_titles(text: str, genres: list[str]) -> list[tuple[int, int, str]]
     for m in _EXCLUDED_TITLE.finditer(text):
         group = next(g for g in (1, 2, 3) if m.group(g))
         name = re.sub(r"(?:\s+(?:movies?|films?|stuff|ones?|" + _FILLER + r"))+$", "", m.group(group).strip())
+        name = re.sub(r"^(?:another|more|the same old)\s+", "", name)
         if set(name.split()) & _NOT_A_TITLE - {"the", "in", "on", "of", "it", "me", "my", "one"}:
             continue  # "not too dark", "no more than two hours"
         if name and not re.fullmatch(rf"(?:(?:{plain})\s*)+", name) and len(name.split()) <= 6 and not (
