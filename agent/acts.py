@@ -20,10 +20,9 @@ from agent.types import Signal
 
 ActName = Literal["recommend", "more_like", "explain", "question", "feedback", "undo", "reset", "unclear"]
 About = Literal["year", "genre", "plot", "cast", "length", "rating", "other"]
-MOOD_WORDS = {"(?:not|nothing|less|no|aren't|isn't|wasn't) (?:too |so |that |very |overly )?(?:dark|heavy|scary|intense|bleak|sad|depressing|"
-              "violent|gory|creepy|spooky)": "lighter", "less scary": "lighter", "too scary": "lighter",
-              "not (?:too |so |that )?dark": "lighter", "not (?:too |so |that )?heavy": "lighter",
-              "less dark": "lighter", "not (?:too |so )?light": "darker",
+MOOD_WORDS = {"(?:not|nothing|less|no|aren't|isn't|wasn't) (?:too |so |that |very |overly )?(?:dark|heavy|scary|"
+              "intense|bleak|sad|depressing|violent|gory|creepy|spooky)": "lighter", "too scary": "lighter",
+              "not (?:too |so )?light": "darker",
               "lighter": "lighter", "light": "lighter", "darker": "darker", "dark": "darker", "feel-good": "feel-good",
               "feel good": "feel-good", "exciting": "exciting", "thought-provoking": "thought-provoking",
               "thought provoking": "thought-provoking", "mind bending": "thought-provoking",
@@ -44,9 +43,10 @@ TYPOS = {"comdy": "comedy", "comedys": "comedies", "comedie": "comedy", "horor":
          "twothousands": "2000s", "superheros": "superheroes", "super hero": "superhero", "super heroes": "superheroes",
          "wached": "watched", "whatched": "watched", "allready": "already", "alredy": "already", "pls": "please",
          "plz": "please", "u": "you", "ur": "your", "w/o": "without", "dont": "don't", "no more": "no",
-         "rom coms": "romantic comedies", "rom com": "romantic comedy", "rom-com": "romantic comedy", "sifi": "sci-fi", "xmas": "christmas",
-         "nvm": "never mind", "fav": "favorite", "fave": "favorite", "doesnt": "doesn't", "isnt": "isn't", "arent": "aren't", "wasnt": "wasn't", "didnt": "didn't",
-         "cant": "can't", "wont": "won't", "havent": "haven't", "ive": "i've", "im": "i'm", "youre": "you're",
+         "rom coms": "romantic comedies", "rom com": "romantic comedy", "rom-com": "romantic comedy", "sifi": "sci-fi",
+         "xmas": "christmas", "nvm": "never mind", "fav": "favorite", "fave": "favorite", "doesnt": "doesn't",
+         "isnt": "isn't", "arent": "aren't", "wasnt": "wasn't", "didnt": "didn't", "cant": "can't", "wont": "won't",
+         "havent": "haven't", "ive": "i've", "im": "i'm", "youre": "you're",
          "thats": "that's", "whos": "who's", "somethign": "something", "smth": "something", "sth": "something",
          "somethin": "something", "anythin": "anything", "gimme": "give me", "moveis": "movies", "moives": "movies",
          "flicks": "movies", "y": "why", "adn": "and", "teh": "the", "b4": "before", "wat": "what", "abt": "about",
@@ -71,17 +71,18 @@ TAG_GROUPS = {"superhero": ("superhero", "superheroes", "comic book", "marvel", 
               "witch": ("witch", "witches"), "stephen king": ("stephen king",), "anime": ("anime",),
               "black and white": ("black and white", "b&w"), "sports": ("sports", "sport"),
               "talking animal": ("talking animals", "talking animal"), "road trip": ("road trip", "road movie"),
-              "possession": ("possession", "exorcism"), "basketball": ("basketball",), "politics": ("politics", "political"), "cyberpunk": ("cyberpunk",), "post-apocalyptic": ("post-apocalyptic", "post apocalyptic",
-                                                                                              "apocalypse")}
+              "possession": ("possession", "exorcism"), "basketball": ("basketball",),
+              "politics": ("politics", "political"), "cyberpunk": ("cyberpunk",),
+              "post-apocalyptic": ("post-apocalyptic", "post apocalyptic", "apocalypse")}
 _GENRE_OR_TOPIC_WORDS = frozenset({w for forms in TAG_GROUPS.values() for f in forms for w in f.split()}
                                   | {w for phrase in MOOD_WORDS for w in re.findall(r"[a-z-]+", phrase)}
                                   | {w.lower() for w in CATEGORY_SYNONYMS} | {"comedy", "horror", "action", "drama",
                                                                              "romance", "western", "musical",
                                                                              "thriller", "animation", "fantasy",
                                                                              "mystery", "documentary", "children"})
-_NEG = (r"(?:no|not|without|avoid|skip|except|nothing|none of|less|minus|no more|hates?|dont want|don't want|can't stand|"
-        r"cannot stand|can't do|anything but|sick of|tired of|done with|enough(?: of)?|(?:that|which) (?:isn't|aren't|is not|"
-        r"are not)|that's not)")
+_NEG = (r"(?:no|not|without|avoid|skip|except|nothing|none of|less|minus|no more|hates?|dont want|don't want|"
+        r"can't stand|cannot stand|can't do|anything but|sick of|tired of|done with|enough(?: of)?|"
+        r"(?:that|which) (?:isn't|aren't|is not|are not)|that's not)")
 _ORDINAL = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8,
             "ninth": 9, "tenth": 10, "last": -1}
 _POSITION = (r"#\s*(\d{1,2})\b|\bnumber\s+(\d{1,2})\b|\bno\.\s*(\d{1,2})\b|\b(?:the\s+)?(first|second|third|fourth|fifth|"
@@ -166,8 +167,8 @@ def read_turn(message: str, genres: list[str], shown: list[str] | None = None,
     found: list[tuple[int, TurnAct]] = []
     if m := re.search(r"\b(start(?:ing)? (?:over|again|fresh|afresh)|restart|reset|forget (?:everything|all (?:of )?(?:that|"
                       r"this|it))|from scratch|(?:start )?(?:a )?new search|clear (?:it )?all|clean slate|square one|"
-                      r"(?:scrap|wipe|clear) (?:all|everything|it all)(?: of (?:this|that|it))?|begin again|fresh start|start afresh|"
-                      r"forget what i said|let's start again|back to square one)\b", text):
+                      r"(?:scrap|wipe|clear) (?:all|everything|it all)(?: of (?:this|that|it))?|begin again|fresh start|"
+                      r"start afresh|forget what i said|let's start again|back to square one)\b", text):
         found.append((m.start(), TurnAct(act="reset")))
     found += _feedback(text, shown)
     found += _explain_or_question(text, shown)
@@ -227,12 +228,13 @@ def _named_before(found: list[tuple[int, TurnAct]], text: str, shown: list[str])
 
 
 # what the agent cannot do at all: the reply says what it can
-_OFF_TOPIC = (r"\b(?:order (?:me )?(?:a |some )?(?:pizza|food|taxi|uber)|weather|what can you do|what are you able to|"
-              r"what do you do|what can you (?:even |actually |really )?do|who are you|are you (?:a bot|human|real)|tell me a joke|how are you|what time is it|"
-              r"meaning of life|is this thing on|who won|score of the game)\b|^\W*(?:hmm+|umm*|uh+|well)?\W*(?:not sure|dunno|"
-              r"i don't know|idk|no idea)\W*$")
+_OFF_TOPIC = (r"\b(?:order (?:me )?(?:a |some )?(?:pizza|food|taxi|uber)|weather|what are you able to|what do you do|"
+              r"what can you (?:even |actually |really )?do|who are you|are you (?:a bot|human|real)|tell me a joke|"
+              r"how are you|what time is it|meaning of life|is this thing on|who won|score of the game)\b|"
+              r"^\W*(?:hmm+|umm*|uh+|well)?\W*(?:not sure|dunno|i don't know|idk|no idea)\W*$")
 
 
+@lru_cache(maxsize=1)
 def _keywords() -> frozenset[str]:
     """The words the rules read: genres, topics, moods, verdicts, question words."""
     single = [w for w in [*CATEGORY_SYNONYMS, *CATEGORY_SYNONYMS.values(), *TAG_GROUPS, *MOOD_WORDS,
@@ -240,7 +242,7 @@ def _keywords() -> frozenset[str]:
     single += """comedy comedies horror thriller thrillers western westerns musical musicals drama dramas romance
     mystery fantasy adventure action animation documentary children movies movie films something anything recommend
     suggest similar already watched interesting worth travel older newer recent classic funnier boring perfect amazing
-    awesome terrible excellent brilliant fantastic instead except without hilarious favorite favorites boring""".split()
+    awesome terrible excellent brilliant fantastic instead except without hilarious favorite favorites""".split()
     return frozenset(w for w in single if len(w) >= 5)
 
 
@@ -256,7 +258,7 @@ lighter fighter""".split())
 def repair_typos(text: str, known_words: set[str]) -> str:
     """Each word of 5+ letters that neither the catalog nor the rules know, replaced by the rules'
     word it nearly is ("horrror", "dragns", "worht", "perfcet"); a title's word is left alone."""
-    keywords = _KEYWORDS or _KEYWORDS.update(_keywords()) or _KEYWORDS
+    keywords = _keywords()
 
     def repaired(m: re.Match) -> str:
         word = m.group(0)
@@ -265,9 +267,6 @@ def repair_typos(text: str, known_words: set[str]) -> str:
         close = difflib.get_close_matches(word, keywords, n=1, cutoff=0.8)
         return close[0] if close else word
     return re.sub(r"[a-z]+", repaired, text)
-
-
-_KEYWORDS: set[str] = set()
 
 
 def read_era(text: str) -> Era | None:
@@ -344,7 +343,8 @@ def ref_in(text: str, shown: list[str]) -> Ref | None:
         return Ref(position=int(number) if number else _ORDINAL[m.group(4)])
     if title:
         return Ref(title=title)
-    if m := re.search(r"\bthe ([\w-]+(?: [\w-]+){0,2}) (?:one|movie|film)\b|\bthe one with (?:the |a |an )?([\w-]+(?: [\w-]+)?)\b", text):
+    if m := re.search(r"\bthe ([\w-]+(?: [\w-]+){0,2}) (?:one|movie|film)\b|"
+                      r"\bthe one with (?:the |a |an )?([\w-]+(?: [\w-]+)?)\b", text):
         word = m.group(1) or m.group(2)
         in_title = any(re.search(rf"(?<!\w){re.escape(word)}(?!\w)", name) for t in shown for name in _title_names(t))
         return Ref(title=word) if in_title and m.group(1) else Ref(describe=word)
@@ -434,7 +434,8 @@ def _feedback(text: str, shown: list[str]) -> list[tuple[int, TurnAct]]:
                       r"watched both"),
              ("like", r"(?<!dis)(?<!would )(?<!i'd )(?<!more )(?<!something )(?<!would i )(?<!will i )(?<!do i )"
                       r"(?<!nothing )(?<!anything )(?<!movies )(?<!films )(?<!stuff )(?<!things )(?<!ones )(?<!feel )"
-                      r"(?<!didn't )(?<!don't )(?<!not )(?<!just )(?<!looks )(?<!sounds )(?<!kinda )(?<!look )(?<!seem )(?<!seems )"
+                      r"(?<!didn't )(?<!don't )(?<!not )(?<!just )(?<!looks )(?<!sounds )(?<!kinda )(?<!look )"
+                      r"(?<!seem )(?<!seems )"
                       r"liked?|loved?|enjoyed|really enjoyed|great pick(?: with)?|good one|nice one|yes to|👍|❤️ for"))
     def spoken(verb: str) -> str:
         return rf"(?:^|\b|(?<=\s))(?:{verb})(?:\b|(?=\s)|$)"
@@ -451,8 +452,8 @@ def _feedback(text: str, shown: list[str]) -> list[tuple[int, TurnAct]]:
             for m in re.finditer(spoken(verb) + r"(?=\s*:?\s*(?:both |all of )?(.{0,60}))", titled):
                 head = text[m.start(1):next((s for s in ordered if s >= m.start(1)), m.end(1))]
                 if signal == "like" and re.match(r"(something|a |an |to |some |movies|films|more|it but|this but|that but|"
-                                                 r"(?:19|20)\d\d|\d+\s*(?:times|hrs?|hours?|mins?|minutes|years?|days|%|yo|yrs?)|(?:after|before|since|from) )",
-                                                 head):
+                                                 r"(?:19|20)\d\d|\d+\s*(?:times|hrs?|hours?|mins?|minutes|years?|days|%|"
+                                                 r"yo|yrs?)|(?:after|before|since|from) )", head):
                     continue  # "I'd like something", "like to watch"
                 refs = _refs(head, shown, titles_anywhere=True)
                 if refs is None and signal == "dislike" and re.match(r"\s*(?:[.!,;]|$)", text[m.end():]) and \
@@ -494,9 +495,8 @@ def _judged(clause: str, shown: list[str]) -> TurnAct | None:
     if re.match(r"(?:is|are|was|were|does|did|do|can|could|would|should|will|have)\b", clause):
         return None  # "is blade runner good": a question
     clause = re.sub(r"(?:\b(?:is|are)|'s) an? (yes|no|must)\b", r" is \1", clause)  # "grease is a no", "akira's a no"
-    verdict = clause
     if len(clause.split()) > 9 or re.search(r"\b(why|how|what|whats|who|when|is it|is the|recommend|more|something|"
-                                            r"any|looking|want|need|a|an|some)\b", verdict):
+                                            r"any|looking|want|need|a|an|some)\b", clause):
         return None
     for signal, words in (("dislike", _BAD), ("like", _GOOD)):
         if m := re.search(rf"(?:^|\s|\b)(?:{words})(?:\b|\s|$)", clause):
@@ -545,8 +545,8 @@ def _refs(head: str, shown: list[str], titles_anywhere: bool = False, bare_title
     refs = []
     for part in parts[:5]:
         part = re.sub(r"\s+(is|was|are|were|looks?|sounds?|seems?)(\s.*)?$", "", part)
-        part = re.sub(r"(?:\s+(?:twice|already|before|again|too|as well|once|years ago|last year|ages ago|" + _FILLER + r"))+$",
-                      "", part)
+        part = re.sub(r"(?:\s+(?:twice|already|before|again|too|as well|once|years ago|last year|ages ago|"
+                      + _FILLER + r"))+$", "", part)
         if re.fullmatch(r"#?\s*\d{1,2}", part):
             refs.append(Ref(position=int(part.strip("# "))))
         elif (ref := ref_in(part, shown)) is not None and (ref.position is not None or ref.title or ref.describe
@@ -577,8 +577,8 @@ _ABOUTS = (("length", r"how long|runtime|run time|length|minutes|is it long|too 
                        r"(?:more )?about|what happens|synopsis"))
 _QUESTION = re.compile(r"(?:^|[,.;:!?–—]\s*|\s-\s*|\b(?:and|also|plus|but|so|ok|okay|oh|ooh|hmm|wait|btw|then|hey)\s+)"
                        r"(is|was|are|does|did|do|what|whats|what's|who|who's|when|how|tell me|any)\b")
-_WHY = re.compile(r"\b(why|how come|what makes|what made you|reason(?:ing)?|explain|how(?:'d| did) .{1,40} (?:end up|get|land) "
-                  r"(?:on|in) (?:the|this|my|your) (?:list|picks)|how (?:is|does|do) .{0,30}"
+_WHY = re.compile(r"\b(why|how come|what makes|what made you|reason(?:ing)?|explain|"
+                  r"how(?:'d| did) .{1,40} (?:end up|get|land) (?:on|in) (?:the|this|my|your) (?:list|picks)|how (?:is|does|do) .{0,30}"
                   r"(?:fit|related|match|connect)|what about .* fits?)\b")
 
 
@@ -615,8 +615,8 @@ def _explain_or_question(text: str, shown: list[str]) -> list[tuple[int, TurnAct
 def _question(text: str, shown: list[str], base: int, after_explain: bool = False) -> list[tuple[int, TurnAct]]:
     """A question about an item; it starts its clause ("horror is fine again" asks nothing)."""
     qm = _QUESTION.search(text)
-    if qm is None or re.match(r"(?:what(?:'s| is|s|re| are)|any|are there any) (?:a |an |some |any )?(?:good|great|fun|decent|"
-                              r"nice|scary|funny)\b", text[qm.start(1):]):
+    if qm is None or re.match(r"(?:what(?:'s| is|s|re| are)|any|are there any) (?:a |an |some |any )?"
+                              r"(?:good|great|fun|decent|nice|scary|funny)\b", text[qm.start(1):]):
         return []  # "what's a good zombie flick": a request
     span = text[qm.start(1):]
     about = about_of(re.sub(r"\bthe [\w-]+(?: [\w-]+){0,2} one\b", " ", _mask_titles(span, shown)))
@@ -629,8 +629,9 @@ def _question(text: str, shown: list[str], base: int, after_explain: bool = Fals
         # "how long is the matrix", "who is in the notebook", "what's memento about", "is akira subbed"
         if t := re.search(r"^what(?:'s| is|s) (?!a |an |some |any |good |the best )((?:the )?[a-z0-9][\w' :-]{1,40}?) "
                           r"about\??$", span) \
-                or re.search(r"^(?:is|was|are) (?!a |an |some |any |there )(?:the movie |the film )?((?:the )?[a-z0-9][\w' :-]{1,40}?)"
-                             r"(?: (?:actually|really|too|very|so|any|legit))*(?: (?:" + _ABOUT_WORDS + r")\b.*)\??$", span) \
+                or re.search(r"^(?:is|was|are) (?!a |an |some |any |there )(?:the movie |the film )?"
+                             r"((?:the )?[a-z0-9][\w' :-]{1,40}?)(?: (?:actually|really|too|very|so|any|legit))*"
+                             r"(?: (?:" + _ABOUT_WORDS + r")\b.*)\??$", span) \
                 or re.search(r"\b(?:is|was|in|of|about|directed|made|wrote|stars in|starred in) (?:the movie |the film )?"
                              r"((?:the )?[a-z0-9][\w' :-]{1,40}?)"
                              r"(?: released| about| rated| good| any good| long)?\??$", span):
@@ -714,8 +715,9 @@ def _undo(text: str, genres: list[str]) -> list[tuple[int, TurnAct, str]]:
     for what, alt in _undo_targets(genres):
         if next(iter(what)) in ("genres", "tags") and (m := _search(rf"\binstead of (?:the )?(?:{alt})\b", text)):
             return [(m.start(), TurnAct(act="undo", what=what), m.group(0))]  # "comedy instead of romance"
-        for m in _finditer(rf"\b(?:{alt})(?:'s|'re)?\b (?:movies |films |ones |stuff )?(?:{fine})\b|\b(?:allow|include|bring back|"
-                             rf"ok with|okay with|let's have|fine with)(?: the)? (?:{alt})(?: again| too)?\b", text):
+        for m in _finditer(rf"\b(?:{alt})(?:'s|'re)?\b (?:movies |films |ones |stuff )?(?:{fine})\b|"
+                           rf"\b(?:allow|include|bring back|ok with|okay with|let's have|fine with)(?: the)? (?:{alt})"
+                           rf"(?: again| too)?\b", text):
             negated = {"genres": "not_genres", "tags": "not_tags"}.get(next(iter(what)), next(iter(what)))
             return [(m.start(), TurnAct(act="undo", what={negated: what[next(iter(what))]} if negated != "mood"
                                         and negated != "era" else {negated: True}), m.group(0))]
@@ -723,10 +725,13 @@ def _undo(text: str, genres: list[str]) -> list[tuple[int, TurnAct, str]]:
                 and next(iter(what)) in ("genres", "tags"):
             negated = {"genres": "not_genres", "tags": "not_tags"}[next(iter(what))]
             return [(m.start(), TurnAct(act="undo", what={negated: what[next(iter(what))]}), m.group(0))]
-        for m in _finditer(rf"\b(?:{dropped}) (?:be )?(?:a |an |set in |in |about |with )?(?:{alt})(?: anymore| any more)?\b|\b(?:drop|remove|forget|"
-                             rf"lose|ignore|never ?mind|undo)(?: about)? the (?:{alt})(?: filter| part| thing| bit| requirement| "
-                             rf"mood| rule)?\b|\bno need for (?:it |them )?(?:to be )?(?:a |an )?(?:{alt})\b|\b(?:i )?(?:don't|do not) "
-                             rf"care about the (?:{alt})(?: anymore)?\b|\b(?:{alt})(?: thing| part| filter| bit)? (?:doesn't|does not|don't|do not) matter\b|\bnot the (?:{alt}) anymore\b", text):
+        for m in _finditer(rf"\b(?:{dropped}) (?:be )?(?:a |an |set in |in |about |with )?(?:{alt})(?: anymore| any more)?\b|"
+                           rf"\b(?:drop|remove|forget|lose|ignore|never ?mind|undo)(?: about)? the (?:{alt})"
+                           rf"(?: filter| part| thing| bit| requirement| mood| rule)?\b|"
+                           rf"\bno need for (?:it |them )?(?:to be )?(?:a |an )?(?:{alt})\b|"
+                           rf"\b(?:i )?(?:don't|do not) care about the (?:{alt})(?: anymore)?\b|"
+                           rf"\b(?:{alt})(?: thing| part| filter| bit)? (?:doesn't|does not|don't|do not) matter\b|"
+                           rf"\bnot the (?:{alt}) anymore\b", text):
             return [(m.start(), TurnAct(act="undo", what=what if next(iter(what)) not in ("mood", "era")
                                         else {next(iter(what)): True}), m.group(0))]
     if m := re.search(r"\b(?:any (?:decade|era|year|time) is fine|doesn't matter when|any year)\b", text):
@@ -759,7 +764,8 @@ def _genre_patterns(genres: list[str]) -> dict[str, str]:
             out[lower[target]].append(re.escape(word))
     for extra, target in (("romantic comed(?:y|ies)", "romance"), ("cartoons?", "animation"), ("docs?", "documentary"),
                           ("anime", "animation"), ("noir", "film-noir"), ("tearjerkers?", "drama"), ("slashers?", "horror"),
-                          (r"\d+ ?(?:yo|y/o|(?:yr|year)s?[- ]olds?|(?:yr|year)s? old)", "children"), ("little ones|toddlers?", "children"),
+                          (r"\d+ ?(?:yo|y/o|(?:yr|year)s?[- ]olds?|(?:yr|year)s? old)", "children"),
+                          ("little ones|toddlers?", "children"),
                           (r"(?:for )?my (?:son|daughter|kids?|little one|nephew|niece)", "children"),
                           ("a good cry|cry", "drama"), ("funnier|laughs", "comedy")):
         if target in lower:
@@ -777,7 +783,8 @@ _EXCLUDED_TITLE = re.compile(r"\b(?:(?:nothing|not anything|nothing at all|not) 
                              r"(?:that|which) (?:isn't|aren't|is not|are not|ain't)|that's not|(?:just )?not (?:another|more)|"
                              r"no more)\s+(?:a |an )?(.+?)(?:\s+again)?(?=[,.;!?]| but | and | im | i'm |$)|"
                              r"\bnot (.+?) again\b|"
-                             r"(?:^|[,.;!?]\s*|\bbut\s+)(?:not|no|nothing)\s+(?!like\b)((?:the )?[a-z][\w'!:-]*(?: [a-z0-9][\w'!:-]*){1,5}?)"
+                             r"(?:^|[,.;!?]\s*|\bbut\s+)(?:not|no|nothing)\s+(?!like\b)"
+                             r"((?:the )?[a-z][\w'!:-]*(?: [a-z0-9][\w'!:-]*){1,5}?)"
                              r"(?:\s+(?:please|pls|tho|though|thanks|again|lol))*(?=[,.;!?]|$)")
 # words no title is made of alone: "not too long", "no more than two hours", "nothing with zombies"
 _NOT_A_TITLE = frozenset("""too so very really that this it with from before after than more less much any long short
@@ -791,8 +798,8 @@ def _excluded_titles(text: str, genres: list[str]) -> list[tuple[int, int, str]]
     mood said that way is no title."""
     words = _genre_patterns(genres)
     plain = "|".join([*words.values(), *(re.escape(f) for forms in TAG_GROUPS.values() for f in forms),
-                      *MOOD_WORDS, r"(?:too |so |very )?\w+ly|lighter|darker|funnier|scarier|older|newer|longer|shorter|better|worse|sadder|"
-                      r"happier|that|this|it|them|one|ones|movies?|films?|a|an|or|and|"
+                      *MOOD_WORDS, r"(?:too |so |very )?\w+ly|lighter|darker|funnier|scarier|older|newer|longer|"
+                      r"shorter|better|worse|sadder|happier|that|this|it|them|one|ones|movies?|films?|a|an|or|and|"
                       r"stuff|something|anything|(?:19|20)?\d0'?s|\d+"])
     out = []
     for m in _EXCLUDED_TITLE.finditer(text):
@@ -830,8 +837,8 @@ def _off_topic(text: str) -> bool:
 
 
 def _asks(text: str) -> bool:
-    return bool(re.search(r"\b(recommend|suggest|something|anything|movies?|films?|watch|show me|give me|what should|surprise me|"
-                          r"looking for|in the mood|i want|i need|a good)\b", text))
+    return bool(re.search(r"\b(recommend|suggest|something|anything|movies?|films?|watch|show me|give me|what should|"
+                          r"surprise me|looking for|in the mood|i want|i need|a good)\b", text))
 
 
 def _request(text: str, genres: list[str], skip_undo: bool = False) -> tuple[int, _Request] | None:

@@ -39,7 +39,8 @@ def _has_run(haystack: list[str], needle: list[str] | tuple[str, ...]) -> bool:
 
 
 # -- what no data here holds, unless the item's tags or description say it ------------------------
-_CAST_CREW = re.compile(r"\b(?:starring|(?<![\d-])(?<!\d )(?<!five-)stars?|co-?stars?|actors?|actress(?:es)?|cast|performances?|plays|played|role|"
+_CAST_CREW = re.compile(r"\b(?:starring|(?<![\d-])(?<!\d )(?<!five-)stars?|co-?stars?|actors?|actress(?:es)?|cast|"
+                        r"performances?|plays|played|role|"
                         r"roles|directed|director|directors|directorial|filmmakers?|screenplay|screenwriters?|written|"
                         r"writers?|produced|producers?|studios?|composer|soundtrack|score by|cinematographer|author|"
                         r"authors|novelist|penned|narrated|narrator|based on|adapted|adaptation)\b", re.IGNORECASE)
@@ -53,7 +54,8 @@ _RECEPTION = re.compile(r"\b(?:critics?|critical|critically|acclaim\w*|prais\w*|
                         r"regarded|imdb|rotten tomatoes|metacritic|newly discovered|archives?|"
                         r"most (?:popular|acclaimed|beloved|famous|iconic|influential))\b", re.IGNORECASE)
 # what happens in it: the data has genres, tags and a description, not a story
-_PLOT = re.compile(r"\b(?:follows(?!\s+(?:both|them|it|on|up|T)\b)|following (?:a|an|the|two|three)|tells (?:the|a|an|of|how)|stor(?:y|ies) (?:of|about)|"
+_PLOT = re.compile(r"\b(?:follows(?!\s+(?:both|them|it|on|up|T)\b)|following (?:a|an|the|two|three)|"
+                   r"tells (?:the|a|an|of|how)|stor(?:y|ies) (?:of|about)|"
                    r"tales? (?:of|about)|cent(?:er|re)s? (?:on|around)|revolves|protagonist|heroine|hero|villain|"
                    r"characters?|journey of|sets out|must (?:stop|save|find|escape|survive|defeat)|teams? up|"
                    r"quest (?:to|for)|plot|storyline|narrative (?:of|about)|(?:is|are|film|movie|book|drama|comedy|"
@@ -74,7 +76,7 @@ _EARLIER = re.compile(r"\b(?:prequel|prequels|the first (?:part|chapter|instal+m
 _SERIES = re.compile(r"\b(?:series|franchise|franchises|trilogy|saga|instal+ments?|remakes?|remade|reboot|"
                      r"spin-?offs?|companion (?:volume|book|piece|film)|same (?:universe|world|series|franchise|saga))\b",
                      re.IGNORECASE)
-# the last part: true only of a later part with no part after it the person rated
+# the last part: true only where the facts show two parts before it and none after
 _FINAL = re.compile(r"\b(?:finale|final (?:part|chapter|instal+ment|entry|film|movie|outing)|closing (?:part|chapter|"
                     r"instal+ment|entry)|conclu(?:sion|ding (?:part|chapter|instal+ment|entry))|last (?:part|chapter|"
                     r"instal+ment|entry)|(?:ends|wraps up|rounds off) the (?:series|trilogy|saga))\b", re.IGNORECASE)
@@ -427,7 +429,8 @@ def _numbers(text: str, masked: str, named: list[_Named], ctx: ClaimContext, voc
         elif re.search(r"\b(?:of|among)\s+(?:your|the)\s+$", masked[max(0, m.start() - 16):m.start()]) \
                 and re.match(r"\s+(?:\w+\s+)?(?:liked|titles|books|movies|films|reads|favou?rites)\b", masked[m.end():]):
             if n != ctx.n_liked:  # "six of your twelve liked books": twelve is all the person liked
-                out.append(Violation("wrong_number", f"it says {m.group(0)} liked in all; the person liked {ctx.n_liked}"))
+                out.append(Violation("wrong_number", f"it says {m.group(0)} liked in all; the person liked "
+                                                     f"{ctx.n_liked}"))
         elif _YOUR_COUNT.search(sentence + after) or re.match(r"\s+of\s+(?:the\s+)?(?:\d+|your|them)", masked[m.end():]):
             half = re.search(r"\bhalf of (?:the |your )?$", masked[max(0, m.start() - 14):m.start()], re.IGNORECASE)
             out += _liked_count(n, m.group(0), after, genre_counts, tag_counts, vocab, ctx, half=bool(half))
@@ -613,7 +616,6 @@ def _tag_words(tag: str) -> tuple[str, ...]:
     return tuple(_WORD.findall(tag.lower()))
 
 
-
 # -- what the item is said to be about -----------------------------------------------------------
 # A description of the item ("a seafaring quest across enchanted islands", "a royal biography") is a
 # claim about its subject: its words must be the item's own (its genres, tags, description or title).
@@ -634,6 +636,8 @@ def _description_patterns(genre_forms: frozenset[str]) -> tuple[re.Pattern, re.P
     complement = re.compile(r"\b" + work + r"\s+(?:of|about|with|through|across|set (?:in|on|among)|full of|"
                             r"featuring|packed with|among|on|aboard|inside|around)\s+([^.;:!?—–]+)", re.IGNORECASE)
     return modifiers, complement
+
+
 _COMPLEMENT_END = re.compile(r"\b(?:that|which|who|liked|like|for|by|from|you|your|fans|people|readers|viewers|to|is|are|"
                              r"was|adds|add|makes|make|fits|fit|sits|rounds|brings|should|could|would|will|might|may|"
                              r"can|feels|comes|joins|gives|keeps|deserves|earns|belongs)\b.*",
@@ -684,6 +688,7 @@ def _owned(word: str, own: frozenset[str]) -> bool:
         return True
     return any(len(o) >= 4 and o.isalpha() and (word.startswith(o) or o.startswith(word) and len(word) >= 4)
                for o in own)
+
 
 # -- series --------------------------------------------------------------------------------------
 def _series(text: str, masked: str, named: list[_Named], ctx: ClaimContext, vocab) -> list[Violation]:
