@@ -26,7 +26,7 @@ MOOD_WORDS = {"(?:not|nothing|less|no|aren't|isn't|wasn't) (?:too |so |that |ver
               "lighter": "lighter", "light": "lighter", "darker": "darker", "dark": "darker", "feel-good": "feel-good",
               "feel good": "feel-good", "exciting": "exciting", "thought-provoking": "thought-provoking",
               "thought provoking": "thought-provoking", "mind bending": "thought-provoking",
-              "makes you think": "thought-provoking", "scary": "scary", "scare me": "scary", "creepy": "scary",
+              "makes? you think": "thought-provoking", "scary": "scary", "scare me": "scary", "creepy": "scary",
               "spooky": "scary", "chill": "lighter", "easy": "lighter", "fun": "lighter", "uplifting": "feel-good",
               "heartwarming": "feel-good", "gritty": "darker", "bleak": "darker", "thrilling": "exciting",
               "smart": "thought-provoking", "wholesome": "feel-good",
@@ -50,7 +50,7 @@ TYPOS = {"comdy": "comedy", "comedys": "comedies", "comedie": "comedy", "horor":
          "thats": "that's", "whos": "who's", "somethign": "something", "smth": "something", "sth": "something",
          "somethin": "something", "anythin": "anything", "gimme": "give me", "moveis": "movies", "moives": "movies",
          "flicks": "movies", "y": "why", "adn": "and", "teh": "the", "b4": "before", "wat": "what", "abt": "about",
-         "howlong": "how long", "favs": "favorites", "faves": "favorites"}
+         "howlong": "how long", "funy": "funny", "favs": "favorites", "faves": "favorites"}
 # tag words and the catalog tags they stand for (a person says "superheroes", the tags say "comic book")
 TAG_GROUPS = {"superhero": ("superhero", "superheroes", "comic book", "marvel", "dc comics", "super-hero"),
               "zombie": ("zombie", "zombies"), "time travel": ("time travel",), "pixar": ("pixar",),
@@ -75,7 +75,7 @@ TAG_GROUPS = {"superhero": ("superhero", "superheroes", "comic book", "marvel", 
               "politics": ("politics", "political"), "cyberpunk": ("cyberpunk",),
               "post-apocalyptic": ("post-apocalyptic", "post apocalyptic", "apocalypse")}
 _GENRE_OR_TOPIC_WORDS = frozenset({w for forms in TAG_GROUPS.values() for f in forms for w in f.split()}
-                                  | {w for phrase in MOOD_WORDS for w in re.findall(r"[a-z-]+", phrase)}
+                                  | {phrase for phrase in MOOD_WORDS if re.fullmatch(r"[a-z-]+", phrase)}
                                   | {w.lower() for w in CATEGORY_SYNONYMS} | {"comedy", "horror", "action", "drama",
                                                                              "romance", "western", "musical",
                                                                              "thriller", "animation", "fantasy",
@@ -176,17 +176,20 @@ def read_turn(message: str, genres: list[str], shown: list[str] | None = None,
     found += [(i, a) for i, a, _ in undo]
     more = _more_like(text, shown)
     if more:  # "like #4 but funnier", "movies like heat": a request for more like it, not a like
-        start, end = re.search(_MORE_LIKE, text).span()
+        start, end = (re.search(_MORE_LIKE, text) or _kind_like(text)).span()
         found = [(i, a) for i, a in found if not (a.act == "feedback" and a.signal == "like" and start <= i < end)]
     found += more
     # a question's own words ("is it scary?") ask nothing of the list
-    asked = min((i for i, a in found if a.act == "question"), default=len(text))
-    rest = text[:asked] + (" " + text[text.index("?", asked) + 1:] if "?" in text[asked:] else "")
+    rest = text
+    for at in sorted((i for i, a in found if a.act == "question"), reverse=True):
+        end = text.find("?", at) + 1 or len(text)  # a question's own sentence asks nothing of the list
+        rest = rest[:at] + " " * (end - at) + rest[end:]
     # a verdict on an item ("#2 looks fun") asks nothing of the list either
     rest = re.sub(rf"\b(?:looks?|sounds?|seems?|is|was)\s+(?:so |really |super |pretty )?(?:{_GOOD})(?!\w)", " ", rest)
     for _, _, span in undo:  # what an undo takes back is no new constraint
         rest = rest.replace(span, " ")
-    request = _request(_without_refs(rest, shown, found), genres)
+    excluded = _excluded_titles(re.sub(_POSITION, " ", rest), genres)
+    request = _request(_without_refs(rest, shown, found), genres, excluded)
     taken = {a.act for _, a in found}
     if request is not None:
         first, act = request
@@ -242,7 +245,8 @@ def _keywords() -> frozenset[str]:
     single += """comedy comedies horror thriller thrillers western westerns musical musicals drama dramas romance
     mystery fantasy adventure action animation documentary children movies movie films something anything recommend
     suggest similar already watched interesting worth travel older newer recent classic funnier boring perfect amazing
-    awesome terrible excellent brilliant fantastic instead except without hilarious favorite favorites""".split()
+    awesome terrible excellent brilliant fantastic instead except without hilarious favorite favorites directed
+    director before after since until""".split()
     return frozenset(w for w in single if len(w) >= 5)
 
 
@@ -306,7 +310,8 @@ def read_era(text: str) -> Era | None:
         return Era(start=2000)
     if re.search(r"\b(recent|newer|newest|latest|modern|new (?:movies?|films?|releases?|ones?|stuff|[\w-]+ movies))\b", text):
         return Era(start=2010)
-    if re.search(r"\b((?<!year )(?<!years )(?<!yr )(?<!yrs )old|older|classics?|black and white|golden age|vintage)\b", text):
+    if re.search(r"\b((?<!year )(?<!years )(?<!yr )(?<!yrs )old|older(?! (?:kids|children|teens|audiences?))|classics?|"
+                 r"black and white|golden age|vintage)\b", text):
         return Era(end=1979)
     return None
 
@@ -358,7 +363,7 @@ def _shown_title(text: str, shown: list[str]) -> str | None:
     of it, fuzzily ("toy stroy", "the prestige" for "Prestige, The", "mononoke", "indiana jones"
     for "Raiders of the Lost Ark (Indiana Jones and the Raiders of the Lost Ark)")."""
     words = re.findall(r"[\w']+", text)
-    best: tuple[int, int, str] | None = None  # (words matched, -where, span)
+    best: tuple[int, int, str] | None = None  # (-where, words matched, span): the earliest, the longest there
     for title in shown:
         for name in _title_names(title):
             whole = re.findall(r"[\w']+", name)
@@ -368,10 +373,10 @@ def _shown_title(text: str, shown: list[str]) -> str | None:
                     span = " ".join(words[i:i + n])
                     if (span == target) if len(target) < 4 else \
                             difflib.SequenceMatcher(None, span, target).ratio() >= (0.85 if n == 1 else 0.8):
-                        if i > 0 and words[i - 1] == "the" and run == whole:
+                        if i > 0 and words[i - 1] == "the" and run == whole and words[i + n:i + n + 1] != ["one"]:
                             span = "the " + span
-                        if best is None or (n, -i) > best[:2]:
-                            best = (n, -i, span)
+                        if best is None or (-i, n) > best[:2]:
+                            best = (-i, n, span)
                         break
     return best[2] if best else None
 
@@ -416,19 +421,19 @@ def _telling_runs(words: list[str]) -> list[list[str]]:
 
 
 _GOOD = (r"great|perfect|amazing|awesome|good|nice|fantastic|brilliant|excellent|favou?rites?|a yes|yes|love it|"
-         r"5 stars|five stars|10/10|a must|must|sold|>>>|cute|cool|sick|hilarious|dope|fire|intriguing|promising|solid|"
+         r"5 stars|five stars|10/10|a must|must|sold|>>>|a masterpiece|masterpiece|goat|a classic|cute|cool|sick|hilarious|dope|fire|intriguing|promising|solid|"
          r"looks? (?:great|good|fun|interesting)|sounds? (?:great|good|perfect|fun)|👍|❤️|♥|🔥|😍")
 _BAD = (r"boring|a no|no thanks|nope|nah|not for me|not my thing|isn't my thing|not my cup of tea|meh|bad|awful|"
         r"terrible|hated?|didn't care for|don't care for|skip|pass|dumb|lame|stupid|too slow|not interested|"
         r"no way|hard pass|no|not so much|not really|not feeling it|👎|🤮|😴")
 
 
-_FILLER = r"please|pls|lol|haha|thanks|thx|though|tho|honestly|tbh|now|again"  # words that end a message, not a name
+_FILLER = r"please|pls|lol|haha|thanks|thx|though|tho|honestly|tbh|again"  # words that end a message, not a name
 _NEXT_ACT = r"\bmore like\b|\bsimilar to\b|\bwhy\b|\bwhat\b|\bwho\b|\bhow\b|\bwhen\b"
 
 
 def _feedback(text: str, shown: list[str]) -> list[tuple[int, TurnAct]]:
-    verbs = (("dislike", r"dislike[sd]?|hated?|didn't like|did not like|not for me|not a fan of|meh on|didn't care for|"
+    verbs = (("dislike", r"dislike[sd]?|hated?|didn't like|did not like|not for me|not a fan of|not into|meh on|didn't care for|"
                          r"don't care for|no to|👎(?: on)?"),
              ("seen", r"seen|watched|already saw|saw|already watched|i've seen|have seen|already know|seen both|"
                       r"watched both"),
@@ -599,8 +604,12 @@ def about_of(text: str) -> About:
 def _explain_or_question(text: str, shown: list[str]) -> list[tuple[int, TurnAct]]:
     """ "why #2?" (explain), "is it scary?" (a question), or both in one message."""
     m = _WHY.search(text)
-    if m is None:
-        return _question(text, shown, 0)
+    if m is None:  # "how long is #2? and is it scary": a question in each sentence
+        out, base = [], 0
+        for sentence in re.split(r"(?<=\?)", text):
+            out += _question(sentence, shown, base, after_explain=bool(out))
+            base += len(sentence)
+        return out
     number = re.match(r"\s*(?:#\s*)?(\d{1,2})\b(?!\s*(?:stars?|/|%|min))", text[m.end():])  # "why 3?"
     ref = Ref(position=int(number.group(1))) if number else \
         ref_in(text[m.start():], shown) or ref_in(text, shown) or Ref(anaphor=True)
@@ -676,7 +685,7 @@ _MORE_LIKE = (r"\b(?:more like|similar to|(?:similar|same) (?:films?|movies?|stu
 
 
 def _more_like(text: str, shown: list[str]) -> list[tuple[int, TurnAct]]:
-    m = re.search(_MORE_LIKE, text)
+    m = re.search(_MORE_LIKE, text) or _kind_like(text)
     if m is None:
         return []
     target = re.sub(r"(?:\s+(?:" + _FILLER + r"))+$", "", (m.group(1) or m.group(2)).strip())
@@ -691,6 +700,12 @@ def _more_like(text: str, shown: list[str]) -> list[tuple[int, TurnAct]]:
     if ref.title and ref.title != target and len(target.split()) <= 5 and not re.search(_ANAPHOR + r"|\bone\b", target):
         ref = Ref(title=re.sub(r"^(the movie|the film) ", "", target))  # "oceans 11" as typed, not its matched part
     return [(m.start(), TurnAct(act="more_like", ref=ref))]
+
+
+def _kind_like(text: str) -> re.Match | None:
+    """"comedies like amelie", "anime like akira": a kind of film like a title is more like it."""
+    kinds = "|".join(re.escape(w) + "s?" for w in sorted(_GENRE_OR_TOPIC_WORDS, key=len, reverse=True) if len(w) > 3)
+    return _search(rf"\b(?:{kinds}) like\s+(?!this\b|that\b|it\b)(.+?)(?:[,;!?]| but | from | without |$)()", text)
 
 
 @lru_cache(maxsize=None)
@@ -765,9 +780,9 @@ def _genre_patterns(genres: list[str]) -> dict[str, str]:
     for extra, target in (("romantic comed(?:y|ies)", "romance"), ("cartoons?", "animation"), ("docs?", "documentary"),
                           ("anime", "animation"), ("noir", "film-noir"), ("tearjerkers?", "drama"), ("slashers?", "horror"),
                           (r"\d+ ?(?:yo|y/o|(?:yr|year)s?[- ]olds?|(?:yr|year)s? old)", "children"),
-                          ("little ones|toddlers?", "children"),
+                          ("little ones|toddlers?|kid[- ]friendly|family[- ]friendly", "children"),
                           (r"(?:for )?my (?:son|daughter|kids?|little one|nephew|niece)", "children"),
-                          ("a good cry|cry", "drama"), ("funnier|laughs", "comedy")):
+                          ("a good cry|(?:make|makes) (?:me|you|us) cry", "drama"), ("funnier|laughs", "comedy")):
         if target in lower:
             out[lower[target]].append(extra)
     return {g: "|".join(sorted(set(p), key=len, reverse=True)) for g, p in out.items()}
@@ -783,7 +798,7 @@ _EXCLUDED_TITLE = re.compile(r"\b(?:(?:nothing|not anything|nothing at all|not) 
                              r"(?:that|which) (?:isn't|aren't|is not|are not|ain't)|that's not|(?:just )?not (?:another|more)|"
                              r"no more)\s+(?:a |an )?(.+?)(?:\s+again)?(?=[,.;!?]| but | and | im | i'm |$)|"
                              r"\bnot (.+?) again\b|"
-                             r"(?:^|[,.;!?]\s*|\bbut\s+)(?:not|no|nothing)\s+(?!like\b)"
+                             r"(?:^|[,.;!?]\s*|\bbut\s+)(?:not|no|nothing)\s+(?!like\b|to\b|for\b)"
                              r"((?:the )?[a-z][\w'!:-]*(?: [a-z0-9][\w'!:-]*){1,5}?)"
                              r"(?:\s+(?:please|pls|tho|though|thanks|again|lol))*(?=[,.;!?]|$)")
 # words no title is made of alone: "not too long", "no more than two hours", "nothing with zombies"
@@ -809,7 +824,8 @@ def _excluded_titles(text: str, genres: list[str]) -> list[tuple[int, int, str]]
         if set(name.split()) & _NOT_A_TITLE - {"the", "in", "on", "of", "it", "me", "my", "one"}:
             continue  # "not too dark", "no more than two hours"
         if name and not re.fullmatch(rf"(?:(?:{plain})\s*)+", name) and len(name.split()) <= 6 and not (
-                group == 3 and re.fullmatch(rf"(?:{plain})", name.split()[-1])):  # "not actual horror": a genre
+                group == 3 and re.fullmatch(rf"(?:actual|real|proper|pure|straight|typical|generic|cheesy|cheap|"
+                                            rf"hardcore|too \w+|any|more) (?:{plain})", name)):  # "not actual horror"
             at = m.start(group)
             for part in name.split(" or "):  # "not home alone or elf": two titles
                 out.append((m.start(), at, part))
@@ -823,7 +839,7 @@ def _in_passing(act: TurnAct, text: str) -> bool:
     if act.not_genres or act.not_tags or act.not_titles or act.mood:
         return False
     return not re.search(r"\b(?:something|anything|show me|give me|i want|i need|i asked for|i said|looking for|try|"
-                         r"recommend|suggest|more|instead|rather|please|pls|make it|how about|what about|got any)\b", text)
+                         r"recommend|suggest|more|instead|rather|please|pls|make it|how about|what about|got any|any|also)\b", text)
 
 
 def _only_a_year(act: TurnAct, text: str) -> bool:
@@ -841,14 +857,15 @@ def _asks(text: str) -> bool:
                           r"surprise me|looking for|in the mood|i want|i need|a good)\b", text))
 
 
-def _request(text: str, genres: list[str], skip_undo: bool = False) -> tuple[int, _Request] | None:
+def _request(text: str, genres: list[str], excluded: list[tuple[int, int, str]] | None = None,
+             skip_undo: bool = False) -> tuple[int, _Request] | None:
     """Genres, tags, titles to avoid, a decade and a mood; None when the message asks none of that."""
     act, first = _Request(act="recommend"), len(text)
     clean = re.sub(_POSITION, " ", text)  # "#1" is a list place, never a year
-    for said_at, at, name in _excluded_titles(clean, genres):  # "anything but star wars": never the War genre
-        act.not_titles.append(name)
+    for said_at, _, name in excluded if excluded is not None else _excluded_titles(clean, genres):
+        act.not_titles.append(name)  # "anything but star wars": never the War genre
         first = min(first, said_at)
-        clean = clean[:at] + " " * len(name) + clean[at + len(name):]
+        clean = re.sub(rf"(?<!\w){re.escape(name)}(?!\w)", lambda m: " " * len(m.group(0)), clean)
     for genre, alt in _genre_patterns(genres).items():
         if skip_undo:
             break
