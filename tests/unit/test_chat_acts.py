@@ -69,10 +69,10 @@ def test_a_list_place_is_never_a_year_and_a_title_on_screen_is_found_misspelled(
 
 
 def test_the_blind_batches_are_read_as_their_figures_say():
-    """turns-blind4.jsonl was scored once before anyone read it (docs/guide.md): a floor under that
+    """turns-blind5.jsonl was scored once before anyone read it (docs/guide.md): a floor under that
     figure, so a change that reads new phrasings worse fails."""
-    result = score(load(split="blind4"), rules_reader)
-    assert result["act_accuracy"] >= 0.92 and result["slot_f1"] >= 0.89, (result["act_accuracy"], result["slot_f1"])
+    result = score(load(split="blind5"), rules_reader)
+    assert result["act_accuracy"] >= 0.94 and result["slot_f1"] >= 0.92, (result["act_accuracy"], result["slot_f1"])
 
 
 def test_the_labelled_corpus_is_read_well_enough_by_the_rules():
