@@ -539,7 +539,8 @@ def _refs(head: str, shown: list[str], titles_anywhere: bool = False, bare_title
     head = re.sub(r"\s+(?:is|are|was|were|looks?|seems?|sounds?)$", "", head)
     if re.fullmatch(r"(all of )?(these|those|them|them all|it all|all)( ones)?( five| 5)?", head.split(",")[0].strip()):
         return _all(shown)
-    if m := re.fullmatch(r"(?:the )?(first|top|last|bottom) (two|three|four|2|3|4)(?: ones?| picks?| movies?)?", head):
+    if m := re.fullmatch(r"(?:the )?(first|top|last|bottom) (two|three|four|2|3|4)(?: ones?| picks?| movies?)?",
+                         head.split(",")[0].strip()):
         n = _NUMBER_WORDS.get(m.group(2)) or int(m.group(2))
         count = len(shown) or 5
         places = range(1, n + 1) if m.group(1) in ("first", "top") else range(count - n + 1, count + 1)

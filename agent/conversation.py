@@ -166,6 +166,13 @@ class ChatSessions:
 
         if cannot := unsupported(text):
             notices.append(f"I can't filter by {' or '.join(cannot)}: the catalog has titles, genres, tags and years.")
+        requested = [a for a in acts if a.act in ("recommend", "more_like")]
+        if requested:  # the acts say which genres were asked: "star wars" is no War, "instead of romance" no Romance
+            intent.include_categories = [g for g in intent.include_categories if any(g in a.genres for a in requested)]
+            intent.exclude_categories = [g for g in intent.exclude_categories if any(g in a.not_genres for a in requested)]
+            left_out = [t.lower() for a in requested for t in a.not_titles]
+            if left_out and intent.query:  # "anything but star wars" searches for nothing like Star Wars
+                intent.query = " ".join(w for w in intent.query.split() if not any(w in t.split() for t in left_out))
         for act in acts:  # what the acts read beyond the older reader: typos, years, topics and titles to leave out
             if act.act in ("recommend", "more_like"):
                 self._exclude(state, act, notices)
@@ -191,6 +198,8 @@ class ChatSessions:
                            or intent.more_like or intent.not_like or intent.reset or intent.show_again)
         if has_request and self.options.use_llm and intent.query:
             source = self._add_llm_reading(intent, text)
+            excluded = {t.lower() for a in requested for t in a.not_titles}  # "anything but star wars" is no "like"
+            intent.more_like = [m for m in intent.more_like if m.lower() not in excluded]
         self._update_constraints(state, intent, notices, text)
         lead = "\n".join(a for a in answers if a)
         return self._recommend_turn(state, message, notices + ([lead] if lead else []), results, source,

@@ -200,3 +200,15 @@ def test_an_undo_does_what_it_says(make_agent):
     assert era.constraints.era is None and "Taken back." in era.reply
     mood = agent.chat(session, "forget the mood")
     assert "can't take back a mood" in mood.reply
+
+
+def test_the_acts_say_which_genres_were_asked_not_the_words_of_a_title(make_agent):
+    # seen on the screen: "anything but star wars" asked for War and "like Solo: A Star Wars Story";
+    # "comedy instead of romance" kept Romance (the older reader took every genre word it saw)
+    agent = make_agent()
+    session = agent.start("user-18")
+    agent.chat(session, "something")
+    reply = agent.chat(session, "anything but star wars, something funnier")
+    assert reply.constraints.include_categories == ["Comedy"] and not reply.constraints.more_like
+    reply = agent.chat(session, "comedy instead of romance")
+    assert "Romance" not in reply.constraints.include_categories
