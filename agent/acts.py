@@ -76,10 +76,8 @@ TAG_GROUPS = {"superhero": ("superhero", "superheroes", "comic book", "marvel", 
               "post-apocalyptic": ("post-apocalyptic", "post apocalyptic", "apocalypse")}
 _GENRE_OR_TOPIC_WORDS = frozenset({w for forms in TAG_GROUPS.values() for f in forms for w in f.split()}
                                   | {phrase for phrase in MOOD_WORDS if re.fullmatch(r"[a-z-]+", phrase)}
-                                  | {w.lower() for w in CATEGORY_SYNONYMS} | {"comedy", "horror", "action", "drama",
-                                                                             "romance", "western", "musical",
-                                                                             "thriller", "animation", "fantasy",
-                                                                             "mystery", "documentary", "children"})
+                                  | {w.lower() for w in [*CATEGORY_SYNONYMS, *CATEGORY_SYNONYMS.values()]}
+                                  | {"action", "fantasy"})
 _NEG = (r"(?:no|not|without|avoid|skip|except|nothing|none of|less|minus|no more|hates?|dont want|don't want|"
         r"can't stand|cannot stand|can't do|anything but|sick of|tired of|done with|enough(?: of)?|"
         r"(?:that|which) (?:isn't|aren't|is not|are not)|that's not)")
@@ -692,8 +690,8 @@ def _more_like(text: str, shown: list[str]) -> list[tuple[int, TurnAct]]:
     target = re.sub(r"(?:\s+(?:" + _FILLER + r"))+$", "", (m.group(1) or m.group(2)).strip())
     if re.fullmatch(r"(this|that|these|those)( (one|kind|sort))?", target) and not re.search(_POSITION, target):
         return [(m.start(), TurnAct(act="more_like", ref=Ref(anaphor=True)))]
-    if (word := re.fullmatch(r"the ([\w-]+)", target)) and word.group(1) in _GENRE_OR_TOPIC_WORDS | {
-            g.lower() for g in CATEGORY_SYNONYMS.values()} and not _shown_title(target, shown):
+    if (word := re.fullmatch(r"the ([\w-]+)", target)) and word.group(1) in _GENRE_OR_TOPIC_WORDS \
+            and not _shown_title(target, shown):
         return [(m.start(), TurnAct(act="more_like", ref=Ref(describe=word.group(1))))]  # "more like the western"
     if re.fullmatch(r"#?\s*\d{1,2}", target):  # "something like 2": a place on the list
         return [(m.start(), TurnAct(act="more_like", ref=Ref(position=int(target.strip("# ")))))]
@@ -703,10 +701,12 @@ def _more_like(text: str, shown: list[str]) -> list[tuple[int, TurnAct]]:
     return [(m.start(), TurnAct(act="more_like", ref=ref))]
 
 
+_KINDS = "|".join(re.escape(w) + "s?" for w in sorted(_GENRE_OR_TOPIC_WORDS, key=len, reverse=True) if len(w) > 3)
+
+
 def _kind_like(text: str) -> re.Match | None:
     """"comedies like amelie", "anime like akira": a kind of film like a title is more like it."""
-    kinds = "|".join(re.escape(w) + "s?" for w in sorted(_GENRE_OR_TOPIC_WORDS, key=len, reverse=True) if len(w) > 3)
-    return _search(rf"\b(?:{kinds}) like\s+(?!this\b|that\b|it\b)(.+?)(?:[,;!?]| but | from | without |$)()", text)
+    return _search(rf"\b(?:{_KINDS}) like\s+(?!this\b|that\b|it\b)(.+?)(?:[,;!?]| but | from | without |$)()", text)
 
 
 @lru_cache(maxsize=None)
@@ -812,11 +812,7 @@ def _excluded_titles(text: str, genres: list[str]) -> list[tuple[int, int, str]]
     """Titles the message rules out ("anything but star wars", "a western that isn't unforgiven",
     "not another hangover"), as (where it is said, where the name is, the name); a genre, topic or
     mood said that way is no title."""
-    words = _genre_patterns(genres)
-    plain = "|".join([*words.values(), *(re.escape(f) for forms in TAG_GROUPS.values() for f in forms),
-                      *MOOD_WORDS, r"(?:too |so |very )?\w+ly|lighter|darker|funnier|scarier|older|newer|longer|"
-                      r"shorter|better|worse|sadder|happier|that|this|it|them|one|ones|movies?|films?|a|an|or|and|"
-                      r"stuff|something|anything|(?:19|20)?\d0'?s|\d+"])
+    plain = _plain_pattern(tuple(genres))
     out = []
     for m in _EXCLUDED_TITLE.finditer(text):
         group = next(g for g in (1, 2, 3) if m.group(g))
@@ -832,6 +828,15 @@ def _excluded_titles(text: str, genres: list[str]) -> list[tuple[int, int, str]]
                 out.append((m.start(), at, part))
                 at += len(part) + 4
     return out
+
+
+@lru_cache(maxsize=8)
+def _plain_pattern(genres: tuple[str, ...]) -> str:
+    """Words no excluded title is made of alone: genres, topics, moods, comparatives, decades."""
+    return "|".join([*_genre_patterns(list(genres)).values(), *(re.escape(f) for forms in TAG_GROUPS.values() for f in forms),
+                     *MOOD_WORDS, r"(?:too |so |very )?\w+ly|lighter|darker|funnier|scarier|older|newer|longer|"
+                     r"shorter|better|worse|sadder|happier|that|this|it|them|one|ones|movies?|films?|a|an|or|and|"
+                     r"stuff|something|anything|(?:19|20)?\d0'?s|\d+"])
 
 
 def _in_passing(act: TurnAct, text: str) -> bool:
