@@ -83,9 +83,10 @@ class Settings(BaseSettings):
         45.0, gt=0, description="seconds the model may spend writing one list's explanations; items not written "
                                 "by then get their data template, flagged")
     candidate_order: Literal["rrf", "fusion", "ltr"] = Field(
-        "fusion", description="fusion: fitted linear score (default); ltr: the learned ranker installed in data_dir/ranker/ "
-                              "(`recagent eval fit SUITE --variant ltr --install`); rrf: reciprocal rank of semantic and "
-                              "co-occurrence lists")
+        "fusion", description="fusion: fitted linear score (default); ltr: a learned ranker (LambdaMART), one installed in "
+                              "data_dir/ranker/ (`recagent eval fit SUITE --variant ltr --install`), else one fitted "
+                              "with the item models on the workspace's interactions and used where it beats the fusion "
+                              "on its training lists; rrf: reciprocal rank of semantic and co-occurrence lists")
     fusion_weights: dict[str, float] = Field(
         default_factory=lambda: dict(DEFAULT_FUSION_WEIGHTS),
         description="weights of collaborative, recent, semantic, popularity (candidate_order=fusion)")

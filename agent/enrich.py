@@ -127,4 +127,6 @@ def embed_enrichments(store, index, version: str | None = None, batch_size: int 
     enriched = [with_enrichment(items[i], written[i]) for i in written if i in items]
     for start in range(0, len(enriched), batch_size):
         index.upsert(enriched[start:start + batch_size])
+    if enriched:
+        index.save_vectors()
     return len(enriched)

@@ -255,6 +255,8 @@ def ingest(source: Source, store, index, progress: Callable[[str, int, int], Non
         if progress:
             progress("embedding items", done, len(to_index))
     summary.indexed = len(to_index)
+    if to_index or not has_snapshot(index):
+        index.save_vectors()
 
     if source.interactions is not None:
         known = store.item_ids()
@@ -300,4 +302,10 @@ def reindex(store, index, progress: Callable[[str, int, int], None] | None = Non
         index.upsert(items[i:i + batch_size])
         if progress:
             progress("embedding items", min(i + batch_size, len(items)), len(items))
+    index.save_vectors()
     return len(items)
+
+
+def has_snapshot(index) -> bool:
+    """Whether the index's memory-mapped vector snapshot is on disk (or it keeps none: a server)."""
+    return index.snapshot_dir is None or index.snapshot_dir.exists()

@@ -62,21 +62,26 @@ class Parts:
         self._building = threading.RLock()  # service threads share the parts: one builds, the others wait
 
     def ranker(self):
-        """The learned ranker of `candidate_order: ltr`, read once from data_dir/ranker/ (written by
-        `recagent eval fit SUITE --variant ltr --install`)."""
-        if self._ranker is None:
-            from agent.pipeline.learned import LEARNED_FEATURES, LearnedRanker, ranker_path
+        """The learned ranker of `candidate_order: ltr`: one installed in data_dir/ranker/ (`recagent
+        eval fit SUITE --variant ltr --install`, read once) wins; else the one fitted with the item
+        models (refitted with them). None when the fit made none (too little data) or its ranker did
+        not beat the fusion on its own training lists: the fusion orders then, and the fit's log says why."""
+        from agent.pipeline.learned import LEARNED_FEATURES, LearnedRanker, ranker_path
 
-            path = ranker_path(self.settings.data_dir)
-            if not path.exists():
-                raise ConfigError(f"candidate_order is ltr but there is no ranker at {path}: fit and install one with "
-                                  "`recagent eval fit SUITE --variant ltr --install`, or set RECAGENT_CANDIDATE_ORDER=fusion")
+        if self._ranker is None and (path := ranker_path(self.settings.data_dir)).exists():
             ranker = LearnedRanker.load(path)
             if ranker.features != LEARNED_FEATURES:
                 raise ConfigError(f"the ranker at {path} was fitted on other features than this version computes: "
-                                  "fit and install it again (`recagent eval fit SUITE --variant ltr --install`)")
+                                  "fit and install it again (`recagent eval fit SUITE --variant ltr --install`), "
+                                  "or remove it to use the one fitted with the item models")
             self._ranker = ranker
-        return self._ranker
+        if self._ranker is not None:
+            return self._ranker
+        if self._collab_fixed:
+            raise ConfigError("candidate_order is ltr but these parts were given their item models and no ranker is "
+                              "installed: install one with `recagent eval fit SUITE --variant ltr --install`")
+        ranker = self.fitted().ranker
+        return ranker if ranker is not None and ranker.meta.get("beats_fusion", True) else None
 
     @property
     def store(self) -> CatalogStore:
@@ -185,7 +190,15 @@ class Parts:
 
     def _fit_settings(self) -> str:
         s = self.settings
-        return fit_settings(self.like_threshold, EASE_LAMBDA, (s.trust_after_days, s.trust_min_interactions))
+        return fit_settings(self.like_threshold, EASE_LAMBDA, (s.trust_after_days, s.trust_min_interactions),
+                            ranker=self._fits_ranker)
+
+    @property
+    def _fits_ranker(self) -> bool:
+        """Whether the fit makes a learned ranker: for `candidate_order: ltr` without an installed one."""
+        from agent.pipeline.learned import ranker_path
+
+        return self.settings.candidate_order == "ltr" and not ranker_path(self.settings.data_dir).exists()
 
     def _read_fit(self) -> tuple[str, FittedModels]:
         """The current fit from disk, else the latest earlier one, else a new fit (saved)."""
@@ -199,7 +212,17 @@ class Parts:
         """A fit of the trusted interactions as they are now, and the key to save it under."""
         key = fit_key(self.store.generation(), self._fit_settings())
         rows = self.store.count_interactions()
-        return key, FittedModels.fit(self._trusted(), self.like_threshold, counted=rows)
+        fitted = FittedModels.fit(self._trusted(), self.like_threshold, counted=rows)
+        if self._fits_ranker:
+            from agent.options import RecommendOptions
+            from agent.pipeline.learned_fit import fit_workspace_ranker
+            from agent.pipeline.order import FusionWeights
+
+            fitted.ranker = fit_workspace_ranker(self._trusted, self.like_threshold, self.store, self.index,
+                                                 lambda rows: FittedModels.fit(rows, self.like_threshold, counted=0),
+                                                 n=RecommendOptions().n_candidates,
+                                                 fusion=FusionWeights(**self.settings.fusion_weights))
+        return key, fitted
 
     def _follow_fits(self) -> None:
         """A newer fit on disk (another replica's) is loaded; else a refit begins if the data grew."""

@@ -107,10 +107,12 @@ class Recommender(Parts):
         profile = self.profile_of(history, ctx)
         seeds = ctx.positives or [r.item_id for r in profile.liked]  # nothing liked: the best-rated items
         pool = candidate_stage.retrieve(ctx, seeds, n)
-        ranker = self.ranker() if self.settings.candidate_order == "ltr" else None
-        return profile, order_candidates(ctx, pool, seeds, profile.avoided_categories, n,
-                                         self.settings.candidate_order, FusionWeights(**self.settings.fusion_weights),
-                                         ranker=ranker)
+        order = self.settings.candidate_order
+        ranker = self.ranker() if order == "ltr" else None
+        if order == "ltr" and ranker is None:  # the fit had too little data to learn one (it logged why)
+            order = "fusion"
+        return profile, order_candidates(ctx, pool, seeds, profile.avoided_categories, n, order,
+                                         FusionWeights(**self.settings.fusion_weights), ranker=ranker)
 
     def rerank(self, history: list[HistoryEvent], profile: ProfileSummary, candidates: list[Candidate],
                options: RecommendOptions | None = None, *, sampling: dict | None = None, started: float | None = None,

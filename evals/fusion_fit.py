@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 from pydantic import BaseModel, Field
 
+from agent.pipeline.learned import mean_ndcg_by, ndcg_of_rank
 from agent.pipeline.order import FEATURES, RECENT_LIKES, FusionWeights, fused_order, fused_scores, raw_features, standardise
 from agent.retrieval.classic import ClassicSignals, PositiveMatrix
 from agent.retrieval.collaborative import CooccurrenceIndex
@@ -44,11 +44,6 @@ class FittedWeights(BaseModel):
     lists: int
     k: int
     features: list[str]
-
-
-def _ndcg_of_rank(rank: np.ndarray, k: int) -> np.ndarray:
-    """NDCG@k of one relevant item at 0-based `rank` (fractional for ties)."""
-    return np.where(rank < k, 1.0 / np.log2(rank + 2.0), 0.0)
 
 
 def fit_weights(lists: Sequence[tuple[np.ndarray, int | None]], k: int = 10,
@@ -73,7 +68,7 @@ def fit_weights(lists: Sequence[tuple[np.ndarray, int | None]], k: int = 10,
         t = s[target]
         above = (s > t).sum(axis=0)
         ties = (s == t).sum(axis=0) - 1
-        total += _ndcg_of_rank(above + ties / 2.0, k)
+        total += ndcg_of_rank(above + ties / 2.0, k)
     best = int(np.argmax(total))  # the first (sparsest in grid order) of equal bests
     chosen = FusionWeights(**dict(zip(FEATURES, weights[best].round(4).tolist())))
     collab_only = FusionWeights(collaborative=1.0)
@@ -84,20 +79,6 @@ def fit_weights(lists: Sequence[tuple[np.ndarray, int | None]], k: int = 10,
 
 def mean_ndcg(lists: Sequence[tuple[np.ndarray, int | None]], weights: FusionWeights, k: int) -> float:
     return mean_ndcg_by(lists, lambda x: fused_scores(x, weights), k)
-
-
-def mean_ndcg_by(lists: Sequence[tuple[np.ndarray, int | None]], score, k: int) -> float:
-    """Mean NDCG@k of each list's held-out item under `score(features)`, ties at their expected
-    rank; a list without its item scores 0."""
-    values = []
-    for x, target in lists:
-        if target is None or len(x) == 0:
-            values.append(0.0)
-            continue
-        s = score(x)
-        above, ties = (s > s[target]).sum(), (s == s[target]).sum() - 1
-        values.append(float(_ndcg_of_rank(np.array(above + ties / 2.0), k)))
-    return float(np.mean(values)) if values else math.nan
 
 
 @dataclass

@@ -11,19 +11,16 @@ folder (ltr-fits/)."""
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 
 import numpy as np
 
 from agent.errors import InputError
-from agent.pipeline.learned import LEARNED_FEATURES, LearnedRanker, Taste, learned_features
-from evals.fusion_fit import FusionRanker, World, _index, mean_ndcg_by, world_of
+from agent.pipeline.learned import (GRID, LEARNED_FEATURES, MAX_TREES, LearnedRanker, Taste, fit_lambdamart,
+                                    learned_features)
+from evals.fusion_fit import FusionRanker, World, _index, world_of
 from evals.split import Case, sample_users, user_rng, validation_split
 
-# small trees and strong regularisation: a few hundred lists, one relevant item each
-GRID = {"num_leaves": (7, 15, 31), "min_child_samples": (20, 60), "learning_rate": (0.05,)}
-MAX_TREES = 600
 STEPS_BACK = 2  # lists per person: one held-out positive, then the one before it
 
 
@@ -63,6 +60,10 @@ class LTRRanker(FusionRanker):
         path = self._fit_path()
         if path.exists():
             return LearnedRanker.load(path), None
+        if self.v.training == "workspace":
+            ranker = self._fit_as_the_product()
+            ranker.save(path)
+            return ranker, None
         lists, owners = [], []
         split, rating, min_history = self.run.split, self.suite.split.positive_rating, self.suite.split.min_history
         for _ in range(STEPS_BACK):  # each step: the held-out positive before the last step's
@@ -88,6 +89,25 @@ class LTRRanker(FusionRanker):
         ranker.save(path)
         return ranker, None
 
+    def _fit_as_the_product(self) -> LearnedRanker:
+        """The ranker `candidate_order: ltr` fits with the item models, over the training rows."""
+        from agent.options import RecommendOptions
+        from agent.pipeline.learned_fit import fit_workspace_ranker
+        from agent.pipeline.order import FusionWeights
+        from agent.retrieval.fitted import FittedModels
+
+        rating, data = self.suite.split.positive_rating, self.run.data
+        ranker = fit_workspace_ranker(lambda: iter(self.run.split.train), rating, data.store, data.index,
+                                      lambda rows: FittedModels.fit(rows, rating, counted=0),
+                                      n=RecommendOptions().n_candidates, k=self.k, seed=self.suite.users.seed,
+                                      grid=GRID, max_trees=MAX_TREES,
+                                      fusion=FusionWeights(**self.run.settings.fusion_weights))
+        if ranker is None:
+            raise InputError(f"variant {self.v.name}: too few replayed requests retrieved their held-out item to fit "
+                             "a ranker (the fit's log says how many)")
+        ranker.meta.update(variant=self.v.name)
+        return ranker
+
     def rank(self, case: Case, ranker: LearnedRanker, _unused=None) -> dict:
         world = self.eval_world
         ids = self.pool(world, case, validation=False)
@@ -103,63 +123,3 @@ class LTRRanker(FusionRanker):
                        llm={"calls": scored.calls, "parse_error": None, "returned": len(scored.scores),
                             "out_of_candidate": 0, "duplicates": 0, "seen": 0, "fallback": scored.error is not None})
         return out
-
-
-def _dataset(lists):
-    x = np.vstack([f for f, _ in lists])
-    y = np.concatenate([np.eye(1, len(f), t, dtype=float)[0] for f, t in lists])
-    return x, y, [len(f) for f, _ in lists]
-
-
-def mean_ndcg_of(ranker: LearnedRanker, lists, k: int) -> float:
-    """Mean NDCG@k of the held-out item under the ranker's scores (ties at their expected rank)."""
-    return mean_ndcg_by(lists, ranker.scores, k)
-
-
-def fit_lambdamart(lists, k: int, seed: int = 0, folds: int = 5, grid: dict | None = None,
-                   max_trees: int = MAX_TREES, owners: list[str] | None = None) -> LearnedRanker:
-    """LambdaMART on `lists` [(features, index of the relevant item)]: each grid point is
-    cross-validated over `folds` seeded folds (early stopping on the held-out fold's NDCG@k); the
-    best mean NDCG@k wins, and the ranker is refitted on all lists with that grid point and the
-    median of its folds' best tree counts. `owners` (the person of each list) keeps a person's
-    lists in one fold; without it each list is its own."""
-    import lightgbm
-
-    grid = grid or GRID
-    owners = owners or [str(i) for i in range(len(lists))]
-    people = sorted(set(owners))
-    fold_of = {p: n % folds for n, p in enumerate(np.random.default_rng(seed).permutation(people))}
-    parts = [np.array([i for i, o in enumerate(owners) if fold_of[o] == f]) for f in range(folds)]
-    base = {"objective": "lambdarank", "metric": "ndcg", "eval_at": [k], "verbosity": -1, "seed": seed,
-            "deterministic": True, "force_row_wise": True,
-            "num_threads": 1, "feature_pre_filter": False}  # OpenMP threads spin on a busy 2-core machine: 40x slower
-
-    def train(params, rows, rounds, valid=None):
-        x, y, groups = _dataset(rows)
-        data = lightgbm.Dataset(x, y, group=groups, feature_name=list(LEARNED_FEATURES))
-        if valid is None:
-            return lightgbm.train(params, data, num_boost_round=rounds)
-        vx, vy, vgroups = _dataset(valid)
-        return lightgbm.train(params, data, num_boost_round=rounds,
-                              valid_sets=[lightgbm.Dataset(vx, vy, group=vgroups, reference=data)],
-                              callbacks=[lightgbm.early_stopping(50, verbose=False)])
-
-    tried = []
-    for values in itertools.product(*grid.values()):
-        params = {**base, **dict(zip(grid, values))}
-        scores, trees = [], []
-        for part in parts:
-            held = set(part.tolist())
-            valid = [lists[i] for i in part]
-            booster = train(params, [lists[i] for i in range(len(lists)) if i not in held], max_trees, valid)
-            best = max(1, booster.best_iteration)
-            model = LearnedRanker(lightgbm.Booster(model_str=booster.model_to_string(num_iteration=best)))
-            scores.append(mean_ndcg_of(model, valid, k))
-            trees.append(best)
-        tried.append({"params": dict(zip(grid, values)), "trees": int(np.median(trees)),
-                      "cv_ndcg": round(float(np.mean(scores)), 6)})
-    chosen = max(tried, key=lambda t: (t["cv_ndcg"], -t["trees"]))
-    booster = train({**base, **chosen["params"]}, lists, chosen["trees"])
-    return LearnedRanker(booster, LEARNED_FEATURES, meta={
-        "params": {**chosen["params"], "trees": chosen["trees"]}, "cv_ndcg": chosen["cv_ndcg"], "folds": folds,
-        "lists": len(lists), "tried": tried})

@@ -85,7 +85,7 @@ class Protocol(Strict):
     candidates: int = Field(20, ge=1, le=100, description="retrieved: the pipeline's candidate count")
 
 
-NEWER_FIELDS = ("llm_scoring", "orders", "weights", "validation_users", "pool", "llm_top", "compare_to")
+NEWER_FIELDS = ("llm_scoring", "orders", "weights", "validation_users", "pool", "llm_top", "compare_to", "training")
 
 
 class Variant(Strict):
@@ -112,6 +112,9 @@ class Variant(Strict):
     pool: int = Field(100, ge=10, le=1000, description="fusion, ltr, retrieved protocol: items taken from each source")
     llm_top: int = Field(20, ge=2, le=26, description="fusion: how many of the pool's best the LLM scores")
     compare_to: str | None = Field(None, description="also report paired differences against this variant")
+    training: Literal["validation", "workspace"] = Field(
+        "validation", description="ltr: lists from the validation split's pools (evals/ltr.py), or the product's own "
+                                  "fit (agent/pipeline/learned_fit.py: its requests replayed over the training rows)")
 
     @model_validator(mode="after")
     def _fusion_defaults(self):
@@ -128,6 +131,8 @@ class Variant(Strict):
         if self.kind == "ltr" and (self.llm_scoring == "pointwise" or self.weights is not None):
             raise ValueError("an ltr variant learns its own weights, with the LLM's label scores at most "
                              "(llm_scoring: labels): leave out weights and pointwise scoring")
+        if self.training == "workspace" and (self.kind != "ltr" or self.llm_scoring != "none"):
+            raise ValueError("training: workspace is the product's ranker fit: an ltr variant without llm_scoring")
         if self.kind in ("fusion", "ltr") and self.llm_scoring != "none" and self.temperature != 0.0:
             raise ValueError("fusion scores come from logprobs of a greedy call: leave temperature at 0")
         return self

@@ -7,7 +7,9 @@ feature names beside it, so that a saved ranker reloads to identical scores."""
 
 from __future__ import annotations
 
+import itertools
 import json
+import math
 import statistics
 from collections import Counter
 from collections.abc import Sequence
@@ -24,6 +26,9 @@ def ranker_path(data_dir) -> Path:
     return Path(data_dir) / "ranker" / "ltr.txt"
 
 
+# LambdaMART's search: small trees and strong regularisation (a few hundred lists, one relevant item each)
+GRID = {"num_leaves": (7, 15, 31), "min_child_samples": (20, 60), "learning_rate": (0.05,)}
+MAX_TREES = 600
 CONTENT = ("genre_match", "genre_match_max", "year", "year_gap", "tag_overlap", "history", "liked")
 LEARNED_FEATURES = (*FEATURES, *(f"{f}_z" for f in FEATURES), *CONTENT)
 
@@ -72,6 +77,13 @@ def learned_features(raw: np.ndarray, items: Sequence[Item | None], taste: Taste
     return np.hstack([raw, standardise(raw), content])
 
 
+def lightgbm_error() -> type[Exception]:
+    """What LightGBM raises on an unreadable model file (imported only where a ranker is read)."""
+    from lightgbm.basic import LightGBMError
+
+    return LightGBMError
+
+
 class LearnedRanker:
     """A fitted LambdaMART booster and the feature names it was fitted on."""
 
@@ -109,3 +121,82 @@ class LearnedRanker:
         path = Path(path)
         info = json.loads(path.with_suffix(".json").read_text())
         return cls(lightgbm.Booster(model_file=str(path)), info["features"], info.get("meta"))
+
+
+def _dataset(lists):
+    x = np.vstack([f for f, _ in lists])
+    y = np.concatenate([np.eye(1, len(f), t, dtype=float)[0] for f, t in lists])
+    return x, y, [len(f) for f, _ in lists]
+
+
+def ndcg_of_rank(rank: np.ndarray, k: int) -> np.ndarray:
+    """NDCG@k of one relevant item at 0-based `rank` (fractional for ties)."""
+    return np.where(rank < k, 1.0 / np.log2(rank + 2.0), 0.0)
+
+
+def mean_ndcg_by(lists: Sequence[tuple[np.ndarray, int | None]], score, k: int) -> float:
+    """Mean NDCG@k of each list's held-out item under `score(features)`, ties at their expected
+    rank; a list without its item scores 0."""
+    values = []
+    for x, target in lists:
+        if target is None or len(x) == 0:
+            values.append(0.0)
+            continue
+        s = score(x)
+        above, ties = (s > s[target]).sum(), (s == s[target]).sum() - 1
+        values.append(float(ndcg_of_rank(np.array(above + ties / 2.0), k)))
+    return float(np.mean(values)) if values else math.nan
+
+
+def mean_ndcg_of(ranker: LearnedRanker, lists, k: int) -> float:
+    """Mean NDCG@k of the held-out item under the ranker's scores (ties at their expected rank)."""
+    return mean_ndcg_by(lists, ranker.scores, k)
+
+
+def fit_lambdamart(lists, k: int, seed: int = 0, folds: int = 5, grid: dict | None = None,
+                   max_trees: int = MAX_TREES, owners: list[str] | None = None) -> LearnedRanker:
+    """LambdaMART on `lists` [(features, index of the relevant item)]: each grid point is
+    cross-validated over `folds` seeded folds (early stopping on the held-out fold's NDCG@k); the
+    best mean NDCG@k wins, and the ranker is refitted on all lists with that grid point and the
+    median of its folds' best tree counts. `owners` (the person of each list) keeps a person's
+    lists in one fold; without it each list is its own."""
+    import lightgbm
+
+    grid = grid or GRID
+    owners = owners or [str(i) for i in range(len(lists))]
+    people = sorted(set(owners))
+    fold_of = {p: n % folds for n, p in enumerate(np.random.default_rng(seed).permutation(people))}
+    parts = [np.array([i for i, o in enumerate(owners) if fold_of[o] == f]) for f in range(folds)]
+    base = {"objective": "lambdarank", "metric": "ndcg", "eval_at": [k], "verbosity": -1, "seed": seed,
+            "deterministic": True, "force_row_wise": True,
+            "num_threads": 1, "feature_pre_filter": False}  # OpenMP threads spin on a busy 2-core machine: 40x slower
+
+    def train(params, rows, rounds, valid=None):
+        x, y, groups = _dataset(rows)
+        data = lightgbm.Dataset(x, y, group=groups, feature_name=list(LEARNED_FEATURES))
+        if valid is None:
+            return lightgbm.train(params, data, num_boost_round=rounds)
+        vx, vy, vgroups = _dataset(valid)
+        return lightgbm.train(params, data, num_boost_round=rounds,
+                              valid_sets=[lightgbm.Dataset(vx, vy, group=vgroups, reference=data)],
+                              callbacks=[lightgbm.early_stopping(50, verbose=False)])
+
+    tried = []
+    for values in itertools.product(*grid.values()):
+        params = {**base, **dict(zip(grid, values))}
+        scores, trees = [], []
+        for part in parts:
+            held = set(part.tolist())
+            valid = [lists[i] for i in part]
+            booster = train(params, [lists[i] for i in range(len(lists)) if i not in held], max_trees, valid)
+            best = max(1, booster.best_iteration)
+            model = LearnedRanker(lightgbm.Booster(model_str=booster.model_to_string(num_iteration=best)))
+            scores.append(mean_ndcg_of(model, valid, k))
+            trees.append(best)
+        tried.append({"params": dict(zip(grid, values)), "trees": int(np.median(trees)),
+                      "cv_ndcg": round(float(np.mean(scores)), 6)})
+    chosen = max(tried, key=lambda t: (t["cv_ndcg"], -t["trees"]))
+    booster = train({**base, **chosen["params"]}, lists, chosen["trees"])
+    return LearnedRanker(booster, LEARNED_FEATURES, meta={
+        "params": {**chosen["params"], "trees": chosen["trees"]}, "cv_ndcg": chosen["cv_ndcg"], "folds": folds,
+        "lists": len(lists), "tried": tried})

@@ -83,12 +83,8 @@ def order_candidates(ctx: RequestContext, pool: Pool, positives: list[str], avoi
     the n most popular unseen items), by the learned ranker `ranker` ("ltr", over the same) or
     by reciprocal rank ("rrf"); items in a category the person avoids are dropped while enough
     remain; popular items fill a short list."""
-    found = {i: Found(dict(f.scores), list(f.sources), f.because) for i, f in pool.found.items()}
     if mode in ("fusion", "ltr"):
-        for item_id, pop in ctx.collab.popular(n, exclude=ctx.seen):
-            found.setdefault(item_id, Found({"popularity": pop}, ["popular"]))
-        ids = list(found)
-        raw = _features(ctx, pool, positives, ids)
+        found, ids, raw = scored_pool(ctx, pool, positives, n)
         if mode == "ltr":
             scores = ranker.scores(request_features(ctx, raw, positives, ids))
         else:
@@ -97,6 +93,7 @@ def order_candidates(ctx: RequestContext, pool: Pool, positives: list[str], avoi
             found[item_id].scores["fused"] = float(score)
         order = [ids[i] for i in np.argsort(-scores, kind="stable")]
     else:
+        found = {i: Found(dict(f.scores), list(f.sources), f.because) for i, f in pool.found.items()}
         order = sorted(found, key=lambda i: -found[i].scores["fused"])
     order = _without_avoided(ctx, order, set(avoided), n)[:n]
     if len(order) < n:
@@ -106,6 +103,17 @@ def order_candidates(ctx: RequestContext, pool: Pool, positives: list[str], avoi
     catalog = ctx.items(order)
     return [Candidate(item=catalog[i], scores={k: round(v, 5) for k, v in found[i].scores.items()},
                       sources=found[i].sources, because=found[i].because) for i in order if i in catalog]
+
+
+def scored_pool(ctx: RequestContext, pool: Pool, positives: list[str], n: int
+                ) -> tuple[dict[str, Found], list[str], np.ndarray]:
+    """What a fitted order scores: the pool plus the n most popular unseen items (a copy of
+    each's finds), their ids, and their raw signals."""
+    found = {i: Found(dict(f.scores), list(f.sources), f.because) for i, f in pool.found.items()}
+    for item_id, pop in ctx.collab.popular(n, exclude=ctx.seen):
+        found.setdefault(item_id, Found({"popularity": pop}, ["popular"]))
+    ids = list(found)
+    return found, ids, _features(ctx, pool, positives, ids)
 
 
 def _features(ctx: RequestContext, pool: Pool, positives: list[str], ids: list[str]) -> np.ndarray:

@@ -10,9 +10,11 @@ import numpy as np
 
 from agent.errors import RetrievalError
 from agent.offline import quiet_chroma
+from agent.retrieval.vectors import VectorSnapshot, pages_of, remove_snapshot, write_snapshot
 from agent.types import Item
 
 COLLECTION = "items"
+SNAPSHOT_SUFFIX = ".vectors"  # the snapshot's folder: the Chroma folder's name and this, beside it
 
 
 def document_text(item: Item, max_chars: int = 600) -> str:
@@ -66,6 +68,10 @@ class ChromaRetriever:
         self._count: int | None = None  # cached; our own upserts refresh it
         # stored vectors already read, by id (our own upserts evict theirs; bounded)
         self._vectors: dict[str, np.ndarray] = {}
+        # the memory-mapped snapshot of every item's vector (agent/retrieval/vectors.py); none with a server
+        self.snapshot_dir = None if url else path.with_name(path.name + SNAPSHOT_SUFFIX)
+        self._snapshot: VectorSnapshot | None | bool = False  # False: not looked for yet
+        self._upserted: set[str] = set()  # ids this process upserted since: read from Chroma
 
     def _read(self, op: Callable):
         """`op(collection)`, retried once on a reopened store if another process added items.
@@ -92,7 +98,7 @@ class ChromaRetriever:
         SharedSystemClient._identifier_to_system.pop(self._client._identifier, None)
         self._client = chromadb.PersistentClient(path=str(self._path), settings=self._settings)
         self._col = self._client.get_collection(COLLECTION, embedding_function=None)
-        self._count, self._vectors = None, {}
+        self._count, self._vectors, self._snapshot = None, {}, False
 
     def count(self) -> int:
         if self._count is None:
@@ -110,6 +116,9 @@ class ChromaRetriever:
             return
         docs = [document_text(i) for i in items]
         vectors = self._embed(docs)
+        if self.snapshot_dir is not None:
+            remove_snapshot(self.snapshot_dir)  # stale from now on (a writer saves a new one when done)
+            self._upserted.update(i.item_id for i in items)
         self._col.upsert(
             ids=[i.item_id for i in items], embeddings=vectors, documents=docs,
             metadatas=[{"title": i.title, "categories": "|".join(i.categories) or "-"} for i in items])
@@ -117,13 +126,30 @@ class ChromaRetriever:
         for i in items:
             self._vectors.pop(i.item_id, None)
 
+    def save_vectors(self) -> int:
+        """Write the snapshot of every stored vector (after a writer's upserts); returns its items."""
+        if self.snapshot_dir is None:
+            return 0
+        pages = pages_of(lambda offset, limit: self._col.get(include=["embeddings"], offset=offset, limit=limit),
+                         self._col.count())
+        n = write_snapshot(self.snapshot_dir, pages)
+        self._snapshot, self._upserted = False, set()
+        return n
+
+    def _vector_snapshot(self) -> VectorSnapshot | None:
+        if self._snapshot is False:
+            self._snapshot = VectorSnapshot.load(self.snapshot_dir) if self.snapshot_dir is not None else None
+        return self._snapshot
+
     def embeddings(self, ids: list[str]) -> dict[str, np.ndarray]:
-        """Stored vectors by id (ids not in the index are left out). Vectors read once are
-        kept in memory (up to VECTOR_CACHE_ITEMS): retrieval asks for the same popular and
-        co-occurring items again and again. With a Chroma server that other clients write to,
-        a vector they change is seen after a restart."""
+        """Stored vectors by id (ids not in the index are left out): from the memory-mapped
+        snapshot where it holds them, else from Chroma. Vectors read from Chroma are kept in
+        memory (up to VECTOR_CACHE_ITEMS): retrieval asks for the same popular and co-occurring
+        items again and again. A vector another process changes is seen after a restart."""
         ids = list(dict.fromkeys(ids))  # Chroma refuses repeated ids
-        out = {i: self._vectors[i] for i in ids if i in self._vectors}
+        snapshot = self._vector_snapshot()
+        out = snapshot.get([i for i in ids if i not in self._upserted]) if snapshot is not None else {}
+        out.update({i: self._vectors[i] for i in ids if i not in out and i in self._vectors})
         missing = [i for i in ids if i not in out]
         if missing:
             try:

@@ -21,10 +21,12 @@ from pathlib import Path
 import numpy as np
 from scipy import sparse
 
+from agent.pipeline.learned import LearnedRanker, lightgbm_error
 from agent.retrieval.classic import EASE, EASE_LAMBDA, EASE_MAX_ITEMS, ClassicSignals, PositiveMatrix, Transitions
 from agent.retrieval.collaborative import NEIGHBOURS, NEIGHBOURS_ABOVE, CooccurrenceIndex, strongest_neighbours
 
 FORMAT = 1  # bump when the files change
+RANKER_FILE = "ranker.txt"  # LightGBM's text model (features and meta beside it, ranker.json)
 
 
 @dataclass
@@ -32,6 +34,7 @@ class FittedModels:
     cooccurrence: CooccurrenceIndex
     classic: ClassicSignals
     rows: int  # interactions the fit saw (the refit rule compares against it)
+    ranker: LearnedRanker | None = None  # candidate_order ltr: fitted with these models (learned_fit.py)
 
     @classmethod
     def fit(cls, rows: Iterable[tuple], like_threshold: float, lam: float = EASE_LAMBDA,
@@ -66,6 +69,8 @@ class FittedModels:
             np.save(tmp / "ease_weights.npy", c.ease.weights)
             if c.ease.kept is not None:
                 np.save(tmp / "ease_kept.npy", c.ease.kept)
+        if self.ranker is not None:
+            self.ranker.save(tmp / RANKER_FILE)
         (tmp / "fit.json").write_text(json.dumps({
             "rows": self.rows, "lam": c.ease.lam if c.ease else None, "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S")}))
         try:
@@ -88,15 +93,17 @@ class FittedModels:
                 ease = EASE.fitted(data, np.load(folder / "ease_weights.npy", mmap_mode="r"), kept, meta["lam"])
             sequential = (Transitions.fitted(data, _load_csr(folder / "transitions"))
                           if (folder / "transitions.indptr.npy").exists() else None)
-        except (OSError, ValueError, KeyError):
+            ranker = LearnedRanker.load(folder / RANKER_FILE) if (folder / RANKER_FILE).exists() else None
+        except (OSError, ValueError, KeyError, lightgbm_error()):
             return None
-        return cls(cooc, ClassicSignals.from_parts(data, ease, sequential), meta["rows"])
+        return cls(cooc, ClassicSignals.from_parts(data, ease, sequential), meta["rows"], ranker)
 
 
-def fit_settings(like_threshold: float, lam: float, trust: tuple) -> str:
-    """What a fit depends on besides the interactions (part of its folder's name)."""
+def fit_settings(like_threshold: float, lam: float, trust: tuple, ranker: bool = False) -> str:
+    """What a fit depends on besides the interactions (part of its folder's name); `ranker`: the
+    fit holds a learned ranker."""
     return (f"like{like_threshold:g}-lam{lam:g}-max{EASE_MAX_ITEMS}-nb{NEIGHBOURS}above{NEIGHBOURS_ABOVE}"
-            f"-trust{'-'.join(f'{t:g}' for t in trust)}-f{FORMAT}")
+            f"-trust{'-'.join(f'{t:g}' for t in trust)}{'-ltr' if ranker else ''}-f{FORMAT}")
 
 
 def fit_key(generation: int, settings: str) -> str:

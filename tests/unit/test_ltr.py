@@ -3,6 +3,7 @@ it on the validation split (evals/ltr.py): it learns a planted signal, reloads t
 and ranks the bookshop suite's users from a fit that never saw their held-out items."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from agent.pipeline.learned import CONTENT, LEARNED_FEATURES, LearnedRanker, Taste, learned_features
 from agent.pipeline.order import FEATURES
 from agent.types import Item
-from evals.ltr import fit_lambdamart, mean_ndcg_of
+from agent.pipeline.learned import fit_lambdamart, mean_ndcg_of
 from evals.runner import SuiteRun
 from evals.suite import load_suite
 from tests.unit.test_eval_fusion import FUSION, settings, write_suite  # noqa: F401 (a fixture)
@@ -81,6 +82,27 @@ def test_the_ltr_variant_is_fitted_on_the_validation_split_and_the_fit_is_reused
     again = SuiteRun(load_suite(path), tmp_path / "run", settings).run()
     assert fit.stat().st_mtime_ns == before  # read back, not refitted
     assert again["variants"]["ltr"]["metrics"] == summary["variants"]["ltr"]["metrics"]
+
+
+def test_an_ltr_variant_can_measure_the_ranker_the_product_fits(settings, tmp_path, monkeypatch):  # noqa: F811
+    """`training: workspace`: the product's fit (its requests replayed over the training rows only,
+    agent/pipeline/learned_fit.py) makes the ranker the variant ranks with."""
+    from agent.pipeline import learned_fit
+
+    monkeypatch.setattr("evals.ltr.GRID", {"num_leaves": (7,), "min_child_samples": (10,), "learning_rate": (0.1,)})
+    monkeypatch.setattr("evals.ltr.MAX_TREES", 100)
+    rows_seen = []
+    fit = learned_fit.training_lists
+    monkeypatch.setattr(learned_fit, "training_lists", lambda rows, *a, **k: rows_seen.extend(rows()) or fit(rows, *a, **k))
+    path = write_suite(tmp_path, [FUSION, {"name": "ltr-workspace", "kind": "ltr", "training": "workspace"}])
+    run = SuiteRun(load_suite(path), tmp_path / "run", settings)
+    summary = run.run()
+    assert rows_seen == list(run.split.train)  # never a held-out row
+    meta = json.loads(next((tmp_path / "run" / "ltr-fits").glob("ltr-workspace-*.json")).read_text())["meta"]
+    assert meta["source"] == "workspace fit" and meta["variant"] == "ltr-workspace" and "fusion_ndcg" in meta
+    assert 0.0 <= summary["variants"]["ltr-workspace"]["metrics"]["ndcg@10"] <= 1.0
+    with pytest.raises(Exception, match="training: workspace is the product"):
+        load_suite(write_suite(tmp_path, [{"name": "f", "kind": "fusion", "training": "workspace"}]))
 
 
 def test_an_ltr_variant_refuses_weights_and_pointwise_scoring(tmp_path):
@@ -158,27 +180,25 @@ def test_a_request_computes_the_features_the_eval_fitted_on(settings, tmp_path):
         np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
 
 
-def test_the_product_orders_by_an_installed_ranker_and_says_how_to_install_one(data_copy, embedder, tmp_path):
+def test_the_product_orders_by_an_installed_ranker_over_the_fits_own(data_copy, embedder, tmp_path):
     from agent.errors import ConfigError
     from agent.pipeline.learned import ranker_path
     from tests.conftest import make_recommender
 
     ltr_settings = data_copy.model_copy(update={"candidate_order": "ltr"})
+    grid = {"num_leaves": (7,), "min_child_samples": (20,), "learning_rate": (0.1,)}
+    # planted on a standardised signal: the scale a real list's column has too
+    installed = fit_lambdamart(planted_lists(200, signal="semantic_z"), k=10, grid=grid, max_trees=100)
+    installed.save(ranker_path(ltr_settings.data_dir))
     rec = make_recommender(ltr_settings, embedder)
     history = rec.history(next(iter(rec.store.all_interactions()))[0])
     try:
-        with pytest.raises(ConfigError, match="--variant ltr --install"):
-            rec.retrieve(history, 10)
-        grid = {"num_leaves": (7,), "min_child_samples": (20,), "learning_rate": (0.1,)}
-        # planted on a standardised signal: the scale a real list's column has too
-        fit_lambdamart(planted_lists(200, signal="semantic_z"), k=10, grid=grid, max_trees=100).save(
-            ranker_path(ltr_settings.data_dir))
-        rec._ranker = None
         _, ranked = rec.retrieve(history, 30)
         seen = {e.item_id for e in history}
         assert len(ranked) == 30 and not seen & {c.item.item_id for c in ranked}
         fused = [c.scores["fused"] for c in ranked]  # the ranker's scores, best first
         assert fused == sorted(fused, reverse=True) and len(set(fused)) > 1
+        assert rec.ranker().meta == installed.meta and rec.fitted().ranker is None  # the fit made none
         stale = LearnedRanker.load(ranker_path(ltr_settings.data_dir))
         stale.features = stale.features[:-1] + ("retired",)  # a ranker from another version's features
         stale.save(ranker_path(ltr_settings.data_dir))
@@ -188,6 +208,107 @@ def test_the_product_orders_by_an_installed_ranker_and_says_how_to_install_one(d
     finally:
         rec.close()
         rec.store.close()
+
+
+def test_the_item_models_fit_makes_the_ranker_saves_it_and_refits_it_with_them(data_copy, embedder, monkeypatch):
+    """Without an installed ranker, `candidate_order: ltr` fits one with the item models from the
+    workspace's own interactions; a fresh process reads it from the fit (identical scores, no
+    refit); new interactions refit it with the models."""
+    from agent.retrieval.fitted import RANKER_FILE, FittedModels
+    from tests.conftest import make_recommender
+
+    monkeypatch.setattr("agent.pipeline.learned_fit.GRID", {"num_leaves": (7,), "min_child_samples": (10,),
+                                                           "learning_rate": (0.1,)})
+    # a fusion that ranks against co-occurrence: the 60-person test data's ranker (one tree) beats it
+    ltr_settings = data_copy.model_copy(update={"candidate_order": "ltr", "fusion_weights": {"collaborative": -1.0}})
+    rec = make_recommender(ltr_settings, embedder)
+    user = next(iter(rec.store.all_interactions()))[0]
+    history = rec.history(user)
+    try:
+        fit = rec.fit_now()
+        meta = fit.ranker.meta
+        assert meta["source"] == "workspace fit" and meta["people"] == 60 and meta["replayed"] <= 120
+        assert 20 <= meta["lists"] <= meta["replayed"] and meta["beats_fusion"] and meta["cv_ndcg"] > meta["fusion_ndcg"]
+        assert rec._fit_key.endswith("-ltr-f1") and (Path(ltr_settings.data_dir) / "fitted" / rec._fit_key / RANKER_FILE).exists()
+        assert rec.ranker() is fit.ranker
+        _, ranked = rec.retrieve(history, 20)
+        fused = [c.scores["fused"] for c in ranked]
+        assert fused == sorted(fused, reverse=True)
+    finally:
+        rec.close()
+        rec.store.close()
+
+    monkeypatch.setattr(FittedModels, "fit", lambda *a, **k: pytest.fail("a fresh process refitted"))
+    again = make_recommender(ltr_settings, embedder)
+    try:
+        _, reread = again.retrieve(history, 20)
+        assert [(c.item.item_id, c.scores["fused"]) for c in reread] == [(c.item.item_id, c.scores["fused"]) for c in ranked]
+        assert again.fitted().ranker.meta == json.loads(json.dumps(meta))
+        monkeypatch.undo()
+        monkeypatch.setattr("agent.pipeline.learned_fit.GRID", {"num_leaves": (7,), "min_child_samples": (10,),
+                                                               "learning_rate": (0.1,)})
+        from agent.types import Interaction
+
+        items = sorted(again.store.item_ids())
+        again.store.upsert_interactions([Interaction(user_id=f"new{u}", item_id=items[(7 * u + j) % len(items)],
+                                                     rating=5.0, timestamp=2_000_000_000 + j)
+                                         for u in range(20) for j in range(8)])
+        key = again._fit_key
+        refit = again.fit_now()
+        assert again._fit_key != key and refit.ranker is not None and refit.ranker is not fit.ranker
+        assert [p.name for p in (Path(ltr_settings.data_dir) / "fitted").iterdir()] == [again._fit_key]
+    finally:
+        again.close()
+        again.store.close()
+
+
+@pytest.mark.parametrize("why", ["too few lists", "no better than the fusion"])
+def test_a_ranker_too_little_data_or_no_better_leaves_the_fusion_order_and_says_why(data_copy, embedder, monkeypatch,
+                                                                                   caplog, why):
+    from tests.conftest import make_recommender
+
+    monkeypatch.setattr("agent.pipeline.learned_fit.GRID", {"num_leaves": (7,), "min_child_samples": (10,),
+                                                           "learning_rate": (0.1,)})
+    if why == "too few lists":
+        monkeypatch.setattr("agent.pipeline.learned_fit.MIN_LISTS", 10_000)
+    rec = make_recommender(data_copy.model_copy(update={"candidate_order": "ltr"}), embedder)
+    fusion = make_recommender(data_copy, embedder)
+    history = rec.history(next(iter(rec.store.all_interactions()))[0])
+    try:
+        with caplog.at_level("WARNING", logger="recagent.fit"):
+            _, ranked = rec.retrieve(history, 20)
+        assert rec.ranker() is None and "ordered by the fusion" in caplog.text
+        if why == "too few lists":
+            assert rec.fitted().ranker is None and "no learned ranker" in caplog.text
+        else:  # on 60 people one tree scores below the default fusion on the same lists: kept, not used
+            meta = rec.fitted().ranker.meta
+            assert not meta["beats_fusion"] and meta["cv_ndcg"] <= meta["fusion_ndcg"] and "no better" in caplog.text
+        assert [c.item.item_id for c in ranked] == [c.item.item_id for c in fusion.retrieve(history, 20)[1]]
+    finally:
+        for r in (rec, fusion):
+            r.close()
+            r.store.close()
+
+
+def test_training_holds_out_each_sampled_persons_latest_likes_from_the_models():
+    from agent.pipeline.learned_fit import held_out_likes, training_lists
+
+    rows = [("a", "x", 5.0, 10), ("a", "y", 2.0, 30), ("a", "z", 4.5, 20), ("a", "w", 4.0, 20), ("a", "v", 5.0, 1),
+            ("a", "u", 5.0, 2), ("a", "t", 5.0, 3), ("b", "x", 5.0, 1), ("b", "y", 5.0, 2)]
+    # a's liked items by time: v u t x (z w at 20, w the later row): held out w, then z; b likes too few
+    assert held_out_likes(rows, 4.0, people=10, seed=0) == {"a": ["w", "z"]}
+    seen = []
+
+    def fit_models(stream):
+        seen.extend(stream)
+        raise StopFitting
+
+    class StopFitting(Exception):
+        pass
+
+    with pytest.raises(StopFitting):
+        training_lists(lambda: iter(rows), 4.0, None, None, fit_models, n=10)
+    assert [r for r in rows if r not in seen] == [("a", "z", 4.5, 20), ("a", "w", 4.0, 20)]
 
 
 def test_eval_fit_installs_an_ltr_ranker_where_the_product_reads_it(tmp_path):

@@ -1,0 +1,71 @@
+"""The memory-mapped item-vector snapshot (agent/retrieval/vectors.py): it holds Chroma's vectors,
+requests read from it instead of Chroma, and an upsert never leaves a stale one on disk."""
+
+import numpy as np
+
+from agent.retrieval.vectors import VectorSnapshot, write_snapshot
+
+
+def test_a_snapshot_returns_the_vectors_of_the_ids_it_holds(tmp_path):
+    rng = np.random.default_rng(0)
+    pages = [(["b", "a10", "c"], rng.normal(size=(3, 4))), (["a2", "a"], rng.normal(size=(2, 4)))]
+    assert write_snapshot(tmp_path / "snap", pages) == 5
+    snap = VectorSnapshot.load(tmp_path / "snap")
+    assert len(snap) == 5 and list(snap.ids) == sorted(["b", "a10", "c", "a2", "a"])
+    got = snap.get(["c", "zz", "a", "a1", ""])
+    assert set(got) == {"c", "a"} and got["c"].dtype == np.float32
+    np.testing.assert_array_equal(got["c"], pages[0][1][2].astype(np.float32))
+    np.testing.assert_array_equal(got["a"], pages[1][1][1].astype(np.float32))
+    assert VectorSnapshot.load(tmp_path / "absent") is None
+    assert write_snapshot(tmp_path / "empty", [], dim=4) == 0 and VectorSnapshot.load(tmp_path / "empty").get(["a"]) == {}
+
+
+def test_requests_read_vectors_from_the_snapshot_and_an_upsert_never_leaves_it_stale(data_copy, embedder, monkeypatch):
+    from pathlib import Path
+
+    from agent.retrieval.chroma import ChromaRetriever
+    from agent.types import Item
+
+    index = ChromaRetriever(Path(data_copy.data_dir) / "chroma", embedder)
+    assert index.snapshot_dir.exists()  # written by the ingest
+    col = index._col
+    everything = col.get(include=["embeddings"])
+    truth = dict(zip(everything["ids"], np.asarray(everything["embeddings"], dtype=np.float32)))
+    asked = []
+    get = col.get
+    monkeypatch.setattr(col, "get", lambda *a, **k: asked.append(k.get("ids")) or get(*a, **k), raising=False)
+    ids = list(truth)[:50]
+    got = index.embeddings(ids + ["not-an-item"])
+    assert asked == [["not-an-item"]] and set(got) == set(ids)  # only the unknown id went to Chroma
+    assert all(np.array_equal(got[i], truth[i]) for i in ids)
+
+    changed = Item(item_id=ids[0], title="Something Else Entirely (2031)", categories=["Documentary"])
+    index.upsert([changed])
+    assert not index.snapshot_dir.exists()  # no stale snapshot on disk once vectors change
+    asked.clear()
+    again = index.embeddings(ids[:3])
+    assert asked == [[ids[0]]] and not np.array_equal(again[ids[0]], truth[ids[0]])  # this process's upsert
+    assert all(np.array_equal(again[i], truth[i]) for i in ids[1:3])  # the mapped snapshot still serves
+    assert index.save_vectors() == len(truth)
+    fresh = ChromaRetriever(Path(data_copy.data_dir) / "chroma", embedder)
+    np.testing.assert_array_equal(fresh.embeddings([ids[0]])[ids[0]], again[ids[0]])
+
+
+def test_reindex_and_a_rerun_ingest_write_the_snapshot(data_copy, embedder):
+    import shutil
+    from pathlib import Path
+
+    from agent.ingest import Source, ingest, reindex
+    from agent.retrieval.chroma import ChromaRetriever
+    from agent.store import CatalogStore
+    from tests.conftest import DATA
+
+    index = ChromaRetriever(Path(data_copy.data_dir) / "chroma", embedder)
+    store = CatalogStore(Path(data_copy.data_dir) / "catalog.sqlite")
+    try:
+        shutil.rmtree(index.snapshot_dir)
+        assert ingest(Source(items=DATA / "items.csv"), store, index).indexed == 0 and index.snapshot_dir.exists()
+        shutil.rmtree(index.snapshot_dir)
+        assert reindex(store, index) == 300 and len(VectorSnapshot.load(index.snapshot_dir)) == 300
+    finally:
+        store.close()
