@@ -21,19 +21,20 @@ GENRES = ["Action", "Adventure", "Animation", "Children", "Comedy", "Crime", "Do
 LIST_SLOTS = ("genres", "not_genres", "tags", "not_tags", "not_titles")
 
 
-SPLITS = ("dev", "heldout", "blind", "blind2", "blind3", "blind4", "blind5", "all")
+BLIND = ("blind", "blind2", "blind3", "blind4", "blind5", "blind6")
+SPLITS = ("dev", "heldout", *BLIND, "all")
 
 
 def load(path: Path = CORPUS, split: str = "all") -> list[dict]:
     """The corpus, or a part of it: `dev` (odd ids: the rules were written looking at these),
     `heldout` (even ids: read only to score until 2026-12-06, then read for rules too), `blind`
     (turns-blind.jsonl, written later by someone who never read the rules; scored once, then read
-    for rules too), `blind2` to `blind4` (the same, later rounds) or `blind5` (the same, scored once
-    the rules were set)."""
-    if split in ("blind", "blind2", "blind3", "blind4", "blind5"):
+    for rules too), `blind2` to `blind6` (the same, later rounds; tests/data/chat/README.md says
+    which were read since)."""
+    if split in BLIND:
         path = path.with_name(f"turns-{split}.jsonl")
     turns = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    if split in ("all", "blind", "blind2", "blind3", "blind4", "blind5"):
+    if split in ("all", *BLIND):
         return turns
     return [t for t in turns if int(t["id"].lstrip("t")) % 2 == (1 if split == "dev" else 0)]
 
