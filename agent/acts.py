@@ -165,7 +165,7 @@ def read_turn(message: str, genres: list[str], shown: list[str] | None = None,
     found: list[tuple[int, TurnAct]] = []
     if m := re.search(r"\b(start(?:ing)? (?:over|again|fresh|afresh)|restart|reset|forget (?:everything|all (?:of )?(?:that|"
                       r"this|it))|from scratch|(?:start )?(?:a )?new search|clear (?:it )?all|clean slate|square one|"
-                      r"(?:scrap|wipe|clear) (?:all|everything|it all)(?: of (?:this|that|it))?|begin again|fresh start|"
+                      r"(?:scrap|wipe|clear|reset|drop|remove) (?:all|everything|it all|(?:my|the|all(?: the)?) filters)(?: of (?:this|that|it))?|begin again|fresh start|"
                       r"start afresh|forget what i said|let's start again|back to square one)\b", text):
         found.append((m.start(), TurnAct(act="reset")))
     found += _feedback(text, shown)
@@ -173,8 +173,9 @@ def read_turn(message: str, genres: list[str], shown: list[str] | None = None,
     undo = _undo(text, genres)
     found += [(i, a) for i, a, _ in undo]
     more = _more_like(text, shown)
-    if more:  # "like #4 but funnier", "movies like heat": a request for more like it, not a like
-        start, end = (re.search(_MORE_LIKE, text) or _kind_like(text)).span()
+    said_like = re.search(_MORE_LIKE, text) or _kind_like(text)
+    if more and said_like:  # "like #4 but funnier", "movies like heat": a request for more like it, not a like
+        start, end = said_like.span()
         found = [(i, a) for i, a in found if not (a.act == "feedback" and a.signal == "like" and start <= i < end)]
     found += more
     # a question's own words ("is it scary?") ask nothing of the list
@@ -343,7 +344,7 @@ def ref_in(text: str, shown: list[str]) -> Ref | None:
     title = _shown_title(text, shown)
     if (m := re.search(_POSITION, text)) and not (title and m.group(0).strip() in title and len(title.split()) > 1):
         number = next((g for g in (*m.groups()[:3], m.group(5)) if g), None)
-        return Ref(position=int(number) if number else _ORDINAL[m.group(4)])
+        return Ref(position=int(number) if number else _ORDINAL[m.group(4)])  # "the 12th one": said to be none
     if title:
         return Ref(title=title)
     if m := re.search(r"\bthe ([\w-]+(?: [\w-]+){0,2}) (?:one|movie|film)\b|"
@@ -354,6 +355,12 @@ def ref_in(text: str, shown: list[str]) -> Ref | None:
     if re.search(_ANAPHOR, text):
         return Ref(anaphor=True)
     return None
+
+
+def _on_screen(place: int, shown: list[str]) -> bool:
+    """Whether a bare number can be a place on the list ("why 28 days later" names a title; with no
+    list on screen, any place may be meant)."""
+    return not shown or place == -1 or 1 <= place <= len(shown)
 
 
 def _shown_title(text: str, shown: list[str]) -> str | None:
@@ -421,7 +428,7 @@ def _telling_runs(words: list[str]) -> list[list[str]]:
 _GOOD = (r"great|perfect|amazing|awesome|good|nice|fantastic|brilliant|excellent|favou?rites?|a yes|yes|love it|"
          r"5 stars|five stars|10/10|a must|must|sold|>>>|a masterpiece|masterpiece|goat|a classic|cute|cool|sick|hilarious|dope|fire|intriguing|promising|solid|"
          r"looks? (?:great|good|fun|interesting)|sounds? (?:great|good|perfect|fun)|👍|❤️|♥|🔥|😍")
-_BAD = (r"boring|a no|no thanks|nope|nah|not for me|not my thing|isn't my thing|not my cup of tea|meh|bad|awful|"
+_BAD = (r"boring|a no|no thanks|nope|nah|not for me|(?:aren't|isn't|are not|is not) for me|not my thing|isn't my thing|not my cup of tea|meh|bad|awful|"
         r"terrible|hated?|didn't care for|don't care for|skip|pass|dumb|lame|stupid|too slow|not interested|"
         r"no way|hard pass|no|not so much|not really|not feeling it|👎|🤮|😴")
 
@@ -438,7 +445,7 @@ def _feedback(text: str, shown: list[str]) -> list[tuple[int, TurnAct]]:
              ("like", r"(?<!dis)(?<!would )(?<!i'd )(?<!more )(?<!something )(?<!would i )(?<!will i )(?<!do i )"
                       r"(?<!nothing )(?<!anything )(?<!movies )(?<!films )(?<!stuff )(?<!things )(?<!ones )(?<!feel )"
                       r"(?<!didn't )(?<!don't )(?<!not )(?<!just )(?<!looks )(?<!sounds )(?<!kinda )(?<!look )"
-                      r"(?<!seem )(?<!seems )"
+                      r"(?<!seem )(?<!seems )(?<!that's )(?<!that is )"
                       r"liked?|loved?|enjoyed|really enjoyed|great pick(?: with)?|good one|nice one|yes to|👍|❤️ for"))
     def spoken(verb: str) -> str:
         return rf"(?:^|\b|(?<=\s))(?:{verb})(?:\b|(?=\s)|$)"
@@ -497,7 +504,9 @@ def _judged(clause: str, shown: list[str]) -> TurnAct | None:
     """A short clause that judges shown items ("#4 looks great", "zootopia was amazing")."""
     if re.match(r"(?:is|are|was|were|does|did|do|can|could|would|should|will|have)\b", clause):
         return None  # "is blade runner good": a question
-    clause = re.sub(r"(?:\b(?:is|are)|'s) an? (yes|no|must)\b", r" is \1", clause)  # "grease is a no", "akira's a no"
+    # "grease is a no", "akira's a (hard) no"
+    clause = re.sub(r"(?:\b(?:is|are)|'s) an? (?:hard |big |firm |definite |total |solid |strong )?(yes|no|must)\b", r" is \1",
+                    clause)
     if len(clause.split()) > 9 or re.search(r"\b(why|how|what|whats|who|when|is it|is the|recommend|more|something|"
                                             r"any|looking|want|need|a|an|some)\b", clause):
         return None
@@ -551,8 +560,9 @@ def _refs(head: str, shown: list[str], titles_anywhere: bool = False, bare_title
         part = re.sub(r"\s+(is|was|are|were|looks?|sounds?|seems?)(\s.*)?$", "", part)
         part = re.sub(r"(?:\s+(?:twice|already|before|again|too|as well|once|years ago|last year|ages ago|"
                       + _FILLER + r"))+$", "", part)
-        if re.fullmatch(r"#?\s*\d{1,2}", part):
-            refs.append(Ref(position=int(part.strip("# "))))
+        if re.fullmatch(r"(?:#?\s*\d{1,2}\s+)*#?\s*\d{1,2}", part) and all(
+                _on_screen(int(n), shown) for n in re.findall(r"\d{1,2}", part)):
+            refs += [Ref(position=int(n)) for n in re.findall(r"\d{1,2}", part)]  # "2", "#1", "1 2"
         elif (ref := ref_in(part, shown)) is not None and (ref.position is not None or ref.title or ref.describe
                                                             or re.fullmatch(_ANAPHOR + r"(?:'s| one)?", part)):
             refs.append(ref)
@@ -570,10 +580,12 @@ def _refs(head: str, shown: list[str], titles_anywhere: bool = False, bare_title
 
 
 _ABOUTS = (("length", r"how long|runtime|run time|length|minutes|is it long|too long"),
-           ("year", r"what year|when was|when did|how old|released|came out|from the \d0'?s\?|which year"),
+           ("year", r"what year|when was|when did|when's it from|when is it from|from when|how old|released|came out|"
+                     r"from the \d0'?s\?|which year"),
            ("cast", r"who (?:is|was|stars|plays|directed|made|is in)|actors?|cast|director|starring|who's in"),
            ("rating", r"rated|rating|any good|is it good|worth (?:it|watching)|score|reviews?|good\?"),
-           ("genre", r"animated|scary|funny|a comedy|a horror|genre|for kids|family friendly|kid friendly|violent|sad|"
+           ("genre", r"animated|scary|funny|a comedy|a horror|genre|for kids|an? kids? (?:movie|film)|an? family (?:movie|film)|"
+                        r"family friendly|kid friendly|violent|sad|"
                         r"ok for (?:a |my |the )?(?:\d+|kids?|children|family)|suitable|appropriate|\d+ ?(?:yo|year old)|"
                         r"what kind of|what type of|gory"),
            ("other", r"based on a true story|true story|subbed|dubbed|subtitles|language|streaming|sequel"),
@@ -610,8 +622,12 @@ def _explain_or_question(text: str, shown: list[str]) -> list[tuple[int, TurnAct
             base += len(sentence)
         return out
     number = re.match(r"\s*(?:#\s*)?(\d{1,2})\b(?!\s*(?:stars?|/|%|min))", text[m.end():])  # "why 3?"
-    ref = Ref(position=int(number.group(1))) if number else \
+    ref = Ref(position=int(number.group(1))) if number and _on_screen(int(number.group(1)), shown) else \
         ref_in(text[m.start():], shown) or ref_in(text, shown) or Ref(anaphor=True)
+    several = re.match(r"\s*((?:the )?(?:first|top|last|bottom) (?:two|three|four|2|3|4))\b", text[m.end():])
+    if several:  # "why the last two"
+        return _question(text[:m.start()], shown, 0) + [
+            (m.start(), TurnAct(act="explain", ref=r)) for r in _refs(several.group(1), shown) or [ref]]
     out = _question(text[:m.start()], shown, 0)  # "what's #2 about and why did you pick it"
     out += [(m.start(), TurnAct(act="explain", ref=r)) for r in _more_places(ref, text[m.end():])]
     tail = text[m.end():]
@@ -678,7 +694,7 @@ def _mask_titles(text: str, shown: list[str]) -> str:
 
 _MORE_LIKE = (r"\b(?:more like|similar to|(?:similar|same) (?:films?|movies?|stuff|vibe|feel|energy) (?:to|as)|same as|"
               r"(?:something|anything|stuff|movies|films|things|ones|more stuff|others?) like|in the (?:vein|style) of|"
-              r"along the lines of|closer to|reminds? me of|(?:what|anything|something) else (?:is )?like|got anything like)"
+              r"along the lines of|closer to|reminds? me of|(?:what|anything|something) else (?:is )?like|got anything like|that's like|that is like)"
               r"\s+(.+?)(?:[,;!?]| but | from | without | only| no | for (?:my|me|a|an|the|our|kids|tonight)\b|$)|"
               r"^\s*like\s+(.+?)\s+but\b")
 
@@ -686,7 +702,9 @@ _MORE_LIKE = (r"\b(?:more like|similar to|(?:similar|same) (?:films?|movies?|stu
 def _more_like(text: str, shown: list[str]) -> list[tuple[int, TurnAct]]:
     m = re.search(_MORE_LIKE, text) or _kind_like(text)
     if m is None:
-        return []
+        similar = _search(r"\b(?:anything|something|got anything|any(?:thing)? more|more stuff|more) (?:similar|like that)"
+                          r"(?: to (?:that|it|this))?\s*(?:[?!.,]|$)", text)
+        return [(similar.start(), TurnAct(act="more_like", ref=Ref(anaphor=True)))] if similar else []
     target = re.sub(r"(?:\s+(?:" + _FILLER + r"))+$", "", (m.group(1) or m.group(2)).strip())
     if re.fullmatch(r"(this|that|these|those)( (one|kind|sort))?", target) and not re.search(_POSITION, target):
         return [(m.start(), TurnAct(act="more_like", ref=Ref(anaphor=True)))]
@@ -753,6 +771,7 @@ def _undo(text: str, genres: list[str]) -> list[tuple[int, TurnAct, str]]:
     if m := re.search(r"\b(?:any (?:decade|era|year|time) is fine|doesn't matter when|any year)\b", text):
         return [(m.start(), TurnAct(act="undo", what={"era": True}), m.group(0))]
     if m := re.search(r"\b(undo(?: that)?|take (?:that|it) back|never ?mind(?: that)?(?: last part| last bit)?|scratch that|"
+                      r"scrap that|"
                       r"go back|revert)\b", text):
         return [(m.start(), TurnAct(act="undo", what={"last": True}), m.group(0))]
     return []
@@ -786,7 +805,10 @@ def _genre_patterns(genres: list[str]) -> dict[str, str]:
                           ("a good cry|(?:make|makes) (?:me|you|us) cry", "drama"), ("funnier|laughs", "comedy")):
         if target in lower:
             out[lower[target]].append(extra)
-    return {g: "|".join(sorted(set(p), key=len, reverse=True)) for g, p in out.items()}
+    patterns = {g: "|".join(sorted(set(p), key=len, reverse=True)) for g, p in out.items()}
+    if "Action" in patterns:  # "live action" films are not Action films
+        patterns["Action"] = rf"(?<!live )(?<!live-)(?:{patterns['Action']})"
+    return patterns
 
 
 class _Request(TurnAct):
@@ -816,7 +838,8 @@ def _excluded_titles(text: str, genres: list[str]) -> list[tuple[int, int, str]]
     out = []
     for m in _EXCLUDED_TITLE.finditer(text):
         group = next(g for g in (1, 2, 3) if m.group(g))
-        name = re.sub(r"(?:\s+(?:movies?|films?|stuff|ones?|" + _FILLER + r"))+$", "", m.group(group).strip())
+        name = re.sub(r"(?:\s+(?:movies?|films?|stuff|ones?|anymore|any more|either|this time|tonight|now|"
+                      + _FILLER + r"))+$", "", m.group(group).strip())
         name = re.sub(r"^(?:another|more|the same old)\s+", "", name)
         if set(name.split()) & _NOT_A_TITLE - {"the", "in", "on", "of", "it", "me", "my", "one"}:
             continue  # "not too dark", "no more than two hours"

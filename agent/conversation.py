@@ -197,9 +197,12 @@ class ChatSessions:
         has_request = bool(intent.include_categories or intent.exclude_categories or intent.era or intent.query
                            or intent.more_like or intent.not_like or intent.reset or intent.show_again)
         if has_request and self.options.use_llm and intent.query:
+            read_genres = list(intent.include_categories)
             source = self._add_llm_reading(intent, text)
             excluded = {t.lower() for a in requested for t in a.not_titles}  # "anything but star wars" is no "like"
             intent.more_like = [m for m in intent.more_like if m.lower() not in excluded]
+            if any(a.act == "more_like" for a in requested):  # the item sets the direction, not genres the model guessed
+                intent.include_categories = read_genres
         self._update_constraints(state, intent, notices, text)
         lead = "\n".join(a for a in answers if a)
         return self._recommend_turn(state, message, notices + ([lead] if lead else []), results, source,

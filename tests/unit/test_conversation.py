@@ -183,6 +183,25 @@ def test_the_llm_reading_cannot_add_titles_or_genres_the_message_does_not_suppor
     assert len(titles) == 1 and "Heat" in titles[0]  # "Heat" was written; "The Godfather" was not
 
 
+def test_more_like_an_item_takes_no_genres_from_the_models_reading(make_agent):
+    """"I loved X, anything similar?": the item sets the direction; genres the model guesses
+    (the bundled one said Action and Adventure for Groundhog Day) would narrow the list wrongly."""
+    def guessing(request):
+        if request.schema_name == "intent":
+            return json.dumps({"include_categories": ["Action", "Adventure"], "exclude_categories": [],
+                               "era_start": None, "era_end": None, "more_like": [], "query": "similar"})
+        return rank_in_order(request)
+
+    agent = make_agent(backend=ScriptedFakeBackend([guessing], repeat_last=True), use_llm=True)
+    session = agent.start("user-18")
+    first = agent.chat(session, "something funny")
+    title = first.items[0].title
+    reply = agent.chat(session, f"I loved {title.rsplit(' (', 1)[0]}, anything similar?")
+    assert reply.constraints.more_like == [first.items[0].item_id]
+    assert reply.constraints.include_categories == first.constraints.include_categories  # nothing added
+    agent.close()
+
+
 def test_chat_text_is_redacted_before_it_is_stored_in_an_owner_only_file(make_agent):
     agent = make_agent()
     session = agent.start("user-18")
