@@ -99,15 +99,16 @@ class Recommender(Parts):
         profile, candidates = self.retrieve(history, max(opt.n_candidates, opt.k), ctx)
         return self._rerank(history, profile, candidates, opt, None, t0, None, on_item, ctx)
 
-    def retrieve(self, history: list[HistoryEvent], n: int,
-                 ctx: RequestContext | None = None) -> tuple[ProfileSummary, list[Candidate]]:
-        """Profile → candidates → order: the profile of a (non-empty) history and its n best candidates."""
+    def retrieve(self, history: list[HistoryEvent], n: int, ctx: RequestContext | None = None,
+                 order: str | None = None) -> tuple[ProfileSummary, list[Candidate]]:
+        """Profile → candidates → order: the profile of a (non-empty) history and its n best candidates.
+        `order`: a candidate order other than the settings' (benchmarks compare them on one fit)."""
         self.check_index()
         ctx = ctx or self.context(history)
         profile = self.profile_of(history, ctx)
         seeds = ctx.positives or [r.item_id for r in profile.liked]  # nothing liked: the best-rated items
         pool = candidate_stage.retrieve(ctx, seeds, n)
-        order = self.settings.candidate_order
+        order = order or self.settings.candidate_order
         ranker = self.ranker() if order == "ltr" else None
         if order == "ltr" and ranker is None:  # the fit had too little data to learn one (it logged why)
             order = "fusion"

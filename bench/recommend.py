@@ -4,7 +4,8 @@
     same run: the floor is the list's generated tokens at that speed, and the ratio says how
     much of the list time is generation at all; llama.cpp's own counters split each list's
     time into reading prompts (prefill), generating, and the rest (retrieval, checks, Python);
-  - retrieval (profile + candidates) over the full catalog, p50/p95 (goal: p95 <= 20 ms).
+  - retrieval (profile + candidates) over the full catalog, p50/p95 (goal: p95 <= 20 ms; with the
+    learned ranker, --ltr, 30 ms), item vectors from the memory-mapped snapshot and from Chroma.
     uv run python bench/recommend.py --users 5 --model qwen2.5-coder-0.5b
 """
 
@@ -24,7 +25,6 @@ from agent.backends.openai_compat import OpenAICompatBackend
 from agent.options import DEFAULT_PROMPT
 from agent.config import load_settings
 from agent.bundled_models import get_model, pull
-from agent.pipeline.learned import ranker_path
 from agent.recommender import Recommender
 
 
@@ -38,12 +38,14 @@ def main() -> None:
     ap.add_argument("--users", type=int, default=5, help="users for the LLM timing")
     ap.add_argument("--retrieval-users", type=int, default=200)
     ap.add_argument("--retrieval-only", action="store_true", help="time retrieval only, no LLM calls")
+    ap.add_argument("--ltr", action="store_true", help="candidate_order ltr (the fit makes the ranker, or an installed "
+                    "one is read): its retrieval is timed too, and the lists use it")
     ap.add_argument("--k", type=int, default=10)
     ap.add_argument("--model", default=None)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--prompt", default=DEFAULT_PROMPT)
     args = ap.parse_args()
-    settings = load_settings(model=args.model)
+    settings = load_settings(model=args.model, **({"candidate_order": "ltr"} if args.ltr else {}))
     spec = get_model(settings.model_name)
     server = EmbeddedLlamaServer(pull(spec, Path(settings.cache_dir)), alias=spec.name, n_ctx=spec.n_ctx,
                                  threads=settings.threads, parallel=settings.parallel, metrics=True)
@@ -57,21 +59,25 @@ def main() -> None:
     # warm-up: loads the embedder, the co-occurrence index, the title index
     rec.recommend(users[0], k=args.k, use_llm=False)
 
-    # the candidate orders, alternating per user so that machine noise hits them alike; the learned
-    # ranker's too when one is installed (`recagent eval fit SUITE --variant ltr --install`)
-    retrieval: dict[str, list[float]] = {"fusion": [], "rrf": []}
-    if ranker_path(settings.data_dir).exists():
-        retrieval["ltr"] = []
-    orders = list(retrieval)
+    # the candidate orders, alternating per user so that machine noise hits them alike: each with the
+    # item vectors from the memory-mapped snapshot, and the fusion's also read back from Chroma (with
+    # the in-memory cache, as before the snapshot); with --ltr the learned ranker's as well
+    variants = {"fusion": ("fusion", True), "rrf": ("rrf", True), "fusion, vectors from Chroma": ("fusion", False)}
+    if settings.candidate_order == "ltr":
+        variants.update({"ltr": ("ltr", True), "ltr, vectors from Chroma": ("ltr", False)})
+        if rec.ranker() is None:
+            raise SystemExit("--ltr: the fit made no ranker, or one no better than the fusion (see its log)")
+    retrieval: dict[str, list[float]] = {name: [] for name in variants}
+    names = list(variants)
     for n, u in enumerate(rng.sample(users, min(args.retrieval_users, len(users)))):
         history = rec.history(u)
-        # each order goes first for a third of the users: the first pays the vector reads the others reuse
-        for order in orders[n % len(orders):] + orders[:n % len(orders)]:
-            rec.settings = settings.model_copy(update={"candidate_order": order})
+        # each goes first for an equal share of users: the first pays the vector reads the others reuse
+        for name in names[n % len(names):] + names[:n % len(names)]:
+            order, rec.index.use_snapshot = variants[name]
             t = time.perf_counter()
-            rec.retrieve(history, 20)
-            retrieval[order].append((time.perf_counter() - t) * 1000)
-    rec.settings = settings
+            rec.retrieve(history, 20, order=order)
+            retrieval[name].append((time.perf_counter() - t) * 1000)
+    rec.index.use_snapshot = True
     if args.retrieval_only:
         server.stop()
         print_retrieval(rec, retrieval)
@@ -139,12 +145,13 @@ def server_counters(base_url: str, headers: dict) -> dict[str, float]:
 
 
 def print_retrieval(rec, retrieval: dict[str, list[float]]) -> None:
-    for order, ms in retrieval.items():
-        goal = 30 if order == "ltr" else 20
-        print(f"| retrieval, {order} order, over {rec.store.count_items()} items, {len(ms)} users "
+    for name, ms in retrieval.items():
+        goal = 30 if name.startswith("ltr") else 20
+        print(f"| retrieval, {name} order, over {rec.store.count_items()} items, {len(ms)} users "
               f"(ms, goal p95 <= {goal}) | {statistics.median(ms):.1f} | {pct(ms, .95):.1f} |")
-    for a, b in (("fusion", "rrf"), ("ltr", "fusion")):
-        if a in retrieval:
+    for a, b in (("fusion", "rrf"), ("ltr", "fusion"), ("fusion", "fusion, vectors from Chroma"),
+                 ("ltr", "ltr, vectors from Chroma")):
+        if a in retrieval and b in retrieval:
             print(f"| ratio {a} / {b} | {statistics.median(retrieval[a]) / statistics.median(retrieval[b]):.2f} | "
                   f"{pct(retrieval[a], .95) / pct(retrieval[b], .95):.2f} |")
 

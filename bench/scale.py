@@ -14,6 +14,7 @@ and across sizes the growth exponent of each (the log-log slope against interact
     uv run python bench/scale.py --sizes 10k:1M 100k:10M 1M:25M --work .recagent/scale
     uv run python bench/scale.py --report          # the table and plot from the saved results
     uv run python bench/scale.py --serving 10k:1M 100k:10M 1M:25M --work /tmp/scale  # all but ingest, over built data
+    uv run python bench/scale.py --ltr 1M:25M --work /tmp/scale   # with the learned ranker, over built data
 """
 
 from __future__ import annotations
@@ -133,6 +134,66 @@ def measure_serving(data_dir: Path, n_users: int, seed: int = 0, index=None) -> 
     return out
 
 
+def measure_ltr(data_dir: Path, n_users: int, seed: int = 0) -> dict:
+    """`candidate_order: ltr` over one size's ingested data, in this process: the fit with its
+    learned ranker (agent/pipeline/learned_fit.py) from scratch, then, with the data's files in the
+    page cache, retrieval by the ranker and by the fusion alternately per user (one fit, one run),
+    each with the item vectors from the memory-mapped snapshot and from Chroma,
+    and `recommend --no-llm` lists ordered by the ranker. A ranker no better than the fusion on its
+    training lists (the product would not use it) is timed all the same, installed for the run."""
+    from agent.config import load_settings
+    from agent.pipeline.learned import ranker_path
+    from agent.recommender import Recommender
+
+    shutil.rmtree(data_dir / "fitted", ignore_errors=True)
+    rec = Recommender(load_settings(data_dir=data_dir, candidate_order="ltr"))
+    t = time.perf_counter()
+    ranker = rec.fit_now().ranker
+    out: dict = {"fit_s": round(time.perf_counter() - t, 1),
+                 "fit_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
+    if ranker is None:
+        raise SystemExit("the fit made no learned ranker (too few replayed requests held their item: see its log)")
+    out["ranker"] = {k: ranker.meta.get(k) for k in ("lists", "people", "replayed", "cv_ndcg", "fusion_ndcg",
+                                                     "beats_fusion", "params")}
+    installed = rec.ranker() is None
+    if installed:
+        ranker.save(ranker_path(data_dir))
+    try:
+        users = sample_users(n_users, seed)
+        # each order with the item vectors from the memory-mapped snapshot and from Chroma (as before it)
+        variants = {"ltr": ("ltr", True), "fusion": ("fusion", True), "ltr_chroma": ("ltr", False),
+                    "fusion_chroma": ("fusion", False)}
+        if not rec.index.snapshot_dir.exists():  # data ingested before the snapshot existed: what writing it costs
+            t = time.perf_counter()
+            rec.index.save_vectors()
+            out["snapshot_write_s"] = round(time.perf_counter() - t, 1)
+        read_into_page_cache(data_dir)
+        times: dict[str, list[float]] = {name: [] for name in variants}
+        names, lists = list(variants), []
+        for n, u in enumerate(users):
+            history = rec.history(u)
+            for name in names[n % len(names):] + names[:n % len(names)]:  # each goes first for a quarter
+                order, rec.index.use_snapshot = variants[name]
+                t = time.perf_counter()
+                rec.retrieve(history, 20, order=order)
+                times[name].append((time.perf_counter() - t) * 1000)
+            rec.index.use_snapshot = True
+            t = time.perf_counter()
+            rec.recommend(u, k=10, use_llm=False)
+            lists.append((time.perf_counter() - t) * 1000)
+    finally:
+        if installed:
+            ranker_path(data_dir).unlink()
+            ranker_path(data_dir).with_suffix(".json").unlink()
+    for order, ms in times.items():
+        out.update({f"{order}_retrieval_p50_ms": round(pct(ms, .5), 1), f"{order}_retrieval_p95_ms": round(pct(ms, .95), 1)})
+    out.update(recommend_p50_ms=round(pct(lists, .5), 1), recommend_p95_ms=round(pct(lists, .95), 1),
+               timed_with_installed_ranker=installed,
+               peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
+    rec.store.close()
+    return out
+
+
 def timed_requests(rec, users: list[str], lists: bool = True) -> tuple[list[float], list[float]]:
     """Per user, milliseconds of retrieval (profile + candidates, 20) and, with `lists`, of a
     whole `recommend --no-llm` list of 10 after it."""
@@ -227,6 +288,22 @@ def report(results: list[dict], plot: Path | None) -> str:
                     f"{r['start_to_first_answer_s'][1]} | "
                     f"{r['retrieval_p50_ms']} / {r['retrieval_p95_ms']} [{r.get('first_requests_retrieval_p95_ms', '–')}] | {r['recommend_p50_ms']} / {r['recommend_p95_ms']} | "
                     f"{r['peak_rss_mb']:,} / {r['start_peak_rss_mb']:,} | {r['disk_mb']:,} |")
+    with_ltr = [r for r in results if "ltr" in r]
+    if with_ltr:
+        rows += ["", "With the learned ranker (`--ltr`: candidate_order ltr, one run per size; retrieval of both "
+                 "orders alternated per user on one fit):", "",
+                 "| items | fit with the ranker (s) | training lists (people) | ranker / fusion NDCG@10 on them "
+                 "| retrieval, ranker p50 / p95 (ms) | retrieval, fusion p50 / p95 (ms) | ratio p95 "
+                 "| the same, vectors from Chroma: ranker / fusion p95 (ms) "
+                 "| recommend --no-llm p50 / p95 (ms) | peak RSS (MB) |", "|" + "---|" * 10]
+        for r in with_ltr:
+            x, m = r["ltr"], r["ltr"]["ranker"]
+            rows.append(f"| {r['items']:,} | {x['fit_s']} | {m['lists']} ({m['people']}) | {m['cv_ndcg']:.3f} / "
+                        f"{m['fusion_ndcg']:.3f} | {x['ltr_retrieval_p50_ms']} / {x['ltr_retrieval_p95_ms']} | "
+                        f"{x['fusion_retrieval_p50_ms']} / {x['fusion_retrieval_p95_ms']} | "
+                        f"{x['ltr_retrieval_p95_ms'] / x['fusion_retrieval_p95_ms']:.2f} | "
+                        f"{x['ltr_chroma_retrieval_p95_ms']} / {x['fusion_chroma_retrieval_p95_ms']} | "
+                        f"{x['recommend_p50_ms']} / {x['recommend_p95_ms']} | {x['peak_rss_mb']:,} |")
     g = growth(results)
     rows += ["", "Growth exponents (log-log slope against interactions; 1 is linear): " +
              ", ".join(f"{k} {v}" for k, v in g.items())]
@@ -261,6 +338,10 @@ def main() -> None:
     ap.add_argument("--one", help=argparse.SUPPRESS)  # internal: measure one size in this process
     ap.add_argument("--serving-one", help=argparse.SUPPRESS)  # internal: re-measure one built size's serving
     ap.add_argument("--users", help=argparse.SUPPRESS)
+    ap.add_argument("--ltr-one", help=argparse.SUPPRESS)  # internal: measure one built size with the learned ranker
+    ap.add_argument("--ltr", nargs="*", default=None, metavar="SIZE",
+                    help="over sizes already built: the fit with the learned ranker and its retrieval beside the "
+                         "fusion's (kept under the size's 'ltr')")
     ap.add_argument("--report", action="store_true", help="print the table (and write the plot) from saved results")
     ap.add_argument("--serving", nargs="*", default=None, metavar="SIZE",
                     help="re-measure the fit, starts, latency and memory over sizes already built (ingest kept)")
@@ -276,8 +357,22 @@ def main() -> None:
         n_items, n_inter = parse_size(a.serving_one)
         print(json.dumps(measure_serving(a.work / f"{n_items}-{n_inter}" / "data", int(a.users))))
         return
+    if a.ltr_one:
+        n_items, n_inter = parse_size(a.ltr_one)
+        print(json.dumps(measure_ltr(a.work / f"{n_items}-{n_inter}" / "data", int(a.users))))
+        return
     results = json.loads(saved.read_text()) if saved.exists() else {}
-    if not a.report:
+    if a.ltr is not None:
+        print(f"load average at start: {os.getloadavg()[0]:.2f} (measure on an idle machine)", file=sys.stderr)
+        for size in a.ltr:
+            proc = subprocess.run([sys.executable, __file__, "--ltr-one", size, "--users", str(results[size]["users"]),
+                                   "--work", str(a.work)], capture_output=True, text=True, cwd=REPO)
+            if proc.returncode != 0:
+                raise SystemExit(f"size {size} failed:\n{proc.stderr[-2000:]}")
+            results[size]["ltr"] = {**json.loads(proc.stdout.strip().splitlines()[-1]),
+                                    "measured_at": time.strftime("%Y-%m-%d %H:%M")}
+            saved.write_text(json.dumps(results, indent=2) + "\n")
+    elif not a.report:
         print(f"load average at start: {os.getloadavg()[0]:.2f} (measure on an idle machine)", file=sys.stderr)
         for size in a.sizes if a.serving is None else a.serving:
             t = time.perf_counter()

@@ -72,6 +72,7 @@ class ChromaRetriever:
         self.snapshot_dir = None if url else path.with_name(path.name + SNAPSHOT_SUFFIX)
         self._snapshot: VectorSnapshot | None | bool = False  # False: not looked for yet
         self._upserted: set[str] = set()  # ids this process upserted since: read from Chroma
+        self.use_snapshot = True  # False: every vector from Chroma (benchmarks compare the two)
 
     def _read(self, op: Callable):
         """`op(collection)`, retried once on a reopened store if another process added items.
@@ -147,7 +148,7 @@ class ChromaRetriever:
         memory (up to VECTOR_CACHE_ITEMS): retrieval asks for the same popular and co-occurring
         items again and again. A vector another process changes is seen after a restart."""
         ids = list(dict.fromkeys(ids))  # Chroma refuses repeated ids
-        snapshot = self._vector_snapshot()
+        snapshot = self._vector_snapshot() if self.use_snapshot else None
         out = snapshot.get([i for i in ids if i not in self._upserted]) if snapshot is not None else {}
         out.update({i: self._vectors[i] for i in ids if i not in out and i in self._vectors})
         missing = [i for i in ids if i not in out]
