@@ -131,9 +131,9 @@ class ChromaRetriever:
         """Write the snapshot of every stored vector (after a writer's upserts); returns its items."""
         if self.snapshot_dir is None:
             return 0
-        pages = pages_of(lambda offset, limit: self._col.get(include=["embeddings"], offset=offset, limit=limit),
-                         self._col.count())
-        n = write_snapshot(self.snapshot_dir, pages)
+        count = self._col.count()
+        pages = pages_of(lambda offset, limit: self._col.get(include=["embeddings"], offset=offset, limit=limit), count)
+        n = write_snapshot(self.snapshot_dir, pages, count)
         self._snapshot, self._upserted = False, set()
         return n
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from scipy import sparse
 
-from agent.pipeline.learned import LearnedRanker, lightgbm_error
+from agent.pipeline.learned import LEARNED_FEATURES, LearnedRanker, lightgbm_error
 from agent.retrieval.classic import EASE, EASE_LAMBDA, EASE_MAX_ITEMS, ClassicSignals, PositiveMatrix, Transitions
 from agent.retrieval.collaborative import NEIGHBOURS, NEIGHBOURS_ABOVE, CooccurrenceIndex, strongest_neighbours
 
@@ -96,6 +96,8 @@ class FittedModels:
             ranker = LearnedRanker.load(folder / RANKER_FILE) if (folder / RANKER_FILE).exists() else None
         except (OSError, ValueError, KeyError, lightgbm_error()):
             return None
+        if ranker is not None and ranker.features != LEARNED_FEATURES:
+            return None  # a ranker of another version's features: the fit is made again
         return cls(cooc, ClassicSignals.from_parts(data, ease, sequential), meta["rows"], ranker)
 
 

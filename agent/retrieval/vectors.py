@@ -1,8 +1,8 @@
 """The catalog's item vectors as one memory-mapped matrix beside the Chroma store, so that a request
 reads the vectors of its liked items and candidates from memory instead of asking Chroma for them.
 
-A snapshot is a folder of two arrays: the item ids, sorted, and their vectors in the same order
-(float32). It is written whole or not at all (a temporary folder, then a rename) by whatever
+A snapshot is a folder of three arrays: the item ids, sorted; the row of each in the vectors
+(float32, in the order Chroma pages them out). It is written whole or not at all (a temporary folder, then a rename) by whatever
 wrote the vectors (`recagent ingest`, `reindex`, `enrich`, after their upserts), and removed
 before any later upsert: a snapshot present on disk always holds Chroma's vectors. A process
 that mapped it earlier reads its own upserts from Chroma, as it did before; other processes'
@@ -17,12 +17,14 @@ from pathlib import Path
 
 import numpy as np
 
-IDS, VECTORS = "ids.npy", "vectors.npy"
+IDS, ROWS, VECTORS = "ids.npy", "rows.npy", "vectors.npy"
 
 
 class VectorSnapshot:
-    def __init__(self, ids: np.ndarray, vectors: np.ndarray):
-        self.ids, self.vectors = ids, vectors
+    """`ids` sorted, `rows[i]` the row of `ids[i]` in `vectors` (written in Chroma's page order)."""
+
+    def __init__(self, ids: np.ndarray, rows: np.ndarray, vectors: np.ndarray):
+        self.ids, self.rows, self.vectors = ids, rows, vectors
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -32,10 +34,13 @@ class VectorSnapshot:
         """The snapshot in `folder`, memory-mapped; None if absent or unreadable."""
         try:
             ids = np.load(folder / IDS, mmap_mode="r")
+            rows = np.load(folder / ROWS, mmap_mode="r")
             vectors = np.load(folder / VECTORS, mmap_mode="r")
         except (OSError, ValueError):
             return None
-        return cls(ids, vectors) if len(ids) == len(vectors) else None
+        if len(ids) != len(rows) or (len(rows) and int(rows.max()) >= len(vectors)):
+            return None
+        return cls(ids, rows, vectors)
 
     def get(self, ids: list[str]) -> dict[str, np.ndarray]:
         """The vectors of the `ids` the snapshot holds (copies, float32)."""
@@ -44,24 +49,36 @@ class VectorSnapshot:
         wanted = np.asarray(ids, dtype=str)
         at = np.minimum(np.searchsorted(self.ids, wanted), len(self.ids) - 1)
         hit = self.ids[at] == wanted
-        rows = np.asarray(self.vectors[at[hit]], dtype=np.float32)
-        return dict(zip((i for i, h in zip(ids, hit) if h), rows))
+        vectors = np.asarray(self.vectors[np.asarray(self.rows[at[hit]])], dtype=np.float32)
+        return dict(zip((i for i, h in zip(ids, hit) if h), vectors))
 
 
-def write_snapshot(folder: Path, pages: Iterable[tuple[list[str], np.ndarray]], dim: int | None = None) -> int:
-    """Write the (ids, vectors) `pages` as one snapshot in `folder`; returns the items written."""
+def write_snapshot(folder: Path, pages: Iterable[tuple[list[str], np.ndarray]], count: int) -> int:
+    """Write the (ids, vectors) `pages` of a collection of `count` items as one snapshot in `folder`,
+    a page at a time into a memory-mapped file (a million vectors never sit in memory twice);
+    returns the items written."""
     tmp = folder.with_name(f"{folder.name}.{os.getpid()}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     ids: list[str] = []
-    chunks: list[np.ndarray] = []
+    vectors = None
     for page_ids, page_vectors in pages:
-        ids.extend(page_ids)
-        chunks.append(np.asarray(page_vectors, dtype=np.float32))
-    order = np.argsort(np.asarray(ids, dtype=str), kind="stable")
-    vectors = np.concatenate(chunks) if chunks else np.zeros((0, dim or 0), dtype=np.float32)
-    np.save(tmp / IDS, np.asarray(ids, dtype=str)[order])
-    np.save(tmp / VECTORS, vectors[order])
+        page_vectors = np.asarray(page_vectors, dtype=np.float32)
+        if vectors is None:
+            vectors = np.lib.format.open_memmap(tmp / VECTORS, mode="w+", dtype=np.float32,
+                                                shape=(count, page_vectors.shape[1]))
+        n = min(len(page_ids), count - len(ids))  # items added while paging wait for the next snapshot
+        vectors[len(ids):len(ids) + n] = page_vectors[:n]
+        ids.extend(page_ids[:n])
+    if vectors is None:
+        np.save(tmp / VECTORS, np.zeros((0, 0), dtype=np.float32))
+    else:
+        vectors.flush()
+        del vectors
+    names = np.asarray(ids, dtype=str)
+    order = np.argsort(names, kind="stable")
+    np.save(tmp / IDS, names[order])
+    np.save(tmp / ROWS, order.astype(np.int64))
     remove_snapshot(folder)
     try:
         tmp.rename(folder)

@@ -9,7 +9,7 @@ from agent.retrieval.vectors import VectorSnapshot, write_snapshot
 def test_a_snapshot_returns_the_vectors_of_the_ids_it_holds(tmp_path):
     rng = np.random.default_rng(0)
     pages = [(["b", "a10", "c"], rng.normal(size=(3, 4))), (["a2", "a"], rng.normal(size=(2, 4)))]
-    assert write_snapshot(tmp_path / "snap", pages) == 5
+    assert write_snapshot(tmp_path / "snap", pages, count=5) == 5
     snap = VectorSnapshot.load(tmp_path / "snap")
     assert len(snap) == 5 and list(snap.ids) == sorted(["b", "a10", "c", "a2", "a"])
     got = snap.get(["c", "zz", "a", "a1", ""])
@@ -17,7 +17,9 @@ def test_a_snapshot_returns_the_vectors_of_the_ids_it_holds(tmp_path):
     np.testing.assert_array_equal(got["c"], pages[0][1][2].astype(np.float32))
     np.testing.assert_array_equal(got["a"], pages[1][1][1].astype(np.float32))
     assert VectorSnapshot.load(tmp_path / "absent") is None
-    assert write_snapshot(tmp_path / "empty", [], dim=4) == 0 and VectorSnapshot.load(tmp_path / "empty").get(["a"]) == {}
+    assert write_snapshot(tmp_path / "empty", [], count=0) == 0 and VectorSnapshot.load(tmp_path / "empty").get(["a"]) == {}
+    # an item added while the pages were read waits for the next snapshot
+    assert write_snapshot(tmp_path / "grown", pages, count=4) == 4 and "a" not in VectorSnapshot.load(tmp_path / "grown").get(["a"])
 
 
 def test_requests_read_vectors_from_the_snapshot_and_an_upsert_never_leaves_it_stale(data_copy, embedder, monkeypatch):
