@@ -3,7 +3,9 @@ liked items say about genres, years and tags.
 
 `learned_features` is the one place the feature matrix is made, for the eval's fit and for a
 request alike; `LearnedRanker` holds a fitted booster, saved as LightGBM's text model with the
-feature names beside it, so that a saved ranker reloads to identical scores."""
+feature names beside it, so that a saved ranker reloads to identical scores; `fit_lambdamart`
+fits one on labelled lists, for the eval (evals/ltr.py) and for the item models' fit
+(learned_fit.py) alike."""
 
 from __future__ import annotations
 
