@@ -35,8 +35,13 @@ class FakeIndex:
     def existing_ids(self, ids):
         return {i for i in ids if i in self.ids}
 
+    snapshot_dir = None  # keeps no vector snapshot, as with a Chroma server
+
     def upsert(self, items):
         self.ids.update(i.item_id for i in items)
+
+    def save_vectors(self) -> int:
+        return 0
 
 
 def write(path: Path, rows: list[dict], kind: str) -> None:
