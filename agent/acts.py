@@ -165,7 +165,8 @@ def read_turn(message: str, genres: list[str], shown: list[str] | None = None,
     found: list[tuple[int, TurnAct]] = []
     if m := re.search(r"\b(start(?:ing)? (?:over|again|fresh|afresh)|restart|reset|forget (?:everything|all (?:of )?(?:that|"
                       r"this|it))|from scratch|(?:start )?(?:a )?new search|clear (?:it )?all|clean slate|square one|"
-                      r"(?:scrap|wipe|clear|reset|drop|remove) (?:all|everything|it all|(?:my|the|all(?: the)?) filters)(?: of (?:this|that|it))?|begin again|fresh start|"
+                      r"(?:scrap|wipe|clear) (?:all|everything|it all)(?: of (?:this|that|it))?|"
+                      r"(?:scrap|wipe|clear|reset|drop|remove) (?:my|the|all(?: the)?) filters|begin again|fresh start|"
                       r"start afresh|forget what i said|let's start again|back to square one)\b", text):
         found.append((m.start(), TurnAct(act="reset")))
     found += _feedback(text, shown)

@@ -82,6 +82,8 @@ def test_a_list_place_is_never_a_year_and_a_title_on_screen_is_found_misspelled(
     shown = ["Heat (1995)", "28 Days Later (2002)", "Up (2009)", "Her (2013)", "Zodiac (2007)"]
     assert read_turn("why 28 days later??", GENRES, shown)[0].ref == Ref(title="28 days later")
     assert read_turn("the 12th one", GENRES, shown)[0].ref == Ref(position=12)
+    # "remove the filters" starts over; "remove all the ..." is no reset
+    assert "reset" not in [a.act for a in read_turn("remove all the horror ones", GENRES, shown)]
 
 
 def test_the_blind_batches_are_read_as_their_figures_say():
