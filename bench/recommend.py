@@ -5,7 +5,8 @@
     much of the list time is generation at all; llama.cpp's own counters split each list's
     time into reading prompts (prefill), generating, and the rest (retrieval, checks, Python);
   - retrieval (profile + candidates) over the full catalog, p50/p95 (goal: p95 <= 20 ms; with the
-    learned ranker, --ltr, 30 ms), item vectors from the memory-mapped snapshot and from Chroma.
+    learned ranker, --ltr, 30 ms), item vectors from the memory-mapped snapshot and from Chroma,
+    the search exact over the snapshot and through Chroma's index.
     uv run python bench/recommend.py --users 5 --model qwen2.5-coder-0.5b
 """
 
@@ -60,11 +61,15 @@ def main() -> None:
     rec.recommend(users[0], k=args.k, use_llm=False)
 
     # the candidate orders, alternating per user so that machine noise hits them alike: each with the
-    # item vectors from the memory-mapped snapshot, and the fusion's also read back from Chroma (with
-    # the in-memory cache, as before the snapshot); with --ltr the learned ranker's as well
-    variants = {"fusion": ("fusion", True), "rrf": ("rrf", True), "fusion, vectors from Chroma": ("fusion", False)}
+    # item vectors from the memory-mapped snapshot (and, for small catalogs, the exact search over it);
+    # the fusion's also with Chroma's index searching, and with every vector read back from Chroma
+    # (with the in-memory cache, as before the snapshot); with --ltr the learned ranker's as well.
+    # A variant: (order, vectors from the snapshot, exact search up to this many items)
+    exact = rec.index.exact_search_max_items
+    variants = {"fusion": ("fusion", True, exact), "rrf": ("rrf", True, exact),
+                "fusion, Chroma's search": ("fusion", True, 0), "fusion, vectors from Chroma": ("fusion", False, 0)}
     if settings.candidate_order == "ltr":
-        variants.update({"ltr": ("ltr", True), "ltr, vectors from Chroma": ("ltr", False)})
+        variants.update({"ltr": ("ltr", True, exact), "ltr, vectors from Chroma": ("ltr", False, 0)})
         if rec.ranker() is None:
             raise SystemExit("--ltr: the fit made no ranker, or one no better than the fusion (see its log)")
     retrieval: dict[str, list[float]] = {name: [] for name in variants}
@@ -73,11 +78,11 @@ def main() -> None:
         history = rec.history(u)
         # each goes first for an equal share of users: the first pays the vector reads the others reuse
         for name in names[n % len(names):] + names[:n % len(names)]:
-            order, rec.index.use_snapshot = variants[name]
+            order, rec.index.use_snapshot, rec.index.exact_search_max_items = variants[name]
             t = time.perf_counter()
             rec.retrieve(history, 20, order=order)
             retrieval[name].append((time.perf_counter() - t) * 1000)
-    rec.index.use_snapshot = True
+    rec.index.use_snapshot, rec.index.exact_search_max_items = True, exact
     if args.retrieval_only:
         server.stop()
         print_retrieval(rec, retrieval)
@@ -149,7 +154,8 @@ def print_retrieval(rec, retrieval: dict[str, list[float]]) -> None:
         goal = 30 if name.startswith("ltr") else 20
         print(f"| retrieval, {name} order, over {rec.store.count_items()} items, {len(ms)} users "
               f"(ms, goal p95 <= {goal}) | {statistics.median(ms):.1f} | {pct(ms, .95):.1f} |")
-    for a, b in (("fusion", "rrf"), ("ltr", "fusion"), ("fusion", "fusion, vectors from Chroma"),
+    for a, b in (("fusion", "rrf"), ("ltr", "fusion"), ("fusion", "fusion, Chroma's search"),
+                 ("fusion", "fusion, vectors from Chroma"),
                  ("ltr", "ltr, vectors from Chroma")):
         if a in retrieval and b in retrieval:
             print(f"| ratio {a} / {b} | {statistics.median(retrieval[a]) / statistics.median(retrieval[b]):.2f} | "

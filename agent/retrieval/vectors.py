@@ -25,6 +25,8 @@ class VectorSnapshot:
 
     def __init__(self, ids: np.ndarray, rows: np.ndarray, vectors: np.ndarray):
         self.ids, self.rows, self.vectors = ids, rows, vectors
+        self._unit: np.ndarray | None = None  # the vectors normalised, in memory (exact search)
+        self._id_of_row: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -51,6 +53,29 @@ class VectorSnapshot:
         hit = self.ids[at] == wanted
         vectors = np.asarray(self.vectors[np.asarray(self.rows[at[hit]])], dtype=np.float32)
         return dict(zip((i for i, h in zip(ids, hit) if h), vectors))
+
+
+    def nearest(self, queries: np.ndarray, k: int) -> list[list[tuple[str, float]]]:
+        """The `k` items of highest cosine similarity to each query, best first, by an exact
+        search over every vector (the first call reads the whole matrix into memory)."""
+        if self._unit is None:
+            vectors = np.asarray(self.vectors, dtype=np.float32)
+            self._unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+            id_of_row = np.empty(len(vectors), dtype=object)
+            id_of_row[np.asarray(self.rows)] = self.ids.tolist()
+            self._id_of_row = id_of_row
+        if k <= 0:
+            return [[] for _ in queries]
+        queries = np.asarray(queries, dtype=np.float32)
+        queries = queries / np.maximum(np.linalg.norm(queries, axis=1, keepdims=True), 1e-12)
+        sims = queries @ self._unit.T
+        k = min(k, sims.shape[1])
+        out = []
+        for row in sims:
+            top = np.argpartition(-row, k - 1)[:k] if k < len(row) else np.arange(len(row))
+            top = top[np.argsort(-row[top], kind="stable")]
+            out.append(list(zip(self._id_of_row[top].tolist(), row[top].tolist())))
+        return out
 
 
 def write_snapshot(folder: Path, pages: Iterable[tuple[list[str], np.ndarray]], count: int) -> int:

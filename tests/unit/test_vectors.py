@@ -71,3 +71,43 @@ def test_reindex_and_a_rerun_ingest_write_the_snapshot(data_copy, embedder):
         assert reindex(store, index) == 300 and len(VectorSnapshot.load(index.snapshot_dir)) == 300
     finally:
         store.close()
+
+
+def test_the_exact_search_ranks_every_item_by_cosine(tmp_path):
+    rng = np.random.default_rng(1)
+    vectors = rng.normal(size=(50, 8))
+    names = [f"i{n}" for n in range(50)]
+    write_snapshot(tmp_path / "snap", [(names[:20], vectors[:20]), (names[20:], vectors[20:])], count=50)
+    snap = VectorSnapshot.load(tmp_path / "snap")
+    queries = rng.normal(size=(3, 8))
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    for query, got in zip(queries, snap.nearest(queries, 7)):
+        cosine = unit @ (query / np.linalg.norm(query))
+        best = np.argsort(-cosine)[:7]
+        assert [i for i, _ in got] == [names[b] for b in best]
+        np.testing.assert_allclose([s for _, s in got], cosine[best], atol=1e-5)
+    assert [len(hits) for hits in snap.nearest(queries, 500)] == [50, 50, 50] and snap.nearest(queries, 0) == [[], [], []]
+
+
+def test_a_small_catalog_is_searched_exactly_until_this_process_upserts(data_copy, embedder):
+    from pathlib import Path
+
+    from agent.retrieval.chroma import ChromaRetriever
+    from agent.types import Item
+
+    index = ChromaRetriever(Path(data_copy.data_dir) / "chroma", embedder)
+    queries = np.stack([index.embed_text("a space adventure"), index.embed_text("a quiet family drama")])
+    assert index._exact_searchable(index.count()) is not None
+    exact = index.search_vectors(queries, 10)
+    index.exact_search_max_items = 0
+    through_chroma = index.search_vectors(queries, 10)
+    for a, b in zip(exact, through_chroma):  # the store is small enough for Chroma's index to be exact too
+        assert [i for i, _ in a] == [i for i, _ in b]
+        np.testing.assert_allclose([s for _, s in a], [s for _, s in b], atol=1e-5)
+    assert index.search_vectors(queries, 10, where={"title": "no such title"}) == [[], []]  # filters go to Chroma
+
+    index.exact_search_max_items = 10_000
+    new = Item(item_id="space-1", title="Moon Harbour (2031)", categories=["Sci-Fi"], text="a space adventure")
+    index.upsert([new])
+    assert index._exact_searchable(index.count()) is None  # the snapshot lacks this process's upsert
+    assert index.search("a space adventure", 3)[0][0] == "space-1"
