@@ -50,7 +50,8 @@ TYPOS = {"comdy": "comedy", "comedys": "comedies", "comedie": "comedy", "horor":
          "thats": "that's", "whos": "who's", "somethign": "something", "smth": "something", "sth": "something",
          "somethin": "something", "anythin": "anything", "gimme": "give me", "moveis": "movies", "moives": "movies",
          "flicks": "movies", "y": "why", "adn": "and", "teh": "the", "b4": "before", "wat": "what", "abt": "about",
-         "howlong": "how long", "funy": "funny", "favs": "favorites", "faves": "favorites"}
+         "howlong": "how long", "funy": "funny", "favs": "favorites", "faves": "favorites",
+         "fam": "family", "hows": "how's", "whens": "when's", "convo": "conversation"}
 # tag words and the catalog tags they stand for (a person says "superheroes", the tags say "comic book")
 TAG_GROUPS = {"superhero": ("superhero", "superheroes", "comic book", "marvel", "dc comics", "super-hero"),
               "zombie": ("zombie", "zombies"), "time travel": ("time travel",), "pixar": ("pixar",),
@@ -73,7 +74,8 @@ TAG_GROUPS = {"superhero": ("superhero", "superheroes", "comic book", "marvel", 
               "talking animal": ("talking animals", "talking animal"), "road trip": ("road trip", "road movie"),
               "possession": ("possession", "exorcism"), "basketball": ("basketball",),
               "politics": ("politics", "political"), "cyberpunk": ("cyberpunk",),
-              "post-apocalyptic": ("post-apocalyptic", "post apocalyptic", "apocalypse")}
+              "post-apocalyptic": ("post-apocalyptic", "post apocalyptic", "apocalypse"),
+              "music": ("music", "musician", "musicians", "band", "bands")}
 _GENRE_OR_TOPIC_WORDS = frozenset({w for forms in TAG_GROUPS.values() for f in forms for w in f.split()}
                                   | {phrase for phrase in MOOD_WORDS if re.fullmatch(r"[a-z-]+", phrase)}
                                   | {w.lower() for w in [*CATEGORY_SYNONYMS, *CATEGORY_SYNONYMS.values()]}
@@ -148,6 +150,8 @@ def normalise(message: str) -> str:
     for typo, fixed in sorted(TYPOS.items(), key=lambda kv: -len(kv[0])):
         text = re.sub(rf"(?<![\w-]){re.escape(typo)}(?![\w-])", fixed, text)
     text = re.sub(r"\b(?:the )?(?:top|first) (?:pick|choice)\b", "the first one", text)  # "the top pick"
+    # "seen it like 50 times": a filler "like", no liking
+    text = re.sub(r"\blike (?=(?:a (?:dozen|million|hundred|thousand|few)|\d+|so many) ?(?:times|x)\b)", "", text)
     # "number five", "no. two", "#three": a place in the list written as a word
     return re.sub(rf"(\bnumber\s+|\bno\.\s*|#\s*)({'|'.join(_NUMBER_WORDS)})\b",
                   lambda m: f"{m.group(1)}{_NUMBER_WORDS[m.group(2)]}", text)
@@ -167,7 +171,9 @@ def read_turn(message: str, genres: list[str], shown: list[str] | None = None,
                       r"this|it))|from scratch|(?:start )?(?:a )?new search|clear (?:it )?all|clean slate|square one|"
                       r"(?:scrap|wipe|clear) (?:all|everything|it all)(?: of (?:this|that|it))?|"
                       r"(?:scrap|wipe|clear|reset|drop|remove) (?:my|the|all(?: the)?) filters|begin again|fresh start|"
-                      r"start afresh|forget what i said|let's start again|back to square one)\b", text):
+                      r"start afresh|forget what i said|let's start again|back to square one|(?:start|begin) (?:from|at) zero|"
+                      r"(?:wipe|clean|clear) the slate(?: clean)?|blank slate|new (?:convo|conversation|chat|session)|"
+                      r"(?:start|open) (?:a )?(?:new|fresh|another) (?:convo|conversation|chat|session))\b", text):
         found.append((m.start(), TurnAct(act="reset")))
     found += _feedback(text, shown)
     found += _explain_or_question(text, shown)
@@ -185,7 +191,8 @@ def read_turn(message: str, genres: list[str], shown: list[str] | None = None,
         end = text.find("?", at) + 1 or len(text)  # a question's own sentence asks nothing of the list
         rest = rest[:at] + " " * (end - at) + rest[end:]
     # a verdict on an item ("#2 looks fun") asks nothing of the list either
-    rest = re.sub(rf"\b(?:looks?|sounds?|seems?|is|was)\s+(?:so |really |super |pretty )?(?:{_GOOD})(?!\w)", " ", rest)
+    rest = re.sub(rf"\b(?:looks?|sounds?|seems?|is|was)\s+(?:so |really |super |pretty )?(?:{_GOOD}|fun|interesting)(?!\w)|"
+                  rf"{_PRAISE}", " ", rest)
     for _, _, span in undo:  # what an undo takes back is no new constraint
         rest = rest.replace(span, " ")
     excluded = _excluded_titles(re.sub(_POSITION, " ", rest), genres)
@@ -234,7 +241,8 @@ def _named_before(found: list[tuple[int, TurnAct]], text: str, shown: list[str])
 _OFF_TOPIC = (r"\b(?:order (?:me )?(?:a |some )?(?:pizza|food|taxi|uber)|weather|what are you able to|what do you do|"
               r"what can you (?:even |actually |really )?do|who are you|are you (?:a bot|human|real)|tell me a joke|"
               r"how are you|what time is it|meaning of life|is this thing on|who won|score of the game)\b|"
-              r"^\W*(?:hmm+|umm*|uh+|well)?\W*(?:not sure|dunno|i don't know|idk|no idea)\W*$")
+              r"^\W*(?:hmm+|umm*|uh+|well)?\W*(?:not sure|dunno|i don't know|idk|no idea)"
+              r"(?:\W+(?:man|bro|dude|lol|tbh|honestly|really|haha|tho))*\W*$")
 
 
 @lru_cache(maxsize=1)
@@ -351,6 +359,9 @@ def ref_in(text: str, shown: list[str]) -> Ref | None:
     if m := re.search(r"\bthe ([\w-]+(?: [\w-]+){0,2}) (?:one|movie|film)\b|"
                       r"\bthe one with (?:the |a |an )?([\w-]+(?: [\w-]+)?)\b", text):
         word = m.group(1) or m.group(2)
+        if re.search(r"\b(?:a|an|that|this|it|on|is|of)\b", word):  # "the runtime on that one", "the notebook a sad one"
+            return ref_in(text[:m.start()] + " " + m.group(0).split()[-2] + " " + m.group(0).split()[-1], shown) \
+                if m.group(1) else None
         in_title = any(re.search(rf"(?<!\w){re.escape(word)}(?!\w)", name) for t in shown for name in _title_names(t))
         return Ref(title=word) if in_title and m.group(1) else Ref(describe=word)
     if re.search(_ANAPHOR, text):
@@ -377,7 +388,7 @@ def _shown_title(text: str, shown: list[str]) -> str | None:
                 n, target = len(run), " ".join(run)
                 for i in range(len(words) - n + 1):
                     span = " ".join(words[i:i + n])
-                    if (span == target) if len(target) < 4 else \
+                    if (span == target) if len(target) < 4 else span[0] == target[0] and \
                             difflib.SequenceMatcher(None, span, target).ratio() >= (0.85 if n == 1 else 0.8):
                         if i > 0 and words[i - 1] == "the" and run == whole and words[i + n:i + n + 1] != ["one"]:
                             span = "the " + span
@@ -409,7 +420,8 @@ _PRONOUNS = frozenset("it its her him me us you them this that one his my our".s
 
 def _telling_runs(words: list[str]) -> list[list[str]]:
     """The whole name, then its runs of words that can stand for it: no plain word at either end,
-    one word only if it has 5 letters or more."""
+    one word only if it has 5 letters or more; the name's first words may start with a plain one
+    ("dead poets" for Dead Poets Society)."""
     if not words:
         return []
     if len(words) == 1 and len(words[0]) < 4:
@@ -418,7 +430,8 @@ def _telling_runs(words: list[str]) -> list[list[str]]:
     for n in range(len(words) - 1, 0, -1):
         for i in range(len(words) - n + 1):
             run = words[i:i + n]
-            if run[0] in _PLAIN_TITLE_WORDS or run[-1] in _PLAIN_TITLE_WORDS or run[0].isdigit():
+            if (run[0] in _PLAIN_TITLE_WORDS and not (i == 0 and n >= 2)) or run[-1] in _PLAIN_TITLE_WORDS \
+                    or run[0].isdigit():
                 continue
             if n == 1 and (len(run[0]) < 5 or run[0] in _GENRE_OR_TOPIC_WORDS):
                 continue
@@ -434,20 +447,26 @@ _BAD = (r"boring|a no|no thanks|nope|nah|not for me|(?:aren't|isn't|are not|is n
         r"no way|hard pass|no|not so much|not really|not feeling it|👎|🤮|😴")
 
 
+# praise said in other words, read as "is great"
+_PRAISE = (r"(?:\b(?:is|was|are|were)|'s) (?:the best|the goat|goated|peak|elite|iconic|legendary|top tier|so underrated|"
+           r"underrated|my childhood|my (?:all[- ]time )?(?:favou?rite|fave?)|an? (?:absolute |total |real )?"
+           r"(?:banger|gem|vibe|masterpiece|classic|must[- ]see|10))\b|\s?\b(?:blew (?:my mind|me away)|slaps|rocks)\b")
 _FILLER = r"please|pls|lol|haha|thanks|thx|though|tho|honestly|tbh|again"  # words that end a message, not a name
-_NEXT_ACT = r"\bmore like\b|\bsimilar to\b|\bwhy\b|\bwhat\b|\bwho\b|\bhow\b|\bwhen\b"
+_NEXT_ACT = (r"\bmore like\b|\bsimilar to\b|\bwhy\b|\bwhat\b|\bwhats\b|\bwhat's\b|\bwho\b|\bhow\b|\bwhen\b|"
+             r"(?<=[,.;!?] )(?:is|are|was|does|did|can|could)\b")
 
 
 def _feedback(text: str, shown: list[str]) -> list[tuple[int, TurnAct]]:
-    verbs = (("dislike", r"dislike[sd]?|hated?|didn't like|did not like|not for me|not a fan of|not into|meh on|didn't care for|"
+    verbs = (("dislike", r"dislike[sd]?|hated?|didn't like|did not like|didn't love|did not love|didn't enjoy|not for me|"
+                         r"not a fan of|not into|not feeling|not loving|meh on|didn't care for|"
                          r"don't care for|no to|👎(?: on)?"),
              ("seen", r"seen|watched|already saw|saw|already watched|i've seen|have seen|already know|seen both|"
                       r"watched both"),
              ("like", r"(?<!dis)(?<!would )(?<!i'd )(?<!more )(?<!something )(?<!would i )(?<!will i )(?<!do i )"
                       r"(?<!nothing )(?<!anything )(?<!movies )(?<!films )(?<!stuff )(?<!things )(?<!ones )(?<!feel )"
-                      r"(?<!didn't )(?<!don't )(?<!not )(?<!just )(?<!looks )(?<!sounds )(?<!kinda )(?<!look )"
+                      r"(?<!didn't )(?<!don't )(?<!not )(?<!just )(?<!looks )(?<!sounds )(?<!kinda )(?<!look )(?<!seen )"
                       r"(?<!seem )(?<!seems )(?<!that's )(?<!that is )"
-                      r"liked?|loved?|enjoyed|really enjoyed|great pick(?: with)?|good one|nice one|yes to|👍|❤️ for"))
+                      r"(?:liked?|loved?|enjoyed|really enjoyed|great pick(?: with)?|good one|nice one|yes to|👍|❤️ for)"))
     def spoken(verb: str) -> str:
         return rf"(?:^|\b|(?<=\s))(?:{verb})(?:\b|(?=\s)|$)"
 
@@ -487,13 +506,17 @@ def _feedback(text: str, shown: list[str]) -> list[tuple[int, TurnAct]]:
     # "first one yes, it's great": a later clause's "it" is the item just judged, not another
     named = min((i for i, a in out + judged if not all(r.anaphor for r in a.refs)), default=len(text))
     judged = [(i, a) for i, a in judged if i < named or not all(r.anaphor for r in a.refs)]
+    # "die hard is a classic, love it": the same verdict again on the item just named
+    said_of = [(i, a.signal) for i, a in out + judged if not all(r.anaphor for r in a.refs)]
+    out = [(i, a) for i, a in out if not (all(r.anaphor for r in a.refs) and (a.signal in {s for j, s in said_of if j < i}))]
     return out + judged
 
 
 def _clauses(text: str) -> list[tuple[int, str]]:
-    """(offset, clause) split at sentence marks, commas and 'but'."""
+    """(offset, clause) split at sentence marks, commas, 'but', and after an emoji."""
     out, at = [], 0
-    for m in re.finditer(r"[.;!?,]|\bbut\b", text + "."):
+    for m in re.finditer(r"[.;!?,]|\bbut\b|(?<=[\U0001F300-\U0001FAFF\u2600-\u27BF])\s(?=(?:what|why|how|more|any|got)\b)",
+                         text + "."):
         clause = text[at:m.start()]
         if clause.strip():
             out.append((at + len(clause) - len(clause.lstrip()), clause.strip()))
@@ -508,8 +531,9 @@ def _judged(clause: str, shown: list[str]) -> TurnAct | None:
     # "grease is a no", "akira's a (hard) no"
     clause = re.sub(r"(?:\b(?:is|are)|'s) an? (?:hard |big |firm |definite |total |solid |strong )?(yes|no|must)\b", r" is \1",
                     clause)
+    clause = re.sub(_PRAISE, " is great", clause)  # "X is the best", "babe was my childhood", "arrival blew my mind"
     if len(clause.split()) > 9 or re.search(r"\b(why|how|what|whats|who|when|is it|is the|recommend|more|something|"
-                                            r"any|looking|want|need|a|an|some)\b", clause):
+                                            r"any|looking|want|need|a|an|some)\b", _blank_titles(clause, shown)):
         return None
     for signal, words in (("dislike", _BAD), ("like", _GOOD)):
         if m := re.search(rf"(?:^|\s|\b)(?:{words})(?:\b|\s|$)", clause):
@@ -559,6 +583,8 @@ def _refs(head: str, shown: list[str], titles_anywhere: bool = False, bare_title
     refs = []
     for part in parts[:5]:
         part = re.sub(r"\s+(is|was|are|were|looks?|sounds?|seems?)(\s.*)?$", "", part)
+        part = re.sub(r"\s+(?:(?:a (?:dozen|million|hundred|few|couple(?: of)?)|\d+|so many|many|countless|multiple|several) "
+                      r"times|\d+ ?x)$", "", part)
         part = re.sub(r"(?:\s+(?:twice|already|before|again|too|as well|once|years ago|last year|ages ago|"
                       + _FILLER + r"))+$", "", part)
         if re.fullmatch(r"(?:#?\s*\d{1,2}\s+)*#?\s*\d{1,2}", part) and all(
@@ -582,10 +608,12 @@ def _refs(head: str, shown: list[str], titles_anywhere: bool = False, bare_title
 
 _ABOUTS = (("length", r"how long|runtime|run time|length|minutes|is it long|too long"),
            ("year", r"what year|when was|when did|when's it from|when is it from|from when|how old|released|came out|"
+                     r"come out|when(?:'s| is) .{1,40} from\b|"
                      r"from the \d0'?s\?|which year"),
            ("cast", r"who (?:is|was|stars|plays|directed|made|is in)|actors?|cast|director|starring|who's in"),
            ("rating", r"rated|rating|any good|is it good|worth (?:it|watching)|score|reviews?|good\?"),
-           ("genre", r"animated|scary|funny|a comedy|a horror|genre|for kids|an? kids? (?:movie|film)|an? family (?:movie|film)|"
+           ("genre", r"animated|scary|funny|a comedy|a horror|an? (?:romance|drama|thriller|western|musical|"
+                        r"documentary|cartoon|war movie|sci-fi|mystery|crime|fantasy|action)\b|genre|for kids|an? kids? (?:movie|film)|an? family (?:movie|film)|"
                         r"family friendly|kid friendly|violent|sad|"
                         r"ok for (?:a |my |the )?(?:\d+|kids?|children|family)|suitable|appropriate|\d+ ?(?:yo|year old)|"
                         r"what kind of|what type of|gory"),
@@ -596,12 +624,15 @@ _QUESTION = re.compile(r"(?:^|[,.;:!?–—]\s*|\s-\s*|\b(?:and|also|plus|but|so
                        r"(is|was|are|does|did|do|what|whats|what's|who|who's|when|how|tell me|any)\b")
 _WHY = re.compile(r"\b(why|how come|what makes|what made you|reason(?:ing)?|explain|"
                   r"how(?:'d| did) .{1,40} (?:end up|get|land) (?:on|in) (?:the|this|my|your) (?:list|picks)|how (?:is|does|do) .{0,30}"
-                  r"(?:fit|related|match|connect)|what about .* fits?)\b")
+                  r"(?:fit|related|match|connect)|what about .* fits?|what (?:does|has) .{1,30} (?:have |got )?to do with|"
+                  r"what(?:'s| is) .{1,30} doing (?:on|in) (?:here|the list|my list|this list))\b")
 
 
 # words that end a question about a title ("is the shining actually scary?", "is akira subbed or dubbed")
 _ABOUT_WORDS = (r"scary|funny|violent|sad|gory|animated|for kids|ok for|good|any good|long|released|about|rated|worth|"
-                r"subbed|dubbed|based on|in english|on netflix|streaming|a sequel|a comedy|a horror|a kids")
+                r"subbed|dubbed|based on|in english|on netflix|streaming|a sequel|a comedy|a horror|a kids|an? (?:romance|"
+                r"drama|thriller|western|musical|documentary|cartoon|war movie|sci-fi|mystery|crime|fantasy|action)\b|"
+                r"come out|from")
 
 
 def _asks_other(span: str) -> bool:
@@ -641,10 +672,12 @@ def _question(text: str, shown: list[str], base: int, after_explain: bool = Fals
     """A question about an item; it starts its clause ("horror is fine again" asks nothing)."""
     qm = _QUESTION.search(text)
     if qm is None or re.match(r"(?:what(?:'s| is|s|re| are)|any|are there any) (?:a |an |some |any )?"
-                              r"(?:good|great|fun|decent|nice|scary|funny)\b", text[qm.start(1):]):
-        return []  # "what's a good zombie flick": a request
+                              r"(?:good|great|fun|decent|nice|scary|funny)\b|what(?:'s| is|s)? (?:else|similar)\b",
+                              text[qm.start(1):]):
+        return []  # "what's a good zombie flick", "what else is like it": a request
     span = text[qm.start(1):]
-    about = about_of(re.sub(r"\bthe [\w-]+(?: [\w-]+){0,2} one\b", " ", _mask_titles(span, shown)))
+    about = about_of(re.sub(r"\bthe (?!(?:a|an|that|this|it|on|is|of)\b)[\w-]+(?: (?!(?:a|an|that|this|it|on|is|of)\b)[\w-]+){0,2} one\b",
+                            " ", _mask_titles(span, shown)))
     ref = ref_in(span, shown) or (Ref(anaphor=True) if after_explain else None)
     named = re.fullmatch(r"\s*([^,.;!?]{1,40}?)\s*[,:–—-]\s*", text[:qm.start(1)])
     if (ref is None or ref.anaphor) and not after_explain and named and not re.search(
@@ -654,6 +687,8 @@ def _question(text: str, shown: list[str], base: int, after_explain: bool = Fals
         # "how long is the matrix", "who is in the notebook", "what's memento about", "is akira subbed"
         if t := re.search(r"^what(?:'s| is|s) (?!a |an |some |any |good |the best )((?:the )?[a-z0-9][\w' :-]{1,40}?) "
                           r"about\??$", span) \
+                or re.search(r"^when (?:did|was|is|'s) (?:the movie |the film )?((?:the )?[a-z0-9][\w' :-]{1,40}?) "
+                             r"(?:come out|came out|released|made|out|from)\??$", span) \
                 or re.search(r"^(?:is|was|are) (?!a |an |some |any |there )(?:the movie |the film )?"
                              r"((?:the )?[a-z0-9][\w' :-]{1,40}?)(?: (?:actually|really|too|very|so|any|legit))*"
                              r"(?: (?:" + _ABOUT_WORDS + r")\b.*)\??$", span) \
@@ -695,7 +730,7 @@ def _mask_titles(text: str, shown: list[str]) -> str:
 
 _MORE_LIKE = (r"\b(?:more like|similar to|(?:similar|same) (?:films?|movies?|stuff|vibe|feel|energy) (?:to|as)|same as|"
               r"(?:something|anything|stuff|movies|films|things|ones|more stuff|others?) like|in the (?:vein|style) of|"
-              r"along the lines of|closer to|reminds? me of|(?:what|anything|something) else (?:is )?like|got anything like|that's like|that is like)"
+              r"along the lines of|(?:in|with) the (?:vibe|spirit|feel|mood) of|(?:vibes?|feel) of|closer to|reminds? me of|(?:what|anything|something) else (?:is )?like|got anything like|that's like|that is like)"
               r"\s+(.+?)(?:[,;!?]| but | from | without | only| no | for (?:my|me|a|an|the|our|kids|tonight)\b|$)|"
               r"^\s*like\s+(.+?)\s+but\b")
 
@@ -703,8 +738,9 @@ _MORE_LIKE = (r"\b(?:more like|similar to|(?:similar|same) (?:films?|movies?|stu
 def _more_like(text: str, shown: list[str]) -> list[tuple[int, TurnAct]]:
     m = re.search(_MORE_LIKE, text) or _kind_like(text)
     if m is None:
-        similar = _search(r"\b(?:anything|something|got anything|any(?:thing)? more|more stuff|more) (?:similar|like that)"
-                          r"(?: to (?:that|it|this))?\s*(?:[?!.,]|$)", text)
+        similar = _search(r"\b(?:anything|something|got anything|any(?:thing)? more|more stuff|more|what's|whats|what is) "
+                          r"(?:similar|like that)"
+                          r"(?: to (?:that|it|this))?\s*(?:[?!.,]|$|(?=(?:from|but|in the|with|only|without)\b))", text)
         return [(similar.start(), TurnAct(act="more_like", ref=Ref(anaphor=True)))] if similar else []
     target = re.sub(r"(?:\s+(?:" + _FILLER + r"))+$", "", (m.group(1) or m.group(2)).strip())
     if re.fullmatch(r"(this|that|these|those)( (one|kind|sort))?", target) and not re.search(_POSITION, target):
@@ -744,8 +780,9 @@ def _finditer(pattern: str, text: str):
 
 def _undo(text: str, genres: list[str]) -> list[tuple[int, TurnAct, str]]:
     """A constraint taken back, with the words that said so (kept out of the request)."""
-    fine = (r"(?:is|are|'re|'s)? ?(?:fine|ok|okay|alright|allowed|good|back in)(?: again| now| after all| actually| too)?|"
-            r"again is fine")
+    fine = (r"(?:is|are|r|'re|'s)? ?(?:fine|ok|okay|alright|allowed|good|back in)(?: again| now| after all| actually| too)?|"
+            r"again is fine|(?:can|may|could) (?:come|be) back(?: in)?|(?:is|are|r) back(?: on the table| in)?|"
+            r"(?:is|are|r) back on the table")
     dropped = r"(?:doesn't|does not|don't|do not|needn't) (?:have|need|has) to (?:be|have)|no longer|don't need"
     for what, alt in _undo_targets(genres):
         if next(iter(what)) in ("genres", "tags") and (m := _search(rf"\binstead of (?:the )?(?:{alt})\b", text)):
@@ -772,7 +809,8 @@ def _undo(text: str, genres: list[str]) -> list[tuple[int, TurnAct, str]]:
     if m := re.search(r"\b(?:any (?:decade|era|year|time) is fine|doesn't matter when|any year)\b", text):
         return [(m.start(), TurnAct(act="undo", what={"era": True}), m.group(0))]
     if m := re.search(r"\b(undo(?: that)?|take (?:that|it) back|never ?mind(?: that)?(?: last part| last bit)?|scratch that|"
-                      r"scrap that|"
+                      r"scrap that|(?:scratch|scrap|ignore|forget|undo|cancel) (?:the|my) last (?:thing|part|bit|request|message|one)"
+                      r"(?: i (?:said|asked|typed|wrote))?|"
                       r"go back|revert)\b", text):
         return [(m.start(), TurnAct(act="undo", what={"last": True}), m.group(0))]
     return []
@@ -783,7 +821,7 @@ def _undo_targets(genres: list[str]) -> list[tuple[dict, str]]:
     out = [({"genres": [g]}, alt) for g, alt in _genre_patterns(genres).items()]
     out += [({"tags": [tag]}, _forms_pattern(forms)) for tag, forms in TAG_GROUPS.items()]
     out.append(({"era": True}, r"(?:19|20)?\d0'?s|decade|era|year|date|time period|old ones|recent ones"))
-    out.append(({"mood": True}, "|".join(w for w in MOOD_WORDS if " " not in w) + r"|mood"))
+    out.append(({"mood": True}, "|".join(w for w in MOOD_WORDS if " " not in w) + r"|feel good|mood"))
     return out
 
 

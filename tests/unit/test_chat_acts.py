@@ -60,6 +60,22 @@ def acts(text: str, shown=SHOWN) -> list[dict]:
     ("wipe my filters", [{"act": "reset"}]),
     ("I loved Arrival, anything similar?", [{"act": "feedback", "signal": "like", "refs": [{"title": "arrival"}]},
                                             {"act": "more_like", "ref": {"anaphor": True}}]),
+    # what blind7 taught (read after its first score): praise in other words, resets, undo, questions
+    ("heat is the best", [{"act": "feedback", "signal": "like", "refs": [{"title": "heat"}]}]),
+    ("zodiac blew me away 🤯 what else is like it", [{"act": "feedback", "signal": "like", "refs": [{"title": "zodiac"}]},
+                                                    {"act": "more_like", "ref": {"anaphor": True}}]),
+    ("let's start from zero", [{"act": "reset"}]),
+    ("new conversation. something funny", [{"act": "reset"}, {"act": "recommend", "genres": ["Comedy"]}]),
+    ("westerns can come back", [{"act": "undo", "what": {"not_genres": ["Western"]}}]),
+    ("drop the feel good part", [{"act": "undo", "what": {"mood": True}}]),
+    ("when did casino come out", [{"act": "question", "ref": {"title": "casino"}, "about": "year"}]),
+    ("is heat a thriller?", [{"act": "question", "ref": {"title": "heat"}, "about": "genre"}]),
+    ("not feeling the first two", [{"act": "feedback", "signal": "dislike", "refs": [{"position": 1}, {"position": 2}]}]),
+    ("seen heat a dozen times, what's similar from the 80s",
+     [{"act": "feedback", "signal": "seen", "refs": [{"title": "heat"}]},
+      {"act": "more_like", "ref": {"anaphor": True}, "era": {"start": 1980, "end": 1989}}]),
+    ("saw casino and didn't love it", [{"act": "feedback", "signal": "seen", "refs": [{"title": "casino"}]},
+                                       {"act": "feedback", "signal": "dislike", "refs": [{"anaphor": True}]}]),
 ])
 def test_the_hard_cases_read_as_people_mean_them(text, expected):
     got = acts(text)
@@ -87,9 +103,10 @@ def test_a_list_place_is_never_a_year_and_a_title_on_screen_is_found_misspelled(
 
 
 def test_the_blind_batches_are_read_as_their_figures_say():
-    """turns-blind5.jsonl and -blind6 were scored once before anyone read them (docs/guide.md): a floor
+    """turns-blind5.jsonl to -blind8 were scored once before anyone read them (docs/guide.md): a floor
     under those figures, so a change that reads new phrasings worse fails."""
-    for split, act_floor, slot_floor in (("blind5", 0.94, 0.92), ("blind6", 0.92, 0.92)):
+    for split, act_floor, slot_floor in (("blind5", 0.94, 0.92), ("blind6", 0.92, 0.92), ("blind7", 0.84, 0.87),
+                                             ("blind8", 0.88, 0.89)):
         result = score(load(split=split), rules_reader)
         assert result["act_accuracy"] >= act_floor and result["slot_f1"] >= slot_floor, (split, result["act_accuracy"],
                                                                                         result["slot_f1"])
