@@ -367,8 +367,7 @@ def ref_in(text: str, shown: list[str]) -> Ref | None:
                       r"\bthe one with (?:the |a |an )?([\w-]+(?: [\w-]+)?)\b", text):
         word = m.group(1) or m.group(2)
         if re.search(r"\b(?:a|an|that|this|it|on|is|of)\b", word):  # "the runtime on that one", "the notebook a sad one"
-            return ref_in(text[:m.start()] + " " + m.group(0).split()[-2] + " " + m.group(0).split()[-1], shown) \
-                if m.group(1) else None
+            return ref_in(" ".join(m.group(0).split()[-2:]), shown) if m.group(1) else None  # "that one", or none
         in_title = any(re.search(rf"(?<!\w){re.escape(word)}(?!\w)", name) for t in shown for name in _title_names(t))
         return Ref(title=word) if in_title and m.group(1) else Ref(describe=word)
     if re.search(_ANAPHOR, text):
@@ -564,8 +563,8 @@ def _judged(clause: str, shown: list[str]) -> TurnAct | None:
     # "grease is a no", "akira's a (hard) no"
     clause = re.sub(r"(?:\b(?:is|are)|'s) an? (?:hard |big |firm |definite |total |solid |strong )?(yes|no|must)\b", r" is \1",
                     clause)
-    clause = re.sub(_PRAISE, " is great", clause)
-    clause = re.sub(r"^its\b", "it's", clause)  # "its terrible"  # "X is the best", "babe was my childhood", "arrival blew my mind"
+    clause = re.sub(_PRAISE, " is great", clause)  # "X is the best", "babe was my childhood", "arrival blew my mind"
+    clause = re.sub(r"^its\b", "it's", clause)  # "its terrible"
     if len(clause.split()) > 9 or re.search(r"\b(why|how|what|whats|who|when|is it|is the|recommend|more|something|"
                                             r"any|looking|want|need|a|an|some)\b", _blank_titles(clause, shown)):
         return None
