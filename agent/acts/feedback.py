@@ -1,0 +1,137 @@
+"""Feedback: like, dislike or seen, said with a verb ("loved #2", "seen 1 and 3"), as a verdict on a
+clause ("#4 looks great", "zodiac was sooo good") or with thumbs ("tombstone 👍 true grit 👎")."""
+
+from __future__ import annotations
+
+import re
+
+from agent.acts.refs import _all, _blank_titles, _refs, ref_in
+from agent.acts.schema import Ref, TurnAct
+from agent.acts.words import _BAD, _GOOD, _PRAISE
+
+_NEXT_ACT = (r"\bmore like\b|\bsimilar to\b|\bwhy\b|\bwhat\b|\bwhats\b|\bwhat's\b|\bwho\b|\bhow\b|\bwhen\b|"
+             r"(?<=[,.;!?] )(?:is|are|was|does|did|can|could)\b")
+
+
+def _feedback(text: str, shown: list[str]) -> list[tuple[int, TurnAct]]:
+    verbs = (("dislike", r"dislike[sd]?|hated?|didn't like|did not like|didn't love|did not love|didn't enjoy|not for me|"
+                         r"not a fan of|not into|not feeling|not loving|meh on|didn't care for|"
+                         r"don't care for|no to|👎(?: on)?"),
+             ("seen", r"seen|watched|already saw|saw|already watched|i've seen|have seen|already know|seen both|"
+                      r"watched both"),
+             ("like", r"(?<!dis)(?<!would )(?<!i'd )(?<!more )(?<!something )(?<!would i )(?<!will i )(?<!do i )"
+                      r"(?<!nothing )(?<!anything )(?<!movies )(?<!films )(?<!stuff )(?<!things )(?<!ones )(?<!feel )"
+                      r"(?<!didn't )(?<!don't )(?<!not )(?<!just )(?<!looks )(?<!sounds )(?<!kinda )(?<!look )(?<!seen )"
+                      r"(?<!seem )(?<!seems )(?<!that's )(?<!that is )"
+                      r"(?:liked?|loved?|enjoyed|really enjoyed|great pick(?: with)?|good one|nice one|yes to|👍|❤️ for)|"
+                      r"(?:we'll|i'll|let's|we will|i will) (?:go with|take|pick|watch)|going with|gonna go with"))
+
+    def spoken(verb: str) -> str:
+        return rf"(?:^|\b|(?<=\s))(?:{verb})(?:\b|(?=\s)|$)"
+
+    titled = _blank_titles(text, shown)  # "Love Actually" holds no verb
+    verb_at = {m.start() for _, verb in verbs for m in re.finditer(spoken(verb), titled)}
+    cues = {m.start() for m in re.finditer(_NEXT_ACT, text)}
+
+    def said(stops: set[int]) -> list[tuple[int, TurnAct]]:
+        """The verbs' feedback; a verb's refs end at the next stop ("like #2, dislike #3", "seen #2,
+        more like #4"): each signal takes only the items named after it."""
+        ordered, out = sorted(stops), []
+        for signal, verb in verbs:
+            for m in re.finditer(spoken(verb) + r"(?=\s*:?\s*(?:both |all of )?(.{0,60}))", titled):
+                head = text[m.start(1):next((s for s in ordered if s >= m.start(1)), m.end(1))]
+                if signal == "like" and re.match(r"(something|a |an |to |some |movies|films|more|it but|this but|that but|"
+                                                 r"(?:19|20)\d\d|\d+\s*(?:times|hrs?|hours?|mins?|minutes|years?|days|%|"
+                                                 r"yo|yrs?)|(?:after|before|since|from) )", head):
+                    continue  # "I'd like something", "like to watch"
+                refs = _refs(head, shown, titles_anywhere=True)
+                if refs is None and signal == "dislike" and re.match(r"\s*(?:[.!,;]|$)", text[m.end():]) and \
+                        re.search(r"(?:^|[.!?;,]\s*)$", text[:m.start()]):
+                    refs = [Ref(anaphor=True)]  # "not for me." of the item just talked about
+                if refs is None and signal == "seen" and re.search(r"\b(already|it all|them all|those|these|it)\b",
+                                                                  text[max(0, m.start() - 9):]):
+                    refs = [Ref(anaphor=True)] if not re.search(r"\ball\b", head) else _all(shown)
+                if refs:
+                    out.append((m.start(), TurnAct(act="feedback", signal=signal, refs=refs)))
+        return out
+
+    if thumbs := _thumbs_after(text, shown):  # "tombstone 👍 true grit 👎"
+        return thumbs
+    out = said(verb_at | cues)
+    # "#4 looks great", "the third one isn't my thing", "1 and 2 are great": a clause no verb spoke
+    # for is judged on its own, and ends the refs of a verb before it
+    clauses = _clauses(text)
+    judged = [(start, act) for start, clause in clauses
+              if not any(start <= i < start + len(clause) for i, _ in out) and (act := _judged(clause, shown))]
+    # "some like it hot, yes please": a bare verdict on the item the clause before names
+    for (start, clause), (_, verdict) in zip(clauses, clauses[1:]):
+        bare = re.fullmatch(r"(?:oh |and )?(yes|yes please|yess+|yep|yeah|love it|no thanks|nope|nah|hard pass|pass)"
+                            r"(?: please| pls| thanks)?", verdict)
+        if bare and not any(start <= i < start + len(clause) for i, _ in out + judged) and \
+                (ref := ref_in(clause, shown)) is not None and not ref.anaphor and len(clause.split()) <= 6:
+            signal = "like" if bare.group(1).startswith(("y", "love")) else "dislike"
+            judged.append((start, TurnAct(act="feedback", signal=signal, refs=[ref])))
+    if judged:
+        out = said(verb_at | cues | {start for start, _ in judged})
+    # "first one yes, it's great": a later clause's "it" is the item just judged, not another
+    named = min((i for i, a in out + judged if not all(r.anaphor for r in a.refs)), default=len(text))
+    judged = [(i, a) for i, a in judged if i < named or not all(r.anaphor for r in a.refs)]
+    # "die hard is a classic, love it": the same verdict again on the item just named
+    said_of = [(i, a.signal) for i, a in out + judged if not all(r.anaphor for r in a.refs)]
+    out = [(i, a) for i, a in out if not (all(r.anaphor for r in a.refs) and (a.signal in {s for j, s in said_of if j < i}))]
+    return out + judged
+
+
+def _thumbs_after(text: str, shown: list[str]) -> list[tuple[int, TurnAct]]:
+    """Items each followed by a thumb ("tombstone 👍 true grit 👎", "#2 👍 #4 👎"): the thumb says
+    what the words before it are; [] unless the whole message is such pairs."""
+    pairs = list(re.finditer(r"\s*([^👍👎]+?)\s*(👍|👎)", text))
+    if len(pairs) < 2 or "".join(m.group(0) for m in pairs).strip() != text.strip():
+        return []
+    out = []
+    for m in pairs:
+        refs = _refs(m.group(1), shown, titles_anywhere=True, bare_title=True)
+        if not refs:
+            return []
+        out.append((m.start(1), TurnAct(act="feedback", signal="like" if m.group(2) == "👍" else "dislike", refs=refs)))
+    return out
+
+
+def _clauses(text: str) -> list[tuple[int, str]]:
+    """(offset, clause) split at sentence marks, commas, 'but', and after an emoji."""
+    out, at = [], 0
+    for m in re.finditer(r"[.;!?,]|\bbut\b|(?<=[\U0001F300-\U0001FAFF\u2600-\u27BF])\s(?=(?:what|why|how|more|any|got)\b)",
+                         text + "."):
+        clause = text[at:m.start()]
+        if clause.strip():
+            out.append((at + len(clause) - len(clause.lstrip()), clause.strip()))
+        at = m.end()
+    return out
+
+
+def _judged(clause: str, shown: list[str]) -> TurnAct | None:
+    """A short clause that judges shown items ("#4 looks great", "zootopia was amazing")."""
+    if re.match(r"(?:is|are|was|were|does|did|do|can|could|would|should|will|have)\b", clause):
+        return None  # "is blade runner good": a question
+    # "grease is a no", "akira's a (hard) no"
+    clause = re.sub(r"(?:\b(?:is|are)|'s) an? (?:hard |big |firm |definite |total |solid |strong )?(yes|no|must)\b", r" is \1",
+                    clause)
+    clause = re.sub(_PRAISE, " is great", clause)  # "X is the best", "babe was my childhood", "arrival blew my mind"
+    clause = re.sub(r"^its\b", "it's", clause)  # "its terrible"
+    if len(clause.split()) > 12 or re.search(r"\b(why|how|what|whats|who|when|is it|is the|recommend|more|something|"
+                                            r"any|looking|want|need|a|an|some)\b", _blank_titles(clause, shown)):
+        return None
+    for signal, words in (("dislike", _BAD), ("like", _GOOD)):
+        if m := re.search(rf"(?:^|\s|\b)(?:{words})(?:\b|\s|$)", _blank_titles(clause, shown)):
+            before = clause[:m.start()].strip(" ,.!:")
+            before = re.sub(r"^(?:and|also|plus|oh)\s+", "", before)
+            # "zootopia was amazing", "the notebook is my favorite"
+            linked = re.search(r"\b(is|was|are|were|looks?|sounds?|seems?)(?: (?:my|our|so|really|just|truly|totally))*$",
+                               before)
+            # a title not on screen is judged only through a verb ("zootopia was amazing"), never
+            # from a word before an evaluative one ("feel good comedy")
+            refs = _refs(before, shown, titles_anywhere=bool(linked), bare_title=bool(linked)) \
+                or _refs(clause[m.end():].strip(" ,.!:"), shown)
+            if refs:
+                return TurnAct(act="feedback", signal=signal, refs=refs)
+    return None

@@ -1,0 +1,113 @@
+""""why #2?" (explain) and questions about an item ("is it scary?", "how long is heat")."""
+
+from __future__ import annotations
+
+import re
+
+from agent.acts.refs import _mask_titles, _more_places, _on_screen, _refs, ref_in
+from agent.acts.schema import About, Ref, TurnAct
+from agent.acts.words import _BAD, _GOOD
+
+_ABOUTS = (("length", r"how long|runtime|run time|length|minutes|is it long|too long|(?:terribly|very|really|that|super|so) long|\d+ ?(?:hrs?|hours?|mins?)\b"),
+           ("year", r"what year|when was|when did|when's it from|when is it from|from when|how old|released|came out|"
+                     r"come out|when(?:'s| is) .{1,40} from\b|"
+                     r"from the \d0'?s\?|which year"),
+           ("cast", r"who (?:is|was|stars|plays|directed|made|is in)|actors?|cast|director|starring|who's in"),
+           ("rating", r"rated|rating|any good|is it good|worth (?:it|watching)|score|reviews?|good\?"),
+           ("genre", r"animated|scary|funny|a comedy|a horror|a romantic comedy|(?:is|was) (?:it|that|this)(?: one)? (?:an? )?"
+                        r"(?:horror|comedy|romance|drama|thriller|western|musical|documentary|cartoon|sci-fi|mystery|crime|"
+                        r"fantasy|action|anime)\b|an? (?:romance|drama|thriller|western|musical|"
+                        r"documentary|cartoon|war movie|sci-fi|mystery|crime|fantasy|action)\b|genre|for kids|an? kids? (?:movie|film)|an? family (?:movie|film)|"
+                        r"family friendly|kid friendly|violent|sad|"
+                        r"ok for (?:a |my |the )?(?:\d+|kids?|children|family)|suitable|appropriate|\d+ ?(?:yo|year old)|"
+                        r"what kind of|what type of|gory"),
+           ("other", r"based on a true story|true story|subbed|dubbed|subtitles|language|streaming|netflix|hulu|sequel"),
+           ("plot", r"what(?:'s| is|s) (?:it|that|the \w+ one|#?\d|.{0,40}) about|about\?|plot|story|premise|tell me "
+                       r"(?:more )?about|what happens|synopsis"))
+
+
+_QUESTION = re.compile(r"(?:^|[,.;:!?–—]\s*|\s-\s*|\b(?:and|also|plus|but|so|ok|okay|oh|ooh|hmm|wait|btw|then|hey|meant)\s+)"
+                       r"(is|was|are|does|did|do|what|whats|what's|who|who's|when|how|tell me|any|in which|which)\b")
+
+
+_WHY = re.compile(r"\b(why|how come|what makes|what made you|reason(?:ing)?|rationale|explain|"
+                  r"how(?:'d| did) .{1,40} (?:end up|get|land) (?:on|in) (?:the|this|my|your) (?:list|picks)|how (?:is|does|do) .{0,30}"
+                  r"(?:fit|related|match|connect)|what about .* fits?|what (?:does|has) .{1,30} (?:have |got )?to do with|"
+                  r"what(?:'s| is) .{1,30} doing (?:on|in) (?:here|the list|my list|this list))\b")
+
+
+# words that end a question about a title ("is the shining actually scary?", "is akira subbed or dubbed")
+_ABOUT_WORDS = (r"scary|funny|violent|sad|gory|animated|for kids|ok for|good|any good|long|released|about|rated|worth|"
+                r"subbed|dubbed|based on|in english|on netflix|streaming|a sequel|a comedy|a horror|a kids|an? (?:romance|"
+                r"drama|thriller|western|musical|documentary|cartoon|war movie|sci-fi|mystery|crime|fantasy|action)\b|"
+                r"come out|from|like \d+|\d+ ?(?:hrs?|hours?|mins?)\b")
+
+
+def _asks_other(span: str) -> bool:
+    return bool(re.search(r"\b(?:subbed|dubbed|subtitles|based on a true story|true story|streaming|on netflix|on hulu|"
+                          r"on prime|on disney\+?|a sequel)\b", span))
+
+
+def about_of(text: str) -> About:
+    """What a question asks of an item: its length, year, cast, rating, genre, plot, or other."""
+    return next((a for a, pattern in _ABOUTS if re.search(rf"(?:{pattern})", text)), "other")
+
+
+def _explain_or_question(text: str, shown: list[str]) -> list[tuple[int, TurnAct]]:
+    """ "why #2?" (explain), "is it scary?" (a question), or both in one message."""
+    m = _WHY.search(text)
+    if m is None:  # "how long is #2? and is it scary": a question in each sentence
+        out, base = [], 0
+        for sentence in re.split(r"(?<=\?)", text):
+            out += _question(sentence, shown, base, after_explain=bool(out))
+            base += len(sentence)
+        return out
+    number = re.match(r"\s*(?:#\s*)?(\d{1,2})\b(?!\s*(?:stars?|/|%|min))", text[m.end():])  # "why 3?"
+    ref = Ref(position=int(number.group(1))) if number and _on_screen(int(number.group(1)), shown) else \
+        ref_in(text[m.start():], shown) or ref_in(text, shown) or Ref(anaphor=True)
+    several = re.match(r"\s*((?:the )?(?:first|top|last|bottom) (?:two|three|four|2|3|4))\b", text[m.end():])
+    if several:  # "why the last two"
+        return _question(text[:m.start()], shown, 0) + [
+            (m.start(), TurnAct(act="explain", ref=r)) for r in _refs(several.group(1), shown) or [ref]]
+    out = _question(text[:m.start()], shown, 0)  # "what's #2 about and why did you pick it"
+    out += [(m.start(), TurnAct(act="explain", ref=r)) for r in _more_places(ref, text[m.end():])]
+    tail = text[m.end():]
+    if q := re.search(r"\b(and|also|plus)\s+(is|was|are|does|did|what|who|when|how)\b", tail):
+        out += _question(tail[q.start(2):], shown, m.end() + q.start(2), after_explain=True)
+    return out
+
+
+def _question(text: str, shown: list[str], base: int, after_explain: bool = False) -> list[tuple[int, TurnAct]]:
+    """A question about an item; it starts its clause ("horror is fine again" asks nothing)."""
+    qm = _QUESTION.search(text)
+    if qm is None or re.match(r"(?:what(?:'s| is|s|re| are)|any|are there any) (?:a |an |some |any )?"
+                              r"(?:good|great|fun|decent|nice|scary|funny)\b|what(?:'s| is|s)? (?:else|similar)\b|"
+                              r"what(?:'s| is|s) (?:a|an|some) (?:[\w-]+ ){0,2}(?:movie|film|flick|show)s?\b|"
+                              r"(?:is|are) there (?:a|an|any|some)\b",
+                              text[qm.start(1):]):
+        return []  # "what's a good zombie flick", "what else is like it": a request
+    span = text[qm.start(1):]
+    about = about_of(re.sub(r"\bthe (?!(?:a|an|that|this|it|on|is|of)\b)[\w-]+(?: (?!(?:a|an|that|this|it|on|is|of)\b)[\w-]+){0,2} one\b",
+                            " ", _mask_titles(span, shown)))
+    ref = ref_in(span, shown) or (Ref(anaphor=True) if after_explain else None)
+    named = re.fullmatch(r"\s*([^,.;!?]{1,40}?)\s*[,:–—-]\s*", text[:qm.start(1)])
+    if (ref is None or ref.anaphor) and not after_explain and named and not re.search(
+            rf"\b(?:{_GOOD}|{_BAD})\b", named.group(1)) and (before := ref_in(named.group(1), shown)) is not None:
+        ref = before  # "the pig one, what year is it from", "stand by me, who's in that"
+    if ref is None and (about != "other" or _asks_other(span)):
+        # "how long is the matrix", "who is in the notebook", "what's memento about", "is akira subbed"
+        if t := re.search(r"^what(?:'s| is|s) (?!a |an |some |any |good |the best )((?:the )?[a-z0-9][\w' :-]{1,40}?) "
+                          r"about\??$", span) \
+                or re.search(r"^when (?:did|was|is|'s) (?:the movie |the film )?((?:the )?[a-z0-9][\w' :-]{1,40}?) "
+                             r"(?:come out|came out|released|made|out|from)\??$", span) \
+                or re.search(r"^(?:is|was|are) (?!a |an |some |any |there )(?:the movie |the film )?"
+                             r"((?:the )?[a-z0-9][\w' :-]{1,40}?)(?: (?:actually|really|too|very|so|any|legit))*"
+                             r"(?: (?:" + _ABOUT_WORDS + r")\b.*)\??$", span) \
+                or re.search(r"\b(?:is|was|in(?! which)|of|about|directed|made|wrote|stars in|starred in) (?:the movie |the film )?"
+                             r"((?:the )?[a-z0-9][\w' :-]{1,40}?)"
+                             r"(?: released| about| rated| good| any good| long| made| from| come out| came out)?\??$", span):
+            if not re.search(r"\b(it|that|this|one|something|anything|there|you|i)\b", t.group(1)):
+                ref = Ref(title=t.group(1))
+    if ref is not None and (about != "other" or qm.group(1) in ("is", "does", "was", "what", "whats", "what's", "tell me")):
+        return [(base + qm.start(1), TurnAct(act="question", ref=r, about=about)) for r in _more_places(ref, span)]
+    return []

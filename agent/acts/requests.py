@@ -1,0 +1,310 @@
+"""What a message asks of the list: genres, topics, eras, moods, excluded titles, more like an item;
+what it takes back (undo); what the catalog cannot filter by."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from agent.acts.refs import _shown_title, ref_in
+from agent.acts.schema import Ref, TurnAct, _Request
+from agent.acts.words import (
+    _ANAPHOR,
+    _FILLER,
+    _GENRE_OR_TOPIC_WORDS,
+    _NEG,
+    _POSITION,
+    MOOD_WORDS,
+    TAG_GROUPS,
+    _finditer,
+    _forms_pattern,
+    _genre_patterns,
+    _search,
+    normalise,
+)
+from agent.intent import Era, residual_query
+
+# what people filter by that a catalog of titles, genres, tags and years cannot answer
+UNSUPPORTED = {"studio": r"\b(studio|made by|produced by|from (?:a24|marvel studios|warner|universal|netflix))\b",
+               "cast or crew": r"\b(starring|actor|actress|directed by|director|with (?:tom|brad|meryl|leonardo|"
+                               r"scarlett|denzel|will smith))\b",
+               "length": r"\b(under|less than|shorter than|over|longer than) \d+ ?(?:min|minutes|hours?|h)\b|\bshort "
+                         r"(?:movie|film)s?\b|\brunning time\b",
+               "rating or reviews": r"\b(imdb|rotten tomatoes|oscar[- ]winning|award[- ]winning|highly rated|top rated|"
+                                    r"critically acclaimed|\d(?:\.\d)?\+? stars?)\b",
+               "language or country": r"\b(in (?:french|spanish|german|korean|japanese|italian|english)|subtitles|"
+                                      r"dubbed|foreign[- ]language)\b",
+               "streaming service": r"\b(on netflix|on hulu|on prime|on disney\+|streaming on)\b"}
+
+
+def unsupported(message: str) -> list[str]:
+    """The filters a message asks for that the catalog cannot apply ("I can't filter by studio")."""
+    text = normalise(message)
+    return [what for what, pattern in UNSUPPORTED.items() if re.search(pattern, text)]
+
+
+# what the agent cannot do at all: the reply says what it can
+_OFF_TOPIC = (r"\b(?:order (?:me )?(?:a |some )?(?:pizza|food|taxi|uber)|weather|what are you able to|what do you do|"
+              r"what can you (?:even |actually |really )?do|who are you|are you (?:a bot|human|real)|tell me a joke|"
+              r"how are you|what time is it|meaning of life|is this thing on|who won|score of the game)\b|"
+              r"^\W*(?:hmm+|umm*|uh+|well)?\W*(?:not sure|dunno|i don't know|idk|no idea)"
+              r"(?:\W+(?:man|bro|dude|lol|tbh|honestly|really|haha|tho))*\W*$")
+
+
+def read_era(text: str) -> Era | None:
+    """Years a message asks for: "the 90s", "late 80s", "80s or 90s", "90s or newer", "between 1985 and
+    1995", "before 1980" (to 1979), "after 2010" (from 2011), "since 2010", "from 2001", "recent", "old"."""
+    year = r"((?:19|20)\d\d)"
+    if m := re.search(rf"\b(?:between|from)\s+{year}\s*(?:and|to|-|–)\s*{year}\b|\b{year}\s*[-–]\s*{year}\b", text):
+        a, b = [int(g) for g in m.groups() if g]
+        return Era(start=min(a, b), end=max(a, b))
+    decade = r"(early|mid|late)?[ -]?(?:the\s+)?((?:19|20)?\d)0'?s\b"
+    if m := re.search(rf"\b{year}\s*(?:onwards?|and (?:later|after|newer|up)|or (?:later|newer|after)|\+|on)\b", text):
+        return Era(start=int(m.group(1)))
+    if m := re.search(rf"\b(?:nothing|not) (?:from )?(?:before|older than) {year}", text):
+        return Era(start=int(m.group(1)))
+    if m := re.search(rf"\b(before|pre-?|until|up to|older than|after|post-?|since|newer than|from)\s*(?:the )?(?:year )?{year}\b",
+                      text):
+        word, y = m.group(1).rstrip("-"), int(m.group(2))
+        if word in ("before", "pre", "older than"):
+            return Era(end=y - 1)
+        if word in ("until", "up to"):
+            return Era(end=y)
+        if word in ("after", "post", "newer than"):
+            return Era(start=y + 1)
+        if word == "since":
+            return Era(start=y)
+    decades = list(re.finditer(rf"\b{decade}", text))
+    if decades:
+        spans = [_decade(m.group(1), m.group(2)) for m in decades]
+        start, end = min(a for a, _ in spans), max(b for _, b in spans)
+        if re.search(r"\d0'?s\s+(?:or|and)\s+(?:newer|later|after|on|up)|\d0'?s\s+onwards?|\bfrom the \d0'?s on\b", text):
+            return Era(start=start)
+        return Era(start=start, end=end)
+    if m := re.search(rf"(?<![#\d]){year}(?!\d)", text):
+        return Era(start=int(m.group(1)), end=int(m.group(1)))
+    if re.search(r"\b(?:last|previous|the 20th) century\b", text):
+        return Era(end=1999)
+    if re.search(r"\b(?:this|the 21st) century\b", text):
+        return Era(start=2000)
+    if re.search(r"\b(recent|newer|newest|latest|modern|new (?:movies?|films?|releases?|ones?|stuff|[\w-]+ movies))\b", text):
+        return Era(start=2010)
+    if re.search(r"\b((?<!year )(?<!years )(?<!yr )(?<!yrs )old|older(?! (?:kids|children|teens|audiences?))|classics?|"
+                 r"black and white|golden age|vintage)\b", text):
+        return Era(end=1979)
+    return None
+
+
+def _decade(part: str | None, digits: str) -> tuple[int, int]:
+    if len(digits) == 1:
+        digits = ("20" if digits in "012" else "19") + digits
+    start = int(digits) * 10
+    first, last = {"early": (0, 4), "mid": (3, 7), "late": (5, 9)}.get(part or "", (0, 9))
+    return start + first, start + last
+
+
+def _asks_for_more(text: str) -> bool:
+    return bool(re.search(r"\b(something else|anything else|other (ones|options|picks|suggestions)|more (please|picks)|"
+                          r"other [\w-]+ (?:stuff|movies|films|ones)|show me (?:\w+ )?more|(?:\d+|five|ten|a few) more|"
+                          r"show me (more|others)|what else|next|another|different ones?)\b", text))
+
+
+_MORE_LIKE = (r"\b(?:more like|similar to|similar of|(?:in )?the same vein as|(?:similar|same) (?:films?|movies?|stuff|vibe|feel|energy) (?:to|as)|same as|"
+              r"(?:something|anything|stuff|movies|films|things|ones|more stuff|others?) like|in the (?:vein|style) of|"
+              r"along the lines of|(?:in|with) the (?:vibe|spirit|feel|mood) of|(?:vibes?|feel) of|closer to|reminds? me of|(?:what|anything|something) else (?:is )?like|got anything like|that's like|that is like)"
+              r"\s+(.+?)(?:[,;!?]|\s*[\U0001F300-\U0001FAFF\u2600-\u27BF]| but | from | without | only| no | "
+              r"for (?:my|me|a|an|the|our|kids|tonight)\b|$)|"
+              r"(?:^|[,.;!?]\s*|\band\s+|\balso\s+)like\s+(.+?)\s+but\b")
+
+
+def _more_like(text: str, shown: list[str]) -> list[tuple[int, TurnAct]]:
+    m = re.search(_MORE_LIKE, text) or _kind_like(text)
+    if m is None:
+        similar = _search(r"(?:^|[.!?,]\s*)(?:similar|same) (?:vibes?|ones|stuff|movies|films)\s*\??$|"
+                          r"\b(?:anything|something|got anything|any(?:thing)? more|more stuff|more|what's|whats|what is) "
+                          r"(?:similar|like that)"
+                          r"(?: to (?:that|it|this))?\s*(?:[?!.,]|$|(?=(?:from|but|in the|with|only|without)\b))", text)
+        return [(similar.start(), TurnAct(act="more_like", ref=Ref(anaphor=True)))] if similar else []
+    target = re.sub(r"(?:\s+(?:" + _FILLER + r"))+$", "", (m.group(1) or m.group(2)).strip())
+    if re.fullmatch(r"(this|that|these|those)( (one|kind|sort))?", target) and not re.search(_POSITION, target):
+        return [(m.start(), TurnAct(act="more_like", ref=Ref(anaphor=True)))]
+    if (word := re.fullmatch(r"the ([\w-]+)", target)) and word.group(1) in _GENRE_OR_TOPIC_WORDS \
+            and not _shown_title(target, shown):
+        return [(m.start(), TurnAct(act="more_like", ref=Ref(describe=word.group(1))))]  # "more like the western"
+    if re.fullmatch(r"#?\s*\d{1,2}", target):  # "something like 2": a place on the list
+        return [(m.start(), TurnAct(act="more_like", ref=Ref(position=int(target.strip("# ")))))]
+    ref = ref_in(target, shown) or Ref(title=re.sub(r"^(the movie|the film) ", "", target))
+    if ref.title and ref.title != target and len(target.split()) <= 5 and not re.search(_ANAPHOR + r"|\bone\b", target):
+        ref = Ref(title=re.sub(r"^(the movie|the film) ", "", target))  # "oceans 11" as typed, not its matched part
+    return [(m.start(), TurnAct(act="more_like", ref=ref))]
+
+
+_KINDS = "|".join(re.escape(w) + "s?" for w in sorted(_GENRE_OR_TOPIC_WORDS, key=len, reverse=True) if len(w) > 3)
+
+
+def _kind_like(text: str) -> re.Match | None:
+    """"comedies like amelie", "anime like akira": a kind of film like a title is more like it."""
+    return _search(rf"\b(?:{_KINDS}) like\s+(?!this\b|that\b|it\b)(.+?)(?:[,;!?]| but | from | without |$)()", text)
+
+
+def _undo(text: str, genres: list[str]) -> list[tuple[int, TurnAct, str]]:
+    """A constraint taken back, with the words that said so (kept out of the request)."""
+    fine = (r"(?:is|are|r|'re|'s)? ?(?:fine|ok|okay|alright|allowed|good|back in)(?: again| now| after all| actually| too)?|"
+            r"again is fine|(?:can|may|could) (?:come|be) back(?: in)?|(?:can|may|could) be (?:included|allowed)(?: again)?|(?:is|are|r) back(?: on the table| in)?|"
+            r"(?:is|are|r) back on the table")
+    dropped = r"(?:doesn't|does not|don't|do not|needn't) (?:have|need|has) to (?:be|have)|no longer|don't need"
+    for what, alt in _undo_targets(genres):
+        if next(iter(what)) in ("genres", "tags") and (m := _search(rf"\binstead of (?:the |a |an )?(?:{alt})\b", text)):
+            return [(m.start(), TurnAct(act="undo", what=what), m.group(0))]  # "comedy instead of romance"
+        for m in _finditer(rf"\b(?:{alt})(?:'s|'re)?\b (?:movies |films |ones |stuff )?(?:{fine})\b|"
+                           rf"\b(?:allow|include|bring back|ok with|okay with|let's have|fine with)(?: the)? (?:{alt})"
+                           rf"(?: again| too)?\b", text):
+            negated = {"genres": "not_genres", "tags": "not_tags"}.get(next(iter(what)), next(iter(what)))
+            return [(m.start(), TurnAct(act="undo", what={negated: what[next(iter(what))]} if negated != "mood"
+                                        and negated != "era" else {negated: True}), m.group(0))]
+        if (m := _search(rf"\b(?:take back|drop|remove|lift|undo) the no (?:{alt})\b(?: rule| filter| thing)?", text)) \
+                and next(iter(what)) in ("genres", "tags"):
+            negated = {"genres": "not_genres", "tags": "not_tags"}[next(iter(what))]
+            return [(m.start(), TurnAct(act="undo", what={negated: what[next(iter(what))]}), m.group(0))]
+        for m in _finditer(rf"\b(?:{dropped}) (?:be )?(?:a |an |set in |in |about |with |from (?:the )?)?(?:{alt})(?: anymore| any more)?\b|"
+                           rf"\b(?:drop|remove|forget|lose|ignore|never ?mind|undo|ditch|scrap|scratch|kill|cut)(?: about)? the (?:{alt})"
+                           rf"(?: filter| part| thing| bit| requirement| restriction| mood| rule| stuff)?\b|"
+                           rf"\bno need for (?:it |them )?(?:to be )?(?:a |an )?(?:{alt})\b|"
+                           rf"\b(?:i )?(?:don't|do not) care about the (?:{alt})(?: anymore)?\b|"
+                           rf"\b(?:{alt})(?: thing| part| filter| bit)? (?:doesn't|does not|don't|do not) matter\b|"
+                           rf"\bnot the (?:{alt}) anymore\b", text):
+            return [(m.start(), TurnAct(act="undo", what=what if next(iter(what)) not in ("mood", "era")
+                                        else {next(iter(what)): True}), m.group(0))]
+    if m := re.search(r"\b(?:any (?:decade|era|year|time) is fine|doesn't matter when|any year)\b", text):
+        return [(m.start(), TurnAct(act="undo", what={"era": True}), m.group(0))]
+    if m := re.search(r"\b(undo(?: that)?|take (?:that|it) back|never ?mind(?: that)?(?: last part| last bit)?|scratch that|"
+                      r"scrap that|(?:scratch|scrap|ignore|forget|undo|cancel) (?:the|my) last (?:thing|part|bit|request|message|one)"
+                      r"(?: i (?:said|asked|typed|wrote))?|"
+                      r"go back|revert)\b", text):
+        return [(m.start(), TurnAct(act="undo", what={"last": True}), m.group(0))]
+    return []
+
+
+def _undo_targets(genres: list[str]) -> list[tuple[dict, str]]:
+    """What an undo can name, with its words: genres, topics, the years, the mood."""
+    out = [({"genres": [g]}, alt) for g, alt in _genre_patterns(genres).items()]
+    out += [({"tags": [tag]}, _forms_pattern(forms)) for tag, forms in TAG_GROUPS.items()]
+    out.append(({"era": True}, r"(?:(?:early|mid|late)[ -])?(?:19|20)?\d0'?s|decade|era|year|date|time period|old ones|recent ones"))
+    out.append(({"mood": True}, "|".join(w for w in MOOD_WORDS if " " not in w) + r"|feel good|mood"))
+    return out
+
+
+_EXCLUDED_TITLE = re.compile(r"\b(?:(?:nothing|not anything|nothing at all|not) like|(?:anything|something|everything) but|"
+                             r"(?:that|which) (?:isn't|aren't|is not|are not|ain't)|that's not|(?:just )?not (?:another|more)|"
+                             r"no more)\s+(?:a |an )?(.+?)(?:\s+again)?(?=[,.;!?]| but | and | im | i'm |$)|"
+                             r"\bnot (.+?) again\b|"
+                             r"(?:^|[,.;!?]\s*|\bbut\s+)(?:not|no|nothing)\s+(?!like\b|to\b|for\b)"
+                             r"((?:the )?[a-z][\w'!:-]*(?: [a-z0-9][\w'!:-]*){1,5}?)"
+                             r"(?:\s+(?:please|pls|tho|though|thanks|again|lol))*(?=[,.;!?]|$)")
+
+
+# words no title is made of alone: "not too long", "no more than two hours", "nothing with zombies"
+_NOT_A_TITLE = frozenset("""too so very really that this it with from before after than more less much any long short
+slow sad violent gory boring stupid dumb scary dark heavy old new same lot interested sure thanks way fan big into for me
+my at all again please tho though in on about movies movie films film one ones even actually exactly""".split())
+
+
+def _excluded_titles(text: str, genres: list[str]) -> list[tuple[int, int, str]]:
+    """Titles the message rules out ("anything but star wars", "a western that isn't unforgiven",
+    "not another hangover"), as (where it is said, where the name is, the name); a genre, topic or
+    mood said that way is no title."""
+    plain = _plain_pattern(tuple(genres))
+    out = []
+    for m in _EXCLUDED_TITLE.finditer(text):
+        group = next(g for g in (1, 2, 3) if m.group(g))
+        name = re.sub(r"(?:\s+(?:movies?|films?|stuff|ones?|anymore|any more|either|this time|tonight|now|"
+                      + _FILLER + r"))+$", "", m.group(group).strip())
+        name = re.sub(r"^(?:another|more|the same old)\s+", "", name)
+        if set(name.split()) & _NOT_A_TITLE - {"the", "in", "on", "of", "it", "me", "my", "one"}:
+            continue  # "not too dark", "no more than two hours"
+        if name and not re.fullmatch(rf"(?:(?:{plain})\s*)+", name) and len(name.split()) <= 6 and not (
+                re.fullmatch(rf"(?:actual|real|proper|pure|straight|typical|generic|cheesy|cheap|"
+                                            rf"hardcore|too \w+|any|more) (?:{plain})", name)):  # "not actual horror"
+            at = m.start(group)
+            for part in name.split(" or "):  # "not home alone or elf": two titles
+                out.append((m.start(), at, part))
+                at += len(part) + 4
+    return out
+
+
+@lru_cache(maxsize=8)
+def _plain_pattern(genres: tuple[str, ...]) -> str:
+    """Words no excluded title is made of alone: genres, topics, moods, comparatives, decades."""
+    return "|".join([*_genre_patterns(list(genres)).values(), *(re.escape(f) for forms in TAG_GROUPS.values() for f in forms),
+                     *MOOD_WORDS, r"(?:too |so |very )?\w+ly|lighter|darker|funnier|scarier|older|newer|longer|"
+                     r"shorter|better|worse|sadder|happier|that|this|it|them|one|ones|movies?|films?|a|an|or|and|"
+                     r"stuff|something|anything|(?:19|20)?\d0'?s|\d+"])
+
+
+def _in_passing(act: TurnAct, text: str) -> bool:
+    """A message about shown items that names a genre or topic without asking for anything ("why is die
+    hard on a christmas list", "the pixar one is a yes, my son loves it"); an exclusion is always asked."""
+    if act.not_genres or act.not_tags or act.not_titles or act.mood:
+        return False
+    return not re.search(r"\b(?:something|anything|show me|give me|i want|i need|i asked for|i said|looking for|try|"
+                         r"recommend|suggest|more|instead|rather|please|pls|make it|how about|what about|got any|any|also)\b", text)
+
+
+def _only_a_year(act: TurnAct, text: str) -> bool:
+    """'saw it in 2019': a year said of a viewing, not asked of the list."""
+    return bool(act.era and not (act.genres or act.not_genres or act.tags or act.not_tags or act.mood)
+                and not re.search(r"\b(something|anything|movies?|films?|from the|more)\b", text))
+
+
+def _off_topic(text: str) -> bool:
+    return bool(re.match(r"\s*(what's|whats|what is|who|tell me|how are|how's|thanks|thank you|lol|ok|okay|hi|hello)\b", text))
+
+
+def _asks(text: str) -> bool:
+    return bool(re.search(r"\b(recommend|suggest|something|anything|movies?|films?|watch|show me|give me|what should|"
+                          r"surprise me|looking for|in the mood|i want|i need|a good)\b", text))
+
+
+def _request(text: str, genres: list[str], excluded: list[tuple[int, int, str]] | None = None,
+             skip_undo: bool = False) -> tuple[int, _Request] | None:
+    """Genres, tags, titles to avoid, a decade and a mood; None when the message asks none of that."""
+    act, first = _Request(act="recommend"), len(text)
+    clean = re.sub(_POSITION, " ", text)  # "#1" is a list place, never a year
+    for said_at, _, name in excluded if excluded is not None else _excluded_titles(clean, genres):
+        act.not_titles.append(name)  # "anything but star wars": never the War genre
+        first = min(first, said_at)
+        clean = re.sub(rf"(?<!\w){re.escape(name)}(?!\w)", lambda m: " " * len(m.group(0)), clean)
+    for genre, alt in _genre_patterns(genres).items():
+        if skip_undo:
+            break
+        if m := _search(rf"\b{_NEG}\s+(?:[\w-]+\s+){{0,2}}?(?:{alt})\b", clean):
+            act.not_genres.append(genre)
+            first = min(first, m.start())
+        elif (m := _search(rf"\b(?:{alt})\b", clean)) and genre not in act.not_genres:
+            act.genres.append(genre)
+            first = min(first, m.start())
+    romcom = rf"\b{_NEG}\s+(?:a |an )?romantic comed(?:y|ies)"
+    if "Comedy" in act.not_genres and re.search(romcom, clean) and \
+            re.search(r"(?<!romantic )\bcomed(?:y|ies)\b", re.sub(romcom, " ", clean)):
+        act.not_genres.remove("Comedy")  # "a comedy but not a romcom": no romance, comedy still asked for
+        act.genres.append("Comedy")
+    for tag, forms in TAG_GROUPS.items():
+        alt = _forms_pattern(forms)
+        if m := _search(rf"\b{_NEG}\s+(?:[\w-]+\s+){{0,2}}?(?:{alt})\b", clean):
+            act.not_tags.append(tag)
+            first = min(first, m.start())
+        elif m := _search(rf"\b(?:{alt})\b", clean):
+            act.tags.append(tag)
+            first = min(first, m.start())
+    for phrase, mood in MOOD_WORDS.items():
+        if m := _search(rf"\b{phrase}(?:er|-ish|ish)?\b", clean):
+            act.mood, first = mood, min(first, m.start())
+            break
+    if (era := read_era(clean)) is not None:
+        act.era = era
+        first = min(first, re.search(r"\d|recent|new|old|classic", clean).start() if re.search(
+            r"\d|recent|new|old|classic", clean) else first)
+    act.query = residual_query(clean, _genre_patterns(genres))
+    if not act.has_constraints():
+        return (len(text), act) if act.query or _asks_for_more(text) or _asks(text) else None
+    return first, act
