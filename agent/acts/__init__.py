@@ -72,7 +72,7 @@ def read_turn(message: str, genres: list[str], shown: list[str] | None = None,
     found += _feedback(text, shown)
     found += _explain_or_question(text, shown)
     undo = _undo(text, genres)
-    found += [(i, a) for i, a, _ in undo]
+    found += [(i, a) for i, a, _ in undo if a is not None]
     more = _more_like(text, shown)
     said_like = re.search(_MORE_LIKE, text) or _kind_like(text)
     if more and said_like:  # "like #4 but funnier", "movies like heat": a request for more like it, not a like

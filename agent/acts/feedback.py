@@ -14,10 +14,10 @@ _NEXT_ACT = (r"\bmore like\b|\bsimilar to\b|\bwhy\b|\bwhat\b|\bwhats\b|\bwhat's\
 
 
 def _feedback(text: str, shown: list[str]) -> list[tuple[int, TurnAct]]:
-    verbs = (("dislike", r"dislike[sd]?|hated?|didn't like|did not like|didn't love|did not love|didn't enjoy|not for me|"
+    verbs = (("dislike", r"dislike[sd]?|hated?|vetoed|didn't like|did not like|didn't love|did not love|didn't enjoy|not for me|"
                          r"not a fan of|not into|not feeling|not loving|meh on|didn't care for|"
                          r"don't care for|no to|👎(?: on)?"),
-             ("seen", r"seen|watched|already saw|saw|already watched|i've seen|have seen|already know|seen both|"
+             ("seen", r"seen|watched|already saw|saw|already watched|already see|i've seen|have seen|already know|seen both|"
                       r"watched both"),
              ("like", r"(?<!dis)(?<!would )(?<!i'd )(?<!more )(?<!something )(?<!would i )(?<!will i )(?<!do i )"
                       r"(?<!nothing )(?<!anything )(?<!movies )(?<!films )(?<!stuff )(?<!things )(?<!ones )(?<!feel )"
@@ -100,7 +100,8 @@ def _thumbs_after(text: str, shown: list[str]) -> list[tuple[int, TurnAct]]:
 def _clauses(text: str) -> list[tuple[int, str]]:
     """(offset, clause) split at sentence marks, commas, 'but', and after an emoji."""
     out, at = [], 0
-    for m in re.finditer(r"[.;!?,]|\bbut\b|(?<=[\U0001F300-\U0001FAFF\u2600-\u27BF])\s(?=(?:what|why|how|more|any|got)\b)",
+    for m in re.finditer(r"[.;!?,]|\bbut\b|(?<=[\U0001F300-\U0001FAFF\u2600-\u27BF])\s(?=(?:what|why|how|more|any|got)\b)|"
+                         r"\s(?=(?:who's|what's|how long|how's|is it|is that)\b)",
                          text + "."):
         clause = text[at:m.start()]
         if clause.strip():
@@ -118,6 +119,9 @@ def _judged(clause: str, shown: list[str]) -> TurnAct | None:
                     clause)
     clause = re.sub(_PRAISE, " is great", clause)  # "X is the best", "babe was my childhood", "arrival blew my mind"
     clause = re.sub(r"^its\b", "it's", clause)  # "its terrible"
+    clause = re.sub(r"^(.+?) it is$", r"\1 is great", clause)  # "perfect, airplane it is"
+    clause = re.sub(r"\b(?:is|are|was) (?:a bit|too|way too|kinda|a little|bit) \w+ for (?:me|us|my taste)\b", " is a no",
+                    clause)  # "superbad is a bit crude for me"
     if len(clause.split()) > 12 or re.search(r"\b(why|how|what|whats|who|when|is it|is the|recommend|more|something|"
                                             r"any|looking|want|need|a|an|some)\b", _blank_titles(clause, shown)):
         return None

@@ -14,37 +14,40 @@ _ABOUTS = (("length", r"how long|runtime|run time|length|minutes|is it long|too 
                      r"from the \d0'?s\?|which year"),
            ("cast", r"who (?:is|was|stars|plays|directed|made|is in)|actors?|cast|director|starring|who's in"),
            ("rating", r"rated|rating|any good|is it good|worth (?:it|watching)|score|reviews?|good\?"),
-           ("genre", r"animated|scary|funny|a comedy|a horror|a romantic comedy|(?:is|was) (?:it|that|this)(?: one)? (?:an? )?"
+           ("genre", r"animated|scary|funny|romantic|a comedy|a horror|a romantic comedy|(?:is|was) (?:it|that|this)(?: one)? (?:an? )?"
                         r"(?:horror|comedy|romance|drama|thriller|western|musical|documentary|cartoon|sci-fi|mystery|crime|"
                         r"fantasy|action|anime)\b|an? (?:romance|drama|thriller|western|musical|"
                         r"documentary|cartoon|war movie|sci-fi|mystery|crime|fantasy|action)\b|genre|for kids|an? kids? (?:movie|film)|an? family (?:movie|film)|"
                         r"family friendly|kid friendly|violent|sad|"
                         r"ok for (?:a |my |the )?(?:\d+|kids?|children|family)|suitable|appropriate|\d+ ?(?:yo|year old)|"
                         r"what kind of|what type of|gory"),
-           ("other", r"based on a true story|true story|subbed|dubbed|subtitles|language|streaming|netflix|hulu|sequel"),
+           ("other", r"based on a true story|true story|subbed|dubbed|subtitles|subtitled|language|streaming|netflix|hulu|sequel"),
            ("plot", r"what(?:'s| is|s) (?:it|that|the \w+ one|#?\d|.{0,40}) about|about\?|plot|story|premise|tell me "
                        r"(?:more )?about|what happens|synopsis"))
 
 
-_QUESTION = re.compile(r"(?:^|[,.;:!?–—]\s*|\s-\s*|\b(?:and|also|plus|but|so|ok|okay|oh|ooh|hmm|wait|btw|then|hey|meant)\s+)"
+_QUESTION = re.compile(r"(?:^|[,.;:!?–—]\s*|\s-\s*|\b(?:and|also|plus|but|so|ok|okay|oh|ooh|hmm|wait|btw|then|hey|meant|"
+                       r"(?:could|can) you tell me|do you know|good|great|fun|cool|interesting|nice|amazing)\s+)"
                        r"(is|was|are|does|did|do|what|whats|what's|who|who's|when|how|tell me|any|in which|which)\b")
 
 
 _WHY = re.compile(r"\b(why|how come|what makes|what made you|reason(?:ing)?|rationale|explain|"
                   r"how(?:'d| did) .{1,40} (?:end up|get|land) (?:on|in) (?:the|this|my|your) (?:list|picks)|how (?:is|does|do) .{0,30}"
                   r"(?:fit|related|match|connect)|what about .* fits?|what (?:does|has) .{1,30} (?:have |got )?to do with|"
-                  r"what(?:'s| is) .{1,30} doing (?:on|in) (?:here|the list|my list|this list))\b")
+                  r"what(?:'s| is) .{1,30} doing (?:on|in) (?:here|there|the list|my list|this list)|in there|"
+                  r"what connects .{1,30} to|how does .{1,30} connect)\b")
 
 
 # words that end a question about a title ("is the shining actually scary?", "is akira subbed or dubbed")
 _ABOUT_WORDS = (r"scary|funny|violent|sad|gory|animated|for kids|ok for|good|any good|long|released|about|rated|worth|"
                 r"subbed|dubbed|based on|in english|on netflix|streaming|a sequel|a comedy|a horror|a kids|an? (?:romance|"
                 r"drama|thriller|western|musical|documentary|cartoon|war movie|sci-fi|mystery|crime|fantasy|action)\b|"
-                r"come out|from|like \d+|\d+ ?(?:hrs?|hours?|mins?)\b")
+                r"come out|from|like \d+|\d+ ?(?:hrs?|hours?|mins?)\b|subtitled|(?:under|over|less than|more than) \d+|"
+                r"romantic")
 
 
 def _asks_other(span: str) -> bool:
-    return bool(re.search(r"\b(?:subbed|dubbed|subtitles|based on a true story|true story|streaming|on netflix|on hulu|"
+    return bool(re.search(r"\b(?:subbed|dubbed|subtitles|subtitled|based on a true story|true story|streaming|on netflix|on hulu|"
                           r"on prime|on disney\+?|a sequel)\b", span))
 
 
@@ -83,7 +86,9 @@ def _question(text: str, shown: list[str], base: int, after_explain: bool = Fals
     if qm is None or re.match(r"(?:what(?:'s| is|s|re| are)|any|are there any) (?:a |an |some |any )?"
                               r"(?:good|great|fun|decent|nice|scary|funny)\b|what(?:'s| is|s)? (?:else|similar)\b|"
                               r"what(?:'s| is|s) (?:a|an|some) (?:[\w-]+ ){0,2}(?:movie|film|flick|show)s?\b|"
-                              r"(?:is|are) there (?:a|an|any|some)\b",
+                              r"(?:is|are) there (?:a|an|any|anything|something|some)\b|"
+                              r"what(?:'s| is| was) the (?:reasoning|reason|rationale|logic|thinking)\b|"
+                              r"what(?:'s| is| was| were) (?:the|your)\s*$",
                               text[qm.start(1):]):
         return []  # "what's a good zombie flick", "what else is like it": a request
     span = text[qm.start(1):]
@@ -103,7 +108,7 @@ def _question(text: str, shown: list[str], base: int, after_explain: bool = Fals
                 or re.search(r"^(?:is|was|are) (?!a |an |some |any |there )(?:the movie |the film )?"
                              r"((?:the )?[a-z0-9][\w' :-]{1,40}?)(?: (?:actually|really|too|very|so|any|legit))*"
                              r"(?: (?:" + _ABOUT_WORDS + r")\b.*)\??$", span) \
-                or re.search(r"\b(?:is|was|in(?! which)|of|about|directed|made|wrote|stars in|starred in) (?:the movie |the film )?"
+                or re.search(r"\b(?:is|was|in(?! which)|on|of|about|directed|made|wrote|stars in|starred in) (?:the movie |the film )?"
                              r"((?:the )?[a-z0-9][\w' :-]{1,40}?)"
                              r"(?: released| about| rated| good| any good| long| made| from| come out| came out)?\??$", span):
             if not re.search(r"\b(it|that|this|one|something|anything|there|you|i)\b", t.group(1)):

@@ -23,7 +23,11 @@ from agent.acts.words import (
 def ref_in(text: str, shown: list[str]) -> Ref | None:
     """The first reference in `text` (see the module's doc)."""
     title = _shown_title(text, shown)
-    if (m := re.search(_POSITION, text)) and not (title and m.group(0).strip() in title and len(title.split()) > 1):
+    if (m := re.search(_POSITION, text)) and not (title and m.group(0).strip() in title and len(title.split()) > 1) \
+            and not (m.group(4) and not re.search(r"(?:one|pick|movie|film)$", m.group(0)) and re.match(
+                r"\s+(?!(?:ones|and|or|but|is|was|please|pls|looks?|sounds?|again|too|tho|though|with|for|from|that|i|it|"
+                r"two|three|four|recommendation|rec|suggestion|choice|option|entry|title)\b)[a-z]{3,}",
+                text[m.end():])):  # "the third man", "the sixth sense": a title's words
         number = next((g for g in (*m.groups()[:3], m.group(5)) if g), None)
         return Ref(position=int(number) if number else _ORDINAL[m.group(4)])  # "the 12th one": said to be none
     if title:
@@ -50,7 +54,7 @@ def _shown_title(text: str, shown: list[str]) -> str | None:
     """A title on screen the message names, as the message spells it: in full or by a telling part
     of it, fuzzily ("toy stroy", "the prestige" for "Prestige, The", "mononoke", "indiana jones"
     for "Raiders of the Lost Ark (Indiana Jones and the Raiders of the Lost Ark)")."""
-    words = re.findall(r"[\w']+", text)
+    words = [re.sub(r"'s$", "", w) for w in re.findall(r"[\w']+", text)]  # "chinatown's an odd pick"
     best: tuple[int, int, str] | None = None  # (-where, words matched, span): the earliest, the longest there
     for title in shown:
         for name in _title_names(title):
@@ -111,7 +115,9 @@ def _refs(head: str, shown: list[str], titles_anywhere: bool = False, bare_title
     head = re.sub(r"\s*[\U0001F300-\U0001FAFF\u2600-\u27BF]+", "", head)
     head = re.sub(r"(?:\s+(?:already|too|as well|before|lol|tbh|honestly|haha))+$", "", head)
     head = re.sub(r"\s+(?:is|are|was|were|looks?|seems?|sounds?)$", "", head)
-    if re.fullmatch(r"(all of )?(these|those|them|them all|it all|all)( ones)?( five| 5)?", head.split(",")[0].strip()):
+    head = re.sub(r"\s+(?:many|so many|a few|countless|multiple|several) times(?: over)?$", "", head)
+    if re.fullmatch(r"(all of |every (?:single )?one of |each of )?(these|those|them|them all|it all|all)( ones)?( five| 5)?",
+                    head.split(",")[0].strip()):
         return _all(shown)
     if m := re.fullmatch(r"(?:the )?(first|top|last|bottom) (two|three|four|2|3|4)(?: ones?| picks?| movies?)?",
                          head.split(",")[0].strip()):

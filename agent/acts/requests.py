@@ -47,6 +47,7 @@ def unsupported(message: str) -> list[str]:
 _OFF_TOPIC = (r"\b(?:order (?:me )?(?:a |some )?(?:pizza|food|taxi|uber)|weather|what are you able to|what do you do|"
               r"what can you (?:even |actually |really )?do|who are you|are you (?:a bot|human|real)|tell me a joke|"
               r"how are you|what time is it|meaning of life|is this thing on|who won|score of the game)\b|"
+              r"^\W*(?:(?:ok|okay|thanks|thank you|thx|ty|cool)\W+)?(?:bye|goodbye|good night|gn|cya|see ya|later)\W*$|"
               r"^\W*(?:hmm+|umm*|uh+|well)?\W*(?:not sure|dunno|i don't know|idk|no idea)"
               r"(?:\W+(?:man|bro|dude|lol|tbh|honestly|really|haha|tho))*\W*$")
 
@@ -59,6 +60,9 @@ def read_era(text: str) -> Era | None:
         a, b = [int(g) for g in m.groups() if g]
         return Era(start=min(a, b), end=max(a, b))
     decade = r"(early|mid|late)?[ -]?(?:the\s+)?((?:19|20)?\d)0'?s\b"
+    # "from the years 60 or 70": decades said as in other languages
+    if m := re.search(r"\bthe years? ([1-9])0(?:\s*(?:or|and|to|-)\s*([1-9])0)?\b", text):
+        return Era(start=1900 + int(m.group(1)) * 10, end=1909 + int(m.group(2) or m.group(1)) * 10)
     if m := re.search(rf"\b{year}\s*(?:onwards?|and (?:later|after|newer|up)|or (?:later|newer|after)|\+|on)\b", text):
         return Era(start=int(m.group(1)))
     if m := re.search(rf"\b(?:nothing|not) (?:from )?(?:before|older than) {year}", text):
@@ -114,7 +118,7 @@ _MORE_LIKE = (r"\b(?:more like|similar to|similar of|(?:in )?the same vein as|(?
               r"along the lines of|(?:in|with) the (?:vibe|spirit|feel|mood) of|(?:vibes?|feel) of|closer to|reminds? me of|(?:what|anything|something) else (?:is )?like|got anything like|that's like|that is like)"
               r"\s+(.+?)(?:[,;!?]|\s*[\U0001F300-\U0001FAFF\u2600-\u27BF]| but | from | without | only| no | "
               r"for (?:my|me|a|an|the|our|kids|tonight)\b|$)|"
-              r"(?:^|[,.;!?]\s*|\band\s+|\balso\s+)like\s+(.+?)\s+but\b")
+              r"(?:^|[,.;:!?]\s*|\band\s+|\balso\s+)like\s+(.+?)\s+but\b")
 
 
 def _more_like(text: str, shown: list[str]) -> list[tuple[int, TurnAct]]:
@@ -148,35 +152,53 @@ def _kind_like(text: str) -> re.Match | None:
 
 
 def _undo(text: str, genres: list[str]) -> list[tuple[int, TurnAct, str]]:
-    """A constraint taken back, with the words that said so (kept out of the request)."""
+    """The constraints taken back ("any decade is fine, lose the 50s thing": each), with the words that
+    said so (kept out of the request); "undo" alone takes back the last change."""
     fine = (r"(?:is|are|r|'re|'s)? ?(?:fine|ok|okay|alright|allowed|good|back in)(?: again| now| after all| actually| too)?|"
-            r"again is fine|(?:can|may|could) (?:come|be) back(?: in)?|(?:can|may|could) be (?:included|allowed)(?: again)?|(?:is|are|r) back(?: on the table| in)?|"
-            r"(?:is|are|r) back on the table")
+            r"again is fine|(?:can|may|could) (?:come|be) back(?: in)?|(?:can|may|could) be (?:included|allowed)(?: again)?|"
+            r"(?:is|are|r) back(?: on the table| in)?")
     dropped = r"(?:doesn't|does not|don't|do not|needn't) (?:have|need|has) to (?:be|have)|no longer|don't need"
+    found: list[tuple[int, TurnAct, str]] = []
+
+    def add(m: re.Match, what: dict) -> None:  # words another target claimed first are not read twice
+        if not any(at < m.end() and m.start() < at + len(words) for at, _, words in found):
+            found.append((m.start(), TurnAct(act="undo", what=what), m.group(0)))
+
     for what, alt in _undo_targets(genres):
-        if next(iter(what)) in ("genres", "tags") and (m := _search(rf"\binstead of (?:the |a |an )?(?:{alt})\b", text)):
+        kind = next(iter(what))
+        if kind in ("genres", "tags") and (m := _search(rf"\binstead of (?:the |a |an )?(?:{alt})\b", text)):
             return [(m.start(), TurnAct(act="undo", what=what), m.group(0))]  # "comedy instead of romance"
+        negated = {"genres": "not_genres", "tags": "not_tags"}.get(kind)
+        back = {negated: what[kind]} if negated else {kind: True}  # an exclusion lifted, or the years / mood
+        taken = what if kind not in ("mood", "era") else {kind: True}  # a requirement dropped
         for m in _finditer(rf"\b(?:{alt})(?:'s|'re)?\b (?:movies |films |ones |stuff )?(?:{fine})\b|"
                            rf"\b(?:allow|include|bring back|ok with|okay with|let's have|fine with)(?: the)? (?:{alt})"
                            rf"(?: again| too)?\b", text):
-            negated = {"genres": "not_genres", "tags": "not_tags"}.get(next(iter(what)), next(iter(what)))
-            return [(m.start(), TurnAct(act="undo", what={negated: what[next(iter(what))]} if negated != "mood"
-                                        and negated != "era" else {negated: True}), m.group(0))]
-        if (m := _search(rf"\b(?:take back|drop|remove|lift|undo) the no (?:{alt})\b(?: rule| filter| thing)?", text)) \
-                and next(iter(what)) in ("genres", "tags"):
-            negated = {"genres": "not_genres", "tags": "not_tags"}[next(iter(what))]
-            return [(m.start(), TurnAct(act="undo", what={negated: what[next(iter(what))]}), m.group(0))]
-        for m in _finditer(rf"\b(?:{dropped}) (?:be )?(?:a |an |set in |in |about |with |from (?:the )?)?(?:{alt})(?: anymore| any more)?\b|"
-                           rf"\b(?:drop|remove|forget|lose|ignore|never ?mind|undo|ditch|scrap|scratch|kill|cut)(?: about)? the (?:{alt})"
-                           rf"(?: filter| part| thing| bit| requirement| restriction| mood| rule| stuff)?\b|"
+            add(m, back)
+        if negated:
+            for m in _finditer(rf"\b(?:take back|drop|remove|lift|undo) the no (?:{alt})\b(?: rule| filter| thing)?", text):
+                add(m, back)
+        for m in _finditer(rf"\b(?:{dropped}) (?:be )?(?:a |an |set in |in |about |with |from (?:the )?)?(?:{alt})"
+                           rf"(?: anymore| any more)?\b|"
+                           rf"\b(?:drop|remove|forget|lose|ignore|never ?mind|undo|ditch|scrap|scratch|kill|cut)(?: about)? "
+                           rf"the (?:{alt})(?: filter| part| thing| bit| requirement| restriction| mood| rule| stuff)?\b|"
                            rf"\bno need for (?:it |them )?(?:to be )?(?:a |an )?(?:{alt})\b|"
                            rf"\b(?:i )?(?:don't|do not) care about the (?:{alt})(?: anymore)?\b|"
                            rf"\b(?:{alt})(?: thing| part| filter| bit)? (?:doesn't|does not|don't|do not) matter\b|"
                            rf"\bnot the (?:{alt}) anymore\b", text):
-            return [(m.start(), TurnAct(act="undo", what=what if next(iter(what)) not in ("mood", "era")
-                                        else {next(iter(what)): True}), m.group(0))]
-    if m := re.search(r"\b(?:any (?:decade|era|year|time) is fine|doesn't matter when|any year)\b", text):
-        return [(m.start(), TurnAct(act="undo", what={"era": True}), m.group(0))]
+            add(m, taken)
+    if m := re.search(r"\b(?:any (?:decade|era|year|time) (?:is fine|works|is ok|is okay|goes)|any (?:decade|era|time)|"
+                      r"doesn't matter when|any year)\b", text):
+        add(m, {"era": True})
+    if found:
+        seen, out = [], []
+        for at, act, words in sorted(found, key=lambda f: f[0]):
+            if act.what not in seen:  # "any decade is fine, lose the 50s thing": one undo of the years
+                seen.append(act.what)
+                out.append((at, act, words))
+            else:
+                out.append((at, None, words))  # said twice: its words still ask for nothing new
+        return out
     if m := re.search(r"\b(undo(?: that)?|take (?:that|it) back|never ?mind(?: that)?(?: last part| last bit)?|scratch that|"
                       r"scrap that|(?:scratch|scrap|ignore|forget|undo|cancel) (?:the|my) last (?:thing|part|bit|request|message|one)"
                       r"(?: i (?:said|asked|typed|wrote))?|"
@@ -189,14 +211,16 @@ def _undo_targets(genres: list[str]) -> list[tuple[dict, str]]:
     """What an undo can name, with its words: genres, topics, the years, the mood."""
     out = [({"genres": [g]}, alt) for g, alt in _genre_patterns(genres).items()]
     out += [({"tags": [tag]}, _forms_pattern(forms)) for tag, forms in TAG_GROUPS.items()]
-    out.append(({"era": True}, r"(?:(?:early|mid|late)[ -])?(?:19|20)?\d0'?s|decade|era|year|date|time period|old ones|recent ones"))
+    out.append(({"era": True}, r"(?:(?:early|mid|late)[ -])?(?:19|20)?\d0'?s|decade|era|year|date|time period|"
+                               r"(?:old|older|newer|recent)(?: ones)?"))
     out.append(({"mood": True}, "|".join(w for w in MOOD_WORDS if " " not in w) + r"|feel good|mood"))
     return out
 
 
 _EXCLUDED_TITLE = re.compile(r"\b(?:(?:nothing|not anything|nothing at all|not) like|(?:anything|something|everything) but|"
                              r"(?:that|which) (?:isn't|aren't|is not|are not|ain't)|that's not|(?:just )?not (?:another|more)|"
-                             r"no more)\s+(?:a |an )?(.+?)(?:\s+again)?(?=[,.;!?]| but | and | im | i'm |$)|"
+                             r"no more)\s+(?:a |an )?(.+?)(?:\s+again)?(?=[,.;!?]| but | and | im | i'm | something | anything |"
+                             r" newer| older|$)|"
                              r"\bnot (.+?) again\b|"
                              r"(?:^|[,.;!?]\s*|\bbut\s+)(?:not|no|nothing)\s+(?!like\b|to\b|for\b)"
                              r"((?:the )?[a-z][\w'!:-]*(?: [a-z0-9][\w'!:-]*){1,5}?)"
@@ -219,11 +243,11 @@ def _excluded_titles(text: str, genres: list[str]) -> list[tuple[int, int, str]]
         group = next(g for g in (1, 2, 3) if m.group(g))
         name = re.sub(r"(?:\s+(?:movies?|films?|stuff|ones?|anymore|any more|either|this time|tonight|now|"
                       + _FILLER + r"))+$", "", m.group(group).strip())
-        name = re.sub(r"^(?:another|more|the same old)\s+", "", name)
+        name = re.sub(r"^(?:another|more|the same old|set in|set on|about|with)\s+", "", name)  # "not set in space"
         if set(name.split()) & _NOT_A_TITLE - {"the", "in", "on", "of", "it", "me", "my", "one"}:
             continue  # "not too dark", "no more than two hours"
         if name and not re.fullmatch(rf"(?:(?:{plain})\s*)+", name) and len(name.split()) <= 6 and not (
-                re.fullmatch(rf"(?:actual|real|proper|pure|straight|typical|generic|cheesy|cheap|"
+                re.fullmatch(rf"(?:actual|real|proper|pure|straight|straight-up|straight up|typical|generic|cheesy|cheap|"
                                             rf"hardcore|too \w+|any|more) (?:{plain})", name)):  # "not actual horror"
             at = m.start(group)
             for part in name.split(" or "):  # "not home alone or elf": two titles

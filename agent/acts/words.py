@@ -46,7 +46,7 @@ TYPOS = {"comdy": "comedy", "comedys": "comedies", "comedie": "comedy", "horor":
          "fam": "family", "hows": "how's", "whens": "when's", "convo": "conversation", "nothin": "nothing",
          "waht": "what", "abuot": "about", "abotu": "about", "allredy": "already", "nubmer": "number", "numer": "number",
          "scarey": "scary", "les": "less", "acutaly": "actually", "gost": "ghost", "movis": "movies", "yer": "year",
-         "cartons": "cartoons", "pleese": "please", "sum": "some"}
+         "cartons": "cartoons", "pleese": "please", "sum": "some", "whys": "why's"}
 
 
 # tag words and the catalog tags they stand for (a person says "superheroes", the tags say "comic book")
@@ -73,7 +73,7 @@ TAG_GROUPS = {"superhero": ("superhero", "superheroes", "comic book", "marvel", 
               "politics": ("politics", "political"), "cyberpunk": ("cyberpunk",),
               "post-apocalyptic": ("post-apocalyptic", "post apocalyptic", "apocalypse"),
               "music": ("music", "musician", "musicians", "band", "bands"), "car chase": ("car chase", "car chases"),
-              "clown": ("clown", "clowns"), "nature": ("nature", "wildlife")}
+              "clown": ("clown", "clowns"), "nature": ("nature", "wildlife"), "found footage": ("found footage",)}
 
 
 _GENRE_OR_TOPIC_WORDS = frozenset({w for forms in TAG_GROUPS.values() for f in forms for w in f.split()}
@@ -187,7 +187,7 @@ _BAD = (r"boring|a no|no thanks|nope|nah|not for me|(?:aren't|isn't|are not|is n
 
 # praise said in other words, read as "is great"
 _PRAISE = (r"(?:\b(?:is|was|are|were)|'s) (?:the best|the goat|goated|peak|elite|iconic|legendary|top tier|so underrated|"
-           r"underrated|my childhood|my (?:all[- ]time )?(?:favou?rite|fave?)|one of my (?:all[- ]time )?(?:favou?rite|fave?)s|"
+           r"underrated|my childhood|on my all[- ]time list|my (?:all[- ]time )?(?:favou?rite|fave?)|one of my (?:all[- ]time )?(?:favou?rite|fave?)s|"
            r"an? (?:absolute |total |real )?"
            r"(?:banger|gem|vibe|masterpiece|classic|must[- ]see|10))\b|\s?\b(?:blew (?:my mind|me away)|slaps|rocks)\b")
 

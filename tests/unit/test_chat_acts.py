@@ -100,6 +100,18 @@ def acts(text: str, shown=SHOWN) -> list[dict]:
     ("seen them all. show me five more", [{"act": "feedback", "signal": "seen", "refs": [{"position": n} for n in range(1, 6)]},
                                           {"act": "recommend"}]),
     ("is there a movie that is both funny and scary?", [{"act": "recommend", "genres": ["Comedy"], "mood": "scary"}]),
+    # what blind10 taught (read after its first score)
+    ("could you tell me who directed heat?", [{"act": "question", "ref": {"title": "heat"}, "about": "cast"}]),
+    ("he vetoed casino", [{"act": "feedback", "signal": "dislike", "refs": [{"title": "casino"}]}]),
+    ("perfect, jumanji it is", [{"act": "feedback", "signal": "like", "refs": [{"title": "jumanji"}]}]),
+    ("ok compromise: like heat but funnier", [{"act": "more_like", "ref": {"title": "heat"}, "genres": ["Comedy"]}]),
+    ("thx bye", [{"act": "unclear"}]),
+    ("any decade is fine, lose the 50s thing", [{"act": "undo", "what": {"era": True}}]),
+    ("a war film from the years 60 or 70", [{"act": "recommend", "genres": ["War"], "era": {"start": 1960, "end": 1979}}]),
+    ("more along the lines of The Third Man", [{"act": "more_like", "ref": {"title": "the third man"}}]),
+    ("seen every one of these many times over", [{"act": "feedback", "signal": "seen",
+                                                  "refs": [{"position": n} for n in range(1, 6)]}]),
+    ("heat's an odd pick, what was the reasoning?", [{"act": "explain", "ref": {"title": "heat"}}]),
 ])
 def test_the_hard_cases_read_as_people_mean_them(text, expected):
     got = acts(text)
