@@ -87,22 +87,41 @@ CATEGORY_FORMS = (
 )
 
 
+SERIES_FORMS = {"sequel": "{you}, and this is its sequel.", "earlier": "{you}; this is an earlier part of its series."}
+TAG_FORMS = (  # {are}: "are", or "is" for one movie
+    "It is tagged {tag}, like {liked} of the movies you liked.",
+    "{liked} of the movies you liked {are} tagged {tag}, and so is this.",
+    "Like {liked} of the movies you liked, it is tagged {tag}.",
+    "This is tagged {tag}, as {are} {liked} of the movies you liked.",
+    "Of the movies you liked, {liked} {are} tagged {tag}; this one is too.",
+)
+
+
 def template_texts(ev: Evidence, position: int = 0) -> tuple[str, str]:
-    """A hook and an explanation that state the evidence as it is (true by construction);
-    `position` in the list picks the sentence form."""
+    """A hook and an explanation that state the evidence as it is (true by construction), its most
+    specific facts first: a part of a series the person rated, the strongest link, a shared tag; a
+    genre count only where fewer than two of those exist. `position` in the list picks the forms."""
     parts = []
+    for s in ev.series[:1]:
+        you = f"You rated {s.title} {_rating_text(s.rating)}" if s.rating is not None else f"You liked {s.title}"
+        parts.append(SERIES_FORMS[s.relation].format(you=you))
     for b in ev.because[:1]:
+        if any(s.item_id == b.item_id for s in ev.series[:1]):
+            continue  # the series sentence named it already
         rated = f"you rated it {_rating_text(b.rating)}" if b.rating is not None else "you liked it"
         forms = CO_LIKED_FORMS if b.signal == "co-liked" else SIMILAR_FORMS
         form = forms[position % len(forms)]
         if b.rating is None and "{rating}" in form:
             form = forms[0]
         parts.append(form.format(title=b.title, rated=rated, rating=_rating_text(b.rating), people=b.people))
-    if ev.shared_categories:
+    shift = position + len(parts)
+    if len(parts) < 2 and ev.shared_tags and ev.shared_tag_counts:
+        tag, liked = ev.shared_tags[0], ev.shared_tag_counts[0]
+        parts.append(TAG_FORMS[shift % len(TAG_FORMS)].format(tag=tag, liked=liked, are="are" if liked > 1 else "is"))
+    elif len(parts) < 2 and ev.shared_categories:
         c = ev.shared_categories[0]
-        parts.append(CATEGORY_FORMS[(position + (1 if parts else 0)) % len(CATEGORY_FORMS)].format(
-            category=c.category, liked=c.liked))
-        parts[-1] = parts[-1][0].upper() + parts[-1][1:]
+        parts.append(CATEGORY_FORMS[shift % len(CATEGORY_FORMS)].format(category=c.category, liked=c.liked))
+    parts = [p[0].upper() + p[1:] for p in parts]
     if not parts:
         parts.append(f"{ev.fans} people rated it highly" + (f"; it is {', '.join(ev.categories[:2])}." if ev.categories
                                                             else "."))

@@ -285,3 +285,29 @@ def test_starting_the_model_is_timed_apart_from_retrieval(recommender_with):
     first, again = r.recommend(USER, k=2, prompt="explain-why@v2"), r.recommend(USER, k=2, prompt="explain-why@v2")
     assert first.timing.model_start_ms >= 300 and first.timing.first_item_ms >= first.timing.model_start_ms
     assert first.timing.llm_ms >= first.timing.model_start_ms and again.timing.model_start_ms < 300
+
+
+def test_the_template_states_the_most_specific_facts_first():
+    """A part of a series the person rated, then the strongest link, then a shared tag; a genre
+    count only where fewer than two of those exist (issue: the template said the genre count of
+    every Action movie alike)."""
+    from agent.pipeline.explain import template_texts
+    from agent.types import CategoryShare, Evidence, LikedLink, SeriesLink
+
+    link = LikedLink(item_id="1", title="The Terminator (1984)", rating=5.0, signal="co-liked", people=12)
+    other = LikedLink(item_id="9", title="Aliens (1986)", rating=4.0, signal="co-liked", people=7)
+    action = [CategoryShare(category="Action", liked=256)]
+    sequel = Evidence(item_id="2", title="Terminator 2: Judgment Day (1991)", because=[link], shared_categories=action,
+                      series=[SeriesLink(item_id="1", title="The Terminator (1984)", rating=5.0, relation="sequel")],
+                      shared_tags=["time travel"], shared_tag_counts=[4])
+    text = template_texts(sequel)[1]
+    assert text.startswith("You rated The Terminator (1984) 5/5, and this is its sequel.")
+    assert "time travel" in text and "4" in text and "256" not in text and text.count("Terminator (1984)") == 1
+    tagged = Evidence(item_id="3", title="Looper (2012)", because=[other], shared_categories=action,
+                      shared_tags=["time travel"], shared_tag_counts=[1])
+    texts = [template_texts(tagged, position)[1] for position in range(5)]
+    assert all("Aliens (1986)" in t and "tagged time travel" in t and " 1 " in t and "256" not in t
+               for t in texts)
+    assert not any("are tagged" in t for t in texts) and len(set(texts)) == 5  # one movie "is"; five forms
+    plain = Evidence(item_id="4", title="Speed (1994)", because=[other], shared_categories=action)
+    assert "256" in template_texts(plain)[1]
