@@ -30,10 +30,10 @@ def document_text(item: Item, max_chars: int = 600) -> str:
 
 
 VECTOR_CACHE_ITEMS = 50_000  # about 75 MB of 384-dimensional vectors
-# chromadb 1.5 (embedded) when an id is in its SQLite but not in this process's in-memory index
-# Below this many items a query is an exact product over the vector snapshot: 9,742 items, four
-# queries and a top 100 take 1.8 ms p50 against Chroma's 7 ms (docs/benchmarks.md)
+# Up to this many items a query is an exact product over the vector snapshot: at 9,742 items a
+# request's four queries take 3.6 ms p50 that way against 6.6 through Chroma (docs/benchmarks.md)
 EXACT_SEARCH_MAX_ITEMS = 20_000
+# chromadb 1.5 (embedded) when an id is in its SQLite but not in this process's in-memory index
 STALE_INDEX = "Error finding id"
 
 

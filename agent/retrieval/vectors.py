@@ -54,7 +54,6 @@ class VectorSnapshot:
         vectors = np.asarray(self.vectors[np.asarray(self.rows[at[hit]])], dtype=np.float32)
         return dict(zip((i for i, h in zip(ids, hit) if h), vectors))
 
-
     def nearest(self, queries: np.ndarray, k: int) -> list[list[tuple[str, float]]]:
         """The `k` items of highest cosine similarity to each query, best first, by an exact
         search over every vector (the first call reads the whole matrix into memory)."""
