@@ -66,6 +66,7 @@ def read_turn(message: str, genres: list[str], shown: list[str] | None = None,
                       r"(?:scrap|wipe|clear) (?:all|everything|it all)(?: of (?:this|that|it))?|"
                       r"(?:scrap|wipe|clear|reset|drop|remove) (?:my|the|all(?: the)?) filters|begin again|fresh start|"
                       r"start afresh|forget what i said|let's start again|back to square one|(?:start|begin) (?:from|at) zero|"
+                      r"new topic|(?:do|start) (?:the whole thing|it all|everything) over|from the top|"
                       r"(?:wipe|clean|clear) the slate(?: clean)?|blank slate|new (?:convo|conversation|chat|session)|"
                       r"(?:start|open) (?:a )?(?:new|fresh|another) (?:convo|conversation|chat|session))\b", text):
         found.append((m.start(), TurnAct(act="reset")))

@@ -24,7 +24,7 @@ def _feedback(text: str, shown: list[str]) -> list[tuple[int, TurnAct]]:
                       r"(?<!didn't )(?<!don't )(?<!not )(?<!just )(?<!looks )(?<!sounds )(?<!kinda )(?<!look )(?<!seen )"
                       r"(?<!seem )(?<!seems )(?<!that's )(?<!that is )"
                       r"(?:liked?|loved?|enjoyed|really enjoyed|great pick(?: with)?|good one|nice one|yes to|👍|❤️ for)|"
-                      r"(?:we'll|i'll|let's|we will|i will) (?:go with|take|pick|watch)|going with|gonna go with"))
+                      r"(?:we'll|i'll|let's|we will|i will) (?:go with|take|pick|watch)|going with|gonna go with|adored?"))
 
     def spoken(verb: str) -> str:
         return rf"(?:^|\b|(?<=\s))(?:{verb})(?:\b|(?=\s)|$)"
@@ -65,11 +65,11 @@ def _feedback(text: str, shown: list[str]) -> list[tuple[int, TurnAct]]:
               if not any(start <= i < start + len(clause) for i, _ in out) and (act := _judged(clause, shown))]
     # "some like it hot, yes please": a bare verdict on the item the clause before names
     for (start, clause), (_, verdict) in zip(clauses, clauses[1:]):
-        bare = re.fullmatch(r"(?:oh |and )?(yes|yes please|yess+|yep|yeah|love it|no thanks|nope|nah|hard pass|pass)"
-                            r"(?: please| pls| thanks)?", verdict)
+        bare = re.fullmatch(r"(?:oh |and )?(yes|yes please|yess+|yep|yeah|love it|loved it|my (?:all[- ]time )?"
+                            r"(?:fave?|favou?rite)|no thanks|nope|nah|hard pass|pass)(?: please| pls| thanks)?", verdict)
         if bare and not any(start <= i < start + len(clause) for i, _ in out + judged) and \
                 (ref := ref_in(clause, shown)) is not None and not ref.anaphor and len(clause.split()) <= 6:
-            signal = "like" if bare.group(1).startswith(("y", "love")) else "dislike"
+            signal = "like" if bare.group(1).startswith(("y", "love", "my")) else "dislike"
             judged.append((start, TurnAct(act="feedback", signal=signal, refs=[ref])))
     if judged:
         out = said(verb_at | cues | {start for start, _ in judged})
@@ -115,7 +115,7 @@ def _judged(clause: str, shown: list[str]) -> TurnAct | None:
     if re.match(r"(?:is|are|was|were|does|did|do|can|could|would|should|will|have)\b", clause):
         return None  # "is blade runner good": a question
     # "grease is a no", "akira's a (hard) no"
-    clause = re.sub(r"(?:\b(?:is|are)|'s) an? (?:hard |big |firm |definite |total |solid |strong )?(yes|no|must)\b", r" is \1",
+    clause = re.sub(r"(?:\b(?:is|are)|'s) an? (?:hard |big |firm |definite |total |solid |strong )?(yes|no|must|pass)\b", r" is \1",
                     clause)
     clause = re.sub(_PRAISE, " is great", clause)  # "X is the best", "babe was my childhood", "arrival blew my mind"
     clause = re.sub(r"^its\b", "it's", clause)  # "its terrible"

@@ -12,7 +12,7 @@ _ABOUTS = (("length", r"how long|runtime|run time|length|minutes|is it long|too 
            ("year", r"what year|when was|when did|when's it from|when is it from|from when|how old|released|came out|"
                      r"come out|when(?:'s| is) .{1,40} from\b|"
                      r"from the \d0'?s\?|which year"),
-           ("cast", r"who (?:is|was|stars|plays|directed|made|is in)|actors?|cast|director|starring|who's in"),
+           ("cast", r"who (?:is|was|stars|plays|directed|made|is in)|actors?|cast|director|starring|who's in|voices?\b|voiced"),
            ("rating", r"rated|rating|any good|is it good|worth (?:it|watching)|score|reviews?|good\?"),
            ("genre", r"animated|scary|funny|romantic|a comedy|a horror|a romantic comedy|(?:is|was) (?:it|that|this)(?: one)? (?:an? )?"
                         r"(?:horror|comedy|romance|drama|thriller|western|musical|documentary|cartoon|sci-fi|mystery|crime|"
@@ -21,19 +21,20 @@ _ABOUTS = (("length", r"how long|runtime|run time|length|minutes|is it long|too 
                         r"family friendly|kid friendly|violent|sad|"
                         r"ok for (?:a |my |the )?(?:\d+|kids?|children|family)|suitable|appropriate|\d+ ?(?:yo|year old)|"
                         r"what kind of|what type of|gory"),
-           ("other", r"based on a true story|true story|subbed|dubbed|subtitles|subtitled|language|streaming|netflix|hulu|sequel"),
+           ("other", r"based on a true story|true story|(?:actually|really) happen|made up|subbed|dubbed|subtitles|subtitled|language|streaming|netflix|hulu|sequel"),
            ("plot", r"what(?:'s| is|s) (?:it|that|the \w+ one|#?\d|.{0,40}) about|about\?|plot|story|premise|tell me "
-                       r"(?:more )?about|what happens|synopsis"))
+                       r"(?:more )?about|what happens|synopsis|gist"))
 
 
 _QUESTION = re.compile(r"(?:^|[,.;:!?–—]\s*|\s-\s*|\b(?:and|also|plus|but|so|ok|okay|oh|ooh|hmm|wait|btw|then|hey|meant|"
                        r"(?:could|can) you tell me|do you know|good|great|fun|cool|interesting|nice|amazing)\s+)"
-                       r"(is|was|are|does|did|do|what|whats|what's|who|who's|when|how|tell me|any|in which|which)\b")
+                       r"(is|was|are|does|did|do|what|whats|what's|who|who's|when|how|tell me|any|in which|which|"
+                       r"give me the gist|gimme the gist)\b")
 
 
 _WHY = re.compile(r"\b(why|how come|what makes|what made you|reason(?:ing)?|rationale|explain|"
                   r"how(?:'d| did) .{1,40} (?:end up|get|land) (?:on|in) (?:the|this|my|your) (?:list|picks)|how (?:is|does|do) .{0,30}"
-                  r"(?:fit|related|match|connect)|what about .* fits?|what (?:does|has) .{1,30} (?:have |got )?to do with|"
+                  r"(?:fit|related|match|connect)|what about .* fits?|(?:the )?connection between|what (?:does|has) .{1,30} (?:have |got )?to do with|"
                   r"what(?:'s| is) .{1,30} doing (?:on|in) (?:here|there|the list|my list|this list)|in there|"
                   r"what connects .{1,30} to|how does .{1,30} connect)\b")
 
@@ -61,7 +62,8 @@ def _explain_or_question(text: str, shown: list[str]) -> list[tuple[int, TurnAct
     m = _WHY.search(text)
     if m is None:  # "how long is #2? and is it scary": a question in each sentence
         out, base = [], 0
-        for sentence in re.split(r"(?<=\?)", text):
+        # ... and in each clause that starts a new one ("when is #1 from and how long is it")
+        for sentence in re.split(r"(?<=\?)|\s+and\s+(?=(?:how|what|who|when|is|does|did|was)\b)", text):
             out += _question(sentence, shown, base, after_explain=bool(out))
             base += len(sentence)
         return out
@@ -88,17 +90,25 @@ def _question(text: str, shown: list[str], base: int, after_explain: bool = Fals
                               r"what(?:'s| is|s) (?:a|an|some) (?:[\w-]+ ){0,2}(?:movie|film|flick|show)s?\b|"
                               r"(?:is|are) there (?:a|an|any|anything|something|some)\b|"
                               r"what(?:'s| is| was) the (?:reasoning|reason|rationale|logic|thinking)\b|"
-                              r"what(?:'s| is| was| were) (?:the|your)\s*$",
+                              r"what(?:'s| is| was| were) (?:the|your)\s*$|do (?:you|u) have\b|have (?:you|u) got\b|"
+                              r"any (?:genre|decade|era|year|kind|type|mood)\b",
                               text[qm.start(1):]):
         return []  # "what's a good zombie flick", "what else is like it": a request
     span = text[qm.start(1):]
+    if re.match(rf"(?:what|who)\b[\w' ]{{0,40}}? (?:is|was) (?:so |really )?(?:{_GOOD})(?!\w)", span):
+        return []  # "what we do in the shadows is hilarious": a title judged
     about = about_of(re.sub(r"\bthe (?!(?:a|an|that|this|it|on|is|of)\b)[\w-]+(?: (?!(?:a|an|that|this|it|on|is|of)\b)[\w-]+){0,2} one\b",
                             " ", _mask_titles(span, shown)))
     ref = ref_in(span, shown) or (Ref(anaphor=True) if after_explain else None)
     named = re.fullmatch(r"\s*([^,.;!?]{1,40}?)\s*[,:–—-]\s*", text[:qm.start(1)])
     if (ref is None or ref.anaphor) and not after_explain and named and not re.search(
-            rf"\b(?:{_GOOD}|{_BAD})\b", named.group(1)) and (before := ref_in(named.group(1), shown)) is not None:
-        ref = before  # "the pig one, what year is it from", "stand by me, who's in that"
+            rf"\b(?:{_GOOD}|{_BAD})\b", named.group(1)):
+        before = ref_in(named.group(1), shown)
+        if before is None and about != "other" and re.fullmatch(r"(?:the )?[a-z0-9][\w' :-]{1,40}", named.group(1)) \
+                and not re.search(r"\b(?:i|you|we|it|that|this|something|anything|movies?|films?)\b", named.group(1)):
+            before = Ref(title=named.group(1))  # a title not on screen: "stand by me, what's the story"
+        if before is not None:
+            ref = before  # "the pig one, what year is it from", "stand by me, who's in that"
     if ref is None and (about != "other" or _asks_other(span)):
         # "how long is the matrix", "who is in the notebook", "what's memento about", "is akira subbed"
         if t := re.search(r"^what(?:'s| is|s) (?!a |an |some |any |good |the best )((?:the )?[a-z0-9][\w' :-]{1,40}?) "
@@ -110,7 +120,10 @@ def _question(text: str, shown: list[str], base: int, after_explain: bool = Fals
                              r"(?: (?:" + _ABOUT_WORDS + r")\b.*)\??$", span) \
                 or re.search(r"\b(?:is|was|in(?! which)|on|of|about|directed|made|wrote|stars in|starred in) (?:the movie |the film )?"
                              r"((?:the )?[a-z0-9][\w' :-]{1,40}?)"
-                             r"(?: released| about| rated| good| any good| long| made| from| come out| came out)?\??$", span):
+                             r"(?: released| about| rated| good| any good| long| made| from| come out| came out| in)?\??$",
+                             span) \
+                or re.search(r"^did (?:the movie |the film )?((?:the )?[a-z0-9][\w' :-]{1,40}?) (?:actually |really )?happen\b",
+                             span):
             if not re.search(r"\b(it|that|this|one|something|anything|there|you|i)\b", t.group(1)):
                 ref = Ref(title=t.group(1))
     if ref is not None and (about != "other" or qm.group(1) in ("is", "does", "was", "what", "whats", "what's", "tell me")):

@@ -133,7 +133,8 @@ def _refs(head: str, shown: list[str], titles_anywhere: bool = False, bare_title
         part = re.sub(r"\s+(is|was|are|were|looks?|sounds?|seems?)(\s.*)?$", "", part)
         part = re.sub(r"\s+(?:(?:a (?:dozen|million|hundred|few|couple(?: of)?)|\d+|so many|many|countless|multiple|several) "
                       r"times|\d+ ?x)$", "", part)
-        part = re.sub(r"(?:\s+(?:twice|already|before|again|too|as well|once|years ago|last year|ages ago|"
+        part = re.sub(r"(?:\s+(?:twice|already|before|again|too|as well|once|years ago|last year|ages ago|very much|so much|"
+                      r"a lot|"
                       + _FILLER + r"))+$", "", part)
         if re.fullmatch(r"(?:#?\s*\d{1,2}\s+)*#?\s*\d{1,2}", part) and all(
                 _on_screen(int(n), shown) for n in re.findall(r"\d{1,2}", part)):
@@ -144,7 +145,7 @@ def _refs(head: str, shown: list[str], titles_anywhere: bool = False, bare_title
         elif (titles_anywhere and re.fullmatch(r"(?:the )?[a-z0-9][\w' :-]{1,40}", part) and bare_title
               and not re.search(r"\b(it|that|this|one|movie|film|list|pick)\b", part)):
             refs.append(Ref(title=part))
-        elif re.match(r"(?:too|so|very|kinda|pretty|way too|a bit|a little)\b", part):
+        elif re.match(r"(?:too|so|very|kinda|pretty|way too|a bit|a little|still|just|really|also)\b", part):
             continue  # "no to Titanic, too long and too sad": reasons, no titles
         elif titles_anywhere and re.fullmatch(r"(?:the )?[a-z0-9][\w' :-]{2,40}", part) and refs and refs[-1].title:
             refs.append(Ref(title=part))  # "the matrix and die hard"

