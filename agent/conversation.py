@@ -20,6 +20,7 @@ from agent.intent import Era, Intent, intent_schema, parse_intent, parse_referen
 from agent.options import RecommendOptions
 from agent.pipeline.candidates import profile_vector
 from agent.pipeline.context import RequestContext
+from agent.pipeline.evidence import evidence_for
 from agent.pipeline.explain import template_texts
 from agent.pipeline.rrf import rrf_of_scores
 from agent.recommender import Recommender
@@ -170,8 +171,9 @@ class ChatSessions:
         if requested:  # the acts say which genres were asked: "star wars" is no War, "instead of romance" no Romance
             intent.include_categories = [g for g in intent.include_categories if any(g in a.genres for a in requested)]
             intent.exclude_categories = [g for g in intent.exclude_categories if any(g in a.not_genres for a in requested)]
-            left_out = [t.lower() for a in requested for t in a.not_titles]
-            if left_out and intent.query:  # "anything but star wars" searches for nothing like Star Wars
+            left_out = [t.lower() for a in requested for t in a.not_titles] + [
+                f for a in requested for tag in a.not_tags for f in TAG_GROUPS.get(tag, (tag,))]
+            if left_out and intent.query:  # "anything but star wars", "no superheroes": no search for what is left out
                 intent.query = " ".join(w for w in intent.query.split() if not any(w in t.split() for t in left_out))
         for act in acts:  # what the acts read beyond the older reader: typos, years, topics and titles to leave out
             if act.act in ("recommend", "more_like"):
@@ -186,11 +188,13 @@ class ChatSessions:
                     intent.include_categories = [g for g in intent.include_categories if g not in more or g in act.genres]
                     intent.exclude_categories = [g for g in intent.exclude_categories if g not in less or g in act.not_genres]
                     intent.mood = None
-                if act.mood and not intent.mood and act.mood in MOOD_GENRES:  # a mood only the acts read ("scare me")
+                if act.mood in MOOD_GENRES:  # the genres a mood favours and avoids ("something lighter", "scare me")
                     more, less = MOOD_GENRES[act.mood]
                     known = set(self._categories())
-                    intent.include_categories += [g for g in more if g in known and g not in intent.exclude_categories]
-                    intent.exclude_categories += [g for g in less if g in known and g not in intent.include_categories]
+                    intent.include_categories = list(dict.fromkeys(intent.include_categories + [
+                        g for g in more if g in known and g not in intent.exclude_categories]))
+                    intent.exclude_categories = list(dict.fromkeys(intent.exclude_categories + [
+                        g for g in less if g in known and g not in intent.include_categories]))
             if act.act == "more_like" and act.ref is not None and (item_id := self._item_of(act.ref, state, notices)):
                 intent.more_like, state.constraints.more_like, state.focus = [], [item_id], item_id
         intent.feedback = []
@@ -251,7 +255,9 @@ class ChatSessions:
         state.focus = item_id
         item = self.recommender.item(item_id)
         history = self.recommender.history(self.session_user(state), missing_ok=True)
-        facts = template_texts(self.recommender.evidence_for(history, [item]).evidence[0])[1]
+        ctx = self.recommender.context(history)
+        ctx.not_reasons = self._excluded_ids(state, [e.item_id for e in history])  # as in the list's own reasons
+        facts = template_texts(evidence_for(ctx, [item]).evidence[0])[1]
         place = f"#{state.last_list.index(item_id) + 1}, " if item_id in state.last_list else ""
         said = state.said.get(item_id)
         lines = [f"Why {place}{item.title}: {said or facts}"]

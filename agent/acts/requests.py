@@ -251,13 +251,13 @@ def _excluded_titles(text: str, genres: list[str]) -> list[tuple[int, int, str]]
         name = re.sub(r"^(?:another|more|the same old|set in|set on|about|with)\s+", "", name)  # "not set in space"
         if set(name.split()) & _NOT_A_TITLE - {"the", "in", "on", "of", "it", "me", "my", "one"}:
             continue  # "not too dark", "no more than two hours"
-        if name and not re.fullmatch(rf"(?:(?:{plain})\s*)+", name) and len(name.split()) <= 6 and not (
-                re.fullmatch(rf"(?:actual|real|proper|pure|straight|straight-up|straight up|typical|generic|cheesy|cheap|"
-                                            rf"hardcore|too \w+|any|more) (?:{plain})", name)):  # "not actual horror"
-            at = m.start(group)
-            for part in name.split(" or "):  # "not home alone or elf": two titles
-                out.append((m.start(), at, part))
-                at += len(part) + 4
+        # "not home alone or elf": two titles; "no horror and no zombies": a kind each, no title
+        at = m.start(group)
+        for part in re.split(r"\s(?:or|and) not? |, no | or ", name):
+            if part and not re.fullmatch(rf"(?:(?:{plain})\s*)+", part) and len(part.split()) <= 6 and not (
+                    re.fullmatch(rf"(?:actual|real|proper|pure|straight|straight-up|straight up|typical|generic|cheesy|"
+                                 rf"cheap|hardcore|too \w+|any|more) (?:{plain})", part)):  # "not actual horror"
+                out.append((m.start(), at + name.find(part), part))
     return out
 
 

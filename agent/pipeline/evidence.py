@@ -35,14 +35,17 @@ class EvidenceSet:
 
 def evidence_for(ctx: RequestContext, items: list[Item], constraint: str | None = None,
                  instructions: str = "") -> EvidenceSet:
-    """The evidence for `items`: links to the person's latest liked events, counts over all of them."""
+    """The evidence for `items`: links to the person's latest liked events, counts over all of them.
+    What a chat leaves out (`ctx.not_reasons`) is never a link or a series part; the counts stay
+    those of the whole history ("70 of the movies you liked are Comedy" is true either way)."""
     liked, every_like = ctx.liked_events, ctx.all_liked_events
+    counted = every_like
     if ctx.not_reasons:
         liked = [e for e in liked if e.item_id not in ctx.not_reasons]
         every_like = [e for e in every_like if e.item_id not in ctx.not_reasons]
-    catalog = ctx.items(e.item_id for e in every_like) | {it.item_id: it for it in items}
+    catalog = ctx.items(e.item_id for e in counted) | {it.item_id: it for it in items}
     vectors = ctx.vectors([it.item_id for it in items] + [e.item_id for e in liked[:PROFILE_VECTOR_ITEMS]])
-    evidence = build_evidence(items, liked, catalog, ctx.collab, vectors, constraint, every_like)
+    evidence = build_evidence(items, liked, catalog, ctx.collab, vectors, constraint, every_like, counted)
     return EvidenceSet(evidence, claim_contexts(evidence, every_like, catalog, instructions),
                        taste_summary([catalog[e.item_id] for e in every_like if e.item_id in catalog]))
 
@@ -57,19 +60,22 @@ def taste_summary(liked: list[Item], n_categories: int = 5, n_tags: int = 6) -> 
 
 def build_evidence(items: list[Item], liked: list[HistoryEvent], catalog: dict[str, Item],
                    collab: CooccurrenceIndex, vectors: dict[str, np.ndarray],
-                   constraint: str | None = None, every_like: list[HistoryEvent] | None = None) -> list[Evidence]:
+                   constraint: str | None = None, every_like: list[HistoryEvent] | None = None,
+                   counted: list[HistoryEvent] | None = None) -> list[Evidence]:
     """Evidence for each of `items`. `liked`: the person's positive events the links come from,
-    newest first; `every_like`: all of them, which counts and series are taken over (default
-    `liked`); `catalog`: at least those items; `vectors`: embeddings of the items and liked items
-    (any missing one just gives no "similar" link)."""
+    newest first; `every_like`: all of them, which series are taken over (default `liked`);
+    `counted`: those the genre and tag counts are over (default `every_like`); `catalog`: at least
+    those items; `vectors`: embeddings of the items and liked items (any missing one just gives no
+    "similar" link)."""
     liked = [e for e in liked if e.item_id in catalog]
     every_like = [e for e in (every_like if every_like is not None else liked) if e.item_id in catalog]
     liked_ids = [e.item_id for e in liked]
     rating = {e.item_id: e.rating for e in every_like}
     recent = set(liked_ids[:RECENT_LIKES])
     all_ids = list(dict.fromkeys(e.item_id for e in every_like))
-    cat_counts = Counter(c for i in all_ids for c in catalog[i].categories)
-    tag_counts = Counter(t for i in all_ids for t in catalog[i].tags)
+    count_ids = all_ids if counted is None else list(dict.fromkeys(e.item_id for e in counted if e.item_id in catalog))
+    cat_counts = Counter(c for i in count_ids for c in catalog[i].categories)
+    tag_counts = Counter(t for i in count_ids for t in catalog[i].tags)
     fans = dict(zip((it.item_id for it in items), collab.popularity_of([it.item_id for it in items])))
     liked_vecs = [(i, vectors[i]) for i in liked_ids if i in vectors]
 

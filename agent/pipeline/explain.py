@@ -143,6 +143,8 @@ def template_hook(ev: Evidence, position: int = 0) -> str:
     if ev.because:
         short = ev.because[0].title.rsplit(" (", 1)[0]
         forms = CO_LIKED_HOOKS if ev.because[0].signal == "co-liked" else SIMILAR_HOOKS
+        if re.match(r"(?:the|a|an) ", short, re.I):  # "For a The Kings of Summer mood" reads wrong
+            forms = tuple(f for f in forms if "a {short}" not in f)
         hook = forms[position % len(forms)].format(short=short)
         return hook if len(hook) <= TITLE_MAX else "More of what you liked"
     if ev.shared_categories:

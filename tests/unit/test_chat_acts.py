@@ -126,6 +126,8 @@ def acts(text: str, shown=SHOWN) -> list[dict]:
         {"act": "feedback", "signal": "like", "refs": [{"position": 1}, {"position": 2}]},
         {"act": "more_like", "ref": {"anaphor": True}}]),
     ("early 80s stuff, any genre is fine", [{"act": "recommend", "era": {"start": 1980, "end": 1984}}]),
+    ("no horror and no zombies", [{"act": "recommend", "not_genres": ["Horror"], "not_tags": ["zombie"]}]),
+    ("not home alone or elf", [{"act": "recommend", "not_titles": ["home alone", "elf"]}]),
 ])
 def test_the_hard_cases_read_as_people_mean_them(text, expected):
     got = acts(text)
@@ -211,6 +213,11 @@ def test_an_excluded_topic_leaves_the_list_and_the_reasons(make_agent):
     for item in reply.items:  # no liked superhero film is given as the reason for a pick
         assert all(b.item_id not in hero_ids for b in item.evidence.because), item.evidence.because
         assert liked.title not in item.explanation
+    # "lighter" is applied as the genres it favours and avoids (the acts' filter once dropped them)
+    assert "Comedy" in reply.constraints.include_categories and "War" in reply.constraints.exclude_categories
+    assert "superhero" not in reply.constraints.query  # nor searched for
+    why = agent.chat(session, "why #1")  # ... and "why" names no excluded film either
+    assert why.reply.startswith("Why #1") and liked.title not in why.reply
 
 
 def test_a_question_about_an_item_answers_from_the_catalog(make_agent):

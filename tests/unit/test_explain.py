@@ -311,3 +311,6 @@ def test_the_template_states_the_most_specific_facts_first():
     assert not any("are tagged" in t for t in texts) and len(set(texts)) == 5  # one movie "is"; five forms
     plain = Evidence(item_id="4", title="Speed (1994)", because=[other], shared_categories=action)
     assert "256" in template_texts(plain)[1]
+    near = LikedLink(item_id="5", title="The Kings of Summer (2013)", signal="similar", similarity=0.6)
+    hooks = {template_texts(Evidence(item_id="6", title="Mud (2012)", because=[near]), p)[0] for p in range(6)}
+    assert not any("a The" in h for h in hooks)  # "For a The Kings of Summer mood"
