@@ -188,13 +188,24 @@ class ChatSessions:
                     intent.include_categories = [g for g in intent.include_categories if g not in more or g in act.genres]
                     intent.exclude_categories = [g for g in intent.exclude_categories if g not in less or g in act.not_genres]
                     intent.mood = None
+                self._forget_mood_genres(state, act.genres + act.not_genres)  # the person's own word wins
                 if act.mood in MOOD_GENRES:  # the genres a mood favours and avoids ("something lighter", "scare me")
+                    c = state.constraints
+                    if c.mood != act.mood:  # a new mood replaces the last one's genres
+                        self._drop_mood(state)
                     more, less = MOOD_GENRES[act.mood]
                     known = set(self._categories())
-                    intent.include_categories = list(dict.fromkeys(intent.include_categories + [
-                        g for g in more if g in known and g not in intent.exclude_categories]))
-                    intent.exclude_categories = list(dict.fromkeys(intent.exclude_categories + [
-                        g for g in less if g in known and g not in intent.include_categories]))
+                    # the person's own standing word wins over a mood's ("no horror", then "scare me")
+                    theirs_in = [g for g in c.include_categories if g not in c.mood_genres] + intent.include_categories
+                    theirs_out = [g for g in c.exclude_categories if g not in c.mood_not_genres] + intent.exclude_categories
+                    adds = [g for g in more if g in known and g not in theirs_out]
+                    drops = [g for g in less if g in known and g not in theirs_in and g not in adds]
+                    c.mood_genres += [g for g in adds if g not in c.include_categories + c.mood_genres + act.genres]
+                    c.mood_not_genres += [g for g in drops if g not in c.exclude_categories + c.mood_not_genres
+                                          + act.not_genres]
+                    c.mood = act.mood
+                    intent.include_categories = list(dict.fromkeys(intent.include_categories + adds))
+                    intent.exclude_categories = list(dict.fromkeys(intent.exclude_categories + drops))
             if act.act == "more_like" and act.ref is not None and (item_id := self._item_of(act.ref, state, notices)):
                 intent.more_like, state.constraints.more_like, state.focus = [], [item_id], item_id
         intent.feedback = []
@@ -282,14 +293,30 @@ class ChatSessions:
             return f"The catalog does not say that about {item.title}; here is what it has: {known}"
         return known
 
+    @staticmethod
+    def _drop_mood(state: SessionState) -> None:
+        """Take back the mood in force: the genres it asked for or left out, not the person's own."""
+        c = state.constraints
+        c.include_categories = [g for g in c.include_categories if g not in c.mood_genres]
+        c.exclude_categories = [g for g in c.exclude_categories if g not in c.mood_not_genres]
+        c.mood, c.mood_genres, c.mood_not_genres = None, [], []
+
+    @staticmethod
+    def _forget_mood_genres(state: SessionState, genres: list[str]) -> None:
+        """Genres the person names themselves are theirs, not the mood's: they outlive it."""
+        c = state.constraints
+        c.mood_genres = [g for g in c.mood_genres if g not in genres]
+        c.mood_not_genres = [g for g in c.mood_not_genres if g not in genres]
+
     def _undo(self, state: SessionState, what: dict, notices: list[str]) -> None:
         c = state.constraints
         if what.get("last"):
             notices.append("Say what to take back, like \"horror is fine again\" or \"forget the 90s\".")
             return
-        if what.get("mood"):  # a mood is kept only as the genres it added
-            notices.append("I can't take back a mood on its own: say which genre is fine again (\"horror is fine "
-                           "again\"), or \"start over\".")
+        if what.get("mood"):  # the genres the mood added go; those the person asked for stay
+            if not c.mood:
+                notices.append("No mood is in force to take back.")
+            self._drop_mood(state)
             return
         for cat in what.get("not_genres", []):
             c.exclude_categories = [x for x in c.exclude_categories if x != cat]

@@ -22,6 +22,9 @@ class Constraints(BaseModel):
     more_like: list[str] = Field(default_factory=list, description="item ids")
     not_like: list[str] = Field(default_factory=list, description="item ids")
     query: str = ""
+    mood: str | None = Field(None, description="the mood in force ('lighter'), kept as the genres it added")
+    mood_genres: list[str] = Field(default_factory=list, description="genres the mood asked for (not the person)")
+    mood_not_genres: list[str] = Field(default_factory=list, description="genres the mood left out (not the person)")
 
     def describe(self, titles: dict[str, str]) -> str:
         """'lighter Comedy, from 1990 to 1999, without Horror' for the reply's first line."""

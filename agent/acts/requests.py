@@ -228,7 +228,7 @@ _EXCLUDED_TITLE = re.compile(r"\b(?:(?:nothing|not anything|nothing at all|not) 
                              r" newer| older|$)|"
                              r"\bnot (.+?) again\b|"
                              r"(?:^|[,.;!?]\s*|\bbut\s+)(?:not|no|nothing)\s+(?!like\b|to\b|for\b)"
-                             r"((?:the )?[a-z][\w'!:-]*(?: [a-z0-9][\w'!:-]*){1,5}?)"
+                             r"((?:the )?[a-z][\w'!:-]*(?: (?!but\b)[a-z0-9][\w'!:-]*){1,5}?)"
                              r"(?:\s+(?:please|pls|tho|though|thanks|again|lol))*(?=[,.;!?]|$)")
 
 

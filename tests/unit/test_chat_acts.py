@@ -128,6 +128,7 @@ def acts(text: str, shown=SHOWN) -> list[dict]:
     ("early 80s stuff, any genre is fine", [{"act": "recommend", "era": {"start": 1980, "end": 1984}}]),
     ("no horror and no zombies", [{"act": "recommend", "not_genres": ["Horror"], "not_tags": ["zombie"]}]),
     ("not home alone or elf", [{"act": "recommend", "not_titles": ["home alone", "elf"]}]),
+    ("no horror but something scary-ish", [{"act": "recommend", "not_genres": ["Horror"], "mood": "scary"}]),
 ])
 def test_the_hard_cases_read_as_people_mean_them(text, expected):
     got = acts(text)
@@ -287,6 +288,18 @@ def test_a_negated_mood_is_its_opposite(make_agent):
     assert "Horror" in reply.constraints.exclude_categories  # lighter: no horror, war or crime
 
 
+def test_a_new_mood_replaces_the_last_and_the_persons_own_word_stands(make_agent):
+    agent = make_agent()
+    session = agent.start("user-18")
+    c = agent.chat(session, "something lighter, no horror").constraints
+    assert "Comedy" in c.include_categories and {"Horror", "War"} <= set(c.exclude_categories)
+    c = agent.chat(session, "scare me").constraints  # lighter's genres go; the person's "no horror" stays
+    assert "Comedy" not in c.include_categories and "Horror" in c.exclude_categories and "War" not in c.exclude_categories
+    assert "Thriller" in c.include_categories and c.mood == "scary"
+    c = agent.chat(session, "forget the mood").constraints
+    assert c.include_categories == [] and c.exclude_categories == ["Horror"] and c.mood is None
+
+
 def test_an_undo_does_what_it_says(make_agent):
     agent = make_agent()
     session = agent.start("user-18")
@@ -295,8 +308,8 @@ def test_an_undo_does_what_it_says(make_agent):
     assert "Horror" not in back.constraints.exclude_categories and back.constraints.era is not None
     era = agent.chat(session, "forget the 90s")
     assert era.constraints.era is None and "Taken back." in era.reply
-    mood = agent.chat(session, "forget the mood")
-    assert "can't take back a mood" in mood.reply
+    mood = agent.chat(session, "forget the mood")  # none was asked for: said so, nothing else changes
+    assert "No mood is in force" in mood.reply and mood.constraints.era is None
 
 
 def test_the_acts_say_which_genres_were_asked_not_the_words_of_a_title(make_agent):
