@@ -6,7 +6,7 @@ References resolve one way everywhere: "#2", "number 2", "the second (one)", "th
 "that one" / "it" (the item last talked about), "the Pixar one" (a word the item's title, genres
 or tags carry), or a title as typed, matched against the list on screen.
 
-The rules live by what they read: words.py (the vocabulary), refs.py (which item), feedback.py,
+The rules are split by what they read: words.py (the vocabulary), refs.py (which item), feedback.py,
 questions.py, requests.py (constraints, undo, more like); llm.py is the model's reading."""
 
 from __future__ import annotations
