@@ -266,9 +266,7 @@ class ChatSessions:
         state.focus = item_id
         item = self.recommender.item(item_id)
         history = self.recommender.history(self.session_user(state), missing_ok=True)
-        ctx = self.recommender.context(history)
-        ctx.not_reasons = self._excluded_ids(state, [e.item_id for e in history])  # as in the list's own reasons
-        facts = template_texts(evidence_for(ctx, [item]).evidence[0])[1]
+        facts = template_texts(evidence_for(self._turn_context(state, history), [item]).evidence[0])[1]
         place = f"#{state.last_list.index(item_id) + 1}, " if item_id in state.last_list else ""
         said = state.said.get(item_id)
         lines = [f"Why {place}{item.title}: {said or facts}"]
@@ -415,9 +413,7 @@ class ChatSessions:
                         source: str, show_again: bool, on_item=None) -> ChatReply:
         user = self.session_user(state)
         history = self.recommender.history(user, missing_ok=True)
-        ctx = self.recommender.context(history)
-        # what the person asked to leave out is no reason for a pick either ("fans of Deadpool" after "no superheroes")
-        ctx.not_reasons = self._excluded_ids(state, [e.item_id for e in history])
+        ctx = self._turn_context(state, history)
         profile = self.recommender.profile_of(history, ctx) if history else None
         candidates = self.turn_candidates(state, ctx, profile.avoided_categories if profile else [],
                                           notices, show_again)
@@ -444,6 +440,13 @@ class ChatSessions:
         lines.append(HINT)
         return self._answer(state, message, "\n".join(lines), items=result.items, notices=notices, feedback=results,
                             source=source, fallback_reason=result.fallback_reason if self.options.use_llm else None)
+
+    def _turn_context(self, state: SessionState, history: list) -> RequestContext:
+        """A turn's request context: what the person asked to leave out is no reason for a pick
+        either, in the list or in a "why" ("fans of Deadpool" after "no superheroes")."""
+        ctx = self.recommender.context(history)
+        ctx.not_reasons = self._excluded_ids(state, [e.item_id for e in history])
+        return ctx
 
     def _excluded_ids(self, state: SessionState, ids: list[str]) -> set[str]:
         """Among `ids`, the items the session leaves out: titles, genres and topics (by their tags)."""
