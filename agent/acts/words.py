@@ -45,7 +45,7 @@ TYPOS = {"comdy": "comedy", "comedys": "comedies", "comedie": "comedy", "horor":
          "howlong": "how long", "funy": "funny", "favs": "favorites", "faves": "favorites",
          "fam": "family", "hows": "how's", "whens": "when's", "convo": "conversation", "nothin": "nothing",
          "waht": "what", "abuot": "about", "abotu": "about", "allredy": "already", "nubmer": "number", "numer": "number",
-         "scarey": "scary", "les": "less", "acutaly": "actually", "gost": "ghost", "movis": "movies", "yer": "year",
+         "scarey": "scary", "les scary": "less scary", "les scarey": "less scary", "les dark": "less dark", "acutaly": "actually", "gost": "ghost", "movis": "movies", "yer": "year",
          "cartons": "cartoons", "pleese": "please", "sum": "some", "whys": "why's", "kiddie": "kids", "em": "them", "'em": "them"}
 
 

@@ -129,6 +129,7 @@ def acts(text: str, shown=SHOWN) -> list[dict]:
     ("no horror and no zombies", [{"act": "recommend", "not_genres": ["Horror"], "not_tags": ["zombie"]}]),
     ("not home alone or elf", [{"act": "recommend", "not_titles": ["home alone", "elf"]}]),
     ("no horror but something scary-ish", [{"act": "recommend", "not_genres": ["Horror"], "mood": "scary"}]),
+    ("is les miserables a musical?", [{"act": "question", "ref": {"title": "les miserables"}, "about": "genre"}]),
 ])
 def test_the_hard_cases_read_as_people_mean_them(text, expected):
     got = acts(text)
