@@ -69,9 +69,9 @@ def _rating_text(rating: float | None) -> str:
 CO_LIKED_FORMS = (
     "{people} people who liked {title} ({rated}) also liked this.",
     "You gave {title} {rating}; {people} of its fans rated this highly too.",
-    "Fans of {title} keep rating this highly: {people} of them so far ({rated}).",
-    "Among people who liked {title}, {people} also liked this one ({rated}).",
-    "If {title} was your kind of movie ({rated}), note that {people} of its fans liked this.",
+    "Fans of {title} ({rated}) keep rating this highly: {people} of them so far.",
+    "Among people who liked {title} ({rated}), {people} also liked this one.",
+    "If {title} ({rated}) was your kind of movie, note that {people} of its fans liked this.",
 )
 SIMILAR_FORMS = (
     "Close in theme to {title} ({rated}).",
@@ -150,7 +150,7 @@ def template_hook(ev: Evidence, position: int = 0) -> str:
     if ev.shared_categories:
         category = ev.shared_categories[0].category
         return CATEGORY_HOOKS[position % len(CATEGORY_HOOKS)].format(category=category.lower(), Category=category)
-    return "A crowd favourite" if ev.fans else "Something new to try"
+    return "A crowd favourite" if ev.fans else "A new pick to try"  # no catalog title inside ("Something New")
 
 
 # The end of a sentence: a stop after a word of three or more letters, a digit or a bracket

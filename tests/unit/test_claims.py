@@ -6,7 +6,7 @@ import pytest
 from agent.pipeline.claims import ClaimContext, Vocabulary, check, check_list, claim_contexts, skeleton
 from agent.pipeline.evidence import build_evidence
 from agent.retrieval.collaborative import CooccurrenceIndex
-from agent.types import CategoryShare, Evidence, HistoryEvent, Item, LikedLink
+from agent.types import CategoryShare, Evidence, HistoryEvent, Item, LikedLink, SeriesLink
 
 CATALOG = [
     Item(item_id="1", title="Back to the Future Part II (1989)", categories=["Adventure", "Comedy", "Sci-Fi"],
@@ -488,10 +488,13 @@ def test_evidence_from_data():
     assert lion.because == []  # one shared fan is below the support threshold
 
 
+@pytest.mark.parametrize("series", [None, "sequel", "earlier"])  # a part of its series the person rated
+@pytest.mark.parametrize("tag_count", [None, 1, 3])  # a shared tag and how many liked titles carry it
 @pytest.mark.parametrize("rating", [4.0, None])  # None: a like without a rating ("you liked it")
 @pytest.mark.parametrize("position", range(5))
 @pytest.mark.parametrize("signal", ["co-liked", "similar", None])
-def test_every_template_form_passes_the_checker(position, signal, rating):
+def test_every_template_form_passes_the_checker(position, signal, rating, tag_count, series):
+    from agent.pipeline.claims.open import check_open
     from agent.pipeline.explain import template_texts
 
     ctx = context(because=("2",) if signal else ())
@@ -499,10 +502,33 @@ def test_every_template_form_passes_the_checker(position, signal, rating):
         ctx.evidence.because[0].signal = "similar"
     if signal:
         ctx.evidence.because[0].rating = rating
+    if tag_count:
+        ctx.evidence.shared_tags, ctx.evidence.shared_tag_counts = ["time travel"], [tag_count]
+    if series:
+        ctx.evidence.series = [SeriesLink(item_id="2", title=BY_ID["2"].title, rating=rating, relation=series)]
     ctx.evidence.constraint = "without Horror"
     hook, text = template_texts(ctx.evidence, position)
-    assert check(text, ctx, VOCAB) == [], text
-    assert check(hook, ctx, VOCAB, kind="hook") == [], hook
+    assert not tag_count or str(tag_count) in text, text  # the tag's form is the one under test
+    assert not series or ("sequel" in text) == (series == "sequel"), text
+    for checker in (check, check_open):  # the template is the fallback of both modes
+        assert checker(text, ctx, VOCAB) == [], text
+        assert checker(hook, ctx, VOCAB, kind="hook") == [], hook
+
+
+def test_open_mode_reads_a_rating_beside_a_title_and_the_people_among_its_fans():
+    # the templates' forms, which the open checker once called false: "(you rated it 4/5)" after a
+    # linked title is that title's rating, and "Among people who liked X, 26 …" counts X's fans
+    from agent.pipeline.claims.open import check_open
+
+    ctx = context()
+    true = "Among people who liked Back to the Future Part III (1990) (you rated it 4/5), 26 also liked this one."
+    assert check_open(true, ctx, VOCAB) == []
+    assert {v.kind for v in check_open(true.replace("26", "27"), ctx, VOCAB)} == {"wrong_number"}
+    assert {v.kind for v in check_open(true.replace("Back to the Future Part III (1990) (you rated it 4/5)",
+                                                    "The Godfather (you rated it 5/5)"),
+                                       ctx, VOCAB)} == {"wrong_link"}
+    said_of_item = "Back to the Future Part II (you rated it 4/5) shares 26 fans with Back to the Future Part III."
+    assert "liked_item" in {v.kind for v in check_open(said_of_item, ctx, VOCAB)}
 
 
 @pytest.mark.parametrize("signal", ["co-liked", "similar", None])

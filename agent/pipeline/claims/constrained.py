@@ -32,22 +32,23 @@ def check(text: str, ctx: ClaimContext, vocab: Vocabulary, kind: str = "explanat
     out = form.echo(text, ctx, kind)
     if kind == "hook":
         out += titles.title_as_hook(text, ev)
-    out += titles.unknown_titles(text, ctx, vocab)
-    short = mask_titles(text, ev, "T")  # so a long title does not part a rating from its "you"
+    said = genres_tags.mask_stated_tags(text, ctx)  # "tagged suspense" is a tag of its own, not a genre
+    out += titles.unknown_titles(said, ctx, vocab)
+    short = mask_titles(said, ev, "T")  # so a long title does not part a rating from its "you"
     if kind == "explanation" and (junk := form.only_titles(short)):
         return [junk]
-    forms = {"text": text, "short": short, "item": mask_title(text, ev.title, " {I} ", whole=True)}
-    out += titles.misnamed(text, ev)
+    forms = {"original": text, "text": said, "short": short, "item": mask_title(said, ev.title, " {I} ", whole=True)}
+    out += titles.misnamed(said, ev)
     out += rules_broken(CLAIM_RULES, forms)
     if kind == "explanation":
-        out += titles.not_about_item(text, ev)
-    out += taste.said_of_item(text, ctx)
-    linked_phrases, wrong_linked = genres_tags.linked_genres(text, ctx, vocab)
+        out += titles.not_about_item(said, ev)
+    out += taste.said_of_item(said, ctx)
+    linked_phrases, wrong_linked = genres_tags.linked_genres(said, ctx, vocab)
     out += wrong_linked
-    out += titles.liked_title_as_item(text, ctx, vocab)
+    out += titles.liked_title_as_item(said, ctx, vocab)
     out += rules_broken(SUBJECT_AND_FORM_RULES, forms)
     out += numbers.item_ratings(short)
-    masked, claim_violations = taste.taste_claims(text, ctx, vocab)
+    masked, claim_violations = taste.taste_claims(said, ctx, vocab)
     out += claim_violations
     # what is left is said about the item: mask the allowed titles (they carry years) and the
     # chat request it satisfies ("no Horror" names a genre the item rightly lacks)
@@ -56,7 +57,7 @@ def check(text: str, ctx: ClaimContext, vocab: Vocabulary, kind: str = "explanat
     masked = mask_titles(masked, ev, " T ")
     forms["masked"] = masked
     out += rules_broken(GARBLE_RULES, forms)
-    out += titles.genre_as_subject(text, vocab)
+    out += titles.genre_as_subject(said, vocab)
     out += rules_broken(MAKER_RULES, forms)
     low = masked.lower()
     for phrase in linked_phrases:  # checked against the linked title's genres above

@@ -29,22 +29,22 @@ _YOUR_TASTE = re.compile(r"\byou(?:'ve|’ve| have)?\s+(?:\w+ly\s+)?(?:like|like
 
 # a sentence that ends on a word that leads on ("… tagged with."), or that turns to a third person ("fits them")
 UNFINISHED: Rule = (re.compile(r"\b(?:with|of|and|or|by|to|for|the|a|an|as|like|is|are)[.!?]$", re.IGNORECASE),
-                    "text", "junk", "it stops mid-phrase; finish the sentence")
+                    "original", "junk", "it stops mid-phrase; finish the sentence")
 THIRD_PERSON: Rule = (re.compile(r"\b(?:fits|suits|for) them\b(?! all)|\b(?:movies|films|ones) (?:they|he|she) "
                                  r"(?:liked|rated|loved|enjoyed)\b", re.IGNORECASE),
-                      "text", "junk", "it says {m!r}; speak to the person as \"you\"")
+                      "original", "junk", "it says {m!r}; speak to the person as \"you\"")
 # a sentence that is only a leading clause ("Since you rated The Matrix 5/5."), or a title and what
 # the person rated ("Fans of Forrest Gump, which you rated 4/5.")
 FRAGMENT: Rule = (
     re.compile(r"^(?:since|because|if|as|although|while)\b[^,;]*[.!?]$|"
                r"^(?:fans|people|viewers) (?:of|who liked) [^;]*?,? (?:which|that) you (?:rated|liked)\b[^,;]*[.!?]$",
                re.IGNORECASE),
-    "text", "junk", "it is not a whole sentence; say what this movie is and why it fits you")
+    "original", "junk", "it is not a whole sentence; say what this movie is and why it fits you")
 # a word said twice in one hyphenated run ("a comedy-drama-drama Thriller"), or two words twice over
 # ("a highly rated and highly rated movie", "tagged robots, sci-fi, and robots, sci-fi")
 HYPHEN_REPEAT: Rule = (re.compile(r"\b(\w+)(?:-\w+)*-\1\b|\b((?:[\w-]+,? ){1,2}[\w-]+),? (?:and|or) \2(?![\w-])",
                                   re.IGNORECASE),
-                       "text", "junk", "it says {m!r}, which repeats itself")
+                       "original", "junk", "it says {m!r}, which repeats itself")
 # a stray letter between words after the titles are masked ("is a g that is a thriller"): garbled text
 STRAY_LETTER: Rule = (re.compile(r"(?<=[a-z] )[b-hj-z](?= [a-z])"),
                       "masked", "junk", "it has a stray {m!r}, which does not read")
@@ -125,6 +125,6 @@ def names_personal_evidence(text: str, ev: Evidence) -> bool:
     if ev.constraint or not (ev.because or ev.shared_tags or ev.shared_categories):
         return True
     low = text.lower()
-    return bool(_YOUR_TASTE.search(text) or any(has_words(low, form.split(":")[0])
+    return bool(_YOUR_TASTE.search(text) or re.search(r"\byour (?:liked|favou?rite)", low) or any(has_words(low, form.split(":")[0])
                                                 for form in title_forms(b.title for b in ev.because))
                 or any(has_word(low, t.lower()) for t in ev.shared_tags))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from agent.pipeline.claims.context import ClaimContext, Rule, Violation, has_word
+from agent.pipeline.claims.context import ClaimContext, Rule, Violation, has_word, movie_tags
 from agent.pipeline.claims.vocabulary import Vocabulary
 
 # a tag given an owner ("fits Quentin Tarantino's tag"): tags describe movies, they belong to no one
@@ -38,9 +38,26 @@ def wrong_categories(low: str, ctx: ClaimContext, vocab: Vocabulary) -> list[Vio
     return out
 
 
+def mask_stated_tags(text: str, ctx: ClaimContext) -> str:
+    """`text` with each tag the facts give the item that it states as one ("tagged great soundtrack",
+    "tagged suspense", "tagged based on a true story") taken out: the tag is true, and its words are
+    no reception, genre or title claim."""
+    own = sorted(movie_tags(ctx.evidence), key=len, reverse=True)
+    if not own or "tagged" not in text.lower():
+        return text
+    pattern = re.compile(r"\btagged\s+(?:as\s+)?(?:" + "|".join(map(re.escape, own)) + r")(?![\w-])", re.IGNORECASE)
+    return pattern.sub("tagged", text)
+
+
+# catalog tags that a series part the person rated makes true of the item
+SERIES_TAGS = {"sequel": ("sequel", "sequels", "series", "franchise"), "earlier": ("series", "franchise", "prequel")}
+
+
 def wrong_tags(low: str, ctx: ClaimContext, vocab: Vocabulary) -> tuple[list[str], list[Violation]]:
     """The catalog tags `low` names that neither the item nor its linked titles have, and a
     violation for each."""
-    tags = [tag for tag in vocab.tag_order if tag not in ctx.evidence_tags and has_word(low, tag)]
+    said_by_series = {w for s in ctx.evidence.series for w in SERIES_TAGS[s.relation]}  # "this is its sequel"
+    tags = [tag for tag in vocab.tag_order
+            if tag not in ctx.evidence_tags and tag not in said_by_series and has_word(low, tag)]
     return tags, [Violation("wrong_tag", f"it says {tag!r}, which the data does not say about this movie")
                   for tag in tags]

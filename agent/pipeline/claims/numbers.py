@@ -35,8 +35,8 @@ GARBLED_COUNT: Rule = (
                re.IGNORECASE),
     "text", "junk", "it says {m!r}, which does not read; say what the number counts")
 # a place in a list: "the 5th movie you liked"
-ORDINAL: Rule = (re.compile(r"\b\d+(?:st|nd|rd|th)\b", re.IGNORECASE),
-                 "text", "wrong_number", "it says {m!r}; the facts give no such place")
+ORDINAL: Rule = (re.compile(r"\b\d+(?:st|nd|rd|th)\b", re.IGNORECASE),  # a title's own ("Friday the 13th") masked
+                 "short", "wrong_number", "it says {m!r}; the facts give no such place")
 # a share: "76% of the movies you liked"
 PERCENT: Rule = (re.compile(r"(?<![\w.])\d+(?:\.\d+)?\s*(?:%|percent\b)", re.IGNORECASE),
                  "text", "wrong_number", "it says {m!r}; the facts count movies and people, not percentages")
@@ -73,7 +73,7 @@ def wrong_years(low: str, ev: Evidence) -> list[Violation]:
 def wrong_numbers(low: str, ev: Evidence) -> list[Violation]:
     """Numbers (years and rating scales aside) that are neither a count, a year nor a rating the evidence states."""
     numbers = ev.numbers() | {y for y in _years(ev) if y}
-    ratings = {b.rating for b in ev.because if b.rating is not None}
+    ratings = {b.rating for b in ev.because + ev.series if b.rating is not None}
     out = []
     for raw in NUMBER.findall(_YEARS.sub(" ", _SCALE.sub(" ", low))):
         value = float(raw)
@@ -86,7 +86,7 @@ def miscounted(low: str, ev: Evidence) -> list[Violation]:
     """Counts given the wrong unit: a number of people that is not one the facts give people, or a
     number of the person's liked movies that the facts give as something else."""
     people = {b.people for b in ev.because if b.people} | {ev.fans}
-    liked = {c.liked for c in ev.shared_categories}
+    liked = {c.liked for c in ev.shared_categories} | set(ev.shared_tag_counts)
     out = [Violation("wrong_number", f"it says {m.group(0)!r}, but no fact counts {m.group(1)} people")
            for m in _PEOPLE_COUNT.finditer(low) if int(m.group(1)) not in people]
     out += [Violation("wrong_number", f"it says {m.group(0)!r}, but no fact counts {m.group(1)} of the movies liked")

@@ -15,6 +15,7 @@ import snowballstemmer
 
 from agent.pipeline.claims.context import ClaimContext, Violation, mask_titles
 from agent.pipeline.claims.form import names_item_fact
+from agent.pipeline.claims.genres_tags import mask_stated_tags
 from agent.pipeline.claims.vocabulary import FUNCTION_WORDS, LINKING_WORDS, Vocabulary
 from agent.pipeline.grounding import TITLE_MAX, bare_title, is_degenerate, main_title
 from agent.types import item_year
@@ -103,6 +104,9 @@ _PEOPLE_AFTER = re.compile(r"^\s+(?:\w+\s+){0,1}(?:people|persons?|person|viewer
                            r"moviegoers|watchers|folks|of (?:its|their|the) fans|of them|(?:who|that) liked)\b",
                            re.IGNORECASE)
 _PEOPLE_BEFORE = re.compile(r"\b(?:liked|loved|rated highly|rated|enjoyed) by\s+$", re.IGNORECASE)
+# "Among people who liked X, 26 also liked this": the count is of those people, X's link
+_AMONG_WHO_LIKED = re.compile(r"^\s*(?:among|of)\s+(?:the\s+)?(?:people|viewers|fans|readers|those)\s+(?:who|that)\s+"
+                              r"(?:liked|loved|enjoyed|rated)\s+", re.IGNORECASE)
 _YOUR_COUNT = re.compile(r"\b(?:your|you(?:'ve|’ve| have)?\s+(?:\w+\s+)?(?:liked|loved|rated|enjoyed|read|watched))\b",
                          re.IGNORECASE)
 _RATING = re.compile(r"(?<![\d.])(\d(?:\.\d)?)\s*(?:/\s*5\b|out of (?:5|five)\b|[- ]stars?\b)", re.IGNORECASE)
@@ -222,9 +226,10 @@ def _forms_of(titles: list[tuple[str, object]]) -> dict[str, object]:
     """Each title's forms mapped to its value, the first title's first; a title's full name wins
     over another's part ("Star Trek" is Star Trek (2009), not the first half of Star Trek: First Contact)."""
     out: dict[str, object] = {}
+    for t, value in titles:  # full names first: "The Godfather" is The Godfather, not the start of its Part II
+        out.setdefault(bare_title(t), value)
     for t, value in titles:
-        for f in (bare_title(t), main_title(t).lower()):
-            out.setdefault(f, value)
+        out.setdefault(main_title(t).lower(), value)
     for t, value in titles:
         for f in _title_forms(t):
             out.setdefault(f, value)
@@ -334,6 +339,12 @@ def _unsupported(text: str, masked: str, named, ctx: ClaimContext, vocab: Vocabu
     return out
 
 
+def _said_of_title_before(masked: str, at: int, named: list[_Named]) -> bool:
+    """"X (1990) (you rated it 4/5)": a parenthesis right after a title other than the item speaks of that title."""
+    head = re.search(r"T\s*(?:\(\d{4}\)\s*)?\(\s*$", masked[:at])
+    return head is not None and any(n.start == head.start() and n.role != "item" for n in named)
+
+
 _FILLER_STEMS = frozenset(stems("a an the of and in on with to for its it this that their his her one by from"))
 
 
@@ -341,7 +352,7 @@ _FILLER_STEMS = frozenset(stems("a an the of and in on with to for its it this t
 def _person(text: str, masked: str, named: list[_Named], ctx: ClaimContext, vocab) -> list[Violation]:
     out = []
     link_forms = {f for b in ctx.evidence.because if b.signal == "co-liked" for f in _title_forms(b.title)}
-    if _SAW_ITEM.search(masked):
+    if any(not _said_of_title_before(masked, m.start(), named) for m in _SAW_ITEM.finditer(masked)):
         out.append(Violation("liked_item", "it says the person has seen or rated this item, which they have not"))
     for n in named:
         before, after = text[max(0, n.start - 40): n.start], text[n.end: n.end + 40]
@@ -378,7 +389,7 @@ def _numbers(text: str, masked: str, named: list[_Named], ctx: ClaimContext, voc
     ev = ctx.evidence
     out, used = [], []
     link_counts = {b.item_id: b.people for b in ev.because if b.signal == "co-liked"}
-    links_by_form = {f: b.people for b in ev.because if b.signal == "co-liked" for f in _title_forms(b.title)}
+    links_by_form = _forms_of([(b.title, b.people) for b in ev.because if b.signal == "co-liked"])
     genre_counts = {c.category: c.liked for c in ev.shared_categories}
     tag_counts = dict(zip((t.lower() for t in ev.shared_tags), ev.shared_tag_counts))
     ratings = _forms_of([(t, r) for t, r in ctx.liked_titles.items() if r is not None])
@@ -424,7 +435,8 @@ def _numbers(text: str, masked: str, named: list[_Named], ctx: ClaimContext, voc
             continue  # "one of your favourites", "a natural one"
         if re.search(r"\bpart\s+$", masked[max(0, m.start() - 6):m.start()], re.IGNORECASE):
             continue  # "part three": the series' place (its relation is checked there)
-        if _PEOPLE_AFTER.match(masked[m.end():]) or _PEOPLE_BEFORE.search(masked[:m.start()]):
+        if _PEOPLE_AFTER.match(masked[m.end():]) or _PEOPLE_BEFORE.search(masked[:m.start()]) \
+                or _AMONG_WHO_LIKED.match(sentence):
             out += _people_count(n, m, masked, named, ev, links_by_form, link_counts)
         elif re.search(r"\b(?:of|among)\s+(?:your|the)\s+$", masked[max(0, m.start() - 16):m.start()]) \
                 and re.match(r"\s+(?:\w+\s+)?(?:liked|titles|books|movies|films|reads|favou?rites)\b", masked[m.end():]):
@@ -453,7 +465,9 @@ def _people_count(n: int, m, masked: str, named: list[_Named], ev, links_by_form
     N people rated it highly (the item's fans)."""
     owner = None
     sentence_start = max(masked.rfind(c, 0, m.start()) for c in ".!?") + 1
-    if _ITS_FANS.match(masked[m.end():]) or _SHARES.search(masked[sentence_start:m.start()]):
+    if among := _AMONG_WHO_LIKED.match(masked[sentence_start:m.start()]):
+        owner = next((x for x in named if x.start == sentence_start + among.end()), None)
+    elif _ITS_FANS.match(masked[m.end():]) or _SHARES.search(masked[sentence_start:m.start()]):
         owner = next((x for x in reversed(named) if sentence_start <= x.start and x.end <= m.start()
                       and x.role != "item"), None)
     elif who := _WHO_LIKED.match(masked[m.end():]):
@@ -505,8 +519,9 @@ def _liked_count(n: int, said: str, clause: str, genre_counts: dict[str, int], t
 
 
 def _titles_in(named: list[_Named], ev, masked: str, start: int, end: int) -> list[str]:
-    """The catalog titles (of the evidence) named between `start` and `end`."""
-    forms = {n.form for n in named if start <= n.start < end and n.role != "item"}
+    """The catalog titles (of the evidence) named between `start` and `end`, in part or whole (a long
+    title's year may be far from its start: "Raiders of the Lost Ark (Indiana Jones and …) (1981)")."""
+    forms = {n.form for n in named if n.start < end and n.end > start and n.role != "item"}
     return [t for t in ev.titles()[1:] if _title_forms(t) & forms]
 
 
@@ -694,6 +709,7 @@ def _owned(word: str, own: frozenset[str]) -> bool:
 def _series(text: str, masked: str, named: list[_Named], ctx: ClaimContext, vocab) -> list[Violation]:
     relations = {s.relation for s in ctx.evidence.series}
     out = []
+    masked = mask_stated_tags(masked, ctx)  # "tagged sequel" states the item's tag, not a part the person rated
     later, earlier, series = _SEQUEL.search(masked), _EARLIER.search(masked), _SERIES.search(masked)
     if later and "sequel" not in relations:
         out.append(Violation("wrong_series", f"it says {later.group(0)!r}; the catalog shows no earlier part the "
@@ -713,7 +729,7 @@ def _series(text: str, masked: str, named: list[_Named], ctx: ClaimContext, voca
         number = _part_number(ctx.evidence.title)
         if number is not None and _ORDINALS[m.group(1).lower()] != number:
             out.append(Violation("wrong_series", f"it says {m.group(0)!r}; the title says part {number}"))
-    relation_of = {f: s.relation for s in ctx.evidence.series for f in _title_forms(s.title)}
+    relation_of = _forms_of([(s.title, s.relation) for s in ctx.evidence.series])
     said = {relation_of[n.form] for n in named if n.form in relation_of}
     if later and said and "sequel" not in said:
         out.append(Violation("wrong_series", f"it says {later.group(0)!r}, but it came before the part it names"))

@@ -71,7 +71,10 @@ def _taste_said_of_item(text: str, ctx: ClaimContext) -> bool:
     you liked"), which names what came before it unless that is a liked title or a kind of movie."""
     item = bare_title(ctx.evidence.title)
     low = text.lower()
-    for m in re.finditer(r"\b(?:liked|enjoyed|loved|watched|rated|seen|saw)\s+" + re.escape(item) + r"(?!\w)", low):
+    longer = [t for t in map(bare_title, [*ctx.evidence.titles(), *ctx.liked_titles]) if t.startswith(item) and t[len(item):][:1] in (" ", ":")]
+    for m in re.finditer(r"\b(?:liked|enjoyed|loved|watched|rated|seen|saw)\s+(" + re.escape(item) + r")(?!\w)", low):
+        if any(low.startswith(t, m.start(1)) for t in longer):
+            continue  # "You rated Deadpool 2 5/5" of the item Deadpool: another title
         if "who" not in low[max(0, m.start() - 16): m.start()]:  # "… and enjoyed Speed (1994) as well"
             return True
     for m in _OBJECTLESS_LIKE.finditer(text):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from agent.pipeline.claims.context import ClaimContext, Rule, Violation, has_words
+from agent.pipeline.claims.context import ClaimContext, Rule, Violation, has_words, mask_title, title_forms
 from agent.pipeline.claims.vocabulary import Vocabulary
 from agent.pipeline.grounding import TitleIndex, bare_title
 from agent.types import Evidence
@@ -51,6 +51,8 @@ def unknown_titles(text: str, ctx: ClaimContext, vocab: Vocabulary) -> list[Viol
     out = []
     allowed_titles = {bare_title(t) for t in ctx.evidence.titles()}
     for name in sorted(vocab.titles.mentioned(text)):
+        if len(name.split()) <= 2 and not _written_capitalised(text, name):
+            continue  # "in the spirit of": words, not the title The Spirit
         if not any(name in a or a in name for a in allowed_titles):
             out.append(Violation("unknown_title", f"it names {name.title()!r}, which is not in the facts"))
     for name in _short_liked_titles_named(text, ctx, vocab.titles, allowed_titles):
@@ -61,6 +63,11 @@ def unknown_titles(text: str, ctx: ClaimContext, vocab: Vocabulary) -> list[Viol
                 q in a or a in q for a in allowed_titles):
             out.append(Violation("unknown_title", f"it names {quoted!r}, which is not in the facts"))
     return out
+
+
+def _written_capitalised(text: str, name: str) -> bool:
+    return any(any(c.isupper() for c in m.group(0))
+               for m in re.finditer(r"(?<![\w'’])" + re.escape(name) + r"(?![\w'’])", text, re.IGNORECASE))
 
 
 def _short_liked_titles_named(text: str, ctx: ClaimContext, index: TitleIndex, allowed: set[str]) -> list[str]:
@@ -81,6 +88,9 @@ def _short_liked_titles_named(text: str, ctx: ClaimContext, index: TitleIndex, a
 def title_as_hook(hook: str, ev: Evidence) -> list[Violation]:
     """A hook that is just the item's title."""
     item_bare = bare_title(ev.title)
+    for form in sorted(title_forms(ev.titles()[1:]), key=len, reverse=True):
+        if item_bare in form and form != item_bare:  # "Loved by Sherlock Holmes: A Game of Shadows fans" names
+            hook = mask_title(hook, form, " T ", whole=True)  # another title, for the item Sherlock Holmes
     if has_words(bare_title(hook), item_bare) or has_words(item_bare, bare_title(hook)):
         return [Violation("title_as_hook", "the hook is the movie's own title; write a line about why it fits")]
     return []
