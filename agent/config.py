@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_EMBEDDED_MODEL = "qwen2.5-coder-0.5b"
+DEFAULT_EMBEDDED_MODEL = "qwen2.5-coder-0.5b-q4_0"
 # Fitted by `recagent eval fit evals/suites/ml-latest-small-fusion-retrieved.yaml --variant fusion`
 # (300 validation users from the training period, full-ranking protocol).
 DEFAULT_FUSION_WEIGHTS = {"collaborative": 0.25, "recent": 0.1, "semantic": 0.25, "popularity": 0.0, "ease": 0.1,
