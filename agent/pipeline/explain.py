@@ -132,14 +132,19 @@ def template_texts(ev: Evidence, position: int = 0) -> tuple[str, str]:
 
 # Hook forms, rotated down the list like the sentences: a list of "Fans of X loved this" ×10 reads
 # as boilerplate even when every line is true.
-CO_LIKED_HOOKS = ("Fans of {short} loved this", "{short} fans rate this highly", "Next after {short}",
+CO_LIKED_HOOKS = ("Fans of {short} loved this", "{short} fans rate this highly", "If you liked {short}",
                   "Loved by {short} fans", "A favourite of {short} fans")
+SERIES_HOOKS = {"sequel": "The sequel to {short}", "earlier": "Before {short}, in its series"}  # not for co-liked
 SIMILAR_HOOKS = ("In the spirit of {short}", "Close in theme to {short}", "For a {short} mood")
 CATEGORY_HOOKS = ("More {category} for you", "Another {category} pick", "{Category}, the way you like it")
 
 
 def template_hook(ev: Evidence, position: int = 0) -> str:
     """A short line from the strongest piece of evidence; `position` picks the form."""
+    for s in ev.series[:1]:
+        hook = SERIES_HOOKS[s.relation].format(short=s.title.rsplit(" (", 1)[0])
+        if len(hook) <= TITLE_MAX:
+            return hook
     if ev.because:
         short = ev.because[0].title.rsplit(" (", 1)[0]
         forms = CO_LIKED_HOOKS if ev.because[0].signal == "co-liked" else SIMILAR_HOOKS
@@ -293,8 +298,10 @@ class ExplainStage:
     def _template(self, ctx: ClaimContext, position: int, why: str, first: list[Violation] | None = None,
                   attempts: int = 0, usage: Usage | None = None) -> Explained:
         # the template's form rotates with the position, past forms whose opening or tail the list has twice
+        # (the model's sentences may hold the alike openings; a third alike ending is the worse of the two)
         shifts = [template_texts(ctx.evidence, position + shift) for shift in range(len(CO_LIKED_FORMS))]
-        hook, text = next(((h, t) for h, t in shifts if not self._claim_list_place(t, "", ctx)), shifts[0])
+        hook, text = next(((h, t) for h, t in shifts if not self._claim_list_place(t, "", ctx)), None) or next(
+            ((h, t) for h, t in shifts if self._reserve_tail(" ".join(tail_words(t, "", ctx, self.vocab)))), shifts[0])
         return Explained(hook=hook, explanation=text, source="template", hook_source="template",
                          flags=[f"template explanation ({why})"], attempts=attempts,
                          first_violations=first or [], usage=usage or Usage())
@@ -357,6 +364,8 @@ class ExplainStage:
                 first = whole or violations
             if violations:
                 problem = "; ".join(str(v) for v in violations[:3])
+                if self.mode == "constrained" and all(v.kind == "repeated_tail" for v in violations):
+                    break  # a small model told its ending repeats rarely finds another (5 of 352 retries)
                 continue
             if hook is None and rendered.hook is not None and self.shape.continued:
                 hook, hook_usage = self._continued_hook(request, resp.content[len(opening):], opening, rendered.hook, deadline)
@@ -371,7 +380,7 @@ class ExplainStage:
                              source="llm", hook_source="llm" if model_hook else "template",
                              flags=flags, attempts=attempt, first_violations=first, first_hook_violations=first_hook,
                              usage=usage, seconds=time.monotonic() - start, answers=answers)
-        done = self._template(ctx, position, f"the model's text failed the checks: {problem}", first, 2, usage)
+        done = self._template(ctx, position, f"the model's text failed the checks: {problem}", first, attempt, usage)
         done.answers, done.first_hook_violations = answers, first_hook
         return done
 
@@ -426,7 +435,7 @@ class ExplainStage:
     def _own_words(self, text: str, opening: str, ctx: ClaimContext) -> list[Violation]:
         """What the model wrote after a given opening must say something of the movie from its
         facts: the opening alone, or "… so this movie fits you well", says less than the template."""
-        own = text[len(opening):] if text.startswith(opening) else text
+        own = model_part(text, opening)
         if len(own.split()) < MIN_OWN_WORDS:
             return [Violation("junk", "it stops after its first words; finish the sentence with why this movie fits")]
         if not names_item_fact(own, ctx.evidence, self.vocab):
@@ -442,6 +451,15 @@ class ExplainStage:
             self._openings[opening] = self._openings.get(opening, 0) + 1
         return True
 
+    def _reserve_tail(self, tail: str) -> bool:
+        """Reserve a tail for the list, unless two above already end with it."""
+        with self._lock:
+            if tail and self._tails.get(tail, 0) >= MAX_SAME_TAIL:
+                return False
+            if tail:
+                self._tails[tail] = self._tails.get(tail, 0) + 1
+        return True
+
     def _claim_list_place(self, text: str, opening: str, ctx: ClaimContext) -> list[Violation]:
         """Reserve the model text's opening and tail (its words after the given opening, masked);
         a third use of either in one list is boilerplate."""
@@ -449,11 +467,10 @@ class ExplainStage:
         with self._lock:
             repeated_tail = bool(tail) and self._tails.get(tail, 0) >= MAX_SAME_TAIL
             if not repeated_tail and self._reserve_opening(text, ctx):
-                if tail:
-                    self._tails[tail] = self._tails.get(tail, 0) + 1
+                self._reserve_tail(tail)
                 return []
         if repeated_tail:
-            own = text[len(opening):].strip() if opening and text.startswith(opening) else text
+            own = model_part(text, opening).strip()
             return [Violation("repeated_tail", f"two notes above end like it (\"… {own}\"); end it another way, "
                                                "with another fact of this movie")]
         said = " ".join(text.split()[:OPENING_SHOWN])  # the words, not the masked form ("is a g that")
@@ -468,9 +485,17 @@ def short_hook(hook: str) -> str:
     return hook.rstrip(" ,;:-.")
 
 
+def model_part(text: str, opening: str) -> str:
+    """The words the model wrote after a given opening: none where a cut kept only the opening's own
+    first sentence ("N people who liked X also liked this." of "… also liked this. It")."""
+    if not opening or text.startswith(opening):
+        return text[len(opening):]
+    return "" if opening.startswith(text.rstrip(". ")) else text
+
+
 def tail_words(text: str, opening: str, ctx: ClaimContext, vocab: Vocabulary) -> list[str]:
     """The masked words after an explanation's given opening (without one: its last TAIL_WORDS)."""
-    own = text[len(opening):] if opening and text.startswith(opening) else text
+    own = model_part(text, opening)
     words = masked_words(own, ctx, vocab)
     return words if opening else words[-TAIL_WORDS:]
 

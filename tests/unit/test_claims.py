@@ -510,6 +510,7 @@ def test_every_template_form_passes_the_checker(position, signal, rating, tag_co
     hook, text = template_texts(ctx.evidence, position)
     assert not tag_count or str(tag_count) in text, text  # the tag's form is the one under test
     assert not series or ("sequel" in text) == (series == "sequel"), text
+    assert not series or hook.startswith("The sequel to" if series == "sequel" else "Before"), hook  # not "Fans of"
     for checker in (check, check_open):  # the template is the fallback of both modes
         assert checker(text, ctx, VOCAB) == [], text
         assert checker(hook, ctx, VOCAB, kind="hook") == [], hook

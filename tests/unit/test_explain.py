@@ -314,3 +314,36 @@ def test_the_template_states_the_most_specific_facts_first():
     near = LikedLink(item_id="5", title="The Kings of Summer (2013)", signal="similar", similarity=0.6)
     hooks = {template_texts(Evidence(item_id="6", title="Mud (2012)", because=[near]), p)[0] for p in range(6)}
     assert not any("a The" in h for h in hooks)  # "For a The Kings of Summer mood"
+
+
+def test_an_answer_cut_back_to_its_given_first_sentence_is_not_the_models(recommender_with):
+    from agent.pipeline.explain import SENTENCE_PREFIX, model_part
+
+    assert model_part("9 people who liked Heat also liked this.", "9 people who liked Heat also liked this. It") == ""
+    assert model_part("9 people who liked Heat also liked this. It is Crime.", "9 people who liked Heat also liked this. It") == " is Crime."
+
+    def invents_after_the_fact(request):  # the given first sentence is true; what the model adds is not
+        return _server_writing(lambda r: r.prefix[len(SENTENCE_PREFIX):] + " won three Oscars")(request)
+
+    fake = ScriptedFakeBackend([invents_after_the_fact], repeat_last=True, continues_answers=True)
+    item = recommender_with(fake).recommend(USER, k=1, prompt="explain-why@v17").items[0]
+    openings = [r.prefix[len(SENTENCE_PREFIX):] for r in fake.requests]
+    assert openings[0].endswith(". It"), openings  # a first sentence given whole
+    assert item.explanation_source == "template" and len(fake.requests) == 2
+
+
+def test_a_template_keeps_to_two_alike_endings_when_the_model_took_the_openings(recommender_with):
+    from collections import Counter
+
+    from agent.pipeline.claims import skeleton
+    from agent.pipeline.explain import ExplainStage, tail_words, template_texts
+
+    rec = recommender_with(ScriptedFakeBackend([explain_from_facts], repeat_last=True))
+    items = rec.recommend(USER, k=3, use_llm=False).items
+    ctx = rec.evidence_for(rec.history(USER), [rec.item(i.item_id) for i in items]).contexts[0]
+    stage = ExplainStage(rec.backend, rec.registry, rec.vocabulary(), "explain-why@v15")
+    # the model's sentences above hold every opening a template form could take, twice
+    stage._openings = {skeleton(template_texts(ctx.evidence, s)[1], ctx, stage.vocab): 2 for s in range(10)}
+    texts = [stage._template(ctx, 0, "test").explanation for _ in range(5)]
+    endings = Counter(" ".join(tail_words(t, "", ctx, stage.vocab)) for t in texts)
+    assert max(endings.values()) == 2, endings
