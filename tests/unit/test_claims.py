@@ -573,3 +573,11 @@ def test_a_catalogs_genres_are_known_by_their_synonyms_whatever_their_case():
     forms = Vocabulary.from_items(books).genre_forms
     assert forms["poems"] == forms["verse"] == "poetry" and forms["travelogue"] == "travel"
     assert "poems" not in Vocabulary.from_items([Item(item_id="1", title="Heat", categories=["Action"])]).genre_forms
+
+
+def test_one_genres_count_given_to_several_is_a_wrong_number():
+    ctx = context()  # Adventure, Comedy, Sci-Fi; 2 of the person's liked movies are Adventure
+    assert "wrong_number" in kinds("It is an Adventure, Comedy and Sci-Fi movie, like 2 of the movies you liked.", ctx)
+    assert "wrong_number" in kinds("It is a comedy and adventure, like 2 of the movies you liked.", ctx)
+    assert kinds("It is Adventure, like 2 of the movies you liked, and a Comedy too.", ctx) == set()
+    assert kinds("It is a Comedy and Sci-Fi; 2 of the movies you liked are Adventure, and so is this.", ctx) == set()

@@ -91,4 +91,18 @@ def miscounted(low: str, ev: Evidence) -> list[Violation]:
            for m in _PEOPLE_COUNT.finditer(low) if int(m.group(1)) not in people]
     out += [Violation("wrong_number", f"it says {m.group(0)!r}, but no fact counts {m.group(1)} of the movies liked")
             for m in _LIKED_COUNT.finditer(low) if int(m.group(1)) not in liked]
+    return out + shared_count_spread(low, ev)
+
+
+def shared_count_spread(low: str, ev: Evidence) -> list[Violation]:
+    """One genre's count given to several: "a crime, drama, and thriller, like 696 of the movies you
+    liked" where 696 of them are Drama (and fewer all three)."""
+    counts = {c.category.lower(): c.liked for c in ev.shared_categories}
+    out = []
+    for m in _LIKED_COUNT.finditer(low):
+        clause = re.split(r"[.;:]\s|\btagged\b", low[:m.start()])[-1]
+        named = [g.lower() for g in ev.categories if re.search(r"(?<![\w-])" + re.escape(g.lower()) + r"(?![\w-])", clause)]
+        if len(named) > 1 and any(counts.get(g) != int(m.group(1)) for g in named):
+            out.append(Violation("wrong_number", f"it gives {m.group(1)}, one genre's count of the movies you liked, "
+                                                 f"to {', '.join(named)}: name that genre alone with its count"))
     return out
