@@ -81,7 +81,7 @@ SIMILAR_FORMS = (
 CATEGORY_FORMS = (
     "It is {category}, like {liked} of the movies you liked.",
     "{liked} of the movies you liked are {category}, and so is this.",
-    "More {category}: {liked} of your liked movies are too.",
+    "As with {liked} of the movies you liked, this is {category}.",
     "This is {category}, as are {liked} of the movies you liked.",
     "Of the movies you liked, {liked} are {category}; this one is too.",
 )

@@ -581,3 +581,14 @@ def test_one_genres_count_given_to_several_is_a_wrong_number():
     assert "wrong_number" in kinds("It is a comedy and adventure, like 2 of the movies you liked.", ctx)
     assert kinds("It is Adventure, like 2 of the movies you liked, and a Comedy too.", ctx) == set()
     assert kinds("It is a Comedy and Sci-Fi; 2 of the movies you liked are Adventure, and so is this.", ctx) == set()
+
+
+def test_a_sentence_ending_in_a_genre_does_not_run_into_the_next_ones_first_word():
+    from agent.pipeline.claims.open import check_open
+
+    ctx = context()
+    for checker in (check, check_open):
+        said = {v.detail for v in checker("26 people who liked Back to the Future Part III also liked this. "
+                                          "It is Adventure. It fits you.", ctx, VOCAB)}
+        assert not any("'It'" in d for d in said), said
+        assert "unsupported" in {v.kind for v in checker("It is Adventure. Steven Spielberg made it.", ctx, VOCAB)}

@@ -158,7 +158,8 @@ thanks considering seeing liking having being plenty lots many some all every ea
 someone anyone everyone everything fancy craving want need ready well great good nice perfect solid strong safe
 natural easy big same other similar close right spot yes oh bonus note half only new old early mid late
 """.split())
-_CAPITALISED = re.compile(r"(?<![\w'’-])[A-Z][\w'’.&-]*(?:\s+(?:(?:of|the|and|de|la|le|von|van|in|on|a|to|for|at)\s+)*"
+# a run of capitalised words, which a sentence's end ("… is Adventure. It fits") cuts, as "Dr." and "Inc." do not
+_CAPITALISED = re.compile(r"(?<![\w'’-])[A-Z][\w'’.&-]*(?:(?<![a-z]{3}\.)\s+(?:(?:of|the|and|de|la|le|von|van|in|on|a|to|for|at)\s+)*"
                           r"[A-Z][\w'’.&-]*)*")
 
 
