@@ -134,7 +134,7 @@ def template_texts(ev: Evidence, position: int = 0) -> tuple[str, str]:
 # as boilerplate even when every line is true.
 CO_LIKED_HOOKS = ("Fans of {short} loved this", "{short} fans rate this highly", "If you liked {short}",
                   "Loved by {short} fans", "A favourite of {short} fans")
-SERIES_HOOKS = {"sequel": "The sequel to {short}", "earlier": "Before {short}, in its series"}  # not for co-liked
+SERIES_HOOKS = {"sequel": "The sequel to {short}", "earlier": "Before {short}, in its series"}  # "Fans of X" hid it
 SIMILAR_HOOKS = ("In the spirit of {short}", "Close in theme to {short}", "For a {short} mood")
 CATEGORY_HOOKS = ("More {category} for you", "Another {category} pick", "{Category}, the way you like it")
 
@@ -451,10 +451,13 @@ class ExplainStage:
             self._openings[opening] = self._openings.get(opening, 0) + 1
         return True
 
+    def _tail_taken(self, tail: str) -> bool:
+        return bool(tail) and self._tails.get(tail, 0) >= MAX_SAME_TAIL
+
     def _reserve_tail(self, tail: str) -> bool:
         """Reserve a tail for the list, unless two above already end with it."""
         with self._lock:
-            if tail and self._tails.get(tail, 0) >= MAX_SAME_TAIL:
+            if self._tail_taken(tail):
                 return False
             if tail:
                 self._tails[tail] = self._tails.get(tail, 0) + 1
@@ -465,7 +468,7 @@ class ExplainStage:
         a third use of either in one list is boilerplate."""
         tail = " ".join(tail_words(text, opening, ctx, self.vocab))
         with self._lock:
-            repeated_tail = bool(tail) and self._tails.get(tail, 0) >= MAX_SAME_TAIL
+            repeated_tail = self._tail_taken(tail)
             if not repeated_tail and self._reserve_opening(text, ctx):
                 self._reserve_tail(tail)
                 return []
