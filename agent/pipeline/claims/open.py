@@ -16,6 +16,7 @@ import snowballstemmer
 from agent.pipeline.claims.context import ClaimContext, Violation, mask_titles
 from agent.pipeline.claims.form import names_item_fact
 from agent.pipeline.claims.genres_tags import mask_stated_tags
+from agent.pipeline.claims.numbers import shared_count_spread
 from agent.pipeline.claims.vocabulary import FUNCTION_WORDS, LINKING_WORDS, Vocabulary
 from agent.pipeline.grounding import TITLE_MAX, bare_title, is_degenerate, main_title
 from agent.types import item_year
@@ -449,7 +450,7 @@ def _numbers(text: str, masked: str, named: list[_Named], ctx: ClaimContext, voc
             out += _liked_count(n, m.group(0), after, genre_counts, tag_counts, vocab, ctx, half=bool(half))
         elif n not in ev.numbers() | years | tag_numbers | {ctx.n_liked}:
             out.append(Violation("wrong_number", f"it states the number {m.group(0)}, which is not in the facts"))
-    return out
+    return out + shared_count_spread(masked.lower(), ev)
 
 
 _WHO_LIKED = re.compile(r"^\s+(?:\w+\s+){0,1}(?:people|viewers|fans|readers|others|users|members|moviegoers|folks)?\s*"
