@@ -596,3 +596,21 @@ def test_a_sentence_ending_in_a_genre_does_not_run_into_the_next_ones_first_word
                                           "It is Adventure. It fits you.", ctx, VOCAB)}
         assert not any("'It'" in d for d in said), said
         assert "unsupported" in {v.kind for v in checker("It is Adventure. Steven Spielberg made it.", ctx, VOCAB)}
+
+
+@pytest.mark.parametrize("text, kind", [
+    # the bundled model's passing answers that did not read (users 414, 68, 599 under explain-why@v18's draft)
+    ("26 people who liked Back to the Future Part III also liked this. It was a 2 movie, which you rated 4/5.", "junk"),
+    ("26 people who liked Back to the Future Part III also liked this. It has 2 of the movies you liked.", "junk"),
+    ("It fits you because you like 2 of the movies you liked, which is Adventure.", "junk"),
+    ("26 people who liked Back to the Future Part III also liked this. It's a comedy, adventure, and Adventure movie.",
+     "junk"),
+    ("It is an Adventure with a high rating, like 2 of the movies you liked.", "unsupported"),
+    ("It has been well-received by 26 people who liked Back to the Future Part III.", "unsupported"),
+])
+def test_counts_without_sense_a_genre_twice_and_reception_are_caught(text, kind):
+    assert kind in kinds(text), text
+
+
+def test_a_year_before_a_noun_still_reads():
+    assert "junk" not in kinds("It is a 1989 Adventure, like 2 of the movies you liked.")

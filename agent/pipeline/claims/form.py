@@ -41,8 +41,10 @@ FRAGMENT: Rule = (
                re.IGNORECASE),
     "original", "junk", "it is not a whole sentence; say what this movie is and why it fits you")
 # a word said twice in one hyphenated run ("a comedy-drama-drama Thriller"), or two words twice over
-# ("a highly rated and highly rated movie", "tagged robots, sci-fi, and robots, sci-fi")
-HYPHEN_REPEAT: Rule = (re.compile(r"\b(\w+)(?:-\w+)*-\1\b|\b((?:[\w-]+,? ){1,2}[\w-]+),? (?:and|or) \2(?![\w-])",
+# ("a highly rated and highly rated movie", "tagged robots, sci-fi, and robots, sci-fi"), or one
+# word twice in a list ("a comedy, drama, and Drama movie")
+HYPHEN_REPEAT: Rule = (re.compile(r"\b(\w+)(?:-\w+)*-\1\b|\b((?:[\w-]+,? ){1,2}[\w-]+),? (?:and|or) \2(?![\w-])|"
+                                  r"\b([\w-]+),(?: [\w-]+,)* (?:and|or) \3(?![\w-])",
                                   re.IGNORECASE),
                        "original", "junk", "it says {m!r}, which repeats itself")
 # a stray letter between words after the titles are masked ("is a g that is a thriller"): garbled text

@@ -26,9 +26,14 @@ _RATER = re.compile(r"\byou(?:'ve|’ve| have)?\s+(?:\w+ly\s+)?(?:rated|gave|giv
 # a sentence that opens with a title and its rating and never says whose it is (all titles masked as T)
 RATING_WITHOUT_RATER: Rule = (re.compile(r"^\s*T\s*[(,:]?\s*\d(?:\.\d)?\s*(?:/|out of)\s*5\b"),
                               "short", "junk", "it gives a title and a rating without saying who rated it")
-# a count with no sense left in it: "It's a 124 of the movies you liked", "a high 11 people"
+# a count with no sense left in it: "It's a 124 of the movies you liked", "a high 11 people", "It was a
+# 256 movie", "It has 256 of the movies you liked", "you like 124 of the movies you liked"
 GARBLED_COUNT: Rule = (
-    re.compile(r"\b(?:an?|high|been)\s+\d+\s+(?:of|people)\b|"  # ... or a year counted: "from 1999 and 72 people"
+    re.compile(r"\b(?:an?|high|been)\s+\d+\s+(?:of|people)\b|"
+               r"\ban?\s+(?!(?:19|20)\d\d\b)\d+(?:\.\d+)?\s+(?!out of\b)[a-z]+|"  # a year's "a 1999 movie" reads
+               r"\b(?:has|have|had)\s+\d+\s+of\s+(?:the\s+)?(?:movies|films)\b|"
+               r"\byou\s+(?:like|love|enjoy)d?\s+\d+\s+of\s+the\s+(?:movies|films)\s+you\b|"
+               # ... or a year counted: "from 1999 and 72 people"
                r"\b(?:19|20)\d\d\s+(?:and\s+\d+\s+)?(?:people|viewers|fans|users)\b|"
                # ... or movies that like: "153 of the movies you liked also liked this movie"
                r"\b\d+\s+of the (?:movies|films) you (?:liked|rated)\s+(?:also\s+)?(?:liked|rated|loved|enjoyed)\b",

@@ -17,7 +17,7 @@ UNSUPPORTED: Rule = (
                r"highly recommended|stars? \w+ \w+|directed|director|plot|characters?|storyline|"
                r"soundtrack|box office|classics?|masterpieces?|iconic|legendary|timeless|cult|franchises?|enjoyable|"
                r"feedback|stand-?outs?|"
-               r"(?:highly|well)[- ]regarded|"
+               r"(?:highly|well)[- ]regarded|well[- ]received|(?:an?|its) high rating|"
                r"must[- ](?:see|watch)|won(?![’']t)|winning|nominated|"
                r"most (?:popular|acclaimed|beloved|famous|iconic|highly)|greatest|best|anticipated|of the year|"
                r"(?:great|amazing|excellent|fantastic|wonderful|brilliant) (?:movie|film)s?|"
