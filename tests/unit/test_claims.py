@@ -614,3 +614,12 @@ def test_counts_without_sense_a_genre_twice_and_reception_are_caught(text, kind)
 
 def test_a_year_before_a_noun_still_reads():
     assert "junk" not in kinds("It is a 1989 Adventure, like 2 of the movies you liked.")
+
+
+def test_two_liked_titles_each_with_its_rating_are_no_repetition():
+    ctx = context(item_id="5", because=("2", "4"))
+    text = ("Of the people who liked Back to the Future Part III (you rated it 4/5), 26 also liked this. "
+            "It shares 26 fans with The Godfather (you rated it 4/5).")
+    assert "junk" not in kinds(text, ctx), check(text, ctx, VOCAB)
+    assert "junk" in kinds("It is Action, like 2 of the movies you liked, like 2 of the movies you liked.", ctx)
+    assert "junk" in kinds("It shares 26 fans with The Godfather, who you rated 4/5).", ctx)

@@ -23,6 +23,8 @@ _META = re.compile(r"\b(?:as an ai|language model|i'm sorry|i am sorry|i can(?:n
                    re.IGNORECASE)
 # words run together, as in "highlyRated" (a title's own spelling, such as "eXistenZ", is left alone)
 _RUN_TOGETHER = re.compile(r"\b[a-z]+[A-Z][a-z]+\b|\b[A-Z][a-z]+[A-Z]{2,}\b")  # ... or cased at random ("SpotLESS")
+# a liked title's rating said beside it: "(you rated it 4.5/5)"
+_RATING_ASIDE = re.compile(r"\(you rated it \d(?:\.\d)?/5\)")
 # the person's own taste named ("the Adventure movies you liked", "you love Crime movies"; checked as claims)
 _YOUR_TASTE = re.compile(r"\byou(?:'ve|’ve| have)?\s+(?:\w+ly\s+)?(?:like|liked|love|loved|enjoy|enjoyed|rate|rated|gave)\b",
                          re.IGNORECASE)
@@ -70,6 +72,8 @@ def unusable(text: str, ctx: ClaimContext, kind: str) -> Violation | None:
         return Violation("junk", "it stops mid-sentence; write one short sentence")
     if re.search(r"[\[\]{}<>|]", text):
         return Violation("junk", "it contains placeholders or markup")
+    if text.count("(") != text.count(")"):  # "… Notorious, who you rated 4/5)."
+        return Violation("junk", "it has an unmatched bracket")
     if _META.search(text):
         return Violation("junk", "it talks about the task, not the movie; write the sentence itself")
     titles = " ".join(ctx.evidence.titles())  # a title's own casing ("eXistenZ"), not "the SpotLESS Mind"
@@ -78,6 +82,7 @@ def unusable(text: str, ctx: ClaimContext, kind: str) -> Violation | None:
     unnamed = text.lower()
     for t in ctx.evidence.titles():  # a long title is not a repetition of itself
         unnamed = unnamed.replace(bare_title(t), " T ")
+    unnamed = _RATING_ASIDE.sub(" R ", unnamed)  # nor two liked titles, each with its rating
     words = WORDS.findall(unnamed)
     runs = [tuple(words[i:i + 4]) for i in range(len(words) - 3)]
     if len(runs) != len(set(runs)):
