@@ -99,10 +99,11 @@ def restated_share(facts: str, text: str, n: int = RESTATE_RUN) -> float:
     return sum(covered) / len(words) if words else 0.0
 
 
-def prompt_facts(rec: Recommender, prompt: str, taste, ev) -> str:
+def prompt_facts(rec: Recommender, prompt: str, taste, ev, position: int = 0, genre_counts_full: bool = False) -> str:
     """The facts `prompt` gives the model for one item (its first attempt's data section)."""
-    return data_text(rec.registry.render(prompt, ExplainInputs(taste=prompt_taste(taste), item=prompt_evidence(ev),
-                                                               problem="")).messages)
+    return data_text(rec.registry.render(prompt, ExplainInputs(
+        taste=prompt_taste(taste), item=prompt_evidence(ev), position=position,
+        genre_counts_full=genre_counts_full)).messages)
 
 
 def list_row(rec: Recommender, user: str, prompt: str, k: int) -> dict:
@@ -120,15 +121,16 @@ def list_row(rec: Recommender, user: str, prompt: str, k: int) -> dict:
     delivered_bad = [[v.kind for v in checker(t, c, vocab)] for t, c in zip(delivered, contexts)]
     openings = Counter(skeleton(t, c, vocab) for t, c in zip(delivered, contexts))
     answered = [x for x in records if x.answers]
-    from agent.pipeline.explain import template_texts
+    from agent.pipeline.explain import genre_counts_full, template_texts
     templates = [template_texts(c.evidence, n) for n, c in enumerate(contexts)]
+    full = genre_counts_full([c.evidence for c in contexts])
     given = [rec.registry.render(prompt, ExplainInputs(taste=prompt_taste(evidence.taste), item=prompt_evidence(c.evidence),
-                                                       position=n)).opening if i.explanation_source == "llm" else ""
-             for n, (i, c) in enumerate(zip(r.items, contexts))]
+                                                       position=n, genre_counts_full=full[n])).opening
+             if i.explanation_source == "llm" else "" for n, (i, c) in enumerate(zip(r.items, contexts))]
     value = value_measures(delivered, contexts, vocab, given)
     template_value = value_measures([t for _, t in templates], contexts, vocab)
-    restated = [restated_share(prompt_facts(rec, prompt, evidence.taste, c.evidence), i.explanation)
-                for i, c in zip(r.items, contexts) if i.explanation_source == "llm"]
+    restated = [restated_share(prompt_facts(rec, prompt, evidence.taste, c.evidence, n, full[n]), i.explanation)
+                for n, (i, c) in enumerate(zip(r.items, contexts)) if i.explanation_source == "llm"]
     return {
         "user": user, "prompt": prompt, "items": len(r.items),
         "llm_share": sum(i.explanation_source == "llm" for i in r.items) / max(len(r.items), 1),

@@ -178,6 +178,8 @@ class ExplainInputs(Strict):
     item: PromptEvidence
     problem: str = ""
     position: int = Field(0, description="the item's place in the list (0 first): a template may vary its form with it")
+    genre_counts_full: bool = Field(False, description="two items above it in the list, also with no shared tag, were "
+                                                       "given their genre count: a template may give another fact")
 
 
 JudgeCriterion = Literal["informativeness", "persuasiveness", "helpfulness"]  # RecLM-eval's

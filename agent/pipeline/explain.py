@@ -225,6 +225,17 @@ def instruction_text(messages: list[dict[str, str]]) -> str:
 
 
 # -- prompt inputs -------------------------------------------------------------------------------
+def genre_counts_full(evidence: list[Evidence]) -> list[bool]:
+    """For each item of a list: whether two items above it were left with a genre count as their only
+    fact after the link (no series part, no shared tag), so a third would end its sentence alike."""
+    out, counted = [], 0
+    for ev in evidence:
+        only_count = not ev.series and not ev.shared_tags and bool(ev.shared_categories)
+        out.append(only_count and counted >= MAX_SAME_TAIL)
+        counted += only_count
+    return out
+
+
 def prompt_taste(taste: TasteSummary) -> PromptTaste:
     return PromptTaste(n_liked=taste.n_liked,
                        categories=[PromptCategory(category=as_data(c.category, 40), liked=c.liked)
@@ -278,6 +289,7 @@ class ExplainStage:
             on_item: Callable[[int, Explained], None] | None = None) -> list[Explained]:
         deadline = time.monotonic() + self.budget_s
         self._openings, self._tails, self._down = {}, {}, None
+        self._genre_counts_full = genre_counts_full([c.evidence for c in contexts])
         prefix = prompt_taste(taste)
         out: list[Explained] = []
         pool = ThreadPoolExecutor(self.workers, thread_name_prefix="explain")
@@ -327,8 +339,9 @@ class ExplainStage:
             remaining = deadline - time.monotonic()
             if remaining <= 1:
                 return self._template(ctx, position, "no time left for the model", first, attempt - 1, usage)
-            rendered = self.registry.render(self.prompt, ExplainInputs(taste=prefix, item=prompt_evidence(ctx.evidence),
-                                                                     problem=problem, position=position))
+            rendered = self.registry.render(self.prompt, ExplainInputs(
+                taste=prefix, item=prompt_evidence(ctx.evidence), problem=problem, position=position,
+                genre_counts_full=self._genre_counts_full[position]))
             # the prompt's given first words, continued by the model (a server that cannot continue writes it all)
             opening = json.dumps(rendered.opening)[1:-1] if self.shape.continued else ""
             ctx = replace(ctx, instructions=instruction_text(rendered.messages))  # an echo of it is junk
@@ -357,7 +370,9 @@ class ExplainStage:
             if violations and self.mode == "constrained" and (kept := passing_lead(why_text, ctx, self.vocab, self.check)):
                 why_text, violations = kept, []
             if not violations and opening:  # given first words: the model's own must say something
-                violations = self._own_words(why_text, rendered.opening, ctx)
+                # (a kept lead that is only the given opening failed for what was cut: that is the reason)
+                own = self._own_words(why_text, rendered.opening, ctx)
+                violations = (whole or own) if own else []
             if not violations:
                 violations = self._claim_list_place(why_text, rendered.opening if opening else "", ctx)
             if first is None:  # the first answer as the model wrote it, for evals

@@ -330,6 +330,9 @@ def test_an_answer_cut_back_to_its_given_first_sentence_is_not_the_models(recomm
     openings = [r.prefix[len(SENTENCE_PREFIX):] for r in fake.requests]
     assert openings[0].endswith(". It"), openings  # a first sentence given whole
     assert item.explanation_source == "template" and len(fake.requests) == 2
+    # the reason told to the retry and shown is what was cut, not "it stops after its first words"
+    retry = fake.requests[1].messages[-1]["content"]
+    assert "'won'" in retry and "first words" not in retry and "'won'" in item.flags[0], (retry, item.flags)
 
 
 def test_a_template_keeps_to_two_alike_endings_when_the_model_took_the_openings(recommender_with):
@@ -347,3 +350,16 @@ def test_a_template_keeps_to_two_alike_endings_when_the_model_took_the_openings(
     texts = [stage._template(ctx, 0, "test").explanation for _ in range(5)]
     endings = Counter(" ".join(tail_words(t, "", ctx, stage.vocab)) for t in texts)
     assert max(endings.values()) == 2, endings
+
+
+def test_a_third_item_left_with_only_a_genre_count_is_marked_for_another_fact():
+    from agent.pipeline.explain import genre_counts_full
+    from agent.types import CategoryShare, Evidence, SeriesLink
+
+    def ev(tags=(), series=False):
+        return Evidence(item_id="x", title="X (2000)", categories=["Drama"], shared_tags=list(tags),
+                        shared_categories=[CategoryShare(category="Drama", liked=9)],
+                        series=[SeriesLink(item_id="y", title="Y (1990)", relation="sequel")] if series else [])
+
+    items = [ev(), ev(tags=["mafia"]), ev(), ev(series=True), ev(), ev()]
+    assert genre_counts_full(items) == [False, False, False, False, True, True]

@@ -163,3 +163,16 @@ def test_catalog_text_cannot_close_the_fence():
 
 def test_as_data_truncates():
     assert as_data("x" * 50, 10) == "x" * 9 + "…"
+
+
+def test_explain_why_v18_gives_an_untagged_item_its_second_liked_movie_in_words_that_vary_down_the_list():
+    base = fixed_inputs("explain-why@v18")
+    second = PromptLink(title="Up (2009)", name="Up", rating="4/5", signal="co-liked", people=17)
+    item = base.item.model_copy(update={"shared_tags": [], "because": [base.item.because[0], second]})
+    facts = [registry.render("explain-why@v18", base.model_copy(update={"item": item, "position": p})).messages[-1]["content"]
+             for p in range(3)]
+    lines = [next(line for line in f.splitlines() if "Up" in line) for f in facts]
+    assert all("17" in line and "4/5" in line for line in lines) and len(set(lines)) == 3, lines
+    tagged = registry.render("explain-why@v18", base.model_copy(update={"item": base.item.model_copy(
+        update={"because": [base.item.because[0], second]})})).messages[-1]["content"]
+    assert "Up" not in tagged and "tagged pixar" in tagged  # a shared tag comes first, as in v17
