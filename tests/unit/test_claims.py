@@ -291,7 +291,7 @@ def test_false_explanations_are_caught(text, kind):
 
 @pytest.mark.parametrize("text,generic", [
     # true, and could be said to anyone: 227 of run 8's 494 delivered model texts
-    ("Back to the Future Part II is an Adventure that has received positive ratings from viewers.", True),
+    ("Back to the Future Part II is an Adventure that viewers enjoyed.", True),
     ("Back to the Future Part II is a Sci-Fi comedy that fits you because it is an Adventure.", True),
     ("It is an Adventure that has received positive ratings from 120 people.", True),  # its fans: not this person's
     ("It is an Adventure that has received positive ratings from 26 people who liked it.", True),  # liked what?
@@ -623,3 +623,14 @@ def test_two_liked_titles_each_with_its_rating_are_no_repetition():
     assert "junk" not in kinds(text, ctx), check(text, ctx, VOCAB)
     assert "junk" in kinds("It is Action, like 2 of the movies you liked, like 2 of the movies you liked.", ctx)
     assert "junk" in kinds("It shares 26 fans with The Godfather, who you rated 4/5).", ctx)
+
+
+@pytest.mark.parametrize("text, caught", [
+    ("26 people who liked Back to the Future Part III also liked this. It is an Adventure that has been highly rated.", True),
+    ("It is an Adventure that has received positive ratings, like 2 of the movies you liked.", True),
+    ("Back to the Future Part II is an Adventure that has received positive ratings from viewers.", True),
+    ("You gave Back to the Future Part III 4/5; 26 of its fans rated this highly too.", False),
+    ("Fans of Back to the Future Part III keep rating this highly: 26 of them so far.", False),
+])
+def test_a_rating_said_of_the_movie_needs_a_count_of_people(text, caught):
+    assert ("unsupported" in kinds(text)) == caught, check(text, context(), VOCAB)

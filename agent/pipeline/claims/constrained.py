@@ -40,6 +40,7 @@ def check(text: str, ctx: ClaimContext, vocab: Vocabulary, kind: str = "explanat
     forms = {"original": text, "text": said, "short": short, "item": mask_title(said, ev.title, " {I} ", whole=True)}
     out += titles.misnamed(said, ev)
     out += rules_broken(CLAIM_RULES, forms)
+    out += reception.unbacked_ratings(short)
     if kind == "explanation":
         out += titles.not_about_item(said, ev)
     out += taste.said_of_item(said, ctx)

@@ -39,6 +39,26 @@ DENIED_WORTH: Rule = (
     "text", "junk", "it says {m!r}, which no fact says; say why it fits you")
 
 
+# ratings said of the movie ("It's a sci-fi thriller that has been highly rated", "it has received positive
+# ratings"): true only as a count of people the facts give ("10 of its fans rated this highly too")
+_RATED_WELL = re.compile(r"\bhighly[- ]rated\b|\brat(?:ed|ing|e)s? (?:it |this |them )?highly\b|"
+                         r"\bpositive(?:ly)? (?:ratings?|rated)\b", re.IGNORECASE)
+_PEOPLE = re.compile(r"\b\d+\b[^.;]*\b(?:people|fans|viewers|of them|of its fans)\b|"
+                     r"\b(?:people|fans|viewers)\b[^.;]*\b\d+\b|"
+                     r"\bT\s+fans\b|\bfans of T\b")  # a hook: "Fargo fans rate this highly" (titles masked as T)
+
+
+def unbacked_ratings(short: str) -> list[Violation]:
+    """A rating said of the movie with no count of people, or fans of a title, in its sentence
+    (`short`: titles masked as T)."""
+    out = []
+    for sentence in re.split(r"(?<=[.;!?])\s+", short):
+        if (m := _RATED_WELL.search(sentence)) and not _PEOPLE.search(sentence):
+            out.append(Violation("unsupported", f"it says {m.group(0)!r} of the movie: the facts count the people "
+                                                "who liked it, nothing more"))
+    return out
+
+
 def outside_facts(low: str, ctx: ClaimContext, vocab: Vocabulary, reported: list[str]) -> list[Violation]:
     """Words that are neither the facts' own nor plain joining words; the first two are named."""
     if outside := _words_outside_facts(low, ctx, vocab, reported):
