@@ -607,9 +607,17 @@ def test_a_sentence_ending_in_a_genre_does_not_run_into_the_next_ones_first_word
      "junk"),
     ("It is an Adventure with a high rating, like 2 of the movies you liked.", "unsupported"),
     ("It has been well-received by 26 people who liked Back to the Future Part III.", "unsupported"),
+    ("26 people who liked Back to the Future Part III also liked this. It's a fun Adventure loved by many people.",
+     "unsupported"),
 ])
 def test_counts_without_sense_a_genre_twice_and_reception_are_caught(text, kind):
     assert kind in kinds(text), text
+
+
+def test_a_rating_is_of_a_title_named_right_before_it():
+    said = "26 fans of Back to the Future Part III (you rated it 4/5) liked this too. "
+    assert "liked_item" in kinds(said + "It was also a comedy, which you rated 4/5.")
+    assert kinds(said + "It shares 26 fans with Back to the Future Part III, which you rated 4/5.") == set()
 
 
 def test_a_year_before_a_noun_still_reads():

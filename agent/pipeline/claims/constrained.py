@@ -16,7 +16,7 @@ SUBJECT_AND_FORM_RULES: tuple[Rule, ...] = (
     titles.TITLE_AS_RATER, titles.TITLE_AS_PERSON, reception.DENIED_WORTH, taste.ITEM_RATED,
     numbers.RATING_WITHOUT_RATER, titles.TWO_SUBJECTS, form.UNFINISHED, form.THIRD_PERSON, titles.YEAR_AS_TITLE,
     numbers.GARBLED_COUNT, numbers.ORDINAL, numbers.PERCENT, form.FRAGMENT, numbers.OUT_OF_TEN,
-    taste.ITEM_AMONG_LIKED, taste.YOU_LIKED_IT_TOO,
+    taste.ITEM_AMONG_LIKED, taste.YOU_LIKED_IT_TOO, taste.GENRE_RATED,
 )
 GARBLE_RULES: tuple[Rule, ...] = (form.HYPHEN_REPEAT, titles.NAMED_RATER, form.STRAY_LETTER, form.I_SPEAKING,
                                   genres_tags.OWNED_TAG, form.GARBLED_RELATION)

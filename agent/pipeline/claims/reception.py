@@ -18,6 +18,7 @@ UNSUPPORTED: Rule = (
                r"soundtrack|box office|classics?|masterpieces?|iconic|legendary|timeless|cult|franchises?|enjoyable|"
                r"feedback|stand-?outs?|"
                r"(?:highly|well)[- ]regarded|well[- ]received|(?:an?|its) high rating|"
+               r"(?:loved|liked|enjoyed|adored) by (?:many|most|so many|lots of|a lot of|millions|countless)|"
                r"must[- ](?:see|watch)|won(?![’']t)|winning|nominated|"
                r"most (?:popular|acclaimed|beloved|famous|iconic|highly)|greatest|best|anticipated|of the year|"
                r"(?:great|amazing|excellent|fantastic|wonderful|brilliant) (?:movie|film)s?|"

@@ -49,6 +49,13 @@ ITEM_AMONG_LIKED: Rule = (
                r"(?:\w+\s+)?(?:movies?|films?)\s+(?:that\s+|which\s+)?you(?:'ve|’ve| have)?\s+"
                r"(?:already\s+)?(?:like|liked|love|loved|enjoy|enjoyed|rated|watched)\b", re.IGNORECASE),
     "text", "liked_item", "it says {m!r} of this movie, which the person has not rated")
+# ... or a rating given to a genre or "movie" said of it ("It was also a comedy, which you rated 4/5"): a
+# rating is of a title, named right before it
+GENRE_RATED: Rule = (
+    re.compile(r"\b(?:movie|film|one|comedy|drama|thriller|action|adventure|romance|horror|documentary|musical|"
+               r"western|animation|fantasy|mystery|crime|war|sci-fi)\s*,?\s+(?:which|that) you (?:rated|gave)\b",
+               re.IGNORECASE),
+    "text", "liked_item", "it says {m!r}: a rating is the person's, of a liked title named before it")
 # ... or as "it" ("you liked it as well as The Two Towers"; the templates' "(you liked it)" is said of the
 # title before it)
 YOU_LIKED_IT_TOO: Rule = (
