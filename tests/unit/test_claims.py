@@ -28,6 +28,7 @@ CATALOG = [
     Item(item_id="11", title="Dr. Strangelove or: How I Learned to Stop Worrying and Love the Bomb (1964)",
          categories=["Comedy", "War"]),
     Item(item_id="12", title="Best in Show (2000)", categories=["Comedy"]),
+    Item(item_id="13", title="Air Force One (1997)", categories=["Action", "Thriller"]),
 ]
 VOCAB = Vocabulary.from_items(CATALOG, min_tag_items=2)
 BY_ID = {it.item_id: it for it in CATALOG}
@@ -618,6 +619,8 @@ def test_a_rating_is_of_a_title_named_right_before_it():
     said = "26 fans of Back to the Future Part III (you rated it 4/5) liked this too. "
     assert "liked_item" in kinds(said + "It was also a comedy, which you rated 4/5.")
     assert kinds(said + "It shares 26 fans with Back to the Future Part III, which you rated 4/5.") == set()
+    ctx = context(item_id="5", because=("2", "13"))  # a title ending in a word the rule reads ("Air Force One")
+    assert "liked_item" not in kinds("It shares 26 fans with Air Force One, which you rated 4/5.", ctx)
 
 
 def test_a_year_before_a_noun_still_reads():

@@ -55,7 +55,7 @@ GENRE_RATED: Rule = (
     re.compile(r"\b(?:movie|film|one|comedy|drama|thriller|action|adventure|romance|horror|documentary|musical|"
                r"western|animation|fantasy|mystery|crime|war|sci-fi)\s*,?\s+(?:which|that) you (?:rated|gave)\b",
                re.IGNORECASE),
-    "text", "liked_item", "it says {m!r}: a rating is the person's, of a liked title named before it")
+    "short", "liked_item", "it says {m!r}: a rating is the person's, of a liked title named before it")
 # ... or as "it" ("you liked it as well as The Two Towers"; the templates' "(you liked it)" is said of the
 # title before it)
 YOU_LIKED_IT_TOO: Rule = (
