@@ -606,6 +606,7 @@ def test_a_sentence_ending_in_a_genre_does_not_run_into_the_next_ones_first_word
     ("It fits you because you like 2 of the movies you liked, which is Adventure.", "junk"),
     ("26 people who liked Back to the Future Part III also liked this. It's a comedy, adventure, and Adventure movie.",
      "junk"),
+    ("26 people who liked Back to the Future Part III also liked this. It is an adventure, comedy.", "junk"),
     ("It is an Adventure with a high rating, like 2 of the movies you liked.", "unsupported"),
     ("It has been well-received by 26 people who liked Back to the Future Part III.", "unsupported"),
     ("26 people who liked Back to the Future Part III also liked this. It's a fun Adventure loved by many people.",

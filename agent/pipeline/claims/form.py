@@ -49,6 +49,10 @@ HYPHEN_REPEAT: Rule = (re.compile(r"\b(\w+)(?:-\w+)*-\1\b|\b((?:[\w-]+,? ){1,2}[
                                   r"\b([\w-]+),(?: [\w-]+,)* (?:and|or) \3(?![\w-])",
                                   re.IGNORECASE),
                        "original", "junk", "it says {m!r}, which repeats itself")
+# a list of words with no "and" that ends the sentence ("It is a crime, drama.", "It's a comedy, drama."): both
+# blind readers marked these as not reading
+UNJOINED_LIST: Rule = (re.compile(r"\ban?\s+[\w'-]+(?:,\s+[\w'-]+)+\s*[.!?]$", re.IGNORECASE),
+                       "original", "junk", "it says {m!r}, which does not read; join the words with 'and'")
 # a stray letter between words after the titles are masked ("is a g that is a thriller"): garbled text
 STRAY_LETTER: Rule = (re.compile(r"(?<=[a-z] )[b-hj-z](?= [a-z])"),
                       "masked", "junk", "it has a stray {m!r}, which does not read")
