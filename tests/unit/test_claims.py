@@ -643,6 +643,7 @@ def test_two_liked_titles_each_with_its_rating_are_no_repetition():
     ("Back to the Future Part II is an Adventure that has received positive ratings from viewers.", True),
     ("You gave Back to the Future Part III 4/5; 26 of its fans rated this highly too.", False),
     ("Fans of Back to the Future Part III keep rating this highly: 26 of them so far.", False),
+    ("It is an Adventure, a genre you rate highly.", False),  # the person's ratings, their taste
 ])
 def test_a_rating_said_of_the_movie_needs_a_count_of_people(text, caught):
     assert ("unsupported" in kinds(text)) == caught, check(text, context(), VOCAB)

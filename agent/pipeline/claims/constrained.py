@@ -18,8 +18,8 @@ SUBJECT_AND_FORM_RULES: tuple[Rule, ...] = (
     numbers.GARBLED_COUNT, numbers.ORDINAL, numbers.PERCENT, form.FRAGMENT, numbers.OUT_OF_TEN,
     taste.ITEM_AMONG_LIKED, taste.YOU_LIKED_IT_TOO, taste.GENRE_RATED,
 )
-GARBLE_RULES: tuple[Rule, ...] = (form.HYPHEN_REPEAT, form.UNJOINED_LIST, titles.NAMED_RATER, form.STRAY_LETTER, form.I_SPEAKING,
-                                  genres_tags.OWNED_TAG, form.GARBLED_RELATION)
+GARBLE_RULES: tuple[Rule, ...] = (form.HYPHEN_REPEAT, form.UNJOINED_LIST, titles.NAMED_RATER, form.STRAY_LETTER,
+                                  form.I_SPEAKING, genres_tags.OWNED_TAG, form.GARBLED_RELATION)
 MAKER_RULES: tuple[Rule, ...] = (reception.BY_PERSON,)
 
 

@@ -49,12 +49,16 @@ _PEOPLE = re.compile(r"\b\d+\b[^.;]*\b(?:people|fans|viewers|of them|of its fans
                      r"\bT\s+fans\b|\bfans of T\b")  # a hook: "Fargo fans rate this highly" (titles masked as T)
 
 
+_BY_YOU = re.compile(r"\byou(?:'ve|’ve| have)?\s+(?:\w+\s+)?$", re.IGNORECASE)  # "the genres you rate highly"
+
+
 def unbacked_ratings(short: str) -> list[Violation]:
     """A rating said of the movie with no count of people, or fans of a title, in its sentence
-    (`short`: titles masked as T)."""
+    (`short`: titles masked as T); the person's own ("the genres you rate highly") is their taste."""
     out = []
     for sentence in re.split(r"(?<=[.;!?])\s+", short):
-        if (m := _RATED_WELL.search(sentence)) and not _PEOPLE.search(sentence):
+        m = _RATED_WELL.search(sentence)
+        if m and not _PEOPLE.search(sentence) and not _BY_YOU.search(sentence[:m.start()]):
             out.append(Violation("unsupported", f"it says {m.group(0)!r} of the movie: the facts count the people "
                                                 "who liked it, nothing more"))
     return out
