@@ -91,6 +91,9 @@ def read_turn(message: str, genres: list[str], shown: list[str] | None = None,
     for _, _, span in undo:  # what an undo takes back is no new constraint
         rest = rest.replace(span, " ")
     excluded = _excluded_titles(re.sub(_POSITION, " ", rest), genres)
+    # "anything except X, my dad has watched it 50 times": why X is ruled out, no item seen
+    found = [(i, a) for i, a in found if not (a.signal == "seen" and all(r.anaphor for r in a.refs)
+                                              and any(name in text[:i] for _, _, name in excluded))]
     request = _request(_without_refs(rest, shown, found), genres, excluded)
     taken = {a.act for _, a in found}
     if request is not None:

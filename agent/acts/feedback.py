@@ -15,8 +15,8 @@ _NEXT_ACT = (r"\bmore like\b|\bsimilar to\b|\bwhy\b|\bwhat\b|\bwhats\b|\bwhat's\
 
 def _feedback(text: str, shown: list[str]) -> list[tuple[int, TurnAct]]:
     verbs = (("dislike", r"dislike[sd]?|hated?|vetoed|didn't like|did not like|didn't love|did not love|didn't enjoy|not for me|"
-                         r"not a fan of|not into|not feeling|not loving|meh on|didn't care for|"
-                         r"don't care for|no to|👎(?: on)?"),
+                         r"not (?:really |much of )?a (?:big |huge )?fan of|not into|not feeling|not loving|meh on|didn't care for|"
+                         r"don't care for|no to|👎(?: on)?|thumbs down(?: (?:for|to|on))?"),
              ("seen", r"seen|watched|already saw|saw|already watched|already see|i've seen|have seen|already know|seen both|"
                       r"watched both"),
              ("like", r"(?<!dis)(?<!would )(?<!i'd )(?<!more )(?<!something )(?<!would i )(?<!will i )(?<!do i )"
@@ -24,7 +24,9 @@ def _feedback(text: str, shown: list[str]) -> list[tuple[int, TurnAct]]:
                       r"(?<!didn't )(?<!don't )(?<!not )(?<!just )(?<!looks )(?<!sounds )(?<!kinda )(?<!look )(?<!seen )"
                       r"(?<!seem )(?<!seems )(?<!that's )(?<!that is )"
                       r"(?:liked?|loved?|enjoyed|really enjoyed|great pick(?: with)?|good one|nice one|yes to|👍|❤️ for)|"
-                      r"(?:we'll|i'll|let's|we will|i will) (?:go with|take|pick|watch)|going with|gonna go with|adored?"))
+                      r"(?:we'll|i'll|let's|we will|i will) (?:go with|take|pick|watch)|going with|gonna go with|adored?|"
+                      r"thumbs up(?: (?:for|to|on))?|"
+                      r"(?<!not a )(?<!not really a )(?<!not a big )(?<!not a huge )(?:big |huge |massive )?fan of"))
 
     def spoken(verb: str) -> str:
         return rf"(?:^|\b|(?<=\s))(?:{verb})(?:\b|(?=\s)|$)"
@@ -128,7 +130,8 @@ def _judged(clause: str, shown: list[str]) -> TurnAct | None:
     for signal, words in (("dislike", _BAD), ("like", _GOOD)):
         if m := re.search(rf"(?:^|\s|\b)(?:{words})(?:\b|\s|$)", _blank_titles(clause, shown)):
             before = clause[:m.start()].strip(" ,.!:")
-            before = re.sub(r"^(?:and|also|plus|oh)\s+", "", before)
+            before = re.sub(r"^(?:(?:and|also|plus|oh|ooh|honestly|tbh|ngl|ugh|man|wow|omg|well|ok|okay|yeah|lol|so),?\s+)+",
+                            "", before)  # "honestly the notebook was so boring"
             # "zootopia was amazing", "the notebook is my favorite"
             linked = re.search(r"\b(is|was|are|were|looks?|sounds?|seems?)(?: (?:my|our|so|really|just|truly|totally))*$",
                                before)

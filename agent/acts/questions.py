@@ -12,7 +12,8 @@ _ABOUTS = (("length", r"how long|runtime|run time|length|minutes|is it long|too 
            ("year", r"what year|when was|when did|when's it from|when is it from|from when|how old|released|came out|"
                      r"come out|when(?:'s| is) .{1,40} from\b|"
                      r"from the \d0'?s\?|which year"),
-           ("cast", r"who (?:is|was|stars|plays|directed|made|is in)|actors?|cast|director|starring|who's in|voices?\b|voiced"),
+           ("cast", r"who (?:is|was|stars|plays|directed|made|is in)|actors?|cast|director|starring|who's in|voices?\b|voiced|"
+                    r"the (?:leads?|star|main character)\b|lead (?:role|actor|actress)"),
            ("rating", r"rated|rating|any good|is it good|worth (?:it|watching)|score|reviews?|good\?"),
            ("genre", r"animated|scary|funny|romantic|a comedy|a horror|a romantic comedy|(?:is|was) (?:it|that|this)(?: one)? (?:an? )?"
                         r"(?:horror|comedy|romance|drama|thriller|western|musical|documentary|cartoon|sci-fi|mystery|crime|"
@@ -99,7 +100,11 @@ def _question(text: str, shown: list[str], base: int, after_explain: bool = Fals
         return []  # "what we do in the shadows is hilarious": a title judged
     about = about_of(re.sub(r"\bthe (?!(?:a|an|that|this|it|on|is|of)\b)[\w-]+(?: (?!(?:a|an|that|this|it|on|is|of)\b)[\w-]+){0,2} one\b",
                             " ", _mask_titles(span, shown)))
-    ref = ref_in(span, shown) or (Ref(anaphor=True) if after_explain else None)
+    # "is 5 in english", "how long is 2": a bare number after the question's verb is a place on screen
+    place = re.match(r"(?:is|was|does|did|how long is|who(?:'s| is) in)\s+(\d)\b(?!\s*(?:stars?|/|%|min|h|hrs?|hours?|"
+                     r"years?|times|or|-))", span)
+    ref = Ref(position=int(place.group(1))) if place and shown and 1 <= int(place.group(1)) <= len(shown) else \
+        ref_in(span, shown) or (Ref(anaphor=True) if after_explain else None)
     named = re.fullmatch(r"\s*([^,.;!?]{1,40}?)\s*[,:–—-]\s*", text[:qm.start(1)])
     if (ref is None or ref.anaphor) and not after_explain and named and not re.search(
             rf"\b(?:{_GOOD}|{_BAD})\b", named.group(1)):

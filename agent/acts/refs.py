@@ -54,7 +54,8 @@ def _shown_title(text: str, shown: list[str]) -> str | None:
     """A title on screen the message names, as the message spells it: in full or by a telling part
     of it, fuzzily ("toy stroy", "the prestige" for "Prestige, The", "mononoke", "indiana jones"
     for "Raiders of the Lost Ark (Indiana Jones and the Raiders of the Lost Ark)")."""
-    words = [re.sub(r"'s$", "", w) for w in re.findall(r"[\w']+", text)]  # "chinatown's an odd pick"
+    typed = re.findall(r"[\w']+", text)
+    words = [re.sub(r"'s$", "", w) for w in typed]  # "chinatown's an odd pick"
     best: tuple[int, int, str] | None = None  # (-where, words matched, span): the earliest, the longest there
     for title in shown:
         for name in _title_names(title):
@@ -62,7 +63,9 @@ def _shown_title(text: str, shown: list[str]) -> str | None:
             for run in _telling_runs(whole):
                 n, target = len(run), " ".join(run)
                 for i in range(len(words) - n + 1):
-                    span = " ".join(words[i:i + n])
+                    # "ocean's eleven" as typed, "chinatown's" as "chinatown"
+                    span = next((s for s in (" ".join(typed[i:i + n]), " ".join(words[i:i + n])) if s == target),
+                                " ".join(words[i:i + n]))
                     if (span == target) if len(target) < 4 else span[0] == target[0] and \
                             difflib.SequenceMatcher(None, span, target).ratio() >= (0.85 if n == 1 else 0.8):
                         if i > 0 and words[i - 1] == "the" and run == whole and words[i + n:i + n + 1] != ["one"]:
@@ -110,12 +113,13 @@ def _refs(head: str, shown: list[str], titles_anywhere: bool = False, bare_title
     """'2', '#1 and 3', 'the second one', 'that one', 'all of these', a shown title at the start of
     `head`; with `bare_title`, `head` itself may be a title not on screen ("zootopia was amazing")."""
     head = re.split(r"[.;!?]| but | so | something | anything | because | cause |,\s*(?:got|have|any|do you|can you|is "
-                    r"there|what)\b", head)[0].strip()
+                    r"there|what|find|show|give|gimme|recommend|suggest)\b", head)[0].strip()
     head = re.sub(r"^(?:with |on |to |about |of )", "", head)
     head = re.sub(r"\s*[\U0001F300-\U0001FAFF\u2600-\u27BF]+", "", head)
     head = re.sub(r"(?:\s+(?:already|too|as well|before|lol|tbh|honestly|haha))+$", "", head)
     head = re.sub(r"\s+(?:is|are|was|were|looks?|seems?|sounds?)$", "", head)
-    head = re.sub(r"\s+(?:many|so many|a few|countless|multiple|several) times(?: over)?$", "", head)
+    head = re.sub(r"\s+(?:many|so many|a (?:few|dozen|million|hundred|thousand)|\d+|countless|multiple|several) times(?: over)?$",
+                  "", head)  # "the first three a million times"
     if re.fullmatch(r"(all of |every (?:single )?one of |each of )?(these|those|them|them all|it all|all)( ones)?( five| 5)?",
                     head.split(",")[0].strip()):
         return _all(shown)

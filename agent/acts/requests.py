@@ -47,7 +47,9 @@ def unsupported(message: str) -> list[str]:
 _OFF_TOPIC = (r"\b(?:order (?:me )?(?:a |some )?(?:pizza|food|taxi|uber)|weather|what are you able to|what do you do|"
               r"what can you (?:even |actually |really )?do|who are you|are you (?:a bot|human|real)|tell me a joke|"
               r"how are you|what time is it|meaning of life|is this thing on|who won|score of the game|"
-              r"what can (?:this|this thing|it|the bot|this bot) do)\b|"
+              r"what can (?:this|this thing|it|the bot|this bot)(?: even| actually| really)? do|"
+              r"are you (?:an? )?(?:real )?(?:person|people|ai|robot|chatbot|machine)|"
+              r"(?:book|buy|get|reserve|order) (?:me |us )?(?:a |an |some |\d+ |two |three |four )?(?:movie )?(?:tickets?|seats?))\b|"
               r"^\W*(?:(?:ok|okay|thanks|thank you|thx|ty|cool)\W+)?(?:bye|goodbye|good night|gn|cya|see ya|later)\W*$|"
               r"^\W*(?:hmm+|umm*|uh+|well)?\W*(?:not sure|dunno|i don't know|idk|no idea)"
               r"(?:\W+(?:man|bro|dude|lol|tbh|honestly|really|haha|tho))*\W*$")
@@ -92,7 +94,8 @@ def read_era(text: str) -> Era | None:
         return Era(end=1999)
     if re.search(r"\b(?:this|the 21st) century\b", text):
         return Era(start=2000)
-    if re.search(r"\b(recent|newer|newest|latest|modern|new (?:movies?|films?|releases?|ones?|stuff|[\w-]+ movies))\b", text):
+    if re.search(rf"\b(recent|newer|newest|latest|modern|new (?:movies?|films?|releases?|ones?|stuff|[\w-]+ movies|{_KINDS}))\b",
+                 text):  # "any new musicals"
         return Era(start=2010)
     if re.search(r"\b((?<!year )(?<!years )(?<!yr )(?<!yrs )old|older(?! (?:kids|children|teens|audiences?))|classics?|"
                  r"black and white|golden age|vintage)\b", text):
@@ -222,7 +225,8 @@ def _undo_targets(genres: list[str]) -> list[tuple[dict, str]]:
     return out
 
 
-_EXCLUDED_TITLE = re.compile(r"\b(?:(?:nothing|not anything|nothing at all|not) like|(?:anything|something|everything) but|"
+_EXCLUDED_TITLE = re.compile(r"\b(?:(?:nothing|not anything|nothing at all|not) like|"
+                             r"(?:anything|something|everything) (?:but|except(?: for)?|other than)|"
                              r"(?:that|which) (?:isn't|aren't|is not|are not|ain't)|that's not|(?:just )?not (?:another|more)|"
                              r"no more)\s+(?:a |an )?(.+?)(?:\s+again)?(?=[,.;!?]| but | and | im | i'm | something | anything |"
                              r" newer| older|$)|"
@@ -276,7 +280,8 @@ def _in_passing(act: TurnAct, text: str) -> bool:
     if act.not_genres or act.not_tags or act.not_titles or act.mood:
         return False
     return not re.search(r"\b(?:something|anything|show me|give me|i want|i need|i asked for|i said|looking for|try|"
-                         r"recommend|suggest|more|instead|rather|please|pls|make it|how about|what about|got any|any|also)\b", text)
+                         r"recommend|suggest|more|instead|rather|please|pls|make it|how about|what about|got any|any|also|"
+                         r"what other|(?:is|are) there)\b", text)
 
 
 def _only_a_year(act: TurnAct, text: str) -> bool:
@@ -318,14 +323,18 @@ def _request(text: str, genres: list[str], excluded: list[tuple[int, int, str]] 
             re.search(r"(?<!romantic )\bcomed(?:y|ies)\b", re.sub(romcom, " ", clean)):
         act.not_genres.remove("Comedy")  # "a comedy but not a romcom": no romance, comedy still asked for
         act.genres.append("Comedy")
-    for tag, forms in TAG_GROUPS.items():
-        alt = _forms_pattern(forms)
+    said = {tag: m.span() for tag, forms in TAG_GROUPS.items()
+            if (m := _search(rf"\b(?:{_forms_pattern(forms)})\b", clean))}
+    for tag, (start, end) in said.items():
+        if any(a <= start and end <= b and b - a > end - start for a, b in said.values()):
+            continue  # "talking animals" is no topic "animals" as well
+        alt = _forms_pattern(TAG_GROUPS[tag])
         if m := _search(rf"\b{_NEG}\s+(?:[\w-]+\s+){{0,2}}?(?:{alt})\b", clean):
             act.not_tags.append(tag)
             first = min(first, m.start())
-        elif m := _search(rf"\b(?:{alt})\b", clean):
+        else:
             act.tags.append(tag)
-            first = min(first, m.start())
+            first = min(first, start)
     for phrase, mood in MOOD_WORDS.items():
         if m := _search(rf"\b{phrase}(?:er|-ish|ish)?\b", clean):
             act.mood, first = mood, min(first, m.start())

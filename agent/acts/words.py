@@ -32,6 +32,7 @@ TYPOS = {"comdy": "comedy", "comedys": "comedies", "comedie": "comedy", "horor":
          "thriler": "thriller", "romcom": "romantic comedy", "romcoms": "romantic comedies", "scifi": "sci-fi",
          "sci fi": "sci-fi", "animaton": "animation", "documentry": "documentary", "ninties": "90s",
          "nineties": "90s", "eighties": "80s", "seventies": "70s", "sixties": "60s", "fifties": "50s",
+         "forties": "40s", "thirties": "30s",
          "twothousands": "2000s", "superheros": "superheroes", "super hero": "superhero", "super heroes": "superheroes",
          "wached": "watched", "whatched": "watched", "allready": "already", "alredy": "already", "pls": "please",
          "plz": "please", "u": "you", "ur": "your", "w/o": "without", "dont": "don't", "no more": "no",
@@ -54,7 +55,8 @@ TAG_GROUPS = {"superhero": ("superhero", "superheroes", "comic book", "marvel", 
               "zombie": ("zombie", "zombies"), "time travel": ("time travel",), "pixar": ("pixar",),
               "disney": ("disney",), "dystopia": ("dystopia", "dystopian"),
               "space": ("space", "space travel"), "christmas": ("christmas",), "vampire": ("vampire", "vampires"),
-              "twist ending": ("twist ending", "plot twist"), "based on a book": ("based on a book", "based on book"),
+              "twist ending": ("twist ending", "plot twist", "a twist", "twists", "twisty"),
+              "based on a book": ("based on a book", "based on book"),
               "dog": ("dog", "dogs"), "robot": ("robots", "robot"), "alien": ("aliens", "alien"),
               "serial killer": ("serial killer",), "martial arts": ("martial arts", "kung fu"),
               "dinosaur": ("dinosaurs", "dinosaur"), "magic": ("magic",), "pirate": ("pirates", "pirate"),
@@ -73,7 +75,8 @@ TAG_GROUPS = {"superhero": ("superhero", "superheroes", "comic book", "marvel", 
               "politics": ("politics", "political"), "cyberpunk": ("cyberpunk",),
               "post-apocalyptic": ("post-apocalyptic", "post apocalyptic", "apocalypse"),
               "music": ("music", "musician", "musicians", "band", "bands"), "car chase": ("car chase", "car chases"),
-              "clown": ("clown", "clowns"), "nature": ("nature", "wildlife"), "found footage": ("found footage",)}
+              "clown": ("clown", "clowns"), "nature": ("nature", "wildlife"), "found footage": ("found footage",),
+              "animal": ("animal", "animals", "animal movie")}
 
 
 _GENRE_OR_TOPIC_WORDS = frozenset({w for forms in TAG_GROUPS.values() for f in forms for w in f.split()}
@@ -178,6 +181,7 @@ _PRONOUNS = frozenset("it its her him me us you them this that one his my our".s
 _GOOD = (r"great|perfect|amazing|awesome|good|nice|fantastic|brilliant|excellent|favou?rites?|a yes|yes|love it|"
          r"lovely|wonderful|delightful|charming|superb|"
          r"5 stars|five stars|10/10|a must|must|sold|>>>|a masterpiece|masterpiece|goat|a classic|cute|cool|sick|hilarious|dope|fire|intriguing|promising|solid|"
+         r"incredible|phenomenal|outstanding|stunning|"
          r"looks? (?:great|good|fun|interesting)|sounds? (?:great|good|perfect|fun)|👍|❤️|♥|🔥|😍")
 
 
@@ -193,7 +197,7 @@ _PRAISE = (r"(?:\b(?:is|was|are|were)|'s) (?:the best|the goat|goated|peak|elite
            r"(?:banger|gem|vibe|masterpiece|classic|must[- ]see|10))\b|\s?\b(?:blew (?:my mind|me away)|slaps|rocks)\b")
 
 
-_FILLER = r"please|pls|lol|haha|thanks|thx|though|tho|honestly|tbh|again"  # words that end a message, not a name
+_FILLER = r"please|pls|lol|haha|thanks|thx|though|tho|honestly|tbh|again|fyi|btw"  # words that end a message, not a name
 
 
 # words that make a phrase a kind of film, not a title ("i hate musicals", "loved dogs in films")

@@ -130,6 +130,37 @@ def acts(text: str, shown=SHOWN) -> list[dict]:
     ("not home alone or elf", [{"act": "recommend", "not_titles": ["home alone", "elf"]}]),
     ("no horror but something scary-ish", [{"act": "recommend", "not_genres": ["Horror"], "mood": "scary"}]),
     ("is les miserables a musical?", [{"act": "question", "ref": {"title": "les miserables"}, "about": "genre"}]),
+    # what blind12 taught (read after its first score)
+    ("films noir from the forties", [{"act": "recommend", "genres": ["Film-Noir"], "era": {"start": 1940, "end": 1949}}]),
+    ("a horror movie with a twist", [{"act": "recommend", "genres": ["Horror"], "tags": ["twist ending"]}]),
+    ("any new musicals out there", [{"act": "recommend", "genres": ["Musical"], "era": {"start": 2010}}]),
+    ("documentary about animals", [{"act": "recommend", "genres": ["Documentary"], "tags": ["animal"]}]),
+    ("nothing with talking animals", [{"act": "recommend", "not_tags": ["talking animal"]}]),
+    ("can you book me 2 tickets for friday", [{"act": "unclear"}]),
+    ("are you a real person or an ai", [{"act": "unclear"}]),
+    ("what can this bot even do", [{"act": "unclear"}]),
+    ("thumbs up for the jumanji one! why'd you put it in though", [
+        {"act": "feedback", "signal": "like", "refs": [{"title": "jumanji"}]}, {"act": "explain", "ref": {"anaphor": True}}]),
+    ("big fan of hot fuzz, find me something like it but newer", [
+        {"act": "feedback", "signal": "like", "refs": [{"title": "hot fuzz"}]},
+        {"act": "more_like", "ref": {"anaphor": True}, "era": {"start": 2010}}]),
+    ("not a big fan of casino", [{"act": "feedback", "signal": "dislike", "refs": [{"title": "casino"}]}]),
+    ("why heat, and who's the lead in it", [{"act": "explain", "ref": {"title": "heat"}},
+                                            {"act": "question", "ref": {"anaphor": True}, "about": "cast"}]),
+    ("seen 1. why 4? and is 5 scary", [{"act": "feedback", "signal": "seen", "refs": [{"position": 1}]},
+                                       {"act": "explain", "ref": {"position": 4}},
+                                       {"act": "question", "ref": {"position": 5}, "about": "genre"}]),
+    ("my kids have watched the first three a million times", [
+        {"act": "feedback", "signal": "seen", "refs": [{"position": 1}, {"position": 2}, {"position": 3}]}]),
+    ("war film please, anything except saving private ryan, my dad has watched it 50 times", [
+        {"act": "recommend", "genres": ["War"], "not_titles": ["saving private ryan"]}]),
+    ("I already saw Get Out and The Conjuring, what other horror is there?", [
+        {"act": "feedback", "signal": "seen", "refs": [{"title": "get out"}, {"title": "the conjuring"}]},
+        {"act": "recommend", "genres": ["Horror"]}]),
+    ("I've already seen Inception and Interstellar fyi", [
+        {"act": "feedback", "signal": "seen", "refs": [{"title": "inception"}, {"title": "interstellar"}]}]),
+    ("parasite was incredible", [{"act": "feedback", "signal": "like", "refs": [{"title": "parasite"}]}]),
+    ("honestly the notebook was so boring", [{"act": "feedback", "signal": "dislike", "refs": [{"title": "the notebook"}]}]),
 ])
 def test_the_hard_cases_read_as_people_mean_them(text, expected):
     got = acts(text)
@@ -152,6 +183,10 @@ def test_a_list_place_is_never_a_year_and_a_title_on_screen_is_found_misspelled(
     shown = ["Heat (1995)", "28 Days Later (2002)", "Up (2009)", "Her (2013)", "Zodiac (2007)"]
     assert read_turn("why 28 days later??", GENRES, shown)[0].ref == Ref(title="28 days later")
     assert read_turn("the 12th one", GENRES, shown)[0].ref == Ref(position=12)
+    # a possessive title is kept as typed ("ocean's eleven"), a possessive said of a title is not ("heat's")
+    shown = ["Heat (1995)", "Ocean's Eleven (2001)", "Up (2009)", "Her (2013)", "Zodiac (2007)"]
+    assert read_turn("ooh ocean's eleven 👍", GENRES, shown)[0].refs == [Ref(title="ocean's eleven")]
+    assert read_turn("heat's an odd pick, why", GENRES, shown)[0].ref == Ref(title="heat")
     # "remove the filters" starts over; "remove all the ..." is no reset
     assert "reset" not in [a.act for a in read_turn("remove all the horror ones", GENRES, shown)]
 
