@@ -147,6 +147,8 @@ class PromptSeries(Strict):
 class PromptCategory(Strict):
     category: str
     liked: int
+    one: str = Field("", description='one movie of it as a sentence says it ("a drama"); empty: `category`')
+    many: str = Field("", description='several ("dramas"); empty: `category`')
 
 
 class PromptEvidence(Strict):

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 
 from agent.backends.base import ChatBackend, ChatRequest, ChatResponse, continues_answers
 from agent.pipeline.claims import (UNSUPPORTED_WORDS, ClaimContext, Violation, Vocabulary, check, checker_for,
-                                   masked_words, names_item_fact, skeleton)
+                                   genre_nouns, masked_words, names_item_fact, skeleton)
 from agent.errors import BackendError, PromptError
 from agent.pipeline.evidence import Evidence, TasteSummary
 from agent.pipeline.grounding import TITLE_MAX, bare_title, complete_sentences, main_title
@@ -78,12 +78,12 @@ SIMILAR_FORMS = (
     "It shares its themes with {title} ({rated}).",
     "In the spirit of {title} ({rated}).",
 )
-CATEGORY_FORMS = (
-    "It is {category}, like {liked} of the movies you liked.",
-    "{liked} of the movies you liked are {category}, and so is this.",
-    "As with {liked} of the movies you liked, this is {category}.",
-    "This is {category}, as are {liked} of the movies you liked.",
-    "Of the movies you liked, {liked} are {category}; this one is too.",
+CATEGORY_FORMS = (  # {one}: "a drama", {many}: "dramas" (genre_nouns)
+    "It is {one}, like {liked} of the movies you liked.",
+    "{liked} of the movies you liked are {many}, and so is this.",
+    "As with {liked} of the movies you liked, this is {one}.",
+    "This is {one}, as are {liked} of the movies you liked.",
+    "Of the movies you liked, {liked} are {many}; this one is too.",
 )
 
 
@@ -120,7 +120,8 @@ def template_texts(ev: Evidence, position: int = 0) -> tuple[str, str]:
         parts.append(TAG_FORMS[shift % len(TAG_FORMS)].format(tag=tag, liked=liked, are="are" if liked > 1 else "is"))
     elif len(parts) < 2 and ev.shared_categories:
         c = ev.shared_categories[0]
-        parts.append(CATEGORY_FORMS[shift % len(CATEGORY_FORMS)].format(category=c.category, liked=c.liked))
+        one, many = genre_nouns(c.category)
+        parts.append(CATEGORY_FORMS[shift % len(CATEGORY_FORMS)].format(one=one, many=many, liked=c.liked))
     parts = [p[0].upper() + p[1:] for p in parts]
     if not parts:
         parts.append(f"{ev.fans} people rated it highly" + (f"; it is {', '.join(ev.categories[:2])}." if ev.categories
@@ -236,10 +237,14 @@ def genre_counts_full(evidence: list[Evidence]) -> list[bool]:
     return out
 
 
+def prompt_category(category: str, liked: int) -> PromptCategory:
+    one, many = genre_nouns(category)
+    return PromptCategory(category=as_data(category, 40), liked=liked, one=as_data(one, 60), many=as_data(many, 60))
+
+
 def prompt_taste(taste: TasteSummary) -> PromptTaste:
     return PromptTaste(n_liked=taste.n_liked,
-                       categories=[PromptCategory(category=as_data(c.category, 40), liked=c.liked)
-                                   for c in taste.categories],
+                       categories=[prompt_category(c.category, c.liked) for c in taste.categories],
                        tags=[as_data(t, 40) for t in taste.tags])
 
 
@@ -250,8 +255,7 @@ def prompt_evidence(ev: Evidence) -> PromptEvidence:
         because=[PromptLink(title=as_data(b.title, 120), name=as_data(main_title(b.title), 120),
                             rating=_rating_text(b.rating), signal=b.signal,
                             people=b.people) for b in ev.because],
-        shared_categories=[PromptCategory(category=as_data(c.category, 40), liked=c.liked)
-                           for c in ev.shared_categories],
+        shared_categories=[prompt_category(c.category, c.liked) for c in ev.shared_categories],
         shared_tags=[as_data(t, 40) for t in ev.shared_tags], shared_tag_counts=list(ev.shared_tag_counts),
         series=[PromptSeries(name=as_data(main_title(s.title), 120), rating=_rating_text(s.rating), relation=s.relation)
                 for s in ev.series],

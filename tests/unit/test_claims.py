@@ -607,6 +607,12 @@ def test_a_sentence_ending_in_a_genre_does_not_run_into_the_next_ones_first_word
     ("26 people who liked Back to the Future Part III also liked this. It's a comedy, adventure, and Adventure movie.",
      "junk"),
     ("26 people who liked Back to the Future Part III also liked this. It is an adventure, comedy.", "junk"),
+    # ... and under explain-why@v22 (users 1 and 68): a genre twice with its article, a series relation garbled or twice
+    ("26 people who liked Back to the Future Part III also liked this. It's a comedy, adventure, and an adventure.",
+     "junk"),
+    ("Since you rated Back to the Future Part III 4/5, this earlier part was an earlier series of Back to the Future "
+     "Part III.", "junk"),
+    ("Since you rated Back to the Future Part III 4/5, this sequel is a sequel to Back to the Future Part III.", "junk"),
     ("It is an Adventure with a high rating, like 2 of the movies you liked.", "unsupported"),
     ("It has been well-received by 26 people who liked Back to the Future Part III.", "unsupported"),
     ("26 people who liked Back to the Future Part III also liked this. It's a fun Adventure loved by many people.",

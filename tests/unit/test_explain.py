@@ -311,6 +311,12 @@ def test_the_template_states_the_most_specific_facts_first():
     assert not any("are tagged" in t for t in texts) and len(set(texts)) == 5  # one movie "is"; five forms
     plain = Evidence(item_id="4", title="Speed (1994)", because=[other], shared_categories=action)
     assert "256" in template_texts(plain)[1]
+    # a genre is named as a sentence names it ("an action movie", "action movies"), a shelf with no noun as it is
+    genre_texts = {template_texts(plain, position)[1].split(". ", 1)[1] for position in range(5)}
+    assert genre_texts >= {"This is an action movie, as are 256 of the movies you liked.",
+                           "Of the movies you liked, 256 are action movies; this one is too."}, genre_texts
+    shelf = Evidence(item_id="BK-1", title="Shadow Rising", because=[other], shared_categories=[CategoryShare(category="mystery", liked=6)])
+    assert "6 of the movies you liked are mystery" in " ".join(template_texts(shelf, p)[1] for p in range(5))
     near = LikedLink(item_id="5", title="The Kings of Summer (2013)", signal="similar", similarity=0.6)
     hooks = {template_texts(Evidence(item_id="6", title="Mud (2012)", because=[near]), p)[0] for p in range(6)}
     assert not any("a The" in h for h in hooks)  # "For a The Kings of Summer mood"

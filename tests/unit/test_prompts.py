@@ -4,7 +4,8 @@ from pathlib import Path
 import pytest
 
 from agent.errors import PromptError
-from prompts.inputs import (ActsInputs, EnrichInputs, ExplainInputs, JudgeExplainInputs, PromptCategory, PromptEvidence, PromptLink, PromptTaste, IntentInputs, ProposeInputs, PromptDemo, PromptEvent, PromptItem, PromptProfile, ProfileInputs, RankInputs,
+from agent.pipeline.explain import prompt_category
+from prompts.inputs import (ActsInputs, EnrichInputs, ExplainInputs, JudgeExplainInputs, PromptEvidence, PromptLink, PromptTaste, IntentInputs, ProposeInputs, PromptDemo, PromptEvent, PromptItem, PromptProfile, ProfileInputs, RankInputs,
                             RerankInputs, ScoreInputs, as_data)
 from prompts.registry import PromptRegistry
 
@@ -36,11 +37,11 @@ def fixed_inputs(ref: str):
                                   second="Toy Story 2 is a highly rated animated film.")
     if registry.input_model(ref) is ExplainInputs:
         return ExplainInputs(
-            taste=PromptTaste(n_liked=12, categories=[PromptCategory(category="Animation", liked=9)], tags=["pixar"]),
+            taste=PromptTaste(n_liked=12, categories=[prompt_category("Animation", 9)], tags=["pixar"]),
             item=PromptEvidence(title="Toy Story 2 (1999)", name="Toy Story 2", categories=["Animation", "Comedy"], tags=["pixar"],
                                 because=[PromptLink(title="Toy Story (1995)", name="Toy Story", rating="5/5", signal="co-liked", people=41),
                                          PromptLink(title="Up (2009)", name="Up", signal="similar")],
-                                shared_categories=[PromptCategory(category="Animation", liked=9)], shared_tags=["pixar"],
+                                shared_categories=[prompt_category("Animation", 9)], shared_tags=["pixar"],
                                 fans=120, constraint="no horror"),
             problem="it names 'Alien', which is not in the facts" if "terse" in ref else "")
     if registry.input_model(ref) is ScoreInputs:

@@ -26,10 +26,10 @@ from agent.pipeline.claims.context import ClaimContext, Violation, claim_context
 from agent.pipeline.claims.form import names_item_fact
 from agent.pipeline.claims.open import check_open
 from agent.pipeline.claims.skeleton import check_list, masked_words, skeleton
-from agent.pipeline.claims.vocabulary import UNSUPPORTED_WORDS, Vocabulary
+from agent.pipeline.claims.vocabulary import UNSUPPORTED_WORDS, Vocabulary, genre_nouns
 
 __all__ = ["UNSUPPORTED_WORDS", "ClaimContext", "Violation", "Vocabulary", "check", "check_list", "check_open",
-           "checker_for", "claim_contexts", "masked_words", "names_item_fact", "skeleton"]
+           "checker_for", "claim_contexts", "genre_nouns", "masked_words", "names_item_fact", "skeleton"]
 
 Checker = Callable[..., list[Violation]]  # (text, ctx, vocab, kind="explanation") -> violations
 

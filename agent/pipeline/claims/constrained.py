@@ -19,7 +19,8 @@ SUBJECT_AND_FORM_RULES: tuple[Rule, ...] = (
     taste.ITEM_AMONG_LIKED, taste.YOU_LIKED_IT_TOO, taste.GENRE_RATED,
 )
 GARBLE_RULES: tuple[Rule, ...] = (form.HYPHEN_REPEAT, form.UNJOINED_LIST, titles.NAMED_RATER, form.STRAY_LETTER,
-                                  form.I_SPEAKING, genres_tags.OWNED_TAG, form.GARBLED_RELATION)
+                                  form.I_SPEAKING, genres_tags.OWNED_TAG, form.GARBLED_RELATION,
+                                  form.SERIES_GARBLED)
 MAKER_RULES: tuple[Rule, ...] = (reception.BY_PERSON,)
 
 

@@ -44,9 +44,9 @@ FRAGMENT: Rule = (
     "original", "junk", "it is not a whole sentence; say what this movie is and why it fits you")
 # a word said twice in one hyphenated run ("a comedy-drama-drama Thriller"), or two words twice over
 # ("a highly rated and highly rated movie", "tagged robots, sci-fi, and robots, sci-fi"), or one
-# word twice in a list ("a comedy, drama, and Drama movie")
+# word twice in a list ("a comedy, drama, and Drama movie", "a crime, drama, and a drama")
 HYPHEN_REPEAT: Rule = (re.compile(r"\b(\w+)(?:-\w+)*-\1\b|\b((?:[\w-]+,? ){1,2}[\w-]+),? (?:and|or) \2(?![\w-])|"
-                                  r"\b([\w-]+),(?: [\w-]+,)* (?:and|or) \3(?![\w-])",
+                                  r"\b([\w-]+),(?: [\w-]+,)* (?:and|or) (?:an? )?\3(?![\w-])",
                                   re.IGNORECASE),
                        "original", "junk", "it says {m!r}, which repeats itself")
 # a list of words with no "and" that ends the sentence ("It is a crime, drama.", "It's a comedy, drama."): both
@@ -65,6 +65,10 @@ GARBLED_RELATION: Rule = (
     re.compile(r"\byou(?:'ve|’ve| have)?\s+(?:already\s+)?received\b|\b(?:a\s+)?part of T\b|"
                r"\byou (?:had|have|got) an? (?:\w+ ){0,2}rating\b", re.IGNORECASE),
     "short", "junk", "it says the person received a rating, or the movie is part of another; no fact says so")
+# a series relation said twice or garbled ("this sequel is a sequel to Iron Man 2", "this earlier part was an
+# earlier series of T"; titles masked)
+SERIES_GARBLED: Rule = (re.compile(r"\b(sequel|earlier part)\b.*\b\1\b|\b(?:earlier|later|next) series\b", re.IGNORECASE),
+                        "short", "junk", "it says {m!r}, which does not read; name the series relation once")
 
 
 def unusable(text: str, ctx: ClaimContext, kind: str) -> Violation | None:

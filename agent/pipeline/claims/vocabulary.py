@@ -36,6 +36,27 @@ GENRE_SYNONYMS = {
     "Cooking": ("cookbook", "cookbooks", "recipes", "cookery"),
     "Travel": ("travelogue", "travelogues", "travel writing"),
 }
+# How a sentence names one movie of a genre and several ("It is a drama", "94 of the movies you liked are
+# dramas"): readers preferred these to the catalog's bare name ("It is Drama"). MovieLens names only; a
+# catalog whose genres have no entry keeps its own names.
+GENRE_NOUNS = {
+    "Action": ("an action movie", "action movies"), "Adventure": ("an adventure movie", "adventure movies"),
+    "Animation": ("an animated movie", "animated movies"), "Children": ("a children's movie", "children's movies"),
+    "Comedy": ("a comedy", "comedies"), "Crime": ("a crime movie", "crime movies"),
+    "Documentary": ("a documentary", "documentaries"), "Drama": ("a drama", "dramas"),
+    "Fantasy": ("a fantasy movie", "fantasy movies"), "Film-Noir": ("a film noir", "noir movies"),
+    "Horror": ("a horror movie", "horror movies"), "IMAX": ("an IMAX movie", "IMAX movies"),
+    "Musical": ("a musical", "musicals"), "Mystery": ("a mystery", "mysteries"), "Romance": ("a romance", "romances"),
+    "Sci-Fi": ("a sci-fi movie", "sci-fi movies"), "Thriller": ("a thriller", "thrillers"),
+    "War": ("a war movie", "war movies"), "Western": ("a western", "westerns"),
+}
+
+
+def genre_nouns(category: str) -> tuple[str, str]:
+    """One movie of `category` and several, as a sentence says them; the catalog's name where it has no entry."""
+    return GENRE_NOUNS.get(category, (category, category))
+
+
 _SYNONYMS_BY_NAME = {g.lower(): forms for g, forms in GENRE_SYNONYMS.items()}  # catalogs spell genres either way
 # Catalog tags that are ordinary words for any movie: naming them is no claim about the item.
 GENERIC_TAGS = {"movies", "movie", "film", "films", "good", "great", "bad", "boring", "overrated", "classic",
