@@ -117,7 +117,10 @@ def template_texts(ev: Evidence, position: int = 0) -> tuple[str, str]:
     shift = position + len(parts)
     if len(parts) < 2 and ev.shared_tags and ev.shared_tag_counts:
         tag, liked = ev.shared_tags[0], ev.shared_tag_counts[0]
-        parts.append(TAG_FORMS[shift % len(TAG_FORMS)].format(tag=tag, liked=liked, are="are" if liked > 1 else "is"))
+        text = TAG_FORMS[shift % len(TAG_FORMS)].format(tag=tag, liked=liked, are="are" if liked > 1 else "is")
+        if liked == 1:  # "like 1 of the movies you liked" reads as a count gone wrong
+            text = re.sub(r"\b1 of the movies you liked", "one movie you liked", text).replace("liked, 1 is", "liked, one is")
+        parts.append(text)
     elif len(parts) < 2 and ev.shared_categories:
         c = ev.shared_categories[0]
         one, many = genre_nouns(c.category)

@@ -8,7 +8,7 @@ import pytest
 
 from agent.backends.fake import ScriptedFakeBackend, explain_from_facts
 from agent.errors import InputError
-from evals.explain import recheck, restated_share, run
+from evals.explain import facts_stated, recheck, restated_share, run
 
 PROMPTS = ["explain@v1", "explain-why@v2"]
 
@@ -59,6 +59,17 @@ def test_restated_share_counts_words_copied_in_runs_from_the_facts():
     # "40 people who liked it" is a five-word run; the rest is the model's own
     assert restated_share(facts, "A tense night in: 40 people who liked it say so.") == 5 / 11
     assert restated_share(facts, "Heat fans rate this one highly.") == 0.0
+
+
+def test_a_count_of_one_in_words_is_still_a_count():
+    from agent.pipeline.claims import Vocabulary
+    from agent.types import Evidence
+
+    ev = Evidence(item_id="3", title="Looper (2012)", shared_tags=["time travel"], shared_tag_counts=[1])
+    vocab = Vocabulary.from_items([])
+    for text in ("It is tagged time travel, like one movie you liked.", "Of the movies you liked, one is tagged time travel."):
+        assert "count:time travel" in facts_stated(text, ev, vocab), text
+    assert "count:time travel" not in facts_stated("It is tagged time travel, like movies you liked.", ev, vocab)
 
 
 def test_a_stored_run_is_rechecked_by_todays_checker(recommender_with, tmp_path):
