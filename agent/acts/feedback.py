@@ -81,7 +81,18 @@ def _feedback(text: str, shown: list[str]) -> list[tuple[int, TurnAct]]:
     # "die hard is a classic, love it": the same verdict again on the item just named
     said_of = [(i, a.signal) for i, a in out + judged if not all(r.anaphor for r in a.refs)]
     out = [(i, a) for i, a in out if not (all(r.anaphor for r in a.refs) and (a.signal in {s for j, s in said_of if j < i}))]
-    return out + judged
+    return _merged(out + judged)
+
+
+def _merged(found: list[tuple[int, TurnAct]]) -> list[tuple[int, TurnAct]]:
+    """"seen elf, seen home alone": the same signal said again in a row is one act on all its items."""
+    out: list[tuple[int, TurnAct]] = []
+    for i, act in sorted(found, key=lambda pair: pair[0]):
+        if out and out[-1][1].signal == act.signal:
+            out[-1][1].refs += [r for r in act.refs if r not in out[-1][1].refs]
+        else:
+            out.append((i, act))
+    return out
 
 
 def _thumbs_after(text: str, shown: list[str]) -> list[tuple[int, TurnAct]]:
@@ -116,6 +127,10 @@ def _judged(clause: str, shown: list[str]) -> TurnAct | None:
     """A short clause that judges shown items ("#4 looks great", "zootopia was amazing")."""
     if re.match(r"(?:is|are|was|were|does|did|do|can|could|would|should|will|have)\b", clause):
         return None  # "is blade runner good": a question
+    if (seen := re.fullmatch(r"(.+?)\s*(?:[:✅✔☑️–—-]\s*)*(?:already |have |i've )?(?:seen|watched)(?: it| already| before)?",
+                             clause)) and not re.search(r"\b(?:i|you|we|they|have|has|had|not|never|haven't)$", seen.group(1)):
+        refs = _refs(seen.group(1), shown)  # "gone girl ✅ seen", "#2 already seen"
+        return TurnAct(act="feedback", signal="seen", refs=refs) if refs else None
     # "grease is a no", "akira's a (hard) no"
     clause = re.sub(r"(?:\b(?:is|are)|'s) an? (?:hard |big |firm |definite |total |solid |strong )?(yes|no|must|pass)\b", r" is \1",
                     clause)

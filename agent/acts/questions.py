@@ -68,6 +68,11 @@ def _explain_or_question(text: str, shown: list[str]) -> list[tuple[int, TurnAct
             out += _question(sentence, shown, base, after_explain=bool(out))
             base += len(sentence)
         return out
+    if again := re.search(r"(?:,|\band|\balso|\bplus)\s+(?:and\s+)?(?=why\b)", text[m.end():]):
+        cut = m.end() + again.end()  # "why step brothers and why the hangover": an explain for each
+        second = [(cut + i, a) for i, a in _explain_or_question(text[cut:], shown)]
+        if second and all(a.act == "explain" and not a.ref.anaphor for _, a in second):
+            return _explain_or_question(text[:cut], shown) + second
     number = re.match(r"\s*(?:#\s*)?(\d{1,2})\b(?!\s*(?:stars?|/|%|min))", text[m.end():])  # "why 3?"
     ref = Ref(position=int(number.group(1))) if number and _on_screen(int(number.group(1)), shown) else \
         ref_in(text[m.start():], shown) or ref_in(text, shown) or Ref(anaphor=True)

@@ -54,12 +54,12 @@ def _shown_title(text: str, shown: list[str]) -> str | None:
     """A title on screen the message names, as the message spells it: in full or by a telling part
     of it, fuzzily ("toy stroy", "the prestige" for "Prestige, The", "mononoke", "indiana jones"
     for "Raiders of the Lost Ark (Indiana Jones and the Raiders of the Lost Ark)")."""
-    typed = re.findall(r"[\w']+", text)
+    typed = [w.replace("&", "and") for w in re.findall(r"[\w']+|&", text)]  # "marley and me" for "Marley & Me"
     words = [re.sub(r"'s$", "", w) for w in typed]  # "chinatown's an odd pick"
     best: tuple[int, int, str] | None = None  # (-where, words matched, span): the earliest, the longest there
     for title in shown:
         for name in _title_names(title):
-            whole = re.findall(r"[\w']+", name)
+            whole = [w.replace("&", "and") for w in re.findall(r"[\w']+|&", name)]
             for run in _telling_runs(whole):
                 n, target = len(run), " ".join(run)
                 for i in range(len(words) - n + 1):
@@ -68,12 +68,33 @@ def _shown_title(text: str, shown: list[str]) -> str | None:
                                 " ".join(words[i:i + n]))
                     if (span == target) if len(target) < 4 else span[0] == target[0] and \
                             difflib.SequenceMatcher(None, span, target).ratio() >= (0.85 if n == 1 else 0.8):
-                        if i > 0 and words[i - 1] == "the" and run == whole and words[i + n:i + n + 1] != ["one"]:
-                            span = "the " + span
+                        if _number_after(run, whole, words[i + n:i + n + 1]):
+                            span += " " + words[i + n]  # "oceans 11" for "Ocean's Eleven"
+                        if i > 0 and words[i - 1] == "the" and run == whole and words[i + n:i + n + 1] != ["one"] \
+                                and (_articled(title) or words[i + n:i + n + 1] not in (["pick"], ["choice"], ["rec"])):
+                            span = "the " + span  # "the prestige", "the hurt locker pick"; "the dunkirk pick" is "dunkirk"
                         if best is None or (-i, n) > best[:2]:
                             best = (-i, n, span)
                         break
     return best[2] if best else None
+
+
+_NUMBERS = {w: str(n) for n, w in enumerate("one two three four five six seven eight nine ten eleven twelve thirteen".split(), 1)}
+
+
+def _number_after(run: list[str], whole: list[str], after: list[str]) -> bool:
+    """Whether the word typed after a title's run is the number the title goes on with ("oceans 11")."""
+    at = next((j for j in range(len(whole) - len(run) + 1) if whole[j:j + len(run)] == run), None)
+    if at is None or at + len(run) >= len(whole) or not after or not after[0].isdigit():
+        return False
+    nxt = whole[at + len(run)]
+    return after[0] == nxt or after[0] == _NUMBERS.get(nxt)
+
+
+def _articled(title: str) -> bool:
+    """Whether a catalog title's main name has its own 'The' ("Hurt Locker, The (2008)")."""
+    name = re.sub(r"\s*\([^()]*\)", "", title).strip().lower()
+    return name.endswith(", the") or name.startswith("the ")
 
 
 def _title_names(title: str) -> list[str]:
@@ -129,7 +150,7 @@ def _refs(head: str, shown: list[str], titles_anywhere: bool = False, bare_title
         count = len(shown) or 5
         places = range(1, n + 1) if m.group(1) in ("first", "top") else range(count - n + 1, count + 1)
         return [Ref(position=p) for p in places]
-    parts = [p.strip() for p in re.split(r",|\band\b|&|\bboth\b", head) if p.strip()]
+    parts = [p.strip() for p in _split_items(head, shown) if p.strip()]
     parts = [p for p in parts if not re.search(_GENERIC, p) or re.search(r"\bthe [\w-]+(?: [\w-]+){0,2} one\b", p)] \
         if not re.search(_POSITION, head) else parts  # "the horror one" is a ref, "horror movies" is not
     refs = []
@@ -151,6 +172,8 @@ def _refs(head: str, shown: list[str], titles_anywhere: bool = False, bare_title
             refs.append(Ref(title=part))
         elif re.match(r"(?:too|so|very|kinda|pretty|way too|a bit|a little|still|just|really|also)\b", part):
             continue  # "no to Titanic, too long and too sad": reasons, no titles
+        elif re.match(r"(?:the )?(?:rest|others|other (?:ones|two|three|four|picks|movies|films))\b", part):
+            break  # "seen elf, the rest are new to me": the items not named
         elif titles_anywhere and re.fullmatch(r"(?:the )?[a-z0-9][\w' :-]{2,40}", part) and refs and refs[-1].title:
             refs.append(Ref(title=part))  # "the matrix and die hard"
         elif titles_anywhere and not refs and re.fullmatch(r"(?:the )?[a-z0-9][\w' :-]{2,40}", part) and \
@@ -159,6 +182,15 @@ def _refs(head: str, shown: list[str], titles_anywhere: bool = False, bare_title
         else:
             break
     return refs or None
+
+
+def _split_items(head: str, shown: list[str]) -> list[str]:
+    """`head` split into the items it names, at commas, 'and', '&' and 'both', but not inside a title
+    on screen ("seen marley and me and beethoven")."""
+    joined = [t for title in shown if (t := _shown_title(head, [title])) and " and " in t and t in head]
+    for t in joined:
+        head = head.replace(t, t.replace(" and ", " \x00 "))
+    return [p.replace("\x00", "and") for p in re.split(r",|\band\b|&|\bboth\b", head)]
 
 
 def _more_places(ref: Ref, text: str) -> list[Ref]:

@@ -49,7 +49,10 @@ _OFF_TOPIC = (r"\b(?:order (?:me )?(?:a |some )?(?:pizza|food|taxi|uber)|weather
               r"how are you|what time is it|meaning of life|is this thing on|who won|score of the game|"
               r"what can (?:this|this thing|it|the bot|this bot)(?: even| actually| really)? do|"
               r"are you (?:an? )?(?:real )?(?:person|people|ai|robot|chatbot|machine)|"
-              r"(?:book|buy|get|reserve|order) (?:me |us )?(?:a |an |some |\d+ |two |three |four )?(?:movie )?(?:tickets?|seats?))\b|"
+              r"(?:book|buy|get|reserve|order) (?:me |us )?(?:a |an |some |\d+ |two |three |four )?(?:movie )?(?:tickets?|seats?)|"
+              r"(?:going to|gonna|will it) (?:rain|snow)|forecast|"  # "is it going to rain tomorrow"
+              r"how (?:does|do) (?:this|this thing|this bot|the bot|this app|this chat|you) work(?=\W*$)|"
+              r"how (?:do i|to|should i|can i) use (?:this|this thing|this bot|the bot|this app|you))\b|"
               r"^\W*(?:(?:ok|okay|thanks|thank you|thx|ty|cool)\W+)?(?:bye|goodbye|good night|gn|cya|see ya|later)\W*$|"
               r"^\W*(?:hmm+|umm*|uh+|well)?\W*(?:not sure|dunno|i don't know|idk|no idea)"
               r"(?:\W+(?:man|bro|dude|lol|tbh|honestly|really|haha|tho))*\W*$")
@@ -152,8 +155,16 @@ _KINDS = "|".join(re.escape(w) + "s?" for w in sorted(_GENRE_OR_TOPIC_WORDS, key
 
 
 def _kind_like(text: str) -> re.Match | None:
-    """"comedies like amelie", "anime like akira": a kind of film like a title is more like it."""
-    return _search(rf"\b(?:{_KINDS}) like\s+(?!this\b|that\b|it\b)(.+?)(?:[,;!?]| but | from | without |$)()", text)
+    """"comedies like amelie", "anime like akira": a kind of film like a title is more like it; so is
+    "more harry potter type stuff" (a title, not a genre or topic, before 'type' / 'style')."""
+    if m := _search(rf"\b(?:{_KINDS}) like\s+(?!this\b|that\b|it\b)(.+?)(?:[,;!?]| but | from | without |$)()", text):
+        return m
+    m = _search(r"\b(?:more|some|any|something|anything|other)\s+([a-z][\w' :-]{1,40}?)[- ](?:type|style|esque|kind of)"
+                r"\s+(?:stuff|movies?|films?|things?|ones?|vibes?)\b()", text)
+    if m and not set(m.group(1).split()) <= _GENRE_OR_TOPIC_WORDS | {"good", "bad", "old", "new", "this", "that", "same"} \
+            and not any(re.search(rf"\b{phrase}\b", m.group(1)) for phrase in MOOD_WORDS):
+        return m  # "more toy story type stuff", not "more true story type stuff"
+    return None
 
 
 def _undo(text: str, genres: list[str]) -> list[tuple[int, TurnAct, str]]:
@@ -259,8 +270,8 @@ def _excluded_titles(text: str, genres: list[str]) -> list[tuple[int, int, str]]
         at = m.start(group)
         for part in re.split(r"\s(?:or|and) not? |, no | or ", name):
             if part and not re.fullmatch(rf"(?:(?:{plain})\s*)+", part) and len(part.split()) <= 6 and not (
-                    re.fullmatch(rf"(?:actual|real|proper|pure|straight|straight-up|straight up|typical|generic|cheesy|"
-                                 rf"cheap|hardcore|too \w+|any|more) (?:{plain})", part)):  # "not actual horror"
+                    re.fullmatch(rf"(?:an? )?(?:actual|real|proper|pure|straight|straight-up|straight up|typical|generic|cheesy|"
+                                 rf"cheap|hardcore|too \w+|any|more) (?:{plain})", part)):  # "not (an) actual horror"
                 out.append((m.start(), at + name.find(part), part))
     return out
 

@@ -76,7 +76,7 @@ TAG_GROUPS = {"superhero": ("superhero", "superheroes", "comic book", "marvel", 
               "post-apocalyptic": ("post-apocalyptic", "post apocalyptic", "apocalypse"),
               "music": ("music", "musician", "musicians", "band", "bands"), "car chase": ("car chase", "car chases"),
               "clown": ("clown", "clowns"), "nature": ("nature", "wildlife"), "found footage": ("found footage",),
-              "animal": ("animal", "animals", "animal movie")}
+              "animal": ("animal", "animals", "animal movie"), "psychological": ("psychological",), "gore": ("gore",)}
 
 
 _GENRE_OR_TOPIC_WORDS = frozenset({w for forms in TAG_GROUPS.values() for f in forms for w in f.split()}
@@ -186,6 +186,7 @@ _GOOD = (r"great|perfect|amazing|awesome|good|nice|fantastic|brilliant|excellent
 
 
 _BAD = (r"boring|a no|no thanks|nope|nah|not for me|(?:aren't|isn't|are not|is not) for me|not my thing|isn't my thing|not my cup of tea|meh|bad|awful|"
+        r"not (?:really )?my (?:kind|type|sort|style) of [\w-]+|not (?:really )?my (?:style|taste|vibe|jam)|"
         r"terrible|hated?|didn't care for|don't care for|skip|pass|dumb|lame|stupid|too slow|not interested|"
         r"no way|hard pass|no|not so much|not really|not feeling it|👎|🤮|😴")
 
@@ -194,7 +195,8 @@ _BAD = (r"boring|a no|no thanks|nope|nah|not for me|(?:aren't|isn't|are not|is n
 _PRAISE = (r"(?:\b(?:is|was|are|were)|'s) (?:the best|the goat|goated|peak|elite|iconic|legendary|top tier|so underrated|"
            r"underrated|my childhood|on my all[- ]time list|my (?:all[- ]time )?(?:favou?rite|fave?)|one of my (?:all[- ]time )?(?:favou?rite|fave?)s|"
            r"an? (?:absolute |total |real )?"
-           r"(?:banger|gem|vibe|masterpiece|classic|must[- ]see|10))\b|\s?\b(?:blew (?:my mind|me away)|slaps|rocks)\b")
+           r"(?:banger|gem|vibe|masterpiece|classic|must[- ]see|10))\b|\s?\b(?:blew (?:my mind|me away)|slaps|rocks)\b|"
+           r"(?:\b(?:is|was|looks?|sounds?|seems?)|'s) (?:so |really |very )?[\w-]+ in (?:a|the) (?:good|great|best) way\b")
 
 
 _FILLER = r"please|pls|lol|haha|thanks|thx|though|tho|honestly|tbh|again|fyi|btw"  # words that end a message, not a name
@@ -235,7 +237,9 @@ def _genre_patterns(genres: list[str]) -> dict[str, str]:
                           ("anime", "animation"), ("noir", "film-noir"), ("tearjerkers?", "drama"), ("slashers?", "horror"),
                           (r"\d+ ?(?:yo|y/o|(?:yr|year)s?[- ]olds?|(?:yr|year)s? old)", "children"),
                           ("little ones|toddlers?|kid[- ]friendly|family[- ]friendly", "children"),
-                          (r"(?:for )?my (?:son|daughter|kids?|little one|nephew|niece)", "children"),
+                          # "for my son"; "my kid already saw these" says who has seen them
+                          (r"(?:for )?my (?:son|daughter|kids?|little one|nephew|niece)"
+                           r"(?! (?:already |has |have |just )*(?:seen|saw|watched)\b)", "children"),
                           ("a good cry|(?:make|makes) (?:me|you|us) cry|(?:film|movie) to cry(?: to| at)?", "drama"), ("funnier|laughs", "comedy")):
         if target in lower:
             out[lower[target]].append(extra)

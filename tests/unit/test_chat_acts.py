@@ -161,6 +161,25 @@ def acts(text: str, shown=SHOWN) -> list[dict]:
         {"act": "feedback", "signal": "seen", "refs": [{"title": "inception"}, {"title": "interstellar"}]}]),
     ("parasite was incredible", [{"act": "feedback", "signal": "like", "refs": [{"title": "parasite"}]}]),
     ("honestly the notebook was so boring", [{"act": "feedback", "signal": "dislike", "refs": [{"title": "the notebook"}]}]),
+    # what blind13 taught (read after its first score)
+    ("how does this work?", [{"act": "unclear"}]),
+    ("is it gonna snow this weekend", [{"act": "unclear"}]),
+    ("casino is not really my kind of movie", [{"act": "feedback", "signal": "dislike", "refs": [{"title": "casino"}]}]),
+    ("#3 looks intense in a good way, who's in it", [{"act": "feedback", "signal": "like", "refs": [{"position": 3}]},
+                                                     {"act": "question", "ref": {"anaphor": True}, "about": "cast"}]),
+    ("balto ✅ seen", [{"act": "feedback", "signal": "seen", "refs": [{"title": "balto"}]}]),
+    ("heat - already seen", [{"act": "feedback", "signal": "seen", "refs": [{"title": "heat"}]}]),
+    ("seen heat, seen casino, the rest are new", [
+        {"act": "feedback", "signal": "seen", "refs": [{"title": "heat"}, {"title": "casino"}]}]),
+    ("why heat and why jumanji", [{"act": "explain", "ref": {"title": "heat"}}, {"act": "explain", "ref": {"title": "jumanji"}}]),
+    ("my son already watched all of these, anything else?", [
+        {"act": "feedback", "signal": "seen", "refs": [{"position": n} for n in range(1, 6)]}, {"act": "recommend"}]),
+    ("something creepy but not a real horror movie", [{"act": "recommend", "not_genres": ["Horror"], "mood": "scary"}]),
+    ("psychological thrillers, no gore", [{"act": "recommend", "genres": ["Thriller"], "tags": ["psychological"],
+                                          "not_tags": ["gore"]}]),
+    ("more toy story type stuff", [{"act": "more_like", "ref": {"title": "toy story"}}]),
+    ("more true story type stuff", [{"act": "recommend", "tags": ["based on a true story"]}]),
+    ("explain the casino pick", [{"act": "explain", "ref": {"title": "casino"}}]),
 ])
 def test_the_hard_cases_read_as_people_mean_them(text, expected):
     got = acts(text)
@@ -187,6 +206,13 @@ def test_a_list_place_is_never_a_year_and_a_title_on_screen_is_found_misspelled(
     shown = ["Heat (1995)", "Ocean's Eleven (2001)", "Up (2009)", "Her (2013)", "Zodiac (2007)"]
     assert read_turn("ooh ocean's eleven 👍", GENRES, shown)[0].refs == [Ref(title="ocean's eleven")]
     assert read_turn("heat's an odd pick, why", GENRES, shown)[0].ref == Ref(title="heat")
+    # a title's number typed as digits ("oceans 11"), its '&' as 'and'; "the X pick" keeps only a title's own 'the'
+    shown = ["Ocean's Eleven (2001)", "Marley & Me (2008)", "Beethoven (1992)", "Hurt Locker, The (2008)", "Dunkirk (2017)"]
+    assert read_turn("already seen oceans 11", GENRES, shown)[0].refs == [Ref(title="oceans 11")]
+    assert read_turn("seen marley and me and beethoven", GENRES, shown)[0].refs == [Ref(title="marley and me"),
+                                                                                   Ref(title="beethoven")]
+    assert read_turn("explain the dunkirk pick", GENRES, shown)[0].ref == Ref(title="dunkirk")
+    assert read_turn("explain the hurt locker pick", GENRES, shown)[0].ref == Ref(title="the hurt locker")
     # "remove the filters" starts over; "remove all the ..." is no reset
     assert "reset" not in [a.act for a in read_turn("remove all the horror ones", GENRES, shown)]
 
