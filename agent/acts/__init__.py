@@ -64,8 +64,11 @@ def read_turn(message: str, genres: list[str], shown: list[str] | None = None,
     if m := re.search(r"\b(start(?:ing)? (?:over|again|fresh|afresh)|restart|reset|forget (?:everything|all (?:of )?(?:that|"
                       r"this|it))|from scratch|(?:start )?(?:a )?new search|clear (?:it )?all|clean slate|square one|"
                       r"(?:scrap|wipe|clear) (?:all|everything|it all)(?: of (?:this|that|it))?|"
-                      r"(?:scrap|wipe|clear|reset|drop|remove) (?:my|the|all(?: the)?) filters|begin again|fresh start|"
-                      r"start afresh|forget what i said|let's start again|back to square one|(?:start|begin) (?:from|at) zero|"
+                      r"(?:scrap|wipe|clear|reset|drop|remove|forget|delete|ditch) (?:all )?(?:my|the|all(?: the)?|of my|of the) "
+                      r"filters|begin again|fresh start|start afresh|let's start again|back to square one|"
+                      # "please delete all and we start new"; "forget what i said just now" takes back one thing
+                      r"(?:delete|erase) (?:all|everything)(?=\W*$| and\b)|(?:we |let's |let us )?start (?:new|anew)(?=\W*$)|"
+                      r"forget what i said(?! just| a (?:moment|second|minute))|(?:start|begin) (?:from|at) zero|"
                       r"new topic|(?:do|start) (?:the whole thing|it all|everything) over|from the top|"
                       r"(?:wipe|clean|clear) the slate(?: clean)?|blank slate|new (?:convo|conversation|chat|session)|"
                       r"(?:start|open) (?:a )?(?:new|fresh|another) (?:convo|conversation|chat|session))\b", text):

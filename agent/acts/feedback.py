@@ -7,7 +7,7 @@ import re
 
 from agent.acts.refs import _all, _blank_titles, _refs, ref_in
 from agent.acts.schema import Ref, TurnAct
-from agent.acts.words import _BAD, _GOOD, _PRAISE
+from agent.acts.words import _BAD, _GOOD, _POSITION, _PRAISE, _SUBJECTLESS
 
 _NEXT_ACT = (r"\bmore like\b|\bsimilar to\b|\bwhy\b|\bwhat\b|\bwhats\b|\bwhat's\b|\bwho\b|\bhow\b|\bwhen\b|"
              r"(?<=[,.;!?] )(?:is|are|was|does|did|can|could)\b")
@@ -16,14 +16,15 @@ _NEXT_ACT = (r"\bmore like\b|\bsimilar to\b|\bwhy\b|\bwhat\b|\bwhats\b|\bwhat's\
 def _feedback(text: str, shown: list[str]) -> list[tuple[int, TurnAct]]:
     verbs = (("dislike", r"dislike[sd]?|hated?|vetoed|didn't like|did not like|didn't love|did not love|didn't enjoy|not for me|"
                          r"not (?:really |much of )?a (?:big |huge )?fan of|not into|not feeling|not loving|meh on|didn't care for|"
-                         r"don't care for|no to|👎(?: on)?|thumbs down(?: (?:for|to|on))?"),
+                         r"don't care for|no to|👎+(?: on| for| to)?|thumbs down(?: (?:for|to|on))?"),
              ("seen", r"seen|watched|already saw|saw|already watched|already see|i've seen|have seen|already know|seen both|"
-                      r"watched both"),
+                      r"watched both|(?:have|has|already) watch"),  # "i have watch the amelie"
              ("like", r"(?<!dis)(?<!would )(?<!i'd )(?<!more )(?<!something )(?<!would i )(?<!will i )(?<!do i )"
                       r"(?<!nothing )(?<!anything )(?<!movies )(?<!films )(?<!stuff )(?<!things )(?<!ones )(?<!feel )"
                       r"(?<!didn't )(?<!don't )(?<!not )(?<!just )(?<!looks )(?<!sounds )(?<!kinda )(?<!look )(?<!seen )"
                       r"(?<!seem )(?<!seems )(?<!that's )(?<!that is )"
-                      r"(?:liked?|loved?|enjoyed|really enjoyed|great pick(?: with)?|good one|nice one|yes to|👍|❤️ for)|"
+                      r"(?:liked?|loved?|enjoyed|really enjoyed|great pick(?: with)?|good one|nice one|yes to|"
+                      r"👍+(?: on| for| to)?|❤️ for)|"
                       r"(?:we'll|i'll|let's|we will|i will) (?:go with|take|pick|watch)|going with|gonna go with|adored?|"
                       r"thumbs up(?: (?:for|to|on))?|"
                       r"(?<!not a )(?<!not really a )(?<!not a big )(?<!not a huge )(?:big |huge |massive )?fan of"))
@@ -46,6 +47,8 @@ def _feedback(text: str, shown: list[str]) -> list[tuple[int, TurnAct]]:
                                                  r"(?:19|20)\d\d|\d+\s*(?:times|hrs?|hours?|mins?|minutes|years?|days|%|"
                                                  r"yo|yrs?)|(?:after|before|since|from) )", head):
                     continue  # "I'd like something", "like to watch"
+                if signal == "like" and _someone_else(text[:m.start()]):
+                    continue
                 refs = _refs(head, shown, titles_anywhere=True)
                 if refs is None and signal == "dislike" and re.match(r"\s*(?:[.!,;]|$)", text[m.end():]) and \
                         re.search(r"(?:^|[.!?;,]\s*)$", text[:m.start()]):
@@ -64,7 +67,9 @@ def _feedback(text: str, shown: list[str]) -> list[tuple[int, TurnAct]]:
     # for is judged on its own, and ends the refs of a verb before it
     clauses = _clauses(text)
     judged = [(start, act) for start, clause in clauses
-              if not any(start <= i < start + len(clause) for i, _ in out) and (act := _judged(clause, shown))]
+              if not any(start <= i < start + len(clause) for i, _ in out)
+              and not _softened(clause, after := text[start + len(clause):])
+              and (act := _judged(clause, shown, asked=after.startswith("?")))]
     # "some like it hot, yes please": a bare verdict on the item the clause before names
     for (start, clause), (_, verdict) in zip(clauses, clauses[1:]):
         bare = re.fullmatch(r"(?:oh |and )?(yes|yes please|yess+|yep|yeah|love it|loved it|my (?:all[- ]time )?"
@@ -73,15 +78,47 @@ def _feedback(text: str, shown: list[str]) -> list[tuple[int, TurnAct]]:
                 (ref := ref_in(clause, shown)) is not None and not ref.anaphor and len(clause.split()) <= 6:
             signal = "like" if bare.group(1).startswith(("y", "love", "my")) else "dislike"
             judged.append((start, TurnAct(act="feedback", signal=signal, refs=[ref])))
+    judged += _verdict_first(clauses, shown, out + judged)
     if judged:
         out = said(verb_at | cues | {start for start, _ in judged})
-    # "first one yes, it's great": a later clause's "it" is the item just judged, not another
-    named = min((i for i, a in out + judged if not all(r.anaphor for r in a.refs)), default=len(text))
-    judged = [(i, a) for i, a in judged if i < named or not all(r.anaphor for r in a.refs)]
+    # "first one yes, it's great": a later clause's "it" is the item just judged, not another; a new
+    # verdict on it stands ("she's seen notting hill, but it's a no")
+    named = [(i, a.signal) for i, a in out + judged if not all(r.anaphor for r in a.refs)]
+    judged = [(i, a) for i, a in judged if not all(r.anaphor for r in a.refs)
+              or not any(j < i and s == a.signal for j, s in named)]
     # "die hard is a classic, love it": the same verdict again on the item just named
     said_of = [(i, a.signal) for i, a in out + judged if not all(r.anaphor for r in a.refs)]
     out = [(i, a) for i, a in out if not (all(r.anaphor for r in a.refs) and (a.signal in {s for j, s in said_of if j < i}))]
     return _merged(out + judged)
+
+
+def _verdict_first(clauses: list[tuple[int, str]], shown: list[str],
+                   found: list[tuple[int, TurnAct]]) -> list[tuple[int, TurnAct]]:
+    """"boring. #4", "love it - the second one": a bare verdict, then the item it is on."""
+    out = []
+    for (start, verdict), (at, item) in zip(clauses, clauses[1:]):
+        bare = re.fullmatch(rf"(?:oh |and |so |just )?({_BAD}|{_GOOD}|love it|loved it)(?: please| pls| tbh| honestly)?",
+                            verdict)
+        if bare and len(item.split()) <= 3 and not any(start <= i < at + len(item) for i, _ in found) and \
+                (ref := ref_in(item, shown)) is not None and not ref.anaphor and ref.position is not None:
+            out.append((start, TurnAct(act="feedback", signal="dislike" if re.fullmatch(_BAD, bare.group(1)) else "like",
+                                       refs=[ref])))
+    return out
+
+
+def _softened(clause: str, after: str) -> bool:
+    """"these are good but can we get some older ones": praise of the whole list that softens a
+    request for others, no verdict."""
+    return bool(re.fullmatch(r"(?:these|those|they|them|all of (?:these|them|those))(?: all)? (?:are|look|seem|sound)(?: all)? "
+                             r"(?:(?:really|pretty|very|all) )?(?:good|great|fine|nice|ok|okay|cool|decent|interesting)", clause)
+                and re.match(r"\s*,?\s*but\b.{0,30}\b(?:can|could|any|some|something|anything|show|give|want|need|other|"
+                             r"different|more)\b", after))
+
+
+def _someone_else(before: str) -> bool:
+    """Whether a 'like' is someone else's, asked or told ("why would my kid like #4", "critics like it?")."""
+    return bool(re.search(r"\b(?:would|will|does|did|do|might|could)\s+(?:my|your|our|the|a|he|she|they|people|critics)\b"
+                          r"[\w' ]{0,20}$|\b(?:critics|reviewers|audiences|people|everyone|everybody)\s+$", before))
 
 
 def _merged(found: list[tuple[int, TurnAct]]) -> list[tuple[int, TurnAct]]:
@@ -123,10 +160,15 @@ def _clauses(text: str) -> list[tuple[int, str]]:
     return out
 
 
-def _judged(clause: str, shown: list[str]) -> TurnAct | None:
+def _judged(clause: str, shown: list[str], asked: bool = False) -> TurnAct | None:
     """A short clause that judges shown items ("#4 looks great", "zootopia was amazing")."""
-    if re.match(r"(?:is|are|was|were|does|did|do|can|could|would|should|will|have)\b", clause):
+    if re.match(r"(?:is|are|was|were|does|did|do|can|could|would|should|will|have)\b", clause) and \
+            (asked or not re.fullmatch(_SUBJECTLESS, clause)):
         return None  # "is blade runner good": a question
+    clause = re.sub(rf"^(?={_SUBJECTLESS}$)", "it ", clause)  # "..., is very nice": it is
+    no = re.fullmatch(r"(?:not|no) (.{1,20}?)(?: please| pls| thanks| for me)?", clause)
+    if no and re.fullmatch(_POSITION, no.group(1)):  # "not #3 pls"
+        return TurnAct(act="feedback", signal="dislike", refs=_refs(no.group(1), shown) or [])
     if (seen := re.fullmatch(r"(.+?)\s*(?:[:✅✔☑️–—-]\s*)*(?:already |have |i've )?(?:seen|watched)(?: it| already| before)?",
                              clause)) and not re.search(r"\b(?:i|you|we|they|have|has|had|not|never|haven't)$", seen.group(1)):
         refs = _refs(seen.group(1), shown)  # "gone girl ✅ seen", "#2 already seen"

@@ -6,12 +6,12 @@ import re
 
 from agent.acts.refs import _mask_titles, _more_places, _on_screen, _refs, ref_in
 from agent.acts.schema import About, Ref, TurnAct
-from agent.acts.words import _BAD, _GOOD
+from agent.acts.words import _BAD, _GOOD, _POSITION, _SUBJECTLESS
 
 _ABOUTS = (("length", r"how long|runtime|run time|length|minutes|is it long|too long|(?:terribly|very|really|that|super|so) long|\d+ ?(?:hrs?|hours?|mins?)\b"),
            ("year", r"what year|when was|when did|when's it from|when is it from|from when|how old|released|came out|"
                      r"come out|when(?:'s| is) .{1,40} from\b|"
-                     r"from the \d0'?s\?|which year"),
+                     r"from the \d0'?s\?|which year|\byear\s*\?"),  # "#2 year?"
            ("cast", r"who (?:is|was|stars|plays|directed|made|is in)|actors?|cast|director|starring|who's in|voices?\b|voiced|"
                     r"the (?:leads?|star|main character)\b|lead (?:role|actor|actress)"),
            ("rating", r"rated|rating|any good|is it good|worth (?:it|watching)|score|reviews?|good\?"),
@@ -21,15 +21,18 @@ _ABOUTS = (("length", r"how long|runtime|run time|length|minutes|is it long|too 
                         r"documentary|cartoon|war movie|sci-fi|mystery|crime|fantasy|action)\b|genre|for kids|an? kids? (?:movie|film)|an? family (?:movie|film)|"
                         r"family friendly|kid friendly|violent|sad|"
                         r"ok for (?:a |my |the )?(?:\d+|kids?|children|family)|suitable|appropriate|\d+ ?(?:yo|year old)|"
-                        r"what kind of|what type of|gory"),
-           ("other", r"based on a true story|true story|(?:actually|really) happen|made up|subbed|dubbed|subtitles|subtitled|language|streaming|netflix|hulu|sequel"),
+                        r"what kind of|what type of|gory|"
+                        r"(?:horror|comedy|romance|drama|thriller|western|musical|documentary|cartoon|sci-fi|mystery|crime|"
+                        r"fantasy|anime)(?: movie| film)?\s*\?"),  # "is donnie darko horror?"
+           ("other", r"based on a true story|true story|(?:actually|really) happen|made up|subbed|dubbed|subtitles?|subtitled|language|"
+                     r"stream(?:ing|ed)?|where can (?:i|we|you) (?:watch|find|see|rent|get)|netflix|hulu|sequel"),
            ("plot", r"what(?:'s| is|s) (?:it|that|the \w+ one|#?\d|.{0,40}) about|about\?|plot|story|premise|tell me "
                        r"(?:more )?about|what happens|synopsis|gist"))
 
 
 _QUESTION = re.compile(r"(?:^|[,.;:!?–—]\s*|\s-\s*|\b(?:and|also|plus|but|so|ok|okay|oh|ooh|hmm|wait|btw|then|hey|meant|"
                        r"(?:could|can) you tell me|do you know|good|great|fun|cool|interesting|nice|amazing)\s+)"
-                       r"(is|was|are|does|did|do|what|whats|what's|who|who's|when|how|tell me|any|in which|which|"
+                       r"(is|was|are|does|did|do|what|whats|what's|who|who's|when|where|how|tell me|any|in which|in what|which|"
                        r"give me the gist|gimme the gist)\b")
 
 
@@ -49,7 +52,7 @@ _ABOUT_WORDS = (r"scary|funny|violent|sad|gory|animated|for kids|ok for|good|any
 
 
 def _asks_other(span: str) -> bool:
-    return bool(re.search(r"\b(?:subbed|dubbed|subtitles|subtitled|based on a true story|true story|streaming|on netflix|on hulu|"
+    return bool(re.search(r"\b(?:subbed|dubbed|subtitles?|subtitled|based on a true story|true story|stream(?:ing)?|on netflix|on hulu|"
                           r"on prime|on disney\+?|a sequel)\b", span))
 
 
@@ -75,7 +78,7 @@ def _explain_or_question(text: str, shown: list[str]) -> list[tuple[int, TurnAct
             return _explain_or_question(text[:cut], shown) + second
     number = re.match(r"\s*(?:#\s*)?(\d{1,2})\b(?!\s*(?:stars?|/|%|min))", text[m.end():])  # "why 3?"
     ref = Ref(position=int(number.group(1))) if number and _on_screen(int(number.group(1)), shown) else \
-        ref_in(text[m.start():], shown) or ref_in(text, shown) or Ref(anaphor=True)
+        ref_in(text[m.start():], shown) or ref_in(text, shown) or _the_word(text[m.end():]) or Ref(anaphor=True)
     several = re.match(r"\s*((?:the )?(?:first|top|last|bottom) (?:two|three|four|2|3|4))\b", text[m.end():])
     if several:  # "why the last two"
         return _question(text[:m.start()], shown, 0) + [
@@ -88,10 +91,30 @@ def _explain_or_question(text: str, shown: list[str]) -> list[tuple[int, TurnAct
     return out
 
 
+def _the_word(text: str) -> Ref | None:
+    """"why would i go for the fellini?": the one a word tells apart, after a verb of taste."""
+    m = re.search(r"\b(?:go for|like|love|enjoy|want|pick|picked|choose|chose|watch|fancy|be into) the ([a-z][\w-]{2,})\W*$", text)
+    return Ref(describe=m.group(1)) if m and m.group(1) not in ("one", "rest", "others", "list", "movie", "film", "same") else None
+
+
+def _said_as_question(text: str, shown: list[str], base: int) -> list[tuple[int, TurnAct]]:
+    """A statement asked with a question mark, the item first: "the number 4 has english subtitle?",
+    "#3 is based on a true story?"."""
+    m = re.fullmatch(r"\s*(.{1,30}?)\s+(?:has|have|got|is|was|comes? with|came out)\b([^?]{0,40})\?\s*", text)
+    ref = ref_in(m.group(1), shown) if m else None
+    if ref is None or ref.anaphor or not (re.search(_POSITION, m.group(1)) and len(m.group(1).split()) <= 3 or ref.title) \
+            or re.search(r"\b(?:like|more|something|anything|but)\b", text):
+        return []
+    about = about_of(_mask_titles(text, shown))
+    return [(base + m.start(1), TurnAct(act="question", ref=ref, about=about))] if about != "other" or _asks_other(text) else []
+
+
 def _question(text: str, shown: list[str], base: int, after_explain: bool = False) -> list[tuple[int, TurnAct]]:
     """A question about an item; it starts its clause ("horror is fine again" asks nothing)."""
     qm = _QUESTION.search(text)
-    if qm is None or re.match(r"(?:what(?:'s| is|s|re| are)|any|are there any) (?:a |an |some |any )?"
+    if qm is None:
+        return _said_as_question(text, shown, base)
+    if re.match(r"(?:what(?:'s| is|s|re| are)|any|are there any) (?:a |an |some |any )?"
                               r"(?:good|great|fun|decent|nice|scary|funny)\b|what(?:'s| is|s)? (?:else|similar)\b|"
                               r"what(?:'s| is|s) (?:a|an|some) (?:[\w-]+ ){0,2}(?:movie|film|flick|show)s?\b|"
                               r"(?:is|are) there (?:a|an|any|anything|something|some)\b|"
@@ -101,6 +124,8 @@ def _question(text: str, shown: list[str], base: int, after_explain: bool = Fals
                               text[qm.start(1):]):
         return []  # "what's a good zombie flick", "what else is like it": a request
     span = text[qm.start(1):]
+    if re.fullmatch(_SUBJECTLESS + r"[\s.!]*", span):
+        return []  # "..., is very nice": a verdict, no question
     if re.match(rf"(?:what|who)\b[\w' ]{{0,40}}? (?:is|was) (?:so |really )?(?:{_GOOD})(?!\w)", span):
         return []  # "what we do in the shadows is hilarious": a title judged
     about = about_of(re.sub(r"\bthe (?!(?:a|an|that|this|it|on|is|of)\b)[\w-]+(?: (?!(?:a|an|that|this|it|on|is|of)\b)[\w-]+){0,2} one\b",
@@ -136,6 +161,6 @@ def _question(text: str, shown: list[str], base: int, after_explain: bool = Fals
                              span):
             if not re.search(r"\b(it|that|this|one|something|anything|there|you|i)\b", t.group(1)):
                 ref = Ref(title=t.group(1))
-    if ref is not None and (about != "other" or qm.group(1) in ("is", "does", "was", "what", "whats", "what's", "tell me")):
+    if ref is not None and (about != "other" or qm.group(1) in ("is", "does", "was", "what", "whats", "what's", "where", "tell me")):
         return [(base + qm.start(1), TurnAct(act="question", ref=r, about=about)) for r in _more_places(ref, span)]
     return []

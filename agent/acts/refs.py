@@ -54,7 +54,8 @@ def _shown_title(text: str, shown: list[str]) -> str | None:
     """A title on screen the message names, as the message spells it: in full or by a telling part
     of it, fuzzily ("toy stroy", "the prestige" for "Prestige, The", "mononoke", "indiana jones"
     for "Raiders of the Lost Ark (Indiana Jones and the Raiders of the Lost Ark)")."""
-    typed = [w.replace("&", "and") for w in re.findall(r"[\w']+|&", text)]  # "marley and me" for "Marley & Me"
+    # "marley and me" for "Marley & Me"; "'vertigo'" in quotes is "vertigo"
+    typed = [w for w in (w.replace("&", "and").strip("'") for w in re.findall(r"[\w']+|&", text)) if w]
     words = [re.sub(r"'s$", "", w) for w in typed]  # "chinatown's an odd pick"
     best: tuple[int, int, str] | None = None  # (-where, words matched, span): the earliest, the longest there
     for title in shown:
@@ -167,6 +168,9 @@ def _refs(head: str, shown: list[str], titles_anywhere: bool = False, bare_title
         elif (ref := ref_in(part, shown)) is not None and (ref.position is not None or ref.title or ref.describe
                                                             or re.fullmatch(_ANAPHOR + r"(?:'s| one)?", part)):
             refs.append(ref)
+        elif re.match(r"(?:i|we|you|he|she|they) (?:haven't|hadn't|didn't|don't|have not|did not|never|have|did|do|too)\b",
+                      part):
+            break  # "she's seen notting hill, i haven't": another person's say, no title
         elif (titles_anywhere and re.fullmatch(r"(?:the )?[a-z0-9][\w' :-]{1,40}", part) and bare_title
               and not re.search(r"\b(it|that|this|one|movie|film|list|pick)\b", part)):
             refs.append(Ref(title=part))

@@ -49,7 +49,9 @@ _OFF_TOPIC = (r"\b(?:order (?:me )?(?:a |some )?(?:pizza|food|taxi|uber)|weather
               r"how are you|what time is it|meaning of life|is this thing on|who won|score of the game|"
               r"what can (?:this|this thing|it|the bot|this bot)(?: even| actually| really)? do|"
               r"are you (?:an? )?(?:real )?(?:person|people|ai|robot|chatbot|machine)|"
-              r"(?:book|buy|get|reserve|order) (?:me |us )?(?:a |an |some |\d+ |two |three |four )?(?:movie )?(?:tickets?|seats?)|"
+              r"(?:book|buy|get|reserve|order) (?:me |us )?(?:a |an |some |\d+ |two |three |four )?(?:movie |cinema |theater |theatre )?"
+              r"(?:tickets?|seats?)|"
+              r"do you (?:even |ever |actually |really )?(?:watch|like|enjoy|see) (?:movies|films)(?: yourself| at all)?(?=\W*$)|"
               r"(?:going to|gonna|will it) (?:rain|snow)|forecast|"  # "is it going to rain tomorrow"
               r"how (?:does|do) (?:this|this thing|this bot|the bot|this app|this chat|you) work(?=\W*$)|"
               r"how (?:do i|to|should i|can i) use (?:this|this thing|this bot|the bot|this app|you))\b|"
@@ -122,7 +124,10 @@ def _asks_for_more(text: str) -> bool:
 
 _MORE_LIKE = (r"\b(?:more like|similar to|similar of|(?:in )?the same vein as|(?:similar|same) (?:films?|movies?|stuff|vibe|feel|energy) (?:to|as)|same as|"
               r"(?:something|anything|stuff|movies|films|things|ones|more stuff|others?) like|in the (?:vein|style) of|"
-              r"along the lines of|(?:in|with) the (?:vibe|spirit|feel|mood) of|(?:vibes?|feel) of|closer to|reminds? me of|(?:what|anything|something) else (?:is )?like|got anything like|that's like|that is like)"
+              r"along the lines of|(?:in|with) the (?:vibe|spirit|feel|mood) of|(?:vibes?|feel) of|closer to|reminds? me of|(?:what|anything|something) else (?:is )?like|got anything like|that's like|that is like|"
+              # "more films resembling casablanca", "others same like this"
+              r"(?:films?|movies?|something|anything|stuff|ones) (?:resembling|that resembles?|akin to|comparable to)|"
+              r"(?:same|similar) like)"
               r"\s+(.+?)(?:[,;!?]|\s*[\U0001F300-\U0001FAFF\u2600-\u27BF]| but | from | without | only| no | "
               r"for (?:my|me|a|an|the|our|kids|tonight)\b|$)|"
               r"(?:^|[,.;:!?]\s*|\band\s+|\balso\s+)like\s+(.+?)\s+but\b")
@@ -133,11 +138,12 @@ def _more_like(text: str, shown: list[str]) -> list[tuple[int, TurnAct]]:
     if m is None:
         similar = _search(r"(?:^|[.!?,]\s*)(?:similar|same) (?:vibes?|ones|stuff|movies|films)\s*\??$|"
                           r"\bmore in (?:that|this|the same) (?:vein|style|spirit)\b|"
+                          r"\b(?:more |something |anything )?along (?:those|these|the same) lines\b|"
                           r"\b(?:anything|something|got anything|any(?:thing)? more|more stuff|more|what's|whats|what is) "
                           r"(?:similar|like that)"
                           r"(?: to (?:that|it|this))?\s*(?:[?!.,]|$|(?=(?:from|but|in the|with|only|without)\b))", text)
         return [(similar.start(), TurnAct(act="more_like", ref=Ref(anaphor=True)))] if similar else []
-    target = re.sub(r"(?:\s+(?:" + _FILLER + r"))+$", "", (m.group(1) or m.group(2)).strip())
+    target = re.sub(r"(?:\s+(?:" + _FILLER + r"))+$", "", (m.group(1) or m.group(2)).strip()).strip("'\"")  # "'heat'"
     if re.fullmatch(r"(this|that|these|those)( (one|kind|sort))?", target) and not re.search(_POSITION, target):
         return [(m.start(), TurnAct(act="more_like", ref=Ref(anaphor=True)))]
     if (word := re.fullmatch(r"the ([\w-]+)", target)) and word.group(1) in _GENRE_OR_TOPIC_WORDS \
@@ -202,6 +208,7 @@ def _undo(text: str, genres: list[str]) -> list[tuple[int, TurnAct, str]]:
                            rf"\b(?:i )?(?:don't|do not) care about the (?:{alt})(?: anymore)?\b|"
                            rf"\b(?:{alt})(?: thing| part| filter| bit)? (?:doesn't|does not|don't|do not) matter\b|"
                            rf"\bnot the (?:{alt}) anymore\b|"
+                           rf"\b(?:let's not|let us not|don't|do not|no need to) (?:worry|bother|fuss) about the (?:{alt})\b|"
                            rf"\b(?:{alt})(?: movies| films| stuff)? (?:isn't|aren't|is not|are not) (?:a must|required|needed|"
                            rf"necessary|a requirement)(?: anymore| any more)?\b|"
                            rf"\b(?:{alt}) (?:is|are) no longer (?:a )?(?:must|requirement|required)\b", text):
@@ -219,8 +226,13 @@ def _undo(text: str, genres: list[str]) -> list[tuple[int, TurnAct, str]]:
                 out.append((at, None, words))  # said twice: its words still ask for nothing new
         return out
     if m := re.search(r"\b(undo(?: that)?|take (?:that|it) back|never ?mind(?: that)?(?: last part| last bit)?|scratch that|"
-                      r"scrap that|(?:scratch|scrap|ignore|forget|undo|cancel) (?:the|my) last (?:thing|part|bit|request|message|one)"
-                      r"(?: i (?:said|asked|typed|wrote))?|"
+                      r"scrap that|(?:scratch|scrap|ignore|forget|undo|cancel|take back|disregard) (?:the|my|that) last "
+                      r"(?:thing|part|bit|request|message|one)(?: i (?:said|asked|typed|wrote))?|"
+                      # "please disregard what i asked for just now"
+                      r"(?:disregard|ignore|scratch|cancel|take back) what i (?:just )?(?:said|asked(?: for)?|typed|wrote|"
+                      r"requested)(?: just now| a (?:moment|second|minute) ago)?|"
+                      r"forget what i (?:just (?:said|asked(?: for)?)|(?:said|asked(?: for)?) "
+                      r"(?:just now|a (?:moment|second|minute) ago))|"
                       r"go back|revert)\b", text):
         return [(m.start(), TurnAct(act="undo", what={"last": True}), m.group(0))]
     return []
@@ -261,7 +273,7 @@ def _excluded_titles(text: str, genres: list[str]) -> list[tuple[int, int, str]]
     out = []
     for m in _EXCLUDED_TITLE.finditer(text):
         group = next(g for g in (1, 2, 3) if m.group(g))
-        name = re.sub(r"(?:\s+(?:movies?|films?|stuff|ones?|anymore|any more|either|this time|tonight|now|"
+        name = re.sub(r"(?:\s+(?:movies?|films?|stuff|ones?|anymore|any more|either|this time|tonight|now|itself|"
                       + _FILLER + r"))+$", "", m.group(group).strip())
         name = re.sub(r"^(?:another|more|the same old|set in|set on|about|with)\s+", "", name)  # "not set in space"
         if set(name.split()) & _NOT_A_TITLE - {"the", "in", "on", "of", "it", "me", "my", "one"}:

@@ -8,7 +8,7 @@ from functools import lru_cache
 
 from agent.intent import CATEGORY_SYNONYMS, MOODS
 
-MOOD_WORDS = {"(?:not|nothing|less|no|aren't|isn't|wasn't) (?:too |so |that |very |overly )?(?:dark|heavy|scary|"
+MOOD_WORDS = {"(?:not|nothing|less|no|aren't|isn't|wasn't) (?:too |so |that |very |overly |too much |so much )?(?:dark|heavy|scary|"
               "intense|bleak|sad|depressing|violent|gory|creepy|spooky)": "lighter", "too scary": "lighter",
               "not (?:too |so )?light": "darker",
               "lighter": "lighter", "light": "lighter", "darker": "darker", "dark": "darker", "feel-good": "feel-good",
@@ -16,7 +16,7 @@ MOOD_WORDS = {"(?:not|nothing|less|no|aren't|isn't|wasn't) (?:too |so |that |ver
               "thought provoking": "thought-provoking", "mind bending": "thought-provoking",
               "makes? you think(?! (?:i|i'd|i'll|i would|that))": "thought-provoking", "scary": "scary", "scare me": "scary", "creepy": "scary",
               "spooky": "scary", "chill": "lighter", "easy": "lighter", "fun": "lighter", "uplifting": "feel-good",
-              "heartwarming": "feel-good", "gritty": "darker", "bleak": "darker", "thrilling": "exciting",
+              "heartwarming": "feel-good", "gritty": "darker", "grittier": "darker", "bleak": "darker", "thrilling": "exciting",
               "smart": "thought-provoking", "wholesome": "feel-good",
               "adrenaline": "exciting", "edge of (?:my|your|the) seat": "exciting", "action-packed": "exciting",
               "scarier": "scary", "spookier": "scary", "creepiest": "scary", "scariest": "scary", "spookiest": "scary", "cozy": "lighter", "mind-bending": "thought-provoking",
@@ -119,6 +119,7 @@ def normalise(message: str) -> str:
     # "seen it like 50 times": a filler "like", no liking
     text = re.sub(r"\blike (?=(?:a (?:dozen|million|hundred|thousand|few)|\d+|so many) ?(?:times|x)\b)", "", text)
     text = re.sub(r"\bso{3,}\b", "so", text)  # "sooo good"
+    text = re.sub(r"\b(similar|close) 2 (?=#|[a-z])", r"\1 to ", text)  # "similar 2 #1": '2' for 'to'
     # a statement with a question tag asks a question: "casino is like 3 hrs right?" -> "is casino like 3 hrs?"
     text = re.sub(r"(^|[.!?]\s+)([a-z0-9][\w' :-]{1,40}?) (is|was|isn't|wasn't) ([^.!?]{2,60}?),? (?:right|is it|isn't it|"
                   r"wasn't it|was it|no|yeah|correct)\?",
@@ -187,15 +188,22 @@ _GOOD = (r"great|perfect|amazing|awesome|good|nice|fantastic|brilliant|excellent
 
 _BAD = (r"boring|a no|no thanks|nope|nah|not for me|(?:aren't|isn't|are not|is not) for me|not my thing|isn't my thing|not my cup of tea|meh|bad|awful|"
         r"not (?:really )?my (?:kind|type|sort|style) of [\w-]+|not (?:really )?my (?:style|taste|vibe|jam)|"
+        r"i (?:don't|do not|didn't|did not) (?:really )?(?:like|love|enjoy|want)|(?:is|are|was|were) for bab(?:ie|y)s|"
         r"terrible|hated?|didn't care for|don't care for|skip|pass|dumb|lame|stupid|too slow|not interested|"
         r"no way|hard pass|no|not so much|not really|not feeling it|👎|🤮|😴")
+
+
+# a verdict said without its subject ("i have watch the amelie, is very nice")
+_SUBJECTLESS = rf"(?:is|was) (?:very |so |really |quite )?(?:{_GOOD}|boring|bad|terrible|awful)"
 
 
 # praise said in other words, read as "is great"
 _PRAISE = (r"(?:\b(?:is|was|are|were)|'s) (?:the best|the goat|goated|peak|elite|iconic|legendary|top tier|so underrated|"
            r"underrated|my childhood|on my all[- ]time list|my (?:all[- ]time )?(?:favou?rite|fave?)|one of my (?:all[- ]time )?(?:favou?rite|fave?)s|"
            r"an? (?:absolute |total |real )?"
-           r"(?:banger|gem|vibe|masterpiece|classic|must[- ]see|10))\b|\s?\b(?:blew (?:my mind|me away)|slaps|rocks)\b|"
+           r"(?:banger|gem|vibe|masterpiece|classic|must[- ]see|10|(?:big |huge |real )?hit))\b|"
+           r"(?:\b(?:is|was)|'s) an? (?:all[- ]time )?(?:favou?rite|fave?)(?: of (?:mine|ours))?\b|"  # "an all-time favourite of mine"
+           r"\s?\b(?:blew (?:my mind|me away)|slaps|rocks)\b|"
            r"(?:\b(?:is|was|looks?|sounds?|seems?)|'s) (?:so |really |very )?[\w-]+ in (?:a|the) (?:good|great|best) way\b")
 
 
@@ -238,7 +246,8 @@ def _genre_patterns(genres: list[str]) -> dict[str, str]:
                           (r"\d+ ?(?:yo|y/o|(?:yr|year)s?[- ]olds?|(?:yr|year)s? old)", "children"),
                           ("little ones|toddlers?|kid[- ]friendly|family[- ]friendly", "children"),
                           # "for my son"; "my kid already saw these" says who has seen them
-                          (r"(?:for )?my (?:son|daughter|kids?|little one|nephew|niece)"
+                          (r"(?:for )?(?:(?:my|our) (?:(?:small|little|young|younger|youngest|baby) )?(?:son|daughter|kids?|"
+                           r"little one|nephew|niece)|(?:my |our |the )?grand(?:kids?|children|child|sons?|daughters?))"
                            r"(?! (?:already |has |have |just )*(?:seen|saw|watched)\b)", "children"),
                           ("a good cry|(?:make|makes) (?:me|you|us) cry|(?:film|movie) to cry(?: to| at)?", "drama"), ("funnier|laughs", "comedy")):
         if target in lower:

@@ -180,6 +180,52 @@ def acts(text: str, shown=SHOWN) -> list[dict]:
     ("more toy story type stuff", [{"act": "more_like", "ref": {"title": "toy story"}}]),
     ("more true story type stuff", [{"act": "recommend", "tags": ["based on a true story"]}]),
     ("explain the casino pick", [{"act": "explain", "ref": {"title": "casino"}}]),
+    # what blind14 taught (read after its first score)
+    ("Could you recommend films resembling 'Heat'?", [{"act": "more_like", "ref": {"title": "heat"}}]),
+    ("I wonder why 'Casino' was chosen.", [{"act": "explain", "ref": {"title": "casino"}}]),
+    ("Kindly ignore what I just asked for.", [{"act": "undo", "what": {"last": True}}]),
+    ("scratch that last thing i typed", [{"act": "undo", "what": {"last": True}}]),
+    ("forget what i said", [{"act": "reset"}]),
+    ("erase everything and we start new", [{"act": "reset"}]),
+    ("ditch all the filters", [{"act": "reset"}]),
+    ("let's not bother about the decade", [{"act": "undo", "what": {"era": True}}]),
+    ("I have watch Jumanji, was very good", [{"act": "feedback", "signal": "seen", "refs": [{"title": "jumanji"}]},
+                                             {"act": "feedback", "signal": "like", "refs": [{"anaphor": True}]}]),
+    ("heat, is good?", [{"act": "question", "ref": {"title": "heat"}, "about": "rating"}]),
+    ("the #2 has french subtitles?", [{"act": "question", "ref": {"position": 2}, "about": "other"}]),
+    ("balto is a cartoon?", [{"act": "question", "ref": {"title": "balto"}, "about": "genre"}]),
+    ("is casino drama?", [{"act": "question", "ref": {"title": "casino"}, "about": "genre"}]),
+    ("In what year did 'Heat' come out?", [{"act": "question", "ref": {"title": "heat"}, "about": "year"}]),
+    ("where can i watch the last one", [{"act": "question", "ref": {"position": -1}, "about": "other"}]),
+    ("#4 year?", [{"act": "question", "ref": {"position": 4}, "about": "year"}]),
+    ("lame. number 2", [{"act": "feedback", "signal": "dislike", "refs": [{"position": 2}]}]),
+    ("not the first one pls", [{"act": "feedback", "signal": "dislike", "refs": [{"position": 1}]}]),
+    ("similar 2 heat", [{"act": "more_like", "ref": {"title": "heat"}}]),
+    ("👎👎 for #3", [{"act": "feedback", "signal": "dislike", "refs": [{"position": 3}]}]),
+    ("why would my daughter like the last one", [{"act": "explain", "ref": {"position": -1}}]),
+    ("why do you think we'd enjoy the kubrick", [{"act": "explain", "ref": {"describe": "kubrick"}}]),
+    ("how long is jumanji, do people like it?", [{"act": "question", "ref": {"title": "jumanji"}, "about": "length"}]),
+    ("do you ever watch films yourself?", [{"act": "unclear"}]),
+    ("can you reserve two theater seats", [{"act": "unclear"}]),
+    ("Heat is a favourite of ours", [{"act": "feedback", "signal": "like", "refs": [{"title": "heat"}]}]),
+    ("the dog one was a big hit, anything similar?", [{"act": "feedback", "signal": "like", "refs": [{"describe": "dog"}]},
+                                                       {"act": "more_like", "ref": {"anaphor": True}}]),
+    ("loved casino. something along these lines?", [{"act": "feedback", "signal": "like", "refs": [{"title": "casino"}]},
+                                                    {"act": "more_like", "ref": {"anaphor": True}}]),
+    ("#1 is nice, you have more same like it?", [{"act": "feedback", "signal": "like", "refs": [{"position": 1}]},
+                                                 {"act": "more_like", "ref": {"anaphor": True}}]),
+    ("jumanji i didn't like, too loud", [{"act": "feedback", "signal": "dislike", "refs": [{"title": "jumanji"}]}]),
+    ("my nephew says toy story is for babies", [{"act": "feedback", "signal": "dislike", "refs": [{"title": "toy story"}]}]),
+    ("he's seen heat, i haven't, but it's a yes for both of us", [
+        {"act": "feedback", "signal": "seen", "refs": [{"title": "heat"}]},
+        {"act": "feedback", "signal": "like", "refs": [{"anaphor": True}]}]),
+    ("those look fine but could we get something funnier", [{"act": "recommend", "genres": ["Comedy"]}]),
+    ("an animated film for my little son", [{"act": "recommend", "genres": ["Animation", "Children"]}]),
+    ("something our grandkids would like too", [{"act": "recommend", "genres": ["Children"]}]),
+    ("a war film, nothing too much sad", [{"act": "recommend", "genres": ["War"], "mood": "lighter"}]),
+    ("crime from the 70s, the grittier the better", [{"act": "recommend", "genres": ["Crime"],
+                                                      "era": {"start": 1970, "end": 1979}, "mood": "darker"}]),
+    ("heist movies but not heat itself", [{"act": "recommend", "tags": ["heist"], "not_titles": ["heat"]}]),
 ])
 def test_the_hard_cases_read_as_people_mean_them(text, expected):
     got = acts(text)
@@ -213,6 +259,9 @@ def test_a_list_place_is_never_a_year_and_a_title_on_screen_is_found_misspelled(
                                                                                    Ref(title="beethoven")]
     assert read_turn("explain the dunkirk pick", GENRES, shown)[0].ref == Ref(title="dunkirk")
     assert read_turn("explain the hurt locker pick", GENRES, shown)[0].ref == Ref(title="the hurt locker")
+    # a title in quotes is the title ("I have seen 'Ocean's Eleven' twice")
+    assert read_turn("I have seen 'Ocean's Eleven' twice.", GENRES, shown)[0].refs == [Ref(title="ocean's eleven")]
+    assert read_turn("Why was 'Dunkirk' included?", GENRES, shown)[0].ref == Ref(title="dunkirk")
     # "remove the filters" starts over; "remove all the ..." is no reset
     assert "reset" not in [a.act for a in read_turn("remove all the horror ones", GENRES, shown)]
 
