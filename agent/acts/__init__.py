@@ -94,6 +94,9 @@ def read_turn(message: str, genres: list[str], shown: list[str] | None = None,
     for _, _, span in undo:  # what an undo takes back is no new constraint
         rest = rest.replace(span, " ")
     excluded = _excluded_titles(re.sub(_POSITION, " ", rest), genres)
+    # "a romcom that isn't love actually": an excluded title's words judge nothing
+    found = [(i, a) for i, a in found if not (a.act == "feedback" and any(
+        n.start() <= i < n.end() for _, _, name in excluded for n in re.finditer(rf"(?<!\w){re.escape(name)}(?!\w)", text)))]
     # "anything except X, my dad has watched it 50 times": why X is ruled out, no item seen
     found = [(i, a) for i, a in found if not (a.signal == "seen" and all(r.anaphor for r in a.refs)
                                               and any(name in text[:i] for _, _, name in excluded))]

