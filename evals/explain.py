@@ -54,7 +54,7 @@ def facts_stated(text: str, ev, vocab) -> set[str]:
     series relation, the year, the chat request. A delivered text passed its checker, so what it
     states is verified."""
     low = " " + text.lower() + " "
-    counted = re.sub(r"\bone (?=movie you liked|is tagged)", "1 ", low)  # the template's "like one movie you liked"
+    counted = re.sub(r"\bone (?=of the movies you liked|is tagged)", "1 ", low)  # the template's "like one of the movies you liked"
     numbers = set(re.findall(r"(?<![\d.])\d+(?![\d/])", counted))
     out = {f"title:{bare_title(b.title)}" for b in ev.because + ev.series
            if bare_title(b.title).split(":")[0].split(" (")[0] in low}

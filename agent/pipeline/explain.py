@@ -66,12 +66,14 @@ def _rating_text(rating: float | None) -> str:
 
 
 # Sentence forms for the strongest link, rotated down the list so no three items read alike.
+# Two blind readers marked "If X was your kind of movie, note that…" (X rated 5/5) and "Fans of X keep rating this
+# highly: 3 of them so far" as stiff.
 CO_LIKED_FORMS = (
     "{people} people who liked {title} ({rated}) also liked this.",
     "You gave {title} {rating}; {people} of its fans rated this highly too.",
-    "Fans of {title} ({rated}) keep rating this highly: {people} of them so far.",
+    "It is a favourite of {people} fans of {title} ({rated}).",
     "Among people who liked {title} ({rated}), {people} also liked this one.",
-    "If {title} ({rated}) was your kind of movie, note that {people} of its fans liked this.",
+    "It is liked by {people} people who also liked {title} ({rated}).",
 )
 SIMILAR_FORMS = (
     "Close in theme to {title} ({rated}).",
@@ -102,8 +104,9 @@ def template_texts(ev: Evidence, position: int = 0) -> tuple[str, str]:
     specific facts first: a part of a series the person rated, the strongest link, a shared tag; a
     genre count only where fewer than two of those exist. `position` in the list picks the forms."""
     parts = []
-    for s in ev.series[:1]:
-        you = f"You rated {s.title} {_rating_text(s.rating)}" if s.rating is not None else f"You liked {s.title}"
+    for s in ev.series[:1]:  # titles as a sentence names them: "(1994) (you rated it 4/5)" read as clutter
+        name = main_title(s.title)
+        you = f"You rated {name} {_rating_text(s.rating)}" if s.rating is not None else f"You liked {name}"
         parts.append(SERIES_FORMS[s.relation].format(you=you))
     for b in ev.because[:1]:
         if any(s.item_id == b.item_id for s in ev.series[:1]):
@@ -113,18 +116,20 @@ def template_texts(ev: Evidence, position: int = 0) -> tuple[str, str]:
         form = forms[position % len(forms)]
         if b.rating is None and "{rating}" in form:
             form = forms[0]
-        parts.append(form.format(title=b.title, rated=rated, rating=_rating_text(b.rating), people=b.people))
+        parts.append(form.format(title=main_title(b.title), rated=rated, rating=_rating_text(b.rating), people=b.people))
     shift = position + len(parts)
     if len(parts) < 2 and ev.shared_tags and ev.shared_tag_counts:
         tag, liked = ev.shared_tags[0], ev.shared_tag_counts[0]
         text = TAG_FORMS[shift % len(TAG_FORMS)].format(tag=tag, liked=liked, are="are" if liked > 1 else "is")
         if liked == 1:  # "like 1 of the movies you liked" reads as a count gone wrong
-            text = re.sub(r"\b1 of the movies you liked", "one movie you liked", text).replace("liked, 1 is", "liked, one is")
+            text = re.sub(r"\b(?:as is )?1 of the movies", lambda m: ("like " if m.group(0).startswith("as") else "")
+                          + "one of the movies", text).replace("liked, 1 is", "liked, one is")  # "as is one of" reads as the item
         parts.append(text)
     elif len(parts) < 2 and ev.shared_categories:
         c = ev.shared_categories[0]
         one, many = genre_nouns(c.category)
-        parts.append(CATEGORY_FORMS[shift % len(CATEGORY_FORMS)].format(one=one, many=many, liked=c.liked))
+        form = CATEGORY_FORMS[shift % len(CATEGORY_FORMS)] if c.liked > 1 else "It is {one}, like one of the movies you liked."
+        parts.append(form.format(one=one, many=many, liked=c.liked))
     parts = [p[0].upper() + p[1:] for p in parts]
     if not parts:
         parts.append(f"{ev.fans} people rated it highly" + (f"; it is {', '.join(ev.categories[:2])}." if ev.categories

@@ -1,6 +1,8 @@
 """The claim checker: hand-made false explanations of every kind must be caught, true ones
 must pass (including the false ones seen from the default model on MovieLens user 1)."""
 
+import re
+
 import pytest
 
 from agent.pipeline.claims import ClaimContext, Vocabulary, check, check_list, claim_contexts, skeleton
@@ -509,12 +511,26 @@ def test_every_template_form_passes_the_checker(position, signal, rating, tag_co
         ctx.evidence.series = [SeriesLink(item_id="2", title=BY_ID["2"].title, rating=rating, relation=series)]
     ctx.evidence.constraint = "without Horror"
     hook, text = template_texts(ctx.evidence, position)
-    assert not tag_count or str(tag_count) in text, text  # the tag's form is the one under test
+    said = str(tag_count) if tag_count != 1 else r"\bone (?:of the movies you liked|is)\b"  # "like one of the movies you liked"
+    assert not tag_count or re.search(said, text, re.I), text  # the tag's form is the one under test
     assert not series or ("sequel" in text) == (series == "sequel"), text
     assert not series or hook.startswith("The sequel to" if series == "sequel" else "Before"), hook  # not "Fans of"
     for checker in (check, check_open):  # the template is the fallback of both modes
         assert checker(text, ctx, VOCAB) == [], text
         assert checker(hook, ctx, VOCAB, kind="hook") == [], hook
+
+
+@pytest.mark.parametrize("position", range(5))
+def test_a_genre_one_liked_movie_shares_is_said_in_the_singular_and_passes(position):
+    from agent.pipeline.claims.open import check_open
+    from agent.pipeline.explain import template_texts
+
+    ctx = context(because=("2",))
+    ctx.evidence.shared_categories[0].liked = 1
+    text = template_texts(ctx.evidence, position)[1]
+    assert "like one of the movies you liked" in text and " 1 " not in text, text  # not "1 of the movies you liked are …"
+    for checker in (check, check_open):
+        assert checker(text, ctx, VOCAB) == [], text
 
 
 def test_open_mode_reads_a_rating_beside_a_title_and_the_people_among_its_fans():

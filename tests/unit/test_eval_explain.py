@@ -67,7 +67,7 @@ def test_a_count_of_one_in_words_is_still_a_count():
 
     ev = Evidence(item_id="3", title="Looper (2012)", shared_tags=["time travel"], shared_tag_counts=[1])
     vocab = Vocabulary.from_items([])
-    for text in ("It is tagged time travel, like one movie you liked.", "Of the movies you liked, one is tagged time travel."):
+    for text in ("It is tagged time travel, like one of the movies you liked.", "Of the movies you liked, one is tagged time travel."):
         assert "count:time travel" in facts_stated(text, ev, vocab), text
     assert "count:time travel" not in facts_stated("It is tagged time travel, like movies you liked.", ev, vocab)
 
