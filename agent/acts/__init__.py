@@ -91,15 +91,21 @@ def read_turn(message: str, genres: list[str], shown: list[str] | None = None,
     # a verdict on an item ("#2 looks fun") asks nothing of the list either
     rest = re.sub(rf"\b(?:looks?|sounds?|seems?|is|was)\s+(?:so |really |super |pretty )?(?:{_GOOD}|fun|interesting)(?!\w)|"
                   rf"{_PRAISE}", " ", rest)
+    if any(a.act == "explain" for _, a in found):  # "how does #4 count as feel-good": the list's word quoted back
+        rest = re.sub(r"\b(?:counts?|qualif(?:y|ies)|pass(?:es)?) as (?:an? )?[\w-]+", " ", rest)
     for _, _, span in undo:  # what an undo takes back is no new constraint
         rest = rest.replace(span, " ")
     excluded = _excluded_titles(re.sub(_POSITION, " ", rest), genres)
     # "a romcom that isn't love actually": an excluded title's words judge nothing
     found = [(i, a) for i, a in found if not (a.act == "feedback" and any(
         n.start() <= i < n.end() for _, _, name in excluded for n in re.finditer(rf"(?<!\w){re.escape(name)}(?!\w)", text)))]
-    # "anything except X, my dad has watched it 50 times": why X is ruled out, no item seen
-    found = [(i, a) for i, a in found if not (a.signal == "seen" and all(r.anaphor for r in a.refs)
-                                              and any(name in text[:i] for _, _, name in excluded))]
+    # "anything except X, my dad has watched it 50 times", "not ghibli though, i've seen all of them":
+    # why X or a kind is ruled out, no item seen
+    found = [(i, a) for i, a in found if not (a.signal == "seen" and (
+        all(r.anaphor for r in a.refs) or re.match(r"[\w' ]{0,20}?\b(?:them|those|these)\b", text[i:])) and (
+        any(name in text[:i] for _, _, name in excluded) or re.search(
+            r"\b(?:not|no|nothing|except|without)\s+[\w' -]{1,40}?(?:\s+(?:though|tho|please|pls))?\s*[,.;:–—-]\s*"
+            r"(?:(?:i've|i have|we've|i|we|cos|because|since|as|already)\s+)*$", text[:i])))]
     request = _request(_without_refs(rest, shown, found), genres, excluded)
     taken = {a.act for _, a in found}
     if request is not None:
@@ -131,13 +137,13 @@ def _named_before(found: list[tuple[int, TurnAct]], text: str, shown: list[str])
         return acts
     at, first = found[0]
     refs = [first.ref] if first.ref else first.refs
-    if refs and all(r.anaphor for r in refs) and at > 0:
+    if refs and refs[0].anaphor and at > 0:  # "rear window - seen it. vertigo too": it, then vertigo
         named = ref_in(re.sub(r"\b(?:it|that|this)\b.*$", "", text[:at]), shown)
         if named is not None and not named.anaphor:
             if first.ref:
                 first.ref = named
             else:
-                first.refs = [named]
+                first.refs = [named, *(r for r in refs if not r.anaphor)]
     return acts
 
 

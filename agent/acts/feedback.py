@@ -28,6 +28,7 @@ def _feedback(text: str, shown: list[str]) -> list[tuple[int, TurnAct]]:
                       r"(?:liked?|loved?|enjoyed|really enjoyed|great pick(?: with)?|good one|nice one|yes to|"
                       r"👍+(?: on| for| to)?|❤️ for)|"
                       r"(?:we'll|i'll|let's|we will|i will) (?:go with|take|pick|watch)|going with|gonna go with|adored?|"
+                      r"(?<![\w'] )(?:i'd|we'd|i would|we would) (?:happily |totally |definitely |def )?(?:watch|go for)(?= (?:#|number|the|both))|"
                       r"thumbs up(?: (?:for|to|on))?|"
                       r"(?<!not a )(?<!not really a )(?<!not a big )(?<!not a huge )(?:big |huge |massive )?fan of"))
 
@@ -95,7 +96,42 @@ def _feedback(text: str, shown: list[str]) -> list[tuple[int, TurnAct]]:
     # "die hard is a classic, love it": the same verdict again on the item just named
     said_of = [(i, a.signal) for i, a in out + judged if not all(r.anaphor for r in a.refs)]
     out = [(i, a) for i, a in out if not (all(r.anaphor for r in a.refs) and (a.signal in {s for j, s in said_of if j < i}))]
-    return _merged(out + judged)
+    return _also(_merged(out + judged + _sarcastic(text, shown)), clauses, shown)
+
+
+def _also(found: list[tuple[int, TurnAct]], clauses: list[tuple[int, str]],
+          shown: list[str]) -> list[tuple[int, TurnAct]]:
+    """"rear window - seen it. vertigo too", "same for #4": an item on screen added to the verdict before it."""
+    for start, clause in clauses:
+        item = re.fullmatch(r"(?:and |also |plus )?(.+?) (?:too|as well|also)|same (?:for|with|goes for) (.+)", clause)
+        before = [a for i, a in found if i < start]
+        if item and before and not any(start <= i < start + len(clause) for i, _ in found) and \
+                (ref := ref_in(item.group(1) or item.group(2), shown)) is not None and not ref.anaphor \
+                and ref not in before[-1].refs:
+            before[-1].refs.append(ref)
+    return found
+
+
+# sarcasm that turns an item down: "the shining. how original", "you really thought i'd like X?",
+# "because what i wanted after saying no horror was X"
+_MOCK = (r"\bhow (?:daring|original|bold|brave|creative|adventurous|inventive|edgy|groundbreaking|unexpected|surprising|"
+         r"imaginative|fresh)(?: of you)?(?=[\s.!?🙄😒]*$)")
+_MOCKED_PICK = (r"\byou (?:really|seriously|honestly|actually|genuinely) (?:thought|think|figured|believed) (?:i'd|i would|we'd|we would) "
+                r"(?:like|love|enjoy|want|go for|be into) (.+?)(?=[?.!,]|$)|"
+                r"\b(?:because|cause|cuz|exactly|just) what (?:i|we) (?:really |totally |actually )?(?:wanted|needed|asked for)\b"
+                r".{0,60}? (?:was|is) (.+?)(?=[?.!,]|$)")
+
+
+def _sarcastic(text: str, shown: list[str]) -> list[tuple[int, TurnAct]]:
+    out = []
+    for m in re.finditer(_MOCKED_PICK, text):
+        g = 1 if m.group(1) else 2
+        if refs := _refs(m.group(g), shown, titles_anywhere=True, bare_title=True):
+            out.append((m.start(g), TurnAct(act="feedback", signal="dislike", refs=refs)))
+    if m := re.search(_MOCK, text):  # the item named before the mockery, else the one just talked about
+        ref = ref_in(text[:m.start()], shown)
+        out.append((0, TurnAct(act="feedback", signal="dislike", refs=[ref if ref is not None else Ref(anaphor=True)])))
+    return out
 
 
 def _verdict_first(clauses: list[tuple[int, str]], shown: list[str],
@@ -130,7 +166,8 @@ def _softened(clause: str, after: str) -> bool:
 
 def _someone_else(before: str) -> bool:
     """Whether a 'like' is someone else's, asked or told ("why would my kid like #4", "critics like it?")."""
-    return bool(re.search(r"\b(?:would|will|does|did|do|might|could)\s+(?:my|your|our|the|a|he|she|they|people|critics)\b"
+    return bool(re.search(r"\b(?:would|will|does|did|do|might|could)\s+(?:my|your|our|the|a|he|she|they|people|critics|adults|"
+                          r"grown-?ups|kids|children|teens|teenagers|parents|anyone|everyone)\b"
                           r"[\w' ]{0,20}$|\b(?:critics|reviewers|audiences|people|everyone|everybody)\s+$", before))
 
 
@@ -192,6 +229,9 @@ def _judged(clause: str, shown: list[str], asked: bool = False) -> TurnAct | Non
     # "lost in translation was a snoozefest", "it's such a slog"
     clause = re.sub(r"(?:\b(?:is|are|was|were)|'s) (?:such |a bit of )?an? (?:total |complete |absolute |real )?"
                     r"(?:snooze ?fest|snooze|slog|drag|bore|chore|let ?down|dud)\b", " is bad", clause)
+    # "dunkirk bored me to death", "it put me to sleep", "that one fell flat"
+    clause = re.sub(r"\s?\b(?:bored (?:me|us)(?: to (?:death|tears|sleep)| stiff| senseless)?|put (?:me|us) to sleep|"
+                    r"fell (?:flat|apart)|dragged(?: on)?)(?=\W*$|\s+(?:tbh|honestly|ngl|lol|though|tho)\W*$)", " is bad", clause)
     clause = re.sub(_PRAISE, " is great", clause)  # "X is the best", "babe was my childhood", "arrival blew my mind"
     clause = re.sub(r"^its\b", "it's", clause)  # "its terrible"
     clause = re.sub(r"^(.+?) it is$", r"\1 is great", clause)  # "perfect, airplane it is"

@@ -41,6 +41,7 @@ _WHY = re.compile(r"\b(why|how come|what makes|what made you|reason(?:ing)?|rati
                   r"(?:fit|related|match|connect)|what about .* fits?|(?:the )?connection between|what (?:does|has) .{1,30} (?:have |got )?to do with|"
                   r"what(?:'s| is) .{1,30} doing (?:on|in) (?:here|there|the list|my list|this list)|in there|"
                   r"what connects .{1,30} to|how does .{1,30} connect|"
+                  r"how (?:does|do|is|would|can) .{1,30}? (?:count|qualify|pass) as|"  # "how does #4 count as feel-good"
                   # "how is fargo anything like what i asked for"
                   r"how (?:is|was|'s) .{1,30}? (?:like|close to|near) what (?:i|we) (?:asked for|wanted|said|asked))\b")
 

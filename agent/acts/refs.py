@@ -168,8 +168,8 @@ def _refs(head: str, shown: list[str], titles_anywhere: bool = False, bare_title
         elif (ref := ref_in(part, shown)) is not None and (ref.position is not None or ref.title or ref.describe
                                                             or re.fullmatch(_ANAPHOR + r"(?:'s| one)?", part)):
             refs.append(ref)
-        elif re.match(r"(?:i|we|you|he|she|they) (?:haven't|hadn't|didn't|don't|have not|did not|never|have|did|do|too|was|were|"
-                      r"would)\b|(?:i|we|you|he|she|they|it)'(?:d|m|re|ll)\b", part):
+        elif re.match(r"(?:i|we|you|he|she|they) (?:(?:just|really|only|also) )?(?:haven't|hadn't|didn't|don't|have not|did not|"
+                      r"never|have|did|do|too|was|were|would|want|wanna|need|prefer)\b|(?:i|we|you|he|she|they|it)'(?:d|m|re|ll)\b", part):
             break  # "she's seen notting hill, i haven't", "can't do hachi, i'd be in bits": a say of its own, no title
         elif (titles_anywhere and re.fullmatch(r"(?:the )?[a-z0-9][\w' :-]{1,40}", part) and bare_title
               and not re.search(r"\b(it|that|this|one|movie|film|list|pick)\b", part)):

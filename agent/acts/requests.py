@@ -53,7 +53,8 @@ _OFF_TOPIC = (r"\b(?:order (?:me )?(?:a |some )?(?:pizza|food|taxi|uber)|weather
               r"(?:book|buy|get|reserve|order) (?:me |us )?(?:a |an |some |\d+ |two |three |four )?(?:movie |cinema |theater |theatre )?"
               r"(?:tickets?|seats?)|"
               r"do you (?:even |ever |actually |really )?(?:watch|like|enjoy|see) (?:movies|films)(?: yourself| at all)?(?=\W*$)|"
-              r"(?:going to|gonna|will it) (?:rain|snow)|forecast|"  # "is it going to rain tomorrow"
+              r"(?:going to|gonna|will it) (?:rain|snow)|forecast|"
+              r"deliver (?:a |some )?(?:pizza|food|groceries)|(?:pizza|food) deliver(?:y|ies)?|"  # "do you deliver pizza"  # "is it going to rain tomorrow"
               r"(?:cancel|unsubscribe from|pause) (?:my |the |a )?(?:netflix|hulu|prime|disney\+?|hbo|subscription|account|"
               r"membership)|"  # "how do i cancel netflix"
               r"how (?:does|do) (?:this|this thing|this bot|the bot|this app|this chat|you) work(?=\W*$)|"
@@ -129,11 +130,11 @@ def _asks_for_more(text: str) -> bool:
 
 _MORE_LIKE = (r"\b(?:more like|similar to|similar of|(?:in )?the same vein as|(?:similar|same) (?:films?|movies?|stuff|vibe|feel|energy) (?:to|as)|same as|"
               r"(?:something|anything|stuff|movies|films|things|ones|more stuff|others?) like|in the (?:vein|style) of|"
-              r"along the lines of|(?:in|with) the (?:vibe|spirit|feel|mood) of|(?:vibes?|feel) of|closer to|reminds? me of|(?:what|anything|something) else (?:is )?like|got anything like|that's like|that is like|"
+              r"along the lines of|(?:in|with) the (?:vibe|spirit|feel|mood) of|(?:in|with) the same (?:spirit|style|mould|mold|feel|vibe) as|(?:vibes?|feel) of|closer to|reminds? me of|(?:what|anything|something) else (?:is )?like|got anything like|that's like|that is like|"
               # "more films resembling casablanca", "others same like this"
               r"(?:films?|movies?|something|anything|stuff|ones) (?:resembling|that resembles?|akin to|comparable to)|"
               r"(?:same|similar) like)"
-              r"\s+(.+?)(?:[,;!?]|\s*[\U0001F300-\U0001FAFF\u2600-\u27BF]| but | from | without | only| no | "
+              r"\s+(.+?)(?:[,;!?]|\s*[\U0001F300-\U0001FAFF\u2600-\u27BF]| but | from | without | minus | only| no | "
               r"for (?:my|me|a|an|the|our|kids|tonight)\b|$)|"
               r"(?:^|[,.;:!?]\s*|\band\s+|\balso\s+)like\s+(.+?)\s+but\b")
 
@@ -143,7 +144,8 @@ def _more_like(text: str, shown: list[str]) -> list[tuple[int, TurnAct]]:
     if m is None:
         similar = _search(r"(?:^|[.!?,]\s*)(?:similar|same) (?:vibes?|ones|stuff|movies|films)\s*\??$|"
                           # "i adored amelie, anything in that vein?"
-                          r"\b(?:more|anything|something|stuff|others?|films?|movies?)(?: else)? in "
+                          # "what else is in that vein"
+                          r"\b(?:more|anything|something|stuff|others?|films?|movies?|what)(?: else)?(?: is|'s)? in "
                           r"(?:that|this|the same|a similar) (?:vein|style|spirit|mould|mold)\b|"
                           r"\b(?:more |something |anything )?along (?:those|these|the same) lines\b|"
                           r"\b(?:anything|something|got anything|any(?:thing)? more|more stuff|more|what's|whats|what is) "
@@ -158,6 +160,8 @@ def _more_like(text: str, shown: list[str]) -> list[tuple[int, TurnAct]]:
     if (word := re.fullmatch(r"the ([\w-]+)", target)) and word.group(1) in _GENRE_OR_TOPIC_WORDS \
             and not _shown_title(target, shown):
         return [(m.start(), TurnAct(act="more_like", ref=Ref(describe=word.group(1))))]  # "more like the western"
+    if (one := re.fullmatch(r"the ([\w' -]+?) one", target)) and _shown_title(one.group(1), shown) == one.group(1):
+        return [(m.start(), TurnAct(act="more_like", ref=Ref(title=one.group(1))))]  # "the grand budapest one"
     if re.fullmatch(r"#?\s*\d{1,2}", target):  # "something like 2": a place on the list
         return [(m.start(), TurnAct(act="more_like", ref=Ref(position=int(target.strip("# ")))))]
     ref = ref_in(target, shown) or Ref(title=re.sub(r"^(the movie|the film) ", "", target))
@@ -245,7 +249,8 @@ def _undo(text: str, genres: list[str]) -> list[tuple[int, TurnAct, str]]:
                       r"requested)(?: just now| a (?:moment|second|minute) ago)?|"
                       r"forget what i (?:just (?:said|asked(?: for)?)|(?:said|asked(?: for)?) "
                       r"(?:just now|a (?:moment|second|minute) ago))|"
-                      r"go back|revert)\b", text):
+                      r"go back|revert)\b|"
+                      r"^\W*(?:ctrl|cmd|command|control)\s*[+-]?\s*z\W*$", text):  # "ctrl+z", an editor's undo
         return [(m.start(), TurnAct(act="undo", what={"last": True}), m.group(0))]
     return []
 
@@ -267,8 +272,11 @@ _EXCLUDED_TITLE = re.compile(r"\b(?:(?:nothing|not anything|nothing at all|not) 
                              r" newer| older|$)|"
                              r"\bnot (.+?) again\b|"
                              r"(?:^|[,.;!?]\s*|\bbut\s+)(?:not|no|nothing)\s+(?!like\b|to\b|for\b)"
-                             r"((?:the )?[a-z][\w'!:-]*(?: (?!but\b)[a-z0-9][\w'!:-]*){1,5}?)"
-                             r"(?:\s+(?:please|pls|tho|though|thanks|again|lol))*(?=[,.;!?]|$)")
+                             r"((?:the )?[a-z][\w'!:-]*(?: (?!but\b)[a-z0-9][\w'!:-]*){1,7}?)"
+                             r"(?:\s+(?:please|pls|tho|though|thanks|again|lol))*(?=[,.;!?]|$)|"
+                             # "not se7en, saw it": one word ruled out because it is seen
+                             r"(?:^|[,.;!?]\s*|\bbut\s+)(?:not|no)\s+([a-z0-9][\w'!:-]*)(?=\s*[,.;:–—-]\s*(?:i've |i have |we've |"
+                             r"already |cos |because )*(?:seen|saw|watched)\b)")
 
 
 # words no title is made of alone: "not too long", "no more than two hours", "nothing with zombies"
@@ -284,8 +292,9 @@ def _excluded_titles(text: str, genres: list[str]) -> list[tuple[int, int, str]]
     plain = _plain_pattern(tuple(genres))
     out = []
     for m in _EXCLUDED_TITLE.finditer(text):
-        group = next(g for g in (1, 2, 3) if m.group(g))
+        group = next(g for g in (1, 2, 3, 4) if m.group(g))
         name = re.sub(r"(?:\s+(?:movies?|films?|stuff|ones?|anymore|any more|either|this time|tonight|now|itself|"
+                      r"junk|crap|garbage|trash|rubbish|nonsense|"  # "no superhero junk"
                       + _FILLER + r"))+$", "", m.group(group).strip())
         name = re.sub(r"^(?:another|more|the same old|set in|set on|about|with)\s+", "", name)  # "not set in space"
         # "not too dark", "no more than two hours"; a hedging "actually" comes first ("not actually scary"),
@@ -330,7 +339,7 @@ def _in_passing(act: TurnAct, text: str) -> bool:
         return False
     return not re.search(r"\b(?:something|anything|show me|give me|i want|i need|i asked for|i said|looking for|try|"
                          r"recommend|suggest|more|instead|rather|please|pls|make it|how about|what about|got any|any|also|"
-                         r"what other|(?:is|are) there)\b", text)
+                         r"what other|other|(?:is|are) there)\b", text)  # "seen john wick. other action with car chases?"
 
 
 def _only_a_year(act: TurnAct, text: str) -> bool:

@@ -15,7 +15,10 @@ MOOD_WORDS = {"(?:not|nothing|less|no|aren't|isn't|wasn't) (?:too |so |that |ver
               "feel good": "feel-good", "exciting": "exciting", "thought-provoking": "thought-provoking",
               "thought provoking": "thought-provoking", "mind bending": "thought-provoking",
               "makes? you think(?! (?:i|i'd|i'll|i would|that))": "thought-provoking", "scary": "scary", "scare me": "scary", "creepy": "scary",
-              "spooky": "scary", "chill": "lighter", "easy": "lighter", "fun": "lighter", "uplifting": "feel-good",
+              "spooky": "scary", "chill": "lighter",
+              # "something dumb i don't have to think about", "switch my brain off"
+              "(?:don't|do not|won't|wouldn't) (?:have|need) to think|(?:switch|turn) (?:my |your |our )?brains? off|brainless|"
+              "mindless": "lighter", "easy": "lighter", "fun": "lighter", "uplifting": "feel-good",
               "heartwarming": "feel-good", "gritty": "darker", "grittier": "darker", "bleak": "darker", "thrilling": "exciting",
               "smart": "thought-provoking", "wholesome": "feel-good",
               "adrenaline": "exciting", "edge of (?:my|your|the) seat": "exciting", "action-packed": "exciting",
@@ -77,7 +80,10 @@ TAG_GROUPS = {"superhero": ("superhero", "superheroes", "comic book", "marvel", 
               "music": ("music", "musician", "musicians", "band", "bands"), "car chase": ("car chase", "car chases"),
               "clown": ("clown", "clowns"), "nature": ("nature", "wildlife"), "found footage": ("found footage",),
               "animal": ("animal", "animals", "animal movie"),
-              "explosion": ("explosion", "explosions"), "psychological": ("psychological",), "gore": ("gore",)}
+              "explosion": ("explosion", "explosions"), "psychological": ("psychological",), "gore": ("gore",),
+              "detective": ("detective", "detectives"), "friendship": ("friendship", "friendships"),
+              "wine": ("wine",), "strong female lead": ("strong female lead", "female lead", "female-led"),
+              "paranoia": ("paranoia",), "chainsaw": ("chainsaw", "chainsaws")}
 
 
 _GENRE_OR_TOPIC_WORDS = frozenset({w for forms in TAG_GROUPS.values() for f in forms for w in f.split()}
@@ -130,6 +136,7 @@ def normalise(message: str) -> str:
     # "my four year old": an age in words
     text = re.sub(r"\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)(?=[- ](?:years?|yrs?)[- ]olds?\b)",
                   lambda m: str(_AGES.index(m.group(1)) + 1), text)
+    text = re.sub(r"\b(from|between|since|around|before|after) like (?=(?:19|20)\d\d|\d0'?s)", r"\1 ", text)  # "from like 1945"
     text = re.sub(r"\bso{3,}\b", "so", text)  # "sooo good"
     text = re.sub(r"\b(similar|close) 2 (?=#|[a-z])", r"\1 to ", text)  # "similar 2 #1": '2' for 'to'
     # a statement with a question tag asks a question: "casino is like 3 hrs right?" -> "is casino like 3 hrs?"
@@ -193,7 +200,7 @@ _PRONOUNS = frozenset("it its her him me us you them this that one his my our".s
 
 _GOOD = (r"great|perfect|amazing|awesome|good|nice|fantastic|brilliant|excellent|favou?rites?|a yes|yes|love it|"
          r"lovely|wonderful|delightful|charming|superb|"
-         r"5 stars|five stars|10/10|a must|must|sold|>>>|a masterpiece|masterpiece|goat|a classic|cute|cool|sick|hilarious|dope|fire|intriguing|promising|solid|"
+         r"5 stars|five stars|10/10|a must|must|sold|>>>|a masterpiece|masterpiece|goat|a classic|cute|cool|sick(?! of)|hilarious|dope|fire|intriguing|promising|solid|"
          r"incredible|phenomenal|outstanding|stunning|ace|brill|cracking|top notch|bonza|bonzer|"  # "number 2 looks ace"
          r"looks? (?:great|good|fun|interesting)|sounds? (?:great|good|perfect|fun)|👍|❤️|♥|🔥|😍")
 
@@ -203,7 +210,7 @@ _BAD = (r"boring|a no|no thanks|nope|nah|not for me|(?:aren't|isn't|are not|is n
         r"i (?:don't|do not|didn't|did not) (?:really )?(?:like|love|enjoy|want)|(?:is|are|was|were) for bab(?:ie|y)s|"
         r"terrible|hated?|didn't care for|don't care for|skip|pass|dumb|lame|stupid|too slow|not interested|"
         r"no way|hard pass|no|not so much|not really|not feeling it|👎|🤮|😴|"
-        r"snooze ?fest|rubbish|naff|crap|dull|tedious")
+        r"snooze ?fest|rubbish|naff|crap|dull|tedious|(?:so |way |massively |hugely )?overrated")
 
 
 # a verdict said without its subject ("i have watch the amelie, is very nice")
@@ -263,8 +270,8 @@ def _genre_patterns(genres: list[str]) -> dict[str, str]:
                           (r"\d+ ?(?:yo|y/o|(?:yr|year)s?[- ]olds?|(?:yr|year)s? old)", "children"),
                           ("little ones|toddlers?|kid[- ]friendly|family[- ]friendly", "children"),
                           # "for my son"; "my kid already saw these" says who has seen them
-                          (r"(?:for )?(?:(?:my|our) (?:(?:small|little|young|younger|youngest|baby) )?(?:son|daughter|kids?|"
-                           r"little one|nephew|niece)|(?:my |our |the )?grand(?:kids?|children|child|sons?|daughters?))"
+                          (r"(?:for )?(?:(?:my|our) (?:(?:small|little|young|younger|youngest|baby) )?(?:sons?|daughters?|kids?|"
+                           r"little ones?|nephews?|nieces?)|(?:my |our |the )?grand(?:kids?|children|child|sons?|daughters?))"
                            r"(?! (?:already |has |have |just )*(?:seen|saw|watched)\b)", "children"),
                           ("a good cry|(?:make|makes) (?:me|you|us) cry|(?:film|movie) to cry(?: to| at)?", "drama"), ("funnier|laughs", "comedy")):
         if target in lower:

@@ -263,6 +263,40 @@ def acts(text: str, shown=SHOWN) -> list[dict]:
     ("no need for it to be set in space", [{"act": "undo", "what": {"tags": ["space"]}}]),
     ("let's start from scratch and try something completely different", [{"act": "reset"}, {"act": "recommend"}]),
     ("how do i cancel my subscription", [{"act": "unclear"}]),
+    # what blind16 taught (read after its first score): sarcasm, terse verdicts, reasons for a rule
+    ("oh great, casino. how original", [{"act": "feedback", "signal": "dislike", "refs": [{"title": "casino"}]}]),
+    ("you seriously thought we'd enjoy balto?", [{"act": "feedback", "signal": "dislike", "refs": [{"title": "balto"}]}]),
+    ("cause what we really needed after asking for no kids stuff was toy story", [
+        {"act": "recommend", "not_genres": ["Children"]},
+        {"act": "feedback", "signal": "dislike", "refs": [{"title": "toy story"}]}]),
+    ("heat is so overrated", [{"act": "feedback", "signal": "dislike", "refs": [{"title": "heat"}]}]),
+    ("casino put me to sleep", [{"act": "feedback", "signal": "dislike", "refs": [{"title": "casino"}]}]),
+    ("seen heat already. jumanji as well", [{"act": "feedback", "signal": "seen",
+                                              "refs": [{"title": "heat"}, {"title": "jumanji"}]}]),
+    ("we'd happily watch #2, but why #4?", [{"act": "feedback", "signal": "like", "refs": [{"position": 2}]},
+                                           {"act": "explain", "ref": {"position": 4}}]),
+    ("cmd z", [{"act": "undo", "what": {"last": True}}]),
+    ("comedy please, but no cartoons, my nephews are sick of them", [
+        {"act": "recommend", "genres": ["Children", "Comedy"], "not_genres": ["Animation"]}]),
+    ("is #5 just for kids or would grown-ups like it", [{"act": "question", "ref": {"position": 5}, "about": "genre"}]),
+    ("how does heat qualify as uplifting", [{"act": "explain", "ref": {"title": "heat"}}]),
+    ("sci-fi please, but not arrival, seen it", [{"act": "recommend", "genres": ["Sci-Fi"], "not_titles": ["arrival"]}]),
+    ("zombies please. no pixar though, we've seen them all", [{"act": "recommend", "tags": ["zombie"], "not_tags": ["pixar"]}]),
+    ("war films, nothing saving private ryan or band of brothers", [
+        {"act": "recommend", "genres": ["War"], "not_titles": ["saving private ryan", "band of brothers"]}]),
+    ("no marvel garbage, something with a strong female lead", [
+        {"act": "recommend", "tags": ["strong female lead"], "not_tags": ["superhero"]}]),
+    ("more like casino minus the crime", [{"act": "more_like", "ref": {"title": "casino"}, "not_genres": ["Crime"]}]),
+    ("westerns from like 1950 to 1965", [{"act": "recommend", "genres": ["Western"], "era": {"start": 1950, "end": 1965}}]),
+    ("something mindless and funny, long day", [{"act": "recommend", "genres": ["Comedy"], "mood": "lighter"}]),
+    ("seen heat twice. what else is in that vein?", [{"act": "feedback", "signal": "seen", "refs": [{"title": "heat"}]},
+                                                    {"act": "more_like", "ref": {"anaphor": True}}]),
+    ("anything in the same style as jumanji?", [{"act": "more_like", "ref": {"title": "jumanji"}}]),
+    ("stuff like the toy one", [{"act": "more_like", "ref": {"title": "toy"}}]),
+    ("seen casino. other crime with a heist?", [{"act": "feedback", "signal": "seen", "refs": [{"title": "casino"}]},
+                                               {"act": "recommend", "genres": ["Crime"], "tags": ["heist"]}]),
+    ("a detective story about friendship", [{"act": "recommend", "tags": ["detective", "friendship"]}]),
+    ("can you deliver food", [{"act": "unclear"}]),
 ])
 def test_the_hard_cases_read_as_people_mean_them(text, expected):
     got = acts(text)
