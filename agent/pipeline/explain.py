@@ -121,9 +121,9 @@ def template_texts(ev: Evidence, position: int = 0) -> tuple[str, str]:
     if len(parts) < 2 and ev.shared_tags and ev.shared_tag_counts:
         tag, liked = ev.shared_tags[0], ev.shared_tag_counts[0]
         text = TAG_FORMS[shift % len(TAG_FORMS)].format(tag=tag, liked=liked, are="are" if liked > 1 else "is")
-        if liked == 1:  # "like 1 of the movies you liked" reads as a count gone wrong
-            text = re.sub(r"\b(?:as is )?1 of the movies", lambda m: ("like " if m.group(0).startswith("as") else "")
-                          + "one of the movies", text).replace("liked, 1 is", "liked, one is")  # "as is one of" reads as the item
+        if liked == 1:  # "like 1 of the movies you liked" reads as a count gone wrong, "as is one of …" as the item
+            text = text.replace("as is 1 of", "like 1 of").replace("1 of the movies", "one of the movies") \
+                .replace("liked, 1 is", "liked, one is")
         parts.append(text)
     elif len(parts) < 2 and ev.shared_categories:
         c = ev.shared_categories[0]
