@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable
 
 from agent.pipeline.claims.context import WORDS, ClaimContext, Rule, Violation, has_word
-from agent.pipeline.claims.vocabulary import GENERIC_OBJECTS, Vocabulary
+from agent.pipeline.claims.vocabulary import GENERIC_OBJECTS, GENRE_NOUNS, Vocabulary
 from agent.pipeline.grounding import bare_title
 
 _CLAIM = re.compile(
@@ -52,9 +52,8 @@ ITEM_AMONG_LIKED: Rule = (
 # ... or a rating given to a genre or "movie" said of it ("It was also a comedy, which you rated 4/5"): a
 # rating is of a title, named right before it
 GENRE_RATED: Rule = (
-    re.compile(r"\b(?:movie|film|one|comedy|drama|thriller|action|adventure|romance|horror|documentary|musical|"
-               r"western|animation|fantasy|mystery|crime|war|sci-fi)\s*,?\s+(?:which|that) you (?:rated|gave)\b",
-               re.IGNORECASE),
+    re.compile(r"\b(?:movie|film|one|" + "|".join(re.escape(g.lower()) for g in GENRE_NOUNS) +
+               r")\s*,?\s+(?:which|that) you (?:rated|gave)\b", re.IGNORECASE),
     "short", "liked_item", "it says {m!r}: a rating is the person's, of a liked title named before it")
 # ... or as "it" ("you liked it as well as The Two Towers"; the templates' "(you liked it)" is said of the
 # title before it)
