@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -197,16 +197,24 @@ def movielens_source(directory: Path) -> Source:
 
 def _movielens_items(directory: Path) -> Iterator[Row]:
     tag_counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    spellings: dict[str, Counter[str]] = defaultdict(Counter)
     if (directory / "tags.csv").exists():
         for _, row in read_rows(directory / "tags.csv", MOVIELENS_MAP):
-            tag = _text(row, "tag").lower()
+            tag = " ".join(_text(row, "tag").split())
             if tag and "__error__" not in row:
-                tag_counts[_text(row, "item_id")][tag] += 1
+                tag_counts[_text(row, "item_id")][tag.lower()] += 1
+                spellings[tag.lower()][tag] += 1
+    shown = {tag: tag_spelling(forms) for tag, forms in spellings.items()}
     for line, row in read_rows(directory / "movies.csv", MOVIELENS_MAP):
         counts = tag_counts.get(_text(row, "item_id"), {})
-        row["tags"] = sorted(counts, key=lambda t: (-counts[t], t))[:10]
+        row["tags"] = [shown[t] for t in sorted(counts, key=lambda t: (-counts[t], t))[:10]]
         row["title"] = movielens_title(_text(row, "title"))
         yield line, row
+
+
+def tag_spelling(forms: Counter[str]) -> str:
+    """How most taggers spelled a tag: "Stephen King", "Disney", "dark comedy" (a tie goes to lower case)."""
+    return max(forms, key=lambda form: (forms[form], form == form.lower(), form))
 
 
 def movielens_title(title: str) -> str:

@@ -1,9 +1,10 @@
 import json
+from collections import Counter
 
 import pytest
 
 from agent.errors import InputError
-from agent.ingest import Source, ingest, movielens_title, parse_column_map
+from agent.ingest import Source, ingest, movielens_source, movielens_title, parse_column_map, tag_spelling
 from agent.retrieval.chroma import ChromaRetriever
 from agent.store import CatalogStore
 
@@ -193,3 +194,19 @@ def test_a_json_user_id_with_an_unpaired_surrogate_is_rejected_with_its_line(tmp
     s = ingest(Source(items=items, interactions=inter), *parts)
     assert s.interactions["added"] == 1
     assert [(r.line, "unpaired surrogate" in r.reason) for r in s.rejected] == [(2, True)]
+
+
+def test_movielens_tags_keep_the_spelling_most_taggers_used(tmp_path):
+    (tmp_path / "movies.csv").write_text("movieId,title,genres\n1,\"Shining, The (1980)\",Horror\n")
+    (tmp_path / "tags.csv").write_text("userId,movieId,tag,timestamp\n"
+                                       + "".join(f"{u},1,{tag},0\n" for u, tag in enumerate(
+                                           ["Stephen King", "stephen king", "Stephen King", "jack nicholson",
+                                            "Atmospheric", "atmospheric", "atmospheric", "Mafia", "mafia"])))
+    (item,) = [row for _, row in movielens_source(tmp_path).item_rows()]
+    # the counts are over all spellings; a name keeps its capitals, a tie goes to lower case
+    assert item["tags"] == ["atmospheric", "Stephen King", "mafia", "jack nicholson"]
+
+
+def test_tag_spelling():
+    assert tag_spelling(Counter({"Disney": 21, "disney": 1})) == "Disney"
+    assert tag_spelling(Counter({"Twist Ending": 1, "twist ending": 19})) == "twist ending"
