@@ -115,8 +115,10 @@ def read_turn(message: str, genres: list[str], shown: list[str] | None = None,
         if more:  # "more like #2 but older": the constraints belong to the more-like act
             for field in ("genres", "not_genres", "tags", "not_tags", "not_titles", "era", "mood"):
                 setattr(more[0][1], field, getattr(act, field))
+        # after "start over" what follows is asked ("seen all five. start over, documentaries this time")
         elif act.has_constraints() and not (taken & {"feedback"} and _only_a_year(act, text)) \
-                and not (taken & {"explain", "question", "feedback"} and _in_passing(act, text)) or _asks_for_more(text):
+                and not (taken & {"explain", "question", "feedback"} and "reset" not in taken and _in_passing(act, text)) \
+                or _asks_for_more(text):
             found.append((first, act))
         elif not taken and (_asks(text) or (act.query and len(act.query.split()) >= 2 and not _off_topic(text))):
             found.append((first, act))
@@ -149,10 +151,13 @@ def _named_before(found: list[tuple[int, TurnAct]], text: str, shown: list[str])
 
 def _without_refs(text: str, shown: list[str], found: list[tuple[int, TurnAct]]) -> str:
     """The text a request is read from: references ("the horror one", a title on screen) and the
-    titles feedback or "more like" named are no constraints."""
+    titles feedback or "more like" named are no constraints, nor is the word that tells an item
+    apart ("more like the western but funny" asks no Western)."""
     text = re.sub(r"\bthe [\w-]+(?: [\w-]+){0,2} one\b", " ", _mask_titles(text, shown))
     for _, act in found:
         for ref in [act.ref, *act.refs]:
             if ref is not None and ref.title:
                 text = re.sub(rf"(?<!\w){re.escape(ref.title)}(?!\w)", " ", text)
+            elif ref is not None and ref.describe:
+                text = re.sub(rf"\bthe {re.escape(ref.describe)}(?: movie| film)?(?!\w)", " ", text)
     return text

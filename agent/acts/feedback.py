@@ -14,7 +14,9 @@ _NEXT_ACT = (r"\bmore like\b|\bsimilar to\b|\bwhy\b|\bwhat\b|\bwhats\b|\bwhat's\
 
 
 def _feedback(text: str, shown: list[str]) -> list[tuple[int, TurnAct]]:
-    verbs = (("dislike", r"dislike[sd]?|hated?|vetoed|didn't like|did not like|didn't love|did not love|didn't enjoy|not for me|"
+    # "a film grown-ups won't hate" is no verdict
+    verbs = (("dislike", r"dislike[sd]?|(?<!n't )(?<!not )(?<!never )hated?|vetoed|didn't like|did not like|didn't love|"
+                         r"did not love|didn't enjoy|not for me|"
                          r"not (?:really |much of )?a (?:big |huge )?fan of|not into|not feeling|not loving|meh on|didn't care for|"
                          r"don't care for|no to|👎+(?: on| for| to)?|thumbs down(?: (?:for|to|on))?|"
                          # "can't do hachi, i'd be in bits"; "my gf can't handle it" is hers
@@ -55,6 +57,9 @@ def _feedback(text: str, shown: list[str]) -> list[tuple[int, TurnAct]]:
                 if signal == "seen" and re.match(r"(?:half (?:of )?|most of |part of )?(?:a|an) (?!few|couple|lot|bunch)", head):
                     continue  # "i watched half of a horror last night": a story, no item
                 refs = _refs(head, shown, titles_anywhere=True)
+                if refs is None and signal != "seen" and re.match(
+                        r"(?:that|this) (?!(?:kind|sort|type|genre|idea|one|part|bit|list)\b)[a-z]{3,}\s*(?:[.!,;]|$)", head):
+                    refs = [Ref(anaphor=True)]  # "ooh paddington! love that bear": the item just named
                 if refs and re.match(r"them\b(?! all)", head):
                     refs = _named_before_them(text[:m.start()], shown) or refs
                 if refs is None and signal == "dislike" and re.match(r"\s*(?:[.!,;]|$)", text[m.end():]) and \

@@ -12,7 +12,8 @@ _ABOUTS = (("length", r"how long|runtime|run time|length|minutes|is it long|too 
            ("year", r"what year|when was|when did|when's it from|when is it from|from when|how old|released|came out|"
                      r"come out|when(?:'s| is) .{1,40} from\b|"
                      r"from the \d0'?s\?|which year|\byear\s*\?"),  # "#2 year?"
-           ("cast", r"who (?:is|was|stars|plays|directed|made|is in)|actors?|cast|director|starring|who's in|voices?\b|voiced|"
+           ("cast", r"who (?:(?:even|actually|really|exactly) )?(?:is|was|stars|plays|directed|made|is in)|"  # "who even directed it"
+                    r"actors?|cast|director|starring|who's in|voices?\b|voiced|"
                     r"the (?:leads?|star|main character)\b|lead (?:role|actor|actress)"),
            ("rating", r"rated|rating|any good|is it good|worth (?:it|watching)|score|reviews?|good\?"),
            ("genre", r"animated|scary|funny|romantic|a comedy|a horror|a romantic comedy|(?:is|was) (?:it|that|this)(?: one)? (?:an? )?"
@@ -90,8 +91,9 @@ def _explain_or_question(text: str, shown: list[str]) -> list[tuple[int, TurnAct
     out = _question(text[:m.start()], shown, 0)  # "what's #2 about and why did you pick it"
     out += [(m.start(), TurnAct(act="explain", ref=r)) for r in _more_places(ref, text[m.end():])]
     tail = text[m.end():]
-    if q := re.search(r"\b(and|also|plus)\s+(is|was|are|does|did|what|who|when|how)\b", tail):
-        out += _question(tail[q.start(2):], shown, m.end() + q.start(2), after_explain=True)
+    # "why #3 and is it scary?"; "why is memento here? who even directed it": a question in the next sentence
+    if q := re.search(r"(?:\b(?:and|also|plus)|[?!.])\s+(is|was|are|does|did|what|who|when|how)\b", tail):
+        out += _question(tail[q.start(1):], shown, m.end() + q.start(1), after_explain=True)
     return out
 
 
@@ -121,7 +123,12 @@ def _question(text: str, shown: list[str], base: int, after_explain: bool = Fals
     if re.match(r"(?:what(?:'s| is|s|re| are)|any|are there any) (?:a |an |some |any )?"
                               r"(?:good|great|fun|decent|nice|scary|funny)\b|what(?:'s| is|s)? (?:else|similar)\b|"
                               r"what(?:'s| is|s) (?:a|an|some) (?:[\w-]+ ){0,2}(?:movie|film|flick|show)s?\b|"
-                              r"(?:is|are) there (?:a|an|any|anything|something|some)\b|"
+                              # "is there a sequel to #1" asks about the item
+                              r"(?:is|are) there (?:a|an|any|anything|something|some)\b(?! (?:sequel|prequel|remake|"
+                              r"follow[- ]up|part (?:2|two|ii)|book|novel|english version|dubbed version)s? (?:to|of|for|on)\b)|"
+                              # "what about older crime stuff", "how about something funnier": a request
+                              r"(?:what|how) about (?!(?:the|it|that|this|number)\b|#)(?:[\w-]+ ){0,3}"
+                              r"(?:stuff|movies|films|flicks|ones|something|anything)\b|"
                               r"what(?:'s| is| was) the (?:reasoning|reason|rationale|logic|thinking)\b|"
                               r"what(?:'s| is| was| were) (?:the|your)\s*$|do (?:you|u) have\b|have (?:you|u) got\b|"
                               r"any (?:genre|decade|era|year|kind|type|mood)\b",
@@ -165,6 +172,8 @@ def _question(text: str, shown: list[str], base: int, after_explain: bool = Fals
                              span):
             if not re.search(r"\b(it|that|this|one|something|anything|there|you|i)\b", t.group(1)):
                 ref = Ref(title=t.group(1))
-    if ref is not None and (about != "other" or qm.group(1) in ("is", "does", "was", "what", "whats", "what's", "where", "tell me")):
+    # "is there a sequel to #1", "are there any sequels to casino"
+    if ref is not None and (about != "other" or qm.group(1) in ("is", "are", "does", "was", "what", "whats", "what's", "where",
+                                                                "tell me")):
         return [(base + qm.start(1), TurnAct(act="question", ref=r, about=about)) for r in _more_places(ref, span)]
     return []

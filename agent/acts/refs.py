@@ -67,7 +67,9 @@ def _shown_title(text: str, shown: list[str]) -> str | None:
                     # "ocean's eleven" as typed, "chinatown's" as "chinatown"
                     span = next((s for s in (" ".join(typed[i:i + n]), " ".join(words[i:i + n])) if s == target),
                                 " ".join(words[i:i + n]))
-                    if (span == target) if len(target) < 4 else span[0] == target[0] and \
+                    # a misspelt name keeps each word's first letter ("toy stroy"; "mononoke one" is no "mononoke hime")
+                    if (span == target) if len(target) < 4 else \
+                            all(a[:1] == b[:1] for a, b in zip(span.split(), target.split())) and \
                             difflib.SequenceMatcher(None, span, target).ratio() >= (0.85 if n == 1 else 0.8):
                         if _number_after(run, whole, words[i + n:i + n + 1]):
                             span += " " + words[i + n]  # "oceans 11" for "Ocean's Eleven"

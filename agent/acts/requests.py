@@ -52,6 +52,9 @@ _OFF_TOPIC = (r"\b(?:order (?:me )?(?:a |some )?(?:pizza|food|taxi|uber)|weather
               r"are you (?:an? )?(?:real )?(?:person|people|ai|robot|chatbot|machine)|"
               r"(?:book|buy|get|reserve|order) (?:me |us )?(?:a |an |some |\d+ |two |three |four )?(?:movie |cinema |theater |theatre )?"
               r"(?:tickets?|seats?)|"
+              # "can you book a table for 2 at 8", "make a dinner reservation"
+              r"(?:book|reserve|get|find) (?:me |us )?(?:a |an )?table\b|"
+              r"(?:make|book) (?:me |us )?(?:a |an )?(?:dinner |restaurant |table )?reservation|"
               r"do you (?:even |ever |actually |really )?(?:watch|like|enjoy|see) (?:movies|films)(?: yourself| at all)?(?=\W*$)|"
               r"(?:going to|gonna|will it) (?:rain|snow)|forecast|"
               r"deliver (?:a |some )?(?:pizza|food|groceries)|(?:pizza|food) deliver(?:y|ies)?|"  # "do you deliver pizza"  # "is it going to rain tomorrow"
@@ -77,8 +80,12 @@ def read_era(text: str) -> Era | None:
         return Era(start=1900 + int(m.group(1)) * 10, end=1909 + int(m.group(2) or m.group(1)) * 10)
     if m := re.search(rf"\b{year}\s*(?:onwards?|and (?:later|after|newer|up)|or (?:later|newer|after)|\+|on)\b", text):
         return Era(start=int(m.group(1)))
-    if m := re.search(rf"\b(?:nothing|not) (?:from )?(?:before|older than) {year}", text):
+    made = r"(?:from |made |released |that came out |that's from )?"
+    if m := re.search(rf"\b(?:nothing|not) {made}(?:before|older than|earlier than) {year}", text):
         return Era(start=int(m.group(1)))
+    # "nothing made after 1970", "not newer than 1999": up to that year
+    if m := re.search(rf"\b(?:nothing|not) {made}(?:after|newer than|later than) {year}", text):
+        return Era(end=int(m.group(1)))
     if m := re.search(rf"\b(before|pre-?|until|up to|older than|after|post-?|since|newer than|from)\s*(?:the )?(?:year )?{year}\b",
                       text):
         word, y = m.group(1).rstrip("-"), int(m.group(2))
@@ -128,7 +135,10 @@ def _asks_for_more(text: str) -> bool:
                           r"show me (more|others)|what else|next|another|different ones?)\b", text))
 
 
-_MORE_LIKE = (r"\b(?:more like|similar to|similar of|(?:in )?the same vein as|(?:similar|same) (?:films?|movies?|stuff|vibe|feel|energy) (?:to|as)|same as|"
+_MORE_LIKE = (r"\b(?:more like|similar to|similar of|(?:in )?the same vein as|"
+              # "same kind of thing as the western but funny"
+              r"(?:the )?(?:same|similar) (?:kind|sort|type) of (?:thing|stuff|movies?|films?) (?:as|to)|"
+              r"(?:similar|same) (?:films?|movies?|stuff|vibe|feel|energy) (?:to|as)|same as|"
               r"(?:something|anything|stuff|movies|films|things|ones|more stuff|others?) like|in the (?:vein|style) of|"
               r"along the lines of|(?:in|with) the (?:vibe|spirit|feel|mood) of|(?:in|with) the same (?:spirit|style|mould|mold|feel|vibe) as|(?:vibes?|feel) of|closer to|reminds? me of|(?:what|anything|something) else (?:is )?like|got anything like|that's like|that is like|"
               # "more films resembling casablanca", "others same like this"
@@ -186,6 +196,10 @@ def _kind_like(text: str) -> re.Match | None:
     return None
 
 
+# verbs that take a constraint back, said after it ("the mood thing, forget it")
+_DROP = r"forget|drop|scrap|ditch|ignore|never ?mind|lose|scratch|cancel|undo"
+
+
 def _undo(text: str, genres: list[str]) -> list[tuple[int, TurnAct, str]]:
     """The constraints taken back ("any decade is fine, lose the 50s thing": each), with the words that
     said so (kept out of the request); "undo" alone takes back the last change."""
@@ -209,14 +223,22 @@ def _undo(text: str, genres: list[str]) -> list[tuple[int, TurnAct, str]]:
         for m in _finditer(rf"\b(?:{alt})(?:'s|'re)?\b (?:movies |films |ones |stuff )?(?:{fine})\b|"
                            rf"\b(?:allow|include|bring back|ok with|okay with|let's have|fine with)(?: the)? (?:{alt})"
                            rf"(?: again| too)?\b", text):
-            add(m, back)
+            if not re.search(r"\b(?:no|not|without|nothing|never)\s+$", text[:m.start()]):
+                add(m, back)  # "no superheroes ok?" asks for none, lifts nothing
         if negated:
-            for m in _finditer(rf"\b(?:take back|drop|remove|lift|undo) the no (?:{alt})\b(?: rule| filter| thing)?", text):
+            # "nvm the no-animation thing", "the no horror rule, drop it"
+            for m in _finditer(rf"\b(?:take back|drop|remove|lift|undo|never ?mind|forget(?: about)?|ignore|scrap|scratch|ditch|"
+                               rf"lose|cancel) the no[ -](?:{alt})\b(?: rule| filter| thing| part| bit| restriction)?|"
+                               rf"\bthe no[ -](?:{alt})(?: rule| filter| thing| part| bit| restriction)?,? (?:{_DROP}) "
+                               rf"(?:it|that)\b", text):
                 add(m, back)
         for m in _finditer(rf"\b(?:{dropped}) (?:be )?(?:a |an |set in |in |about |with |for |from (?:the )?)?(?:{alt})"
                            rf"(?: anymore| any more)?\b|"
                            rf"\b(?:drop|remove|forget|lose|ignore|never ?mind|undo|ditch|scrap|scratch|kill|cut)(?: about)? "
                            rf"the (?:{alt})(?: filter| part| thing| bit| requirement| restriction| mood| rule| stuff)?\b|"
+                           # "the mood thing, forget it"
+                           rf"\bthe (?:{alt})(?: filter| part| thing| bit| requirement| restriction| mood| rule| stuff)?,? "
+                           rf"(?:{_DROP}) (?:it|that|about it)\b|"
                            rf"\bno need for (?:it |them )?(?:to be )?(?:a |an |from (?:the )?|set in |in )?(?:{alt})\b|"
                            # "never mind it being scary"
                            rf"\b(?:never ?mind|forget(?: about)?|don't worry about) (?:it|them|that) being "
@@ -272,7 +294,7 @@ _EXCLUDED_TITLE = re.compile(r"\b(?:(?:nothing|not anything|nothing at all|not) 
                              r" newer| older|$)|"
                              r"\bnot (.+?) again\b|"
                              r"(?:^|[,.;!?]\s*|\bbut\s+)(?:not|no|nothing)\s+(?!like\b|to\b|for\b)"
-                             r"((?:the )?[a-z][\w'!:-]*(?: (?!but\b)[a-z0-9][\w'!:-]*){1,7}?)"
+                             r"((?:the )?[a-z][\w'!:-]*(?: (?!but\b)(?:[a-z0-9][\w'!:-]*|&)){1,7}?)"  # "not marley & me"
                              r"(?:\s+(?:please|pls|tho|though|thanks|again|lol))*(?=[,.;!?]|$)|"
                              # "not se7en, saw it": one word ruled out because it is seen
                              r"(?:^|[,.;!?]\s*|\bbut\s+)(?:not|no)\s+([a-z0-9][\w'!:-]*)(?=\s*[,.;:–—-]\s*(?:i've |i have |we've |"
@@ -294,7 +316,7 @@ def _excluded_titles(text: str, genres: list[str]) -> list[tuple[int, int, str]]
     for m in _EXCLUDED_TITLE.finditer(text):
         group = next(g for g in (1, 2, 3, 4) if m.group(g))
         name = re.sub(r"(?:\s+(?:movies?|films?|stuff|ones?|anymore|any more|either|this time|tonight|now|itself|"
-                      r"junk|crap|garbage|trash|rubbish|nonsense|"  # "no superhero junk"
+                      r"junk|crap|garbage|trash|rubbish|nonsense|ok|okay|alright|"  # "no superhero junk", "no superheroes ok?"
                       + _FILLER + r"))+$", "", m.group(group).strip())
         name = re.sub(r"^(?:another|more|the same old|set in|set on|about|with)\s+", "", name)  # "not set in space"
         # "not too dark", "no more than two hours"; a hedging "actually" comes first ("not actually scary"),
@@ -339,7 +361,7 @@ def _in_passing(act: TurnAct, text: str) -> bool:
         return False
     return not re.search(r"\b(?:something|anything|show me|give me|i want|i need|i asked for|i said|looking for|try|"
                          r"recommend|suggest|more|instead|rather|please|pls|make it|how about|what about|got any|any|also|"
-                         r"what other|other|(?:is|are) there)\b", text)  # "seen john wick. other action with car chases?"
+                         r"what other|other|(?:is|are) there|this time)\b", text)  # "seen john wick. other action with car chases?"
 
 
 def _only_a_year(act: TurnAct, text: str) -> bool:

@@ -9,9 +9,13 @@ from functools import lru_cache
 from agent.intent import CATEGORY_SYNONYMS, MOODS
 
 MOOD_WORDS = {"(?:not|nothing|less|no|aren't|isn't|wasn't) (?:too |so |that |very |overly |too much |so much )?(?:dark|heavy|scary|"
-              "intense|bleak|sad|depressing|violent|gory|creepy|spooky)": "lighter", "too scary": "lighter",
+              "intense|bleak|sad|depressing|violent|gory|creepy|spooky|serious)": "lighter", "too scary": "lighter",
+              # "but not the scary kind"
+              "(?:not|nothing|no) (?:the|a|an) (?:too |so |very |overly )?(?:dark|heavy|scary|intense|bleak|sad|depressing|violent|"
+              "gory|creepy|spooky|serious) (?:kind|sort|type|variety|ones?)": "lighter",
               "not (?:too |so )?light": "darker",
-              "lighter": "lighter", "light": "lighter", "darker": "darker", "dark": "darker", "feel-good": "feel-good",
+              "lighter": "lighter", "light-?hearted": "lighter", "light": "lighter", "darker": "darker", "dark": "darker",
+              "feel-good": "feel-good",
               "feel good": "feel-good", "exciting": "exciting", "thought-provoking": "thought-provoking",
               "thought provoking": "thought-provoking", "mind bending": "thought-provoking",
               "makes? you think(?! (?:i|i'd|i'll|i would|that))": "thought-provoking", "scary": "scary", "scare me": "scary", "creepy": "scary",
@@ -205,10 +209,12 @@ _GOOD = (r"great|perfect|amazing|awesome|good|nice|fantastic|brilliant|excellent
          r"looks? (?:great|good|fun|interesting)|sounds? (?:great|good|perfect|fun)|👍|❤️|♥|🔥|😍")
 
 
-_BAD = (r"boring|a no|no thanks|nope|nah|not for me|(?:aren't|isn't|are not|is not) for me|not my thing|isn't my thing|not my cup of tea|meh|bad|awful|"
+_BAD = (r"boring|a no|no thanks|nope|nah|not for me|(?:aren't|isn't|are not|is not) for me|not my thing|isn't my thing|"
+        # "3 isnt my cup of tea", "that's not really my cup of tea"
+        r"(?:not|isn't|is not|aren't|are not|wasn't|was not) (?:really |quite |exactly )?(?:my|our) cup of tea|meh|bad|awful|"
         r"not (?:really )?my (?:kind|type|sort|style) of [\w-]+|not (?:really )?my (?:style|taste|vibe|jam)|"
         r"i (?:don't|do not|didn't|did not) (?:really )?(?:like|love|enjoy|want)|(?:is|are|was|were) for bab(?:ie|y)s|"
-        r"terrible|hated?|didn't care for|don't care for|skip|pass|dumb|lame|stupid|too slow|not interested|"
+        r"terrible|(?<!n't )(?<!not )(?<!never )hated?|didn't care for|don't care for|skip|pass|dumb|lame|stupid|too slow|not interested|"
         r"no way|hard pass|no|not so much|not really|not feeling it|👎|🤮|😴|"
         r"snooze ?fest|rubbish|naff|crap|dull|tedious|(?:so |way |massively |hugely )?overrated")
 

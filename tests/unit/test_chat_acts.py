@@ -297,6 +297,32 @@ def acts(text: str, shown=SHOWN) -> list[dict]:
                                                {"act": "recommend", "genres": ["Crime"], "tags": ["heist"]}]),
     ("a detective story about friendship", [{"act": "recommend", "tags": ["detective", "friendship"]}]),
     ("can you deliver food", [{"act": "unclear"}]),
+    # what blind17 taught (read after its first score): what an undo takes back named first, a question in the next sentence
+    ("2 isnt really my cup of tea", [{"act": "feedback", "signal": "dislike", "refs": [{"position": 2}]}]),
+    ("ooh jumanji! loved that game", [{"act": "feedback", "signal": "like", "refs": [{"title": "jumanji"}]}]),
+    ("why is casino on here? who even directed it", [{"act": "explain", "ref": {"title": "casino"}},
+                                                     {"act": "question", "ref": {"anaphor": True}, "about": "cast"}]),
+    ("are there any sequels to heat?", [{"act": "question", "ref": {"title": "heat"}, "about": "other"}]),
+    ("seen casino and heat, what about older gangster stuff", [
+        {"act": "feedback", "signal": "seen", "refs": [{"title": "casino"}, {"title": "heat"}]},
+        {"act": "recommend", "tags": ["mafia"], "era": {"end": 1979}}]),
+    ("same sort of stuff as the horror but funnier", [{"act": "more_like", "ref": {"describe": "horror"},
+                                                      "genres": ["Comedy"]}]),
+    ("more like the western", [{"act": "more_like", "ref": {"describe": "western"}}]),
+    ("something a bit more lighthearted please", [{"act": "recommend", "mood": "lighter"}]),
+    ("zombies, but not the scary kind", [{"act": "recommend", "tags": ["zombie"], "mood": "lighter"}]),
+    ("a good cry please, nothing released after 1960", [{"act": "recommend", "genres": ["Drama"], "era": {"end": 1960}}]),
+    ("a cartoon my parents won't hate, after 2005", [{"act": "recommend", "genres": ["Animation"], "era": {"start": 2006}}]),
+    ("kids film with a dog. not marley & me", [{"act": "recommend", "genres": ["Children"], "tags": ["dog"],
+                                               "not_titles": ["marley & me"]}]),
+    ("no more zombies ok? something lighter", [{"act": "recommend", "not_tags": ["zombie"], "mood": "lighter"}]),
+    ("never mind the no-horror thing, and make it funny", [{"act": "undo", "what": {"not_genres": ["Horror"]}},
+                                                           {"act": "recommend", "genres": ["Comedy"]}]),
+    ("the decade thing, drop it", [{"act": "undo", "what": {"era": True}}]),
+    ("seen them all. start over, westerns this time", [
+        {"act": "feedback", "signal": "seen", "refs": [{"position": n} for n in range(1, 6)]},
+        {"act": "reset"}, {"act": "recommend", "genres": ["Western"]}]),
+    ("can you reserve us a table for four", [{"act": "unclear"}]),
 ])
 def test_the_hard_cases_read_as_people_mean_them(text, expected):
     got = acts(text)
@@ -335,6 +361,12 @@ def test_a_list_place_is_never_a_year_and_a_title_on_screen_is_found_misspelled(
     assert read_turn("Why was 'Dunkirk' included?", GENRES, shown)[0].ref == Ref(title="dunkirk")
     # "remove the filters" starts over; "remove all the ..." is no reset
     assert "reset" not in [a.act for a in read_turn("remove all the horror ones", GENRES, shown)]
+    # a misspelt name keeps each word's first letter: "the mononoke one" is no "Mononoke-hime", "the grand budapest
+    # one" no "Grand Budapest Hotel"
+    shown = ["Grand Budapest Hotel, The (2014)", "Princess Mononoke (Mononoke-hime) (1997)", "Heat (1995)", "Up (2009)",
+             "Her (2013)"]
+    assert read_turn("is the mononoke one ok for a 6 year old", GENRES, shown)[0].ref == Ref(title="mononoke")
+    assert read_turn("loved the grand budapest one", GENRES, shown)[0].refs == [Ref(title="grand budapest")]
 
 
 def test_the_blind_batches_are_read_as_their_figures_say():
