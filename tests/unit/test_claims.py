@@ -549,6 +549,25 @@ def test_open_mode_reads_a_rating_beside_a_title_and_the_people_among_its_fans()
     assert "liked_item" in {v.kind for v in check_open(said_of_item, ctx, VOCAB)}
 
 
+def test_open_mode_gives_a_rating_to_the_title_beside_it():
+    # blind3: "You rated The Departed 5/5 and Inception 4.5/5" swapped the two ratings, and each is one of the
+    # sentence's; "Your 5/5s for A and B" gives both 5/5; "Part III" alone is the part of the item's series
+    from agent.pipeline.claims.open import check_open
+
+    ctx = context()  # Part III 4, The Godfather 5, Twelve Monkeys 4.5
+    link = "26 people who liked Back to the Future Part III also liked this."
+    for true in ("You rated The Godfather 5/5 and Twelve Monkeys 4.5/5. " + link,
+                 "The Godfather and Twelve Monkeys, rated 5/5 and 4.5/5, say a lot. " + link,
+                 "Your 5/5 for The Godfather says a lot. " + link,
+                 "Part III (4/5) shares 26 fans with this."):
+        assert check_open(true, ctx, VOCAB) == [], true
+    for false in ("You rated The Godfather 4.5/5 and Twelve Monkeys 5/5. " + link,
+                  "Your 5/5s for The Godfather and Twelve Monkeys say a lot. " + link,
+                  "Twelve Monkeys, which you gave 5/5, says a lot. " + link,
+                  "Part III (5/5) shares 26 fans with this."):
+        assert {v.kind for v in check_open(false, ctx, VOCAB)} == {"wrong_number"}, false
+
+
 @pytest.mark.parametrize("signal", ["co-liked", "similar", None])
 def test_template_hooks_vary_down_a_list(signal):
     from agent.pipeline.explain import template_hook

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 
 import snowballstemmer
 
@@ -66,6 +66,7 @@ _PLOT = re.compile(r"\b(?:follows(?!\s+(?:both|them|it|on|up|T)\b)|following (?:
                    r"\w+ about (?:a|an|the|two|three)|(?:a|an)\s+(?:[\w-]+\s+){0,2}(?:man|woman|men|women|boy|girl|"
                    r"teen|teenager|kid|couple|detective|cop|soldier|family|band|gang|crew)(?![\w-]))",
                    re.IGNORECASE)
+_CLASSIC_NAME = re.compile(r"(?i:classic)\s+([A-Z][\w'’-]+)")
 _CONTENT_WORDS = 2  # words after a cast cue that must be the item's tags ("starring Morgan Freeman")
 # series words: true only where the catalog shows a series link in that direction
 _SEQUEL = re.compile(r"\b(?:sequel|sequels|follow-?ups?|follows? up|follow(?:s|ing)? on from|continues|continuation|next (?:[\w-]+\s+){0,2}?"
@@ -82,9 +83,16 @@ _SERIES = re.compile(r"\b(?:series|franchise|franchises|trilogy|saga|instal+ment
 _FINAL = re.compile(r"\b(?:finale|final (?:part|chapter|instal+ment|entry|film|movie|outing)|closing (?:part|chapter|"
                     r"instal+ment|entry)|conclu(?:sion|ding (?:part|chapter|instal+ment|entry))|last (?:part|chapter|"
                     r"instal+ment|entry)|(?:ends|wraps up|rounds off) the (?:series|trilogy|saga))\b", re.IGNORECASE)
+# the item's place beside a part it names: before it (group 1), or after it
+_BEFORE_AFTER = re.compile(r"(?:\b(before|prior to|ahead of|leads? (?:up )?to|leading (?:up )?to)|\b(?:story|film|"
+                           r"movie|chapter|part|entry|instal+ment|book|outing|adventure|episode|comes|came|set|"
+                           r"picks up|takes place|next|right|straight) after)\s+(?:the\s+)?$", re.IGNORECASE)
 _ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "2nd": 2, "3rd": 3, "4th": 4}
 _ORDINAL_PART = re.compile(r"\b(" + "|".join(_ORDINALS) + r")\s+(?:[\w-]+\s+)?(?:part|chapter|instal+ment|entry|film|"
                            r"movie|book|outing)\b", re.IGNORECASE)
+# "people who liked the first film", "your 4/5 for the second part": a part the person rated, not the item
+_OTHER_PART_BEFORE = re.compile(r"\b(?:liked|loved|enjoyed|rated|gave|watched|saw|seen|after|since|than|of|for|from)\s+"
+                                r"(?:the|that)\s+$", re.IGNORECASE)
 _ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5, "vi": 6, "vii": 7, "viii": 8, "ix": 9}
 
 
@@ -110,7 +118,21 @@ _AMONG_WHO_LIKED = re.compile(r"^\s*(?:among|of)\s+(?:the\s+)?(?:people|viewers|
                               r"(?:liked|loved|enjoyed|rated)\s+", re.IGNORECASE)
 _YOUR_COUNT = re.compile(r"\b(?:your|you(?:'ve|’ve| have)?\s+(?:\w+\s+)?(?:liked|loved|rated|enjoyed|read|watched))\b",
                          re.IGNORECASE)
-_RATING = re.compile(r"(?<![\d.])(\d(?:\.\d)?)\s*(?:/\s*5\b|out of (?:5|five)\b|[- ]stars?\b)", re.IGNORECASE)
+_RATING = re.compile(r"(?<![\d.])(\d(?:\.\d)?)\s*(?:/\s*5(?:s\b|\b)|out of (?:5|five)\b|[- ]stars?\b)", re.IGNORECASE)
+# whose rating it is: the title right before it ("You rated T 5/5", "T (4/5)", "T, your 5/5", "T, which you gave
+# 4/5") or right after it ("your 5/5 for T", "your 5/5s for T and the 2009 T"); T is a masked title
+_RATED_BEFORE = re.compile(r"(?<![\w])T\s*(?:\(\d{4}\)\s*)?(?:\(\s*(?:you rated it\s+|your\s+|rated\s+)?|"
+                           r",?\s*(?:which|that)\s+you(?:'ve|’ve| have)?\s+(?:\w+ly\s+)?(?:rated|gave|scored)"
+                           r"(?:\s+it)?\s+(?:a\s+)?|,\s*(?:your|a)\s+|\s+(?:a|an)\s+|\s+)$")
+_RATED_AFTER = re.compile(r"^s?\s+(?:for|on)\s+(?:both\s+)?(?:the\s+)?(?:\d{4}\s+)?T"
+                          r"(?:\s*(?:,|and|&)\s*(?:the\s+)?(?:\d{4}\s+)?T)*")
+_RATED_BY_WHOM = re.compile(r"(?:\byour|\ba|\ban)\s+$", re.IGNORECASE)
+# "two 4/5s for later Dragon Ball Z films": a count of the person's ratings
+_RATINGS_COUNTED = re.compile(r"^\s+(\d(?:\.\d)?)\s*/\s*5s\b")
+# "rated 4.5/5 and 4/5", "5/5 each": ratings given in a list, matched to titles in order or to all of them
+_RATING_LIST = re.compile(r"^\s*(?:(?:,|and|&)\s*(?:a\s+)?\d(?:\.\d)?\s*/\s*5|each|apiece|respectively)",
+                          re.IGNORECASE)
+_RATING_LIST_BEFORE = re.compile(r"\d(?:\.\d)?\s*/\s*5s?\s*(?:,|and|&)\s*(?:a\s+)?$", re.IGNORECASE)
 _TEN_OR_PERCENT = re.compile(r"(?<![\d.])\d+(?:\.\d)?\s*(?:/\s*10\b|out of (?:10|ten)\b|%|percent\b|per cent\b)",
                              re.IGNORECASE)
 _YEAR = re.compile(r"(?<![\d.])((?:19|20)\d\d)(?![\ds'’])")
@@ -133,6 +155,18 @@ _LIKED_AFTER = re.compile(r"^\s*,?\s*(?:\(\s*(?:you rated it|your|rated)|(?:whic
 _FANS_BEFORE = re.compile(r"\b(?:people|viewers|readers|those|others|fans) who (?:also )?(?:liked|loved|enjoyed|rated)"
                           r"(?: both)?\s*$", re.IGNORECASE)
 _FANS_OF = re.compile(r"\b(?:fans|admirers|lovers|viewers|readers) of\s*$", re.IGNORECASE)
+# "loved by fans of T", "liked by T readers", "T fans loved it": T's fans liked the item, a co-liked link
+_LIKED_BY = (r"\b(?:(?:loved|liked|enjoyed|adored|rated highly|popular)\s+(?:by|among|with)|"
+             r"a (?:hit|favou?rite) (?:with|among))")
+_LIKED_BY_BEFORE = re.compile(_LIKED_BY + r"\s+(?:the\s+)?$", re.IGNORECASE)
+_LIKED_BY_FANS_BEFORE = re.compile(_LIKED_BY + r"\s+(?:the\s+)?(?:fans|admirers|lovers|viewers|readers)\s+of\s*$",
+                                   re.IGNORECASE)
+_FANS_AFTER = re.compile(r"^\s*(?:fans|admirers|lovers|viewers|readers)\b", re.IGNORECASE)
+_FANS_LIKED_AFTER = re.compile(r"^\s*(?:fans|admirers|lovers|viewers|readers)\s+(?:also\s+|too\s+)?(?:liked|loved|"
+                               r"enjoyed|adored|rated|rate|took to|went for)\b", re.IGNORECASE)
+_FANS_OF_PRONOUN = re.compile(r"\b(?:people|viewers|readers|those|others|fans|many|plenty|lots)\s+(?:who|that)\s+"
+                              r"(?:also\s+)?(?:liked|loved|enjoyed|rated|adored)\s+(?:it|that one|that film|that movie|"
+                              r"that book|that title)\b(?=[^.!?]*\b(?:this|it)\b)", re.IGNORECASE)
 _ALSO_LIKED = re.compile(r"\b(?:also|too) (?:liked|loved|enjoyed|rated)|\b(?:liked|loved|enjoyed) (?:this|it)(?: one)? too\b",
                          re.IGNORECASE)
 _SAW_ITEM = re.compile(r"\byou(?:'ve|’ve| have)?\s+(?:already\s+|probably\s+|likely\s+|surely\s+)?(?:seen|watched|saw|"
@@ -179,11 +213,12 @@ def check_open(text: str, ctx: ClaimContext, vocab: Vocabulary, kind: str = "exp
     if why := _form(text, ctx, kind):
         return [why]
     named, out = _titles(text, ctx, vocab)
+    named.sort(key=lambda n: n.start)  # in the order the text names them: "it" is the title named last
     masked = text
     for n in sorted(named, key=lambda n: -n.start):
         masked = masked[:n.start] + "T" + " " * (n.end - n.start - 1) + masked[n.end:]
     out += _names(text, masked, named, ctx, vocab, kind)
-    for rule in (_unsupported, _person, _numbers, _genres, _tags, _descriptions, _series):
+    for rule in (_unsupported, _person, _numbers, _genres, _tags, partial(_descriptions, kind=kind), _series):
         out += rule(text, masked, named, ctx, vocab)
     if kind == "explanation" and not out and not names_item_fact(text, ctx.evidence, vocab) and not any(
             n.role not in ("item", "unknown") for n in named):
@@ -215,13 +250,26 @@ def _form(text: str, ctx: ClaimContext, kind: str) -> Violation | None:
 
 
 # -- titles and names ----------------------------------------------------------------------------
-def _title_forms(title: str) -> set[str]:
+@lru_cache(maxsize=1 << 16)
+def _title_forms(title: str) -> frozenset[str]:
     """The names a sentence may give a title: in full, by its main name, without "The", and by a
     name or subtitle of two words or more on either side of a colon ("Cooler's Revenge" for "Dragon Ball Z:
-    Cooler's Revenge", "Rogue One" for "Rogue One: A Star Wars Story")."""
+    Cooler's Revenge", "Rogue One" for "Rogue One: A Star Wars Story"); without a closing "!" or a
+    placeholder's "Untitled", by the name and number ending it ("Android 13" for "… Super Android 13!"), and
+    "X's return" for "The Return of X"."""
     forms = {bare_title(title), main_title(title).lower()}
     forms |= {part for f in forms if ": " in f for part in f.split(": ", 1) if len(part.split()) >= 2}
-    return forms | {f[4:] for f in forms if f.startswith("the ")}
+    forms |= {f.rstrip("!?.") for f in forms} | {f[9:] for f in forms if f.startswith("untitled ")}
+    forms |= {f"{m.group(2)}{s} {m.group(1)}" for f in forms if (m := _OF_NAME.fullmatch(f)) for s in ("'s", "’s")}
+    forms |= {m.group(1) for f in forms if (m := _NAME_NUMBER.search(f))}
+    return frozenset(forms | {f[4:] for f in forms if f.startswith("the ")})
+
+
+# a name and its number ending a longer title: "Android 13" for "Super Android 13!"
+_NAME_NUMBER = re.compile(r"\S\s+((?!(?:part|the|of|and|a|an|vol|volume|episode|chapter)\s)[a-z][a-z-]{2,}\s+"
+                          r"\d{1,3})$")
+# "The Return of Cooler" is "Cooler's return", "The Wrath of Khan" "Khan's wrath": a name of one word
+_OF_NAME = re.compile(r"(?:the )?([a-z]{3,}) of (?!the\b|a\b|an\b)([a-z][a-z-]+)")
 
 
 def _forms_of(titles: list[tuple[str, object]]) -> dict[str, object]:
@@ -240,9 +288,21 @@ def _forms_of(titles: list[tuple[str, object]]) -> dict[str, object]:
 
 def _allowed_titles(ctx: ClaimContext) -> dict[str, str]:
     ev = ctx.evidence
-    return _forms_of([(ev.title, "item")] + [(b.title, "link" if b.signal == "co-liked" else "similar")
-                                              for b in ev.because]
-                     + [(x.title, "series") for x in ev.series] + [(t, "liked") for t in ctx.liked_titles])
+    facts = [(ev.title, "item")] + [(b.title, "link" if b.signal == "co-liked" else "similar") for b in ev.because] + [
+        (x.title, "series") for x in ev.series]
+    return _with_part_names(_forms_of(facts + [(t, "liked") for t in ctx.liked_titles]), facts)
+
+
+_PART_NAME = re.compile(r"\bpart (?:[1-9]|[ivx]{1,4})$")
+
+
+def _with_part_names(forms: dict[str, object], facts: list[tuple[str, object]]) -> dict[str, object]:
+    """`forms`, and the titles of the facts (the item, its links and series) by their part's number alone:
+    "Part III" beside "Part II"."""
+    for t, value in facts:
+        if m := _PART_NAME.search(main_title(t).lower()):
+            forms.setdefault(m.group(0), value)
+    return forms
 
 
 def _titles(text: str, ctx: ClaimContext, vocab: Vocabulary) -> tuple[list[_Named], list[Violation]]:
@@ -279,6 +339,7 @@ def _known_words(ctx: ClaimContext, vocab: Vocabulary, named: list[_Named]) -> s
     for t in ctx.evidence.titles() + [n.form for n in named]:
         words |= set(_WORD.findall(t.lower()))
     words |= {w for f in vocab.genre_forms for w in _WORD.findall(f)}
+    words |= set(_WORD.findall(" ".join(_related_words(ctx))))  # "Tarantino goes West"
     if ctx.evidence.constraint:
         words |= set(_WORD.findall(ctx.evidence.constraint.lower()))
     return words
@@ -330,6 +391,9 @@ def _unsupported(text: str, masked: str, named, ctx: ClaimContext, vocab: Vocabu
         for m in rule.finditer(masked):
             if _described(stems(m.group(0)), ctx):
                 continue
+            if rule is _RECEPTION and (name := _CLASSIC_NAME.match(masked, m.start())) and not re.search(
+                    r"\b(?:a|an|the)\s+$", masked[:m.start()], re.IGNORECASE) and _described(stems(name.group(1)), ctx):
+                continue  # "Classic Kirk", "classic Tarantino": the item's own name at its most typical, no acclaim
             if rule in (_PLOT, _CAST_CREW):  # "about schizophrenia", "starring Morgan Freeman": the tags say it
                 following = [w for w in stems(re.split(r"[,.;:!?]", masked[m.end():])[0]) if w not in _FILLER_STEMS]
                 if following and _described(following[:_CONTENT_WORDS if rule is _CAST_CREW else 1], ctx):
@@ -353,7 +417,8 @@ _FILLER_STEMS = frozenset(stems("a an the of and in on with to for its it this t
 # -- the person ----------------------------------------------------------------------------------
 def _person(text: str, masked: str, named: list[_Named], ctx: ClaimContext, vocab) -> list[Violation]:
     out = []
-    link_forms = {f for b in ctx.evidence.because if b.signal == "co-liked" for f in _title_forms(b.title)}
+    links = [(b.title, None) for b in ctx.evidence.because if b.signal == "co-liked"]
+    link_forms = set(_with_part_names(_forms_of(links), links))
     if any(not _said_of_title_before(masked, m.start(), named) for m in _SAW_ITEM.finditer(masked)):
         out.append(Violation("liked_item", "it says the person has seen or rated this item, which they have not"))
     for n in named:
@@ -364,10 +429,18 @@ def _person(text: str, masked: str, named: list[_Named], ctx: ClaimContext, voca
             elif n.role == "unknown":
                 out.append(Violation("false_like", "it says the person liked a title their history does not hold"))
         claims_link = _FANS_BEFORE.search(before) or (_FANS_OF.search(before) and _ALSO_LIKED.search(
-            text[n.end:n.end + 80].split(".")[0]))
+            text[n.end:n.end + 80].split(".")[0])) or _LIKED_BY_FANS_BEFORE.search(before) or (
+            _LIKED_BY_BEFORE.search(before) and _FANS_AFTER.match(after)) or _FANS_LIKED_AFTER.match(after)
         if claims_link and n.role != "unknown" and n.form not in link_forms:
             out.append(Violation("wrong_link", f"it gives the fans of {text[n.start:n.end]!r} as the link, but the "
                                                "data links other titles to this item"))
+    for m in _FANS_OF_PRONOUN.finditer(masked):  # "people who loved it also loved this": "it" is the title named last
+        sentence_start = max(masked.rfind(c, 0, m.start()) for c in ".!?") + 1
+        owner = next((n for n in reversed(named) if sentence_start <= n.start and n.end <= m.start()
+                      and n.role != "item"), None)
+        if owner is not None and owner.role != "unknown" and owner.form not in link_forms:
+            out.append(Violation("wrong_link", f"it gives the fans of {text[owner.start:owner.end]!r} as the link, "
+                                               "but the data links other titles to this item"))
     for m in _CAPITALISED.finditer(masked):  # a title the catalog index skips (one word, short): "you loved Memento"
         if _LIKED_BEFORE.search(masked[max(0, m.start() - 40): m.start()]) and m.group(0) != "T" \
                 and not m.group(0).startswith("T ") and m.group(0).lower() not in _NAME_EXEMPT:
@@ -376,6 +449,21 @@ def _person(text: str, masked: str, named: list[_Named], ctx: ClaimContext, voca
 
 
 # -- numbers -------------------------------------------------------------------------------------
+def _rated_titles(masked: str, m: re.Match, named: list[_Named]) -> list[_Named]:
+    """The titles a rating is given to, where the words around it say so (none: a list of ratings, or no
+    title beside it)."""
+    if _RATING_LIST.match(masked[m.end():]) or _RATING_LIST_BEFORE.search(masked[:m.start()]):
+        return []
+    at = {n.start: n for n in named if n.role not in ("item", "unknown")}
+    if (before := _RATED_BEFORE.search(masked[:m.start()])) and before.start() in at:
+        return [at[before.start()]]
+    if _RATED_BY_WHOM.search(masked[:m.start()]) and (after := _RATED_AFTER.match(masked[m.end():])):
+        ts = [m.end() + t.start() for t in re.finditer(r"(?<![\w])T(?![\w])", after.group(0))]
+        if all(t in at for t in ts):
+            return [at[t] for t in ts]
+    return []
+
+
 def _value(raw: str) -> int:
     return _NUMBER_WORDS.get(raw.lower()) or int(raw.replace(",", ""))
 
@@ -391,10 +479,12 @@ def _numbers(text: str, masked: str, named: list[_Named], ctx: ClaimContext, voc
     ev = ctx.evidence
     out, used = [], []
     link_counts = {b.item_id: b.people for b in ev.because if b.signal == "co-liked"}
-    links_by_form = _forms_of([(b.title, b.people) for b in ev.because if b.signal == "co-liked"])
+    links = [(b.title, b.people) for b in ev.because if b.signal == "co-liked"]
+    links_by_form = _with_part_names(_forms_of(links), links)
     genre_counts = {c.category: c.liked for c in ev.shared_categories}
     tag_counts = dict(zip((t.lower() for t in ev.shared_tags), ev.shared_tag_counts))
-    ratings = _forms_of([(t, r) for t, r in ctx.liked_titles.items() if r is not None])
+    ratings = _with_part_names(_forms_of([(t, r) for t, r in ctx.liked_titles.items() if r is not None]),
+                               [(x.title, x.rating) for x in ev.because + ev.series if x.rating is not None])
     for m in _RATING.finditer(masked):
         used.append(m.span())
         value = float(m.group(1))
@@ -403,7 +493,11 @@ def _numbers(text: str, masked: str, named: list[_Named], ctx: ClaimContext, voc
         in_sentence = [n for n in named if start <= n.start < (min(ends) if ends else len(masked)) and n.role != "item"]
         rated = ({ratings.get(n.form) for n in in_sentence} if in_sentence else
                  {x.rating for x in ev.because + ev.series})
-        if value not in rated:
+        owners = [o for o in _rated_titles(masked, m, named) if o.form in ratings]
+        if wrong := [o for o in owners if ratings[o.form] != value]:
+            out.append(Violation("wrong_number", f"it gives {text[wrong[0].start:wrong[0].end]!r} {m.group(0)!r}; "
+                                                 f"the person rated it {ratings[wrong[0].form]:g}/5"))
+        elif not owners and value not in rated:
             out.append(Violation("wrong_number", f"it says {m.group(0)!r}, which is not the person's rating of the "
                                                  "title it names"))
     years = {y for y in map(item_year, ev.titles()) if y}
@@ -437,6 +531,14 @@ def _numbers(text: str, masked: str, named: list[_Named], ctx: ClaimContext, voc
             continue  # "one of your favourites", "a natural one"
         if re.search(r"\bpart\s+$", masked[max(0, m.start() - 6):m.start()], re.IGNORECASE):
             continue  # "part three": the series' place (its relation is checked there)
+        if given := _RATINGS_COUNTED.match(masked[m.end():]):  # "two 4/5s for later parts": ratings the person gave
+            value = float(given.group(1))
+            rated = [{bare_title(x.title) for x in group if x.rating == value} for group in (ev.because, ev.series)]
+            if n not in {len(rated[0]), len(rated[1]), len(rated[0] | rated[1]),
+                         sum(r == value for r in ctx.liked_titles.values())}:
+                out.append(Violation("wrong_number", f"it says {m.group(0)} ratings of {value:g}/5; the facts hold "
+                                                     f"{len(rated[0] | rated[1])}"))
+            continue
         if _PEOPLE_AFTER.match(masked[m.end():]) or _PEOPLE_BEFORE.search(masked[:m.start()]) \
                 or _AMONG_WHO_LIKED.match(sentence):
             out += _people_count(n, m, masked, named, ev, links_by_form, link_counts)
@@ -447,7 +549,11 @@ def _numbers(text: str, masked: str, named: list[_Named], ctx: ClaimContext, voc
                                                      f"{ctx.n_liked}"))
         elif _YOUR_COUNT.search(sentence + after) or re.match(r"\s+of\s+(?:the\s+)?(?:\d+|your|them)", masked[m.end():]):
             half = re.search(r"\bhalf of (?:the |your )?$", masked[max(0, m.start() - 14):m.start()], re.IGNORECASE)
-            out += _liked_count(n, m.group(0), after, genre_counts, tag_counts, vocab, ctx, half=bool(half))
+            # "Fantasy shows up in 120 of your liked titles": the genre said before the count
+            lead = re.search(r"(?<![\w-])(" + vocab.genre_alternation + r")\s+(?:[\w-]+\s+){0,3}(?:in|through|"
+                             r"across)\s+$", before, re.IGNORECASE)
+            out += _liked_count(n, m.group(0), lead.group(1) if lead else after, genre_counts, tag_counts, vocab, ctx,
+                                half=bool(half))
         elif n not in ev.numbers() | years | tag_numbers | {ctx.n_liked}:
             out.append(Violation("wrong_number", f"it states the number {m.group(0)}, which is not in the facts"))
     return out + shared_count_spread(masked.lower(), ev)
@@ -585,7 +691,18 @@ stunning""")) | _SERIES_STEMS
 # tag words an item's genre already says ("a tense thriller", "family-friendly" for a Children movie)
 _GENRE_WORDS = {"Children": "family kids kid", "Thriller": "tense suspense suspenseful", "Horror": "scary creepy",
                 "Comedy": "funny humor humour hilarious", "Romance": "love romantic", "Animation": "animated cartoon",
-                "War": "military", "Crime": "criminal", "Sci-Fi": "science future", "Fantasy": "magic magical"}
+                "War": "military", "Crime": "criminal criminals outlaw outlaws", "Sci-Fi": "science future",
+                "Fantasy": "magic magical", "Western": "west frontier cowboy cowboys gunslinger outlaw outlaws"}
+# words a tag says in other words: "darkly comic" is a black comedy, "outlaws" are crime, a black hole is in space
+_TAG_WORDS = {"crime": "criminal criminals outlaw outlaws", "black comedy": "dark darkly comic",
+              "dark comedy": "black darkly comic", "black hole": "space", "space travel": "space",
+              "astronauts": "space", "wild west": "west western", "cowboys": "west western"}
+
+
+def _related_words(ctx: ClaimContext) -> list[str]:
+    """The item's genres' and tags' words in other words (`_GENRE_WORDS`, `_TAG_WORDS`)."""
+    return [_GENRE_WORDS.get(g, "") for g in ctx.evidence.categories] + [
+        _TAG_WORDS.get(t, "") for t in ctx.item_tags | {x.lower() for x in ctx.evidence.shared_tags}]
 
 
 def _same_word(a: str, b: str) -> bool:
@@ -608,6 +725,7 @@ def _tags(text: str, masked: str, named: list[_Named], ctx: ClaimContext, vocab:
     word_stems = {stem(w) for w in words}
     own = {_tag_words(t) for t in ctx.item_tags | {x.lower() for x in ctx.evidence.shared_tags}}
     own_words = {w for t in own for w in t} | set(_WORD.findall((ctx.item_text or "").lower()))
+    own_words |= set(_WORD.findall(" ".join(_related_words(ctx))))
     constraint = _WORD.findall((ctx.evidence.constraint or "").lower())
     genre_words = [w for g in ctx.evidence.categories for w in _GENRE_WORDS.get(g, "").split()]
     out = []
@@ -645,16 +763,27 @@ satire parody spoof procedural romance action chase mockumentary whodunit noir""
 
 
 @lru_cache(maxsize=8)
-def _description_patterns(genre_forms: frozenset[str]) -> tuple[re.Pattern, re.Pattern]:
-    """Where a description sits: before a noun for a work or a genre's name, and after it."""
-    works = sorted(set(_WORKS) | {f for f in genre_forms if " " not in f}, key=len, reverse=True)
+def _description_patterns(genre_forms: frozenset[str]) -> tuple[re.Pattern, re.Pattern, re.Pattern]:
+    """Where a description sits: before a noun for a work or a genre's name (after "a", or after "this"
+    or a name's), and after it."""
+    works = sorted(set(_WORKS) | set(_ASPECTS) | {f for f in genre_forms if " " not in f}, key=len, reverse=True)
     work = r"(?:" + "|".join(re.escape(w) + "s?" for w in works) + r")"
     modifiers = re.compile(r"\b(?:a|an)\s+((?:[\w'’-]+,?\s+){1,4}?)" + work + r"\b", re.IGNORECASE)
     complement = re.compile(r"\b" + work + r"\s+(?:of|about|with|through|across|set (?:in|on|among)|full of|"
                             r"featuring|packed with|among|on|aboard|inside|around)\s+([^.;:!?—–]+)", re.IGNORECASE)
-    return modifiers, complement
+    # "this 1969 buddy western", "Scorsese's twisty mob thriller": the same words after "this" or a name's
+    # ("that", "its" may be a liked title's: "people who liked that 1967 film")
+    determined = re.compile(r"(?:\b(?i:this)|(?<![\w'’-])[A-Z][\w-]*['’]s)\s+((?:[\w'’-]+,?\s+){1,4}?)"
+                            r"(?i:" + work + r")\b")
+    return modifiers, complement, determined
 
 
+# nouns for a side of the item ("a culinary twist", "a romantic thread"): the words before them describe it too
+_ASPECTS = "streak touch edge flair hint dash backdrop flavour flavor twist thread undertone bent slant".split()
+# a hook that is a noun phrase: "A dreamlike dystopian future", "Kirk's desert-planet showdown" (its last noun free)
+_HOOK_PHRASE = re.compile(r"^(?:(?i:an?)\s+|(?:[A-Z][\w.-]*\s+)*[A-Z][\w-]*['’]s\s+)((?:[\w'’-]+\s+){1,4}?)"
+                          r"[\w'’-]+\s*(?:$|[,.;:!?—–]|(?i:for|after|before|with|from|to|in|on|of|that|which|like|"
+                          r"than|and|by)\b)")
 _COMPLEMENT_END = re.compile(r"\b(?:that|which|who|liked|like|for|by|from|you|your|fans|people|readers|viewers|to|is|are|"
                              r"was|adds|add|makes|make|fits|fit|sits|rounds|brings|should|could|would|will|might|may|"
                              r"can|feels|comes|joins|gives|keeps|deserves|earns|belongs)\b.*",
@@ -665,21 +794,31 @@ _SETTING = re.compile(r"\bset (?:in|on|at|under|among|aboard|inside|during|near|
 _ASPECT_STEMS = frozenset(stems("""streak touch edge flair hint dash setting backdrop flavour flavor plenty full heart
 take spin outing addition companion counterpart obvious visual visually rich sleek sharp smart warm early mid late
 earlier later titles combines combine off hit friendly dose helping slice bit lots handful brand sort tinged angle
-striking big small little turned meets"""))
+striking big small little turned meets thread shot filmed crafted paced acted staged fuelled fueled driven
+laden soaked infused filled sweeping gripping powerful dazzling riveting taut slick brilliant compelling memorable
+absorbing engrossing ambitious bold superb terrific wonderful remarkable impressive engaging"""))
 
 
-def _descriptions(text: str, masked: str, named: list[_Named], ctx: ClaimContext, vocab: Vocabulary) -> list[Violation]:
+def _descriptions(text: str, masked: str, named: list[_Named], ctx: ClaimContext, vocab: Vocabulary,
+                  kind: str = "explanation") -> list[Violation]:
     """Words describing the item must be its own: "naval battles" for a history of "a turning point
-    in the past" is a subject the data does not give it."""
-    modifiers, complement = _description_patterns(frozenset(vocab.genre_forms))
-    phrases = [m.group(1) for m in modifiers.finditer(masked)]
+    in the past" is a subject the data does not give it. A hook that is a noun phrase describes the item
+    with the words before its last noun, whatever that noun ("Kirk's desert-planet showdown")."""
+    modifiers, complement, determined = _description_patterns(frozenset(vocab.genre_forms))
+    phrases = [m.group(1) for m in determined.finditer(masked)]
+    if kind == "hook" and (m := _HOOK_PHRASE.match(masked)):
+        phrases.append(m.group(1))
+    phrases = [p for p in phrases if not set(_WORD.findall(p.lower())) & _CLAUSE_WORDS]  # a noun phrase, not a clause
+    phrases += [m.group(1) for m in modifiers.finditer(masked)]
     phrases += [_COMPLEMENT_END.sub("", m.group(1)) for m in complement.finditer(masked)]
     phrases += [_COMPLEMENT_END.sub("", m.group(1)) for m in _SETTING.finditer(masked)]
     if not phrases:
         return []
     own = _own_stems(ctx, vocab)
-    for phrase in phrases:
-        strange = [w for w in _WORD.findall(phrase.lower()) if not any(c.isdigit() for c in w) and not _owned(w, own)]
+    title_words = {w for t in ctx.evidence.titles() for w in _WORD.findall(t.lower())}
+    for phrase in phrases:  # the item's title's words name it where written as a name ("a Wall Street comedy")
+        strange = [w.lower() for w in re.findall(r"[A-Za-z0-9]+", phrase) if not any(c.isdigit() for c in w)
+                   and not (w[:1].isupper() and w.lower() in title_words) and not _owned(w.lower(), own)]
         if strange:
             return [Violation("wrong_tag", f"it describes the item as {' '.join(strange)!r}, which its genres, tags "
                                            "and description do not say")]
@@ -688,20 +827,35 @@ def _descriptions(text: str, masked: str, named: list[_Named], ctx: ClaimContext
 
 def _own_stems(ctx: ClaimContext, vocab: Vocabulary) -> frozenset[str]:
     ev = ctx.evidence
-    words = [*ctx.item_tags, *ev.shared_tags, ctx.item_text or "", ev.title, ev.constraint or "", *ev.categories]
+    text = mask_titles(ctx.item_text or "", ev, " ")  # a blurb opens with the title: its words are a name there
+    words = [*ctx.item_tags, *ev.shared_tags, text, ev.constraint or "", *ev.categories]
     words += [f for f, genre in vocab.genre_forms.items() if genre in ev.categories]
-    words += [_GENRE_WORDS.get(g, "") for g in ev.categories] + list(_WORKS)
-    return frozenset(stems(" ".join(words))) | _FREE_STEMS | _FILLER_STEMS | _ASPECT_STEMS | _PLAIN_STEMS
+    words += _related_words(ctx) + [_GENRE_WORDS.get(g, "") for g in _tag_genres(ctx, vocab)] + list(_WORKS)
+    return frozenset(stems(" ".join(words))) | _GENERAL_STEMS
 
 
 _PLAIN_STEMS = frozenset(stems(" ".join(FUNCTION_WORDS | LINKING_WORDS)))
+_CLAUSE_WORDS = (FUNCTION_WORDS | LINKING_WORDS) - {"and", "new", "own", "short", "same", "very"}
+# a part's place in its series ("this third film", "a final chapter"): the series rules check it
+_PLACE_STEMS = frozenset(stems(" ".join(_ORDINALS) + " final last latest original"))
+_GENERAL_STEMS = _FREE_STEMS | _FILLER_STEMS | _ASPECT_STEMS | _PLAIN_STEMS | _PLACE_STEMS | frozenset(stems(
+    " ".join(_WORKS)))
+
+
+# an adjective's ending and its noun's: "apocalyptic" / "apocalypse", "hypnotic" / "hypnosis", "comic" / "comedy",
+# "ironic" / "irony", "satiric" / "satire"
+_DERIVED = (("tic", "se"), ("tic", "sis"), ("ic", "edy"), ("ic", "y"), ("ic", "e"), ("ical", "y"), ("ical", "e"))
 
 
 def _owned(word: str, own: frozenset[str]) -> bool:
     """The word, in one of its forms ("humour", "twisty", "visually"), or a compound of one of the
     own words ("courtroom" for the tag "court")."""
-    forms = {word, re.sub(r"our$", "or", word), re.sub(r"y$", "", word), re.sub(r"ly$", "", word)}
+    forms = {word, re.sub(r"our$", "or", word), re.sub(r"y$", "", word), re.sub(r"ly$", "", word),
+             re.sub(r"is(e|ed|es|ing|ation)$", r"iz\1", word)}  # "stylised" is "stylized"
     if {stem(f) for f in forms} & own:
+        return True
+    derived = {word[:-len(a)] + b for x, y in _DERIVED for a, b in ((x, y), (y, x)) if word.endswith(a)}
+    if {stem(f) for f in derived} & (own - _GENERAL_STEMS):  # the item's own words only: "manic" is not "many"
         return True
     return any(len(o) >= 4 and o.isalpha() and (word.startswith(o) or o.startswith(word) and len(word) >= 4)
                for o in own)
@@ -727,12 +881,21 @@ def _series(text: str, masked: str, named: list[_Named], ctx: ClaimContext, voca
         out.append(Violation("wrong_series", "it says 'trilogy'; the facts show fewer than three parts"))
     if series and not relations:
         out.append(Violation("wrong_series", f"it says {series.group(0)!r}; the catalog shows no series for it"))
-    if (m := _ORDINAL_PART.search(masked)) and relations:
-        number = _part_number(ctx.evidence.title)
-        if number is not None and _ORDINALS[m.group(1).lower()] != number:
+    number = _part_number(ctx.evidence.title)
+    rated_parts = {_part_number(s.title) or 1 for s in ctx.evidence.series}  # a part with no number is the first
+    for m in _ORDINAL_PART.finditer(masked) if relations and number is not None else ():
+        said = _ORDINALS[m.group(1).lower()]
+        if said != number and not (_OTHER_PART_BEFORE.search(masked[:m.start()]) and said in rated_parts):
             out.append(Violation("wrong_series", f"it says {m.group(0)!r}; the title says part {number}"))
-    relation_of = _forms_of([(s.title, s.relation) for s in ctx.evidence.series])
+            break
+    relation_of = _with_part_names(_forms_of([(s.title, s.relation) for s in ctx.evidence.series]),
+                                   [(s.title, s.relation) for s in ctx.evidence.series])
     said = {relation_of[n.form] for n in named if n.form in relation_of}
+    for n in named:  # "the story before Iron Man 2": the item comes before that part; "the film after X": after it
+        if n.form in relation_of and (m := _BEFORE_AFTER.search(masked[:n.start])) and relation_of[n.form] != (
+                "earlier" if m.group(1) else "sequel"):
+            out.append(Violation("wrong_series", f"it says {m.group(0).strip()!r} {text[n.start:n.end]!r}; the item "
+                                                 f"came {'after' if m.group(1) else 'before'} it"))
     if later and said and "sequel" not in said:
         out.append(Violation("wrong_series", f"it says {later.group(0)!r}, but it came before the part it names"))
     if earlier and said and "earlier" not in said:
