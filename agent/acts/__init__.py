@@ -95,7 +95,7 @@ def read_turn(message: str, genres: list[str], shown: list[str] | None = None,
         rest = re.sub(r"\b(?:counts?|qualif(?:y|ies)|pass(?:es)?) as (?:an? )?[\w-]+", " ", rest)
     for _, _, span in undo:  # what an undo takes back is no new constraint
         rest = rest.replace(span, " ")
-    excluded = _excluded_titles(re.sub(_POSITION, " ", rest), genres)
+    excluded = _excluded_titles(re.sub(_POSITION, " ", rest), genres, shown)
     # "a romcom that isn't love actually": an excluded title's words judge nothing
     found = [(i, a) for i, a in found if not (a.act == "feedback" and any(
         n.start() <= i < n.end() for _, _, name in excluded for n in re.finditer(rf"(?<!\w){re.escape(name)}(?!\w)", text)))]

@@ -28,6 +28,7 @@ def _feedback(text: str, shown: list[str]) -> list[tuple[int, TurnAct]]:
                       r"(?<!didn't )(?<!don't )(?<!not )(?<!just )(?<!looks )(?<!sounds )(?<!kinda )(?<!look )(?<!seen )"
                       r"(?<!seem )(?<!seems )(?<!that's )(?<!that is )(?<!else )"
                       r"(?:liked?|loved?|enjoyed|really enjoyed|great pick(?: with)?|good one|nice one|yes to|"
+                      r"loves|likes|adores|enjoys|"  # "my daughter loves coraline": an item on screen
                       r"👍+(?: on| for| to)?|❤️ for)|"
                       r"(?:we'll|i'll|let's|we will|i will) (?:go with|take|pick|watch)|going with|gonna go with|adored?|"
                       r"(?<![\w'] )(?:i'd|we'd|i would|we would) (?:happily |totally |definitely |def )?(?:watch|go for)(?= (?:#|number|the|both))|"
@@ -50,13 +51,19 @@ def _feedback(text: str, shown: list[str]) -> list[tuple[int, TurnAct]]:
                 head = text[m.start(1):next((s for s in ordered if s >= m.start(1)), m.end(1))]
                 if signal == "like" and re.match(r"(something|a |an |to |some |movies|films|more|it but|this but|that but|"
                                                  r"(?:19|20)\d\d|\d+\s*(?:times|hrs?|hours?|mins?|minutes|years?|days|%|"
-                                                 r"yo|yrs?)|(?:after|before|since|from) )", head):
-                    continue  # "I'd like something", "like to watch"
+                                                 r"yo|yrs?)|(?:after|before|since|from) |"
+                                                 r"(?:the )?(?:early |mid |late )?(?:19|20)?\d0'?s\b)", head):
+                    continue  # "I'd like something", "like to watch", "older, like 60s or 70s"
                 if signal == "like" and _someone_else(text[:m.start()]):
                     continue
                 if signal == "seen" and re.match(r"(?:half (?:of )?|most of |part of )?(?:a|an) (?!few|couple|lot|bunch)", head):
                     continue  # "i watched half of a horror last night": a story, no item
-                refs = _refs(head, shown, titles_anywhere=True)
+                # "my son loves dinosaurs" names no film: another's taste names only an item on screen
+                third = re.match(r"(?:loves|likes|adores|enjoys)\b", m.group(0))
+                refs = _refs(head, shown, titles_anywhere=not third)
+                if refs is None and re.match(r"\s*(?:them both|both(?: of them)?|the two of them)\b", text[m.end():]):
+                    # "seen 1 and 2, loved both": the items named just before
+                    refs = _named_before_them(text[:m.start()], shown)
                 if refs is None and signal != "seen" and re.match(
                         r"(?:that|this) (?!(?:kind|sort|type|genre|idea|one|part|bit|list)\b)[a-z]{3,}\s*(?:[.!,;]|$)", head):
                     refs = [Ref(anaphor=True)]  # "ooh paddington! love that bear": the item just named
@@ -157,6 +164,9 @@ def _named_before_them(before: str, shown: list[str]) -> list[Ref] | None:
     """"the first and the last, i like them", "the last two are classics, love them": the items the
     clause before names."""
     clause = re.split(r"[.;!?]", re.sub(r"(?:[\s,:–—-]|\b(?:i|we|and|so|just|really|both)\b)*$", "", before))[-1]
+    # "seen 1 and 2, loved both": the items the verb before named
+    clause = re.sub(r"^\s*(?:(?:i|we)(?:'ve| have)? )?(?:already |just |also )?(?:seen|watched|saw|liked|loved|enjoyed)\s+", "",
+                    clause)
     return _refs(re.sub(r"\s+(?:are|were|look|seem|sound)\b.*$", "", clause.strip()), shown) if clause.strip() else None
 
 
@@ -206,7 +216,7 @@ def _clauses(text: str) -> list[tuple[int, str]]:
     """(offset, clause) split at sentence marks, commas, 'but', and after an emoji."""
     out, at = [], 0
     for m in re.finditer(r"[.;!?,]|\bbut\b|(?<=[\U0001F300-\U0001FAFF\u2600-\u27BF])\s(?=(?:what|why|how|more|any|got)\b)|"
-                         r"\s(?=(?:who's|what's|how long|how's|is it|is that)\b)",
+                         r"\s(?=(?:who's|what's|how long|how's|is it|is that|tell me)\b)",
                          text + "."):
         clause = text[at:m.start()]
         if clause.strip():

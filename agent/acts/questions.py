@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from agent.acts.refs import _mask_titles, _more_places, _on_screen, _refs, ref_in
+from agent.acts.refs import _mask_titles, _more_places, _on_screen, _refs, _shown_title, ref_in
 from agent.acts.schema import About, Ref, TurnAct
 from agent.acts.words import _BAD, _GOOD, _POSITION, _SUBJECTLESS
 
@@ -67,6 +67,7 @@ def about_of(text: str) -> About:
 
 def _explain_or_question(text: str, shown: list[str]) -> list[tuple[int, TurnAct]]:
     """ "why #2?" (explain), "is it scary?" (a question), or both in one message."""
+    text = _title_then_question(text, shown)
     m = _WHY.search(text)
     if m is None:  # "how long is #2? and is it scary": a question in each sentence
         out, base = [], 0
@@ -81,7 +82,9 @@ def _explain_or_question(text: str, shown: list[str]) -> list[tuple[int, TurnAct
         if second and all(a.act == "explain" and not a.ref.anaphor for _, a in second):
             return _explain_or_question(text[:cut], shown) + second
     # "why 3?", "the reasoning for 5"
-    number = re.match(r"\s*(?:(?:for|behind) )?(?:#\s*)?(\d{1,2})\b(?!\s*(?:stars?|/|%|min))", text[m.end():])
+    # "why is 5 there", "why did you pick 4": a bare number after the verb too
+    number = re.match(r"\s*(?:(?:for|behind|is|was|did (?:you|it) (?:pick|choose|include|add|suggest|recommend|put)) )?"
+                      r"(?:#\s*)?(\d{1,2})\b(?!\s*(?:stars?|/|%|min|h\b|hrs?|hours?|years?|times|of|or|-|x\b))", text[m.end():])
     ref = Ref(position=int(number.group(1))) if number and _on_screen(int(number.group(1)), shown) else \
         ref_in(text[m.start():], shown) or ref_in(text, shown) or _the_word(text[m.end():]) or Ref(anaphor=True)
     several = re.match(r"\s*((?:the )?(?:first|top|last|bottom) (?:two|three|four|2|3|4))\b", text[m.end():])
@@ -95,6 +98,18 @@ def _explain_or_question(text: str, shown: list[str]) -> list[tuple[int, TurnAct
     if q := re.search(r"(?:\b(?:and|also|plus)|[?!.])\s+(is|was|are|does|did|what|who|when|how)\b", tail):
         out += _question(tail[q.start(1):], shown, m.end() + q.start(1), after_explain=True)
     return out
+
+
+def _title_then_question(text: str, shown: list[str]) -> str:
+    """"seen breakfast club. ferris bueller who is in it": a title on screen said first, then a
+    question about it, read as "ferris bueller, who is in it" (one comma for one space)."""
+    def comma(m: re.Match) -> str:
+        name = m.group(2)
+        return f"{m.group(1)}{name},{m.group(3)}" if _shown_title(name, shown) == name else m.group(0)
+    return re.sub(r"(^|[.!?;]\s+)((?:the )?[a-z0-9][\w'&:-]*(?: [\w'&:-]+){0,5}?) "
+                  r"((?:who|who's|what's|whats|what (?:is|was|year|kind|type|genre|rating)|how (?:long|old|is|was|scary|good)|"
+                  r"when|when's|is it|was it|is that|does it|did it)\b)",
+                  comma, text)
 
 
 def _the_word(text: str) -> Ref | None:
@@ -146,13 +161,15 @@ def _question(text: str, shown: list[str], base: int, after_explain: bool = Fals
                      r"years?|times|or|-))", span)
     ref = Ref(position=int(place.group(1))) if place and shown and 1 <= int(place.group(1)) <= len(shown) else \
         ref_in(span, shown) or (Ref(anaphor=True) if after_explain else None)
-    named = re.fullmatch(r"\s*([^,.;!?]{1,40}?)\s*[,:–—-]\s*", text[:qm.start(1)])
+    # "seen breakfast club. ferris bueller, who is in it": the item the question's own sentence names first
+    named = re.fullmatch(r"(.*[.!?;]\s+)?\s*([^,.;!?]{1,40}?)\s*[,:–—-]\s*", text[:qm.start(1)])
     if (ref is None or ref.anaphor) and not after_explain and named and not re.search(
-            rf"\b(?:{_GOOD}|{_BAD})\b", named.group(1)):
-        before = ref_in(named.group(1), shown)
-        if before is None and about != "other" and re.fullmatch(r"(?:the )?[a-z0-9][\w' :-]{1,40}", named.group(1)) \
-                and not re.search(r"\b(?:i|you|we|it|that|this|something|anything|movies?|films?)\b", named.group(1)):
-            before = Ref(title=named.group(1))  # a title not on screen: "stand by me, what's the story"
+            rf"\b(?:{_GOOD}|{_BAD})\b", named.group(2)):
+        before = ref_in(named.group(2), shown)
+        if before is None and not named.group(1) and about != "other" and \
+                re.fullmatch(r"(?:the )?[a-z0-9][\w' :-]{1,40}", named.group(2)) \
+                and not re.search(r"\b(?:i|you|we|it|that|this|something|anything|movies?|films?)\b", named.group(2)):
+            before = Ref(title=named.group(2))  # a title not on screen: "stand by me, what's the story"
         if before is not None:
             ref = before  # "the pig one, what year is it from", "stand by me, who's in that"
     if ref is None and (about != "other" or _asks_other(span)):

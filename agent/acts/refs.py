@@ -33,7 +33,9 @@ def ref_in(text: str, shown: list[str]) -> Ref | None:
     if title:
         return Ref(title=title)
     if m := re.search(r"\bthe ([\w-]+(?: [\w-]+){0,2}) (?:one|movie|film)\b|"
-                      r"\bthe one with (?:the |a |an )?([\w-]+(?: [\w-]+)?)\b", text):
+                      # "the one with the dog", "why'd it pick the one about the magicians"
+                      r"\bthe one (?:with|about) (?:the |a |an |some )?([\w-]+(?: (?!(?:and|or|but|is|was|in|on|for|from|"
+                      r"any|good|long|please|pls|though|tho|it|that|the|a|an|who|what|why|how)\b)[\w-]+)?)\b", text):
         word = m.group(1) or m.group(2)
         if re.search(r"\b(?:a|an|that|this|it|on|is|of)\b", word):  # "the runtime on that one", "the notebook a sad one"
             return ref_in(" ".join(m.group(0).split()[-2:]), shown) if m.group(1) else None  # "that one", or none
@@ -158,11 +160,17 @@ def _refs(head: str, shown: list[str], titles_anywhere: bool = False, bare_title
         if not re.search(_POSITION, head) else parts  # "the horror one" is a ref, "horror movies" is not
     refs = []
     for part in parts[:5]:
+        if re.fullmatch(r"(?:(?:so |too |very )?many|(?:a )?few|several|multiple|countless|a (?:couple|dozen|million|hundred|"
+                        r"thousand)(?: of)?|\d+|once|twice|two|three|four|five|ten) times?(?: over| already| before| now)?", part):
+            continue  # "i have already see amelie, many time": how often, no title
         part = re.sub(r"\s+(is|was|are|were|looks?|sounds?|seems?)(\s.*)?$", "", part)
         part = re.sub(r"\s+(?:(?:a (?:dozen|million|hundred|few|couple(?: of)?)|\d+|so many|many|countless|multiple|several) "
                       r"times|\d+ ?x)$", "", part)
         part = re.sub(r"(?:\s+(?:twice|already|before|again|too|as well|once|years ago|last year|ages ago|very much|so much|"
                       r"a lot|back in the day|as (?:a )?kids?|growing up|"  # "we both loved heat back in the day"
+                      # "i loved paddington 2 with the grandkids": who it was watched with
+                      r"with (?:my|the|our|his|her) (?:whole )?(?:grand)?(?:kids?|children|family|fam|wife|husband|partner|"
+                      r"gf|bf|girlfriend|boyfriend|sons?|daughters?|dad|mum|mom|parents|friends?|sister|brother|niece|nephew)|"
                       + _FILLER + r"))+$", "", part)
         if re.fullmatch(r"(?:#?\s*\d{1,2}\s+)*#?\s*\d{1,2}", part) and all(
                 _on_screen(int(n), shown) for n in re.findall(r"\d{1,2}", part)):

@@ -11,6 +11,7 @@ from agent.acts.schema import Ref, TurnAct, _Request
 from agent.acts.words import (
     _ANAPHOR,
     _FILLER,
+    _GENERIC,
     _GENRE_OR_TOPIC_WORDS,
     _NEG,
     _POSITION,
@@ -114,7 +115,8 @@ def read_era(text: str) -> Era | None:
                  text):  # "any new musicals"
         return Era(start=2010)
     if re.search(r"\b((?<!year )(?<!years )(?<!yr )(?<!yrs )old|older(?! (?:kids|children|teens|audiences?))|classics?|"
-                 r"black and white|golden age|vintage)\b", text):
+                 r"(?<!no )(?<!not )(?<!nothing )(?<!nothing in )(?<!not in )(?<!without )black and white|golden age|"
+                 r"vintage)\b", text):  # "nothing in black and white" asks no old years
         return Era(end=1979)
     return None
 
@@ -280,7 +282,10 @@ def _undo(text: str, genres: list[str]) -> list[tuple[int, TurnAct, str]]:
 def _undo_targets(genres: list[str]) -> list[tuple[dict, str]]:
     """What an undo can name, with its words: genres, topics, the years, the mood."""
     out = [({"genres": [g]}, alt) for g, alt in _genre_patterns(genres).items()]
-    out += [({"tags": [tag]}, _forms_pattern(forms)) for tag, forms in TAG_GROUPS.items()]
+    tags = [({"tags": [tag]}, _forms_pattern(forms)) for tag, forms in TAG_GROUPS.items()]
+    # "drop the anime filter": a word that is a topic of its own names the topic, not the genre it brings
+    own = [t for t in tags if any(re.fullmatch(rf"(?:{alt})", f) for _, alt in out for f in TAG_GROUPS[t[0]["tags"][0]])]
+    out = own + out + [t for t in tags if t not in own]
     out.append(({"era": True}, r"(?:(?:early|mid|late)[ -])?(?:19|20)?\d0'?s|decade|era|year|date|time period|"
                                r"(?:old|older|newer|recent)(?: ones)?"))
     out.append(({"mood": True}, "|".join(w for w in MOOD_WORDS if " " not in w) + r"|feel good|mood"))
@@ -293,12 +298,24 @@ _EXCLUDED_TITLE = re.compile(r"\b(?:(?:nothing|not anything|nothing at all|not) 
                              r"no more)\s+(?:a |an )?(.+?)(?:\s+again)?(?=[,.;!?]| but | and | im | i'm | something | anything |"
                              r" newer| older|$)|"
                              r"\bnot (.+?) again\b|"
-                             r"(?:^|[,.;!?]\s*|\bbut\s+)(?:not|no|nothing)\s+(?!like\b|to\b|for\b)"
+                             # "fantasy without harry potter"
+                             r"(?:(?:^|[,.;!?]\s*|\bbut\s+)(?:not|no|nothing)|\bwithout)\s+(?!like\b|to\b|for\b)"
                              r"((?:the )?[a-z][\w'!:-]*(?: (?!but\b)(?:[a-z0-9][\w'!:-]*|&)){1,7}?)"  # "not marley & me"
                              r"(?:\s+(?:please|pls|tho|though|thanks|again|lol))*(?=[,.;!?]|$)|"
                              # "not se7en, saw it": one word ruled out because it is seen
                              r"(?:^|[,.;!?]\s*|\bbut\s+)(?:not|no)\s+([a-z0-9][\w'!:-]*)(?=\s*[,.;:–—-]\s*(?:i've |i have |we've |"
-                             r"already |cos |because )*(?:seen|saw|watched)\b)")
+                             r"already |cos |because )*(?:seen|saw|watched)\b)|"
+                             # "superhero stuff but no batman", "vampire movies but not twilight": one word, a name
+                             r"(?:(?:[,.;]\s*|\bbut\s+)(?:not|no)|\bwithout)\s+([a-z][\w'-]{2,})"
+                             r"(?:\s+(?:please|pls|tho|though|thanks|lol))*"
+                             r"(?=\s*(?:[,.;!?]|$))")
+
+
+# one word after "but not" that says what a film is like or has, not which film ("funny but not cheesy",
+# "no cgi", "not subtitles")
+_NOT_A_NAME = re.compile(r"[\w'-]*(?:y|ish|ous|ive|ful|ic|al|ed|ing|ly|less|able|ible|s|'s)|sex|blood|cgi|cringe|gross|weird|"
+                         r"cheap|grim|crude|french|german|spanish|korean|japanese|italian|foreign|kids|adults|teens|"
+                         r"anything|everything|something|again|yet|now|today|tonight|thanks|either|both|all|none")
 
 
 # words no title is made of alone: "not too long", "no more than two hours", "nothing with zombies"
@@ -307,15 +324,19 @@ slow sad violent gory boring stupid dumb scary dark heavy old new same lot inter
 my at all again please tho though in on about movies movie films film one ones even actually exactly""".split())
 
 
-def _excluded_titles(text: str, genres: list[str]) -> list[tuple[int, int, str]]:
+def _excluded_titles(text: str, genres: list[str], shown: list[str] | None = None) -> list[tuple[int, int, str]]:
     """Titles the message rules out ("anything but star wars", "a western that isn't unforgiven",
     "not another hangover"), as (where it is said, where the name is, the name); a genre, topic or
     mood said that way is no title."""
     plain = _plain_pattern(tuple(genres))
     out = []
     for m in _EXCLUDED_TITLE.finditer(text):
-        group = next(g for g in (1, 2, 3, 4) if m.group(g))
+        group = next(g for g in (1, 2, 3, 4, 5) if m.group(g))
+        if group == 5 and (_NOT_A_NAME.fullmatch(m.group(5)) or m.group(5) in _NOT_A_TITLE or
+                           re.fullmatch(rf"(?:{plain})", m.group(5)) or re.fullmatch(_GENERIC, m.group(5))):
+            continue
         name = re.sub(r"(?:\s+(?:movies?|films?|stuff|ones?|anymore|any more|either|this time|tonight|now|itself|"
+                      r"if you(?: please)?|if possible|"  # "nothing in black and white if you please"
                       r"junk|crap|garbage|trash|rubbish|nonsense|ok|okay|alright|"  # "no superhero junk", "no superheroes ok?"
                       + _FILLER + r"))+$", "", m.group(group).strip())
         name = re.sub(r"^(?:another|more|the same old|set in|set on|about|with)\s+", "", name)  # "not set in space"
@@ -327,7 +348,10 @@ def _excluded_titles(text: str, genres: list[str]) -> list[tuple[int, int, str]]
         # "not home alone or elf": two titles; "no horror and no zombies": a kind each, no title
         at = m.start(group)
         for part in re.split(r"\s(?:or|and) not? |, no | or ", name):
-            if part and not re.fullmatch(rf"(?:(?:{plain})\s*)+", part) and len(part.split()) <= 6 and not (
+            if re.match(r"\W*without\b", m.group(0)) and _shown_title(part, shown or []) is None:
+                continue  # "without" rules out a title on screen ("fantasy without harry potter"), not "bad language"
+            # "nothing in black and white", "without the superhero stuff": a kind, no title
+            if part and not re.fullmatch(rf"(?:in |the )?(?:(?:{plain})\s*)+", part) and len(part.split()) <= 6 and not (
                     re.fullmatch(rf"(?:an? )?(?:actual|real|proper|pure|straight|straight-up|straight up|typical|generic|cheesy|"
                                  rf"cheap|hardcore|too \w+|any|more) (?:{plain})", part)):  # "not (an) actual horror"
                 out.append((m.start(), at + name.find(part), part))
@@ -347,7 +371,12 @@ def _plain_pattern(genres: tuple[str, ...]) -> str:
 # half of a horror last night"
 _TOLD = (r"\b(?:the|my|our) (?:kids?|children|little ones|son|daughter|boys|girls) (?:are|is|'re|have|has) "
          r"(?:finally |now |all |both |already |fast |gone )*(?:asleep|in bed|to bed|to sleep|away|out|at [\w']+)\b|"
-         r"\b(?:i|we) (?:just |already )?(?:watched|saw) (?:half (?:of )?|most of |part of )?an? [\w-]+(?: (?:movie|film|flick))?")
+         r"\b(?:i|we) (?:just |already )?(?:watched|saw) (?:half (?:of )?|most of |part of )?an? [\w-]+(?: (?:movie|film|flick))?|"
+         # "i loved paddington 2 with the grandkids": whom a film was watched with asks for no kids' film
+         r"\b(?:i|we) (?:just |already |really |all )?(?:loved|liked|enjoyed|watched|saw)\b[^,.;!?]{1,40}? with (?:my|the|our) "
+         r"(?:whole )?(?:grand)?(?:kids?|children|family|sons?|daughters?|little ones)\b|"
+         # "halloween party next weekend, need something creepy": the evening's occasion, no topic asked
+         r"\b(?:halloween|christmas) (?:party|parties|sleepover)\b")
 
 
 def _told(text: str) -> str:

@@ -47,6 +47,9 @@ TYPOS = {"comdy": "comedy", "comedys": "comedies", "comedie": "comedy", "horor":
          "xmas": "christmas", "nvm": "never mind", "fav": "favorite", "fave": "favorite", "doesnt": "doesn't",
          "isnt": "isn't", "arent": "aren't", "wasnt": "wasn't", "didnt": "didn't", "cant": "can't", "wont": "won't",
          "havent": "haven't", "ive": "i've", "im": "i'm", "youre": "you're",
+         # "what makes you think id like get out": "i'd like", no liking
+         "id like": "i'd like", "id love": "i'd love", "id enjoy": "i'd enjoy", "id prefer": "i'd prefer",
+         "id rather": "i'd rather", "id want": "i'd want", "id be": "i'd be", "id go": "i'd go",
          "thats": "that's", "whos": "who's", "somethign": "something", "smth": "something", "sth": "something",
          "somethin": "something", "anythin": "anything", "gimme": "give me", "moveis": "movies", "moives": "movies",
          "flicks": "movies", "y": "why", "adn": "and", "teh": "the", "b4": "before", "wat": "what", "abt": "about",
@@ -87,7 +90,12 @@ TAG_GROUPS = {"superhero": ("superhero", "superheroes", "comic book", "marvel", 
               "explosion": ("explosion", "explosions"), "psychological": ("psychological",), "gore": ("gore",),
               "detective": ("detective", "detectives"), "friendship": ("friendship", "friendships"),
               "wine": ("wine",), "strong female lead": ("strong female lead", "female lead", "female-led"),
-              "paranoia": ("paranoia",), "chainsaw": ("chainsaw", "chainsaws")}
+              "paranoia": ("paranoia",), "chainsaw": ("chainsaw", "chainsaws"),
+              # "horror but not slasher stuff" keeps the horror; "no vietnam", "nothing raunchy", "without guns"
+              "slasher": ("slasher", "slashers"), "violence": ("violence",),
+              "gun": ("gun", "guns", "gunfight", "gunfights", "shootout", "shootouts"),
+              "vietnam": ("vietnam", "vietnam war"), "raunchy": ("raunchy",), "british": ("british",),
+              "halloween": ("halloween",)}
 
 
 _GENRE_OR_TOPIC_WORDS = frozenset({w for forms in TAG_GROUPS.values() for f in forms for w in f.split()}
@@ -98,6 +106,9 @@ _GENRE_OR_TOPIC_WORDS = frozenset({w for forms in TAG_GROUPS.values() for f in f
 
 _NEG = (r"(?:no|not|without|avoid|skip|except|nothing|none of|less|minus|no more|hates?|dont want|don't want|"
         r"can't stand|cannot stand|can't do|anything but|sick of|tired of|done with|enough(?: of)?|"
+        # "neither of us has much patience for a lot of violence", "i have no patience for musicals"
+        r"(?:no|little|zero|not much|(?:neither|none) of us (?:has|have)(?: much| any)?|(?:don't|doesn't|do not|does not|"
+        r"haven't|hasn't|can't)(?: have| got)?(?: much| any)?) patience (?:for|with)(?: a lot of| lots of| too much| much| any)?|"
         r"(?:that|which) (?:isn't|aren't|is not|are not)|that's not)")
 
 
@@ -206,7 +217,7 @@ _GOOD = (r"great|perfect|amazing|awesome|good|nice|fantastic|brilliant|excellent
          r"lovely|wonderful|delightful|charming|superb|"
          r"5 stars|five stars|10/10|a must|must|sold|>>>|a masterpiece|masterpiece|goat|a classic|cute|cool|sick(?! of)|hilarious|dope|fire|intriguing|promising|solid|"
          r"incredible|phenomenal|outstanding|stunning|ace|brill|cracking|top notch|bonza|bonzer|"  # "number 2 looks ace"
-         r"looks? (?:great|good|fun|interesting)|sounds? (?:great|good|perfect|fun)|👍|❤️|♥|🔥|😍")
+         r"looks? (?:great|good|fun|interesting)|sounds? (?:great|good|perfect|fun|interesting)|👍|❤️|♥|🔥|😍")
 
 
 _BAD = (r"boring|a no|no thanks|nope|nah|not for me|(?:aren't|isn't|are not|is not) for me|not my thing|isn't my thing|"
@@ -272,7 +283,7 @@ def _genre_patterns(genres: list[str]) -> dict[str, str]:
         if target in lower and word not in ("scary",):  # "scary" is a mood, not the Horror genre
             out[lower[target]].append(re.escape(word))
     for extra, target in (("romantic comed(?:y|ies)", "romance"), ("cartoons?", "animation"), ("docs?", "documentary"),
-                          ("anime", "animation"), ("noir", "film-noir"), ("tearjerkers?", "drama"), ("slashers?", "horror"),
+                          ("anime", "animation"), ("noir", "film-noir"), ("tearjerkers?", "drama"),
                           (r"\d+ ?(?:yo|y/o|(?:yr|year)s?[- ]olds?|(?:yr|year)s? old)", "children"),
                           ("little ones|toddlers?|kid[- ]friendly|family[- ]friendly", "children"),
                           # "for my son"; "my kid already saw these" says who has seen them
