@@ -21,7 +21,7 @@ GENRES = ["Action", "Adventure", "Animation", "Children", "Comedy", "Crime", "Do
 LIST_SLOTS = ("genres", "not_genres", "tags", "not_tags", "not_titles")
 
 
-BLIND = ("blind", "blind2", "blind3", "blind4", "blind5", "blind6", "blind7", "blind8", "blind9", "blind10", "blind11", "blind12", "blind13", "blind14", "blind15", "blind16", "blind17", "blind18")
+BLIND = ("blind", "blind2", "blind3", "blind4", "blind5", "blind6", "blind7", "blind8", "blind9", "blind10", "blind11", "blind12", "blind13", "blind14", "blind15", "blind16", "blind17", "blind18", "blind19")
 SPLITS = ("dev", "heldout", *BLIND, "all")
 
 
@@ -29,7 +29,7 @@ def load(path: Path = CORPUS, split: str = "all") -> list[dict]:
     """The corpus, or a part of it: `dev` (odd ids: the rules were written looking at these),
     `heldout` (even ids: read only to score until 2026-12-06, then read for rules too), `blind`
     (turns-blind.jsonl, written later by someone who never read the rules; scored once, then read
-    for rules too), `blind2` to `blind18` (the same, later rounds; tests/data/chat/README.md says
+    for rules too), `blind2` to `blind19` (the same, later rounds; tests/data/chat/README.md says
     which were read since)."""
     if split in BLIND:
         path = path.with_name(f"turns-{split}.jsonl")

@@ -270,7 +270,7 @@ def eval_checker(
 
 @app.command("chat-acts")
 def eval_chat_acts(
-    split: str = typer.Option("all", "--split", help="dev, heldout, blind, blind2..18 or all (tests/data/chat/)"),
+    split: str = typer.Option("all", "--split", help="dev, heldout, blind, blind2..19 or all (tests/data/chat/)"),
     reader: list[str] = typer.Option(["rules"], "--reader", help="rules, model (acts@v1 alone) or both (what chat does)"),
     limit: Optional[int] = typer.Option(None, "--limit", help="the first N messages of the split (a model reads ~1 a second)"),
     show: bool = typer.Option(False, "--show", help="also list the messages read wrongly"),

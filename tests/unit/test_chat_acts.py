@@ -402,7 +402,7 @@ def test_a_list_place_is_never_a_year_and_a_title_on_screen_is_found_misspelled(
 
 
 def test_the_blind_batches_are_read_as_their_figures_say():
-    """turns-blind5.jsonl to -blind18 were scored once before anyone read them (docs/guide.md): a floor
+    """turns-blind5.jsonl to -blind19 were scored once before anyone read them (docs/guide.md): a floor
     under those figures, so a change that reads new phrasings worse fails."""
     for split, act_floor, slot_floor in (("blind5", 0.94, 0.92), ("blind6", 0.92, 0.92), ("blind7", 0.84, 0.87),
                                              ("blind8", 0.88, 0.89), ("blind9", 0.85, 0.83),
@@ -411,7 +411,7 @@ def test_the_blind_batches_are_read_as_their_figures_say():
                                              ("blind12", 0.93, 0.94), ("blind13", 0.93, 0.94),
                                              ("blind14", 0.82, 0.85), ("blind15", 0.86, 0.88),
                                              ("blind16", 0.88, 0.89), ("blind17", 0.92, 0.93),
-                                             ("blind18", 0.94, 0.90)):
+                                             ("blind18", 0.94, 0.90), ("blind19", 0.89, 0.87)):
         result = score(load(split=split), rules_reader)
         assert result["act_accuracy"] >= act_floor and result["slot_f1"] >= slot_floor, (split, result["act_accuracy"],
                                                                                         result["slot_f1"])
