@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from evals.checker import CORPUS_DIR, load_cases, load_contexts, score, verdicts
+from evals.checker import CORPUS_DIR, SPLITS, load_cases, load_contexts, score, verdicts
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +39,7 @@ def test_the_constrained_whitelist_rejects_most_true_texts_a_capable_model_write
 
 
 def test_relabelled_texts_say_why():
-    rows = [json.loads(line) for name in ("texts.jsonl", "texts-heldout.jsonl")
+    rows = [json.loads(line) for name in SPLITS.values()
             for line in (CORPUS_DIR / name).read_text().splitlines() if line.strip()]
     assert all(r["note"].startswith("relabelled") for r in rows if "note" in r)
 
@@ -182,3 +182,92 @@ def test_open_mode_knows_a_tag_or_genre_in_other_words():
     kirk = _open("ml-latest-small:380:1374")  # tagged 'captain kirk': "classic Kirk" is Kirk at his most typical
     assert kirk("This 1982 film is classic Kirk, and you gave First Contact 5/5.") == []
     assert kirk("This 1982 film is a classic, and you gave First Contact 5/5.") == ["unsupported"]
+
+
+def test_open_mode_reads_a_title_s_possessive_and_where_a_series_starts():
+    # missed in blind4: "X's prequel" for a later part (the possessive hid the title), "X's origin story"
+    # for a sequel, "the film that started it all" for part 2
+    bttf_2 = _open("ml-latest-small:1:2011", "hook")  # after Back to the Future, before Part III
+    assert bttf_2("Back to the Future's sequel, at last") == []
+    assert bttf_2("Part III's prequel, at last") == []
+    assert bttf_2("Back to the Future's prequel, at last") == ["wrong_series"]
+    assert "wrong_series" in _open("ml-latest-small:1:589", "hook")("The Terminator's origins tale")
+    assert _open("ml-latest-small:1:589", "hook")("The Terminator's sequel, robots and all") == []
+    assert _open("ml-latest-small:380:80083", "hook")("The Dragon Ball Z film that started it all") == []
+    assert _open("ml-latest-small:380:1374", "hook")("The Kirk film that started it all") == ["wrong_series"]
+    friday_2 = _open("ml-latest-small:91:1975")  # said of a title the person rated, it is no claim about the item
+    assert friday_2("Friday the 13th started it all, and this 1981 sequel came next.") == []
+    assert friday_2("You rated Friday the 13th 4/5: this is the 1981 horror film that launched the franchise.") == [
+        "wrong_series"]
+
+
+def test_open_mode_puts_the_item_in_a_series_only_with_the_title_a_series_word_is_said_of():
+    # blind4's true "Jurassic Park (your 4/5) shares 86 fans with this one: a sci-fi action sequel" was read
+    # as a series with Jurassic Park; "the follow-up to Jurassic Park" (heldout) still is one
+    t2 = _open("ml-latest-small:1:589")
+    assert t2("You gave Jurassic Park 4/5, and 86 people who liked it also liked this robot sequel.") == []
+    assert t2("You rated Jurassic Park 4/5, so its 1991 sequel is a natural next watch.") == ["wrong_series"]
+    assert t2("You rated The Terminator 5/5, so its 1991 sequel is a natural next watch.") == []
+    t2_hook = _open("ml-latest-small:1:589", "hook")
+    assert t2_hook("Jurassic Park's sequel, with robots") == ["wrong_series"]
+    assert t2_hook("In the same franchise as Jurassic Park") == ["wrong_series"]
+
+
+def test_open_mode_reads_a_subtitle_after_a_title_as_another_title():
+    # missed in blind4: "Avengers: Endgame" (not in the catalog) read as The Avengers and a sentence
+    iron_man_3 = _open("ml-latest-small:68:102125")
+    assert iron_man_3("Before Avengers: Endgame, catch this 2013 Iron Man sequel.") == ["unknown_title"]
+    assert _open("ml-latest-small:68:102125", "hook")("Iron Man: Extremis, then this 2013 sequel") == [
+        "unknown_title"]
+    assert iron_man_3("You gave The Avengers 4.5/5: This 2013 Iron Man sequel is next.") == []
+
+
+def test_open_mode_reads_a_side_of_the_item_a_derived_word_and_a_genre_apart_from_its_tag():
+    # blind4: "surreal touches" is no tag 'touching'; "a philosophical bent", "friendship at its core" are
+    # sides of the item's own words; "spiritual" is no form of the free word "spirit"; "rock" is heavy metal,
+    # but "musical" is the genre Musical, not the tag 'music'
+    life_of_pi = _open("ml-latest-small:68:97938")
+    assert life_of_pi("The Martian fans liked this 2012 adventure, a drama with surreal touches.") == []
+    assert life_of_pi("Ten people who liked The Martian also liked this touching 2012 adventure.") == ["wrong_tag"]
+    assert _open("ml-latest-small:68:97938", "hook")("A surreal adventure, beautifully shot") == []
+    assert _open("ml-latest-small:68:97938", "hook")("A spiritual drama, beautifully shot") == ["wrong_tag"]
+    assert _open("ml-latest-small:18:176371")("A moody sci-fi film with big philosophical ideas and a dreamlike "
+                                              "bent; 7 people who liked Guardians of the Galaxy 2 liked it.") == []
+    in_bruges = _open("ml-latest-small:274:57669")
+    assert in_bruges("An irreverent crime comedy with friendship at its core; 17 people who liked Hot Fuzz "
+                     "liked it too.") == []
+    assert set(in_bruges("An irreverent crime comedy with a heist at its core; 17 people who liked Hot Fuzz "
+                         "liked it too.")) == {"wrong_tag"}
+    spinal_tap = _open("ml-latest-small:599:1288", "hook")
+    assert spinal_tap("A heavy-metal rock mockumentary from 1984") == []
+    assert spinal_tap("A 1984 music comedy") == []
+    assert spinal_tap("A 1984 jazz mockumentary") == ["wrong_tag"]
+    assert spinal_tap("A 1984 musical mockumentary") == ["wrong_category"]
+
+
+def test_open_mode_counts_the_item_after_the_person_s_count_and_reads_dozens_of_people():
+    # blind4's true "three boxing films already — this would make four" (and heldout's "would make seven")
+    # read the next number as a count of liked titles; "Dozens of horror fans" for 2 fans passed
+    raging_bull = _open("ml-latest-small:480:1228")
+    assert raging_bull("Three titles you've liked are tagged boxing; this 1980 drama makes four.") == []
+    assert raging_bull("Three titles you've liked are tagged boxing; this 1980 drama makes five.") == [
+        "wrong_number"]
+    assert raging_bull("Four titles you've liked are tagged boxing; this 1980 drama makes five.") != []
+    assert _open("ml-latest-small:18:176371")("You've liked nine atmospheric titles, and this moody 2017 sci-fi "
+                                              "would make it ten.") == []
+    assert _open("ml-latest-small:91:1975")("Dozens of viewers rated this 1981 Jason sequel highly.") == [
+        "wrong_number"]
+    shawshank = _open("ml-latest-small:1:318")  # 274 fans; 168 who liked Forrest Gump
+    assert shawshank("Hundreds of people rated this 1994 prison drama highly.") == []
+    assert shawshank("Dozens of people who liked Forrest Gump also liked this 1994 prison drama.") == []
+    assert shawshank("Thousands of people rated this 1994 prison drama highly.") == ["wrong_number"]
+
+
+def test_open_mode_reads_names_after_vs_and_a_hook_on_a_common_noun_s():
+    # missed in blind4: "Cruise vs. Nicholson" ("vs." ended no sentence), "The salt trade's forgotten story"
+    few_good_men = _open("ml-latest-small:177:2268", "hook")
+    assert few_good_men("Military code vs. Kaffee in court") == ["unsupported"]
+    assert few_good_men("Military honour vs. the court, 1992") == []
+    empire_and_salt = _open("bookshop:reader001:BK-0061", "hook")  # "a narrative history of a turning point"
+    assert empire_and_salt("The spice route's lost history") == ["wrong_tag"]
+    assert empire_and_salt("The past's turning point, as history") == []

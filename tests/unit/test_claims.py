@@ -568,6 +568,23 @@ def test_open_mode_gives_a_rating_to_the_title_beside_it():
         assert {v.kind for v in check_open(false, ctx, VOCAB)} == {"wrong_number"}, false
 
 
+def test_open_mode_gives_it_rated_to_the_title_named_before():
+    # blind4's true "If Forrest Gump worked for you (you gave it 4/5), this …" was read as a rating of the item
+    from agent.pipeline.claims.open import check_open
+
+    ctx = context()  # Part III 4, The Godfather 5, Twelve Monkeys 4.5
+    link = " 26 people who liked Back to the Future Part III also liked this."
+    for true in ("If The Godfather hooked you (you gave it 5/5), this 1989 adventure is a change of pace." + link,
+                 "Twelve Monkeys stayed with you (you rated it 4.5/5), and this is time travel too." + link):
+        assert check_open(true, ctx, VOCAB) == [], true
+    said = check_open("If The Godfather hooked you (you gave it 4/5), this 1989 adventure is a change." + link, ctx,
+                      VOCAB)
+    assert [v.kind for v in said] == ["wrong_number"]
+    for of_item in ("Twelve Monkeys stayed with you, and this one you rated it 4.5/5." + link,
+                    "You'll like this 1989 adventure: you gave it 5/5." + link):
+        assert "liked_item" in {v.kind for v in check_open(of_item, ctx, VOCAB)}, of_item
+
+
 @pytest.mark.parametrize("signal", ["co-liked", "similar", None])
 def test_template_hooks_vary_down_a_list(signal):
     from agent.pipeline.explain import template_hook

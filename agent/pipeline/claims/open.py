@@ -75,7 +75,10 @@ _SEQUEL = re.compile(r"\b(?:sequel|sequels|follow-?ups?|follows? up|follow(?:s|i
                      re.IGNORECASE)
 _EARLIER = re.compile(r"\b(?:prequel|prequels|the first (?:part|chapter|instal+ment|entry)|earlier (?:part|chapter|"
                       r"instal+ment|entry|film|movie)|where it (?:all )?(?:began|started)|how it (?:all )?(?:began|"
-                      r"started)|goes? back|go back)\b", re.IGNORECASE)
+                      r"started)|goes? back|go back|origin stor(?:y|ies)|origins? tale)\b", re.IGNORECASE)
+# the first part: true only where the facts show a later part and none before it ("the film that started it all")
+_FIRST = re.compile(r"\b(?:start(?:ed|s)|began|begins|kicked off|kicks off|launched|launches|spawned)\s+(?:it all|"
+                    r"(?:the|this|a|its) (?:whole\s+|entire\s+)?(?:series|franchise|saga|trilogy|cycle))\b", re.IGNORECASE)
 _SERIES = re.compile(r"\b(?:series|franchise|franchises|trilogy|saga|instal+ments?|remakes?|remade|reboot|"
                      r"spin-?offs?|companion (?:volume|book|piece|film)|same (?:universe|world|series|franchise|saga))\b",
                      re.IGNORECASE)
@@ -94,6 +97,35 @@ _ORDINAL_PART = re.compile(r"\b(" + "|".join(_ORDINALS) + r")\s+(?:[\w-]+\s+)?(?
 _OTHER_PART_BEFORE = re.compile(r"\b(?:liked|loved|enjoyed|rated|gave|watched|saw|seen|after|since|than|of|for|from)\s+"
                                 r"(?:the|that)\s+$", re.IGNORECASE)
 _ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5, "vi": 6, "vii": 7, "viii": 8, "ix": 9}
+
+
+# a series word said of a title the text names: "the follow-up to T", "a sequel of T", "the same saga as T", "continues
+# T" (before it), "T's sequel", "a T spin-off" (after it)
+_SERIES_WORD = (r"(?:sequels?|prequels?|follow-?ups?|continuations?|series|franchises?|sagas?|trilogy|trilogies|"
+                r"spin-?offs?|remakes?|reboots?|(?:next|later|earlier|new|another) (?:chapter|part|instal+ment|entry|"
+                r"outing|film|movie|book)|universe)")
+_SERIES_OF_BEFORE = re.compile(_SERIES_WORD + r"\s+(?:to|of|after|from|for|in)\s+(?:the\s+)?$|\bsame\s+(?:series|"
+                               r"franchise|saga|universe|world|story)\s+as\s+(?:the\s+)?$|\b(?:continues|continuing|"
+                               r"picks up where|follows on from|follows up|follow-up to|returns to)\s+(?:the\s+)?$",
+                               re.IGNORECASE)
+_SERIES_OF_AFTER = re.compile(r"^(?:['’]s)?\s+(?:(?!(?:this|that|the|a|an|its|their|and|or|but|to|for|with|is|was|"
+                              r"are|you|your|it)\b)[\w-]+\s+){0,2}?" + _SERIES_WORD + r"\b", re.IGNORECASE)
+
+_ITS_SERIES_WORD = re.compile(r"\bits\s+(?:[\w-]+\s+){0,2}?" + _SERIES_WORD + r"\b", re.IGNORECASE)
+
+
+def _tied_to_series_word(masked: str, n: "_Named") -> bool:
+    """The text puts the title it names at `n` in a series with the item: a series word right beside it."""
+    return bool(_SERIES_OF_BEFORE.search(masked[max(0, n.start - 40):n.start])
+                or _SERIES_OF_AFTER.match(masked[n.end:n.end + 50]))
+
+
+def _said_of_title(masked: str, at: int, named: list["_Named"]) -> bool:
+    """What follows `at` is said of a title the text names, not of the item: "T started it all", "T, the
+    book that started it all for you"."""
+    head = re.search(r"(?<![\w])T\s*(?:\(\d{4}\)\s*)?(?:,\s*(?:the|a|an)\s+(?:[\w'’-]+\s+){0,3}(?:that|which|who)\s+|"
+                     r"(?:that|which|who)\s+|\s+)$", masked[:at])
+    return head is not None and any(n.start == head.start() and n.role != "item" for n in named)
 
 
 def _part_number(title: str) -> int | None:
@@ -127,6 +159,9 @@ _RATED_BEFORE = re.compile(r"(?<![\w])T\s*(?:\(\d{4}\)\s*)?(?:\(\s*(?:you rated 
 _RATED_AFTER = re.compile(r"^s?\s+(?:for|on)\s+(?:both\s+)?(?:the\s+)?(?:\d{4}\s+)?T"
                           r"(?:\s*(?:,|and|&)\s*(?:the\s+)?(?:\d{4}\s+)?T)*")
 _RATED_BY_WHOM = re.compile(r"(?:\byour|\ba|\ban)\s+$", re.IGNORECASE)
+# "you've liked three boxing films; this would make four": the count before it, and this one
+_MAKES_NEXT = re.compile(r"\b(?:(?:would|will|could|should|might)\s+make|makes|making)\s+(?:it\s+|that\s+|them\s+)?"
+                         r"(?:a\s+round\s+|an?\s+even\s+)?$", re.IGNORECASE)
 # "two 4/5s for later Dragon Ball Z films": a count of the person's ratings
 _RATINGS_COUNTED = re.compile(r"^\s+(\d(?:\.\d)?)\s*/\s*5s\b")
 # "rated 4.5/5 and 4/5", "5/5 each": ratings given in a list, matched to titles in order or to all of them
@@ -316,7 +351,7 @@ def _titles(text: str, ctx: ClaimContext, vocab: Vocabulary) -> tuple[list[_Name
     named: list[_Named] = []
     out = []
     for form in sorted(forms, key=len, reverse=True):
-        for m in re.finditer(r"(?<![\w'’])" + re.escape(form) + r"(?![\w'’])", low):
+        for m in re.finditer(r"(?<![\w'’])" + re.escape(form) + r"(?:(?![\w'’])|(?=['’]s\b))", low):  # "T's sequel"
             if any(n.start <= m.start() < n.end or m.start() <= n.start < m.end() for n in named):
                 continue
             written = text[m.start():m.end()]
@@ -352,9 +387,17 @@ def _names(text: str, masked: str, named, ctx: ClaimContext, vocab: Vocabulary, 
     if kind == "hook" and len(words_cased) > 2 and sum(w[0].isupper() for w in words_cased) / len(words_cased) >= 0.75:
         return []  # a hook in Title Case: capitals say nothing of names
     known = _known_words(ctx, vocab, named)
-    starts = {0} | {m.end() for m in re.finditer(r"[.!?:;—–\"“(]\s*", masked)}
+    starts = {0} | {m.end() for m in re.finditer(r"[.!?:;—–\"“(]\s*", masked) if not (
+        m.group(0)[0] == "." and re.search(r"(?<![\w.])(?:vs|v|dr|mr|mrs|ms|st|jr|sr|vol)$", masked[:m.start()],
+                                           re.IGNORECASE))}  # "Cruise vs. Nicholson": no sentence ends at "vs."
+    # "Avengers: Endgame": a colon right after a title opens a subtitle, a longer title, not a sentence, unless
+    # a description goes on ("Heat: Gritty crime")
+    subtitles = {m.end() for m in re.finditer(r"(?<![\w'’])T\s*:\s*", masked)}
     out = []
     for m in _CAPITALISED.finditer(masked):
+        if m.start() in subtitles and (after := re.match(r"\s+([a-z][\w'’-]*)", masked[m.end():])) \
+                and after.group(1) not in FUNCTION_WORDS | LINKING_WORDS:
+            subtitles.discard(m.start())
         words = m.group(0).rstrip(".").split()
         unknown = []
         for i, w in enumerate(words):
@@ -364,10 +407,14 @@ def _names(text: str, masked: str, named, ctx: ClaimContext, vocab: Vocabulary, 
                 continue
             rest = [x for x in words[1:] if x != "T" and x.lower() not in _CONNECTORS]
             if i == 0 and m.start() in starts and (low in _NAME_EXEMPT or low in vocab.plain_words
-                                                   or (not rest and not w.endswith(("'s", "’s")))):
+                                                   or (not rest and not w.endswith(("'s", "’s"))
+                                                       and m.start() not in subtitles)):
                 continue  # a sentence's first word is capitalised anyway, unless a name goes on after it
             unknown.append(w)
-        if unknown:
+        if unknown and m.start() in subtitles:
+            title = text[max((n.start for n in named if n.end <= m.start()), default=0):m.end()].rstrip(".")
+            out.append(Violation("unknown_title", f"it names {title!r}, which is not in the facts"))
+        elif unknown:
             out.append(Violation("unsupported", f"it names {' '.join(unknown)!r}, which is not in the facts"))
     return out[:1]
 
@@ -405,6 +452,23 @@ def _unsupported(text: str, masked: str, named, ctx: ClaimContext, vocab: Vocabu
     return out
 
 
+# "If Forrest Gump worked for you (you gave it 4/5)": "it" given a rating is the title named last
+_RATING_NEXT = re.compile(r"^\s*(?:a\s+)?(?:\w+\s+)?\d(?:\.\d)?\s*(?:/\s*5\b|out of (?:5|five)\b|[- ]stars?\b)",
+                          re.IGNORECASE)
+_GAVE_IT_BEFORE = re.compile(r"\byou(?:'ve|’ve| have)?\s+(?:\w+ly\s+)?(?:gave|given|rated|scored)\s+it\s+(?:a\s+)?"
+                             r"(?:\w+\s+)?$", re.IGNORECASE)
+
+
+def _it_title(masked: str, at: int, named: list[_Named]) -> _Named | None:
+    """The title "it" at `at` stands for: the one named last before it in its sentence, unless the item
+    ("this", "this one") is spoken of between them."""
+    sentence_start = max(masked.rfind(c, 0, at) for c in ".!?") + 1
+    last = next((n for n in reversed(named) if sentence_start <= n.start and n.end <= at), None)
+    if last is None or last.role in ("item", "unknown") or re.search(r"\bthis\b", masked[last.end:at], re.IGNORECASE):
+        return None
+    return last
+
+
 def _said_of_title_before(masked: str, at: int, named: list[_Named]) -> bool:
     """"X (1990) (you rated it 4/5)": a parenthesis right after a title other than the item speaks of that title."""
     head = re.search(r"T\s*(?:\(\d{4}\)\s*)?\(\s*$", masked[:at])
@@ -419,7 +483,9 @@ def _person(text: str, masked: str, named: list[_Named], ctx: ClaimContext, voca
     out = []
     links = [(b.title, None) for b in ctx.evidence.because if b.signal == "co-liked"]
     link_forms = set(_with_part_names(_forms_of(links), links))
-    if any(not _said_of_title_before(masked, m.start(), named) for m in _SAW_ITEM.finditer(masked)):
+    if any(not _said_of_title_before(masked, m.start(), named) and not (
+            re.search(r"\bit$", m.group(0), re.IGNORECASE) and _RATING_NEXT.match(masked[m.end():])
+            and _it_title(masked, m.start(), named)) for m in _SAW_ITEM.finditer(masked)):
         out.append(Violation("liked_item", "it says the person has seen or rated this item, which they have not"))
     for n in named:
         before, after = text[max(0, n.start - 40): n.start], text[n.end: n.end + 40]
@@ -457,6 +523,8 @@ def _rated_titles(masked: str, m: re.Match, named: list[_Named]) -> list[_Named]
     at = {n.start: n for n in named if n.role not in ("item", "unknown")}
     if (before := _RATED_BEFORE.search(masked[:m.start()])) and before.start() in at:
         return [at[before.start()]]
+    if (gave := _GAVE_IT_BEFORE.search(masked[:m.start()])) and (it := _it_title(masked, gave.start(), named)):
+        return [it]  # "If T worked for you (you gave it 4/5)"
     if _RATED_BY_WHOM.search(masked[:m.start()]) and (after := _RATED_AFTER.match(masked[m.end():])):
         ts = [m.end() + t.start() for t in re.finditer(r"(?<![\w])T(?![\w])", after.group(0))]
         if all(t in at for t in ts):
@@ -531,6 +599,14 @@ def _numbers(text: str, masked: str, named: list[_Named], ctx: ClaimContext, voc
             continue  # "one of your favourites", "a natural one"
         if re.search(r"\bpart\s+$", masked[max(0, m.start() - 6):m.start()], re.IGNORECASE):
             continue  # "part three": the series' place (its relation is checked there)
+        if _MAKES_NEXT.search(masked[max(0, m.start() - 30):m.start()]):  # "three boxing films; this would make four"
+            counts = [c for c in _COUNT.finditer(masked, m.start() - len(sentence), m.start())
+                      if not any(a <= c.start() < b for a, b in used) and not _PEOPLE_AFTER.match(masked[c.end():])]
+            if counts:  # each count is checked on its own; this one must come next after one of them
+                if n - 1 not in {_value(c.group(1)) for c in counts}:
+                    out.append(Violation("wrong_number", f"it says this would make {m.group(0)}, after "
+                                                         f"{counts[-1].group(0)}"))
+                continue
         if given := _RATINGS_COUNTED.match(masked[m.end():]):  # "two 4/5s for later parts": ratings the person gave
             value = float(given.group(1))
             rated = [{bare_title(x.title) for x in group if x.rating == value} for group in (ev.because, ev.series)]
@@ -556,7 +632,7 @@ def _numbers(text: str, masked: str, named: list[_Named], ctx: ClaimContext, voc
                                 half=bool(half))
         elif n not in ev.numbers() | years | tag_numbers | {ctx.n_liked}:
             out.append(Violation("wrong_number", f"it states the number {m.group(0)}, which is not in the facts"))
-    return out + shared_count_spread(masked.lower(), ev)
+    return out + _many_people(masked, named, ev, links_by_form) + shared_count_spread(masked.lower(), ev)
 
 
 _WHO_LIKED = re.compile(r"^\s+(?:\w+\s+){0,1}(?:people|viewers|fans|readers|others|users|members|moviegoers|folks)?\s*"
@@ -567,22 +643,47 @@ _SHARES = re.compile(r"\bshar(?:es|ing|e)\s+$", re.IGNORECASE)
 _PRONOUN = re.compile(r"^(?:it|that (?:one|film|movie|book|title)|this one|them|those|both)\b", re.IGNORECASE)
 
 
+def _people_owner(start: int, end: int, masked: str, named: list[_Named]) -> _Named | None:
+    """Whose fans a count of people at start:end counts: the title they liked, if the text names one."""
+    owner = None
+    sentence_start = max(masked.rfind(c, 0, start) for c in ".!?") + 1
+    if among := _AMONG_WHO_LIKED.match(masked[sentence_start:start]):
+        owner = next((x for x in named if x.start == sentence_start + among.end()), None)
+    elif _ITS_FANS.match(masked[end:]) or _SHARES.search(masked[sentence_start:start]):
+        owner = next((x for x in reversed(named) if sentence_start <= x.start and x.end <= start
+                      and x.role != "item"), None)
+    elif who := _WHO_LIKED.match(masked[end:]):
+        at = end + who.end()
+        owner = next((x for x in named if x.start == at), None)
+        if owner is None and _PRONOUN.match(masked[at:]):
+            owner = next((x for x in reversed(named) if x.end <= start and x.role != "item"), None)
+    return owner
+
+
+# "dozens of horror fans", "hundreds of people who liked T": at least that many
+_MANY = {"dozens": 24, "scores": 40, "hundreds": 200, "thousands": 2000}
+_MANY_PEOPLE = re.compile(r"\b(" + "|".join(_MANY) + r")\s+(?:and\s+\1\s+)?of(?=\s)", re.IGNORECASE)
+
+
+def _many_people(masked: str, named: list[_Named], ev, links_by_form: dict[str, int]) -> list[Violation]:
+    """"Dozens of people rated it highly": the item's fans (or a link's, "dozens of people who liked T")
+    must be that many."""
+    out = []
+    for m in _MANY_PEOPLE.finditer(masked):
+        if not _PEOPLE_AFTER.match(masked[m.end():]):
+            continue
+        owner = _people_owner(m.start(), m.end(), masked, named)
+        count = links_by_form.get(owner.form) if owner is not None and owner.role != "item" else ev.fans
+        if count is not None and count < _MANY[m.group(1).lower()]:
+            out.append(Violation("wrong_number", f"it says {m.group(0)!r} people; the data says {count}"))
+    return out
+
+
 def _people_count(n: int, m, masked: str, named: list[_Named], ev, links_by_form: dict[str, int],
                   link_counts: dict[str, int]) -> list[Violation]:
     """N people who liked X (X must be a link, with that count; "it" is the title named last) or
     N people rated it highly (the item's fans)."""
-    owner = None
-    sentence_start = max(masked.rfind(c, 0, m.start()) for c in ".!?") + 1
-    if among := _AMONG_WHO_LIKED.match(masked[sentence_start:m.start()]):
-        owner = next((x for x in named if x.start == sentence_start + among.end()), None)
-    elif _ITS_FANS.match(masked[m.end():]) or _SHARES.search(masked[sentence_start:m.start()]):
-        owner = next((x for x in reversed(named) if sentence_start <= x.start and x.end <= m.start()
-                      and x.role != "item"), None)
-    elif who := _WHO_LIKED.match(masked[m.end():]):
-        at = m.end() + who.end()
-        owner = next((x for x in named if x.start == at), None)
-        if owner is None and _PRONOUN.match(masked[at:]):
-            owner = next((x for x in reversed(named) if x.end <= m.start() and x.role != "item"), None)
+    owner = _people_owner(m.start(), m.end(), masked, named)
     if owner is not None and owner.role != "item":
         if owner.form not in links_by_form:
             return [Violation("wrong_link", f"it gives people who liked {owner.form.title()!r} as a link; the data "
@@ -643,15 +744,15 @@ def _genres(text: str, masked: str, named: list[_Named], ctx: ClaimContext, voca
     title's, and one said of the person's taste ("your westerns", "40 comedies among your
     likes") one of theirs (the counts are checked apart)."""
     low = masked.lower()
-    own_stems = {s for t in ctx.item_tags for s in stems(t)}
+    own_words = {f for t in ctx.item_tags for w in _WORD.findall(t) for f in (w, w + "s", re.sub(r"y$", "ies", w))}
     for tag in sorted((t for t in ctx.item_tags if " " in t or "-" in t), key=len, reverse=True):
         low = re.sub(r"(?<![\w-])" + re.escape(tag) + r"(?![\w-])", lambda m: " " * len(m.group(0)), low)
     genre_of = {n.start: ctx.linked_categories.get(bare_title(n.form), set()) for n in named}
     out = []
     for m in re.finditer(r"(?<![\w])(" + vocab.genre_alternation + r")(?![\w]|-(?:packed|fi|noir)\b)", low):
         genre = vocab.genre_forms[m.group(1)]
-        if genre in ctx.evidence_categories or set(stems(m.group(1))) <= own_stems:
-            continue
+        if genre in ctx.evidence_categories or set(_WORD.findall(m.group(1))) <= own_words:
+            continue  # the item's tag in the same word ("a mockumentary"; but "musical" is no tag 'music')
         if stem(m.group(1)) != stem(genre.lower()) and genre in _tag_genres(ctx, vocab):
             continue  # "funny" for a movie tagged "great humor" (but "a comedy" claims the genre)
         before = low[max(0, m.start() - 50): m.start()]
@@ -696,7 +797,8 @@ _GENRE_WORDS = {"Children": "family kids kid", "Thriller": "tense suspense suspe
 # words a tag says in other words: "darkly comic" is a black comedy, "outlaws" are crime, a black hole is in space
 _TAG_WORDS = {"crime": "criminal criminals outlaw outlaws", "black comedy": "dark darkly comic",
               "dark comedy": "black darkly comic", "black hole": "space", "space travel": "space",
-              "astronauts": "space", "wild west": "west western", "cowboys": "west western"}
+              "astronauts": "space", "wild west": "west western", "cowboys": "west western",
+              "heavy metal": "metal rock band bands", "music": "musician musicians"}
 
 
 def _related_words(ctx: ClaimContext) -> list[str]:
@@ -714,7 +816,15 @@ def _same_word(a: str, b: str) -> bool:
 _CONFLATED = {frozenset(("anim", "anime", "anima"))}  # "anime" is not "animated" or "animation"
 def _says_tag(words: list[str], tag: tuple[str, ...]) -> bool:
     n = len(tag)
-    return any(all(_same_word(words[i + j], tag[j]) for j in range(n)) for i in range(len(words) - n + 1))
+    return any(all(_same_word(words[i + j], tag[j]) and not _aspect_noun_for(words[i + j], tag[j]) for j in range(n))
+               for i in range(len(words) - n + 1))
+
+
+def _aspect_noun_for(word: str, tag_word: str) -> bool:
+    """A noun for a side of the item ("surreal touches", "a dark edge") is not a tag of another form of the
+    word ('touching', 'edgy')."""
+    noun = next((a for a in _ASPECTS if word in (a, a + "s", a + "es")), None)
+    return noun is not None and tag_word not in (noun, noun + "s", noun + "es")
 
 
 def _tags(text: str, masked: str, named: list[_Named], ctx: ClaimContext, vocab: Vocabulary) -> list[Violation]:
@@ -784,6 +894,10 @@ _ASPECTS = "streak touch edge flair hint dash backdrop flavour flavor twist thre
 _HOOK_PHRASE = re.compile(r"^(?:(?i:an?)\s+|(?:[A-Z][\w.-]*\s+)*[A-Z][\w-]*['’]s\s+)((?:[\w'’-]+\s+){1,4}?)"
                           r"[\w'’-]+\s*(?:$|[,.;:!?—–]|(?i:for|after|before|with|from|to|in|on|of|that|which|like|"
                           r"than|and|by)\b)")
+# a hook that is a noun phrase after "the" and a common noun's: "The salt trade's forgotten story"
+_HOOK_OWNER = re.compile(r"^(?i:the)\s+((?:[a-z][\w-]*\s+){0,2}[a-z][\w-]*)['’]s\s+((?:[\w'’-]+\s+){0,4}?)"
+                         r"[\w'’-]+\s*(?:$|[,.;:!?—–]|(?i:for|after|before|with|from|to|in|on|of|that|which|like|"
+                         r"than|and|by)\b)")
 _COMPLEMENT_END = re.compile(r"\b(?:that|which|who|liked|like|for|by|from|you|your|fans|people|readers|viewers|to|is|are|"
                              r"was|adds|add|makes|make|fits|fit|sits|rounds|brings|should|could|would|will|might|may|"
                              r"can|feels|comes|joins|gives|keeps|deserves|earns|belongs)\b.*",
@@ -796,7 +910,8 @@ take spin outing addition companion counterpart obvious visual visually rich sle
 earlier later titles combines combine off hit friendly dose helping slice bit lots handful brand sort tinged angle
 striking big small little turned meets thread shot filmed crafted paced acted staged fuelled fueled driven
 laden soaked infused filled sweeping gripping powerful dazzling riveting taut slick brilliant compelling memorable
-absorbing engrossing ambitious bold superb terrific wonderful remarkable impressive engaging"""))
+absorbing engrossing ambitious bold superb terrific wonderful remarkable impressive engaging core question questions
+idea ideas""")) | frozenset(stems(" ".join(_ASPECTS)))  # "a philosophical bent", "a dark undertone"
 
 
 def _descriptions(text: str, masked: str, named: list[_Named], ctx: ClaimContext, vocab: Vocabulary,
@@ -808,6 +923,8 @@ def _descriptions(text: str, masked: str, named: list[_Named], ctx: ClaimContext
     phrases = [m.group(1) for m in determined.finditer(masked)]
     if kind == "hook" and (m := _HOOK_PHRASE.match(masked)):
         phrases.append(m.group(1))
+    if kind == "hook" and (m := _HOOK_OWNER.match(masked)):  # "The salt trade's forgotten story": both describe it
+        phrases += [m.group(1), m.group(2)]
     phrases = [p for p in phrases if not set(_WORD.findall(p.lower())) & _CLAUSE_WORDS]  # a noun phrase, not a clause
     phrases += [m.group(1) for m in modifiers.finditer(masked)]
     phrases += [_COMPLEMENT_END.sub("", m.group(1)) for m in complement.finditer(masked)]
@@ -857,8 +974,15 @@ def _owned(word: str, own: frozenset[str]) -> bool:
     derived = {word[:-len(a)] + b for x, y in _DERIVED for a, b in ((x, y), (y, x)) if word.endswith(a)}
     if {stem(f) for f in derived} & (own - _GENERAL_STEMS):  # the item's own words only: "manic" is not "many"
         return True
-    return any(len(o) >= 4 and o.isalpha() and (word.startswith(o) or o.startswith(word) and len(word) >= 4)
-               for o in own)
+    return any(len(o) >= 4 and o.isalpha() and (word.startswith(o) and not (o in _GENERAL_STEMS and _SUFFIX.fullmatch(
+        word[len(o):])) or o.startswith(word) and len(word) >= 4) for o in own)
+
+
+# what turns a word into another ("spirit" -> "spiritual", "quest" -> "questions"): a general word so extended is
+# another word, not a compound of it ("courtroom", "lighthearted")
+_SUFFIX = re.compile(r"(?:u|i|ion|ation)?(?:al|als|ally|ic|ics|ical|ous|ity|ism|ist|ists|ive|ful|less|ness|ment|ly|"
+                     r"ish|ian|ians|ary|ory|able|ible|ize|ise|ized|ised|ion|ions|ent|ence|ant|ance|ed|ing|ings|es|s|"
+                     r"y)?")  # not "-er", "-est": "longer", "warmest", "readers" say the word itself
 
 
 # -- series --------------------------------------------------------------------------------------
@@ -873,6 +997,11 @@ def _series(text: str, masked: str, named: list[_Named], ctx: ClaimContext, voca
     if earlier and "earlier" not in relations:
         out.append(Violation("wrong_series", f"it says {earlier.group(0)!r}; the catalog shows no later part the "
                                              "person liked"))
+    first = next((m for m in _FIRST.finditer(masked) if not _said_of_title(masked, m.start(), named)), None)
+    if first and ("sequel" in relations or "earlier" not in relations or
+                  _part_number(ctx.evidence.title) not in (None, 1)):
+        out.append(Violation("wrong_series", f"it says {first.group(0)!r}: the facts show no later part of a "
+                                             "series this one opens, or show one before it"))
     earlier_parts = sum(s.relation == "sequel" for s in ctx.evidence.series)
     if (final := _FINAL.search(masked)) and (earlier_parts < 2 or "earlier" in relations):
         out.append(Violation("wrong_series", f"it says {final.group(0)!r}; the facts show no two parts before it, "
@@ -901,9 +1030,12 @@ def _series(text: str, masked: str, named: list[_Named], ctx: ClaimContext, voca
     if earlier and said and "earlier" not in said:
         out.append(Violation("wrong_series", f"it says {earlier.group(0)!r}, but it came after the part it names"))
     if (later or earlier or series) and relations:
-        parts = {f for s in ctx.evidence.series for f in _title_forms(s.title)}
+        parts = set(relation_of)  # the parts by any name ("Part III" too)
         others = [n for n in named if n.role != "item" and n.form not in parts]
-        if others and not any(n.form in parts for n in named):
+        others = [n for n in others if n.role != "unknown" and _tied_to_series_word(masked, n)] + [
+            it for m in _ITS_SERIES_WORD.finditer(masked)  # "You rated T 4/5, so its 1991 sequel": T's
+            if (it := _it_title(masked, m.start(), named)) and it.form not in parts]
+        if others:
             out.append(Violation("wrong_series", f"it puts it in a series with {others[0].form.title()!r}, which "
                                                  "the catalog does not"))
     return out
