@@ -705,3 +705,12 @@ def test_two_liked_titles_each_with_its_rating_are_no_repetition():
 ])
 def test_a_rating_said_of_the_movie_needs_a_count_of_people(text, caught):
     assert ("unsupported" in kinds(text)) == caught, check(text, context(), VOCAB)
+
+
+def test_open_mode_reads_lets_at_a_sentence_start_as_no_name():
+    from agent.pipeline.claims.open import check_open
+
+    ctx = context()
+    link = "26 people who liked Back to the Future Part III also liked this."
+    assert check_open(f"Let's keep the time travel going: {link}", ctx, VOCAB) == []
+    assert [v.kind for v in check_open(f"Let's keep Marty McFly going: {link}", ctx, VOCAB)] == ["unsupported"]

@@ -226,7 +226,7 @@ like unlike just only also next from in on at by of to into over while though al
 expect count enjoy try watch read pick picks give take meet imagine think looking love loved liked based rated
 thanks considering seeing liking having being plenty lots many some all every each any no not nothing something
 someone anyone everyone everything fancy craving want need ready well great good nice perfect solid strong safe
-natural easy big same other similar close right spot yes oh bonus note half only new old early mid late
+natural easy big same other similar close right spot yes oh bonus note half only new old early mid late let
 """.split())
 # a run of capitalised words, which a sentence's end ("… is Adventure. It fits") cuts, as "Dr." and "Inc." do not
 _CAPITALISED = re.compile(r"(?<![\w'’-])[A-Z][\w'’.&-]*(?:(?<![a-z]{3}\.)\s+(?:(?:of|the|and|de|la|le|von|van|in|on|a|to|for|at)\s+)*"
