@@ -714,3 +714,30 @@ def test_open_mode_reads_lets_at_a_sentence_start_as_no_name():
     link = "26 people who liked Back to the Future Part III also liked this."
     assert check_open(f"Let's keep the time travel going: {link}", ctx, VOCAB) == []
     assert [v.kind for v in check_open(f"Let's keep Marty McFly going: {link}", ctx, VOCAB)] == ["unsupported"]
+
+
+def test_a_link_with_an_alternate_title_is_named_by_its_main_title_in_a_template():
+    # 100 users under v22/v23: the template's "It is liked by 10 people who also liked Rashomon (you rated it 4/5)"
+    # read as a rating of the item, "You gave Life Is Beautiful 4/5" as calling the item 'beautiful'
+    catalog = [Item(item_id="1", title="Seven Samurai (Shichinin no samurai) (1954)", categories=["Action", "Drama"],
+                    tags=["samurai"]),
+               Item(item_id="2", title="Rashomon (Rashômon) (1950)", categories=["Crime", "Drama"], tags=["samurai"]),
+               Item(item_id="3", title="Life Is Beautiful (La Vita è bella) (1997)", categories=["Comedy", "Drama"]),
+               Item(item_id="4", title="Amelie (2001)", categories=["Comedy"], tags=["beautiful"]),
+               Item(item_id="5", title="Big Fish (2003)", categories=["Drama"], tags=["beautiful"])]
+    vocab, by_id = Vocabulary.from_items(catalog, min_tag_items=2), {it.item_id: it for it in catalog}
+    liked = [HistoryEvent(item_id="2", rating=4.0), HistoryEvent(item_id="3", rating=4.0)]
+
+    def ctx(item_id, link):
+        it = by_id[item_id]
+        ev = Evidence(item_id=item_id, title=it.title, categories=it.categories, tags=it.tags,
+                      because=[LikedLink(item_id=link, title=by_id[link].title, rating=4.0, signal="co-liked",
+                                         people=10)])
+        return claim_contexts([ev], liked, by_id)[0]
+
+    samurai, amelie = ctx("1", "2"), ctx("4", "3")
+    assert check("It is liked by 10 people who also liked Rashomon (you rated it 4/5).", samurai, vocab) == []
+    assert "liked_item" in {v.kind for v in check("It is liked by 10 people, and you rated it 4/5.", samurai, vocab)}
+    assert check("You gave Life Is Beautiful 4/5; 10 of its fans rated this highly too.", amelie, vocab) == []
+    assert "wrong_tag" in {v.kind for v in check("You gave Life Is Beautiful 4/5. It is beautiful, like a drama.",
+                                                ctx("1", "3"), vocab)}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from agent.pipeline.claims.context import WORDS, ClaimContext, Rule, Violation, has_word
+from agent.pipeline.claims.context import WORDS, ClaimContext, Rule, Violation, has_word, title_forms
 from agent.pipeline.claims.vocabulary import GENERIC_OBJECTS, GENRE_NOUNS, Vocabulary
 from agent.pipeline.grounding import bare_title
 
@@ -115,7 +115,8 @@ def taste_claims(text: str, ctx: ClaimContext, vocab: Vocabulary) -> tuple[str, 
     item_bare = bare_title(ctx.evidence.title)
     for m in _CLAIM.finditer(text):
         after = text[m.start("obj"):].lower()
-        if any(after.startswith(t) for t in liked if len(t) >= 4):  # in full: a title with "." or ":" in it
+        # in full: a title with "." or ":" in it, or "is" ("Life Is Beautiful" for "… (La Vita è bella)")
+        if any(after.startswith(t) for t in title_forms(t for t in liked if t[:3] in after) if len(t) >= 4):
             continue
         if item_bare not in liked and re.match(re.escape(item_bare) + r"(?!\w)", after):  # in full: "… and …" in it
             out.append(Violation("liked_item", "it says the person already likes this movie"))
@@ -139,8 +140,9 @@ def taste_claims(text: str, ctx: ClaimContext, vocab: Vocabulary) -> tuple[str, 
             # "…, which you rated 4/5": a rating of the title named just before (the number check
             # holds its value); with no linked title before it, "it" is the recommended movie
             before = text[: m.start()].lower()
-            if not any(_names_title(before[before.find(bare_title(b.title)[:12]):], bare_title(b.title))
-                       for b in ctx.evidence.because if bare_title(b.title)[:12] in before):
+            # a link goes by its full title or the name before its alternate one ("Rashomon")
+            names = {form for b in ctx.evidence.because for form in title_forms([b.title])}
+            if not any(_names_title(before[before.find(name[:12]):], name) for name in names if name[:12] in before):
                 out.append(Violation("liked_item", "it says the person rated this movie, which they have not"))
             continue
         if _names_title(head, item_bare) and not any(_names_title(head, t) for t in liked):
