@@ -177,3 +177,16 @@ def test_explain_why_v18_gives_an_untagged_item_its_second_liked_movie_in_words_
     tagged = registry.render("explain-why@v18", base.model_copy(update={"item": base.item.model_copy(
         update={"because": [base.item.because[0], second]})})).messages[-1]["content"]
     assert "Up" not in tagged and "tagged pixar" in tagged  # a shared tag comes first, as in v17
+
+
+def test_explain_why_v23_gives_one_shared_tag_with_the_count_of_liked_movies_that_have_it():
+    base = fixed_inputs("explain-why@v23")
+
+    def tag_line(tags, counts):
+        item = base.item.model_copy(update={"shared_tags": tags, "shared_tag_counts": counts})
+        user = registry.render("explain-why@v23", base.model_copy(update={"item": item})).messages[-1]["content"]
+        return next(line for line in user.splitlines() if "tagged" in line)
+
+    assert tag_line(["Stephen King", "horror"], [3, 12]) == "- It is tagged Stephen King, like 3 of the movies you liked."
+    assert tag_line(["Mafia"], [1]) == "- It is tagged Mafia, like one of the movies you liked."
+    assert tag_line(["pixar"], []) == "- It is tagged pixar, like movies you liked."  # no count known: none said
