@@ -128,6 +128,11 @@ def _said_of_title(masked: str, at: int, named: list["_Named"]) -> bool:
     return head is not None and any(n.start == head.start() and n.role != "item" for n in named)
 
 
+def _sentence_start(text: str, at: int) -> int:
+    """Where the sentence holding `at` begins (after the last ".", "!" or "?" before it)."""
+    return max(text.rfind(c, 0, at) for c in ".!?") + 1
+
+
 def _part_number(title: str) -> int | None:
     """The part a title numbers itself ("Friday the 13th Part 2" -> 2, "Rocky III" -> 3), if any."""
     m = re.search(r"(?:\bpart\s+|\s)(\d|[ivx]{1,4})(?:\s*:|\s*$|\s+-)", main_title(title).lower())
@@ -462,7 +467,7 @@ _GAVE_IT_BEFORE = re.compile(r"\byou(?:'ve|’ve| have)?\s+(?:\w+ly\s+)?(?:gave|
 def _it_title(masked: str, at: int, named: list[_Named]) -> _Named | None:
     """The title "it" at `at` stands for: the one named last before it in its sentence, unless the item
     ("this", "this one") is spoken of between them."""
-    sentence_start = max(masked.rfind(c, 0, at) for c in ".!?") + 1
+    sentence_start = _sentence_start(masked, at)
     last = next((n for n in reversed(named) if sentence_start <= n.start and n.end <= at), None)
     if last is None or last.role in ("item", "unknown") or re.search(r"\bthis\b", masked[last.end:at], re.IGNORECASE):
         return None
@@ -501,7 +506,7 @@ def _person(text: str, masked: str, named: list[_Named], ctx: ClaimContext, voca
             out.append(Violation("wrong_link", f"it gives the fans of {text[n.start:n.end]!r} as the link, but the "
                                                "data links other titles to this item"))
     for m in _FANS_OF_PRONOUN.finditer(masked):  # "people who loved it also loved this": "it" is the title named last
-        sentence_start = max(masked.rfind(c, 0, m.start()) for c in ".!?") + 1
+        sentence_start = _sentence_start(masked, m.start())
         owner = next((n for n in reversed(named) if sentence_start <= n.start and n.end <= m.start()
                       and n.role != "item"), None)
         if owner is not None and owner.role != "unknown" and owner.form not in link_forms:
@@ -556,7 +561,7 @@ def _numbers(text: str, masked: str, named: list[_Named], ctx: ClaimContext, voc
     for m in _RATING.finditer(masked):
         used.append(m.span())
         value = float(m.group(1))
-        start = max(masked.rfind(c, 0, m.start()) for c in ".!?") + 1
+        start = _sentence_start(masked, m.start())
         ends = [i for i in (masked.find(c, m.end()) for c in ".!?") if i >= 0]
         in_sentence = [n for n in named if start <= n.start < (min(ends) if ends else len(masked)) and n.role != "item"]
         rated = ({ratings.get(n.form) for n in in_sentence} if in_sentence else
@@ -594,7 +599,7 @@ def _numbers(text: str, masked: str, named: list[_Named], ctx: ClaimContext, voc
         if n in tag_numbers and any(t in masked.lower() for t in ctx.item_tags if str(n) in t):
             continue  # a number of a tag the text names: "on the IMDb Top 250"
         before, after = _clause(masked, m.start(), m.end())
-        sentence = masked[max(masked.rfind(c, 0, m.start()) for c in ".!?") + 1: m.start()]
+        sentence = masked[_sentence_start(masked, m.start()): m.start()]
         if m.group(1).lower() == "one" and not _PEOPLE_AFTER.match(masked[m.end():]):
             continue  # "one of your favourites", "a natural one"
         if re.search(r"\bpart\s+$", masked[max(0, m.start() - 6):m.start()], re.IGNORECASE):
@@ -646,7 +651,7 @@ _PRONOUN = re.compile(r"^(?:it|that (?:one|film|movie|book|title)|this one|them|
 def _people_owner(start: int, end: int, masked: str, named: list[_Named]) -> _Named | None:
     """Whose fans a count of people at start:end counts: the title they liked, if the text names one."""
     owner = None
-    sentence_start = max(masked.rfind(c, 0, start) for c in ".!?") + 1
+    sentence_start = _sentence_start(masked, start)
     if among := _AMONG_WHO_LIKED.match(masked[sentence_start:start]):
         owner = next((x for x in named if x.start == sentence_start + among.end()), None)
     elif _ITS_FANS.match(masked[end:]) or _SHARES.search(masked[sentence_start:start]):
