@@ -52,6 +52,20 @@ def item_year(item: Item) -> int | None:
     return int(m.group(1)) if m else None
 
 
+SPARSE_TOPIC = 50  # fewer titles than this tagged or named for a topic: "no zombies" may let untagged ones through
+
+
+def about_topic(tags: list[str]) -> Callable[[Item], bool]:
+    """Whether an item is about one of `tags` (with their other forms, "superheroes", "marvel"): it
+    carries the tag, or its title names it as a word ("Interview with the Vampire" for "no vampires").
+    Catalog tags are sparse (MovieLens tags 4 vampire movies), so a title is evidence too."""
+    forms = {f for tag in tags for f in TAG_GROUPS.get(tag, (tag,))}
+    if not forms:
+        return lambda item: False
+    named = re.compile(r"(?<![\w-])(?:" + "|".join(map(re.escape, sorted(forms))) + r")(?![\w-])", re.IGNORECASE)
+    return lambda item: bool(forms & {t.lower() for t in item.tags}) or bool(named.search(item.title))
+
+
 class ChatSessions:
     """Chat sessions over one Recommender: `chat(session_id, message)` runs a turn, `start`
     opens a session; `recommend` and `feedback` are the Recommender's, with this agent's options.
@@ -329,6 +343,14 @@ class ChatSessions:
     def _exclude(self, state: SessionState, act: TurnAct, notices: list[str]) -> None:
         """Topics and titles to leave out: from the candidates, and from the reasons given."""
         c = state.constraints
+        for tag in (t for t in dict.fromkeys(act.not_tags) if t not in c.exclude_tags):
+            reach = sum(map(about_topic([tag]), self._catalog()[0]))
+            if reach == 0:
+                notices.append(f"No title here is tagged or named {as_data(tag, 40)!r}, so I can't leave those out.")
+            elif reach < SPARSE_TOPIC:
+                some = "one title here is" if reach == 1 else f"{reach} titles here are"
+                notices.append(f"Only {some} tagged or named {as_data(tag, 40)!r}: I left {'it' if reach == 1 else 'them'} "
+                               f"out, but others like {'it' if reach == 1 else 'them'} may still appear.")
         c.exclude_tags = list(dict.fromkeys(c.exclude_tags + act.not_tags))
         if act.not_titles:
             c.not_like = list(dict.fromkeys(c.not_like + self._resolve(act.not_titles, state, notices, " ".join(act.not_titles))))
@@ -453,10 +475,10 @@ class ChatSessions:
         c = state.constraints
         if not (c.not_like or c.exclude_categories or c.exclude_tags):
             return set()
-        forms = {f for tag in c.exclude_tags for f in TAG_GROUPS.get(tag, (tag,))}
+        left_out = about_topic(c.exclude_tags)
         items = self.recommender.items(ids)
         return {i for i, it in items.items() if i in c.not_like or set(it.categories) & set(c.exclude_categories)
-                or forms & {t.lower() for t in it.tags}}
+                or left_out(it)}
 
     def turn_candidates(self, state: SessionState, ctx: RequestContext, avoided: list[str], notices: list[str],
                         show_again: bool = False) -> list[Candidate]:
@@ -468,7 +490,7 @@ class ChatSessions:
         items, years, matrix = self._catalog()
         blocked = ctx.seen | set(c.not_like) | ({*state.shown} if not show_again else set())
         excluded = set(c.exclude_categories)
-        topics = {f for tag in c.exclude_tags for f in TAG_GROUPS.get(tag, (tag,))}
+        left_out = about_topic(c.exclude_tags)
         soft_avoid = set(avoided) - set(c.include_categories)
 
         def allowed(i: int, with_avoided: bool) -> bool:
@@ -476,7 +498,7 @@ class ChatSessions:
             cats = set(it.categories)
             if it.item_id in blocked or cats & excluded or (with_avoided and cats & soft_avoid):
                 return False
-            if topics and topics & {t.lower() for t in it.tags}:
+            if left_out(it):
                 return False
             if c.era is not None:
                 y = years[i]

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import yaml
 
-from agent.acts import TAG_GROUPS, read_turn
+from agent.acts import read_turn
 from agent.config import Settings
 from agent.errors import ConfigError
-from agent.conversation import ChatSessions, item_year
+from agent.conversation import ChatSessions, about_topic, item_year
 
 DIALOGUES = Path(__file__).resolve().parents[1] / "tests" / "data" / "chat" / "dialogues.yaml"
 
@@ -73,7 +73,7 @@ def run_one(agent: ChatSessions, dialogue: dict, user_of) -> dict:
 def _broken(agent: ChatSessions, state, reply, seen: set[str]) -> list[str]:
     c = state.constraints
     items = agent.recommender.items([i.item_id for i in reply.items])
-    forms = {f for tag in c.exclude_tags for f in TAG_GROUPS.get(tag, (tag,))}
+    left_out = about_topic(c.exclude_tags)  # tagged, or named in the title
     ids = [e.item_id for e in agent.recommender.history(agent.session_user(state), missing_ok=True)]
     excluded = agent._excluded_ids(state, ids)
     out = []
@@ -84,8 +84,8 @@ def _broken(agent: ChatSessions, state, reply, seen: set[str]) -> list[str]:
             continue
         if set(item.categories) & set(c.exclude_categories):
             out.append(f"{item.title} is {', '.join(item.categories)}, excluded: {c.exclude_categories}")
-        if forms & {t.lower() for t in item.tags}:
-            out.append(f"{item.title} carries an excluded topic ({c.exclude_tags})")
+        if left_out(item):
+            out.append(f"{item.title} is tagged or named for an excluded topic ({c.exclude_tags})")
         if item.item_id in c.not_like:
             out.append(f"{item.title} was left out by title")
         year = item_year(item)

@@ -247,3 +247,19 @@ def test_sessions_past_their_retention_are_deleted(tmp_path):
     with pytest.raises(InputError):
         store.get(old.session_id)
     assert store.get(new.session_id).user_id == "b"
+
+
+def test_a_topic_left_out_reaches_titles_that_name_it_and_says_how_few_are_tagged(make_agent):
+    # MovieLens tags 4 vampire movies; "Interview with the Vampire" carries no tag here, only its title says so
+    agent = make_agent()
+    session = agent.start("user-18")
+    horror = agent.chat(session, "horror please")
+    assert horror.items
+    vampire = agent.recommender.store.get_item("253")
+    reply = agent.chat(session, "no vampires")
+    assert "253" not in {i.item_id for i in reply.items} and reply.constraints.exclude_tags == ["vampire"]
+    assert agent._excluded_ids(agent.sessions.get(session), ["253"]) == {"253"}  # no reason for a pick either
+    assert "Only one title here is tagged or named 'vampire'" in reply.reply and vampire.tags == []
+    again = agent.chat(session, "no vampires, and more horror")
+    assert "tagged or named" not in again.reply  # said once, when the topic was left out
+    assert agent.chat(session, "no werewolves").notices[0] == "No title here is tagged or named 'werewolf', so I can't leave those out."
