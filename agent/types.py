@@ -228,6 +228,7 @@ class Evidence(Strict):
     shared_categories: list[CategoryShare] = Field(default_factory=list)
     shared_tags: list[str] = Field(default_factory=list, description="item tags the person's liked items carry too")
     shared_tag_counts: list[int] = Field(default_factory=list, description="liked items with each shared tag")
+    shared_tag_pair: int = Field(0, description="liked items with both of the first two shared tags")
     series: list[SeriesLink] = Field(default_factory=list, description="liked titles of the item's series")
     fans: int = Field(0, description="people who rated it highly")
     constraint: str | None = Field(None, description="the chat request it satisfies")
@@ -241,7 +242,7 @@ class Evidence(Strict):
         """Every whole number this evidence states (counts, ratings, years)."""
         out = {self.fans, len(self.because)} | {c.liked for c in self.shared_categories}
         out |= {b.people for b in self.because if b.people}
-        out |= set(self.shared_tag_counts)
+        out |= set(self.shared_tag_counts) | ({self.shared_tag_pair} if self.shared_tag_pair else set())
         rated = [b.rating for b in self.because + self.series if b.rating is not None]
         out |= {int(r) for r in rated if r == int(r)}
         out |= {y for y in map(item_year, self.titles()) if y}

@@ -161,6 +161,7 @@ class PromptEvidence(Strict):
     shared_categories: list[PromptCategory] = Field(default_factory=list)
     shared_tags: list[str] = Field(default_factory=list)
     shared_tag_counts: list[int] = Field(default_factory=list, description="the person's liked items with each shared tag")
+    shared_tag_pair: int = Field(0, description="the person's liked items with both of the first two shared tags")
     series: list[PromptSeries] = Field(default_factory=list)
     fans: int = 0
     constraint: str = ""

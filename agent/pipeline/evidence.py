@@ -76,6 +76,7 @@ def build_evidence(items: list[Item], liked: list[HistoryEvent], catalog: dict[s
     count_ids = all_ids if counted is None else list(dict.fromkeys(e.item_id for e in counted if e.item_id in catalog))
     cat_counts = Counter(c for i in count_ids for c in catalog[i].categories)
     tag_counts = Counter(t for i in count_ids for t in catalog[i].tags)
+    tags_of = [set(catalog[i].tags) for i in count_ids]
     fans = dict(zip((it.item_id for it in items), collab.popularity_of([it.item_id for it in items])))
     liked_vecs = [(i, vectors[i]) for i in liked_ids if i in vectors]
 
@@ -108,6 +109,7 @@ def build_evidence(items: list[Item], liked: list[HistoryEvent], catalog: dict[s
             shared_categories=sorted((CategoryShare(category=c, liked=cat_counts[c]) for c in it.categories
                                       if cat_counts[c]), key=lambda s: -s.liked)[:3],
             shared_tags=shared_tags, shared_tag_counts=[tag_counts[t] for t in shared_tags],
+            shared_tag_pair=sum(set(shared_tags[:2]) <= tags for tags in tags_of) if len(shared_tags) > 1 else 0,
             series=series_links(it, all_ids, catalog, rating),
             fans=int(fans.get(it.item_id, 0)), constraint=constraint))
     return out

@@ -265,6 +265,7 @@ def prompt_evidence(ev: Evidence) -> PromptEvidence:
                             people=b.people) for b in ev.because],
         shared_categories=[prompt_category(c.category, c.liked) for c in ev.shared_categories],
         shared_tags=[as_data(t, 40) for t in ev.shared_tags], shared_tag_counts=list(ev.shared_tag_counts),
+        shared_tag_pair=ev.shared_tag_pair,
         series=[PromptSeries(name=as_data(main_title(s.title), 120), rating=_rating_text(s.rating), relation=s.relation)
                 for s in ev.series],
         fans=ev.fans, constraint=as_data(ev.constraint or "", 120))

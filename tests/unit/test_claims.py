@@ -491,6 +491,17 @@ def test_evidence_from_data():
     assert lion.because == []  # one shared fan is below the support threshold
 
 
+def test_evidence_counts_the_liked_titles_with_both_of_the_first_two_shared_tags():
+    memento = Item(item_id="m", title="Memento (2000)", categories=["Mystery"], tags=["twist ending", "time travel"])
+    catalog = {**BY_ID, "m": memento}
+    liked = [HistoryEvent(item_id=i, rating=5.0) for i in ("1", "2", "m")]  # time travel thrice, twist ending once
+    [ev] = build_evidence([BY_ID["8"]], liked, catalog, CooccurrenceIndex([]), vectors={})
+    assert ev.shared_tags == ["twist ending", "time travel"] and ev.shared_tag_counts == [1, 3]
+    assert ev.shared_tag_pair == 1 and 1 in ev.numbers()
+    [alone] = build_evidence([BY_ID["8"]], liked[:2], catalog, CooccurrenceIndex([]), vectors={})
+    assert alone.shared_tags == ["time travel"] and alone.shared_tag_pair == 0
+
+
 @pytest.mark.parametrize("series", [None, "sequel", "earlier"])  # a part of its series the person rated
 @pytest.mark.parametrize("tag_count", [None, 1, 3])  # a shared tag and how many liked titles carry it
 @pytest.mark.parametrize("rating", [4.0, None])  # None: a like without a rating ("you liked it")

@@ -190,3 +190,20 @@ def test_explain_why_v23_gives_one_shared_tag_with_the_count_of_liked_movies_tha
     assert tag_line(["Stephen King", "horror"], [3, 12]) == "- It is tagged Stephen King, like 3 of the movies you liked."
     assert tag_line(["Mafia"], [1]) == "- It is tagged Mafia, like one of the movies you liked."
     assert tag_line(["pixar"], []) == "- It is tagged pixar, like movies you liked."  # no count known: none said
+
+
+def test_explain_why_v24_gives_two_shared_tags_with_counts_that_are_true_of_them():
+    base = fixed_inputs("explain-why@v24")
+
+    def tag_line(tags, counts, pair=0):
+        item = base.item.model_copy(update={"shared_tags": tags, "shared_tag_counts": counts, "shared_tag_pair": pair})
+        user = registry.render("explain-why@v24", base.model_copy(update={"item": item})).messages[-1]["content"]
+        return next(line for line in user.splitlines() if "tagged" in line)
+
+    # liked movies with both tags: one count for the two
+    assert tag_line(["black comedy", "dark comedy"], [2, 5], pair=1) == \
+        "- It is tagged black comedy and dark comedy, like one of the movies you liked."
+    # none with both: each tag its own count, never one count for two tags
+    assert tag_line(["twist ending", "mystery"], [4, 1]) == \
+        "- It is tagged twist ending (like 4 of the movies you liked) and mystery (like one)."
+    assert tag_line(["Mafia"], [1]) == "- It is tagged Mafia, like one of the movies you liked."

@@ -91,7 +91,7 @@ def miscounted(low: str, ev: Evidence) -> list[Violation]:
     """Counts given the wrong unit: a number of people that is not one the facts give people, or a
     number of the person's liked movies that the facts give as something else."""
     people = {b.people for b in ev.because if b.people} | {ev.fans}
-    liked = {c.liked for c in ev.shared_categories} | set(ev.shared_tag_counts)
+    liked = {c.liked for c in ev.shared_categories} | set(ev.shared_tag_counts) | ({ev.shared_tag_pair} - {0})
     out = [Violation("wrong_number", f"it says {m.group(0)!r}, but no fact counts {m.group(1)} people")
            for m in _PEOPLE_COUNT.finditer(low) if int(m.group(1)) not in people]
     out += [Violation("wrong_number", f"it says {m.group(0)!r}, but no fact counts {m.group(1)} of the movies liked")
