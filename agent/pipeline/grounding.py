@@ -240,6 +240,12 @@ class TitleIndex:
         for n in names:
             self._first_words.setdefault(n.split()[0], []).append(n)
 
+    def names_before_colon(self) -> frozenset[str]:
+        """The names before a colon that begin titles: "avengers" of "Avengers: Infinity War - Part I"."""
+        if not hasattr(self, "_before_colon"):
+            self._before_colon = frozenset(n.split(": ", 1)[0] for n in self._names if ": " in n)
+        return self._before_colon
+
     def covers(self, name: str) -> bool:
         """Whether `mentioned` can find this (bare) title; short and one-word titles it skips."""
         return name in self._names

@@ -752,3 +752,20 @@ def test_a_link_with_an_alternate_title_is_named_by_its_main_title_in_a_template
     assert check("You gave Life Is Beautiful 4/5; 10 of its fans rated this highly too.", amelie, vocab) == []
     assert "wrong_tag" in {v.kind for v in check("You gave Life Is Beautiful 4/5. It is beautiful, like a drama.",
                                                 ctx("1", "3"), vocab)}
+
+
+def test_both_checkers_read_two_tags_with_the_count_of_liked_titles_that_have_both():
+    # explain-why@v24's fact: "tagged X and Y, like N of the movies you liked", N those with both
+    from agent.pipeline.claims.open import check_open
+
+    ctx = context("8", because=())
+    ev = ctx.evidence
+    ev.shared_categories[0].liked = 7  # no other fact counts 2
+    ev.shared_tags, ev.shared_tag_counts, ev.shared_tag_pair = ["twist ending", "time travel"], [3, 5], 2
+    for text in ("It is tagged twist ending and time travel, like 2 of the movies you liked.",
+                 "It is tagged twist ending (like 3 of the movies you liked) and time travel (like 5)."):
+        for checker in (check, check_open):
+            assert checker(text, ctx, VOCAB) == [], (checker.__name__, text)
+    wrong = "It is tagged twist ending and time travel, like 4 of the movies you liked."
+    for checker in (check, check_open):
+        assert {v.kind for v in checker(wrong, ctx, VOCAB)} & {"wrong_number", "wrong_link"}, checker.__name__

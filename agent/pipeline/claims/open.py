@@ -66,12 +66,15 @@ _PLOT = re.compile(r"\b(?:follows(?!\s+(?:both|them|it|on|up|T)\b)|following (?:
                    r"\w+ about (?:a|an|the|two|three)|(?:a|an)\s+(?:[\w-]+\s+){0,2}(?:man|woman|men|women|boy|girl|"
                    r"teen|teenager|kid|couple|detective|cop|soldier|family|band|gang|crew)(?![\w-]))",
                    re.IGNORECASE)
+# a line quoted from the work: three words or more in quotes that are no tag ("'You can't handle the truth!'")
+_QUOTED = re.compile(r"(?<!\w)['‘\"“](?!\d\d\b)(\w(?:(?!['’\"”](?!\w)).){2,80}?)['’\"”](?!\w)")
 _CLASSIC_NAME = re.compile(r"(?i:classic)\s+([A-Z][\w'’-]+)")
 _CONTENT_WORDS = 2  # words after a cast cue that must be the item's tags ("starring Morgan Freeman")
 # series words: true only where the catalog shows a series link in that direction
 _SEQUEL = re.compile(r"\b(?:sequel|sequels|follow-?ups?|follows? up|follow(?:s|ing)? on from|continues|continuation|next (?:[\w-]+\s+){0,2}?"
                      r"(?:chapter|instal+ment|part|entry|episode|outing)|second (?:part|chapter|instal+ment|entry)|third (?:part|chapter|"
-                     r"instal+ment|entry)|picks up where|later (?:part|chapter|instal+ment|entry|film|movie))\b",
+                     r"instal+ment|entry)|picks up (?:where|(?:(?:directly|right|straight|just)\s+)?(?:after|from))|"
+                     r"later (?:part|chapter|instal+ment|entry|film|movie))\b",
                      re.IGNORECASE)
 _EARLIER = re.compile(r"\b(?:prequel|prequels|the first (?:part|chapter|instal+ment|entry)|earlier (?:part|chapter|"
                       r"instal+ment|entry|film|movie)|where it (?:all )?(?:began|started)|how it (?:all )?(?:began|"
@@ -145,7 +148,11 @@ _SERIES_STEMS = frozenset(stems("sequel sequels prequel series franchise trilogy
 _NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
                  "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
                  "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "dozen": 12}
-_COUNT = re.compile(r"(?<![\w.,/])(\d[\d,]*|" + "|".join(_NUMBER_WORDS) + r")(?![\w/]|\.\d)", re.IGNORECASE)
+# and the tens, "thirty" to "ninety-nine"
+_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90}
+_NUMBER_WORDS |= _TENS | {f"{t}-{u}": n + _NUMBER_WORDS[u] for t, n in _TENS.items() for u in list(_NUMBER_WORDS)[:9]}
+_NUMBER_WORD = "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True))  # longest first: "twenty-one", not "twenty"
+_COUNT = re.compile(r"(?<![\w.,/])(\d[\d,]*|" + _NUMBER_WORD + r")(?![\w/]|\.\d)", re.IGNORECASE)
 _PEOPLE_AFTER = re.compile(r"^\s+(?:\w+\s+){0,1}(?:people|persons?|person|viewers|fans|others|users|readers|members|"
                            r"moviegoers|watchers|folks|of (?:its|their|the) fans|of them|(?:who|that) liked)\b",
                            re.IGNORECASE)
@@ -155,12 +162,24 @@ _AMONG_WHO_LIKED = re.compile(r"^\s*(?:among|of)\s+(?:the\s+)?(?:people|viewers|
                               r"(?:liked|loved|enjoyed|rated)\s+", re.IGNORECASE)
 _YOUR_COUNT = re.compile(r"\b(?:your|you(?:'ve|’ve| have)?\s+(?:\w+\s+)?(?:liked|loved|rated|enjoyed|read|watched))\b",
                          re.IGNORECASE)
-_RATING = re.compile(r"(?<![\d.])(\d(?:\.\d)?)\s*(?:/\s*5(?:s\b|\b)|out of (?:5|five)\b|[- ]stars?\b)", re.IGNORECASE)
+_STARS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
+_RATING = re.compile(r"(?<![\d.])(\d(?:\.\d)?|\b(?:" + "|".join(_STARS) + r")(?:\s+and\s+a\s+half)?)\s*"
+                     r"(?:/\s*5(?:s\b|\b)|out of (?:5|five)\b|[- ]stars?\b)", re.IGNORECASE)  # "4/5", "five stars"
+# a rating without its scale, where the words around it say it is one: "(your 4.5)", "Casablanca, your 4,", "your
+# Kill Bill 4", "you rated Up a 4", "which you gave a 5", "you gave it 4.5", "got a 4 from you"; "and Part III a 4"
+# after a verb of rating earlier in the sentence (group "listed")
+_BARE_RATING = re.compile(r"(?:\byour\s+(?:(?-i:T)\s+)?|\b(?:rated|gave|given|scored)\s+(?:it\s+|(?-i:T)\s+)?"
+                          r"(?:an?\s+)?|\b(?:earned|got|scored|received|drew)\s+an?\s+(?=\d(?:\.\d)?\s+from you\b)|"
+                          r"(?P<listed>(?<![\w])(?-i:T)\s+an?\s+))(?P<value>[1-5](?:\.[05])?)"
+                          r"(?![\d.]*\s*(?:/|out of|[- ]stars?\b))(?=\s*(?:[,;:.!?)—–]|$|(?:and|from|for|on)\b))",
+                          re.IGNORECASE)
 # whose rating it is: the title right before it ("You rated T 5/5", "T (4/5)", "T, your 5/5", "T, which you gave
-# 4/5") or right after it ("your 5/5 for T", "your 5/5s for T and the 2009 T"); T is a masked title
+# 4/5", "T earned a 4 from you") or right after it ("your 5/5 for T", "your 5/5s for T and the 2009 T"); T is a
+# masked title
 _RATED_BEFORE = re.compile(r"(?<![\w])T\s*(?:\(\d{4}\)\s*)?(?:\(\s*(?:you rated it\s+|your\s+|rated\s+)?|"
                            r",?\s*(?:which|that)\s+you(?:'ve|’ve| have)?\s+(?:\w+ly\s+)?(?:rated|gave|scored)"
-                           r"(?:\s+it)?\s+(?:a\s+)?|,\s*(?:your|a)\s+|\s+(?:a|an)\s+|\s+)$")
+                           r"(?:\s+it)?\s+(?:a\s+)?|,\s*(?:your|a)\s+|\s+(?:a|an)\s+|"
+                           r"\s+(?:earned|got|scored|received|drew)\s+an?\s+|\s+)$")
 _RATED_AFTER = re.compile(r"^s?\s+(?:for|on)\s+(?:both\s+)?(?:the\s+)?(?:\d{4}\s+)?T"
                           r"(?:\s*(?:,|and|&)\s*(?:the\s+)?(?:\d{4}\s+)?T)*")
 _RATED_BY_WHOM = re.compile(r"(?:\byour|\ba|\ban)\s+$", re.IGNORECASE)
@@ -176,6 +195,7 @@ _RATING_LIST_BEFORE = re.compile(r"\d(?:\.\d)?\s*/\s*5s?\s*(?:,|and|&)\s*(?:a\s+
 _TEN_OR_PERCENT = re.compile(r"(?<![\d.])\d+(?:\.\d)?\s*(?:/\s*10\b|out of (?:10|ten)\b|%|percent\b|per cent\b)",
                              re.IGNORECASE)
 _YEAR = re.compile(r"(?<![\d.])((?:19|20)\d\d)(?![\ds'’])")
+_SHORT_YEAR = re.compile(r"(?<![\w'’])['’](\d\d)(?![\w'’])")  # "a '69 western", "from '64"
 _DECADE = re.compile(r"(?:\b(early|mid|late)[- ])?(?<![\d])(?:'|’)?((?:19|20)?\d0)['’]?s\b", re.IGNORECASE)
 _DECADE_WORDS = {"twenties": 20, "thirties": 30, "forties": 40, "fifties": 50, "sixties": 60, "seventies": 70,
                  "eighties": 80, "nineties": 90}
@@ -217,7 +237,7 @@ _SAW_ITEM = re.compile(r"\byou(?:'ve|’ve| have)?\s+(?:already\s+|probably\s+|l
 # a genre said of the person's taste or counted among their likes, not of the item
 _TASTE_BEFORE = re.compile(r"(?:\byour(?:\s+\w+){0,2}|\byou(?:'ve|’ve| have)?\s+(?:\w+ly\s+)?(?:like|liked|love|loved|"
                            r"enjoy|enjoyed|rated|gave|watch|watched|read)(?:\s+(?:so many|many|a lot of|lots of|all|"
-                           r"the))?|(?<![\d,])(?:\d{1,3}(?:,\d{3})*|half|most|many|" + "|".join(_NUMBER_WORDS) + r")(?![\d,])(?:\s+of\s+(?:the\s+"
+                           r"the))?|(?<![\d,])(?:\d{1,3}(?:,\d{3})*|half|most|many|" + _NUMBER_WORD + r")(?![\d,])(?:\s+of\s+(?:the\s+"
                            r"|your\s+)?\w+)?(?:\s+(?:\w+\s+)?(?:are|were|is|being))?|\band|\bor|,)\s*$", re.IGNORECASE)
 _COUNTED_AFTER = re.compile(r"^(?:\s+(?:and|or)\s+\S+)?\s*(?:titles|films|movies|books|picks|reads|favou?rites|"
                             r"ones|likes)?\s*(?:among|in|of|from)\s+(?:your|the \d+|the ones you)", re.IGNORECASE)
@@ -294,11 +314,12 @@ def _form(text: str, ctx: ClaimContext, kind: str) -> Violation | None:
 def _title_forms(title: str) -> frozenset[str]:
     """The names a sentence may give a title: in full, by its main name, without "The", and by a
     name or subtitle of two words or more on either side of a colon ("Cooler's Revenge" for "Dragon Ball Z:
-    Cooler's Revenge", "Rogue One" for "Rogue One: A Star Wars Story"); without a closing "!" or a
-    placeholder's "Untitled", by the name and number ending it ("Android 13" for "… Super Android 13!"), and
-    "X's return" for "The Return of X"."""
+    Cooler's Revenge", "Rogue One" for "Rogue One: A Star Wars Story") or a dash ("Infinity War" for "Avengers:
+    Infinity War - Part I"); without a closing "!" or a placeholder's "Untitled", by the name and number ending
+    it ("Android 13" for "… Super Android 13!"), and "X's return" for "The Return of X"."""
     forms = {bare_title(title), main_title(title).lower()}
     forms |= {part for f in forms if ": " in f for part in f.split(": ", 1) if len(part.split()) >= 2}
+    forms |= {part for f in forms if " - " in f for part in f.split(" - ", 1) if len(part.split()) >= 2}
     forms |= {f.rstrip("!?.") for f in forms} | {f[9:] for f in forms if f.startswith("untitled ")}
     forms |= {f"{m.group(2)}{s} {m.group(1)}" for f in forms if (m := _OF_NAME.fullmatch(f)) for s in ("'s", "’s")}
     forms |= {m.group(1) for f in forms if (m := _NAME_NUMBER.search(f))}
@@ -338,10 +359,12 @@ _PART_NAME = re.compile(r"\bpart (?:[1-9]|[ivx]{1,4})$")
 
 def _with_part_names(forms: dict[str, object], facts: list[tuple[str, object]]) -> dict[str, object]:
     """`forms`, and the titles of the facts (the item, its links and series) by their part's number alone:
-    "Part III" beside "Part II"."""
+    "Part III" beside "Part II"; or by a subtitle of one word: "Ragnarok" for "Thor: Ragnarok"."""
     for t, value in facts:
         if m := _PART_NAME.search(main_title(t).lower()):
             forms.setdefault(m.group(0), value)
+        if m := re.search(r": ([a-z]{4,})$", main_title(t).lower()):
+            forms.setdefault(m.group(1), value)
     return forms
 
 
@@ -371,13 +394,29 @@ def _titles(text: str, ctx: ClaimContext, vocab: Vocabulary) -> tuple[list[_Name
     return named, out
 
 
+# "Avengers: Endgame": a name before a colon that begins catalog titles, and a name after it, is a title too
+_COLON_TITLE = re.compile(r"(?<![\w'’])([A-Z][\w'’-]*(?:\s+[A-Z0-9][\w'’-]*)*):\s+[A-Z0-9][\w'’-]*"
+                          r"(?:\s+[A-Z0-9][\w'’-]*)*")
+
+
+def _colon_title(text: str, named: list[_Named], vocab: Vocabulary) -> Violation | None:
+    for m in _COLON_TITLE.finditer(text):
+        words = m.group(1).split()
+        heads = [" ".join(words[i:]) for i in range(len(words))]  # "Before Avengers": "Avengers"
+        head = next((h for h in heads if h.lower() in vocab.titles.names_before_colon()), None)
+        if head and not any(n.start < m.end() and m.end(1) < n.end for n in named):  # (one named after it is known)
+            return Violation("unknown_title", f"it names {head + text[m.end(1):m.end()]!r}, which is not in the facts")
+    return None
+
+
 def _known_words(ctx: ClaimContext, vocab: Vocabulary, named: list[_Named]) -> set[str]:
     """Words a capitalised name may be made of: the item's tags and description, the titles of
-    the facts and those the text names, the genres."""
+    the facts (and their initials) and those the text names, the genres."""
     words = {w for t in ctx.item_tags | {x.lower() for x in ctx.evidence.shared_tags} for w in _WORD.findall(t)}
     words |= set(_WORD.findall((ctx.item_text or "").lower()))
     for t in ctx.evidence.titles() + [n.form for n in named]:
         words |= set(_WORD.findall(t.lower()))
+    words |= _initials(ctx.evidence.titles())
     words |= {w for f in vocab.genre_forms for w in _WORD.findall(f)}
     words |= set(_WORD.findall(" ".join(_related_words(ctx))))  # "Tarantino goes West"
     if ctx.evidence.constraint:
@@ -385,9 +424,16 @@ def _known_words(ctx: ClaimContext, vocab: Vocabulary, named: list[_Named]) -> s
     return words
 
 
+def _initials(titles: list[str]) -> set[str]:
+    """Titles by their initials, lower-case: "dbz" for "Dragon Ball Z: …"."""
+    return {"".join(w[0] for w in ws) for t in titles for f in _title_forms(t) if len(ws := _WORD.findall(f)) >= 3}
+
+
 def _names(text: str, masked: str, named, ctx: ClaimContext, vocab: Vocabulary, kind: str) -> list[Violation]:
     """A capitalised name that is neither a title the text may name, a tag, a genre nor a word
     of the item's description: an actor, a director, a studio, a place, another title."""
+    if why := _colon_title(text, named, vocab):
+        return [why]
     words_cased = re.findall(r"[A-Za-z][\w'’-]*", masked)
     if kind == "hook" and len(words_cased) > 2 and sum(w[0].isupper() for w in words_cased) / len(words_cased) >= 0.75:
         return []  # a hook in Title Case: capitals say nothing of names
@@ -438,11 +484,12 @@ def _described(words: list[str], ctx: ClaimContext) -> bool:
 
 def _unsupported(text: str, masked: str, named, ctx: ClaimContext, vocab: Vocabulary) -> list[Violation]:
     out = []
+    ratings = _ratings(masked)
     for rule, what in ((_CAST_CREW, "cast and makers"), (_AWARDS, "awards"), (_RECEPTION, "reception"),
                        (_PLOT, "plot")):
         for m in rule.finditer(masked):
-            if _described(stems(m.group(0)), ctx):
-                continue
+            if _described(stems(m.group(0)), ctx) or any(a <= m.start() < b for a, b, _ in ratings):
+                continue  # "five stars" is a rating
             if rule is _RECEPTION and (name := _CLASSIC_NAME.match(masked, m.start())) and not re.search(
                     r"\b(?:a|an|the)\s+$", masked[:m.start()], re.IGNORECASE) and _described(stems(name.group(1)), ctx):
                 continue  # "Classic Kirk", "classic Tarantino": the item's own name at its most typical, no acclaim
@@ -452,14 +499,18 @@ def _unsupported(text: str, masked: str, named, ctx: ClaimContext, vocab: Vocabu
                     continue
             out.append(Violation("unsupported", f"it says {m.group(0)!r}: {what} are not in the facts"))
             break
+    if quote := next((q for q in _QUOTED.finditer(masked) if len(_WORD.findall(q.group(1))) >= 3 and not any(
+            q.group(1).lower() in tags for tags in (ctx.item_tags, ctx.liked_tags, vocab.tags))), None):
+        out.append(Violation("unsupported", f"it quotes {quote.group(0)!r}: lines of the work are not in the facts"))
     if _TEN_OR_PERCENT.search(masked):
         out.append(Violation("wrong_number", "it gives a score or share the facts do not hold"))
     return out
 
 
 # "If Forrest Gump worked for you (you gave it 4/5)": "it" given a rating is the title named last
-_RATING_NEXT = re.compile(r"^\s*(?:a\s+)?(?:\w+\s+)?\d(?:\.\d)?\s*(?:/\s*5\b|out of (?:5|five)\b|[- ]stars?\b)",
-                          re.IGNORECASE)
+_RATING_NEXT = re.compile(r"^\s*(?:a\s+)?(?:\w+\s+)?(?:\d(?:\.\d)?\s*(?:/\s*5\b|out of (?:5|five)\b|[- ]stars?\b)|"
+                          r"(?:" + "|".join(_STARS) + r")[- ]stars?\b|[1-5](?:\.[05])?(?=\s*(?:[,;:.!?)—–]|$)))",
+                          re.IGNORECASE)  # "you gave it 4/5", "… five stars", "… 4.5 —"
 _GAVE_IT_BEFORE = re.compile(r"\byou(?:'ve|’ve| have)?\s+(?:\w+ly\s+)?(?:gave|given|rated|scored)\s+it\s+(?:a\s+)?"
                              r"(?:\w+\s+)?$", re.IGNORECASE)
 
@@ -520,18 +571,32 @@ def _person(text: str, masked: str, named: list[_Named], ctx: ClaimContext, voca
 
 
 # -- numbers -------------------------------------------------------------------------------------
-def _rated_titles(masked: str, m: re.Match, named: list[_Named]) -> list[_Named]:
-    """The titles a rating is given to, where the words around it say so (none: a list of ratings, or no
-    title beside it)."""
-    if _RATING_LIST.match(masked[m.end():]) or _RATING_LIST_BEFORE.search(masked[:m.start()]):
+def _ratings(masked: str) -> list[tuple[int, int, float]]:
+    """The ratings the text gives (start, end, value): with their scale, and bare where the words say so."""
+    out = [(m.start(), m.end(), _STARS.get(m.group(1).split()[0].lower()) or float(m.group(1)))
+           for m in _RATING.finditer(masked)]
+    out = [(a, b, v + 0.5 if "half" in masked[a:b].lower() else v) for a, b, v in out]
+    for m in _BARE_RATING.finditer(masked):
+        if m.group("listed") and not re.search(r"\b(?:rated|gave|given|scored)\b",
+                                               masked[_sentence_start(masked, m.start()):m.start()], re.IGNORECASE):
+            continue  # "T a 4" is a rating only after "gave" or "rated"
+        if not any(a <= m.start("value") < b for a, b, _ in out):
+            out.append((m.start("value"), m.end("value"), float(m.group("value"))))
+    return out
+
+
+def _rated_titles(masked: str, start: int, end: int, named: list[_Named]) -> list[_Named]:
+    """The titles a rating at start:end is given to, where the words around it say so (none: a list of
+    ratings, or no title beside it)."""
+    if _RATING_LIST.match(masked[end:]) or _RATING_LIST_BEFORE.search(masked[:start]):
         return []
     at = {n.start: n for n in named if n.role not in ("item", "unknown")}
-    if (before := _RATED_BEFORE.search(masked[:m.start()])) and before.start() in at:
+    if (before := _RATED_BEFORE.search(masked[:start])) and before.start() in at:
         return [at[before.start()]]
-    if (gave := _GAVE_IT_BEFORE.search(masked[:m.start()])) and (it := _it_title(masked, gave.start(), named)):
+    if (gave := _GAVE_IT_BEFORE.search(masked[:start])) and (it := _it_title(masked, gave.start(), named)):
         return [it]  # "If T worked for you (you gave it 4/5)"
-    if _RATED_BY_WHOM.search(masked[:m.start()]) and (after := _RATED_AFTER.match(masked[m.end():])):
-        ts = [m.end() + t.start() for t in re.finditer(r"(?<![\w])T(?![\w])", after.group(0))]
+    if _RATED_BY_WHOM.search(masked[:start]) and (after := _RATED_AFTER.match(masked[end:])):
+        ts = [end + t.start() for t in re.finditer(r"(?<![\w])T(?![\w])", after.group(0))]
         if all(t in at for t in ts):
             return [at[t] for t in ts]
     return []
@@ -558,30 +623,33 @@ def _numbers(text: str, masked: str, named: list[_Named], ctx: ClaimContext, voc
     tag_counts = dict(zip((t.lower() for t in ev.shared_tags), ev.shared_tag_counts))
     ratings = _with_part_names(_forms_of([(t, r) for t, r in ctx.liked_titles.items() if r is not None]),
                                [(x.title, x.rating) for x in ev.because + ev.series if x.rating is not None])
-    for m in _RATING.finditer(masked):
-        used.append(m.span())
-        value = float(m.group(1))
-        start = _sentence_start(masked, m.start())
-        ends = [i for i in (masked.find(c, m.end()) for c in ".!?") if i >= 0]
+    for at, end, value in _ratings(masked):
+        used.append((at, end))
+        start = _sentence_start(masked, at)
+        ends = [i for i in (masked.find(c, end) for c in ".!?") if i >= 0]
         in_sentence = [n for n in named if start <= n.start < (min(ends) if ends else len(masked)) and n.role != "item"]
         rated = ({ratings.get(n.form) for n in in_sentence} if in_sentence else
                  {x.rating for x in ev.because + ev.series})
-        owners = [o for o in _rated_titles(masked, m, named) if o.form in ratings]
+        owners = [o for o in _rated_titles(masked, at, end, named) if o.form in ratings]
         if wrong := [o for o in owners if ratings[o.form] != value]:
-            out.append(Violation("wrong_number", f"it gives {text[wrong[0].start:wrong[0].end]!r} {m.group(0)!r}; "
+            out.append(Violation("wrong_number", f"it gives {text[wrong[0].start:wrong[0].end]!r} {text[at:end]!r}; "
                                                  f"the person rated it {ratings[wrong[0].form]:g}/5"))
         elif not owners and value not in rated:
-            out.append(Violation("wrong_number", f"it says {m.group(0)!r}, which is not the person's rating of the "
+            out.append(Violation("wrong_number", f"it says {text[at:end]!r}, which is not the person's rating of the "
                                                  "title it names"))
     years = {y for y in map(item_year, ev.titles()) if y}
-    for m in _YEAR.finditer(masked):
+    for m in list(_YEAR.finditer(masked)) + list(_SHORT_YEAR.finditer(masked)):
         used.append(m.span())
         year = int(m.group(1))
         left, right = _clause(masked, m.start(), m.end())
         clause_years = {item_year(t) for t in _titles_in(named, ev, masked, m.start() - len(left), m.end() + len(right))}
         clause_years |= {item_year(t) for t in _titles_in(named, ev, masked, m.start() - 60, m.start())
                          if masked[:m.start()].rstrip().endswith("(")}  # "Star Trek (2009)"
-        if year != ev.year and year not in clause_years:  # a year is the item's, or that of a title beside it
+        if year < 100:  # "'69": the year by its last two digits
+            clause_years = {y % 100 for y in clause_years if y} | ({ev.year % 100} if ev.year else set())
+            if year not in clause_years:
+                out.append(Violation("wrong_year", f"it says {m.group(0)!r}; the catalog says {ev.year or 'none'}"))
+        elif year != ev.year and year not in clause_years:  # a year is the item's, or that of a title beside it
             out.append(Violation("wrong_year", f"it gives the year {year}; the catalog says {ev.year or 'none'}"))
     for m in list(_DECADE.finditer(masked)) + list(_DECADE_WORD.finditer(masked)):
         used.append(m.span())
@@ -600,6 +668,10 @@ def _numbers(text: str, masked: str, named: list[_Named], ctx: ClaimContext, voc
             continue  # a number of a tag the text names: "on the IMDb Top 250"
         before, after = _clause(masked, m.start(), m.end())
         sentence = masked[_sentence_start(masked, m.start()): m.start()]
+        if m.group(1).lower() == "one" and (tagged := _ONE_TAGGED.match(masked[m.end():])) and not any(
+                _has_run(stems(tagged.group(1)), stems(t)) for t in ctx.liked_tags):
+            out.append(Violation("wrong_link", f"it says one of the person's liked titles is tagged "
+                                               f"{tagged.group(1).strip()!r}; none is"))
         if m.group(1).lower() == "one" and not _PEOPLE_AFTER.match(masked[m.end():]):
             continue  # "one of your favourites", "a natural one"
         if re.search(r"\bpart\s+$", masked[max(0, m.start() - 6):m.start()], re.IGNORECASE):
@@ -633,6 +705,9 @@ def _numbers(text: str, masked: str, named: list[_Named], ctx: ClaimContext, voc
             # "Fantasy shows up in 120 of your liked titles": the genre said before the count
             lead = re.search(r"(?<![\w-])(" + vocab.genre_alternation + r")\s+(?:[\w-]+\s+){0,3}(?:in|through|"
                              r"across)\s+$", before, re.IGNORECASE)
+            if n == ev.shared_tag_pair and len(ev.shared_tags) > 1 and all(
+                    _has_run(stems(sentence.lower()), stems(t.lower())) for t in ev.shared_tags[:2]):
+                continue  # "tagged X and Y, like 2 of the movies you liked": those with both
             out += _liked_count(n, m.group(0), lead.group(1) if lead else after, genre_counts, tag_counts, vocab, ctx,
                                 half=bool(half))
         elif n not in ev.numbers() | years | tag_numbers | {ctx.n_liked}:
@@ -640,10 +715,17 @@ def _numbers(text: str, masked: str, named: list[_Named], ctx: ClaimContext, voc
     return out + _many_people(masked, named, ev, links_by_form) + shared_count_spread(masked.lower(), ev)
 
 
+_QUOTE = r"""['‘’"“”]"""
+# "one of your liked titles is tagged X": a tag of some title the person liked
+_ONE_TAGGED = re.compile(r"^\s+of\s+(?:your|the)\s+(?:[\w'’-]+\s+){0,3}?(?:titles|movies|films|books|reads|"
+                         r"favou?rites|likes|picks)\s+(?:[\w'’-]+\s+){0,3}?(?:is|was)\s+(?:also\s+)?tagged\s+"
+                         + _QUOTE + r"?(\w[\w .'’-]*?)" + _QUOTE + r"?(?=\s*(?:[,.;:!?—–(]|and\b|but\b|$))", re.IGNORECASE)
 _WHO_LIKED = re.compile(r"^\s+(?:\w+\s+){0,1}(?:people|viewers|fans|readers|others|users|members|moviegoers|folks)?\s*"
                         r"(?:who|that)\s+(?:\w+\s+)?(?:liked|loved|enjoyed|rated|gave)\s+(?:both\s+)?", re.IGNORECASE)
 _ITS_FANS = re.compile(r"^\s+(?:of (?:its|their) (?:fans|admirers|viewers|readers)|(?:fans|admirers) with)\b",
                        re.IGNORECASE)
+_FANS_NAMED = re.compile(r"^\s+(?:(?:fans|admirers|lovers|viewers|readers)\s+of\s+(?:the\s+)?(?=T(?!\w))|"
+                         r"(?=T\s*(?:['’]s\s+)?(?:fans|admirers|lovers|viewers|readers)\b))", re.IGNORECASE)
 _SHARES = re.compile(r"\bshar(?:es|ing|e)\s+$", re.IGNORECASE)
 _PRONOUN = re.compile(r"^(?:it|that (?:one|film|movie|book|title)|this one|them|those|both)\b", re.IGNORECASE)
 
@@ -657,6 +739,8 @@ def _people_owner(start: int, end: int, masked: str, named: list[_Named]) -> _Na
     elif _ITS_FANS.match(masked[end:]) or _SHARES.search(masked[sentence_start:start]):
         owner = next((x for x in reversed(named) if sentence_start <= x.start and x.end <= start
                       and x.role != "item"), None)
+    elif fans := _FANS_NAMED.match(masked[end:]):  # "40 Part III fans", "18 fans of The Martian": that title's
+        owner = next((x for x in named if x.start == end + fans.end()), None)
     elif who := _WHO_LIKED.match(masked[end:]):
         at = end + who.end()
         owner = next((x for x in named if x.start == at), None)
@@ -684,21 +768,36 @@ def _many_people(masked: str, named: list[_Named], ev, links_by_form: dict[str, 
     return out
 
 
+# "more than 80 fans", "over 20 people", "fewer than 10 readers": a bound on the count, not the count
+_BOUND_BEFORE = re.compile(r"\b(?:(more than|over|upwards of|at least)|(fewer than|less than|under|at most))\s+$",
+                           re.IGNORECASE)
+
+
+def _fits(n: int, count: int, bound: re.Match | None) -> bool:
+    """Whether the data's `count` is the `n` the text says, or within the bound it sets on it."""
+    if bound is None:
+        return n == count
+    if bound.group(1):
+        return count >= n if bound.group(1).lower() == "at least" else count > n
+    return count <= n if bound.group(2).lower() == "at most" else count < n
+
+
 def _people_count(n: int, m, masked: str, named: list[_Named], ev, links_by_form: dict[str, int],
                   link_counts: dict[str, int]) -> list[Violation]:
     """N people who liked X (X must be a link, with that count; "it" is the title named last) or
     N people rated it highly (the item's fans)."""
     owner = _people_owner(m.start(), m.end(), masked, named)
+    bound = _BOUND_BEFORE.search(masked[max(0, m.start() - 16):m.start()])
     if owner is not None and owner.role != "item":
         if owner.form not in links_by_form:
             return [Violation("wrong_link", f"it gives people who liked {owner.form.title()!r} as a link; the data "
                                             "links other titles")]
-        if n != links_by_form[owner.form]:
-            kind = "wrong_link" if n in set(link_counts.values()) | {ev.fans} else "wrong_number"
+        if not _fits(n, links_by_form[owner.form], bound):
+            kind = "wrong_link" if n in set(link_counts.values()) | {ev.fans} and not bound else "wrong_number"
             return [Violation(kind, f"it gives {n} people for {owner.form.title()!r}; the data says "
                                     f"{links_by_form[owner.form]}")]
         return []
-    if n == ev.fans or n in link_counts.values():
+    if any(_fits(n, c, bound) for c in {ev.fans, *link_counts.values()}):
         return []
     return [Violation("wrong_number", f"it says {n} people; the data says {ev.fans} rated it highly")]
 
@@ -749,9 +848,13 @@ def _genres(text: str, masked: str, named: list[_Named], ctx: ClaimContext, voca
     title's, and one said of the person's taste ("your westerns", "40 comedies among your
     likes") one of theirs (the counts are checked apart)."""
     low = masked.lower()
-    own_words = {f for t in ctx.item_tags for w in _WORD.findall(t) for f in (w, w + "s", re.sub(r"y$", "ies", w))}
+    # a tag of one word names the item ("a mockumentary"); one of more words only in full: "black comedy" or
+    # "black-comedy", but "a war comedy" claims the genre
+    own_words = {f for t in ctx.item_tags if len(ws := _WORD.findall(t)) == 1 for w in ws
+                 for f in (w, w + "s", re.sub(r"y$", "ies", w))}
     for tag in sorted((t for t in ctx.item_tags if " " in t or "-" in t), key=len, reverse=True):
-        low = re.sub(r"(?<![\w-])" + re.escape(tag) + r"(?![\w-])", lambda m: " " * len(m.group(0)), low)
+        tag = r"[\s-]".join(re.escape(w) for w in re.split(r"[\s-]+", tag))
+        low = re.sub(r"(?<![\w-])" + tag + r"(?![\w-])", lambda m: " " * len(m.group(0)), low)
     genre_of = {n.start: ctx.linked_categories.get(bare_title(n.form), set()) for n in named}
     out = []
     for m in re.finditer(r"(?<![\w])(" + vocab.genre_alternation + r")(?![\w]|-(?:packed|fi|noir)\b)", low):
@@ -899,6 +1002,9 @@ _ASPECTS = "streak touch edge flair hint dash backdrop flavour flavor twist thre
 _HOOK_PHRASE = re.compile(r"^(?:(?i:an?)\s+|(?:[A-Z][\w.-]*\s+)*[A-Z][\w-]*['’]s\s+)((?:[\w'’-]+\s+){1,4}?)"
                           r"[\w'’-]+\s*(?:$|[,.;:!?—–]|(?i:for|after|before|with|from|to|in|on|of|that|which|like|"
                           r"than|and|by)\b)")
+# a hook that is a bare noun phrase, its last noun a work's or a genre's: "Mob-boss suspense for a Dark Knight fan"
+_HOOK_BARE = re.compile(r"^((?:[\w'’-]+\s+){1,4}?)([\w'’-]+)\s*(?:$|[,.;:!?—–]|(?i:for|after|before|with|from|to|"
+                        r"in|on|of|that|which|like|than|and|by)\b)")
 # a hook that is a noun phrase after "the" and a common noun's: "The salt trade's forgotten story"
 _HOOK_OWNER = re.compile(r"^(?i:the)\s+((?:[a-z][\w-]*\s+){0,2}[a-z][\w-]*)['’]s\s+((?:[\w'’-]+\s+){0,4}?)"
                          r"[\w'’-]+\s*(?:$|[,.;:!?—–]|(?i:for|after|before|with|from|to|in|on|of|that|which|like|"
@@ -928,6 +1034,9 @@ def _descriptions(text: str, masked: str, named: list[_Named], ctx: ClaimContext
     phrases = [m.group(1) for m in determined.finditer(masked)]
     if kind == "hook" and (m := _HOOK_PHRASE.match(masked)):
         phrases.append(m.group(1))
+    elif kind == "hook" and (m := _HOOK_BARE.match(masked)) and (m.group(2) in _WORKS
+                                                                 or m.group(2) in vocab.genre_forms):
+        phrases.append(m.group(1))  # its noun in lower case: "Tarantino goes Western" is a sentence
     if kind == "hook" and (m := _HOOK_OWNER.match(masked)):  # "The salt trade's forgotten story": both describe it
         phrases += [m.group(1), m.group(2)]
     phrases = [p for p in phrases if not set(_WORD.findall(p.lower())) & _CLAUSE_WORDS]  # a noun phrase, not a clause
@@ -938,8 +1047,10 @@ def _descriptions(text: str, masked: str, named: list[_Named], ctx: ClaimContext
         return []
     own = _own_stems(ctx, vocab)
     title_words = {w for t in ctx.evidence.titles() for w in _WORD.findall(t.lower())}
+    title_words |= _initials(ctx.evidence.titles())  # "a later DBZ film"
     for phrase in phrases:  # the item's title's words name it where written as a name ("a Wall Street comedy")
         strange = [w.lower() for w in re.findall(r"[A-Za-z0-9]+", phrase) if not any(c.isdigit() for c in w)
+                   and w.lower() not in _NUMBER_WORDS  # a count ("and six readers who…"): the numbers check it
                    and not (w[:1].isupper() and w.lower() in title_words) and not _owned(w.lower(), own)]
         if strange:
             return [Violation("wrong_tag", f"it describes the item as {' '.join(strange)!r}, which its genres, tags "
