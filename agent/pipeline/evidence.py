@@ -102,7 +102,7 @@ def build_evidence(items: list[Item], liked: list[HistoryEvent], catalog: dict[s
             named = {b.item_id for b in because}
             sims = sorted(((float(v @ lv), l) for l, lv in liked_vecs if l not in named), reverse=True)
             because += [link(l, "similar", similarity=round(s, 3)) for s, l in sims[:1] if s >= MIN_SIMILARITY]
-        shared_tags = [t for t in it.tags if tag_counts[t]][:3]
+        shared_tags = distinct_tags([t for t in it.tags if tag_counts[t]])[:3]
         out.append(Evidence(
             item_id=it.item_id, title=it.title, year=item_year(it.title), categories=list(it.categories),
             tags=list(it.tags[:5]), because=because,
@@ -113,6 +113,17 @@ def build_evidence(items: list[Item], liked: list[HistoryEvent], catalog: dict[s
             series=series_links(it, all_ids, catalog, rating),
             fans=int(fans.get(it.item_id, 0)), constraint=constraint))
     return out
+
+
+def distinct_tags(tags: list[str]) -> list[str]:
+    """`tags` without one whose words are all another's ("Tarantino" beside "Quentin Tarantino"): a
+    sentence naming both reads as a stutter."""
+    out: list[tuple[str, set[str]]] = []
+    for tag in tags:
+        words = set(tag.lower().split())
+        if not any(words <= w or w <= words for _, w in out):
+            out.append((tag, words))
+    return [t for t, _ in out]
 
 
 def series_links(item: Item, liked_ids: list[str], catalog: dict[str, Item], rating: dict[str, float | None],

@@ -502,6 +502,15 @@ def test_evidence_counts_the_liked_titles_with_both_of_the_first_two_shared_tags
     assert alone.shared_tags == ["time travel"] and alone.shared_tag_pair == 0
 
 
+
+def test_a_shared_tag_that_repeats_another_s_words_is_left_out():
+    # read blind under v24: "It is tagged Quentin Tarantino and Tarantino"
+    from agent.pipeline.evidence import distinct_tags
+
+    assert distinct_tags(["Quentin Tarantino", "Tarantino", "dark comedy", "black comedy", "comedy"]) == \
+        ["Quentin Tarantino", "dark comedy", "black comedy"]
+
+
 @pytest.mark.parametrize("series", [None, "sequel", "earlier"])  # a part of its series the person rated
 @pytest.mark.parametrize("tag_count", [None, 1, 3])  # a shared tag and how many liked titles carry it
 @pytest.mark.parametrize("rating", [4.0, None])  # None: a like without a rating ("you liked it")
