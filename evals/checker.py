@@ -68,12 +68,13 @@ def load_contexts(directory: Path = CORPUS_DIR) -> dict[str, tuple[str, ClaimCon
 
 SPLITS = {"dev": "texts.jsonl", "heldout": "texts-heldout.jsonl", "blind": "texts-blind.jsonl",
           "blind2": "texts-blind2.jsonl", "blind3": "texts-blind3.jsonl",
-          "blind4": "texts-blind4.jsonl", "blind5": "texts-blind5.jsonl"}
+          "blind4": "texts-blind4.jsonl", "blind5": "texts-blind5.jsonl",
+          "blind6": "texts-blind6.jsonl"}
 
 
 def load_cases(directory: Path = CORPUS_DIR, split: str = "all") -> list[Case]:
     """The labelled texts of a split: "dev" (the checker was developed against it), "heldout"
-    (written the same way, scored blind once, then developed against too), "blind" to "blind5"
+    (written the same way, scored blind once, then developed against too), "blind" to "blind6"
     (written later by people who never read the checker, each scored once before it was read) or "all"."""
     names = list(SPLITS.values()) if split == "all" else [SPLITS[split]]
     lines = [line for name in names for line in (directory / name).read_text().splitlines()]

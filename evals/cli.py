@@ -248,7 +248,7 @@ def eval_position_bias(
 @app.command("checker")
 def eval_checker(
     mode: list[str] = typer.Option(["open", "constrained"], "--mode", help="explanation mode(s): open, constrained"),
-    split: str = typer.Option("all", "--split", help="dev, heldout, blind, blind2..5 or all (tests/data/checker/)"),
+    split: str = typer.Option("all", "--split", help="dev, heldout, blind, blind2..6 or all (tests/data/checker/)"),
     show: bool = typer.Option(False, "--show", help="also list the texts each mode gets wrong"),
 ):
     """The claim checker on the labelled corpus: per mode, kind of text and kind of false claim,
@@ -256,7 +256,7 @@ def eval_checker(
     from evals.checker import SPLITS, score, table, verdicts
 
     if split not in (*SPLITS, "all") or not set(mode) <= {"open", "constrained"}:
-        raise InputError("use --mode open|constrained and --split dev|heldout|blind|blind2..5|all")
+        raise InputError("use --mode open|constrained and --split dev|heldout|blind|blind2..6|all")
     results = {m: verdicts(m, split=split) for m in mode}
     sys.stdout.write(table({m: score(r) for m, r in results.items()}) + "\n")
     if show:

@@ -39,6 +39,7 @@ class ClaimContext:
     evidence_categories: set[str] = field(default_factory=set)  # the item's own
     evidence_tags: set[str] = field(default_factory=set)  # lower-case, the item's and its linked titles'
     linked_categories: dict[str, set[str]] = field(default_factory=dict)  # bare linked title → its genres
+    linked_tags: dict[str, set[str]] = field(default_factory=dict)  # bare linked title → its tags, lower-case
     instructions: str = ""
     item_tags: set[str] = field(default_factory=set)  # lower-case, all the item's catalog tags
     item_text: str = ""  # the item's own description (a book's blurb)
@@ -62,6 +63,7 @@ def claim_contexts(evidence: list[Evidence], liked: list, catalog: dict, instruc
             evidence_categories=set(ev.categories),
             evidence_tags=movie_tags(ev) | {t.lower() for it in linked for t in it.tags},
             linked_categories={bare_title(it.title): set(it.categories) for it in linked},
+            linked_tags={bare_title(it.title): {t.lower() for t in it.tags} for it in linked},
             instructions=instructions, item_tags={t.lower() for t in item.tags} if item else movie_tags(ev),
             item_text=item.text if item else "", n_liked=len(liked_items)))
     return out

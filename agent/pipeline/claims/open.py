@@ -13,7 +13,7 @@ from functools import lru_cache, partial
 
 import snowballstemmer
 
-from agent.pipeline.claims.context import ClaimContext, Violation, mask_titles
+from agent.pipeline.claims.context import ClaimContext, Violation, mask_title, mask_titles, title_forms
 from agent.pipeline.claims.form import names_item_fact
 from agent.pipeline.claims.genres_tags import mask_stated_tags
 from agent.pipeline.claims.numbers import shared_count_spread
@@ -55,9 +55,12 @@ _RECEPTION = re.compile(r"\b(?:critics?|critical|critically|acclaim\w*|prais\w*|
                         r"(?:widely|universally|generally) (?:loved|liked|considered|regarded|seen)|considered|"
                         r"regarded|imdb|rotten tomatoes|metacritic|newly discovered|archives?|"
                         r"most (?:popular|acclaimed|beloved|famous|iconic|influential))\b", re.IGNORECASE)
+# a title the text names, or the person's: "follows your five-star Terminator", "follows the original" place
+# the item after it
+_YOUR_TITLE = r"(?:your\s+|the\s+)?(?:[\w/.-]+\s+){0,2}?(?:(?-i:T)|original)(?!\w)"
 # what happens in it: the data has genres, tags and a description, not a story
-_PLOT = re.compile(r"\b(?:follows(?!\s+(?:both|them|it|on|up|T)\b)|following (?:a|an|the|two|three)|"
-                   r"tells (?:the|a|an|of|how)|stor(?:y|ies) (?:of|about)|"
+_PLOT = re.compile(r"\b(?:follows(?!\s+(?:both|them|it|on|up)\b|\s+" + _YOUR_TITLE + r")|"
+                   r"following (?:a|an|the|two|three)|tells (?:the|a|an|of|how)|stor(?:y|ies) (?:of|about)|"
                    r"tales? (?:of|about)|cent(?:er|re)s? (?:on|around)|revolves|protagonist|heroine|hero|villain|"
                    r"characters?|journey of|sets out|must (?:stop|save|find|escape|survive|defeat)|teams? up|"
                    r"quest (?:to|for)|plot|storyline|narrative (?:of|about)|(?:is|are|film|movie|book|drama|comedy|"
@@ -71,14 +74,16 @@ _QUOTED = re.compile(r"(?<!\w)['‘\"“](?!\d\d\b)(\w(?:(?!['’\"”](?!\w)).)
 _CLASSIC_NAME = re.compile(r"(?i:classic)\s+([A-Z][\w'’-]+)")
 _CONTENT_WORDS = 2  # words after a cast cue that must be the item's tags ("starring Morgan Freeman")
 # series words: true only where the catalog shows a series link in that direction
-_SEQUEL = re.compile(r"\b(?:sequel|sequels|follow-?ups?|follows? up|follow(?:s|ing)? on from|continues|continuation|next (?:[\w-]+\s+){0,2}?"
+_SEQUEL = re.compile(r"\b(?:sequel|sequels|follow-?ups?|follows? up|follow(?:s|ing)? on from|follows\s+" + _YOUR_TITLE +
+                     r"|continues|continuation|next (?:[\w-]+\s+){0,2}?"
                      r"(?:chapter|instal+ment|part|entry|episode|outing)|second (?:part|chapter|instal+ment|entry)|third (?:part|chapter|"
                      r"instal+ment|entry)|picks up (?:where|(?:(?:directly|right|straight|just)\s+)?(?:after|from))|"
                      r"later (?:part|chapter|instal+ment|entry|film|movie))\b",
                      re.IGNORECASE)
 _EARLIER = re.compile(r"\b(?:prequel|prequels|the first (?:part|chapter|instal+ment|entry)|earlier (?:part|chapter|"
                       r"instal+ment|entry|film|movie)|where it (?:all )?(?:began|started)|how it (?:all )?(?:began|"
-                      r"started)|goes? back|go back|origin stor(?:y|ies)|origins? tale)\b", re.IGNORECASE)
+                      r"started)|goes? back|go back|origin stor(?:y|ies)|origins? tale|(?:leads?|leading)\s+(?:up\s+)?"
+                      r"(?:in)?to\s+(?:the\s+)?(?-i:T))\b", re.IGNORECASE)
 # the first part: true only where the facts show a later part and none before it ("the film that started it all")
 _FIRST = re.compile(r"\b(?:start(?:ed|s)|began|begins|kicked off|kicks off|launched|launches|spawned)\s+(?:it all|"
                     r"(?:the|this|a|its) (?:whole\s+|entire\s+)?(?:series|franchise|saga|trilogy|cycle))\b", re.IGNORECASE)
@@ -90,7 +95,7 @@ _FINAL = re.compile(r"\b(?:finale|final (?:part|chapter|instal+ment|entry|film|m
                     r"instal+ment|entry)|conclu(?:sion|ding (?:part|chapter|instal+ment|entry))|last (?:part|chapter|"
                     r"instal+ment|entry)|(?:ends|wraps up|rounds off) the (?:series|trilogy|saga))\b", re.IGNORECASE)
 # the item's place beside a part it names: before it (group 1), or after it
-_BEFORE_AFTER = re.compile(r"(?:\b(before|prior to|ahead of|leads? (?:up )?to|leading (?:up )?to)|\b(?:story|film|"
+_BEFORE_AFTER = re.compile(r"(?:\b(before|prior to|ahead of|(?:leads?|leading) (?:up )?(?:in)?to)|\b(?:story|film|"
                            r"movie|chapter|part|entry|instal+ment|book|outing|adventure|episode|comes|came|set|"
                            r"picks up|takes place|next|right|straight) after)\s+(?:the\s+)?$", re.IGNORECASE)
 _ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "2nd": 2, "3rd": 3, "4th": 4}
@@ -109,7 +114,9 @@ _SERIES_WORD = (r"(?:sequels?|prequels?|follow-?ups?|continuations?|series|franc
                 r"outing|film|movie|book)|universe)")
 _SERIES_OF_BEFORE = re.compile(_SERIES_WORD + r"\s+(?:to|of|after|from|for|in)\s+(?:the\s+)?$|\bsame\s+(?:series|"
                                r"franchise|saga|universe|world|story)\s+as\s+(?:the\s+)?$|\b(?:continues|continuing|"
-                               r"picks up where|follows on from|follows up|follow-up to|returns to)\s+(?:the\s+)?$",
+                               r"picks up where|follows on from|follows up|follow-up to|returns to|"
+                               r"follows(?:\s+your(?:\s+[\w/.-]+){0,2}?)?|(?:leads?|leading)\s+(?:up\s+)?(?:in)?to)"
+                               r"\s+(?:the\s+)?$",
                                re.IGNORECASE)
 _SERIES_OF_AFTER = re.compile(r"^(?:['’]s)?\s+(?:(?!(?:this|that|the|a|an|its|their|and|or|but|to|for|with|is|was|"
                               r"are|you|your|it)\b)[\w-]+\s+){0,2}?" + _SERIES_WORD + r"\b", re.IGNORECASE)
@@ -152,7 +159,9 @@ _NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
 _TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90}
 _NUMBER_WORDS |= _TENS | {f"{t}-{u}": n + _NUMBER_WORDS[u] for t, n in _TENS.items() for u in list(_NUMBER_WORDS)[:9]}
 _NUMBER_WORD = "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True))  # longest first: "twenty-one", not "twenty"
-_COUNT = re.compile(r"(?<![\w.,/])(\d[\d,]*|" + _NUMBER_WORD + r")(?![\w/]|\.\d)", re.IGNORECASE)
+# "a hundred and fifty", "two hundred": the hundreds, then the rest
+_HUNDREDS = r"(?:a|one|two|three|four|five|six|seven|eight|nine)\s+hundred(?:\s+and\s+(?:" + _NUMBER_WORD + r"))?"
+_COUNT = re.compile(r"(?<![\w.,/])(\d[\d,]*|" + _HUNDREDS + "|" + _NUMBER_WORD + r")(?![\w/]|\.\d)", re.IGNORECASE)
 _PEOPLE_AFTER = re.compile(r"^\s+(?:\w+\s+){0,1}(?:people|persons?|person|viewers|fans|others|users|readers|members|"
                            r"moviegoers|watchers|folks|of (?:its|their|the) fans|of them|(?:who|that) liked)\b",
                            re.IGNORECASE)
@@ -160,24 +169,28 @@ _PEOPLE_BEFORE = re.compile(r"\b(?:liked|loved|rated highly|rated|enjoyed) by\s+
 # "Among people who liked X, 26 also liked this": the count is of those people, X's link
 _AMONG_WHO_LIKED = re.compile(r"^\s*(?:among|of)\s+(?:the\s+)?(?:people|viewers|fans|readers|those)\s+(?:who|that)\s+"
                               r"(?:liked|loved|enjoyed|rated)\s+", re.IGNORECASE)
+# "Twelve mysteries read", "Four DiCaprio favourites": a count of what the person read, watched or liked
+_COUNT_OF_LIKES = re.compile(r"^\s+(?:[\w'’-]+\s+){0,2}?(?:favou?rites|likes|read|watched|seen)\b", re.IGNORECASE)
 _YOUR_COUNT = re.compile(r"\b(?:your|you(?:'ve|’ve| have)?\s+(?:\w+\s+)?(?:liked|loved|rated|enjoyed|read|watched))\b",
                          re.IGNORECASE)
 _STARS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
+_STARS_SAID = r"(?:two|three|four|five)(?:\s+and\s+a\s+half)?"  # a rating in words, without its scale
 _RATING = re.compile(r"(?<![\d.])(\d(?:\.\d)?|\b(?:" + "|".join(_STARS) + r")(?:\s+and\s+a\s+half)?)\s*"
                      r"(?:/\s*5(?:s\b|\b)|out of (?:5|five)\b|[- ]stars?\b)", re.IGNORECASE)  # "4/5", "five stars"
 # a rating without its scale, where the words around it say it is one: "(your 4.5)", "Casablanca, your 4,", "your
-# Kill Bill 4", "you rated Up a 4", "which you gave a 5", "you gave it 4.5", "got a 4 from you"; "and Part III a 4"
-# after a verb of rating earlier in the sentence (group "listed")
+# Kill Bill 4", "you rated Up a 4", "which you gave a 5", "you gave it 4.5", "got a 4 from you", in words too ("you
+# gave it four and a half", "the Star Trek you rated four."); "and Part III a 4" after a verb of rating earlier in
+# the sentence (group "listed")
 _BARE_RATING = re.compile(r"(?:\byour\s+(?:(?-i:T)\s+)?|\b(?:rated|gave|given|scored)\s+(?:it\s+|(?-i:T)\s+)?"
                           r"(?:an?\s+)?|\b(?:earned|got|scored|received|drew)\s+an?\s+(?=\d(?:\.\d)?\s+from you\b)|"
-                          r"(?P<listed>(?<![\w])(?-i:T)\s+an?\s+))(?P<value>[1-5](?:\.[05])?)"
+                          r"(?P<listed>(?<![\w])(?-i:T)\s+an?\s+))(?P<value>[1-5](?:\.[05])?|" + _STARS_SAID + ")"
                           r"(?![\d.]*\s*(?:/|out of|[- ]stars?\b))(?=\s*(?:[,;:.!?)—–]|$|(?:and|from|for|on)\b))",
                           re.IGNORECASE)
 # whose rating it is: the title right before it ("You rated T 5/5", "T (4/5)", "T, your 5/5", "T, which you gave
 # 4/5", "T earned a 4 from you") or right after it ("your 5/5 for T", "your 5/5s for T and the 2009 T"); T is a
 # masked title
 _RATED_BEFORE = re.compile(r"(?<![\w])T\s*(?:\(\d{4}\)\s*)?(?:\(\s*(?:you rated it\s+|your\s+|rated\s+)?|"
-                           r",?\s*(?:which|that)\s+you(?:'ve|’ve| have)?\s+(?:\w+ly\s+)?(?:rated|gave|scored)"
+                           r",?\s*(?:(?:which|that)\s+)?you(?:'ve|’ve| have)?\s+(?:\w+ly\s+)?(?:rated|gave|scored)"
                            r"(?:\s+it)?\s+(?:a\s+)?|,\s*(?:your|a)\s+|\s+(?:a|an)\s+|"
                            r"\s+(?:earned|got|scored|received|drew)\s+an?\s+|\s+)$")
 _RATED_AFTER = re.compile(r"^s?\s+(?:for|on)\s+(?:both\s+)?(?:the\s+)?(?:\d{4}\s+)?T"
@@ -227,18 +240,20 @@ _FANS_LIKED_AFTER = re.compile(r"^\s*(?:fans|admirers|lovers|viewers|readers)\s+
 _FANS_OF_PRONOUN = re.compile(r"\b(?:people|viewers|readers|those|others|fans|many|plenty|lots)\s+(?:who|that)\s+"
                               r"(?:also\s+)?(?:liked|loved|enjoyed|rated|adored)\s+(?:it|that one|that film|that movie|"
                               r"that book|that title)\b(?=[^.!?]*\b(?:this|it)\b)", re.IGNORECASE)
-_ALSO_LIKED = re.compile(r"\b(?:also|too) (?:liked|loved|enjoyed|rated)|\b(?:liked|loved|enjoyed) (?:this|it)(?: one)? too\b",
-                         re.IGNORECASE)
+# "fans of T also liked it", "… liked this one too", "… tend to go for this": T's fans like the item
+_ALSO_LIKED = re.compile(r"\b(?:also|too) (?:liked|loved|enjoyed|rated)|\b(?:liked|loved|enjoyed) (?:this|it)(?: one)? "
+                         r"too\b|\b(?:go|goes|went) for (?:this|it)\b", re.IGNORECASE)
 _SAW_ITEM = re.compile(r"\byou(?:'ve|’ve| have)?\s+(?:already\s+|probably\s+|likely\s+|surely\s+)?(?:seen|watched|saw|"
                        r"read|rated|loved|liked|enjoyed)\s+(?:this|it)(?:\s+(?:one|movie|film|book))?\s*"
                        r"(?:already|before|twice|again|[.,;!]|$)|\b(?:watch|see|read|enjoy|love)\s+(?:it|this(?: one)?)\s+"
                        r"again\b|\brewatch\w*\b|\bre-?read\b|\byour (?:rating|score) (?:of|for) (?:this|it)\b|"
                        r"\byou (?:already )?(?:rated|gave) (?:this|it)\b", re.IGNORECASE)
-# a genre said of the person's taste or counted among their likes, not of the item
+# a genre said of the person's taste or counted among their likes, not of the item (a year's "'93" counts none)
 _TASTE_BEFORE = re.compile(r"(?:\byour(?:\s+\w+){0,2}|\byou(?:'ve|’ve| have)?\s+(?:\w+ly\s+)?(?:like|liked|love|loved|"
                            r"enjoy|enjoyed|rated|gave|watch|watched|read)(?:\s+(?:so many|many|a lot of|lots of|all|"
-                           r"the))?|(?<![\d,])(?:\d{1,3}(?:,\d{3})*|half|most|many|" + _NUMBER_WORD + r")(?![\d,])(?:\s+of\s+(?:the\s+"
-                           r"|your\s+)?\w+)?(?:\s+(?:\w+\s+)?(?:are|were|is|being))?|\band|\bor|,)\s*$", re.IGNORECASE)
+                           r"the))?|(?<![\d,'’])(?:\d{1,3}(?:,\d{3})*|half|most|many|" + _NUMBER_WORD + r")(?![\d,])"
+                           r"(?:\s+of\s+(?:the\s+|your\s+)?\w+)?(?:\s+(?:\w+\s+)?(?:are|were|is|being))?|\band|\bor|,)"
+                           r"\s*$", re.IGNORECASE)
 _COUNTED_AFTER = re.compile(r"^(?:\s+(?:and|or)\s+\S+)?\s*(?:titles|films|movies|books|picks|reads|favou?rites|"
                             r"ones|likes)?\s*(?:among|in|of|from)\s+(?:your|the \d+|the ones you)", re.IGNORECASE)
 _NEGATED_BEFORE = re.compile(r"\b(?:no|not|without|less|instead of|rather than|away from|break from|change from|"
@@ -278,7 +293,8 @@ def check_open(text: str, ctx: ClaimContext, vocab: Vocabulary, kind: str = "exp
     for n in sorted(named, key=lambda n: -n.start):
         masked = masked[:n.start] + "T" + " " * (n.end - n.start - 1) + masked[n.end:]
     out += _names(text, masked, named, ctx, vocab, kind)
-    for rule in (_unsupported, _person, _numbers, _genres, _tags, partial(_descriptions, kind=kind), _series):
+    for rule in (_unsupported, _person, _numbers, _genres, _like_title, _tags, partial(_descriptions, kind=kind),
+                 _series):
         out += rule(text, masked, named, ctx, vocab)
     if kind == "explanation" and not out and not names_item_fact(text, ctx.evidence, vocab) and not any(
             n.role not in ("item", "unknown") for n in named):
@@ -299,7 +315,11 @@ def _form(text: str, ctx: ClaimContext, kind: str) -> Violation | None:
             return Violation("junk", f"the hook is longer than {TITLE_MAX} characters")
         if text.lower().strip(" .!") in _title_forms(ctx.evidence.title):
             return Violation("title_as_hook", "the hook is the item's own title; say why it fits")
-    words = _WORD.findall(mask_titles(text, ctx.evidence, "T").lower())  # two titles of one series are no repeat
+    masked = text  # a mark per title: two titles of one series are no repeat, nor "who liked X" and "who liked Y"
+    for form, i in sorted(((f, i) for i, t in enumerate(ctx.evidence.titles()) for f in title_forms([t])),
+                          key=lambda p: -len(p[0])):
+        masked = mask_title(masked, form, f" T{i} ")
+    words = _WORD.findall(masked.lower())
     runs = [tuple(words[i:i + 4]) for i in range(len(words) - 3)]
     if len(runs) != len(set(runs)):
         return Violation("junk", "it repeats itself")
@@ -454,8 +474,9 @@ def _names(text: str, masked: str, named, ctx: ClaimContext, vocab: Vocabulary, 
         for i, w in enumerate(words):
             low = re.sub(r"['’]s$", "", w.lower()).strip("'’.")
             if w == "T" or low in _CONNECTORS or low in known or set(_WORD.findall(low)) <= known or any(
-                    ch.isdigit() for ch in w) or _demonym_of(low, known):
-                continue
+                    ch.isdigit() for ch in w) or low in _NUMBER_WORDS or _demonym_of(low, known) or (
+                    low.endswith("s") and low[:-1] in known):
+                continue  # a count ("Four DiCaprio favourites") is the numbers'; "the Coens'" are the coen brothers
             rest = [x for x in words[1:] if x != "T" and x.lower() not in _CONNECTORS]
             if i == 0 and m.start() in starts and (low in _NAME_EXEMPT or low in vocab.plain_words
                                                    or (not rest and not w.endswith(("'s", "’s"))
@@ -497,6 +518,9 @@ def _unsupported(text: str, masked: str, named, ctx: ClaimContext, vocab: Vocabu
                 following = [w for w in stems(re.split(r"[,.;:!?]", masked[m.end():])[0]) if w not in _FILLER_STEMS]
                 if following and _described(following[:_CONTENT_WORDS if rule is _CAST_CREW else 1], ctx):
                     continue
+            if rule is _PLOT and (before := re.search(r"([\w-]+)\s+$", masked[:m.start()])) and (
+                    words := [w for w in stems(before.group(1)) if w not in _FILLER_STEMS]) and _described(words, ctx):
+                continue  # "a revenge plot", "a dark hero": the item's tag says what kind
             out.append(Violation("unsupported", f"it says {m.group(0)!r}: {what} are not in the facts"))
             break
     if quote := next((q for q in _QUOTED.finditer(masked) if len(_WORD.findall(q.group(1))) >= 3 and not any(
@@ -507,10 +531,11 @@ def _unsupported(text: str, masked: str, named, ctx: ClaimContext, vocab: Vocabu
     return out
 
 
-# "If Forrest Gump worked for you (you gave it 4/5)": "it" given a rating is the title named last
+# "If Forrest Gump worked for you (you gave it 4/5)": "it" given a rating is the title named last ("you gave it 4/5",
+# "… five stars", "… 4.5 —", "… four and a half)")
 _RATING_NEXT = re.compile(r"^\s*(?:a\s+)?(?:\w+\s+)?(?:\d(?:\.\d)?\s*(?:/\s*5\b|out of (?:5|five)\b|[- ]stars?\b)|"
-                          r"(?:" + "|".join(_STARS) + r")[- ]stars?\b|[1-5](?:\.[05])?(?=\s*(?:[,;:.!?)—–]|$)))",
-                          re.IGNORECASE)  # "you gave it 4/5", "… five stars", "… 4.5 —"
+                          r"(?:" + "|".join(_STARS) + r")[- ]stars?\b|(?:[1-5](?:\.[05])?|" + _STARS_SAID +
+                          r")(?=\s*(?:[,;:.!?)—–]|$)))", re.IGNORECASE)
 _GAVE_IT_BEFORE = re.compile(r"\byou(?:'ve|’ve| have)?\s+(?:\w+ly\s+)?(?:gave|given|rated|scored)\s+it\s+(?:a\s+)?"
                              r"(?:\w+\s+)?$", re.IGNORECASE)
 
@@ -573,24 +598,32 @@ def _person(text: str, masked: str, named: list[_Named], ctx: ClaimContext, voca
 # -- numbers -------------------------------------------------------------------------------------
 def _ratings(masked: str) -> list[tuple[int, int, float]]:
     """The ratings the text gives (start, end, value): with their scale, and bare where the words say so."""
-    out = [(m.start(), m.end(), _STARS.get(m.group(1).split()[0].lower()) or float(m.group(1)))
-           for m in _RATING.finditer(masked)]
-    out = [(a, b, v + 0.5 if "half" in masked[a:b].lower() else v) for a, b, v in out]
+    out = [(m.start(), m.end(), _stars(m.group(1))) for m in _RATING.finditer(masked)]
     for m in _BARE_RATING.finditer(masked):
         if m.group("listed") and not re.search(r"\b(?:rated|gave|given|scored)\b",
                                                masked[_sentence_start(masked, m.start()):m.start()], re.IGNORECASE):
             continue  # "T a 4" is a rating only after "gave" or "rated"
         if not any(a <= m.start("value") < b for a, b, _ in out):
-            out.append((m.start("value"), m.end("value"), float(m.group("value"))))
+            out.append((m.start("value"), m.end("value"), _stars(m.group("value"))))
     return out
+
+
+def _stars(said: str) -> float:
+    """A rating's value: "4.5", "four", "four and a half"."""
+    value = _STARS.get(said.split()[0].lower()) or float(said)
+    return value + 0.5 if "half" in said.lower() else value
 
 
 def _rated_titles(masked: str, start: int, end: int, named: list[_Named]) -> list[_Named]:
     """The titles a rating at start:end is given to, where the words around it say so (none: a list of
     ratings, or no title beside it)."""
+    at = {n.start: n for n in named if n.role not in ("item", "unknown")}
+    s0 = _sentence_start(masked, start)
+    verbs = list(re.finditer(r"\b(?:rated|gave|given|scored)\b", masked[s0:start], re.IGNORECASE))
+    if verbs and re.match(r"\s*(?:each|apiece)\b", masked[end:], re.IGNORECASE):  # "You rated T and T 5/5 each": both
+        return [at[a] for a in sorted(at) if s0 + verbs[-1].end() <= a < start]
     if _RATING_LIST.match(masked[end:]) or _RATING_LIST_BEFORE.search(masked[:start]):
         return []
-    at = {n.start: n for n in named if n.role not in ("item", "unknown")}
     if (before := _RATED_BEFORE.search(masked[:start])) and before.start() in at:
         return [at[before.start()]]
     if (gave := _GAVE_IT_BEFORE.search(masked[:start])) and (it := _it_title(masked, gave.start(), named)):
@@ -603,7 +636,10 @@ def _rated_titles(masked: str, start: int, end: int, named: list[_Named]) -> lis
 
 
 def _value(raw: str) -> int:
-    return _NUMBER_WORDS.get(raw.lower()) or int(raw.replace(",", ""))
+    if "hundred" in (low := " ".join(raw.lower().split())):
+        head, _, rest = low.partition(" hundred")
+        return 100 * _NUMBER_WORDS.get(head, 1) + _NUMBER_WORDS.get(rest.removeprefix(" and "), 0)
+    return _NUMBER_WORDS.get(low) or int(raw.replace(",", ""))
 
 
 def _clause(text: str, start: int, end: int) -> tuple[str, str]:
@@ -700,7 +736,8 @@ def _numbers(text: str, masked: str, named: list[_Named], ctx: ClaimContext, voc
             if n != ctx.n_liked:  # "six of your twelve liked books": twelve is all the person liked
                 out.append(Violation("wrong_number", f"it says {m.group(0)} liked in all; the person liked "
                                                      f"{ctx.n_liked}"))
-        elif _YOUR_COUNT.search(sentence + after) or re.match(r"\s+of\s+(?:the\s+)?(?:\d+|your|them)", masked[m.end():]):
+        elif _YOUR_COUNT.search(sentence + after) or _COUNT_OF_LIKES.match(masked[m.end():]) or re.match(
+                r"\s+of\s+(?:the\s+)?(?:\d+|your|them)", masked[m.end():]):
             half = re.search(r"\bhalf of (?:the |your )?$", masked[max(0, m.start() - 14):m.start()], re.IGNORECASE)
             # "Fantasy shows up in 120 of your liked titles": the genre said before the count
             lead = re.search(r"(?<![\w-])(" + vocab.genre_alternation + r")\s+(?:[\w-]+\s+){0,3}(?:in|through|"
@@ -879,6 +916,33 @@ def _genres(text: str, masked: str, named: list[_Named], ctx: ClaimContext, voca
     return out
 
 
+# "Like T, it's a war film", "Like T — a four-star film for you — it's a prison drama": said of T as well
+_LIKE_TITLE = re.compile(r"(?:^|[.!?;]\s+|\b(?:and|just|much)\s+)(?i:like|as with)\s+(?P<t>T)(?!\w)[^.!?]*?[,—–]\s*"
+                         r"(?i:it|this(?:\s+one)?)(?:['’]s|\s+is)\s+(?P<said>[^.;:!?—–,(]+)")
+
+
+def _like_title(text: str, masked: str, named: list[_Named], ctx: ClaimContext, vocab: Vocabulary) -> list[Violation]:
+    """What "Like T, it's …" says of the item it says of T too: T's genres and tags must hold it (a linked
+    title's; of other titles the data here holds neither)."""
+    linked = [(x.title, bare_title(x.title)) for x in ctx.evidence.because + ctx.evidence.series]
+    linked_by_form = _with_part_names(_forms_of(linked), linked)
+    at = {n.start: n for n in named}
+    for m in _LIKE_TITLE.finditer(masked):
+        if (t := at.get(m.start("t"))) is None or (bare := linked_by_form.get(t.form)) is None:
+            continue
+        said = m.group("said").lower()
+        genres = {vocab.genre_forms[g.group(1)] for g in re.finditer(
+            r"(?<![\w-])(" + vocab.genre_alternation + r")(?![\w-])", said)}
+        tags = {x for x in ctx.item_tags if x not in vocab.genre_forms and _has_run(stems(said), stems(x))}
+        if wrong := sorted(genres - ctx.linked_categories.get(bare, set())):
+            return [Violation("wrong_category", f"it says {text[t.start:t.end]!r} is {wrong[0]} too; the data "
+                                                "does not")]
+        if wrong := sorted(tags - ctx.linked_tags.get(bare, set())):
+            return [Violation("wrong_tag", f"it says {text[t.start:t.end]!r} is {wrong[0]!r} too; the data "
+                                           "does not")]
+    return []
+
+
 _GENRE_TAG_WORDS = {"Comedy": ("humor", "humour", "funny", "hilarious", "comedy", "witty"),
                     "Horror": ("creepy", "scary", "horror", "gore"), "Thriller": ("suspense", "tense", "thriller")}
 
@@ -1031,6 +1095,8 @@ def _descriptions(text: str, masked: str, named: list[_Named], ctx: ClaimContext
     in the past" is a subject the data does not give it. A hook that is a noun phrase describes the item
     with the words before its last noun, whatever that noun ("Kirk's desert-planet showdown")."""
     modifiers, complement, determined = _description_patterns(frozenset(vocab.genre_forms))
+    for a, b, _ in _ratings(masked):  # "a four-star film for you": a rating, which the numbers check
+        masked = masked[:a] + " " * (b - a) + masked[b:]
     phrases = [m.group(1) for m in determined.finditer(masked)]
     if kind == "hook" and (m := _HOOK_PHRASE.match(masked)):
         phrases.append(m.group(1))
@@ -1039,7 +1105,8 @@ def _descriptions(text: str, masked: str, named: list[_Named], ctx: ClaimContext
         phrases.append(m.group(1))  # its noun in lower case: "Tarantino goes Western" is a sentence
     if kind == "hook" and (m := _HOOK_OWNER.match(masked)):  # "The salt trade's forgotten story": both describe it
         phrases += [m.group(1), m.group(2)]
-    phrases = [p for p in phrases if not set(_WORD.findall(p.lower())) & _CLAUSE_WORDS]  # a noun phrase, not a clause
+    phrases = [p for p in phrases  # a noun phrase, not a clause (a possessive's "s" is none: "A foodie's road trip")
+               if not set(_WORD.findall(re.sub(r"['’]s\b", "", p.lower()))) & _CLAUSE_WORDS]
     phrases += [m.group(1) for m in modifiers.finditer(masked)]
     phrases += [_COMPLEMENT_END.sub("", m.group(1)) for m in complement.finditer(masked)]
     phrases += [_COMPLEMENT_END.sub("", m.group(1)) for m in _SETTING.finditer(masked)]
@@ -1051,6 +1118,7 @@ def _descriptions(text: str, masked: str, named: list[_Named], ctx: ClaimContext
     for phrase in phrases:  # the item's title's words name it where written as a name ("a Wall Street comedy")
         strange = [w.lower() for w in re.findall(r"[A-Za-z0-9]+", phrase) if not any(c.isdigit() for c in w)
                    and w.lower() not in _NUMBER_WORDS  # a count ("and six readers who…"): the numbers check it
+                   and w.lower() not in _DECADE_WORDS  # "a sixties thriller": the years check it
                    and not (w[:1].isupper() and w.lower() in title_words) and not _owned(w.lower(), own)]
         if strange:
             return [Violation("wrong_tag", f"it describes the item as {' '.join(strange)!r}, which its genres, tags "
