@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from agent.backends.base import ChatBackend, ChatRequest, ChatResponse, continues_answers
 from agent.pipeline.claims import (UNSUPPORTED_WORDS, ClaimContext, Violation, Vocabulary, check, checker_for,
                                    genre_nouns, masked_words, names_item_fact, skeleton)
+from agent.pipeline.claims.context import has_words
 from agent.errors import BackendError, PromptError
 from agent.pipeline.evidence import Evidence, TasteSummary
 from agent.pipeline.grounding import TITLE_MAX, bare_title, complete_sentences, main_title
@@ -231,6 +232,16 @@ def instruction_text(messages: list[dict[str, str]]) -> str:
     """The prompt's own words (instructions, the reason a last answer was rejected) without its
     data: the facts may be restated, the rest not."""
     return "\n".join(_DATA_SECTION.sub(" ", m["content"]) for m in messages)
+
+
+def untied_tags(own: str, ev: Evidence) -> list[Violation]:
+    """The model's words name tags the person's movies share, but not that they share them: "It is tagged
+    cult film and drugs, and it is a drama." is true, and gives this person no reason (read blind under v24)."""
+    low = own.lower()
+    if re.search(r"\byou", low) or not any(has_words(low, t.lower()) for t in ev.shared_tags):
+        return []
+    return [Violation("generic", "it names tags without the movies you liked that share them; say how many of the "
+                                 "movies you liked have them, as the facts do")]
 
 
 # -- prompt inputs -------------------------------------------------------------------------------
@@ -468,7 +479,7 @@ class ExplainStage:
             return [Violation("junk", "it stops after its first words; finish the sentence with why this movie fits")]
         if not names_item_fact(own, ctx.evidence, self.vocab):
             return [Violation("generic", "it says nothing of this movie; name its genre or a tag from the facts")]
-        return []
+        return untied_tags(own, ctx.evidence)
 
     def _reserve_opening(self, text: str, ctx: ClaimContext) -> bool:
         """Reserve this explanation's opening for the list, unless two above already have it."""

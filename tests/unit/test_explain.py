@@ -371,3 +371,16 @@ def test_a_third_item_left_with_only_a_genre_count_is_marked_for_another_fact():
 
     items = [ev(), ev(tags=["mafia"]), ev(), ev(series=True), ev(), ev()]
     assert genre_counts_full(items) == [False, False, False, False, True, True]
+
+
+def test_tags_named_without_the_persons_movies_that_share_them_are_sent_back():
+    # read blind under explain-why@v24: "It is tagged cult film and drugs, and it is a drama." gives no reason
+    from agent.pipeline.explain import untied_tags
+    from agent.types import Evidence
+
+    ev = Evidence(item_id="x", title="X (2000)", categories=["Drama"], shared_tags=["cult film", "drugs"],
+                  shared_tag_counts=[2, 1])
+    assert [v.kind for v in untied_tags(" is tagged cult film and drugs, and it is a drama.", ev)] == ["generic"]
+    assert untied_tags(" is tagged cult film (like 2 of the movies you liked) and drugs (like one).", ev) == []
+    assert untied_tags(" is a drama, like 94 of the movies you liked.", ev) == []
+    assert untied_tags(" is a drama.", ev) == []  # no shared tag named: other checks judge it
