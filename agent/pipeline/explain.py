@@ -238,7 +238,7 @@ def untied_tags(own: str, ev: Evidence) -> list[Violation]:
     """The model's words name tags the person's movies share, but not that they share them: "It is tagged
     cult film and drugs, and it is a drama." is true, and gives this person no reason (read blind under v24)."""
     low = own.lower()
-    if re.search(r"\byou", low) or not any(has_words(low, t.lower()) for t in ev.shared_tags):
+    if "tagged" not in low or re.search(r"\byou", low) or not any(has_words(low, t.lower()) for t in ev.shared_tags):
         return []
     return [Violation("generic", "it names tags without the movies you liked that share them; say how many of the "
                                  "movies you liked have them, as the facts do")]

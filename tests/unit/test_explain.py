@@ -384,3 +384,4 @@ def test_tags_named_without_the_persons_movies_that_share_them_are_sent_back():
     assert untied_tags(" is tagged cult film (like 2 of the movies you liked) and drugs (like one).", ev) == []
     assert untied_tags(" is a drama, like 94 of the movies you liked.", ev) == []
     assert untied_tags(" is a drama.", ev) == []  # no shared tag named: other checks judge it
+    assert untied_tags(" sequel is a cult film drama.", ev) == []  # a tag as a description, not "tagged"
