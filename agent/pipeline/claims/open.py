@@ -173,8 +173,8 @@ _AMONG_WHO_LIKED = re.compile(r"^\s*(?:among|of)\s+(?:the\s+)?(?:people|viewers|
 _COUNT_OF_LIKES = re.compile(r"^\s+(?:[\w'’-]+\s+){0,2}?(?:favou?rites|likes|read|watched|seen)\b", re.IGNORECASE)
 _YOUR_COUNT = re.compile(r"\b(?:your|you(?:'ve|’ve| have)?\s+(?:\w+\s+)?(?:liked|loved|rated|enjoyed|read|watched))\b",
                          re.IGNORECASE)
-_STARS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
-_STARS_SAID = r"(?:two|three|four|five)(?:\s+and\s+a\s+half)?"  # a rating in words, without its scale
+_STARS = {w: _NUMBER_WORDS[w] for w in ("one", "two", "three", "four", "five")}
+_STARS_SAID = r"(?:" + "|".join(list(_STARS)[1:]) + r")(?:\s+and\s+a\s+half)?"  # a rating in words, without its scale
 _RATING = re.compile(r"(?<![\d.])(\d(?:\.\d)?|\b(?:" + "|".join(_STARS) + r")(?:\s+and\s+a\s+half)?)\s*"
                      r"(?:/\s*5(?:s\b|\b)|out of (?:5|five)\b|[- ]stars?\b)", re.IGNORECASE)  # "4/5", "five stars"
 # a rating without its scale, where the words around it say it is one: "(your 4.5)", "Casablanca, your 4,", "your
