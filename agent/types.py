@@ -216,6 +216,11 @@ class CategoryShare(Strict):
     liked: int = Field(description="how many of the person's liked items have this category")
 
 
+class CategoryPair(Strict):
+    categories: list[str] = Field(description="two of the item's genres")
+    liked: int = Field(description="how many of the person's liked items have both")
+
+
 class Evidence(Strict):
     """Why one item is on one person's list, from data only."""
 
@@ -229,6 +234,9 @@ class Evidence(Strict):
     shared_tags: list[str] = Field(default_factory=list, description="item tags the person's liked items carry too")
     shared_tag_counts: list[int] = Field(default_factory=list, description="liked items with each shared tag")
     shared_tag_pair: int = Field(0, description="liked items with both of the first two shared tags")
+    shared_category_pair: CategoryPair | None = Field(None, description="the item's two genres most liked together")
+    genre_fact: Literal["genre", "pair"] = Field("genre", description="the genre count its sentence gives: a list gives "
+                                                 "each to two items at most, the pair first where there is one")
     series: list[SeriesLink] = Field(default_factory=list, description="liked titles of the item's series")
     fans: int = Field(0, description="people who rated it highly")
     constraint: str | None = Field(None, description="the chat request it satisfies")
@@ -243,6 +251,7 @@ class Evidence(Strict):
         out = {self.fans, len(self.because)} | {c.liked for c in self.shared_categories}
         out |= {b.people for b in self.because if b.people}
         out |= set(self.shared_tag_counts) | ({self.shared_tag_pair} if self.shared_tag_pair else set())
+        out |= {self.shared_category_pair.liked} if self.shared_category_pair else set()
         rated = [b.rating for b in self.because + self.series if b.rating is not None]
         out |= {int(r) for r in rated if r == int(r)}
         out |= {y for y in map(item_year, self.titles()) if y}

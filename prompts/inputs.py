@@ -162,6 +162,9 @@ class PromptEvidence(Strict):
     shared_tags: list[str] = Field(default_factory=list)
     shared_tag_counts: list[int] = Field(default_factory=list, description="the person's liked items with each shared tag")
     shared_tag_pair: int = Field(0, description="the person's liked items with both of the first two shared tags")
+    category_pair: list[PromptCategory] = Field(default_factory=list, description="the two genres most liked together")
+    category_pair_liked: int = Field(0, description="the person's liked items with both")
+    genre_fact: str = Field("genre", description='the genre count its sentence gives: "genre" or "pair"')
     series: list[PromptSeries] = Field(default_factory=list)
     fans: int = 0
     constraint: str = ""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from itertools import combinations
 
 import numpy as np
 
@@ -14,7 +15,7 @@ from agent.pipeline.claims import ClaimContext, claim_contexts
 from agent.pipeline.context import RequestContext
 from agent.retrieval.collaborative import CooccurrenceIndex
 from agent.pipeline.grounding import same_series
-from agent.types import CategoryShare, Evidence, HistoryEvent, Item, LikedLink, SeriesLink, TasteSummary, item_year
+from agent.types import CategoryPair, CategoryShare, Evidence, HistoryEvent, Item, LikedLink, SeriesLink, TasteSummary, item_year
 
 MAX_LINKS = 2  # liked items named per recommendation
 MAX_NAMED = 2  # items of one list that lead with the same liked item, before another one leads
@@ -22,6 +23,9 @@ MIN_CO_LIKED = 3  # people who liked both, before a pair counts as evidence
 LEAD_CHOICES = 4  # the strongest co-liked pairs among which one sharing the item's main genre leads
 MIN_SIMILARITY = 0.45  # embedding cosine, before "close to X" counts as evidence
 RECENT_LIKES = 8  # a liked item among the person's latest this many is "recent"
+MIN_PAIR_LIKED = 2  # liked items with both genres, before "both a comedy and a drama, like N" counts as evidence
+SAME_GENRE_FACT = 2  # items of one list whose sentence gives the same kind of genre count (a third ends alike)
+NOT_A_GENRE = {"IMAX", "(no genres listed)"}  # a format, not what a movie is
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,7 @@ def build_evidence(items: list[Item], liked: list[HistoryEvent], catalog: dict[s
     all_ids = list(dict.fromkeys(e.item_id for e in every_like))
     count_ids = all_ids if counted is None else list(dict.fromkeys(e.item_id for e in counted if e.item_id in catalog))
     cat_counts = Counter(c for i in count_ids for c in catalog[i].categories)
+    pair_counts = Counter(p for i in count_ids for p in genre_pairs(catalog[i].categories))
     tag_counts = Counter(t for i in count_ids for t in catalog[i].tags)
     tags_of = [set(catalog[i].tags) for i in count_ids]
     fans = dict(zip((it.item_id for it in items), collab.popularity_of([it.item_id for it in items])))
@@ -110,8 +115,36 @@ def build_evidence(items: list[Item], liked: list[HistoryEvent], catalog: dict[s
                                       if cat_counts[c]), key=lambda s: -s.liked)[:3],
             shared_tags=shared_tags, shared_tag_counts=[tag_counts[t] for t in shared_tags],
             shared_tag_pair=sum(set(shared_tags[:2]) <= tags for tags in tags_of) if len(shared_tags) > 1 else 0,
+            shared_category_pair=category_pair(it.categories, pair_counts),
             series=series_links(it, all_ids, catalog, rating),
             fans=int(fans.get(it.item_id, 0)), constraint=constraint))
+    return assign_genre_facts(out)
+
+
+def genre_pairs(categories: list[str]) -> list[tuple[str, str]]:
+    return list(combinations(sorted(set(categories) - NOT_A_GENRE), 2))
+
+
+def category_pair(categories: list[str], pair_counts: Counter) -> CategoryPair | None:
+    """The item's two genres that most of the person's liked items share, in the catalog's order."""
+    best = max(genre_pairs(categories), key=lambda p: pair_counts[p], default=None)
+    if best is None or pair_counts[best] < MIN_PAIR_LIKED:
+        return None
+    return CategoryPair(categories=sorted(best, key=categories.index), liked=pair_counts[best])
+
+
+def assign_genre_facts(evidence: list[Evidence]) -> list[Evidence]:
+    """Which genre count each item's sentence gives, down the list: items whose only fact after the
+    link is a genre count take the genre pair while fewer than two have, then the one genre, so a
+    list of dramas does not read "It is a drama, like 94 of the movies you liked" five times."""
+    used, out = Counter(), []
+    for ev in evidence:
+        fact = "genre"
+        if not ev.series and not ev.shared_tags and ev.shared_category_pair is not None:
+            fact = "pair" if used["pair"] < SAME_GENRE_FACT or used["genre"] >= SAME_GENRE_FACT else "genre"
+        if not ev.series and not ev.shared_tags:
+            used[fact] += 1
+        out.append(ev.model_copy(update={"genre_fact": fact}))
     return out
 
 

@@ -88,6 +88,13 @@ CATEGORY_FORMS = (  # {one}: "a drama", {many}: "dramas" (genre_nouns)
     "This is {one}, as are {liked} of the movies you liked.",
     "Of the movies you liked, {liked} are {many}; this one is too.",
 )
+CATEGORY_PAIR_FORMS = (  # an item's two genres most liked together (Evidence.genre_fact "pair")
+    "It is both {one} and {one2}, like {liked} of the movies you liked.",
+    "{liked} of the movies you liked are both {many} and {many2}, and so is this.",
+    "As with {liked} of the movies you liked, this is both {one} and {one2}.",
+    "This is both {one} and {one2}, as are {liked} of the movies you liked.",
+    "Of the movies you liked, {liked} are both {many} and {many2}; this one is too.",
+)
 
 
 SERIES_FORMS = {"sequel": "{you}, and this is its sequel.", "earlier": "{you}; this is an earlier part of its series."}
@@ -126,6 +133,10 @@ def template_texts(ev: Evidence, position: int = 0) -> tuple[str, str]:
             text = text.replace("as is 1 of", "like 1 of").replace("1 of the movies", "one of the movies") \
                 .replace("liked, 1 is", "liked, one is")
         parts.append(text)
+    elif len(parts) < 2 and ev.genre_fact == "pair" and ev.shared_category_pair:
+        (one, many), (one2, many2) = map(genre_nouns, ev.shared_category_pair.categories)
+        parts.append(CATEGORY_PAIR_FORMS[shift % len(CATEGORY_PAIR_FORMS)].format(
+            one=one, many=many, one2=one2, many2=many2, liked=ev.shared_category_pair.liked))
     elif len(parts) < 2 and ev.shared_categories:
         c = ev.shared_categories[0]
         one, many = genre_nouns(c.category)
@@ -268,6 +279,7 @@ def prompt_taste(taste: TasteSummary) -> PromptTaste:
 
 
 def prompt_evidence(ev: Evidence) -> PromptEvidence:
+    pair, cat_liked = ev.shared_category_pair, {c.category: c.liked for c in ev.shared_categories}
     return PromptEvidence(
         title=as_data(ev.title, 120), name=as_data(main_title(ev.title), 120), categories=[as_data(c, 40) for c in ev.categories[:4]],
         tags=[as_data(t, 40) for t in ev.tags[:4]],
@@ -277,6 +289,8 @@ def prompt_evidence(ev: Evidence) -> PromptEvidence:
         shared_categories=[prompt_category(c.category, c.liked) for c in ev.shared_categories],
         shared_tags=[as_data(t, 40) for t in ev.shared_tags], shared_tag_counts=list(ev.shared_tag_counts),
         shared_tag_pair=ev.shared_tag_pair,
+        category_pair=[prompt_category(c, cat_liked.get(c, 0)) for c in pair.categories] if pair else [],
+        category_pair_liked=pair.liked if pair else 0, genre_fact=ev.genre_fact,
         series=[PromptSeries(name=as_data(main_title(s.title), 120), rating=_rating_text(s.rating), relation=s.relation)
                 for s in ev.series],
         fans=ev.fans, constraint=as_data(ev.constraint or "", 120))

@@ -778,3 +778,45 @@ def test_both_checkers_read_two_tags_with_the_count_of_liked_titles_that_have_bo
     wrong = "It is tagged twist ending and time travel, like 4 of the movies you liked."
     for checker in (check, check_open):
         assert {v.kind for v in checker(wrong, ctx, VOCAB)} & {"wrong_number", "wrong_link"}, checker.__name__
+
+
+def test_both_checkers_read_two_genres_with_the_count_of_liked_titles_that_have_both():
+    # explain-why@v25's fact: "both a crime movie and a drama, like N of the movies you liked", N those with both
+    from agent.pipeline.claims.open import check_open
+    from agent.pipeline.explain import CATEGORY_PAIR_FORMS, template_texts
+    from agent.types import CategoryPair
+
+    ctx = context("9", because=())
+    ev = ctx.evidence
+    ev.shared_categories = [CategoryShare(category="Drama", liked=9), CategoryShare(category="Crime", liked=7)]
+    ev.shared_category_pair = CategoryPair(categories=["Crime", "Drama"], liked=4)
+    for text in ("It is both a crime movie and a drama, like 4 of the movies you liked.",
+                 "Of the movies you liked, 4 are both crime movies and dramas; this one is too."):
+        for checker in (check, check_open):
+            assert checker(text, ctx, VOCAB) == [], (checker.__name__, text)
+    ev.genre_fact = "pair"
+    for position in range(len(CATEGORY_PAIR_FORMS)):  # the template's forms of it
+        text = template_texts(ev, position)[1]
+        assert "both a crime movie and a drama" in text or "both crime movies and dramas" in text
+        for checker in (check, check_open):
+            assert checker(text, ctx, VOCAB) == [], (checker.__name__, text)
+    for wrong in ("It is both a crime movie and a drama, like 9 of the movies you liked.",  # one genre's count
+                  "It is both a crime movie and a thriller, like 4 of the movies you liked."):  # not the pair
+        for checker in (check, check_open):
+            assert {v.kind for v in checker(wrong, ctx, VOCAB)} & {"wrong_number", "wrong_link"}, (checker.__name__, wrong)
+
+
+def test_evidence_gives_the_genre_pair_to_two_items_of_a_list_then_the_one_genre():
+    # v24 read "It is a drama, like 94 of the movies you liked" on five items of one list
+    liked = [HistoryEvent(item_id=i, rating=5.0) for i in ("9", "10", "13")]  # Action|Thriller in 2, Crime|Thriller in 2
+    items = [Item(item_id=f"x{n}", title=f"Thriller {n} (2001)", categories=["Action", "Crime", "Thriller"])
+             for n in range(5)]
+    catalog = {**BY_ID, **{it.item_id: it for it in items}}
+    evidence = build_evidence(items, liked, catalog, CooccurrenceIndex([]), vectors={})
+    pair = evidence[0].shared_category_pair
+    assert pair is not None and pair.liked == 2 and set(pair.categories) in ({"Action", "Thriller"}, {"Crime", "Thriller"})
+    assert [ev.genre_fact for ev in evidence] == ["pair", "pair", "genre", "genre", "pair"]
+    assert 2 in evidence[0].numbers()
+    # a pair true of one liked title is no pattern; a tagged item keeps its tags first and uses no pair turn
+    [lone] = build_evidence(items[:1], liked[:1], catalog, CooccurrenceIndex([]), vectors={})
+    assert lone.shared_category_pair is None and lone.genre_fact == "genre"

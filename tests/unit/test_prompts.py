@@ -207,3 +207,21 @@ def test_explain_why_v24_gives_two_shared_tags_with_counts_that_are_true_of_them
     assert tag_line(["twist ending", "mystery"], [4, 1]) == \
         "- It is tagged twist ending (like 4 of the movies you liked) and mystery (like one)."
     assert tag_line(["Mafia"], [1]) == "- It is tagged Mafia, like one of the movies you liked."
+
+
+def test_explain_why_v25_gives_the_genre_pair_where_the_evidence_chose_it():
+    from prompts.inputs import PromptCategory
+
+    base = fixed_inputs("explain-why@v25")
+
+    def genre_line(fact):
+        item = base.item.model_copy(update={
+            "shared_tags": [], "genre_fact": fact, "category_pair_liked": 23,
+            "shared_categories": [PromptCategory(category="Drama", liked=94, one="a drama", many="dramas")],
+            "category_pair": [PromptCategory(category="Comedy", liked=40, one="a comedy", many="comedies"),
+                              PromptCategory(category="Drama", liked=94, one="a drama", many="dramas")]})
+        user = registry.render("explain-why@v25", base.model_copy(update={"item": item})).messages[-1]["content"]
+        return next(line for line in user.splitlines() if "of the movies you liked" in line and line.startswith("- It is"))
+
+    assert genre_line("pair") == "- It is both a comedy and a drama, like 23 of the movies you liked."
+    assert genre_line("genre") == "- It is a drama, like 94 of the movies you liked."

@@ -92,6 +92,7 @@ def miscounted(low: str, ev: Evidence) -> list[Violation]:
     number of the person's liked movies that the facts give as something else."""
     people = {b.people for b in ev.because if b.people} | {ev.fans}
     liked = {c.liked for c in ev.shared_categories} | set(ev.shared_tag_counts) | ({ev.shared_tag_pair} - {0})
+    liked |= {ev.shared_category_pair.liked} if ev.shared_category_pair else set()
     out = [Violation("wrong_number", f"it says {m.group(0)!r}, but no fact counts {m.group(1)} people")
            for m in _PEOPLE_COUNT.finditer(low) if int(m.group(1)) not in people]
     out += [Violation("wrong_number", f"it says {m.group(0)!r}, but no fact counts {m.group(1)} of the movies liked")
@@ -101,12 +102,15 @@ def miscounted(low: str, ev: Evidence) -> list[Violation]:
 
 def shared_count_spread(low: str, ev: Evidence) -> list[Violation]:
     """One genre's count given to several: "a crime, drama, and thriller, like 696 of the movies you
-    liked" where 696 of them are Drama (and fewer all three)."""
+    liked" where 696 of them are Drama (and fewer all three). The genre pair's count is that of its two."""
     counts = {c.category.lower(): c.liked for c in ev.shared_categories}
+    pair = ev.shared_category_pair
     out = []
     for m in _LIKED_COUNT.finditer(low):
         clause = re.split(r"[.;:]\s|\btagged\b", low[:m.start()])[-1]
         named = [g.lower() for g in ev.categories if re.search(r"(?<![\w-])" + re.escape(g.lower()) + r"(?![\w-])", clause)]
+        if pair and int(m.group(1)) == pair.liked and sorted(named) == sorted(g.lower() for g in pair.categories):
+            continue
         if len(named) > 1 and any(counts.get(g) != int(m.group(1)) for g in named):
             out.append(Violation("wrong_number", f"it gives {m.group(1)}, one genre's count of the movies you liked, "
                                                  f"to {', '.join(named)}: name that genre alone with its count"))

@@ -745,6 +745,9 @@ def _numbers(text: str, masked: str, named: list[_Named], ctx: ClaimContext, voc
             if n == ev.shared_tag_pair and len(ev.shared_tags) > 1 and all(
                     _has_run(stems(sentence.lower()), stems(t.lower())) for t in ev.shared_tags[:2]):
                 continue  # "tagged X and Y, like 2 of the movies you liked": those with both
+            if (pair := ev.shared_category_pair) and n == pair.liked and \
+                    _genres_named(re.split(r"[.!?;]", masked[m.start() - len(sentence):])[0], vocab) == set(pair.categories):
+                continue  # "both a comedy and a drama, like 23 of the movies you liked": those with both
             out += _liked_count(n, m.group(0), lead.group(1) if lead else after, genre_counts, tag_counts, vocab, ctx,
                                 half=bool(half))
         elif n not in ev.numbers() | years | tag_numbers | {ctx.n_liked}:
@@ -839,13 +842,18 @@ def _people_count(n: int, m, masked: str, named: list[_Named], ev, links_by_form
     return [Violation("wrong_number", f"it says {n} people; the data says {ev.fans} rated it highly")]
 
 
+def _genres_named(text: str, vocab: Vocabulary) -> set[str]:
+    low = text.lower()
+    return {vocab.genre_forms[f] for f in vocab.genre_forms if re.search(r"(?<![\w-])" + re.escape(f) + r"(?![\w-])", low)}
+
+
 def _liked_count(n: int, said: str, clause: str, genre_counts: dict[str, int], tag_counts: dict[str, int],
                  vocab: Vocabulary, ctx: ClaimContext, half: bool = False) -> list[Violation]:
     """N of your liked titles are G / tagged X: the count of that genre or tag in their history
     (`half`: "half of the N you liked are G", N their likes and about twice G's count)."""
     low = clause.lower()
     low = low if re.search(r"\b(?:are|is|were)\b", low) else " ".join(low.split()[:8])  # "40 comedies among your likes"
-    genres = {vocab.genre_forms[f] for f in vocab.genre_forms if re.search(r"(?<![\w-])" + re.escape(f) + r"(?![\w-])", low)}
+    genres = _genres_named(low, vocab)
     tags = [t for t in tag_counts if _has_run(stems(low), stems(t))]
     tagged = re.search(r"\btagged\s+(.+)$", low)
     expected = {genre_counts[g] for g in genres if g in genre_counts} | {tag_counts[t] for t in tags}

@@ -32,9 +32,10 @@ TITLE_AS_PERSON: Rule = (
     re.compile(r"\b(?i:fits|suits|matches)\s+T\b(?!\s+(?:fans|viewers|lovers))|"
                r"\bT(?:'s|’s)\s+(?:\w+\s+){0,2}(?:ratings?|scores?|votes?)\b"),
     "short", "wrong_subject", "it says {m!r}: a movie fits you, not another movie")
-# two movies where there is one: "They are both Action", "Inception and The Departed are both …"
+# two movies where there is one: "They are both Action", "Inception and The Departed are both …" (a
+# count's "94 of the movies you liked are both comedies and dramas" is many, each with both genres)
 TWO_SUBJECTS: Rule = (
-    re.compile(r"^they\b|^both (?:are|were|movies|films)\b|\b(?:are|were) both\b", re.IGNORECASE),
+    re.compile(r"^they\b|^both (?:are|were|movies|films)\b|(?<!\d )(?<!liked )\b(?:are|were) both\b", re.IGNORECASE),
     "text", "wrong_subject", "it speaks of two movies; write about this one")
 # a movie named by its year alone: "fans of the 1996 film"
 YEAR_AS_TITLE: Rule = (
