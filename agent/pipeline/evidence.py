@@ -23,7 +23,7 @@ MIN_CO_LIKED = 3  # people who liked both, before a pair counts as evidence
 LEAD_CHOICES = 4  # the strongest co-liked pairs among which one sharing the item's main genre leads
 MIN_SIMILARITY = 0.45  # embedding cosine, before "close to X" counts as evidence
 RECENT_LIKES = 8  # a liked item among the person's latest this many is "recent"
-MIN_PAIR_LIKED = 2  # liked items with both genres, before "both a comedy and a drama, like N" counts as evidence
+MIN_PAIR_LIKED = 3  # liked items with both genres before "both a comedy and a drama, like N" is a pattern (two read as none)
 SAME_GENRE_FACT = 2  # items of one list whose sentence gives the same kind of genre count (a third ends alike)
 NOT_A_GENRE = {"IMAX", "(no genres listed)"}  # a format, not what a movie is
 

@@ -808,15 +808,26 @@ def test_both_checkers_read_two_genres_with_the_count_of_liked_titles_that_have_
 
 def test_evidence_gives_the_genre_pair_to_two_items_of_a_list_then_the_one_genre():
     # v24 read "It is a drama, like 94 of the movies you liked" on five items of one list
-    liked = [HistoryEvent(item_id=i, rating=5.0) for i in ("9", "10", "13")]  # Action|Thriller in 2, Crime|Thriller in 2
+    heat = Item(item_id="y", title="Heat (1995)", categories=["Crime", "Thriller"])
+    liked = [HistoryEvent(item_id=i, rating=5.0) for i in ("9", "10", "13", "y")]  # Crime with Thriller in 3
     items = [Item(item_id=f"x{n}", title=f"Thriller {n} (2001)", categories=["Action", "Crime", "Thriller"])
              for n in range(5)]
-    catalog = {**BY_ID, **{it.item_id: it for it in items}}
+    catalog = {**BY_ID, "y": heat, **{it.item_id: it for it in items}}
     evidence = build_evidence(items, liked, catalog, CooccurrenceIndex([]), vectors={})
     pair = evidence[0].shared_category_pair
-    assert pair is not None and pair.liked == 2 and set(pair.categories) in ({"Action", "Thriller"}, {"Crime", "Thriller"})
+    assert pair is not None and pair.liked == 3 and pair.categories == ["Crime", "Thriller"]
     assert [ev.genre_fact for ev in evidence] == ["pair", "pair", "genre", "genre", "pair"]
-    assert 2 in evidence[0].numbers()
-    # a pair true of one liked title is no pattern; a tagged item keeps its tags first and uses no pair turn
-    [lone] = build_evidence(items[:1], liked[:1], catalog, CooccurrenceIndex([]), vectors={})
+    assert 3 in evidence[0].numbers()
+    # a pair true of two liked titles read as no pattern (readers of v25 against v24): the one genre instead
+    [lone] = build_evidence(items[:1], liked[1:], catalog, CooccurrenceIndex([]), vectors={})
     assert lone.shared_category_pair is None and lone.genre_fact == "genre"
+
+
+def test_both_checkers_read_explain_why_v26_s_rating_first_opening():
+    from agent.pipeline.claims.open import check_open
+
+    text = ("You gave Back to the Future Part III 4/5, and 26 of its fans also liked this. "
+            "It is an adventure movie, like 2 of the movies you liked.")
+    for checker in (check, check_open):
+        assert checker(text, context("1"), VOCAB) == [], checker.__name__
+        assert {v.kind for v in checker(text.replace("26", "27"), context("1"), VOCAB)} & {"wrong_number", "wrong_link"}

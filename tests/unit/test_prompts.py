@@ -225,3 +225,16 @@ def test_explain_why_v25_gives_the_genre_pair_where_the_evidence_chose_it():
 
     assert genre_line("pair") == "- It is both a comedy and a drama, like 23 of the movies you liked."
     assert genre_line("genre") == "- It is a drama, like 94 of the movies you liked."
+
+
+def test_explain_why_v26_opens_with_the_rating_where_v25_said_liked_this_too_n_of_them():
+    # both readers of v25 against v24 called "People who liked X (you rated it 4/5) liked this too: 64 of them" clunky
+    from prompts.inputs import PromptLink
+
+    base = fixed_inputs("explain-why@v26")
+    link = PromptLink(title="Alien (1979)", name="Alien", rating="4/5", signal="co-liked", people=64)
+    item = base.item.model_copy(update={"series": [], "because": [link]})
+    openings = {registry.render("explain-why@v26", base.model_copy(update={"item": item, "position": n})).opening
+                for n in range(5)}
+    assert "You gave Alien 4/5, and 64 of its fans also liked this. It" in openings
+    assert not any("of them" in o for o in openings) and len(openings) == 5
