@@ -12,6 +12,7 @@ import numpy as np
 
 from agent.pipeline.candidates import PROFILE_VECTOR_ITEMS
 from agent.pipeline.claims import ClaimContext, claim_contexts
+from agent.pipeline.claims.vocabulary import statable_tag
 from agent.pipeline.context import RequestContext
 from agent.retrieval.collaborative import CooccurrenceIndex
 from agent.pipeline.grounding import same_series
@@ -107,7 +108,7 @@ def build_evidence(items: list[Item], liked: list[HistoryEvent], catalog: dict[s
             named = {b.item_id for b in because}
             sims = sorted(((float(v @ lv), l) for l, lv in liked_vecs if l not in named), reverse=True)
             because += [link(l, "similar", similarity=round(s, 3)) for s, l in sims[:1] if s >= MIN_SIMILARITY]
-        shared_tags = distinct_tags([t for t in it.tags if tag_counts[t]])[:3]
+        shared_tags = distinct_tags([t for t in it.tags if tag_counts[t] and statable_tag(t)])[:3]
         out.append(Evidence(
             item_id=it.item_id, title=it.title, year=item_year(it.title), categories=list(it.categories),
             tags=list(it.tags[:5]), because=because,

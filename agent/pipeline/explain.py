@@ -88,6 +88,12 @@ CATEGORY_FORMS = (  # {one}: "a drama", {many}: "dramas" (genre_nouns)
     "This is {one}, as are {liked} of the movies you liked.",
     "Of the movies you liked, {liked} are {many}; this one is too.",
 )
+CATEGORY_ONE_FORMS = (  # a genre of one liked movie ("like 1 of …" reads as a count gone wrong, "as is one of …" as the item)
+    "It is {one}, like one of the movies you liked.",
+    "Like one of the movies you liked, this is {one}.",
+    "One of the movies you liked is {one}, and so is this.",
+    "Of the movies you liked, one is {one}; this one is too.",
+)
 CATEGORY_PAIR_FORMS = (  # an item's two genres most liked together (Evidence.genre_fact "pair")
     "It is both {one} and {one2}, like {liked} of the movies you liked.",
     "{liked} of the movies you liked are both {many} and {many2}, and so is this.",
@@ -140,7 +146,8 @@ def template_texts(ev: Evidence, position: int = 0) -> tuple[str, str]:
     elif len(parts) < 2 and ev.shared_categories:
         c = ev.shared_categories[0]
         one, many = genre_nouns(c.category)
-        form = CATEGORY_FORMS[shift % len(CATEGORY_FORMS)] if c.liked > 1 else "It is {one}, like one of the movies you liked."
+        forms = CATEGORY_FORMS if c.liked > 1 else CATEGORY_ONE_FORMS
+        form = forms[shift % len(forms)]
         parts.append(form.format(one=one, many=many, liked=c.liked))
     parts = [p[0].upper() + p[1:] for p in parts]
     if not parts:
@@ -381,7 +388,7 @@ class ExplainStage:
                 taste=prefix, item=prompt_evidence(ctx.evidence), problem=problem, position=position,
                 genre_counts_full=self._genre_counts_full[position]))
             # the prompt's given first words, continued by the model (a server that cannot continue writes it all)
-            opening = json.dumps(rendered.opening)[1:-1] if self.shape.continued else ""
+            opening = json.dumps(rendered.opening, ensure_ascii=False)[1:-1] if self.shape.continued else ""
             ctx = replace(ctx, instructions=instruction_text(rendered.messages))  # an echo of it is junk
             request = self._request(rendered, opening, ctx, attempt, remaining)
             try:
@@ -454,7 +461,7 @@ class ExplainStage:
         left = deadline - time.monotonic()
         if left <= 1:
             return "", Usage()
-        said = opening + json.dumps(sentence)[1:-1].removeprefix(opening)
+        said = opening + json.dumps(sentence, ensure_ascii=False)[1:-1].removeprefix(opening)
         prefix = request.prefix.removesuffix(opening) + said + HOOK_JOIN + hook_opening
         try:
             resp = self.backend.complete(request.model_copy(update={

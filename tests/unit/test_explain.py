@@ -385,3 +385,30 @@ def test_tags_named_without_the_persons_movies_that_share_them_are_sent_back():
     assert untied_tags(" is a drama, like 94 of the movies you liked.", ev) == []
     assert untied_tags(" is a drama.", ev) == []  # no shared tag named: other checks judge it
     assert untied_tags(" sequel is a cult film drama.", ev) == []  # a tag as a description, not "tagged"
+
+
+def test_a_given_opening_keeps_its_accents(recommender_with):
+    # the opening went to the server JSON-escaped as ASCII ("Am\u00e9lie"), came back so, and every sentence
+    # after "Amelie (Fabuleux destin d'Amélie Poulain, Le)" or "WALL·E" failed the checker (100-user run, v25)
+    from agent.pipeline.claims import claim_contexts
+    from agent.pipeline.explain import ExplainStage
+    from agent.types import CategoryShare, Evidence, HistoryEvent, LikedLink
+
+    def adds_the_genre(request):
+        return _server_writing(lambda r: r.prefix[len(SENTENCE_PREFIX):] + " is a comedy, like 2 of the movies you liked.")(request)
+
+    from agent.pipeline.explain import SENTENCE_PREFIX
+
+    rec = recommender_with(ScriptedFakeBackend([adds_the_genre], repeat_last=True, continues_answers=True))
+    catalog = {i: rec.item(i) for i in ("4973", "60069", "1")}
+    liked = [HistoryEvent(item_id=i, rating=5.0) for i in ("4973", "60069")]
+    contexts = claim_contexts([Evidence(item_id="1", title=catalog["1"].title, categories=catalog["1"].categories,
+                                        because=[LikedLink(item_id=i, title=catalog[i].title, rating=5.0,
+                                                           signal="co-liked", people=12)],
+                                        shared_categories=[CategoryShare(category="Comedy", liked=2)])
+                               for i in ("4973", "60069")], liked, catalog)
+    stage = ExplainStage(rec.backend, rec.registry, rec.vocabulary(), "explain-why@v25")
+    done = stage.run(rec.evidence_for(liked, [catalog["1"]]).taste, contexts)
+    assert [d.source for d in done] == ["llm", "llm"], [d.explanation for d in done]
+    assert "Amélie" in done[0].explanation and "WALL·E" in done[1].explanation
+    assert not any("\\u00" in r.prefix for r in rec.backend.requests)

@@ -45,8 +45,13 @@ def mask_stated_tags(text: str, ctx: ClaimContext) -> str:
     own = sorted(movie_tags(ctx.evidence), key=len, reverse=True)
     if not own or "tagged" not in text.lower():
         return text
-    pattern = re.compile(r"\btagged\s+(?:as\s+)?(?:" + "|".join(map(re.escape, own)) + r")(?![\w-])", re.IGNORECASE)
-    return pattern.sub("tagged", text)
+    tag = r"(?<![\w-])(?:" + "|".join(map(re.escape, own)) + r")(?![\w-])"
+    count = r"(?:\s*\([^()]*\))?"  # "(like 2 of the movies you liked)": kept, its count is checked
+    # ... and so is each tag of a list after it: "tagged sci-fi (like 2 …) and suspense (like one)"
+    listed = re.compile(r"\btagged\s+(?:as\s+)?" + tag + count + r"(?:(?:\s*,\s*(?:and\s+)?|\s+and\s+)" + tag + count + ")*",
+                        re.IGNORECASE)
+    keep_counts = re.compile(r"(\([^()]*\))|" + tag, re.IGNORECASE)
+    return listed.sub(lambda m: keep_counts.sub(lambda t: t.group(1) or "", m.group(0)), text)
 
 
 # catalog tags that a series part the person rated makes true of the item

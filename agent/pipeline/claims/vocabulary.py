@@ -104,6 +104,14 @@ UNSUPPORTED_WORDS = ("review", "reviews", "reviewed", "praised", "praise", "accl
                      "popular", "popularity", "widespread", "widely", "watched", "excellent", "votes", "known",
                      "beloved", "recommended")
 
+_UNSTATABLE = {w.lower() for w in UNSUPPORTED_WORDS} | {t for t in GENERIC_TAGS if " " not in t}
+
+
+def statable_tag(tag: str) -> bool:
+    """Whether a sentence may give `tag` as a fact: none of its words is a judgement or one the
+    checkers refuse ("classic", "great soundtrack", "good dialogue", "Oscar (Best Picture)")."""
+    return not any(w in _UNSTATABLE for w in re.findall(r"[\w']+", tag.lower()))
+
 
 @dataclass
 class Vocabulary:
