@@ -11,7 +11,7 @@ from agent.config import field_bounds
 from agent.errors import InputError
 from agent.types import TextInput
 
-DEFAULT_PROMPT = "explain-why@v25"  # constrained: per-item sentences after a given first fact, hooks from the evidence (docs/explanations.md)
+DEFAULT_PROMPT = "explain-why@v26"  # constrained: per-item sentences after a given first fact, hooks from the evidence (docs/explanations.md)
 OPEN_PROMPT = "explain-open@v1"  # open: hook and sentence written freely, every claim checked; rerank@v1 is listwise
 DEFAULT_PROMPTS = {"constrained": DEFAULT_PROMPT, "open": OPEN_PROMPT}
 
