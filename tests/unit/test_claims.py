@@ -863,3 +863,16 @@ def test_the_template_says_a_genre_of_one_liked_movie_in_several_forms():
     ctx.evidence.shared_categories = [CategoryShare(category="Adventure", liked=1)]
     texts = {template_texts(ctx.evidence, n)[1] for n in range(len(CATEGORY_ONE_FORMS))}
     assert len(texts) == len(CATEGORY_ONE_FORMS)  # each passes both checkers: the test above
+
+
+def test_a_liked_title_whose_first_word_joins_a_clause_is_still_the_object():
+    # "You gave In the Name of the Father 4/5, and …" was read as "you gave in" (objectless: the movie itself)
+    name = Item(item_id="n", title="In the Name of the Father (1993)", categories=["Drama"])
+    catalog = {**BY_ID, "n": name}
+    ev = Evidence(item_id="4", title=BY_ID["4"].title, categories=BY_ID["4"].categories,
+                  because=[LikedLink(item_id="n", title=name.title, rating=4.0, signal="co-liked", people=12)],
+                  shared_categories=[CategoryShare(category="Drama", liked=2)])
+    ctx = claim_contexts([ev], LIKED + [HistoryEvent(item_id="n", rating=4.0)], catalog)[0]
+    text = "You gave In the Name of the Father 4/5, and 12 of its fans also liked this. It is a drama, like 2 of the movies you liked."
+    assert check(text, ctx, VOCAB) == []
+    assert "liked_item" in kinds("You gave in and rated it 4/5. It is a drama, like 2 of the movies you liked.", ctx)

@@ -83,12 +83,14 @@ def _taste_said_of_item(text: str, ctx: ClaimContext) -> bool:
             continue  # "You rated Deadpool 2 5/5" of the item Deadpool: another title
         if "who" not in low[max(0, m.start() - 16): m.start()]:  # "… and enjoyed Speed (1994) as well"
             return True
+    named = [ctx.evidence.title] + [b.title for b in ctx.evidence.because] + list(ctx.liked_titles)
     for m in _OBJECTLESS_LIKE.finditer(text):
-        before = text[: m.start()]
+        before, after = text[: m.start()], text[m.end():].lstrip().lower()
         if _TASTE_REFERENT.search(before):
             continue
-        spans = _title_spans(before, [ctx.evidence.title] + [b.title for b in ctx.evidence.because]
-                             + list(ctx.liked_titles))
+        if any(after.startswith(bare_title(t)) for t in named[1:]):
+            continue  # "You gave In the Name of the Father 4/5": the title's first word is no "in"
+        spans = _title_spans(before, named)
         nearest = max(spans, default=(0, item), key=lambda s: (s[0], s[1] != item))[1]
         if nearest == item:
             return True
