@@ -69,10 +69,11 @@ def _rating_text(rating: float | None) -> str:
 # Sentence forms for the strongest link, rotated down the list so no three items read alike.
 # Two blind readers marked "If X was your kind of movie, note that…" (X rated 5/5) and "Fans of X keep rating this
 # highly: 3 of them so far" as stiff.
-CO_LIKED_FORMS = (
+CO_LIKED_FORMS = (  # "You gave" third, where explain-why@v26 gives its own "You gave …" opening: a template in
+    # a model's place then takes the same form, and a list does not get a third opening alike
     "{people} people who liked {title} ({rated}) also liked this.",
-    "You gave {title} {rating}; {people} of its fans rated this highly too.",
     "It is a favourite of {people} fans of {title} ({rated}).",
+    "You gave {title} {rating}; {people} of its fans rated this highly too.",
     "Among people who liked {title} ({rated}), {people} also liked this one.",
     "It is liked by {people} people who also liked {title} ({rated}).",
 )

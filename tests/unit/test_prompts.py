@@ -238,3 +238,19 @@ def test_explain_why_v26_opens_with_the_rating_where_v25_said_liked_this_too_n_o
                 for n in range(5)}
     assert "You gave Alien 4/5, and 64 of its fans also liked this. It" in openings
     assert not any("of them" in o for o in openings) and len(openings) == 5
+
+
+def test_the_template_opens_with_you_gave_where_explain_why_v26_does():
+    # a template in a model's place takes the model's form: a list gets no third "You gave X 4/5" opening
+    from agent.pipeline.explain import template_texts
+    from agent.types import Evidence, LikedLink
+    from prompts.inputs import PromptLink
+
+    base = fixed_inputs("explain-why@v26")
+    link = PromptLink(title="Alien (1979)", name="Alien", rating="4/5", signal="co-liked", people=64)
+    item = base.item.model_copy(update={"series": [], "because": [link]})
+    ev = Evidence(item_id="1", title="Aliens (1986)", because=[LikedLink(item_id="2", title="Alien (1979)", rating=4.0,
+                                                                          signal="co-liked", people=64)])
+    for n in range(10):
+        model = registry.render("explain-why@v26", base.model_copy(update={"item": item, "position": n})).opening
+        assert model.startswith("You gave") == template_texts(ev, n)[1].startswith("You gave"), n
