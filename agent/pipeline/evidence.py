@@ -141,12 +141,17 @@ def assign_genre_facts(evidence: list[Evidence]) -> list[Evidence]:
     used, out = Counter(), []
     for ev in evidence:
         fact = "genre"
-        if not ev.series and not ev.shared_tags and ev.shared_category_pair is not None:
-            fact = "pair" if used["pair"] < SAME_GENRE_FACT or used["genre"] >= SAME_GENRE_FACT else "genre"
-        if not ev.series and not ev.shared_tags:
+        if only_genre_count(ev):
+            if ev.shared_category_pair is not None:
+                fact = "pair" if used["pair"] < SAME_GENRE_FACT or used["genre"] >= SAME_GENRE_FACT else "genre"
             used[fact] += 1
         out.append(ev.model_copy(update={"genre_fact": fact}))
     return out
+
+
+def only_genre_count(ev: Evidence) -> bool:
+    """Whether the item's only fact after its link is a genre count (no series part, no shared tag)."""
+    return not ev.series and not ev.shared_tags and bool(ev.shared_categories)
 
 
 def distinct_tags(tags: list[str]) -> list[str]:

@@ -18,7 +18,7 @@ from agent.pipeline.claims import (UNSUPPORTED_WORDS, ClaimContext, Violation, V
                                    genre_nouns, masked_words, names_item_fact, skeleton)
 from agent.pipeline.claims.context import has_words
 from agent.errors import BackendError, PromptError
-from agent.pipeline.evidence import Evidence, TasteSummary
+from agent.pipeline.evidence import Evidence, TasteSummary, only_genre_count
 from agent.pipeline.grounding import TITLE_MAX, bare_title, complete_sentences, main_title
 from agent.types import Usage
 from prompts.families import HOOK_JOIN, HOOK_MAX_TOKENS, HOOK_STOPS, JSON_PREFIX, ExplainFamily
@@ -269,7 +269,7 @@ def genre_counts_full(evidence: list[Evidence]) -> list[bool]:
     fact after the link (no series part, no shared tag), so a third would end its sentence alike."""
     out, counted = [], 0
     for ev in evidence:
-        only_count = not ev.series and not ev.shared_tags and bool(ev.shared_categories)
+        only_count = only_genre_count(ev)
         out.append(only_count and counted >= MAX_SAME_TAIL)
         counted += only_count
     return out
