@@ -391,13 +391,11 @@ def test_a_given_opening_keeps_its_accents(recommender_with):
     # the opening went to the server JSON-escaped as ASCII ("Am\u00e9lie"), came back so, and every sentence
     # after "Amelie (Fabuleux destin d'Amélie Poulain, Le)" or "WALL·E" failed the checker (100-user run, v25)
     from agent.pipeline.claims import claim_contexts
-    from agent.pipeline.explain import ExplainStage
+    from agent.pipeline.explain import SENTENCE_PREFIX, ExplainStage
     from agent.types import CategoryShare, Evidence, HistoryEvent, LikedLink
 
     def adds_the_genre(request):
         return _server_writing(lambda r: r.prefix[len(SENTENCE_PREFIX):] + " is a comedy, like 2 of the movies you liked.")(request)
-
-    from agent.pipeline.explain import SENTENCE_PREFIX
 
     rec = recommender_with(ScriptedFakeBackend([adds_the_genre], repeat_last=True, continues_answers=True))
     catalog = {i: rec.item(i) for i in ("4973", "60069", "1")}
