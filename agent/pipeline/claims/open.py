@@ -746,7 +746,7 @@ def _numbers(text: str, masked: str, named: list[_Named], ctx: ClaimContext, voc
                     _has_run(stems(sentence.lower()), stems(t.lower())) for t in ev.shared_tags[:2]):
                 continue  # "tagged X and Y, like 2 of the movies you liked": those with both
             if (pair := ev.shared_category_pair) and n == pair.liked and \
-                    _genres_named(re.split(r"[.!?;]", masked[m.start() - len(sentence):])[0], vocab) == set(pair.categories):
+                    _genres_named(re.split(r"[.!?;]", masked[_sentence_start(masked, m.start()):])[0], vocab) == set(pair.categories):
                 continue  # "both a comedy and a drama, like 23 of the movies you liked": those with both
             out += _liked_count(n, m.group(0), lead.group(1) if lead else after, genre_counts, tag_counts, vocab, ctx,
                                 half=bool(half))
